@@ -1,0 +1,107 @@
+//! This side's calls: register, send, wait, and clean up when the caller
+//! gives up (a dropped future or a deadline sends CANCEL).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::{control_frame, lock, Connection, Reply};
+use crate::wire::frame::{set_id, FrameBuf};
+use crate::wire::messages::{ErrorBody, RequestHead};
+use crate::wire::{codec, Kind};
+use crate::Error;
+
+/// Why a call did not produce an answer body.
+#[derive(Debug)]
+pub(crate) enum CallFailure {
+    /// The arguments could not be encoded, or the frame is too large.
+    Encode(String),
+    /// The peer answered with an ERROR frame.
+    Remote(ErrorBody),
+    /// The deadline passed.
+    Timeout(Duration),
+    /// The connection is gone.
+    Connection(Error),
+}
+
+impl Connection {
+    /// Sends a request and waits for its answer body.
+    pub(crate) async fn call(
+        self: &Arc<Self>,
+        head: RequestHead,
+        encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let mut frame = FrameBuf::new(Kind::Request, 0);
+        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
+        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
+        let frame = frame.finish(self.max_frame).map_err(|e| {
+            CallFailure::Encode(format!(
+                "the request is {} bytes, more than the maximum frame size {}",
+                e.length, e.max
+            ))
+        })?;
+        self.round_trip(frame, timeout).await
+    }
+
+    /// Registers a call id, sends `frame` with it, and waits.
+    pub(crate) async fn round_trip(
+        &self,
+        mut frame: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut calls = lock(&self.calls);
+            if let Some(err) = &calls.closed {
+                return Err(CallFailure::Connection(err.clone()));
+            }
+            calls.next_id += 1;
+            let id = calls.next_id;
+            calls.pending.insert(id, tx);
+            id
+        };
+        set_id(&mut frame, id);
+        let is_request = frame[4] == Kind::Request as u8;
+        let mut guard = Pending {
+            conn: self,
+            id,
+            cancel_on_drop: is_request,
+        };
+        self.send(frame).map_err(CallFailure::Connection)?;
+
+        let answer = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, rx).await {
+                Ok(answer) => answer,
+                // The guard removes the call and tells the peer to stop.
+                Err(_) => return Err(CallFailure::Timeout(limit)),
+            },
+            None => rx.await,
+        };
+        guard.cancel_on_drop = false;
+        match answer {
+            Ok(Reply::Ok(body)) => Ok(body),
+            Ok(Reply::Err(body)) => Err(CallFailure::Remote(body)),
+            Err(_) => Err(CallFailure::Connection(self.closed_error())),
+        }
+    }
+}
+
+/// A call waiting for its answer. If the waiting stops early (the future is
+/// dropped, or its deadline passes), the call is forgotten and the peer is
+/// told to cancel it.
+struct Pending<'a> {
+    conn: &'a Connection,
+    id: u64,
+    cancel_on_drop: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let was_waiting = lock(&self.conn.calls).pending.remove(&self.id).is_some();
+        if was_waiting && self.cancel_on_drop {
+            let _ = self.conn.send(control_frame(Kind::Cancel, self.id));
+        }
+    }
+}

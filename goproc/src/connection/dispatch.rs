@@ -1,0 +1,174 @@
+//! The peer's calls: decode the request head, find the handler, run it as
+//! its own task, and answer with RESPONSE or ERROR.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+
+use super::{lock, Connection};
+use crate::wire::frame::{set_id, FrameBuf};
+use crate::wire::messages::{ErrorBody, RequestHead};
+use crate::wire::{codec, Kind};
+use crate::RemoteCode;
+
+/// What a handler produces: the RESPONSE frame (its id is filled in later)
+/// or a failure to report in an ERROR frame.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<FrameBuf, RemoteError>> + Send>>;
+
+/// Routes a request to a handler. Implemented by goproc's `Server`.
+pub trait Dispatch: Send + Sync + 'static {
+    /// Starts the handler for `method` of service `service`, with the
+    /// encoded arguments; fails at once if either is unknown or the
+    /// arguments do not decode.
+    fn dispatch(
+        &self,
+        service: u32,
+        method: u32,
+        args: &[u8],
+    ) -> Result<HandlerFuture, RemoteError>;
+}
+
+/// A failure reported to the caller in an ERROR frame.
+#[derive(Debug, Clone)]
+pub struct RemoteError {
+    /// What kind of failure.
+    pub code: RemoteCode,
+    /// One line for a person.
+    pub message: String,
+    /// A backtrace or other detail; may be empty.
+    pub detail: String,
+}
+
+impl RemoteError {
+    /// A failure with no detail.
+    pub fn new(code: RemoteCode, message: impl Into<String>) -> Self {
+        RemoteError {
+            code,
+            message: message.into(),
+            detail: String::new(),
+        }
+    }
+
+    fn into_frame(self, id: u64, max_frame: u32) -> Vec<u8> {
+        let body = ErrorBody {
+            code: self.code.to_wire(),
+            message: self.message,
+            detail: self.detail,
+        };
+        let mut frame = FrameBuf::new(Kind::Error, id);
+        if codec::encode_into(&body, frame.body_mut()).is_err() {
+            frame = FrameBuf::new(Kind::Error, id);
+        }
+        match frame.finish(max_frame) {
+            Ok(f) => f,
+            // A detail too large for a frame: send the message alone.
+            Err(_) => {
+                let short = ErrorBody {
+                    detail: String::new(),
+                    message: body.message.chars().take(4096).collect(),
+                    ..body
+                };
+                let mut frame = FrameBuf::new(Kind::Error, id);
+                let _ = codec::encode_into(&short, frame.body_mut());
+                frame.finish(u32::MAX).unwrap_or_default()
+            }
+        }
+    }
+}
+
+impl Connection {
+    pub(super) fn on_request(self: &Arc<Self>, id: u64, body: Vec<u8>) {
+        let max_frame = self.max_frame;
+        let refuse = |err: RemoteError| {
+            let _ = self.send(err.into_frame(id, max_frame));
+        };
+        let Some(dispatcher) = &self.dispatcher else {
+            return refuse(RemoteError::new(
+                RemoteCode::UnknownService,
+                "this side serves no contracts (callbacks to the host are not enabled)",
+            ));
+        };
+        if self.draining.load(Ordering::Acquire) {
+            return refuse(RemoteError::new(
+                RemoteCode::ShuttingDown,
+                "the plugin is shutting down and takes no new calls",
+            ));
+        }
+        let (head, used) = match codec::decode_prefix::<RequestHead>(&body) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                return refuse(RemoteError::new(
+                    RemoteCode::BadRequest,
+                    format!("the request head does not decode: {e}"),
+                ))
+            }
+        };
+        let handler = match dispatcher.dispatch(head.service, head.method, &body[used..]) {
+            Ok(h) => h,
+            Err(e) => return refuse(e),
+        };
+        let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
+
+        let conn = self.clone();
+        let mut handlers = lock(&self.handlers);
+        let task = tokio::spawn(async move {
+            let run = AssertUnwindSafe(handler).catch_unwind();
+            let outcome = match deadline {
+                Some(limit) => tokio::time::timeout(limit, run).await.ok(),
+                None => Some(run.await),
+            };
+            let frame = match outcome {
+                Some(Ok(Ok(frame))) => match frame.finish(max_frame) {
+                    Ok(mut f) => {
+                        set_id(&mut f, id);
+                        f
+                    }
+                    Err(e) => RemoteError::new(
+                        RemoteCode::HandlerFailed,
+                        format!(
+                            "the answer is {} bytes, more than the maximum frame size {}",
+                            e.length, e.max
+                        ),
+                    )
+                    .into_frame(id, max_frame),
+                },
+                Some(Ok(Err(err))) => err.into_frame(id, max_frame),
+                Some(Err(panic)) => RemoteError::new(
+                    RemoteCode::HandlerFailed,
+                    format!("the handler panicked: {}", panic_message(&*panic)),
+                )
+                .into_frame(id, max_frame),
+                None => RemoteError::new(
+                    RemoteCode::DeadlineExceeded,
+                    "the handler did not finish before the call's deadline",
+                )
+                .into_frame(id, max_frame),
+            };
+            // Removing the entry first means a CANCEL arriving now finds nothing.
+            let still_wanted = lock(&conn.handlers).remove(&id).is_some();
+            if still_wanted {
+                let _ = conn.send(frame);
+            }
+            conn.handlers_idle.notify_waiters();
+        });
+        // Inserted under the same lock the task takes to remove itself, so
+        // the entry cannot outlive the task.
+        handlers.insert(id, task.abort_handle());
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,315 @@
+//! One multiplexed connection, the same on both sides: a writer task that
+//! batches frames, a reader task that routes them, a table of this side's
+//! calls waiting for answers, and the handlers of the peer's calls.
+//!
+//! Frames are symmetric: either side may send requests (the plugin's
+//! callbacks use the same path as the host's calls).
+
+mod calls;
+mod dispatch;
+mod io;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::AbortHandle;
+
+pub(crate) use calls::CallFailure;
+pub use dispatch::{Dispatch, HandlerFuture, RemoteError};
+
+use crate::wire::messages::ErrorBody;
+use crate::wire::{FrameHeader, Kind};
+use crate::Error;
+
+/// How a connection ended, as its reader or writer saw it.
+#[derive(Debug, Clone)]
+pub(crate) enum Ended {
+    /// The peer closed the stream.
+    Eof,
+    /// The peer sent CLOSE.
+    PeerClosed,
+    /// This side closed it.
+    LocalClose,
+    /// A frame broke the rules, or the stream failed.
+    Failed(Error),
+}
+
+/// The answer to one of this side's calls.
+pub(crate) enum Reply {
+    Ok(Vec<u8>),
+    Err(ErrorBody),
+}
+
+/// A message to the writer task.
+enum Outgoing {
+    Frame(Vec<u8>),
+    /// Write what is queued, then stop.
+    Close,
+}
+
+struct Calls {
+    next_id: u64,
+    pending: HashMap<u64, oneshot::Sender<Reply>>,
+    /// Set once the connection is unusable; later calls fail with it.
+    closed: Option<Error>,
+}
+
+/// A live connection. Cheap to share behind an `Arc`.
+pub(crate) struct Connection {
+    peer: String,
+    max_frame: u32,
+    out: mpsc::UnboundedSender<Outgoing>,
+    calls: Mutex<Calls>,
+    /// Handlers of the peer's calls that are still running, by call id.
+    handlers: Mutex<HashMap<u64, AbortHandle>>,
+    handlers_idle: Notify,
+    dispatcher: Option<Arc<dyn Dispatch>>,
+    /// Set by SHUTDOWN: new requests are refused, running ones finish.
+    draining: AtomicBool,
+    shutdown_requested: Notify,
+    ended: watch::Sender<Option<Ended>>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Connection {
+    /// Starts the reader and writer tasks on an already shaken-hands stream.
+    pub(crate) fn start<S>(
+        stream: S,
+        peer: String,
+        max_frame: u32,
+        dispatcher: Option<Arc<dyn Dispatch>>,
+    ) -> Arc<Connection>
+    where
+        S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
+    {
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let conn = Arc::new(Connection {
+            peer,
+            max_frame,
+            out,
+            calls: Mutex::new(Calls {
+                next_id: 0,
+                pending: HashMap::new(),
+                closed: None,
+            }),
+            handlers: Mutex::new(HashMap::new()),
+            handlers_idle: Notify::new(),
+            dispatcher,
+            draining: AtomicBool::new(false),
+            shutdown_requested: Notify::new(),
+            ended: watch::channel(None).0,
+            writer: Mutex::new(None),
+        });
+        let writer = tokio::spawn(io::write_loop(
+            stream.clone(),
+            out_rx,
+            Arc::downgrade(&conn),
+        ));
+        *lock(&conn.writer) = Some(writer);
+        tokio::spawn(io::read_loop(stream, conn.clone()));
+        conn
+    }
+
+    /// The other side's name, for errors.
+    pub(crate) fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// Waits until the reader or writer stops, and says why.
+    pub(crate) async fn ended(&self) -> Ended {
+        let mut rx = self.ended.subscribe();
+        let ended = match rx.wait_for(Option::is_some).await {
+            Ok(e) => e.clone().unwrap_or(Ended::LocalClose),
+            Err(_) => Ended::LocalClose,
+        };
+        ended
+    }
+
+    /// Records the first reason the connection ended.
+    fn set_ended(&self, why: Ended) {
+        self.ended.send_if_modified(|slot| {
+            if slot.is_none() {
+                *slot = Some(why);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Marks the connection unusable: every waiting call and every later one
+    /// fails with `err`, and the handlers of the peer's calls are aborted.
+    pub(crate) fn fail_all(&self, err: Error) {
+        let pending = {
+            let mut calls = lock(&self.calls);
+            if calls.closed.is_none() {
+                calls.closed = Some(err);
+            }
+            std::mem::take(&mut calls.pending)
+        };
+        // Dropping the senders wakes every waiting call; each reads `closed`.
+        drop(pending);
+        for (_, handler) in lock(&self.handlers).drain() {
+            handler.abort();
+        }
+        self.handlers_idle.notify_waiters();
+    }
+
+    /// The error that closed the connection, or a generic one.
+    fn closed_error(&self) -> Error {
+        lock(&self.calls)
+            .closed
+            .clone()
+            .unwrap_or_else(|| Error::Closed {
+                peer: self.peer.clone(),
+                reason: "the connection ended".into(),
+            })
+    }
+
+    /// Sends CLOSE and stops the writer once the queue is written.
+    pub(crate) fn close(&self) {
+        let _ = self
+            .out
+            .send(Outgoing::Frame(control_frame(Kind::Close, 0)));
+        let _ = self.out.send(Outgoing::Close);
+        self.set_ended(Ended::LocalClose);
+    }
+
+    /// [`Connection::close`], then waits (up to `limit`) until every queued
+    /// frame is written, so a process may exit right after.
+    pub(crate) async fn close_and_flush(&self, limit: Duration) {
+        self.close();
+        let writer = lock(&self.writer).take();
+        if let Some(writer) = writer {
+            let _ = tokio::time::timeout(limit, writer).await;
+        }
+    }
+
+    /// Refuses new calls from this side with `err`; calls in flight go on.
+    pub(crate) fn refuse_new_calls(&self, err: Error) {
+        let mut calls = lock(&self.calls);
+        if calls.closed.is_none() {
+            calls.closed = Some(err);
+        }
+    }
+
+    /// Asks the peer to finish its calls in flight and close.
+    pub(crate) fn send_shutdown(&self) -> Result<(), Error> {
+        self.send(control_frame(Kind::Shutdown, 0))
+    }
+
+    /// Whether the peer asked this side to shut down.
+    pub(crate) async fn shutdown_requested(&self) {
+        if self.draining.load(Ordering::Acquire) {
+            return;
+        }
+        let notified = self.shutdown_requested.notified();
+        if self.draining.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Waits until no handler of the peer's calls is running.
+    pub(crate) async fn handlers_finished(&self) {
+        loop {
+            let notified = self.handlers_idle.notified();
+            if lock(&self.handlers).is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Queues a finished frame for the writer.
+    fn send(&self, frame: Vec<u8>) -> Result<(), Error> {
+        self.out
+            .send(Outgoing::Frame(frame))
+            .map_err(|_| self.closed_error())
+    }
+
+    /// Routes one frame read from the peer. An `Err` closes the connection.
+    fn on_frame(self: &Arc<Self>, header: FrameHeader, body: Vec<u8>) -> Result<(), Ended> {
+        match header.kind {
+            Kind::Response => self.resolve(header.id, Reply::Ok(body)),
+            Kind::Pong => self.resolve(header.id, Reply::Ok(Vec::new())),
+            Kind::Error => {
+                let err: ErrorBody = crate::wire::codec::decode(&body).map_err(|e| {
+                    self.protocol(format!(
+                        "error frame for call {} does not decode: {e}",
+                        header.id
+                    ))
+                })?;
+                self.resolve(header.id, Reply::Err(err));
+            }
+            Kind::Request => self.on_request(header.id, body),
+            Kind::Cancel => {
+                if let Some(handler) = lock(&self.handlers).remove(&header.id) {
+                    handler.abort();
+                }
+                self.handlers_idle.notify_waiters();
+            }
+            Kind::Ping => {
+                let _ = self.send(control_frame(Kind::Pong, header.id));
+            }
+            Kind::Shutdown => {
+                self.draining.store(true, Ordering::Release);
+                self.shutdown_requested.notify_waiters();
+            }
+            Kind::Close => return Err(Ended::PeerClosed),
+            Kind::Hello | Kind::Welcome | Kind::Refuse => {
+                return Err(self.protocol(format!(
+                    "unexpected {:?} frame after the handshake",
+                    header.kind
+                )))
+            }
+            Kind::Event | Kind::StreamItem | Kind::StreamEnd => {
+                return Err(self.protocol(format!(
+                    "{:?} frames are reserved and not supported by protocol version 1",
+                    header.kind
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn protocol(&self, reason: String) -> Ended {
+        Ended::Failed(Error::Protocol {
+            peer: self.peer.clone(),
+            reason,
+        })
+    }
+
+    /// Hands an answer to the call waiting for it; a late answer to a call
+    /// that was cancelled or timed out is dropped quietly.
+    fn resolve(&self, id: u64, reply: Reply) {
+        let waiter = lock(&self.calls).pending.remove(&id);
+        if let Some(tx) = waiter {
+            let _ = tx.send(reply);
+        }
+    }
+
+    /// Sends a ping and waits for the pong.
+    pub(crate) async fn ping(&self, timeout: Duration) -> Result<(), CallFailure> {
+        self.round_trip(control_frame(Kind::Ping, 0), Some(timeout))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A frame with an empty body.
+fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
+    crate::wire::frame::FrameBuf::new(kind, id)
+        .finish(u32::MAX)
+        .unwrap_or_default()
+}
+
+/// Locks a mutex; a panic elsewhere while holding it does not poison ours,
+/// since every critical section leaves the data consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,268 @@
+//! The one public error type.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything that can go wrong when starting a plugin or calling it.
+///
+/// Variants are meant to be matched: a caller can retry on
+/// [`Error::PluginExited`], back off on [`Error::Timeout`], report
+/// [`Error::ContractMismatch`] to whoever deploys the plugin, and so on.
+/// A domain error that a contract method returns as `Result<T, E>` is not
+/// here: it reaches the caller typed, as the inner `Err(E)`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The plugin program could not be started at all.
+    #[error("could not start plugin `{plugin}` ({program}): {source}")]
+    Spawn {
+        /// The plugin's name.
+        plugin: String,
+        /// The program that was run.
+        program: String,
+        /// What the OS said.
+        source: Arc<std::io::Error>,
+    },
+
+    /// The plugin did not connect and say hello within the start timeout.
+    #[error(
+        "plugin `{plugin}` (pid {pid}) did not connect within {timeout:?}; is it a goproc plugin \
+         that calls `goproc::serve`?{}",
+        StderrTail(stderr)
+    )]
+    StartTimeout {
+        /// The plugin's name.
+        plugin: String,
+        /// Its process id.
+        pid: u32,
+        /// The start timeout that ran out.
+        timeout: Duration,
+        /// The last lines the plugin wrote to stderr.
+        stderr: Vec<String>,
+    },
+
+    /// The handshake failed: wrong token, unsupported protocol version, a
+    /// malformed hello, or a refusal from the host.
+    #[error("handshake with plugin `{plugin}` failed: {reason}")]
+    Handshake {
+        /// The plugin's name.
+        plugin: String,
+        /// What was wrong, naming both sides.
+        reason: String,
+    },
+
+    /// The plugin was built or generated from another version of a contract.
+    #[error(
+        "plugin `{plugin}` was built from contract {contract} fingerprint {plugin_fingerprint}, \
+         the host expects {host_fingerprint}; rebuild the plugin or regenerate its stubs from \
+         the host's contract"
+    )]
+    ContractMismatch {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract's name.
+        contract: String,
+        /// The fingerprint the host was compiled with.
+        host_fingerprint: String,
+        /// The fingerprint the plugin announced.
+        plugin_fingerprint: String,
+    },
+
+    /// The plugin does not serve a contract the host asked for.
+    #[error("plugin `{plugin}` does not serve contract {contract}; it serves: {}", served.join(", "))]
+    ContractNotServed {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract asked for.
+        contract: String,
+        /// The contracts it serves.
+        served: Vec<String>,
+    },
+
+    /// The plugin process ended (crashed, was killed, or exited). Every call
+    /// in flight on it fails with this error, and so does every later call.
+    #[error(
+        "plugin `{plugin}` (pid {pid}) exited ({status}){}",
+        StderrTail(stderr)
+    )]
+    PluginExited {
+        /// The plugin's name.
+        plugin: String,
+        /// Its process id.
+        pid: u32,
+        /// How it ended, for example `exit status: 1` or `signal: 9 (SIGKILL)`.
+        status: String,
+        /// The last lines the plugin wrote to stderr.
+        stderr: Vec<String>,
+    },
+
+    /// The call's deadline passed before the answer arrived.
+    #[error("call to {method} timed out after {after:?}")]
+    Timeout {
+        /// `Contract.method`.
+        method: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+
+    /// The peer reported a failure that is not a domain error: an unknown
+    /// method, arguments that do not decode, a handler that panicked or
+    /// raised, a call refused during shutdown.
+    #[error("{method} failed in the plugin: {code}: {message}")]
+    Remote {
+        /// `Contract.method`.
+        method: String,
+        /// What kind of failure.
+        code: RemoteCode,
+        /// The plugin's message.
+        message: String,
+        /// A traceback or backtrace, when the plugin sent one.
+        detail: String,
+    },
+
+    /// A value could not be encoded, or a received body did not decode.
+    #[error("{context}: {message}")]
+    Codec {
+        /// What was being encoded or decoded.
+        context: String,
+        /// What was wrong with it.
+        message: String,
+    },
+
+    /// The peer broke the wire protocol; the connection was closed.
+    #[error("protocol error on the connection to `{peer}`: {reason}")]
+    Protocol {
+        /// The other side.
+        peer: String,
+        /// What rule was broken.
+        reason: String,
+    },
+
+    /// The connection is closed (by this side, the peer, or a shutdown).
+    #[error("the connection to `{peer}` is closed: {reason}")]
+    Closed {
+        /// The other side.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A local socket or pipe failed.
+    #[error("{context}: {source}")]
+    Transport {
+        /// What was being done.
+        context: String,
+        /// What the OS said.
+        source: Arc<std::io::Error>,
+    },
+
+    /// `goproc::serve` was called in a process that no host started.
+    #[error(
+        "this program is a goproc plugin; it is meant to be started by a host program, not run \
+         directly (missing environment variable {missing})"
+    )]
+    NotStartedByHost {
+        /// The environment variable that was missing.
+        missing: &'static str,
+    },
+}
+
+impl Error {
+    pub(crate) fn transport(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Transport {
+            context: context.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    pub(crate) fn codec(context: impl Into<String>, message: impl fmt::Display) -> Self {
+        Error::Codec {
+            context: context.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Why a remote call failed on the plugin's side (the `code` of an error frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemoteCode {
+    /// The request named a contract the plugin does not serve.
+    UnknownService,
+    /// The request named a method the contract does not have.
+    UnknownMethod,
+    /// The arguments did not decode as the method's argument types.
+    BadRequest,
+    /// The handler panicked (Rust) or raised (Python, TypeScript).
+    HandlerFailed,
+    /// The call was cancelled before it finished.
+    Cancelled,
+    /// The plugin gave up because the call's deadline passed.
+    DeadlineExceeded,
+    /// The plugin is shutting down and takes no new calls.
+    ShuttingDown,
+    /// A code this version of goproc does not know.
+    Other(u32),
+}
+
+impl RemoteCode {
+    /// The number on the wire.
+    pub fn to_wire(self) -> u32 {
+        match self {
+            RemoteCode::UnknownService => 1,
+            RemoteCode::UnknownMethod => 2,
+            RemoteCode::BadRequest => 3,
+            RemoteCode::HandlerFailed => 4,
+            RemoteCode::Cancelled => 5,
+            RemoteCode::DeadlineExceeded => 6,
+            RemoteCode::ShuttingDown => 7,
+            RemoteCode::Other(n) => n,
+        }
+    }
+
+    /// The code for a number on the wire.
+    pub fn from_wire(n: u32) -> Self {
+        match n {
+            1 => RemoteCode::UnknownService,
+            2 => RemoteCode::UnknownMethod,
+            3 => RemoteCode::BadRequest,
+            4 => RemoteCode::HandlerFailed,
+            5 => RemoteCode::Cancelled,
+            6 => RemoteCode::DeadlineExceeded,
+            7 => RemoteCode::ShuttingDown,
+            n => RemoteCode::Other(n),
+        }
+    }
+}
+
+impl fmt::Display for RemoteCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteCode::UnknownService => f.write_str("unknown contract"),
+            RemoteCode::UnknownMethod => f.write_str("unknown method"),
+            RemoteCode::BadRequest => f.write_str("bad request"),
+            RemoteCode::HandlerFailed => f.write_str("handler failed"),
+            RemoteCode::Cancelled => f.write_str("cancelled"),
+            RemoteCode::DeadlineExceeded => f.write_str("deadline exceeded"),
+            RemoteCode::ShuttingDown => f.write_str("shutting down"),
+            RemoteCode::Other(n) => write!(f, "error code {n}"),
+        }
+    }
+}
+
+/// Formats the last stderr lines after an error message, or nothing.
+struct StderrTail<'a>(&'a [String]);
+
+impl fmt::Display for StderrTail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("; it wrote nothing to stderr");
+        }
+        f.write_str("; last stderr lines:")?;
+        for line in self.0 {
+            write!(f, "\n  | {line}")?;
+        }
+        Ok(())
+    }
+}

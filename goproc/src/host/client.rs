@@ -1,0 +1,142 @@
+//! Typed clients: what `#[plugin_interface]` generates wraps a [`ServiceHandle`].
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::connection::{CallFailure, Connection};
+use crate::wire::codec;
+use crate::wire::messages::RequestHead;
+use crate::{ContractInfo, Error, RemoteCode};
+
+/// A generated client type, such as `CalculatorClient`.
+///
+/// Get one from a started plugin with [`crate::Plugin::client`].
+pub trait Client: Clone + Send + Sync + Sized + 'static {
+    /// The contract this client calls.
+    const CONTRACT: &'static ContractInfo;
+
+    /// Wraps a handle; called by [`crate::Plugin::client`].
+    #[doc(hidden)]
+    fn from_handle(handle: ServiceHandle) -> Self;
+}
+
+/// One contract on one plugin connection: what a generated client holds.
+/// Cloning is cheap; every clone shares the connection, and keeps the
+/// plugin running.
+#[derive(Clone)]
+pub struct ServiceHandle {
+    conn: Arc<Connection>,
+    service: u32,
+    contract: &'static ContractInfo,
+    timeout: Option<Duration>,
+    /// Keeps the plugin process alive while any client exists.
+    _owner: Arc<dyn Any + Send + Sync>,
+}
+
+impl ServiceHandle {
+    pub(crate) fn new(
+        conn: Arc<Connection>,
+        service: u32,
+        contract: &'static ContractInfo,
+        owner: Arc<dyn Any + Send + Sync>,
+    ) -> Self {
+        ServiceHandle {
+            conn,
+            service,
+            contract,
+            timeout: None,
+            _owner: owner,
+        }
+    }
+
+    /// The contract this handle calls.
+    pub fn contract(&self) -> &'static ContractInfo {
+        self.contract
+    }
+
+    /// The deadline every call through this handle gets, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// A copy whose calls fail with [`Error::Timeout`] after `timeout`.
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
+        ServiceHandle {
+            timeout,
+            ..self.clone()
+        }
+    }
+
+    /// Calls method number `method` with `args` (a tuple of references to
+    /// the arguments) and decodes the answer as `R`.
+    pub async fn call<A, R>(&self, method: u32, args: &A) -> Result<R, Error>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let head = RequestHead {
+            service: self.service,
+            method,
+            deadline_ms: self
+                .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
+                .unwrap_or(0),
+        };
+        let body = self
+            .conn
+            .call(head, |buf| codec::encode_into(args, buf), self.timeout)
+            .await
+            .map_err(|failure| self.failure(method, failure))?;
+        codec::decode(&body).map_err(|e| {
+            Error::codec(
+                format!(
+                    "the answer of {} does not decode as its return type",
+                    self.contract.method_path(method)
+                ),
+                e,
+            )
+        })
+    }
+
+    fn failure(&self, method: u32, failure: CallFailure) -> Error {
+        let method_path = self.contract.method_path(method);
+        match failure {
+            CallFailure::Encode(message) => Error::Codec {
+                context: format!("encoding the arguments of {method_path}"),
+                message,
+            },
+            CallFailure::Timeout(after) => Error::Timeout {
+                method: method_path,
+                after,
+            },
+            CallFailure::Remote(body) => match RemoteCode::from_wire(body.code) {
+                // The plugin gave up on the deadline a moment before the host did.
+                RemoteCode::DeadlineExceeded if self.timeout.is_some() => Error::Timeout {
+                    method: method_path,
+                    after: self.timeout.unwrap_or_default(),
+                },
+                code => Error::Remote {
+                    method: method_path,
+                    code,
+                    message: body.message,
+                    detail: body.detail,
+                },
+            },
+            CallFailure::Connection(err) => err,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServiceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHandle")
+            .field("contract", &self.contract.name)
+            .field("peer", &self.conn.peer())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}

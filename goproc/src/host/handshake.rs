@@ -1,0 +1,110 @@
+//! The host's half of the handshake: read HELLO, check it, answer WELCOME or
+//! REFUSE (see `docs/WIRE.md`).
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::wire::frame::{read_frame, write_frame as send};
+use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
+use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
+use crate::{ContractInfo, Error};
+
+/// A HELLO is small; a larger first frame is refused before it is read.
+const MAX_HELLO: u32 = 64 * 1024;
+
+/// What the host checks the hello against.
+pub(super) struct Expect<'a> {
+    pub plugin: &'a str,
+    pub token: &'a str,
+    pub contracts: &'a [&'static ContractInfo],
+    pub max_frame: u32,
+}
+
+/// Runs the handshake on a fresh connection; on success returns the hello.
+pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    expect: &Expect<'_>,
+) -> Result<Hello, Error> {
+    let fail = |reason: String| Error::Handshake {
+        plugin: expect.plugin.to_string(),
+        reason,
+    };
+    let (header, body) = read_frame(stream, MAX_HELLO).await.map_err(|e| {
+        fail(format!(
+            "reading its hello: {}",
+            e.into_error(expect.plugin)
+        ))
+    })?;
+    if header.kind != Kind::Hello {
+        return Err(fail(format!(
+            "its first frame is {:?}, expected Hello",
+            header.kind
+        )));
+    }
+    let hello: Hello =
+        codec::decode(&body).map_err(|e| fail(format!("its hello does not decode: {e}")))?;
+
+    if let Err(err) = check(&hello, expect) {
+        let reason = err.to_string();
+        let _ = send(stream, Kind::Refuse, &Refuse { reason }).await;
+        return Err(err);
+    }
+    let welcome = Welcome {
+        protocol: hello.protocol_max.min(PROTOCOL_MAX),
+        max_frame: expect.max_frame,
+        host_pid: std::process::id(),
+    };
+    send(stream, Kind::Welcome, &welcome)
+        .await
+        .map_err(|e| fail(format!("sending welcome: {e}")))?;
+    Ok(hello)
+}
+
+fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
+    let fail = |reason: String| Error::Handshake {
+        plugin: expect.plugin.to_string(),
+        reason,
+    };
+    if hello.token != expect.token {
+        return Err(fail(
+            "the plugin presented a wrong token (the connection did not come from the process \
+             this host started)"
+                .into(),
+        ));
+    }
+    if hello.protocol_min > PROTOCOL_MAX || hello.protocol_max < PROTOCOL_MIN {
+        return Err(fail(format!(
+            "the plugin ({}) speaks protocol versions {}..={}, the host speaks {}..={}; upgrade \
+             the older side",
+            hello.runtime, hello.protocol_min, hello.protocol_max, PROTOCOL_MIN, PROTOCOL_MAX
+        )));
+    }
+    for wanted in expect.contracts {
+        check_contract(&hello.contracts, wanted, expect.plugin)?;
+    }
+    Ok(())
+}
+
+/// Finds `wanted` among the served contracts, with the same fingerprint;
+/// returns its service index.
+pub(super) fn check_contract(
+    served: &[ContractRef],
+    wanted: &ContractInfo,
+    plugin: &str,
+) -> Result<u32, Error> {
+    let Some(index) = served.iter().position(|c| c.name == wanted.name) else {
+        return Err(Error::ContractNotServed {
+            plugin: plugin.to_string(),
+            contract: wanted.name.to_string(),
+            served: served.iter().map(|c| c.name.clone()).collect(),
+        });
+    };
+    if served[index].fingerprint != wanted.fingerprint {
+        return Err(Error::ContractMismatch {
+            plugin: plugin.to_string(),
+            contract: wanted.name.to_string(),
+            host_fingerprint: wanted.fingerprint.to_string(),
+            plugin_fingerprint: served[index].fingerprint.clone(),
+        });
+    }
+    Ok(index as u32)
+}

@@ -1,0 +1,368 @@
+//! [`Plugin`]: one running plugin process and its connection.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use super::handshake::{self, Expect};
+use super::logs::Output;
+use super::supervise::{supervise, Exit};
+use super::{Client, ServiceHandle};
+use crate::connection::Connection;
+use crate::env::{ENV_ADDR, ENV_NAME, ENV_TOKEN};
+use crate::transport::Endpoint;
+use crate::wire::messages::ContractRef;
+use crate::wire::DEFAULT_MAX_FRAME;
+use crate::{ContractInfo, Error};
+
+/// How long a plugin may take to connect and say hello, unless set.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Configures and starts a plugin process. Made by [`Plugin::builder`].
+#[derive(Debug, Clone)]
+pub struct PluginBuilder {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    current_dir: Option<PathBuf>,
+    name: Option<String>,
+    start_timeout: Duration,
+    contracts: Vec<&'static ContractInfo>,
+    max_frame: u32,
+}
+
+impl PluginBuilder {
+    /// Adds a command-line argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds command-line arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the plugin (it inherits the host's).
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Runs the plugin in `dir`.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// The name used in logs and errors (default: the program's file name).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How long the plugin may take to start, connect and say hello.
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// Requires the plugin to serve `C`'s contract with the same
+    /// fingerprint; otherwise the handshake refuses it before any call.
+    pub fn contract<C: Client>(mut self) -> Self {
+        self.contracts.push(C::CONTRACT);
+        self
+    }
+
+    /// The largest frame either side may send (default 16 MiB).
+    pub fn max_frame(mut self, bytes: u32) -> Self {
+        self.max_frame = bytes.max(crate::wire::frame::MIN_LENGTH);
+        self
+    }
+
+    /// Starts the process, waits for its hello and checks it.
+    pub async fn spawn(self) -> Result<Plugin, Error> {
+        let name = self.name.clone().unwrap_or_else(|| {
+            PathBuf::from(&self.program)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.program.to_string_lossy().into_owned())
+        });
+        let endpoint = Endpoint::create()
+            .map_err(|e| Error::transport(format!("creating the socket for plugin `{name}`"), e))?;
+        let token = random_token()
+            .map_err(|e| Error::transport("drawing a random token from the OS", e))?;
+
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(ENV_ADDR, endpoint.address())
+            .env(ENV_TOKEN, &token)
+            .env(ENV_NAME, &name)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &self.current_dir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().map_err(|e| Error::Spawn {
+            plugin: name.clone(),
+            program: self.program.to_string_lossy().into_owned(),
+            source: Arc::new(e),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let output = Output::new(name.clone(), pid);
+        if let Some(out) = child.stdout.take() {
+            output.forward_stdout(out);
+        }
+        if let Some(err) = child.stderr.take() {
+            output.forward_stderr(err);
+        }
+
+        let expect = Expect {
+            plugin: &name,
+            token: &token,
+            contracts: &self.contracts,
+            max_frame: self.max_frame,
+        };
+        let started = async {
+            let mut stream = endpoint
+                .accept()
+                .await
+                .map_err(|e| Error::transport(format!("accepting plugin `{name}`"), e))?;
+            let hello = handshake::accept(&mut stream, &expect).await?;
+            Ok::<_, Error>((stream, hello))
+        };
+        let (stream, hello) = tokio::select! {
+            started = started => started?,
+            status = child.wait() => {
+                output.drained(Duration::from_millis(500)).await;
+                return Err(Error::PluginExited {
+                    plugin: name,
+                    pid,
+                    status: match status {
+                        Ok(s) => format!("{s}, before it connected"),
+                        Err(e) => format!("status unknown: {e}"),
+                    },
+                    stderr: output.stderr_tail(),
+                });
+            }
+            _ = tokio::time::sleep(self.start_timeout) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                output.drained(Duration::from_millis(500)).await;
+                return Err(Error::StartTimeout {
+                    plugin: name,
+                    pid,
+                    timeout: self.start_timeout,
+                    stderr: output.stderr_tail(),
+                });
+            }
+        };
+        // The socket file is no longer needed once the plugin is connected.
+        drop(endpoint);
+
+        let conn = Connection::start(stream, name.clone(), self.max_frame, None);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (exit_tx, exit_rx) = watch::channel(None);
+        tokio::spawn(supervise(
+            child,
+            conn.clone(),
+            output,
+            stop_rx,
+            exit_tx,
+            name.clone(),
+            pid,
+        ));
+
+        Ok(Plugin {
+            inner: Arc::new(Inner {
+                name,
+                pid,
+                hello_language: hello.language,
+                hello_runtime: hello.runtime,
+                contracts: hello.contracts,
+                conn,
+                exit: exit_rx,
+                stop: std::sync::Mutex::new(Some(stop_tx)),
+            }),
+        })
+    }
+}
+
+/// A running plugin process.
+///
+/// Clients made from it keep it alive; when the `Plugin` and every client
+/// are dropped, the process is killed. When the process ends on its own,
+/// every call in flight fails with [`Error::PluginExited`], which carries
+/// the exit status and the last lines of its stderr.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    pid: u32,
+    hello_language: String,
+    hello_runtime: String,
+    contracts: Vec<ContractRef>,
+    conn: Arc<Connection>,
+    exit: watch::Receiver<Option<Exit>>,
+    /// Dropped with the last handle: the supervisor kills the process.
+    stop: std::sync::Mutex<Option<oneshot::Sender<Stop>>>,
+}
+
+/// What the supervisor is asked to do.
+pub(super) enum Stop {
+    /// Ask the plugin to finish its calls, wait up to the grace period, then kill.
+    Graceful(Duration),
+}
+
+impl Plugin {
+    /// Starts configuring a plugin that runs `program`.
+    pub fn builder(program: impl AsRef<OsStr>) -> PluginBuilder {
+        PluginBuilder {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            current_dir: None,
+            name: None,
+            start_timeout: DEFAULT_START_TIMEOUT,
+            contracts: Vec::new(),
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+
+    /// A typed client for contract `C`, checked against what the plugin
+    /// announced (name and fingerprint).
+    pub fn client<C: Client>(&self) -> Result<C, Error> {
+        let service =
+            handshake::check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
+        let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
+        Ok(C::from_handle(ServiceHandle::new(
+            self.inner.conn.clone(),
+            service,
+            C::CONTRACT,
+            owner,
+        )))
+    }
+
+    /// The plugin's name, as used in logs and errors.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The plugin's process id.
+    pub fn pid(&self) -> u32 {
+        self.inner.pid
+    }
+
+    /// The language the plugin said it is written in (`rust`, `python`, `typescript`).
+    pub fn language(&self) -> &str {
+        &self.inner.hello_language
+    }
+
+    /// The plugin's runtime and version, as it announced them.
+    pub fn runtime(&self) -> &str {
+        &self.inner.hello_runtime
+    }
+
+    /// The names and fingerprints of the contracts the plugin serves.
+    pub fn contracts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner
+            .contracts
+            .iter()
+            .map(|c| (c.name.as_str(), c.fingerprint.as_str()))
+    }
+
+    /// Sends a ping and waits for the answer; returns the round-trip time.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
+        let start = std::time::Instant::now();
+        self.inner.conn.ping(timeout).await.map_err(|f| match f {
+            crate::connection::CallFailure::Timeout(after) => Error::Timeout {
+                method: "ping".into(),
+                after,
+            },
+            crate::connection::CallFailure::Connection(e) => e,
+            other => Error::Protocol {
+                peer: self.inner.name.clone(),
+                reason: format!("unexpected answer to a ping: {other:?}"),
+            },
+        })?;
+        Ok(start.elapsed())
+    }
+
+    /// Whether the process has ended.
+    pub fn has_exited(&self) -> bool {
+        self.inner.exit.borrow().is_some()
+    }
+
+    /// Waits until the process ends and returns how it ended (an
+    /// [`Error::PluginExited`], or the protocol error that closed it).
+    pub async fn exited(&self) -> Error {
+        let mut exit = self.inner.exit.clone();
+        let error = match exit.wait_for(Option::is_some).await {
+            Ok(e) => e.as_ref().map(|e| e.error.clone()),
+            Err(_) => None,
+        };
+        error.unwrap_or_else(|| self.gone())
+    }
+
+    /// Stops the plugin gracefully: new calls are refused at once with a
+    /// clear error, calls in flight may finish within `grace`, then the
+    /// process is killed if it has not exited by itself.
+    pub async fn shutdown(&self, grace: Duration) -> Error {
+        self.inner.conn.refuse_new_calls(Error::Closed {
+            peer: self.inner.name.clone(),
+            reason: "the plugin is shutting down".into(),
+        });
+        let stop = self
+            .inner
+            .stop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(stop) = stop {
+            let _ = stop.send(Stop::Graceful(grace));
+        }
+        self.exited().await
+    }
+
+    fn gone(&self) -> Error {
+        Error::Closed {
+            peer: self.inner.name.clone(),
+            reason: "the plugin's supervisor stopped".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("pid", &self.inner.pid)
+            .field("language", &self.inner.hello_language)
+            .finish()
+    }
+}
+
+/// 32 random bytes from the OS, as hex.
+fn random_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

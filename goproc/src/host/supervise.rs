@@ -1,0 +1,87 @@
+//! The task that owns a plugin's process: it notices the end (exit, closed
+//! socket, broken protocol, or the host letting go), kills what is left,
+//! and fails every call in flight with an error that says how it ended.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::process::Child;
+use tokio::sync::{oneshot, watch};
+
+use super::logs::Output;
+use super::plugin::Stop;
+use crate::connection::{Connection, Ended};
+use crate::Error;
+
+/// How a plugin ended.
+#[derive(Clone)]
+pub(crate) struct Exit {
+    pub(crate) error: Error,
+}
+
+/// After the socket closes, how long the process gets to exit by itself.
+const EXIT_AFTER_CLOSE: Duration = Duration::from_millis(500);
+/// How long to wait for the last stderr lines after the process ended.
+const DRAIN_OUTPUT: Duration = Duration::from_millis(250);
+
+pub(super) async fn supervise(
+    mut child: Child,
+    conn: Arc<Connection>,
+    output: Arc<Output>,
+    stop: oneshot::Receiver<Stop>,
+    exit: watch::Sender<Option<Exit>>,
+    name: String,
+    pid: u32,
+) {
+    let mut broken: Option<Error> = None;
+    let status = tokio::select! {
+        status = child.wait() => status,
+        ended = conn.ended() => {
+            if let Ended::Failed(err) = ended {
+                tracing::error!(target: "goproc::plugin", plugin = %name, pid, "{err}");
+                broken = Some(err);
+                let _ = child.start_kill();
+            }
+            match tokio::time::timeout(EXIT_AFTER_CLOSE, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            }
+        }
+        request = stop => {
+            match request {
+                Ok(Stop::Graceful(grace)) => {
+                    let _ = conn.send_shutdown();
+                    match tokio::time::timeout(grace, child.wait()).await {
+                        Ok(status) => status,
+                        Err(_) => {
+                            let _ = child.start_kill();
+                            child.wait().await
+                        }
+                    }
+                }
+                // Every handle is gone: kill at once.
+                Err(_) => {
+                    conn.close();
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            }
+        }
+    };
+    output.drained(DRAIN_OUTPUT).await;
+    let error = broken.unwrap_or_else(|| Error::PluginExited {
+        plugin: name.clone(),
+        pid,
+        status: match status {
+            Ok(s) => s.to_string(),
+            Err(e) => format!("status unknown: {e}"),
+        },
+        stderr: output.stderr_tail(),
+    });
+    conn.fail_all(error.clone());
+    conn.close();
+    let _ = exit.send(Some(Exit { error }));
+}

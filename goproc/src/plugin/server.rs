@@ -1,0 +1,182 @@
+//! [`Server`]: the contracts one plugin process serves, and the loop that
+//! serves them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::connection::{Connection, Dispatch, Ended, HandlerFuture, RemoteError};
+use crate::env::{ENV_ADDR, ENV_TOKEN};
+use crate::wire::frame::{read_frame, write_frame};
+use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
+use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
+use crate::{ContractInfo, Error, RemoteCode};
+
+/// How long the host may take to answer the hello.
+const WELCOME_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long queued answers may take to reach the host before the process exits.
+const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
+
+/// One contract's dispatcher, such as the generated `CalculatorServer`.
+pub trait Service: Send + Sync + 'static {
+    /// The contract it serves.
+    fn contract(&self) -> &'static ContractInfo;
+
+    /// Decodes the arguments of method number `method` and starts its handler.
+    fn call(&self, method: u32, args: &[u8]) -> Result<HandlerFuture, RemoteError>;
+}
+
+/// The contracts one plugin process serves.
+///
+/// ```no_run
+/// # async fn run(calc: impl goproc::Service, kv: impl goproc::Service) -> Result<(), goproc::Error> {
+/// goproc::Server::new().add(calc).add(kv).serve().await
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Server {
+    services: Vec<Box<dyn Service>>,
+}
+
+impl Server {
+    /// A server with no contracts yet.
+    pub fn new() -> Self {
+        Server::default()
+    }
+
+    /// Adds a contract's dispatcher.
+    pub fn add(mut self, service: impl Service) -> Self {
+        self.services.push(Box::new(service));
+        self
+    }
+
+    /// Connects to the host that started this process and serves calls
+    /// until the host closes the connection or asks the plugin to shut down.
+    ///
+    /// When the process was not started by a goproc host (run by hand, say),
+    /// this prints one line that says so to stderr and exits with status 2,
+    /// as a plugin has nothing else useful to do.
+    pub async fn serve(self) -> Result<(), Error> {
+        let (address, token) = match (std::env::var(ENV_ADDR), std::env::var(ENV_TOKEN)) {
+            (Ok(a), Ok(t)) => (a, t),
+            (Err(_), _) => not_started_by_host(ENV_ADDR),
+            (_, Err(_)) => not_started_by_host(ENV_TOKEN),
+        };
+        let mut stream = crate::transport::connect(&address)
+            .await
+            .map_err(|e| Error::transport(format!("connecting to the host at {address}"), e))?;
+
+        let hello = Hello {
+            protocol_min: PROTOCOL_MIN,
+            protocol_max: PROTOCOL_MAX,
+            token,
+            language: "rust".into(),
+            runtime: concat!("goproc-rust ", env!("CARGO_PKG_VERSION")).into(),
+            pid: std::process::id(),
+            contracts: self
+                .services
+                .iter()
+                .map(|s| ContractRef {
+                    name: s.contract().name.into(),
+                    fingerprint: s.contract().fingerprint.into(),
+                })
+                .collect(),
+        };
+        write_frame(&mut stream, Kind::Hello, &hello)
+            .await
+            .map_err(|e| Error::transport("sending hello to the host", e))?;
+        let welcome = read_welcome(&mut stream).await?;
+
+        let conn = Connection::start(
+            stream,
+            "host".into(),
+            welcome.max_frame,
+            Some(Arc::new(self)),
+        );
+        tokio::select! {
+            ended = conn.ended() => {
+                conn.fail_all(closed("the host closed the connection"));
+                match ended {
+                    Ended::Failed(err) => Err(err),
+                    _ => Ok(()),
+                }
+            }
+            _ = conn.shutdown_requested() => {
+                conn.handlers_finished().await;
+                conn.close_and_flush(FLUSH_ON_EXIT).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn read_welcome(stream: &mut crate::transport::SharedStream) -> Result<Welcome, Error> {
+    let handshake = |reason: String| Error::Handshake {
+        plugin: "this plugin".into(),
+        reason,
+    };
+    let (header, body) = tokio::time::timeout(WELCOME_TIMEOUT, read_frame(stream, 64 * 1024))
+        .await
+        .map_err(|_| {
+            handshake(format!(
+                "the host did not answer the hello within {WELCOME_TIMEOUT:?}"
+            ))
+        })?
+        .map_err(|e| {
+            handshake(format!(
+                "reading the host's answer: {}",
+                e.into_error("host")
+            ))
+        })?;
+    match header.kind {
+        Kind::Welcome => codec::decode(&body)
+            .map_err(|e| handshake(format!("the host's welcome does not decode: {e}"))),
+        Kind::Refuse => {
+            let refuse: Refuse = codec::decode(&body)
+                .map_err(|e| handshake(format!("the host's refusal does not decode: {e}")))?;
+            Err(handshake(format!(
+                "the host refused this plugin: {}",
+                refuse.reason
+            )))
+        }
+        other => Err(handshake(format!(
+            "the host answered the hello with {other:?}, expected Welcome or Refuse"
+        ))),
+    }
+}
+
+fn closed(reason: &str) -> Error {
+    Error::Closed {
+        peer: "host".into(),
+        reason: reason.into(),
+    }
+}
+
+fn not_started_by_host(missing: &'static str) -> ! {
+    eprintln!("{}", Error::NotStartedByHost { missing });
+    std::process::exit(2)
+}
+
+impl Dispatch for Server {
+    fn dispatch(
+        &self,
+        service: u32,
+        method: u32,
+        args: &[u8],
+    ) -> Result<HandlerFuture, RemoteError> {
+        match self.services.get(service as usize) {
+            Some(s) => s.call(method, args),
+            None => Err(RemoteError::new(
+                RemoteCode::UnknownService,
+                format!(
+                    "this plugin serves {} contract(s); there is no contract number {service}",
+                    self.services.len()
+                ),
+            )),
+        }
+    }
+}
+
+/// Serves one contract: shorthand for `Server::new().add(service).serve()`.
+pub async fn serve(service: impl Service) -> Result<(), Error> {
+    Server::new().add(service).serve().await
+}

@@ -1,0 +1,231 @@
+//! Frame layout: `u32 LE length | u8 kind | u64 LE id | body`.
+//!
+//! `length` counts the bytes after itself (kind, id and body), so it is at
+//! least 9. A reader checks it against the maximum *before* allocating.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::Error;
+
+/// Bytes before the body: length (4), kind (1), id (8).
+pub const HEADER_LEN: usize = 13;
+/// The smallest legal `length` field: kind and id, no body.
+pub const MIN_LENGTH: u32 = 9;
+/// The default largest `length` field either side accepts: 16 MiB.
+pub const DEFAULT_MAX_FRAME: u32 = 16 * 1024 * 1024;
+
+/// The kind byte of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// Plugin to host, first frame: who the plugin is and what it serves.
+    Hello = 0x01,
+    /// Host to plugin: the handshake succeeded.
+    Welcome = 0x02,
+    /// Host to plugin: the handshake failed; the body says why.
+    Refuse = 0x03,
+    /// A call.
+    Request = 0x10,
+    /// The successful answer to a call.
+    Response = 0x11,
+    /// A call that failed for a reason other than a domain error.
+    Error = 0x12,
+    /// The caller no longer wants the answer to a call.
+    Cancel = 0x13,
+    /// Are you alive?
+    Ping = 0x20,
+    /// Yes.
+    Pong = 0x21,
+    /// Host to plugin: finish the calls in flight, take no new ones, then close.
+    Shutdown = 0x30,
+    /// The sender will write nothing more on this connection.
+    Close = 0x31,
+    /// Reserved: a one-way event.
+    Event = 0x40,
+    /// Reserved: one item of a streamed answer.
+    StreamItem = 0x41,
+    /// Reserved: the end of a streamed answer.
+    StreamEnd = 0x42,
+}
+
+impl Kind {
+    /// The kind for a byte, or `None` for a byte no version defines.
+    pub fn from_byte(b: u8) -> Option<Kind> {
+        Some(match b {
+            0x01 => Kind::Hello,
+            0x02 => Kind::Welcome,
+            0x03 => Kind::Refuse,
+            0x10 => Kind::Request,
+            0x11 => Kind::Response,
+            0x12 => Kind::Error,
+            0x13 => Kind::Cancel,
+            0x20 => Kind::Ping,
+            0x21 => Kind::Pong,
+            0x30 => Kind::Shutdown,
+            0x31 => Kind::Close,
+            0x40 => Kind::Event,
+            0x41 => Kind::StreamItem,
+            0x42 => Kind::StreamEnd,
+            _ => return None,
+        })
+    }
+}
+
+/// The fixed part of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// The kind byte, checked.
+    pub kind: Kind,
+    /// The call id (0 for handshake frames).
+    pub id: u64,
+    /// The body's length in bytes.
+    pub body_len: usize,
+}
+
+/// A frame being built: header space first, the body appended after it.
+/// [`FrameBuf::finish`] writes the length; the id can be patched later,
+/// which lets a handler encode its answer before it knows the call id.
+pub struct FrameBuf(Vec<u8>);
+
+impl FrameBuf {
+    /// Starts a frame of `kind` for call `id`.
+    pub fn new(kind: Kind, id: u64) -> Self {
+        Self::with_capacity(kind, id, 64)
+    }
+
+    /// Starts a frame with room for `body` bytes.
+    pub fn with_capacity(kind: Kind, id: u64, body: usize) -> Self {
+        let mut v = Vec::with_capacity(HEADER_LEN + body);
+        v.extend_from_slice(&[0; 4]);
+        v.push(kind as u8);
+        v.extend_from_slice(&id.to_le_bytes());
+        FrameBuf(v)
+    }
+
+    /// The buffer the body is appended to.
+    pub fn body_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+
+    /// Writes the length and returns the finished frame, or an error if the
+    /// frame is longer than `max_frame`.
+    pub fn finish(mut self, max_frame: u32) -> Result<Vec<u8>, FrameTooLarge> {
+        let length = self.0.len() - 4;
+        if length > max_frame as usize {
+            return Err(FrameTooLarge {
+                length,
+                max: max_frame,
+            });
+        }
+        self.0[..4].copy_from_slice(&(length as u32).to_le_bytes());
+        Ok(self.0)
+    }
+}
+
+/// A frame would exceed the maximum frame size.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameTooLarge {
+    /// The frame's `length` field.
+    pub length: usize,
+    /// The maximum.
+    pub max: u32,
+}
+
+/// Rewrites the id of a finished frame.
+pub fn set_id(frame: &mut [u8], id: u64) {
+    frame[5..HEADER_LEN].copy_from_slice(&id.to_le_bytes());
+}
+
+/// Parses the 13 header bytes, enforcing the length rules.
+pub fn parse_header(bytes: &[u8; HEADER_LEN], max_frame: u32) -> Result<FrameHeader, String> {
+    let length = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if length < MIN_LENGTH {
+        return Err(format!(
+            "frame length {length} is shorter than the 9 bytes of kind and id"
+        ));
+    }
+    if length > max_frame {
+        return Err(format!(
+            "frame length {length} exceeds the maximum frame size {max_frame}"
+        ));
+    }
+    let kind = Kind::from_byte(bytes[4])
+        .ok_or_else(|| format!("unknown frame kind 0x{:02x}", bytes[4]))?;
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[5..HEADER_LEN]);
+    Ok(FrameHeader {
+        kind,
+        id: u64::from_le_bytes(id),
+        body_len: (length - MIN_LENGTH) as usize,
+    })
+}
+
+/// What reading one frame can end in.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer closed the stream cleanly between frames.
+    Eof,
+    /// The stream failed, or closed in the middle of a frame.
+    Io(std::io::Error),
+    /// The bytes broke the frame rules.
+    Malformed(String),
+}
+
+impl ReadError {
+    /// Turns the failure into an [`Error`] about the connection to `peer`.
+    pub fn into_error(self, peer: &str) -> Error {
+        match self {
+            ReadError::Eof => Error::Closed {
+                peer: peer.to_string(),
+                reason: "the peer closed the connection".into(),
+            },
+            ReadError::Io(e) => Error::transport(format!("reading from `{peer}`"), e),
+            ReadError::Malformed(reason) => Error::Protocol {
+                peer: peer.to_string(),
+                reason,
+            },
+        }
+    }
+}
+
+/// Reads one frame: the header, then exactly the body it announces. The
+/// body buffer is only allocated once the length passed the checks.
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max_frame: u32,
+) -> Result<(FrameHeader, Vec<u8>), ReadError> {
+    let mut head = [0u8; HEADER_LEN];
+    // The first byte decides between a clean end and a torn frame.
+    match reader.read(&mut head[..1]).await {
+        Ok(0) => return Err(ReadError::Eof),
+        Ok(_) => {}
+        Err(e) => return Err(ReadError::Io(e)),
+    }
+    reader
+        .read_exact(&mut head[1..])
+        .await
+        .map_err(ReadError::Io)?;
+    let header = parse_header(&head, max_frame).map_err(ReadError::Malformed)?;
+    let mut body = vec![0u8; header.body_len];
+    reader.read_exact(&mut body).await.map_err(ReadError::Io)?;
+    Ok((header, body))
+}
+
+/// Encodes `body` into one frame and writes it (used by the handshake,
+/// before a connection's writer task exists).
+pub async fn write_frame<W: AsyncWrite + Unpin, T: serde::Serialize>(
+    stream: &mut W,
+    kind: Kind,
+    body: &T,
+) -> std::io::Result<()> {
+    let mut frame = FrameBuf::new(kind, 0);
+    super::codec::encode_into(body, frame.body_mut()).map_err(std::io::Error::other)?;
+    let frame = frame.finish(DEFAULT_MAX_FRAME).map_err(|e| {
+        std::io::Error::other(format!(
+            "a {kind:?} frame of {} bytes is too large",
+            e.length
+        ))
+    })?;
+    stream.write_all(&frame).await?;
+    stream.flush().await
+}

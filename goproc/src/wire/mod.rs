@@ -1,0 +1,13 @@
+//! The wire: frames, message bodies and the bincode codec. `docs/WIRE.md`
+//! is the specification; this module is its Rust implementation.
+
+pub mod codec;
+pub mod frame;
+pub mod messages;
+
+pub use frame::{FrameHeader, Kind, DEFAULT_MAX_FRAME, HEADER_LEN};
+
+/// The protocol versions this runtime speaks.
+pub const PROTOCOL_MIN: u32 = 1;
+/// The newest protocol version this runtime speaks.
+pub const PROTOCOL_MAX: u32 = 1;

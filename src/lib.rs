@@ -1,0 +1,1 @@
+//! goproc workspace: examples, tests and benches live beside this package.
