@@ -7,5 +7,8 @@
 //! TypeScript generators print from it, so the three languages cannot drift.
 
 pub mod model;
+pub mod output;
+pub mod python;
+pub mod typescript;
 
 pub use model::{Arg, Contract, Method, Ty};

@@ -1,1 +1,90 @@
-fn main() {}
+//! `goproc-codegen`: Python and TypeScript plugin stubs from the Rust traits
+//! marked `#[plugin_interface]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use goproc_codegen::model::schema;
+use goproc_codegen::output;
+
+/// Writes Python or TypeScript plugin stubs from Rust contract traits.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The language to write.
+    #[arg(long, value_enum)]
+    lang: Lang,
+    /// The folder to write into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write nothing; exit with status 1 and list the files when OUT differs
+    /// from what would be written.
+    #[arg(long)]
+    check: bool,
+    /// `.rs` files, or crate folders to search for `#[plugin_interface]` traits.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Lang {
+    Python,
+    Typescript,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let schema = match schema::load(&cli.inputs) {
+        Ok(s) => s,
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!("goproc-codegen: {} error(s); nothing written", diagnostics.len());
+            return ExitCode::from(2);
+        }
+    };
+    if schema.contracts.is_empty() {
+        eprintln!(
+            "goproc-codegen: no `#[plugin_interface]` trait found in {}",
+            cli.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let source = cli
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let files = match cli.lang {
+        Lang::Python => goproc_codegen::python::generate(&schema, &source),
+        Lang::Typescript => goproc_codegen::typescript::generate(&schema, &source),
+    };
+    let files = match files {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("goproc-codegen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check {
+        let stale = output::stale(&cli.out, &files);
+        if stale.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("goproc-codegen: these files are stale; run goproc-codegen without --check:");
+        for path in stale {
+            eprintln!("  {}", path.display());
+        }
+        return ExitCode::from(1);
+    }
+    match output::write_all(&cli.out, &files) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("goproc-codegen: writing {}: {e}", cli.out.display());
+            ExitCode::from(2)
+        }
+    }
+}

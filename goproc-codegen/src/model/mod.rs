@@ -4,7 +4,9 @@
 mod attr;
 mod fingerprint;
 mod parse;
+pub mod schema;
 mod ty;
+pub mod typedefs;
 
 pub use attr::InterfaceArgs;
 pub use fingerprint::{canonical_text, fingerprint};

@@ -1,0 +1,250 @@
+//! Everything a generator needs from a set of Rust sources: the
+//! `#[plugin_interface]` traits, and the user types they reach.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::typedefs::{parse_enum, parse_struct, TypeDef};
+use super::{parse_contract, Contract, Ty};
+
+/// Contracts and their types, read from source files.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// The contracts, in the order they were found.
+    pub contracts: Vec<SourceContract>,
+    /// Every user type the contracts reach, by name.
+    pub types: BTreeMap<String, TypeDef>,
+}
+
+/// A contract and the file it came from.
+#[derive(Debug, Clone)]
+pub struct SourceContract {
+    /// The contract.
+    pub contract: Contract,
+    /// The file that defines it.
+    pub file: PathBuf,
+}
+
+/// A problem in the sources, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: error: {}", self.file.display(), self.line, self.column, self.message)
+        } else {
+            write!(f, "{}: error: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+impl Diagnostic {
+    fn from_syn(file: &Path, err: syn::Error) -> Vec<Diagnostic> {
+        err.into_iter()
+            .map(|e| {
+                let start = e.span().start();
+                Diagnostic {
+                    file: file.to_path_buf(),
+                    line: start.line,
+                    column: start.column + 1,
+                    message: e.to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads `.rs` files, or every `.rs` file below a folder (skipping `target`
+/// and hidden folders), and builds the schema of every contract in them.
+pub fn load(inputs: &[PathBuf]) -> Result<Schema, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        collect_files(input, &mut files).map_err(|e| {
+            vec![Diagnostic {
+                file: input.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            }]
+        })?;
+    }
+    files.sort();
+    files.dedup();
+    let mut sources = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            vec![Diagnostic {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            }]
+        })?;
+        sources.push((file, text));
+    }
+    from_sources(&sources)
+}
+
+/// Builds a schema from `(file name, Rust source)` pairs.
+pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut contracts = Vec::new();
+    // Candidate type definitions by name; parsed only when a contract reaches them.
+    let mut defs: BTreeMap<String, Vec<(PathBuf, Def)>> = BTreeMap::new();
+    for (file, text) in sources {
+        let parsed = match syn::parse_file(text) {
+            Ok(f) => f,
+            Err(e) => {
+                diags.extend(Diagnostic::from_syn(file, e));
+                continue;
+            }
+        };
+        walk_items(&parsed.items, &mut |item| match item {
+            syn::Item::Trait(t) if has_interface_attr(&t.attrs) => match parse_contract(t) {
+                Ok(contract) => contracts.push(SourceContract {
+                    contract,
+                    file: file.clone(),
+                }),
+                Err(e) => diags.extend(Diagnostic::from_syn(file, e)),
+            },
+            syn::Item::Struct(s) => defs
+                .entry(s.ident.to_string())
+                .or_default()
+                .push((file.clone(), Def::Struct(s.clone()))),
+            syn::Item::Enum(e) => defs
+                .entry(e.ident.to_string())
+                .or_default()
+                .push((file.clone(), Def::Enum(e.clone()))),
+            _ => {}
+        });
+    }
+
+    // Reach every type from the contracts' signatures, breadth first.
+    let mut types = BTreeMap::new();
+    let mut queue: Vec<(String, String)> = Vec::new();
+    for sc in &contracts {
+        for m in &sc.contract.methods {
+            let mut shapes: Vec<&Ty> = m.args.iter().map(|a| &a.shape).collect();
+            shapes.push(&m.ret);
+            for shape in shapes {
+                for name in shape.named_types() {
+                    queue.push((
+                        name.to_string(),
+                        format!("{}.{} in {}", sc.contract.name, m.name, sc.file.display()),
+                    ));
+                }
+            }
+        }
+    }
+    while let Some((name, used_by)) = queue.pop() {
+        if types.contains_key(&name) {
+            continue;
+        }
+        let Some(candidates) = defs.get(&name) else {
+            diags.push(Diagnostic {
+                file: PathBuf::from(used_by.rsplit(" in ").next().unwrap_or_default()),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "type `{name}`, used by {used_by}, is not defined in the inputs; add the file \
+                     that defines it, or use a type from the type table"
+                ),
+            });
+            continue;
+        };
+        if candidates.len() > 1 {
+            let places: Vec<String> = candidates.iter().map(|(f, _)| f.display().to_string()).collect();
+            diags.push(Diagnostic {
+                file: candidates[0].0.clone(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "type `{name}` is defined more than once ({}); stubs need one definition",
+                    places.join(", ")
+                ),
+            });
+            continue;
+        }
+        let (file, def) = &candidates[0];
+        let parsed = match def {
+            Def::Struct(s) => parse_struct(s, location(file, &s.ident)),
+            Def::Enum(e) => parse_enum(e, location(file, &e.ident)),
+        };
+        match parsed {
+            Ok(td) => {
+                for inner in td.named_types() {
+                    queue.push((inner.to_string(), format!("type {name} in {}", file.display())));
+                }
+                types.insert(name, td);
+            }
+            Err(e) => diags.extend(Diagnostic::from_syn(file, e)),
+        }
+    }
+
+    if diags.is_empty() {
+        Ok(Schema { contracts, types })
+    } else {
+        Err(diags)
+    }
+}
+
+enum Def {
+    Struct(syn::ItemStruct),
+    Enum(syn::ItemEnum),
+}
+
+fn location(file: &Path, ident: &syn::Ident) -> String {
+    format!("{}:{}", file.display(), ident.span().start().line)
+}
+
+/// `#[plugin_interface]`, `#[goproc::plugin_interface]` or with arguments.
+fn has_interface_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "plugin_interface")
+    })
+}
+
+fn walk_items(items: &[syn::Item], f: &mut impl FnMut(&syn::Item)) {
+    for item in items {
+        f(item);
+        if let syn::Item::Mod(m) = item {
+            if let Some((_, inner)) = &m.content {
+                walk_items(inner, f);
+            }
+        }
+    }
+}
+
+fn collect_files(input: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(input)?;
+    if meta.is_file() {
+        out.push(input.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(input)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') && name != "node_modules" {
+                collect_files(&path, out)?;
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The golden byte examples in `docs/WIRE.md` are what this runtime writes.
+//!
+//! Every row of the doc's golden tables is produced here from a value; the
+//! test fails if a row is missing, extra, or its bytes differ. Run with
+//! `GOPROC_PRINT_GOLDEN=1` to print the rows as they should read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use goproc::wire::codec;
+use goproc::wire::frame::FrameBuf;
+use goproc::wire::messages::{ContractRef, ErrorBody, Hello, Refuse, RequestHead, Welcome};
+use goproc::wire::Kind;
+use serde::Serialize;
+
+fn hex(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(none)".into();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+fn value<T: Serialize>(v: T) -> Vec<u8> {
+    codec::encode(&v).expect("golden values encode")
+}
+
+fn frame<T: Serialize>(kind: Kind, id: u64, body: &[&T]) -> Vec<u8> {
+    let mut f = FrameBuf::new(kind, id);
+    for part in body {
+        codec::encode_into(*part, f.body_mut()).expect("golden bodies encode");
+    }
+    f.finish(u32::MAX).expect("small frames fit")
+}
+
+fn empty(kind: Kind, id: u64) -> Vec<u8> {
+    FrameBuf::new(kind, id).finish(u32::MAX).expect("small frames fit")
+}
+
+#[derive(Serialize)]
+enum MathError {
+    DivisionByZero,
+    #[allow(dead_code)]
+    Overflow { operation: String },
+}
+
+#[derive(Serialize)]
+struct Point {
+    x: i32,
+    y: i32,
+}
+
+#[derive(Serialize)]
+enum Shape {
+    #[allow(dead_code)]
+    Empty,
+    Circle(f32),
+    Rect { w: u16, h: u16 },
+}
+
+fn expected() -> Vec<(&'static str, Vec<u8>)> {
+    let mut map = BTreeMap::new();
+    map.insert(1u8, "one".to_string());
+    vec![
+        // Values (bodies are sequences of these).
+        ("bool true", value(true)),
+        ("u8 200", value(200u8)),
+        ("i8 -2", value(-2i8)),
+        ("u16 250", value(250u16)),
+        ("u16 251", value(251u16)),
+        ("u32 70000", value(70000u32)),
+        ("u64 2^32", value(1u64 << 32)),
+        ("i32 -1", value(-1i32)),
+        ("i64 -2", value(-2i64)),
+        ("i64 1", value(1i64)),
+        ("u128 2^64", value(1u128 << 64)),
+        ("f32 1.5", value(1.5f32)),
+        ("f64 -0.25", value(-0.25f64)),
+        ("char 'é'", value('é')),
+        ("String \"hé\"", value("hé".to_string())),
+        ("Vec<u8> [1, 2, 3]", value(vec![1u8, 2, 3])),
+        ("Vec<u16> [1, 300]", value(vec![1u16, 300])),
+        ("[u8; 3] [1, 2, 3]", value([1u8, 2, 3])),
+        ("Option<i32> None", value(None::<i32>)),
+        ("Option<i32> Some(-1)", value(Some(-1i32))),
+        ("Option<Option<i32>> Some(None)", value(Some(None::<i32>))),
+        ("BTreeMap<u8, String> {1: \"one\"}", value(&map)),
+        ("(u8, bool)", value((7u8, false))),
+        ("()", value(())),
+        ("struct Point { x: 1, y: -1 }", value(Point { x: 1, y: -1 })),
+        ("enum Shape::Circle(1.0)", value(Shape::Circle(1.0))),
+        ("enum Shape::Rect { w: 2, h: 3 }", value(Shape::Rect { w: 2, h: 3 })),
+        ("Result<i64, String> Ok(3)", value(Ok::<i64, String>(3))),
+        ("Result<i64, String> Err(\"no\")", value(Err::<i64, String>("no".into()))),
+        // Frames.
+        (
+            "HELLO",
+            frame(
+                Kind::Hello,
+                0,
+                &[&Hello {
+                    protocol_min: 1,
+                    protocol_max: 1,
+                    token: "c0ffee".into(),
+                    language: "rust".into(),
+                    runtime: "goproc-rust 0.1.0".into(),
+                    pid: 4242,
+                    contracts: vec![ContractRef {
+                        name: "Calculator".into(),
+                        fingerprint: "3f9a".into(),
+                    }],
+                }],
+            ),
+        ),
+        (
+            "WELCOME",
+            frame(
+                Kind::Welcome,
+                0,
+                &[&Welcome {
+                    protocol: 1,
+                    max_frame: 16 * 1024 * 1024,
+                    host_pid: 100,
+                }],
+            ),
+        ),
+        (
+            "REFUSE",
+            frame(
+                Kind::Refuse,
+                0,
+                &[&Refuse {
+                    reason: "wrong token".into(),
+                }],
+            ),
+        ),
+        ("REQUEST add(1, 2)", {
+            let mut f = FrameBuf::new(Kind::Request, 1);
+            let head = RequestHead { service: 0, method: 0, deadline_ms: 0 };
+            codec::encode_into(&head, f.body_mut()).unwrap();
+            codec::encode_into(&(1i64, 2i64), f.body_mut()).unwrap();
+            f.finish(u32::MAX).unwrap()
+        }),
+        ("RESPONSE 3", frame(Kind::Response, 1, &[&3i64])),
+        ("REQUEST divide(1, 0) deadline 1500 ms", {
+            let mut f = FrameBuf::new(Kind::Request, 2);
+            let head = RequestHead { service: 0, method: 1, deadline_ms: 1500 };
+            codec::encode_into(&head, f.body_mut()).unwrap();
+            codec::encode_into(&(1i64, 0i64), f.body_mut()).unwrap();
+            f.finish(u32::MAX).unwrap()
+        }),
+        (
+            "RESPONSE Err(DivisionByZero)",
+            frame(Kind::Response, 2, &[&Err::<i64, MathError>(MathError::DivisionByZero)]),
+        ),
+        (
+            "ERROR unknown method",
+            frame(
+                Kind::Error,
+                3,
+                &[&ErrorBody {
+                    code: 2,
+                    message: "no method 9".into(),
+                    detail: String::new(),
+                }],
+            ),
+        ),
+        ("CANCEL 2", empty(Kind::Cancel, 2)),
+        ("PING 7", empty(Kind::Ping, 7)),
+        ("PONG 7", empty(Kind::Pong, 7)),
+        ("SHUTDOWN", empty(Kind::Shutdown, 0)),
+        ("CLOSE", empty(Kind::Close, 0)),
+    ]
+}
+
+/// The rows between `<!-- golden:start -->` and `<!-- golden:end -->`:
+/// the first cell names the example, the last holds its bytes in hex.
+fn doc_rows() -> HashMap<String, String> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/WIRE.md"))
+        .expect("docs/WIRE.md is readable");
+    let mut rows = HashMap::new();
+    let mut in_golden = false;
+    for line in doc.lines() {
+        if line.starts_with("<!-- golden:start -->") {
+            in_golden = true;
+        } else if line.starts_with("<!-- golden:end -->") {
+            in_golden = false;
+        } else if in_golden && line.starts_with("| ") && !line.starts_with("| name") && !line.starts_with("| ---") {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let name = cells[0].trim_matches('`').to_string();
+            let bytes = cells[cells.len() - 1].trim_matches('`').to_string();
+            assert!(rows.insert(name.clone(), bytes).is_none(), "golden row `{name}` appears twice");
+        }
+    }
+    rows
+}
+
+#[test]
+fn golden_bytes_in_wire_md_match_the_runtime() {
+    let expected = expected();
+    if std::env::var_os("GOPROC_PRINT_GOLDEN").is_some() {
+        for (name, bytes) in &expected {
+            println!("| `{name}` | `{}` |", hex(bytes));
+        }
+    }
+    let mut rows = doc_rows();
+    let mut problems = Vec::new();
+    for (name, bytes) in &expected {
+        match rows.remove(*name) {
+            None => problems.push(format!("row `{name}` is missing from docs/WIRE.md")),
+            Some(doc) if doc != hex(bytes) => problems.push(format!(
+                "row `{name}`: the doc says `{doc}`, the runtime writes `{}`",
+                hex(bytes)
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in rows.keys() {
+        problems.push(format!("row `{name}` in docs/WIRE.md is not checked by this test"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
