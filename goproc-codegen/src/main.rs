@@ -41,14 +41,21 @@ fn main() -> ExitCode {
             for d in &diagnostics {
                 eprintln!("{d}");
             }
-            eprintln!("goproc-codegen: {} error(s); nothing written", diagnostics.len());
+            eprintln!(
+                "goproc-codegen: {} error(s); nothing written",
+                diagnostics.len()
+            );
             return ExitCode::from(2);
         }
     };
     if schema.contracts.is_empty() {
         eprintln!(
             "goproc-codegen: no `#[plugin_interface]` trait found in {}",
-            cli.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            cli.inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         return ExitCode::from(2);
     }

@@ -16,7 +16,11 @@ fn hex(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "(none)".into();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn value<T: Serialize>(v: T) -> Vec<u8> {
@@ -32,14 +36,18 @@ fn frame<T: Serialize>(kind: Kind, id: u64, body: &[&T]) -> Vec<u8> {
 }
 
 fn empty(kind: Kind, id: u64) -> Vec<u8> {
-    FrameBuf::new(kind, id).finish(u32::MAX).expect("small frames fit")
+    FrameBuf::new(kind, id)
+        .finish(u32::MAX)
+        .expect("small frames fit")
 }
 
 #[derive(Serialize)]
 enum MathError {
     DivisionByZero,
     #[allow(dead_code)]
-    Overflow { operation: String },
+    Overflow {
+        operation: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -53,7 +61,10 @@ enum Shape {
     #[allow(dead_code)]
     Empty,
     Circle(f32),
-    Rect { w: u16, h: u16 },
+    Rect {
+        w: u16,
+        h: u16,
+    },
 }
 
 fn expected() -> Vec<(&'static str, Vec<u8>)> {
@@ -87,9 +98,15 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("()", value(())),
         ("struct Point { x: 1, y: -1 }", value(Point { x: 1, y: -1 })),
         ("enum Shape::Circle(1.0)", value(Shape::Circle(1.0))),
-        ("enum Shape::Rect { w: 2, h: 3 }", value(Shape::Rect { w: 2, h: 3 })),
+        (
+            "enum Shape::Rect { w: 2, h: 3 }",
+            value(Shape::Rect { w: 2, h: 3 }),
+        ),
         ("Result<i64, String> Ok(3)", value(Ok::<i64, String>(3))),
-        ("Result<i64, String> Err(\"no\")", value(Err::<i64, String>("no".into()))),
+        (
+            "Result<i64, String> Err(\"no\")",
+            value(Err::<i64, String>("no".into())),
+        ),
         // Frames.
         (
             "HELLO",
@@ -134,7 +151,11 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("REQUEST add(1, 2)", {
             let mut f = FrameBuf::new(Kind::Request, 1);
-            let head = RequestHead { service: 0, method: 0, deadline_ms: 0 };
+            let head = RequestHead {
+                service: 0,
+                method: 0,
+                deadline_ms: 0,
+            };
             codec::encode_into(&head, f.body_mut()).unwrap();
             codec::encode_into(&(1i64, 2i64), f.body_mut()).unwrap();
             f.finish(u32::MAX).unwrap()
@@ -142,14 +163,22 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("RESPONSE 3", frame(Kind::Response, 1, &[&3i64])),
         ("REQUEST divide(1, 0) deadline 1500 ms", {
             let mut f = FrameBuf::new(Kind::Request, 2);
-            let head = RequestHead { service: 0, method: 1, deadline_ms: 1500 };
+            let head = RequestHead {
+                service: 0,
+                method: 1,
+                deadline_ms: 1500,
+            };
             codec::encode_into(&head, f.body_mut()).unwrap();
             codec::encode_into(&(1i64, 0i64), f.body_mut()).unwrap();
             f.finish(u32::MAX).unwrap()
         }),
         (
             "RESPONSE Err(DivisionByZero)",
-            frame(Kind::Response, 2, &[&Err::<i64, MathError>(MathError::DivisionByZero)]),
+            frame(
+                Kind::Response,
+                2,
+                &[&Err::<i64, MathError>(MathError::DivisionByZero)],
+            ),
         ),
         (
             "ERROR unknown method",
@@ -183,11 +212,18 @@ fn doc_rows() -> HashMap<String, String> {
             in_golden = true;
         } else if line.starts_with("<!-- golden:end -->") {
             in_golden = false;
-        } else if in_golden && line.starts_with("| ") && !line.starts_with("| name") && !line.starts_with("| ---") {
+        } else if in_golden
+            && line.starts_with("| ")
+            && !line.starts_with("| name")
+            && !line.starts_with("| ---")
+        {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
             let name = cells[0].trim_matches('`').to_string();
             let bytes = cells[cells.len() - 1].trim_matches('`').to_string();
-            assert!(rows.insert(name.clone(), bytes).is_none(), "golden row `{name}` appears twice");
+            assert!(
+                rows.insert(name.clone(), bytes).is_none(),
+                "golden row `{name}` appears twice"
+            );
         }
     }
     rows
@@ -214,7 +250,9 @@ fn golden_bytes_in_wire_md_match_the_runtime() {
         }
     }
     for name in rows.keys() {
-        problems.push(format!("row `{name}` in docs/WIRE.md is not checked by this test"));
+        problems.push(format!(
+            "row `{name}` in docs/WIRE.md is not checked by this test"
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -42,7 +42,14 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "{}:{}:{}: error: {}", self.file.display(), self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: error: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
         } else {
             write!(f, "{}: error: {}", self.file.display(), self.message)
         }
@@ -164,7 +171,10 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
             continue;
         };
         if candidates.len() > 1 {
-            let places: Vec<String> = candidates.iter().map(|(f, _)| f.display().to_string()).collect();
+            let places: Vec<String> = candidates
+                .iter()
+                .map(|(f, _)| f.display().to_string())
+                .collect();
             diags.push(Diagnostic {
                 file: candidates[0].0.clone(),
                 line: 0,
@@ -184,7 +194,10 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
         match parsed {
             Ok(td) => {
                 for inner in td.named_types() {
-                    queue.push((inner.to_string(), format!("type {name} in {}", file.display())));
+                    queue.push((
+                        inner.to_string(),
+                        format!("type {name} in {}", file.display()),
+                    ));
                 }
                 types.insert(name, td);
             }
@@ -237,7 +250,10 @@ fn collect_files(input: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     for entry in std::fs::read_dir(input)? {
         let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if path.is_dir() {
             if name != "target" && !name.starts_with('.') && name != "node_modules" {
                 collect_files(&path, out)?;

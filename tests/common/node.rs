@@ -1,0 +1,1 @@
+//! Node and TypeScript helpers for the end-to-end tests.

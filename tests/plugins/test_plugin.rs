@@ -1,0 +1,55 @@
+//! `test-plugin`: the Rust plugins the end-to-end tests start.
+//!
+//! `test-plugin <role>` where role is one of the well-behaved plugins
+//! (`calculator`, `kv`, `everything`, `all`) or a misbehaving one used to
+//! test the host's error handling (see `misbehave.rs`).
+
+#[path = "../../examples/calculator/contract.rs"]
+mod calculator_contract;
+#[path = "../../examples/calculator/plugin.rs"]
+mod calculator_plugin;
+#[path = "../contracts/everything.rs"]
+mod everything;
+#[path = "everything.rs"]
+mod everything_impl;
+#[path = "../../examples/kv/contract.rs"]
+mod kv_contract;
+#[path = "../../examples/kv/store.rs"]
+mod kv_store;
+mod misbehave;
+
+use calculator_contract as contract;
+
+#[tokio::main]
+async fn main() {
+    let role = std::env::args().nth(1).unwrap_or_default();
+    let result = match role.as_str() {
+        "calculator" => calculator_plugin::run().await,
+        "everything" => {
+            goproc::serve(everything::EverythingServer::new(everything_impl::Echo)).await
+        }
+        "kv" => {
+            goproc::serve(kv_contract::KeyValueStoreServer::new(
+                kv_store::Store::default(),
+            ))
+            .await
+        }
+        "all" => {
+            goproc::Server::new()
+                .add(everything::EverythingServer::new(everything_impl::Echo))
+                .add(kv_contract::KeyValueStoreServer::new(
+                    kv_store::Store::default(),
+                ))
+                .serve()
+                .await
+        }
+        other => {
+            misbehave::run(other).await;
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("test-plugin {role}: {e}");
+        std::process::exit(1);
+    }
+}
