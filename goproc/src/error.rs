@@ -97,6 +97,25 @@ pub enum Error {
         stderr: Vec<String>,
     },
 
+    /// A pool instance crashed more often than its restart policy allows;
+    /// the pool stopped restarting it.
+    #[error(
+        "gave up on instance {instance} of plugin `{plugin}` after {restarts} restarts within \
+         {window:?}; it last ended with: {last}"
+    )]
+    RestartLimit {
+        /// The plugin's name.
+        plugin: String,
+        /// The instance's position in the pool.
+        instance: usize,
+        /// The restart limit that was reached.
+        restarts: u32,
+        /// The window the limit counts in.
+        window: Duration,
+        /// How the instance ended the last time.
+        last: Box<Error>,
+    },
+
     /// The call's deadline passed before the answer arrived.
     #[error("call to {method} timed out after {after:?}")]
     Timeout {

@@ -59,6 +59,7 @@ pub mod env;
 mod error;
 mod host;
 mod plugin;
+mod pool;
 mod transport;
 pub mod wire;
 
@@ -69,4 +70,5 @@ pub use contract::ContractInfo;
 pub use error::{Error, RemoteCode};
 pub use goproc_macros::plugin_interface;
 pub use host::{Client, Plugin, PluginBuilder, ServiceHandle};
-pub use plugin::{serve, Server, Service};
+pub use plugin::{deadline, serve, time_left, Server, Service};
+pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};

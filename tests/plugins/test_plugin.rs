@@ -1,7 +1,7 @@
 //! `test-plugin`: the Rust plugins the end-to-end tests start.
 //!
 //! `test-plugin <role>` where role is one of the well-behaved plugins
-//! (`calculator`, `kv`, `everything`, `all`) or a misbehaving one used to
+//! (`calculator`, `kv`, `everything`, `lifecycle`, `all`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
 #[path = "../../examples/calculator/contract.rs"]
@@ -12,6 +12,10 @@ mod calculator_plugin;
 mod everything;
 #[path = "everything.rs"]
 mod everything_impl;
+#[path = "../contracts/lifecycle.rs"]
+mod lifecycle;
+#[path = "lifecycle.rs"]
+mod lifecycle_impl;
 #[path = "../../examples/kv/contract.rs"]
 mod kv_contract;
 #[path = "../../examples/kv/store.rs"]
@@ -27,6 +31,12 @@ async fn main() {
         "calculator" => calculator_plugin::run().await,
         "everything" => {
             goproc::serve(everything::EverythingServer::new(everything_impl::Echo)).await
+        }
+        "lifecycle" => {
+            goproc::serve(lifecycle::LifecycleServer::new(
+                lifecycle_impl::Plugin::default(),
+            ))
+            .await
         }
         "kv" => {
             goproc::serve(kv_contract::KeyValueStoreServer::new(

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
@@ -114,6 +114,7 @@ impl Connection {
             Err(e) => return refuse(e),
         };
         let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
+        let handler = crate::plugin::with_deadline(deadline.map(|d| Instant::now() + d), handler);
 
         let conn = self.clone();
         let mut handlers = lock(&self.handlers);

@@ -29,12 +29,26 @@ pub trait Client: Clone + Send + Sync + Sized + 'static {
 /// plugin running.
 #[derive(Clone)]
 pub struct ServiceHandle {
-    conn: Arc<Connection>,
-    service: u32,
+    route: Route,
     contract: &'static ContractInfo,
     timeout: Option<Duration>,
-    /// Keeps the plugin process alive while any client exists.
-    _owner: Arc<dyn Any + Send + Sync>,
+}
+
+/// Where calls go.
+#[derive(Clone)]
+enum Route {
+    /// One plugin's connection.
+    Direct {
+        conn: Arc<Connection>,
+        service: u32,
+        /// Keeps the plugin process alive while any client exists.
+        _owner: Arc<dyn Any + Send + Sync>,
+    },
+    /// The least-loaded instance of a pool; `contract` indexes the pool's contracts.
+    Pool {
+        pool: Arc<crate::pool::Shared>,
+        contract: usize,
+    },
 }
 
 impl ServiceHandle {
@@ -45,11 +59,28 @@ impl ServiceHandle {
         owner: Arc<dyn Any + Send + Sync>,
     ) -> Self {
         ServiceHandle {
-            conn,
-            service,
+            route: Route::Direct {
+                conn,
+                service,
+                _owner: owner,
+            },
             contract,
             timeout: None,
-            _owner: owner,
+        }
+    }
+
+    pub(crate) fn pooled(
+        pool: Arc<crate::pool::Shared>,
+        index: usize,
+        contract: &'static ContractInfo,
+    ) -> Self {
+        ServiceHandle {
+            route: Route::Pool {
+                pool,
+                contract: index,
+            },
+            contract,
+            timeout: None,
         }
     }
 
@@ -78,19 +109,26 @@ impl ServiceHandle {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let head = RequestHead {
-            service: self.service,
-            method,
-            deadline_ms: self
-                .timeout
-                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
-                .unwrap_or(0),
+        let deadline_ms = self
+            .timeout
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
+            .unwrap_or(0);
+        let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
+        let answer = match &self.route {
+            Route::Direct { conn, service, .. } => {
+                let head = RequestHead {
+                    service: *service,
+                    method,
+                    deadline_ms,
+                };
+                conn.call(head, encode, self.timeout).await
+            }
+            Route::Pool { pool, contract } => {
+                pool.call(*contract, method, deadline_ms, encode, self.timeout)
+                    .await
+            }
         };
-        let body = self
-            .conn
-            .call(head, |buf| codec::encode_into(args, buf), self.timeout)
-            .await
-            .map_err(|failure| self.failure(method, failure))?;
+        let body = answer.map_err(|failure| self.failure(method, failure))?;
         codec::decode(&body).map_err(|e| {
             Error::codec(
                 format!(
@@ -133,9 +171,13 @@ impl ServiceHandle {
 
 impl std::fmt::Debug for ServiceHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let peer = match &self.route {
+            Route::Direct { conn, .. } => conn.peer().to_string(),
+            Route::Pool { .. } => "a pool".to_string(),
+        };
         f.debug_struct("ServiceHandle")
             .field("contract", &self.contract.name)
-            .field("peer", &self.conn.peer())
+            .field("peer", &peer)
             .field("timeout", &self.timeout)
             .finish()
     }

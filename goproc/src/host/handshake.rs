@@ -86,7 +86,7 @@ fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
 
 /// Finds `wanted` among the served contracts, with the same fingerprint;
 /// returns its service index.
-pub(super) fn check_contract(
+pub(crate) fn check_contract(
     served: &[ContractRef],
     wanted: &ContractInfo,
     plugin: &str,

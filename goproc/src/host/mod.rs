@@ -2,7 +2,7 @@
 //! clients, and watch the process until it ends.
 
 mod client;
-mod handshake;
+pub(crate) mod handshake;
 mod logs;
 mod plugin;
 mod supervise;

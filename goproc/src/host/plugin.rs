@@ -91,14 +91,23 @@ impl PluginBuilder {
         self
     }
 
-    /// Starts the process, waits for its hello and checks it.
-    pub async fn spawn(self) -> Result<Plugin, Error> {
-        let name = self.name.clone().unwrap_or_else(|| {
+    /// The name the plugin will have (see [`PluginBuilder::name`]).
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
             PathBuf::from(&self.program)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| self.program.to_string_lossy().into_owned())
-        });
+        })
+    }
+
+    pub(crate) fn required_contracts(&self) -> Vec<&'static ContractInfo> {
+        self.contracts.clone()
+    }
+
+    /// Starts the process, waits for its hello and checks it.
+    pub async fn spawn(self) -> Result<Plugin, Error> {
+        let name = self.display_name();
         let endpoint = Endpoint::create()
             .map_err(|e| Error::transport(format!("creating the socket for plugin `{name}`"), e))?;
         let token = random_token()
@@ -118,6 +127,7 @@ impl PluginBuilder {
         if let Some(dir) = &self.current_dir {
             command.current_dir(dir);
         }
+        die_with_host(&mut command);
         let mut child = command.spawn().map_err(|e| Error::Spawn {
             plugin: name.clone(),
             program: self.program.to_string_lossy().into_owned(),
@@ -230,6 +240,8 @@ struct Inner {
 pub(super) enum Stop {
     /// Ask the plugin to finish its calls, wait up to the grace period, then kill.
     Graceful(Duration),
+    /// Kill at once.
+    Kill,
 }
 
 impl Plugin {
@@ -259,6 +271,14 @@ impl Plugin {
             C::CONTRACT,
             owner,
         )))
+    }
+
+    pub(crate) fn announced(&self) -> &[ContractRef] {
+        &self.inner.contracts
+    }
+
+    pub(crate) fn connection(&self) -> Arc<Connection> {
+        self.inner.conn.clone()
     }
 
     /// The plugin's name, as used in logs and errors.
@@ -342,6 +362,20 @@ impl Plugin {
         self.exited().await
     }
 
+    /// Kills the process at once; calls in flight fail with
+    /// [`Error::PluginExited`]. Returns without waiting (see [`Plugin::exited`]).
+    pub fn kill(&self) {
+        let stop = self
+            .inner
+            .stop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(stop) = stop {
+            let _ = stop.send(Stop::Kill);
+        }
+    }
+
     fn gone(&self) -> Error {
         Error::Closed {
             peer: self.inner.name.clone(),
@@ -359,6 +393,32 @@ impl std::fmt::Debug for Plugin {
             .finish()
     }
 }
+
+/// On Linux, the kernel kills the plugin when the host dies, even by
+/// SIGKILL, and even before the plugin had a chance to notice end-of-file
+/// on its socket. (The signal follows the thread that spawned the plugin; a
+/// tokio worker lives as long as its runtime.)
+#[cfg(target_os = "linux")]
+fn die_with_host(command: &mut tokio::process::Command) {
+    let host = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe calls (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The host died between fork and prctl: the signal will never come.
+            if libc::getppid() != host {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_host(_command: &mut tokio::process::Command) {}
 
 /// 32 random bytes from the OS, as hex.
 fn random_token() -> std::io::Result<String> {

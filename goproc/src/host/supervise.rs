@@ -62,8 +62,8 @@ pub(super) async fn supervise(
                         }
                     }
                 }
-                // Every handle is gone: kill at once.
-                Err(_) => {
+                // Asked to, or every handle is gone: kill at once.
+                Ok(Stop::Kill) | Err(_) => {
                     conn.close();
                     let _ = child.start_kill();
                     child.wait().await

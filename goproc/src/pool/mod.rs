@@ -1,0 +1,362 @@
+//! [`Pool`]: several instances of one plugin behind the same typed clients.
+
+mod policy;
+mod slot;
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+
+pub use policy::RestartPolicy;
+use slot::{Slot, State};
+
+use crate::connection::CallFailure;
+use crate::wire::messages::RequestHead;
+use crate::{Client, ContractInfo, Error, PluginBuilder, ServiceHandle};
+
+/// Configures a [`Pool`]. Made by [`Pool::builder`].
+#[derive(Debug, Clone)]
+pub struct PoolBuilder {
+    plugin: PluginBuilder,
+    size: usize,
+    max_in_flight: usize,
+    lazy: bool,
+    restart: RestartPolicy,
+    health: Option<(Duration, Duration)>,
+}
+
+impl PoolBuilder {
+    /// How many instances (default 4).
+    pub fn size(mut self, instances: usize) -> Self {
+        self.size = instances.max(1);
+        self
+    }
+
+    /// How many calls one instance may have in flight (default 256); a call
+    /// that finds every instance full waits, within its deadline.
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = calls.max(1);
+        self
+    }
+
+    /// Start instances on first use instead of in [`PoolBuilder::start`]:
+    /// a call starts one more instance only when the running ones are full.
+    pub fn lazy(mut self, lazy: bool) -> Self {
+        self.lazy = lazy;
+        self
+    }
+
+    /// How crashed instances are replaced (default [`RestartPolicy::default`]).
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.restart = policy;
+        self
+    }
+
+    /// Pings every instance every `interval`; one that does not answer within
+    /// `timeout` is killed and replaced.
+    pub fn health_check(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.health = Some((interval, timeout));
+        self
+    }
+
+    /// Starts the pool. Unless lazy, waits until every instance is running,
+    /// and fails if one cannot start. (An instance whose very first start
+    /// fails is not retried: a command that cannot start at all is a
+    /// configuration error, not a crash.)
+    pub async fn start(self) -> Result<Pool, Error> {
+        let contracts = self.plugin.required_contracts();
+        let shared = Arc::new(Shared {
+            slots: (0..self.size).map(Slot::new).collect(),
+            builder: self.plugin,
+            contracts,
+            max_in_flight: self.max_in_flight,
+            restart: self.restart,
+            health: self.health,
+            changed: Notify::new(),
+            restarts: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            stop: watch::channel(false).0,
+        });
+        let pool = Pool { shared };
+        if !self.lazy {
+            for slot in &pool.shared.slots {
+                pool.shared.start(slot);
+            }
+            pool.wait_all_started().await?;
+        }
+        Ok(pool)
+    }
+}
+
+pub(crate) struct Shared {
+    slots: Vec<Slot>,
+    builder: PluginBuilder,
+    /// The contracts every instance must serve; clients index into this.
+    contracts: Vec<&'static ContractInfo>,
+    max_in_flight: usize,
+    restart: RestartPolicy,
+    health: Option<(Duration, Duration)>,
+    /// Notified when an instance changes state (`notify_waiters`) or a call
+    /// permit is released (`notify_one`).
+    changed: Notify,
+    restarts: AtomicU64,
+    closing: AtomicBool,
+    /// Set (or dropped with the pool) to stop every instance task.
+    stop: watch::Sender<bool>,
+}
+
+/// Where a call goes.
+enum Pick {
+    Slot(usize, Arc<slot::Ready>),
+    /// Nothing free; wait for a change.
+    Wait,
+    /// Every instance gave up.
+    Dead(Error),
+}
+
+impl Shared {
+    fn start(self: &Arc<Self>, slot: &Slot) {
+        slot.claim_start();
+        tokio::spawn(slot::run(Arc::downgrade(self), slot.index));
+    }
+
+    /// The least-loaded running instance with a free permit (taken).
+    fn pick(self: &Arc<Self>) -> Pick {
+        let mut best: Option<(usize, usize, Arc<slot::Ready>)> = None;
+        let mut idle = None;
+        let mut gave_up = None;
+        let mut alive = false;
+        for slot in &self.slots {
+            match &*slot.state() {
+                State::Ready(ready) => {
+                    alive = true;
+                    let load = slot.in_flight.load(Ordering::Acquire);
+                    if load < self.max_in_flight && best.as_ref().is_none_or(|(_, l, _)| load < *l) {
+                        best = Some((slot.index, load, ready.clone()));
+                    }
+                }
+                State::Idle => idle = idle.or(Some(slot.index)),
+                State::Starting => alive = true,
+                State::GaveUp(err) => gave_up = Some(err.clone()),
+                State::Stopped => {}
+            }
+        }
+        if let Some((index, _, ready)) = best {
+            if self.slots[index].try_acquire(self.max_in_flight) {
+                return Pick::Slot(index, ready);
+            }
+            return Pick::Wait;
+        }
+        if let Some(index) = idle {
+            // Lazy pool: every running instance is full; start one more.
+            if self.slots[index].claim_start() {
+                tokio::spawn(slot::run(Arc::downgrade(self), index));
+            }
+            return Pick::Wait;
+        }
+        match (alive, gave_up) {
+            (false, Some(err)) => Pick::Dead(err),
+            _ => Pick::Wait,
+        }
+    }
+
+    pub(crate) async fn call(
+        self: &Arc<Self>,
+        contract: usize,
+        method: u32,
+        deadline_ms: u64,
+        encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.closing.load(Ordering::Acquire) {
+                return Err(CallFailure::Connection(Error::Closed {
+                    peer: self.builder.display_name(),
+                    reason: "the pool is shutting down".into(),
+                }));
+            }
+            let mut changed = pin!(self.changed.notified());
+            changed.as_mut().enable();
+            match self.pick() {
+                Pick::Slot(index, ready) => {
+                    let head = RequestHead {
+                        service: ready.services[contract],
+                        method,
+                        deadline_ms,
+                    };
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    let result = ready.conn.call(head, encode_args, left).await;
+                    self.slots[index].release();
+                    self.changed.notify_one();
+                    return result;
+                }
+                Pick::Dead(err) => return Err(CallFailure::Connection(err)),
+                Pick::Wait => {}
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d.into(), changed).await.is_err() {
+                        return Err(CallFailure::Timeout(timeout.unwrap_or_default()));
+                    }
+                }
+                None => changed.await,
+            }
+        }
+    }
+}
+
+/// N instances of one plugin behind the same typed clients a single plugin
+/// gives. Each call goes to the least-loaded running instance; crashed
+/// instances are restarted by the [`RestartPolicy`]; the calls in flight on
+/// a crashed instance fail with [`Error::PluginExited`], later calls go to
+/// the other instances or wait (within their deadline) for a restart.
+///
+/// ```no_run
+/// # async fn run<C: goproc::Client>() -> Result<(), goproc::Error> {
+/// let pool = goproc::Pool::builder(
+///     goproc::Plugin::builder("./my-plugin").contract::<C>(),
+/// )
+/// .size(4)
+/// .start()
+/// .await?;
+/// let client: C = pool.client()?;
+/// # Ok(()) }
+/// ```
+///
+/// Dropping the pool and every client kills every instance.
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+/// A snapshot of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    /// Its position in the pool.
+    pub index: usize,
+    /// The process id, while it runs.
+    pub pid: Option<u32>,
+    /// Calls in flight on it.
+    pub in_flight: usize,
+    /// `idle`, `starting`, `running`, `gave up` or `stopped`.
+    pub state: &'static str,
+}
+
+impl Pool {
+    /// Starts configuring a pool of `plugin`. Declare the contracts the
+    /// clients will use with [`PluginBuilder::contract`]: every instance is
+    /// checked against them at its handshake.
+    pub fn builder(plugin: PluginBuilder) -> PoolBuilder {
+        PoolBuilder {
+            plugin,
+            size: 4,
+            max_in_flight: 256,
+            lazy: false,
+            restart: RestartPolicy::default(),
+            health: None,
+        }
+    }
+
+    /// A typed client whose calls are spread over the instances.
+    pub fn client<C: Client>(&self) -> Result<C, Error> {
+        let index = self
+            .shared
+            .contracts
+            .iter()
+            .position(|c| std::ptr::eq(*c, C::CONTRACT) || **c == *C::CONTRACT)
+            .ok_or_else(|| Error::ContractNotServed {
+                plugin: self.shared.builder.display_name(),
+                contract: format!(
+                    "{} (declare it with `.contract::<{}Client>()` on the plugin builder)",
+                    C::CONTRACT.name,
+                    C::CONTRACT.name
+                ),
+                served: self.shared.contracts.iter().map(|c| c.name.to_string()).collect(),
+            })?;
+        Ok(C::from_handle(ServiceHandle::pooled(
+            self.shared.clone(),
+            index,
+            C::CONTRACT,
+        )))
+    }
+
+    /// How many restarts the pool has made.
+    pub fn restarts(&self) -> u64 {
+        self.shared.restarts.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of every instance.
+    pub fn instances(&self) -> Vec<InstanceStatus> {
+        self.shared
+            .slots
+            .iter()
+            .map(|slot| {
+                let state = slot.state();
+                let (pid, name) = match &*state {
+                    State::Idle => (None, "idle"),
+                    State::Starting => (None, "starting"),
+                    State::Ready(r) => (Some(r.plugin.pid()), "running"),
+                    State::GaveUp(_) => (None, "gave up"),
+                    State::Stopped => (None, "stopped"),
+                };
+                InstanceStatus {
+                    index: slot.index,
+                    pid,
+                    in_flight: slot.in_flight.load(Ordering::Relaxed),
+                    state: name,
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until no instance is starting (every one runs or gave up).
+    pub async fn wait_all_started(&self) -> Result<(), Error> {
+        loop {
+            let mut changed = pin!(self.shared.changed.notified());
+            changed.as_mut().enable();
+            let mut starting = false;
+            let mut gave_up = None;
+            for slot in &self.shared.slots {
+                match &*slot.state() {
+                    State::Starting => starting = true,
+                    State::GaveUp(e) => gave_up = Some(e.clone()),
+                    _ => {}
+                }
+            }
+            if !starting {
+                return gave_up.map_or(Ok(()), Err);
+            }
+            changed.await;
+        }
+    }
+
+    /// Stops the pool gracefully: new calls fail at once with a clear
+    /// error, calls in flight may finish within `grace`, then every
+    /// instance is killed.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.changed.notify_waiters();
+        let _ = self.shared.stop.send(true);
+        let mut running = Vec::new();
+        for slot in &self.shared.slots {
+            let previous = std::mem::replace(&mut *slot.state(), State::Stopped);
+            if let State::Ready(ready) = previous {
+                running.push(ready.plugin.clone());
+            }
+        }
+        futures::future::join_all(running.iter().map(|p| p.shutdown(grace))).await;
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("plugin", &self.shared.builder.display_name())
+            .field("instances", &self.instances())
+            .finish()
+    }
+}
