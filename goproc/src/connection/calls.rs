@@ -54,7 +54,7 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut calls = lock(&self.calls);
-            if let Some(err) = &calls.closed {
+            if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
                 return Err(CallFailure::Connection(err.clone()));
             }
             calls.next_id += 1;

@@ -56,6 +56,8 @@ struct Calls {
     pending: HashMap<u64, oneshot::Sender<Reply>>,
     /// Set once the connection is unusable; later calls fail with it.
     closed: Option<Error>,
+    /// Set by a graceful shutdown: new calls fail with it, calls in flight go on.
+    refusing: Option<Error>,
 }
 
 /// A live connection. Cheap to share behind an `Arc`.
@@ -95,6 +97,7 @@ impl Connection {
                 next_id: 0,
                 pending: HashMap::new(),
                 closed: None,
+                refusing: None,
             }),
             handlers: Mutex::new(HashMap::new()),
             handlers_idle: Notify::new(),
@@ -192,8 +195,8 @@ impl Connection {
     /// Refuses new calls from this side with `err`; calls in flight go on.
     pub(crate) fn refuse_new_calls(&self, err: Error) {
         let mut calls = lock(&self.calls);
-        if calls.closed.is_none() {
-            calls.closed = Some(err);
+        if calls.refusing.is_none() {
+            calls.refusing = Some(err);
         }
     }
 
