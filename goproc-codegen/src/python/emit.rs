@@ -1,0 +1,574 @@
+//! Prints one Python module for the contracts of one source file: the
+//! types they reach (dataclasses, one class per enum variant and a `Union`
+//! alias), their codec functions, the domain error exceptions, the abstract
+//! contract classes and their method tables.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::names::{ident, pascal_case, snake_case, string_literal, type_name};
+use super::types::{annotation, decode_expr, direct_encoder, encode_stmts, Block, Ctx};
+use crate::model::schema::{Schema, SourceContract};
+use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
+use crate::model::{Method, Ty};
+
+/// The checked plan of one module: which types it holds and the names of
+/// everything it defines at the top level.
+pub struct ModulePlan<'a> {
+    /// The contracts, in source order.
+    pub contracts: Vec<&'a SourceContract>,
+    /// The user types they reach, by Rust name.
+    pub types: BTreeMap<String, &'a TypeDef>,
+    /// One exception class per distinct domain error shape: (shape, class name).
+    pub errors: Vec<(Ty, String)>,
+    /// The source file, for the header.
+    pub source: String,
+}
+
+/// Plans the module for `contracts` (one source file): collects the types
+/// and checks that the Python names it will define do not collide.
+pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Result<ModulePlan<'a>, String> {
+    let source = contracts
+        .first()
+        .map(|c| c.file.display().to_string().replace('\\', "/"))
+        .unwrap_or_default();
+    let mut types = BTreeMap::new();
+    let mut queue: Vec<String> = Vec::new();
+    for sc in &contracts {
+        for m in &sc.contract.methods {
+            for a in &m.args {
+                queue.extend(a.shape.named_types().into_iter().map(String::from));
+            }
+            queue.extend(m.ret.named_types().into_iter().map(String::from));
+        }
+    }
+    while let Some(name) = queue.pop() {
+        if types.contains_key(&name) {
+            continue;
+        }
+        let Some(def) = schema.types.get(&name) else {
+            return Err(format!("type `{name}` used by a contract in {source} is not defined"));
+        };
+        queue.extend(def.named_types().into_iter().map(String::from));
+        types.insert(name, def);
+    }
+
+    let mut errors: Vec<(Ty, String)> = Vec::new();
+    for sc in &contracts {
+        for m in &sc.contract.methods {
+            if let Some((_, err)) = m.domain_result() {
+                if errors.iter().any(|(t, _)| t == err) {
+                    continue;
+                }
+                let class = match err {
+                    Ty::Named { name, args } if args.is_empty() => format!("{}Raised", type_name(name)),
+                    _ => format!(
+                        "{}{}Raised",
+                        sc.contract.name,
+                        pascal_case(&m.name.to_string())
+                    ),
+                };
+                errors.push((err.clone(), class));
+            }
+        }
+    }
+
+    // Every top-level name, with what defines it, to refuse collisions.
+    let mut defined: BTreeMap<String, String> = BTreeMap::new();
+    let mut define = |name: String, what: String| -> Result<(), String> {
+        if let Some(first) = defined.insert(name.clone(), what.clone()) {
+            return Err(format!(
+                "the Python module for {source} would define `{name}` twice ({first}, and {what}); \
+                 rename one of them"
+            ));
+        }
+        Ok(())
+    };
+    for (name, def) in &types {
+        define(type_name(name), format!("type {name}"))?;
+        if let TypeDefKind::Enum(variants) = &def.kind {
+            if variants.is_empty() {
+                return Err(format!(
+                    "enum `{name}` ({}) has no variants, so no value of it can be sent",
+                    def.location
+                ));
+            }
+            for v in variants {
+                define(variant_class(name, &v.name), format!("variant {name}::{}", v.name))?;
+            }
+        }
+    }
+    let params: BTreeSet<&String> = types.values().flat_map(|d| &d.generics).collect();
+    for p in params {
+        define(ident(p), format!("type parameter {p}"))?;
+    }
+    for (_, class) in &errors {
+        define(class.clone(), "a domain error class".into())?;
+    }
+    let single = contracts.len() == 1;
+    for sc in &contracts {
+        let c = &sc.contract.name.to_string();
+        define(type_name(c), format!("contract {c}"))?;
+        define(contract_const(c), format!("contract {c}'s table"))?;
+        let (service, serve) = entry_names(c, single);
+        define(service, format!("contract {c}'s service function"))?;
+        define(serve, format!("contract {c}'s serve function"))?;
+    }
+    Ok(ModulePlan {
+        contracts,
+        types,
+        errors,
+        source,
+    })
+}
+
+fn variant_class(enum_name: &str, variant: &str) -> String {
+    format!("{}{}", type_name(enum_name), variant.strip_prefix("r#").unwrap_or(variant))
+}
+
+fn contract_const(contract: &str) -> String {
+    format!("{}_CONTRACT", snake_case(contract).to_uppercase())
+}
+
+/// `service`/`serve` for a module with one contract, else `<name>_service`/`serve_<name>`.
+fn entry_names(contract: &str, single: bool) -> (String, String) {
+    if single {
+        ("service".into(), "serve".into())
+    } else {
+        let s = snake_case(contract);
+        (format!("{s}_service"), format!("serve_{s}"))
+    }
+}
+
+fn docstring(lines: &[String], b: &mut Block) {
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\""))
+        .collect();
+    // Drop trailing empty lines so the closing quotes sit on the text.
+    let mut text: Vec<&str> = text.iter().map(|s| s.trim_end()).collect();
+    while text.last().is_some_and(|l| l.is_empty()) {
+        text.pop();
+    }
+    while text.first().is_some_and(|l| l.is_empty()) {
+        text.remove(0);
+    }
+    match text.len() {
+        0 => {}
+        1 => b.line(format!("\"\"\"{}\"\"\"", text[0])),
+        _ => {
+            b.line(format!("\"\"\"{}", text[0]));
+            for l in &text[1..] {
+                if l.is_empty() {
+                    b.lines.push(String::new());
+                } else {
+                    b.line(l);
+                }
+            }
+            b.line("\"\"\"");
+        }
+    }
+}
+
+fn fields_list(fields: &Fields) -> Vec<(String, &Ty, &[String])> {
+    match fields {
+        Fields::Unit => Vec::new(),
+        Fields::Tuple(ts) => ts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("_{i}"), t, &[] as &[String]))
+            .collect(),
+        Fields::Named(fs) => fs
+            .iter()
+            .map(|f| (ident(&f.name), &f.ty, f.docs.as_slice()))
+            .collect(),
+    }
+}
+
+fn generic_base(generics: &[String]) -> String {
+    if generics.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "(_t.Generic[{}])",
+            generics.iter().map(|g| ident(g)).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+fn applied(name: &str, generics: &[String]) -> String {
+    if generics.is_empty() {
+        name.to_string()
+    } else {
+        format!(
+            "{name}[{}]",
+            generics.iter().map(|g| ident(g)).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields, ctx: &Ctx, b: &mut Block) {
+    b.line("@_dc.dataclass(slots=True)");
+    b.line(format!("class {class}{}:", generic_base(generics)));
+    b.indent += 1;
+    let before = b.lines.len();
+    docstring(docs, b);
+    let list = fields_list(fields);
+    if !list.is_empty() && b.lines.len() > before {
+        b.lines.push(String::new());
+    }
+    for (name, ty, docs) in list {
+        for d in docs {
+            b.line(format!("# {d}").trim_end());
+        }
+        b.line(format!("{name}: {}", annotation(ty, ctx)));
+    }
+    if b.lines.len() == before {
+        b.line("pass");
+    }
+    b.indent -= 1;
+}
+
+/// Parameters of a generic type's codec functions after the value.
+fn codec_params(generics: &[String], decode: bool) -> String {
+    generics
+        .iter()
+        .map(|g| {
+            let t = ident(g);
+            if decode {
+                format!(", dec_{g}: _t.Callable[[_rt.Reader], {t}]")
+            } else {
+                format!(", enc_{g}: _t.Callable[[bytearray, {t}], None]")
+            }
+        })
+        .collect()
+}
+
+fn construct(class: &str, fields: &Fields, ctx: &Ctx) -> String {
+    let args: Vec<String> = fields_list(fields)
+        .into_iter()
+        .map(|(_, t, _)| decode_expr(t, ctx))
+        .collect();
+    format!("{class}({})", args.join(", "))
+}
+
+fn encode_fields(fields: &Fields, ctx: &Ctx, b: &mut Block) {
+    for (name, ty, _) in fields_list(fields) {
+        encode_stmts(ty, &format!("v.{name}"), ctx, b);
+    }
+}
+
+fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, b: &mut Block) {
+    let ctx = Ctx {
+        types,
+        generics: &def.generics,
+    };
+    let class = type_name(rust_name);
+    let full = applied(&class, &def.generics);
+    match &def.kind {
+        TypeDefKind::Struct(fields) => {
+            dataclass(&class, &def.generics, &def.docs, fields, &ctx, b);
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            b.line(format!(
+                "def _dec_{class}(r: _rt.Reader{}) -> {full}:",
+                codec_params(&def.generics, true)
+            ));
+            b.indent += 1;
+            b.line(format!("return {}", construct(&class, fields, &ctx)));
+            b.indent -= 1;
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            b.line(format!(
+                "def _enc_{class}(out: bytearray, v: {full}{}) -> None:",
+                codec_params(&def.generics, false)
+            ));
+            b.reset_vars();
+            b.indent += 1;
+            b.line(format!("if not isinstance(v, {class}):"));
+            b.line(format!(
+                "    raise _rt.EncodeError(f\"expected {class}, got {{type(v).__name__}}\")"
+            ));
+            encode_fields(fields, &ctx, b);
+            b.indent -= 1;
+        }
+        TypeDefKind::Enum(variants) => {
+            let mut classes = Vec::new();
+            for v in variants {
+                let vc = variant_class(rust_name, &v.name);
+                let mut docs = vec![format!("`{rust_name}::{}`.", v.name)];
+                if !v.docs.is_empty() {
+                    docs.push(String::new());
+                    docs.extend(v.docs.iter().cloned());
+                }
+                dataclass(&vc, &def.generics, &docs, &v.fields, &ctx, b);
+                b.lines.push(String::new());
+                b.lines.push(String::new());
+                classes.push(applied(&vc, &def.generics));
+            }
+            for d in &def.docs {
+                b.line(format!("# {d}").trim_end());
+            }
+            b.line(format!(
+                "{class}: _t.TypeAlias = _t.Union[{}]",
+                classes.join(", ")
+            ));
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            b.line(format!(
+                "def _dec_{class}(r: _rt.Reader{}) -> {full}:",
+                codec_params(&def.generics, true)
+            ));
+            b.indent += 1;
+            b.line(format!(
+                "tag = r.variant({}, {})",
+                variants.len(),
+                string_literal(rust_name)
+            ));
+            let last = variants.len() - 1;
+            for (i, v) in variants.iter().enumerate() {
+                let vc = variant_class(rust_name, &v.name);
+                if i == last {
+                    b.line(format!("return {}", construct(&vc, &v.fields, &ctx)));
+                } else {
+                    b.line(format!("if tag == {i}:"));
+                    b.line(format!("    return {}", construct(&vc, &v.fields, &ctx)));
+                }
+            }
+            b.indent -= 1;
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            b.line(format!(
+                "def _enc_{class}(out: bytearray, v: {full}{}) -> None:",
+                codec_params(&def.generics, false)
+            ));
+            b.reset_vars();
+            b.indent += 1;
+            for (i, v) in variants.iter().enumerate() {
+                let vc = variant_class(rust_name, &v.name);
+                b.line(format!("{} isinstance(v, {vc}):", if i == 0 { "if" } else { "elif" }));
+                b.indent += 1;
+                if i < 251 {
+                    b.line(format!("out.append({i})"));
+                } else {
+                    b.line(format!("_rt.w_len(out, {i})"));
+                }
+                encode_fields(&v.fields, &ctx, b);
+                b.indent -= 1;
+            }
+            b.line("else:");
+            b.line(format!(
+                "    raise _rt.EncodeError(f\"expected a {class} variant, got {{type(v).__name__}}\")"
+            ));
+            b.indent -= 1;
+        }
+    }
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+}
+
+fn py_method(m: &Method) -> String {
+    ident(&syn::ext::IdentExt::unraw(&m.name).to_string())
+}
+
+/// The encoder of a method's answer: an existing function when there is
+/// one, else a new function named `name`.
+fn encoder_def(name: &str, ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {
+    if let Some(direct) = direct_encoder(ty) {
+        return direct;
+    }
+    b.line(format!("def {name}(out: bytearray, v: {}) -> None:", annotation(ty, ctx)));
+    b.reset_vars();
+    let before = b.lines.len();
+    b.indent += 1;
+    encode_stmts(ty, "v", ctx, b);
+    if b.lines.len() == before {
+        b.line("pass");
+    }
+    b.indent -= 1;
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    name.to_string()
+}
+
+fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String, TypeDef>, b: &mut Block) {
+    let c = &sc.contract;
+    let cname = c.name.to_string();
+    let class = type_name(&cname);
+    let snake = snake_case(&cname);
+    let ctx = Ctx { types, generics: &[] };
+    let (service, serve) = entry_names(&cname, plan.contracts.len() == 1);
+    let error_class = |err: &Ty| {
+        plan.errors
+            .iter()
+            .find(|(t, _)| t == err)
+            .map(|(_, class)| class.clone())
+            .unwrap_or_default()
+    };
+
+    b.line(format!("class {class}(_abc.ABC):"));
+    b.indent += 1;
+    let mut docs = c.docs.clone();
+    if !docs.is_empty() {
+        docs.push(String::new());
+    }
+    docs.push(format!(
+        "Implement every method (`async def`, or plain `def` for quick non-blocking work) and pass an instance to `{serve}`."
+    ));
+    docstring(&docs, b);
+    for m in &c.methods {
+        b.lines.push(String::new());
+        b.line("@_abc.abstractmethod");
+        let mut params = vec!["self".to_string()];
+        for a in &m.args {
+            params.push(format!(
+                "{}: {}",
+                ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
+                annotation(&a.shape, &ctx)
+            ));
+        }
+        let ret = match m.domain_result() {
+            Some((ok, _)) => annotation(ok, &ctx),
+            None => annotation(&m.ret, &ctx),
+        };
+        b.line(format!("async def {}({}) -> {ret}:", py_method(m), params.join(", ")));
+        b.indent += 1;
+        let mut mdocs = m.docs.clone();
+        if let Some((_, err)) = m.domain_result() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(format!(
+                "Raise `{}(error)` to answer with the domain error `Err(error)`.",
+                error_class(err)
+            ));
+        }
+        if mdocs.is_empty() {
+            b.line("...");
+        } else {
+            docstring(&mdocs, b);
+        }
+        b.indent -= 1;
+    }
+    b.indent -= 1;
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+
+    let mut specs = Vec::new();
+    for m in &c.methods {
+        let name = py_method(m);
+        let arg_types: Vec<String> = m.args.iter().map(|a| annotation(&a.shape, &ctx)).collect();
+        let args_fn = format!("_{snake}_args_{name}");
+        b.line(format!(
+            "def {args_fn}(r: _rt.Reader) -> tuple[{}]:",
+            if arg_types.is_empty() { "()".to_string() } else { arg_types.join(", ") }
+        ));
+        let decoded: Vec<String> = m.args.iter().map(|a| decode_expr(&a.shape, &ctx)).collect();
+        b.line(match decoded.len() {
+            0 => "    return ()".to_string(),
+            1 => format!("    return ({},)", decoded[0]),
+            _ => format!("    return ({})", decoded.join(", ")),
+        });
+        b.lines.push(String::new());
+        b.lines.push(String::new());
+        let (ok, err) = match m.domain_result() {
+            Some((ok, err)) => (ok, Some(err)),
+            None => (&m.ret, None),
+        };
+        let ok_fn = encoder_def(&format!("_{snake}_ok_{name}"), ok, &ctx, b);
+        let mut spec = format!("_rt.MethodSpec({}, {args_fn}, {ok_fn}", string_literal(&name));
+        if let Some(err) = err {
+            let err_fn = encoder_def(&format!("_{snake}_err_{name}"), err, &ctx, b);
+            spec.push_str(&format!(", {}, {err_fn}", error_class(err)));
+        }
+        spec.push(')');
+        specs.push(spec);
+    }
+
+    let konst = contract_const(&cname);
+    b.line(format!("{konst} = _rt.Contract("));
+    b.line(format!("    name={},", string_literal(&cname)));
+    b.line(format!("    fingerprint={},", string_literal(&c.fingerprint)));
+    b.line("    methods=(");
+    for s in specs {
+        b.line(format!("        {s},"));
+    }
+    b.line("    ),");
+    b.line(")");
+    b.line(format!(
+        "\"\"\"{cname}'s name, fingerprint and method table (index = wire method number).\"\"\""
+    ));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    b.line(format!("def {service}(impl: {class}) -> _rt.Service:"));
+    b.line(format!(
+        "    \"\"\"`impl` as a service for `goproc_runtime.serve`, to serve several contracts from one process.\"\"\""
+    ));
+    b.line(format!("    return _rt.Service({konst}, impl)"));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    b.line(format!("def {serve}(impl: {class}) -> _t.NoReturn:"));
+    b.line("    \"\"\"Serves `impl` to the host that started this process, then exits.\"\"\"");
+    b.line(format!("    _rt.serve({service}(impl))"));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+}
+
+/// Prints the module.
+pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
+    let mut b = Block::new(0);
+    b.line(format!(
+        "# Generated by goproc-codegen from {}. Do not edit: regenerate it.",
+        plan.source
+    ));
+    for sc in &plan.contracts {
+        b.line(format!(
+            "# Contract {} fingerprint {}",
+            sc.contract.name, sc.contract.fingerprint
+        ));
+    }
+    let names: Vec<String> = plan.contracts.iter().map(|c| c.contract.name.to_string()).collect();
+    b.line(format!("\"\"\"Python plugin stubs for the goproc contract(s) {}.\"\"\"", names.join(", ")));
+    b.lines.push(String::new());
+    b.line("from __future__ import annotations");
+    b.lines.push(String::new());
+    b.line("import abc as _abc");
+    b.line("import dataclasses as _dc");
+    b.line("import typing as _t");
+    b.lines.push(String::new());
+    b.line("from . import goproc_runtime as _rt");
+    let params: BTreeSet<&String> = plan.types.values().flat_map(|d| &d.generics).collect();
+    if !params.is_empty() {
+        b.lines.push(String::new());
+    }
+    for p in &params {
+        b.line(format!("{} = _t.TypeVar({})", ident(p), string_literal(p)));
+    }
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    for (name, def) in &plan.types {
+        emit_type(name, def, &schema.types, &mut b);
+    }
+    for (ty, class) in &plan.errors {
+        let ctx = Ctx {
+            types: &schema.types,
+            generics: &[],
+        };
+        b.line(format!("class {class}(_rt.DomainError[{}]):", annotation(ty, &ctx)));
+        b.line(format!(
+            "    \"\"\"Raised by a handler to answer with the domain error `Err(value)` ({}).\"\"\"",
+            ty
+        ));
+        b.lines.push(String::new());
+        b.lines.push(String::new());
+    }
+    for sc in &plan.contracts {
+        emit_contract(sc, plan, &schema.types, &mut b);
+    }
+    // One newline at the end of the file.
+    while b.lines.last().is_some_and(|l| l.is_empty()) {
+        b.lines.pop();
+    }
+    let mut text = b.lines.join("\n");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,129 @@
+//! Python names for Rust names: keywords and the builtins the generated code
+//! relies on get a trailing underscore (`from` -> `from_`). The wire carries
+//! no names, so this never changes the bytes.
+
+/// Python keywords and soft keywords.
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "case", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
+    "import", "in", "is", "lambda", "match", "nonlocal", "not", "or", "pass", "raise", "return",
+    "try", "type", "while", "with", "yield", "_",
+];
+
+/// Builtins that generated annotations and bodies name: a field or method
+/// with one of these names would shadow it inside a class body.
+const BUILTINS: &[&str] = &[
+    "bool",
+    "bytearray",
+    "bytes",
+    "dict",
+    "float",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "object",
+    "range",
+    "str",
+    "super",
+    "tuple",
+];
+
+/// The Python spelling of a field, argument or method name.
+pub fn ident(rust: &str) -> String {
+    let raw = rust.strip_prefix("r#").unwrap_or(rust);
+    if KEYWORDS.contains(&raw) || BUILTINS.contains(&raw) {
+        format!("{raw}_")
+    } else {
+        raw.to_string()
+    }
+}
+
+/// The Python spelling of a type (class) name.
+pub fn type_name(rust: &str) -> String {
+    ident(rust)
+}
+
+/// `KeyValueStore` -> `key_value_store`.
+pub fn snake_case(name: &str) -> String {
+    let raw = name.strip_prefix("r#").unwrap_or(name);
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `echo_u8` -> `EchoU8`.
+pub fn pascal_case(name: &str) -> String {
+    let raw = name.strip_prefix("r#").unwrap_or(name);
+    raw.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            match cs.next() {
+                Some(first) => first.to_uppercase().chain(cs).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// A Python string literal (double-quoted) for `s`.
+pub fn string_literal(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_and_shadowing_builtins_get_an_underscore() {
+        assert_eq!(ident("from"), "from_");
+        assert_eq!(ident("r#type"), "type_");
+        assert_eq!(ident("lambda"), "lambda_");
+        assert_eq!(ident("int"), "int_");
+        assert_eq!(ident("delete"), "delete");
+        assert_eq!(ident("id"), "id");
+    }
+
+    #[test]
+    fn cases() {
+        assert_eq!(snake_case("KeyValueStore"), "key_value_store");
+        assert_eq!(snake_case("Calculator"), "calculator");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("V2Api"), "v2_api");
+        assert_eq!(pascal_case("echo_u8"), "EchoU8");
+        assert_eq!(pascal_case("divide"), "Divide");
+    }
+
+    #[test]
+    fn string_literals_escape() {
+        assert_eq!(string_literal("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+}

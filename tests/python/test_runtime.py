@@ -1,0 +1,215 @@
+"""Tests of the Python runtime on its own: docs/WIRE.md's golden rows (read
+from the file given as the first argument), strict decoding and range-checked
+encoding. Needs the Everything stubs importable as `goproc_stubs`."""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+from typing import Callable
+
+from goproc_stubs import everything as ev
+from goproc_stubs import goproc_runtime as rt
+from goproc_stubs.goproc_runtime import DecodeError, EncodeError, Reader
+
+W = Callable[[bytearray], None]
+
+
+def golden_tables(path: str) -> list[dict[str, bytes]]:
+    text = open(path, encoding="utf-8").read()
+    tables = []
+    for block in re.findall(r"<!-- golden:start -->(.*?)<!-- golden:end -->", text, re.S):
+        rows: dict[str, bytes] = {}
+        for m in re.finditer(r"^\| `(.+?)` \| `(.*?)` \|$", block, re.M):
+            raw = m.group(2)
+            rows[m.group(1)] = b"" if raw == "(none)" else bytes.fromhex(raw)
+        tables.append(rows)
+    return tables
+
+
+def enc(*writers: W) -> bytes:
+    out = bytearray()
+    for w in writers:
+        w(out)
+    return bytes(out)
+
+
+def value_rows() -> dict[str, bytes]:
+    return {
+        "bool true": enc(lambda o: rt.w_bool(o, True)),
+        "u8 200": enc(lambda o: rt.w_u8(o, 200)),
+        "i8 -2": enc(lambda o: rt.w_i8(o, -2)),
+        "u16 250": enc(lambda o: rt.w_u16(o, 250)),
+        "u16 251": enc(lambda o: rt.w_u16(o, 251)),
+        "u32 70000": enc(lambda o: rt.w_u32(o, 70000)),
+        "u64 2^32": enc(lambda o: rt.w_u64(o, 1 << 32)),
+        "i32 -1": enc(lambda o: rt.w_i32(o, -1)),
+        "i64 -2": enc(lambda o: rt.w_i64(o, -2)),
+        "i64 1": enc(lambda o: rt.w_i64(o, 1)),
+        "u128 2^64": enc(lambda o: rt.w_u128(o, 1 << 64)),
+        "f32 1.5": enc(lambda o: rt.w_f32(o, 1.5)),
+        "f64 -0.25": enc(lambda o: rt.w_f64(o, -0.25)),
+        "char 'é'": enc(lambda o: rt.w_char(o, "é")),
+        'String "hé"': enc(lambda o: rt.w_str(o, "hé")),
+        "Vec<u8> [1, 2, 3]": enc(lambda o: rt.w_bytes(o, b"\x01\x02\x03")),
+        "Vec<u16> [1, 300]": enc(lambda o: rt.w_len(o, 2), lambda o: rt.w_u16(o, 1), lambda o: rt.w_u16(o, 300)),
+        "[u8; 3] [1, 2, 3]": enc(lambda o: rt.w_u8(o, 1), lambda o: rt.w_u8(o, 2), lambda o: rt.w_u8(o, 3)),
+        "Option<i32> None": enc(lambda o: o.append(0)),
+        "Option<i32> Some(-1)": enc(lambda o: o.append(1), lambda o: rt.w_i32(o, -1)),
+        "Option<Option<i32>> Some(None)": enc(lambda o: o.append(1), lambda o: o.append(0)),
+        'BTreeMap<u8, String> {1: "one"}': enc(lambda o: rt.w_len(o, 1), lambda o: rt.w_u8(o, 1), lambda o: rt.w_str(o, "one")),
+        "(u8, bool)": enc(lambda o: rt.w_u8(o, 7), lambda o: rt.w_bool(o, False)),
+        "()": b"",
+        "struct Point { x: 1, y: -1 }": enc(lambda o: rt.w_i32(o, 1), lambda o: rt.w_i32(o, -1)),
+        "enum Shape::Circle(1.0)": enc(lambda o: ev._enc_Shape(o, ev.ShapeCircle(1.0))),
+        "enum Shape::Rect { w: 2, h: 3 }": enc(lambda o: ev._enc_Shape(o, ev.ShapeRect(width=2, height=3))),
+        "Result<i64, String> Ok(3)": enc(lambda o: o.append(0), lambda o: rt.w_i64(o, 3)),
+        'Result<i64, String> Err("no")': enc(lambda o: o.append(1), lambda o: rt.w_str(o, "no")),
+    }
+
+
+def frame_rows() -> dict[str, bytes]:
+    head_add = enc(lambda o: rt.w_u32(o, 0), lambda o: rt.w_u32(o, 0), lambda o: rt.w_u64(o, 0),
+                   lambda o: rt.w_i64(o, 1), lambda o: rt.w_i64(o, 2))
+    head_div = enc(lambda o: rt.w_u32(o, 0), lambda o: rt.w_u32(o, 1), lambda o: rt.w_u64(o, 1500),
+                   lambda o: rt.w_i64(o, 1), lambda o: rt.w_i64(o, 0))
+    hello = enc(
+        lambda o: rt.w_u32(o, 1), lambda o: rt.w_u32(o, 1), lambda o: rt.w_str(o, "c0ffee"),
+        lambda o: rt.w_str(o, "rust"), lambda o: rt.w_str(o, "goproc-rust 0.1.0"),
+        lambda o: rt.w_u32(o, 4242), lambda o: rt.w_len(o, 1), lambda o: rt.w_str(o, "Calculator"),
+        lambda o: rt.w_str(o, "3f9a"),
+    )
+    return {
+        "HELLO": bytes(rt._frame(rt.KIND_HELLO, 0, hello)),
+        "REQUEST add(1, 2)": bytes(rt._frame(rt.KIND_REQUEST, 1, head_add)),
+        "RESPONSE 3": bytes(rt._frame(rt.KIND_RESPONSE, 1, enc(lambda o: rt.w_i64(o, 3)))),
+        "REQUEST divide(1, 0) deadline 1500 ms": bytes(rt._frame(rt.KIND_REQUEST, 2, head_div)),
+        "RESPONSE Err(DivisionByZero)": bytes(rt._frame(rt.KIND_RESPONSE, 2, b"\x01\x00")),
+        "ERROR unknown method": bytes(rt._error_frame(3, rt.CODE_UNKNOWN_METHOD, "no method 9")),
+        "CANCEL 2": bytes(rt._frame(rt.KIND_CANCEL, 2)),
+        "PING 7": bytes(rt._frame(rt.KIND_PING, 7)),
+        "PONG 7": bytes(rt._frame(rt.KIND_PONG, 7)),
+        "SHUTDOWN": bytes(rt._frame(rt.KIND_SHUTDOWN, 0)),
+        "CLOSE": bytes(rt._frame(rt.KIND_CLOSE, 0)),
+    }
+
+
+def expect_decode_error(what: str, read: Callable[[Reader], object], data: bytes) -> None:
+    r = Reader(data)
+    try:
+        read(r)
+        r.done()
+    except DecodeError:
+        return
+    raise AssertionError(f"{what}: {data.hex()} decoded without an error")
+
+
+def expect_encode_error(what: str, write: W, needle: str) -> None:
+    try:
+        write(bytearray())
+    except EncodeError as e:
+        assert needle in str(e), f"{what}: message {str(e)!r} does not mention {needle!r}"
+        return
+    raise AssertionError(f"{what}: encoded without an error")
+
+
+def test_golden(path: str) -> None:
+    values, frames = golden_tables(path)
+    ours = value_rows()
+    assert set(values) == set(ours), f"WIRE.md value rows differ from this test's: {set(values) ^ set(ours)}"
+    for name, want in values.items():
+        assert ours[name] == want, f"{name}: {ours[name].hex()} != WIRE.md {want.hex()}"
+    ours_frames = frame_rows()
+    for name, want in frames.items():
+        if name == "WELCOME" or name == "REFUSE":
+            continue
+        assert ours_frames[name] == want, f"{name}: {ours_frames[name].hex()} != WIRE.md {want.hex()}"
+    # The decoders read the golden values back.
+    assert Reader(values["u16 251"]).u16() == 251
+    assert Reader(values["u128 2^64"]).u128() == 1 << 64
+    assert Reader(values["i64 -2"]).i64() == -2
+    assert Reader(values["char 'é'"]).char() == "é"
+    assert ev._dec_Shape(Reader(values["enum Shape::Rect { w: 2, h: 3 }"])) == ev.ShapeRect(2, 3)
+    welcome = Reader(frames["WELCOME"], 13)
+    assert (welcome.u32(), welcome.u32(), welcome.u32()) == (1, 16 * 1024 * 1024, 100)
+    welcome.done()
+
+
+def test_strict_decoding() -> None:
+    expect_decode_error("bool 2", Reader.bool_, b"\x02")
+    expect_decode_error("trailing byte", Reader.bool_, b"\x01\x00")
+    expect_decode_error("empty u8", Reader.u8, b"")
+    expect_decode_error("string longer than the body", Reader.str_, b"\xfd" + (1 << 36).to_bytes(8, "little") + b"ab")
+    expect_decode_error("bytes longer than the body", Reader.bytes_, b"\x05abc")
+    expect_decode_error("invalid UTF-8", Reader.str_, b"\x02\xc3\x28")
+    expect_decode_error("u16 with a u32 marker", Reader.u16, b"\xfc\x00\x00\x01\x00")
+    expect_decode_error("u64 with a u128 marker", Reader.u64, b"\xfe" + bytes(16))
+    expect_decode_error("varint marker 0xff", Reader.u128, b"\xff" + bytes(16))
+    expect_decode_error("truncated varint", Reader.u32, b"\xfc\x01\x02")
+    expect_decode_error("surrogate char", Reader.char, b"\xed\xa0\x80")
+    expect_decode_error("char past U+10FFFF", Reader.char, b"\xf4\x90\x80\x80")
+    expect_decode_error("char of a continuation byte", Reader.char, b"\x80")
+    expect_decode_error("truncated char", Reader.char, b"\xc3")
+    expect_decode_error("option tag 2", Reader.option, b"\x02\x00")
+    expect_decode_error("variant past the end", ev._dec_Shape, b"\x09")
+    expect_decode_error("huge count of units", Reader.count_any, b"\xfd" + (1 << 40).to_bytes(8, "little"))
+    expect_decode_error("count past the body", Reader.count, b"\x10\x00")
+    expect_decode_error("record cut short", ev._dec_Record, b"\x01\x02a")
+    # Random and mutated bytes fail with DecodeError and nothing else.
+    rng = random.Random(7)
+    good = bytearray()
+    ev._enc_Record(good, ev.Record(5, "name", 1.5, [True], "nick", ev.ShapePolygon([(1, -1)]), b"blob"))
+    for k in range(3000):
+        if k % 2:
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+        else:
+            data = bytearray(good)
+            data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data[: rng.randrange(len(data) + 1)])
+        r = Reader(data)
+        try:
+            ev._dec_Record(r)
+            r.done()
+        except DecodeError:
+            pass
+
+
+def test_checked_encoding() -> None:
+    expect_encode_error("u8 300", lambda o: rt.w_u8(o, 300), "300 is out of range for u8")
+    expect_encode_error("u8 -1", lambda o: rt.w_u8(o, -1), "u8")
+    expect_encode_error("i8 128", lambda o: rt.w_i8(o, 128), "i8")
+    expect_encode_error("u16 65536", lambda o: rt.w_u16(o, 65536), "u16")
+    expect_encode_error("i32 2^31", lambda o: rt.w_i32(o, 1 << 31), "i32")
+    expect_encode_error("u64 -1", lambda o: rt.w_u64(o, -1), "u64")
+    expect_encode_error("i64 2^63", lambda o: rt.w_i64(o, 1 << 63), "i64")
+    expect_encode_error("u128 2^128", lambda o: rt.w_u128(o, 1 << 128), "u128")
+    expect_encode_error("i128 -2^127-1", lambda o: rt.w_i128(o, -(1 << 127) - 1), "i128")
+    expect_encode_error("a str for u32", lambda o: rt.w_u32(o, "1"), "expected an int")  # type: ignore[arg-type]
+    expect_encode_error("a float for i64", lambda o: rt.w_i64(o, 1.0), "expected an int")  # type: ignore[arg-type]
+    expect_encode_error("two chars", lambda o: rt.w_char(o, "ab"), "exactly one character")
+    expect_encode_error("lone surrogate", lambda o: rt.w_str(o, "\ud800"), "not valid Unicode")
+    expect_encode_error("f32 overflow", lambda o: rt.w_f32(o, 1e300), "f32")
+    expect_encode_error("short array", lambda o: rt.w_array_len([1, 2], 4), "exactly 4")
+    expect_encode_error("wrong variant", lambda o: ev._enc_Shape(o, ev.Pair(1, 2)), "Shape")  # type: ignore[arg-type]
+    expect_encode_error("field out of range", lambda o: ev._enc_Pair(o, ev.Pair(1, -2)), "u16")
+    # Values round-trip through the generated codecs at the edges.
+    for v in (0, 1, 250, 251, 65535, 65536, (1 << 32) - 1, 1 << 32, (1 << 64) - 1):
+        out = bytearray()
+        rt.w_u64(out, v)
+        assert Reader(bytes(out)).u64() == v
+    for v in (0, -1, 1, -(1 << 63), (1 << 63) - 1):
+        out = bytearray()
+        rt.w_i64(out, v)
+        assert Reader(bytes(out)).i64() == v
+
+
+def main() -> None:
+    test_golden(sys.argv[1])
+    test_strict_decoding()
+    test_checked_encoding()
+    print("runtime tests passed")
+
+
+if __name__ == "__main__":
+    main()
