@@ -111,6 +111,7 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
                 quote!(&#n)
             }
         });
+        let bounds = client_bounds(m, krate);
         let call = match &m.output {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => quote! {
                 self.handle
@@ -124,7 +125,9 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
         };
         quote! {
             #mdoc
-            pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::Error> {
+            pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::Error>
+            #bounds
+            {
                 #call
             }
         }
@@ -204,12 +207,15 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
                 #(#unwrap)*
                 let this = ::std::sync::Arc::clone(&self.0);
                 ::core::result::Result::Ok(::std::boxed::Box::pin(async move {
-                    let out = this.#mname(#(#names),*).await;
+                    // Fully qualified: a method named like one of `Arc`'s
+                    // (`clone`, `as_ref`, `into`) must still reach the contract.
+                    let out = <T as #name>::#mname(&this, #(#names),*).await;
                     #answer
                 }))
             }
         }
     });
+    let bounds = server_bounds(c, krate);
     quote! {
         #[doc = #doc]
         #vis struct #server<T: #name>(::std::sync::Arc<T>);
@@ -229,7 +235,7 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
             }
         }
 
-        impl<T: #name> #krate::__private::Service for #server<T> {
+        impl<T: #name> #krate::__private::Service for #server<T> #bounds {
             fn contract(&self) -> &'static #krate::ContractInfo {
                 Self::CONTRACT
             }
@@ -251,8 +257,70 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
     }
 }
 
+/// Whether the serde traits of a type with this shape can be missing: user
+/// types, arrays (serde stops at 32), maps (keys need `Eq + Hash` or `Ord`)
+/// and tuples longer than serde's 16.
+fn may_lack_serde(shape: &Ty) -> bool {
+    match shape {
+        Ty::Named { .. } | Ty::Array(..) | Ty::Map(..) => true,
+        Ty::Tuple(ts) => ts.len() > 16 || ts.iter().any(may_lack_serde),
+        Ty::Seq(t) | Ty::Option(t) => may_lack_serde(t),
+        Ty::Result(a, b) => may_lack_serde(a) || may_lack_serde(b),
+        _ => false,
+    }
+}
+
+/// The serde bounds a client method relies on, as a `where` clause.
+///
+/// A type without `Serialize`/`Deserialize` is reported once, by
+/// [`expand_type_checks`], at the user's type. The generated bodies would
+/// report it again at the macro; with the bound in a `where` clause they
+/// assume it instead. The unused `for<'__w>` keeps rustc from checking the
+/// bound where it is declared (a bound without generics is otherwise an
+/// error there); it is checked where the method is called.
+fn client_bounds(m: &Method, krate: &TokenStream) -> TokenStream {
+    let serde = quote!(#krate::__private::serde);
+    let args = m.args.iter().filter(|a| may_lack_serde(&a.shape)).map(|a| {
+        let t = &a.ty;
+        quote!(for<'__w> #t: #serde::Serialize,)
+    });
+    let ret = m
+        .output
+        .iter()
+        .filter(|_| may_lack_serde(&m.ret))
+        .map(|t| quote!(for<'__de> #t: #serde::Deserialize<'__de>,));
+    let preds: Vec<TokenStream> = args.chain(ret).collect();
+    if preds.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #(#preds)*)
+    }
+}
+
+/// The serde bounds the server relies on (see [`client_bounds`]): the
+/// server is a `Service` exactly when its types cross the wire.
+fn server_bounds(c: &Contract, krate: &TokenStream) -> TokenStream {
+    let serde = quote!(#krate::__private::serde);
+    let mut preds = Vec::new();
+    for m in &c.methods {
+        for a in m.args.iter().filter(|a| may_lack_serde(&a.shape)) {
+            let t = &a.ty;
+            preds.push(quote!(for<'__de> #t: #serde::Deserialize<'__de>,));
+        }
+        if let Some(t) = m.output.as_ref().filter(|_| may_lack_serde(&m.ret)) {
+            preds.push(quote!(for<'__w> #t: #serde::Serialize,));
+        }
+    }
+    if preds.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #(#preds)*)
+    }
+}
+
 /// One assertion per argument and return type, spanned on the type as the
-/// user wrote it, so "not serializable" points at their code.
+/// user wrote it, so "cannot cross the process boundary" points at their
+/// code, and says what to add.
 fn expand_type_checks(c: &Contract, krate: &TokenStream) -> TokenStream {
     let mut types: Vec<&syn::Type> = Vec::new();
     for m in &c.methods {
@@ -261,11 +329,24 @@ fn expand_type_checks(c: &Contract, krate: &TokenStream) -> TokenStream {
     }
     let checks = types.iter().map(|ty| {
         quote_spanned! {ty.span()=>
-            #krate::__private::assert_wire_type::<#ty>();
+            assert_wire_type::<#ty>();
         }
     });
+    let serde = quote!(#krate::__private::serde);
     quote! {
         const _: () = {
+            #[diagnostic::on_unimplemented(
+                message = "`{Self}` cannot cross the process boundary: a contract type must \
+                           implement `serde::Serialize` and `serde::Deserialize`",
+                label = "used in a contract here",
+                note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to the type; for a \
+                        type from another crate, enable its `serde` feature or wrap it in a type \
+                        of your own"
+            )]
+            trait WireType {}
+            impl<T: #serde::Serialize + #serde::de::DeserializeOwned> WireType for T {}
+            fn assert_wire_type<T: WireType>() {}
+
             #[allow(dead_code)]
             fn assert_every_type_crosses_the_wire() {
                 #(#checks)*

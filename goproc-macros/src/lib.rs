@@ -10,14 +10,12 @@ use proc_macro::TokenStream;
 /// and a dispatcher `<Trait>Server`. See the `goproc` crate for the rules.
 #[proc_macro_attribute]
 pub fn plugin_interface(args: TokenStream, input: TokenStream) -> TokenStream {
-    let args = match syn::parse::<goproc_codegen::model::InterfaceArgs>(args) {
-        Ok(args) => args,
-        Err(err) => {
-            // Still emit the trait, so the only error is the one about the arguments.
-            let input = proc_macro2::TokenStream::from(input);
-            let err = err.to_compile_error();
-            return quote::quote!(#err #input).into();
-        }
+    // A mistake in the arguments is reported, and the contract is still
+    // expanded with the defaults: code that uses the client or the server
+    // then compiles, so the only error is the one about the arguments.
+    let (args, args_error) = match syn::parse::<goproc_codegen::model::InterfaceArgs>(args) {
+        Ok(args) => (args, None),
+        Err(err) => (Default::default(), Some(err.to_compile_error())),
     };
     let item = match syn::parse::<syn::ItemTrait>(input) {
         Ok(item) => item,
@@ -29,5 +27,6 @@ pub fn plugin_interface(args: TokenStream, input: TokenStream) -> TokenStream {
             return err.to_compile_error().into();
         }
     };
-    expand::expand(&args, &item).into()
+    let expanded = expand::expand(&args, &item);
+    quote::quote!(#args_error #expanded).into()
 }

@@ -20,7 +20,10 @@ impl Parse for InterfaceArgs {
             match &meta {
                 syn::Meta::NameValue(nv) if nv.path.is_ident("crate") => {
                     if args.krate.is_some() {
-                        return Err(syn::Error::new_spanned(&meta, "`crate` is given twice"));
+                        return Err(syn::Error::new_spanned(
+                            &meta,
+                            "`crate` is given twice; keep one `crate = \"...\"`",
+                        ));
                     }
                     let syn::Expr::Lit(syn::ExprLit {
                         lit: syn::Lit::Str(s),

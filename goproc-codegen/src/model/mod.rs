@@ -8,6 +8,9 @@ pub mod schema;
 mod ty;
 pub mod typedefs;
 
+#[cfg(test)]
+mod tests;
+
 pub use attr::InterfaceArgs;
 pub use fingerprint::{canonical_text, fingerprint};
 pub use parse::{parse_contract, parse_contract_partial, RESERVED_METHOD_NAMES};

@@ -21,6 +21,9 @@ pub const RESERVED_METHOD_NAMES: &[&str] = &[
     "into_inner",
 ];
 
+/// The most arguments a contract method may take (after `&self`).
+const MAX_ARGS: usize = 16;
+
 /// Reads a contract trait. Every mistake is reported on its own tokens, all
 /// of them at once, combined into one `syn::Error`.
 pub fn parse_contract(item: &syn::ItemTrait) -> syn::Result<Contract> {
@@ -35,6 +38,16 @@ pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<(
     let mut errors = Errors::default();
     check_trait_header(item, &mut errors);
 
+    // A generic trait is already reported; its methods that name the trait's
+    // parameters are left out of the partial contract, so the generated code
+    // does not add "cannot find type `T`" to that one error.
+    let trait_params: Vec<String> = item
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .chain(item.generics.const_params().map(|p| p.ident.to_string()))
+        .collect();
+
     let mut methods = Vec::new();
     let mut seen: HashMap<String, Span> = HashMap::new();
     for trait_item in &item.items {
@@ -43,6 +56,9 @@ pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<(
                 let Some(method) = parse_method(f, &mut errors) else {
                     continue;
                 };
+                if uses_any(&method, &trait_params) {
+                    continue;
+                }
                 let name = method.name.unraw().to_string();
                 if seen.insert(name.clone(), method.name.span()).is_some() {
                     errors.push(syn::Error::new(
@@ -91,6 +107,26 @@ pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<(
     (contract, errors.finish())
 }
 
+/// Whether a method's types name one of `params` (a trait's generic parameters).
+fn uses_any(method: &Method, params: &[String]) -> bool {
+    let named = |t: &Ty| {
+        t.named_types()
+            .iter()
+            .any(|n| params.iter().any(|p| p == n))
+    };
+    method.args.iter().any(|a| named(&a.shape)) || named(&method.ret)
+}
+
+/// The tokens to point at for generics: `<...>` if there are parameters,
+/// else the `where` clause (`Generics` prints without its `where` clause).
+fn generics_tokens(generics: &syn::Generics) -> proc_macro2::TokenStream {
+    use quote::ToTokens;
+    match &generics.where_clause {
+        Some(w) if generics.params.is_empty() => w.to_token_stream(),
+        _ => generics.to_token_stream(),
+    }
+}
+
 fn check_trait_header(item: &syn::ItemTrait, errors: &mut Errors) {
     if let Some(u) = &item.unsafety {
         errors.push(syn::Error::new_spanned(
@@ -106,7 +142,7 @@ fn check_trait_header(item: &syn::ItemTrait, errors: &mut Errors) {
     }
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
-            &item.generics,
+            generics_tokens(&item.generics),
             "a contract trait cannot be generic: plugins in other languages need concrete types; \
              write one contract per concrete type",
         ));
@@ -126,15 +162,12 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
     let mut errs = Errors::default();
 
     if sig.asyncness.is_none() {
-        errs.push(syn::Error::new(
-            sig.fn_token
-                .span()
-                .join(sig.ident.span())
-                .unwrap_or(sig.ident.span()),
+        let (fn_token, ident) = (&sig.fn_token, &sig.ident);
+        errs.push(syn::Error::new_spanned(
+            quote::quote!(#fn_token #ident),
             format!(
-                "contract method `{}` must be `async fn`: every call crosses a process boundary \
-                 and is awaited",
-                sig.ident
+                "contract method `{ident}` must be `async fn`: every call crosses a process \
+                 boundary and is awaited; write `async fn {ident}`"
             ),
         ));
     }
@@ -164,7 +197,7 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errs.push(syn::Error::new_spanned(
-            &sig.generics,
+            generics_tokens(&sig.generics),
             format!(
                 "contract method `{}` cannot be generic: each method needs concrete types that \
                  other languages can read; write one method per concrete type",
@@ -185,7 +218,8 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
             &sig.ident,
             format!(
                 "`{name_str}` is a name the generated client or server already uses; rename the \
-                 method"
+                 method (reserved: {})",
+                RESERVED_METHOD_NAMES.join(", ")
             ),
         ));
     }
@@ -204,11 +238,15 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
         }
         Some(syn::FnArg::Receiver(r)) => errs.push(syn::Error::new_spanned(
             r,
-            if r.mutability.is_some() && r.reference.is_some() {
+            if r.colon_token.is_some() {
+                "a contract method takes plain `&self`, not a typed receiver: the generated \
+                 server holds the implementation in an `Arc`; write `&self`"
+            } else if r.reference.is_some() {
                 "a contract method takes `&self`, not `&mut self`: calls run concurrently; keep \
-                 mutable state behind a `Mutex` in the plugin"
+                 mutable state behind a `Mutex` in the plugin and write `&self`"
             } else {
-                "a contract method takes `&self`: the plugin keeps serving after each call"
+                "a contract method takes `&self`, not `self`: the plugin keeps serving after \
+                 each call, so a call cannot consume it; write `&self`"
             },
         )),
         _ => errs.push(syn::Error::new(
@@ -233,8 +271,9 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
             syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 if pi.mutability.is_some() {
                     errs.push(syn::Error::new_spanned(
-                        &pi.mutability,
-                        "write the argument without `mut`",
+                        pi.mutability,
+                        "write the argument without `mut`: the contract only names it; an implementation \
+                         may still take it as `mut`",
                     ));
                 }
                 Some(pi.ident.clone())
@@ -268,6 +307,23 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
             }
             Err(e) => errs.push(e),
         }
+    }
+
+    // The arguments travel as one tuple, and serde implements tuples of up to 16.
+    if let Some(extra) = sig
+        .inputs
+        .iter()
+        .filter(|a| matches!(a, syn::FnArg::Typed(_)))
+        .nth(MAX_ARGS)
+    {
+        errs.push(syn::Error::new_spanned(
+            extra,
+            format!(
+                "contract method `{}` takes more than {MAX_ARGS} arguments: they travel as one \
+                 tuple and serde implements tuples of up to {MAX_ARGS}; group them in a struct",
+                sig.ident
+            ),
+        ));
     }
 
     let (output, ret) = match &sig.output {

@@ -1,0 +1,7 @@
+#[goproc::plugin_interface]
+pub trait Store {
+    type Key;
+    async fn len(&self) -> u64;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[goproc::plugin_interface]
+pub trait Greeter {
+    async fn greet(&self, name: &str) -> String;
+}
+
+fn main() {}
