@@ -23,6 +23,9 @@ pub(crate) enum CallFailure {
     Timeout(Duration),
     /// The connection is gone.
     Connection(Error),
+    /// The connection was already closed: the call was never sent, so it
+    /// is safe to send it elsewhere.
+    NotSent(Error),
 }
 
 impl Connection {
@@ -55,7 +58,7 @@ impl Connection {
         let id = {
             let mut calls = lock(&self.calls);
             if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
-                return Err(CallFailure::Connection(err.clone()));
+                return Err(CallFailure::NotSent(err.clone()));
             }
             calls.next_id += 1;
             let id = calls.next_id;
@@ -69,7 +72,7 @@ impl Connection {
             id,
             cancel_on_drop: is_request,
         };
-        self.send(frame).map_err(CallFailure::Connection)?;
+        self.send(frame).map_err(CallFailure::NotSent)?;
 
         let answer = match timeout {
             Some(limit) => match tokio::time::timeout(limit, rx).await {

@@ -162,6 +162,14 @@ impl Connection {
         self.handlers_idle.notify_waiters();
     }
 
+    /// Whether the connection ended or refuses new calls.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.ended.borrow().is_some() || {
+            let calls = lock(&self.calls);
+            calls.closed.is_some() || calls.refusing.is_some()
+        }
+    }
+
     /// The error that closed the connection, or a generic one.
     fn closed_error(&self) -> Error {
         lock(&self.calls)

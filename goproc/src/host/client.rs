@@ -164,7 +164,7 @@ impl ServiceHandle {
                     detail: body.detail,
                 },
             },
-            CallFailure::Connection(err) => err,
+            CallFailure::Connection(err) | CallFailure::NotSent(err) => err,
         }
     }
 }

@@ -317,7 +317,8 @@ impl Plugin {
                 method: "ping".into(),
                 after,
             },
-            crate::connection::CallFailure::Connection(e) => e,
+            crate::connection::CallFailure::Connection(e)
+            | crate::connection::CallFailure::NotSent(e) => e,
             other => Error::Protocol {
                 peer: self.inner.name.clone(),
                 reason: format!("unexpected answer to a ping: {other:?}"),

@@ -37,7 +37,10 @@ pub(super) async fn supervise(
     let status = tokio::select! {
         status = child.wait() => status,
         ended = conn.ended() => {
-            if let Ended::Failed(err) = ended {
+            // A broken rule is the plugin's fault and its calls fail with it;
+            // a failed read or write usually means the process died, so the
+            // exit status tells more.
+            if let Ended::Failed(err @ Error::Protocol { .. }) = ended {
                 tracing::error!(target: "goproc::plugin", plugin = %name, pid, "{err}");
                 broken = Some(err);
                 let _ = child.start_kill();

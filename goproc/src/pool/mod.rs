@@ -188,6 +188,12 @@ impl Shared {
                         method,
                         deadline_ms,
                     };
+                    if ready.conn.is_closed() {
+                        // Exited, and its task has not noticed yet: try another.
+                        self.slots[index].release();
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let result = ready.conn.call(head, encode_args, left).await;
                     self.slots[index].release();

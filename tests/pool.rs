@@ -1,0 +1,274 @@
+//! Pools of Rust plugins: load spreading, supervision under SIGKILL,
+//! restart limits, lazy start, health checks, and no orphans.
+
+#[path = "contracts/lifecycle.rs"]
+mod lifecycle;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use goproc::{Error, Plugin, Pool, RestartPolicy};
+use lifecycle::LifecycleClient;
+
+fn plugin() -> goproc::PluginBuilder {
+    Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+        .arg("lifecycle")
+        .name("lifecycle")
+        .contract::<LifecycleClient>()
+        .start_timeout(Duration::from_secs(20))
+}
+
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+fn sigkill(pid: u32) {
+    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+}
+
+fn pids(pool: &Pool) -> Vec<u32> {
+    pool.instances().iter().filter_map(|i| i.pid).collect()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_correctly_or_typed() {
+    let pool = Pool::builder(plugin())
+        .size(4)
+        .max_in_flight(64)
+        .restart(RestartPolicy {
+            max_restarts: 1_000,
+            ..RestartPolicy::default()
+        })
+        .start()
+        .await
+        .expect("pool starts");
+    let client: LifecycleClient = pool.client().expect("client");
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    seen.lock().expect("lock").extend(pids(&pool));
+
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = tokio::spawn({
+        let (pool, seen, done) = (pool.clone(), seen.clone(), done.clone());
+        async move {
+            let mut kills = 0u32;
+            let mut n = 0usize;
+            while !done.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                let live = pids(&pool);
+                seen.lock().expect("lock").extend(live.iter().copied());
+                if let Some(pid) = live.get(n % live.len().max(1)) {
+                    sigkill(*pid);
+                    kills += 1;
+                }
+                n += 7;
+            }
+            kills
+        }
+    });
+
+    let deadline = Duration::from_secs(3);
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = Vec::new();
+    for t in 0..200i64 {
+        let (client, ok, failed) = (client.with_timeout(deadline), ok.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100i64 {
+                let started = Instant::now();
+                let result = client.add(t, i).await;
+                let took = started.elapsed();
+                assert!(took < deadline + Duration::from_millis(500), "a call took {took:?}");
+                match result {
+                    Ok(sum) => {
+                        assert_eq!(sum, t + i, "a wrong answer");
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(Error::PluginExited { .. } | Error::Timeout { .. } | Error::Closed { .. }) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(other) => panic!("an untyped failure: {other}"),
+                }
+            }
+        }));
+    }
+    let all = futures::future::join_all(tasks);
+    for task in tokio::time::timeout(Duration::from_secs(120), all).await.expect("no call hangs") {
+        task.expect("every task ends without a wrong answer");
+    }
+    done.store(true, Ordering::Release);
+    let kills = killer.await.expect("killer");
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!("chaos: {ok} ok, {failed} failed, {kills} instances killed, {} restarts", pool.restarts());
+    assert_eq!(ok + failed, 20_000);
+    assert!(kills >= 3, "the test killed {kills} instances");
+    assert!(ok > failed, "{ok} ok, {failed} failed");
+    assert!(pool.restarts() >= 1);
+
+    let seen: Vec<u32> = seen.lock().expect("lock").iter().copied().collect();
+    seen_after_drop(pool, client, seen).await;
+}
+
+/// Drops the pool and its client; no instance process may remain.
+async fn seen_after_drop(pool: Pool, client: LifecycleClient, mut seen: Vec<u32>) {
+    seen.extend(pids(&pool));
+    drop(client);
+    drop(pool);
+    wait_until("every instance is gone", || !seen.iter().any(|p| running(*p))).await;
+}
+
+#[tokio::test]
+async fn calls_spread_over_instances_and_the_client_survives_a_restart() {
+    let pool = Pool::builder(plugin()).size(3).start().await.expect("pool");
+    let client: LifecycleClient = pool.client().expect("client");
+    let answers = futures::future::join_all((0..30).map(|_| {
+        let client = client.clone();
+        async move {
+            let pid = client.pid().await.expect("pid");
+            client.sleep(50).await.expect("sleep");
+            pid
+        }
+    }))
+    .await;
+    let distinct: BTreeSet<u32> = answers.into_iter().collect();
+    assert_eq!(distinct.len(), 3, "concurrent calls reach every instance");
+
+    let before = pids(&pool);
+    let victim = before[0];
+    let killed = Instant::now();
+    sigkill(victim);
+    wait_until("the instance is replaced", || {
+        let now = pids(&pool);
+        now.len() == 3 && !now.contains(&victim)
+    })
+    .await;
+    let restart_latency = killed.elapsed();
+    assert_eq!(pool.restarts(), 1);
+    assert!(restart_latency < Duration::from_secs(5), "{restart_latency:?}");
+    for _ in 0..10 {
+        assert!(client.add(1, 2).await.expect("the same client still works") == 3);
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_instance_fails_its_calls_in_flight_with_the_exit_error() {
+    let pool = Pool::builder(plugin()).size(1).start().await.expect("pool");
+    let client: LifecycleClient = pool.client().expect("client");
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.sleep(10_000).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sigkill(pids(&pool)[0]);
+    let err = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .expect("fails at once")
+        .expect("task")
+        .expect_err("killed mid-call");
+    assert!(matches!(&err, Error::PluginExited { status, .. } if status.contains("signal: 9")), "{err}");
+    // A call made while the only instance restarts waits for it.
+    assert_eq!(client.with_timeout(Duration::from_secs(10)).add(2, 3).await.expect("after restart"), 5);
+}
+
+#[tokio::test]
+async fn past_the_restart_limit_the_pool_gives_up_with_a_clear_error() {
+    let pool = Pool::builder(plugin())
+        .size(1)
+        .restart(RestartPolicy {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            max_restarts: 2,
+            window: Duration::from_secs(60),
+        })
+        .start()
+        .await
+        .expect("pool");
+    let client: LifecycleClient = pool.client().expect("client");
+    let mut killed = BTreeSet::new();
+    for _ in 0..3 {
+        wait_until("an instance runs", || pids(&pool).iter().any(|p| !killed.contains(p))).await;
+        let pid = pids(&pool)[0];
+        killed.insert(pid);
+        sigkill(pid);
+    }
+    wait_until("the pool gives up", || pool.instances()[0].state == "gave up").await;
+    let err = client.add(1, 1).await.expect_err("nothing left to call");
+    match &err {
+        Error::RestartLimit { restarts, last, .. } => {
+            assert_eq!(*restarts, 2);
+            assert!(matches!(**last, Error::PluginExited { .. }), "{last}");
+        }
+        other => panic!("expected RestartLimit, got {other}"),
+    }
+    assert!(err.to_string().contains("after 2 restarts"), "{err}");
+}
+
+#[tokio::test]
+async fn a_lazy_pool_starts_instances_only_when_the_running_ones_are_full() {
+    let pool = Pool::builder(plugin())
+        .size(3)
+        .max_in_flight(1)
+        .lazy(true)
+        .start()
+        .await
+        .expect("pool");
+    assert!(pool.instances().iter().all(|i| i.state == "idle"));
+    let client: LifecycleClient = pool.client().expect("client");
+    client.add(1, 1).await.expect("first call");
+    assert_eq!(pids(&pool).len(), 1, "one call starts one instance");
+    futures::future::join_all((0..3).map(|_| client.sleep(300))).await;
+    assert_eq!(pids(&pool).len(), 3, "three concurrent calls need three instances");
+}
+
+#[tokio::test]
+async fn an_instance_that_stops_answering_pings_is_replaced() {
+    let pool = Pool::builder(plugin())
+        .size(1)
+        .health_check(Duration::from_millis(100), Duration::from_millis(300))
+        .start()
+        .await
+        .expect("pool");
+    let client: LifecycleClient = pool.client().expect("client");
+    let frozen = pids(&pool)[0];
+    let _ = client.with_timeout(Duration::from_millis(300)).freeze().await;
+    wait_until("the frozen instance is replaced", || {
+        pool.restarts() >= 1 && pids(&pool).first().is_some_and(|p| *p != frozen)
+    })
+    .await;
+    assert!(!running(frozen), "the frozen process was killed");
+    assert_eq!(client.add(20, 22).await.expect("the new instance answers"), 42);
+}
+
+#[tokio::test]
+async fn graceful_pool_shutdown_finishes_calls_in_flight_and_refuses_new_ones() {
+    let pool = Pool::builder(plugin()).size(2).start().await.expect("pool");
+    let client: LifecycleClient = pool.client().expect("client");
+    let all = pids(&pool);
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.sleep(300).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stopping = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.shutdown(Duration::from_secs(5)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refused = client.add(1, 1).await.expect_err("refused");
+    assert!(matches!(&refused, Error::Closed { reason, .. } if reason.contains("shutting down")), "{refused}");
+    for call in slow {
+        assert_eq!(call.await.expect("task").expect("finished"), 300);
+    }
+    stopping.await.expect("shutdown");
+    wait_until("every instance exited", || !all.iter().any(|p| running(*p))).await;
+}
