@@ -1,1 +1,159 @@
-//! Node and TypeScript helpers for the end-to-end tests.
+//! Node and TypeScript helpers for the end-to-end tests: the pinned
+//! TypeScript compiler (installed with `npm ci` once per machine), stubs
+//! generated with the goproc_codegen library, and `tsc --strict` builds.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use super::{require_tool, root, scratch};
+
+/// The `node` program; fails the test with a clear message when missing.
+pub fn node() -> PathBuf {
+    require_tool("node")
+}
+
+/// A folder holding `node_modules/` with the TypeScript compiler and Node's
+/// type declarations pinned by `tests/typescript/package-lock.json`.
+/// Installed with `npm ci` the first time, and again when the lock changes.
+pub fn toolchain() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        node();
+        let npm = require_tool("npm");
+        let spec = root().join("tests/typescript");
+        let lock = std::fs::read_to_string(spec.join("package-lock.json"))
+            .expect("reading tests/typescript/package-lock.json");
+        let dir = scratch("typescript-tools");
+        let marker = dir.join(".installed");
+        let tsc = dir.join("node_modules/typescript/bin/tsc");
+        if std::fs::read_to_string(&marker).ok().as_deref() == Some(lock.as_str()) && tsc.is_file()
+        {
+            return dir;
+        }
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(spec.join(file), dir.join(file)).expect("copying the npm manifest");
+        }
+        let status = Command::new(npm)
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("running npm ci");
+        assert!(
+            status.success(),
+            "`npm ci` in {} failed ({status}); the tests need the npm registry once to install \
+             the pinned TypeScript compiler",
+            dir.display()
+        );
+        std::fs::write(&marker, &lock).expect("writing the install marker");
+        dir
+    })
+}
+
+/// Runs the pinned `tsc` with `args`; panics with its output when it fails.
+pub fn tsc(args: &[&str]) {
+    let tools = toolchain();
+    let out = Command::new(node())
+        .arg(tools.join("node_modules/typescript/bin/tsc"))
+        .args(args)
+        .output()
+        .expect("running tsc");
+    assert!(
+        out.status.success(),
+        "tsc {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `@types` folder of the toolchain, for `typeRoots`.
+pub fn type_roots() -> String {
+    toolchain()
+        .join("node_modules/@types")
+        .display()
+        .to_string()
+}
+
+/// Writes TypeScript stubs for the contracts in `inputs` into `out` with the
+/// goproc_codegen library, as the CLI would.
+pub fn generate(inputs: &[PathBuf], out: &Path) {
+    let schema = goproc_codegen::model::schema::load(inputs).unwrap_or_else(|diags| {
+        panic!(
+            "the contract model refused {inputs:?}:\n{}",
+            diags
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    let source = inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let files = goproc_codegen::typescript::generate(&schema, &source)
+        .unwrap_or_else(|e| panic!("generating TypeScript for {inputs:?}: {e}"));
+    goproc_codegen::output::write_all(out, &files).expect("writing the generated stubs");
+}
+
+/// Marks `dir` (and everything below it) as ES modules for Node.
+pub fn mark_es_modules(dir: &Path) {
+    std::fs::write(dir.join("package.json"), "{ \"type\": \"module\" }\n")
+        .expect("writing package.json");
+}
+
+/// Builds a TypeScript program once per test binary: generates stubs for
+/// `contracts` (paths relative to the workspace root), copies `sources`
+/// from `tests/typescript/`, and compiles everything with `tsc --strict`.
+/// Returns the folder with the compiled `.js` files.
+pub fn build(name: &str, contracts: &[&str], sources: &[&str]) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(out) = built.get(name) {
+        return out.clone();
+    }
+    let dir = scratch(&format!("ts-{name}"));
+    // Start clean, so a file left from an earlier layout cannot be picked up.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating the build folder");
+    let inputs: Vec<PathBuf> = contracts.iter().map(|c| root().join(c)).collect();
+    generate(&inputs, &dir);
+    for source in sources {
+        std::fs::copy(root().join("tests/typescript").join(source), dir.join(source))
+            .unwrap_or_else(|e| panic!("copying tests/typescript/{source}: {e}"));
+    }
+    let tsconfig = format!(
+        r#"{{
+  "compilerOptions": {{
+    "strict": true,
+    "target": "ES2022",
+    "module": "NodeNext",
+    "moduleResolution": "NodeNext",
+    "types": ["node"],
+    "typeRoots": [{}],
+    "rootDir": ".",
+    "outDir": "out",
+    "noEmitOnError": true
+  }},
+  "include": ["*.ts"]
+}}
+"#,
+        serde_json_string(&type_roots())
+    );
+    std::fs::write(dir.join("tsconfig.json"), tsconfig).expect("writing tsconfig.json");
+    mark_es_modules(&dir);
+    tsc(&["-p", &dir.join("tsconfig.json").display().to_string()]);
+    let out = dir.join("out");
+    built.insert(name.to_string(), out.clone());
+    out
+}
+
+/// A JSON string literal.
+fn serde_json_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}

@@ -1,10 +1,267 @@
 //! The TypeScript generator (Node built-ins only, ES modules).
+//!
+//! One run writes `goproc_runtime.ts` (frames, the bincode codec, the
+//! handshake and the serve loop; the text of the `goproc_runtime.ts` file
+//! next to this module) and one module per Rust file that defines a
+//! contract, named after it (`contract.rs` -> `contract.ts`). See
+//! `README.md` beside this file for what the modules contain.
+//!
+//! The work is split the way the model is: `check` refuses what cannot be
+//! printed, `types` maps wire shapes to TypeScript types and codec calls,
+//! `emit` prints, `names` spells Rust names in TypeScript.
+
+mod emit;
+mod names;
+mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use crate::model::schema::Schema;
+use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
+use crate::model::Contract;
 use crate::output::OutputFile;
 
-/// Prints the TypeScript modules for `schema`.
+/// The runtime every generated module imports.
+pub const RUNTIME_SOURCE: &str = include_str!("goproc_runtime.ts");
+
+/// Prints the TypeScript modules for `schema`. `source` names the inputs
+/// (as given on the command line), for the regeneration hint in each header.
 pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String> {
-    let _ = (schema, source);
-    Err("the TypeScript generator is not written yet".into())
+    check(schema)?;
+    let mut files = vec![OutputFile {
+        path: PathBuf::from(format!("{}.ts", emit::RUNTIME_MODULE)),
+        contents: RUNTIME_SOURCE.to_string(),
+    }];
+    for (module_name, (file, contracts)) in modules(schema)? {
+        let types = reachable_types(schema, &contracts);
+        let module = emit::Module {
+            source_file: display_path(&file),
+            inputs: source,
+            contracts,
+            types,
+            all_types: &schema.types,
+        };
+        files.push(OutputFile {
+            path: PathBuf::from(format!("{module_name}.ts")),
+            contents: emit::module(&module),
+        });
+    }
+    Ok(files)
+}
+
+type Modules<'a> = BTreeMap<String, (PathBuf, Vec<&'a Contract>)>;
+
+/// Groups the contracts by the file that defines them; each file is a module.
+fn modules(schema: &Schema) -> Result<Modules<'_>, String> {
+    let mut out: Modules<'_> = BTreeMap::new();
+    for sc in &schema.contracts {
+        let stem = sc
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = module_name(&stem);
+        if name == emit::RUNTIME_MODULE {
+            return Err(format!(
+                "{}: a contract file may not be called `{}.rs`, the name of the runtime module",
+                sc.file.display(),
+                emit::RUNTIME_MODULE
+            ));
+        }
+        let entry = out
+            .entry(name.clone())
+            .or_insert_with(|| (sc.file.clone(), Vec::new()));
+        if entry.0 != sc.file {
+            return Err(format!(
+                "{} and {} would both be written as {name}.ts; give the files different names",
+                entry.0.display(),
+                sc.file.display()
+            ));
+        }
+        entry.1.push(&sc.contract);
+    }
+    Ok(out)
+}
+
+/// A file stem as a module file name: letters, digits, `_` and `-`.
+fn module_name(stem: &str) -> String {
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "contract".to_string()
+    } else {
+        name
+    }
+}
+
+/// A path with `/` separators, so the headers read the same on every OS.
+fn display_path(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace("//", "/")
+}
+
+/// The user types `contracts` reach, sorted by name.
+fn reachable_types<'a>(schema: &'a Schema, contracts: &[&Contract]) -> Vec<&'a TypeDef> {
+    let mut seen = BTreeSet::new();
+    let mut queue: Vec<String> = Vec::new();
+    for c in contracts {
+        for m in &c.methods {
+            for a in &m.args {
+                queue.extend(a.shape.named_types().into_iter().map(String::from));
+            }
+            queue.extend(m.ret.named_types().into_iter().map(String::from));
+        }
+    }
+    while let Some(name) = queue.pop() {
+        if let Some(def) = schema.types.get(&name) {
+            if seen.insert(name) {
+                queue.extend(def.named_types().into_iter().map(String::from));
+            }
+        }
+    }
+    seen.iter().filter_map(|n| schema.types.get(n)).collect()
+}
+
+/// Refuses contracts whose names would clash once spelled in TypeScript.
+fn check(schema: &Schema) -> Result<(), String> {
+    use syn::ext::IdentExt;
+    let mut problems = Vec::new();
+    let mut clash = |what: String, names: Vec<String>| {
+        let mut seen = BTreeSet::new();
+        for n in names {
+            if !seen.insert(n.clone()) {
+                problems.push(format!("{what}: two names become `{n}` in TypeScript"));
+            }
+        }
+    };
+    for sc in &schema.contracts {
+        let c = &sc.contract;
+        clash(
+            format!("contract {} in {}", c.name, sc.file.display()),
+            c.methods
+                .iter()
+                .map(|m| names::ident(&m.name.unraw().to_string()))
+                .collect(),
+        );
+        for m in &c.methods {
+            clash(
+                format!("method {}.{} in {}", c.name, m.name, sc.file.display()),
+                m.args
+                    .iter()
+                    .map(|a| names::ident(&a.name.unraw().to_string()))
+                    .collect(),
+            );
+        }
+    }
+    for def in schema.types.values() {
+        let field_lists: Vec<(&Fields, bool)> = match &def.kind {
+            TypeDefKind::Struct(f) => vec![(f, false)],
+            TypeDefKind::Enum(vs) => vs.iter().map(|v| (&v.fields, true)).collect(),
+        };
+        for (fields, in_variant) in field_lists {
+            if let Fields::Named(fs) = fields {
+                clash(
+                    format!("type {} ({})", def.name, def.location),
+                    fs.iter()
+                        .map(|f| {
+                            if in_variant {
+                                names::variant_field(&f.name)
+                            } else {
+                                names::ident(&f.name)
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    clash(
+        "the contracts' types".to_string(),
+        schema.types.keys().map(|n| names::type_name(n)).collect(),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schema::from_sources;
+
+    fn generate_from(src: &str) -> Result<Vec<OutputFile>, String> {
+        let schema = from_sources(&[(PathBuf::from("dir/api.rs"), src.to_string())])
+            .map_err(|d| format!("{d:?}"))?;
+        generate(&schema, "dir/api.rs")
+    }
+
+    const SRC: &str = r#"
+        #[derive(Serialize, Deserialize)]
+        pub struct Item { pub r#type: String, pub delete: bool }
+        #[derive(Serialize, Deserialize)]
+        pub enum Change { Put { tag: u8 }, Gone(u64), Both(u8, i128), Nothing }
+        #[plugin_interface]
+        pub trait Store {
+            /// Puts it.
+            async fn put(&self, item: Item, ctx: Option<Option<u8>>) -> Result<u64, Change>;
+            async fn delete(&self);
+        }
+    "#;
+
+    #[test]
+    fn writes_the_runtime_and_one_module_per_file() {
+        let files = generate_from(SRC).unwrap();
+        let paths: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(paths, ["goproc_runtime.ts", "api.ts"]);
+        assert_eq!(files[0].contents, RUNTIME_SOURCE);
+    }
+
+    #[test]
+    fn module_escapes_keywords_and_boxes_nested_options() {
+        let files = generate_from(SRC).unwrap();
+        let m = &files[1].contents;
+        assert!(m.starts_with("// Generated by goproc-codegen from dir/api.rs; do not edit."));
+        assert!(m.contains("  type_: string;"), "{m}");
+        assert!(m.contains("  delete_: boolean;"), "{m}");
+        assert!(m.contains("{ tag: \"Put\"; tag_: number }"), "{m}");
+        assert!(m.contains("{ tag: \"Gone\"; value: bigint }"), "{m}");
+        assert!(m.contains("{ tag: \"Both\"; values: [number, bigint] }"), "{m}");
+        assert!(
+            m.contains("put(item: Item, ctx: { some: number | null } | null, $ctx: $rt.CallContext): Promise<$rt.Result<bigint, Change>> | $rt.Result<bigint, Change>;"),
+            "{m}"
+        );
+        assert!(m.contains("delete_(ctx: $rt.CallContext): Promise<void> | void;"), "{m}");
+        assert!(m.contains("export function serveStore(impl: Store"), "{m}");
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        assert_eq!(generate_from(SRC).unwrap(), generate_from(SRC).unwrap());
+    }
+
+    #[test]
+    fn names_that_clash_after_escaping_are_refused() {
+        let src = r#"
+            #[derive(Serialize, Deserialize)]
+            pub struct Item { pub delete: bool, pub delete_: bool }
+            #[plugin_interface]
+            pub trait Store { async fn put(&self, item: Item); }
+        "#;
+        let err = generate_from(src).unwrap_err();
+        assert!(err.contains("delete_"), "{err}");
+    }
 }

@@ -1,0 +1,1190 @@
+// goproc TypeScript runtime: frames, the bincode codec, the handshake and
+// the serve loop (docs/WIRE.md). Written by goproc-codegen next to the
+// generated modules; Node built-ins only. Do not edit: regenerate instead.
+
+import * as net from "node:net";
+
+/** The protocol versions this runtime speaks. */
+export const PROTOCOL_MIN = 1;
+/** The newest protocol version this runtime speaks. */
+export const PROTOCOL_MAX = 1;
+/** The runtime's name and version, sent in the hello. */
+export const RUNTIME = "goproc-typescript 0.1.0";
+/** The largest frame before the host's welcome names another. */
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+/** A HELLO, WELCOME or REFUSE frame is at most this long. */
+const HANDSHAKE_MAX_FRAME = 64 * 1024;
+/** Frame header: length (4), kind (1), id (8). */
+const HEADER_LEN = 13;
+/** How long the host may take to answer the hello. */
+const WELCOME_TIMEOUT_MS = 30_000;
+/** How long queued answers may take to reach the host before the process exits. */
+const FLUSH_ON_EXIT_MS = 5_000;
+/** A sequence of zero-sized items (such as `Vec<()>`) may claim at most this many. */
+const MAX_ZERO_SIZED_ITEMS = 1 << 20;
+
+/** Message kinds (docs/WIRE.md section 4). */
+export const Kind = {
+  Hello: 0x01,
+  Welcome: 0x02,
+  Refuse: 0x03,
+  Request: 0x10,
+  Response: 0x11,
+  Error: 0x12,
+  Cancel: 0x13,
+  Ping: 0x20,
+  Pong: 0x21,
+  Shutdown: 0x30,
+  Close: 0x31,
+  Event: 0x40,
+  StreamItem: 0x41,
+  StreamEnd: 0x42,
+} as const;
+
+/** Codes of an ERROR frame. */
+export const ErrorCode = {
+  UnknownService: 1,
+  UnknownMethod: 2,
+  BadRequest: 3,
+  HandlerFailed: 4,
+  Cancelled: 5,
+  DeadlineExceeded: 6,
+  ShuttingDown: 7,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Values shared by the generated modules
+// ---------------------------------------------------------------------------
+
+/** A Rust `Result<T, E>`: `{ ok: value }` or `{ err: error }`. */
+export type Result<T, E> = { ok: T } | { err: E };
+
+/** Wraps a success value of a `Result`. */
+export function ok<T>(value: T): { ok: T } {
+  return { ok: value };
+}
+
+/** Wraps a domain error of a `Result`. */
+export function err<E>(error: E): { err: E } {
+  return { err: error };
+}
+
+/** What a handler learns about its call besides the arguments. */
+export interface CallContext {
+  /** Aborted when the host cancels the call or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** When the host stops waiting, in `Date.now()` milliseconds; `null` for no deadline. */
+  readonly deadline: number | null;
+  /** `Contract.method`, for logs. */
+  readonly method: string;
+}
+
+/** A value that does not fit the Rust type it is sent as. */
+export class EncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EncodeError";
+  }
+}
+
+/** Bytes that are not a valid encoding of the expected type. */
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DecodeError";
+  }
+}
+
+/** The peer broke the wire protocol. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Codec: bincode 2 `config::standard()` (little endian, varints)
+// ---------------------------------------------------------------------------
+
+const U16_MARK = 0xfb;
+const U32_MARK = 0xfc;
+const U64_MARK = 0xfd;
+const U128_MARK = 0xfe;
+const TWO_32 = 4294967296;
+const U64_MAX = (1n << 64n) - 1n;
+const U128_MAX = (1n << 128n) - 1n;
+const F32_MAX = 3.4028234663852886e38;
+
+const textEncoder = new TextEncoder();
+// `fatal` rejects invalid UTF-8; `ignoreBOM` keeps a leading U+FEFF, which is data.
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+const hasIsWellFormed =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function";
+
+/** Whether `s` has no lone surrogate (`TextEncoder` would silently replace one). */
+export function isWellFormed(s: string): boolean {
+  if (hasIsWellFormed) {
+    return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+  }
+  return !/[\uD800-\uDFFF]/u.test(s);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "string") return JSON.stringify(v);
+  try {
+    return String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
+function intRange(v: unknown, min: number, max: number, ty: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new EncodeError(`${describe(v)} is not a ${ty} (an integer from ${min} to ${max})`);
+  }
+  return v;
+}
+
+function bigRange(v: unknown, min: bigint, max: bigint, ty: string): bigint {
+  if (typeof v !== "bigint" || v < min || v > max) {
+    throw new EncodeError(`${describe(v)} is not a ${ty} (a bigint from ${min} to ${max})`);
+  }
+  return v;
+}
+
+/** Appends encoded values to a growing buffer. */
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  /** Bytes written so far. */
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** The bytes written, without copying. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private reserve(n: number): number {
+    const at = this.length;
+    const need = at + n;
+    if (need > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < need) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, at));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.length = need;
+    return at;
+  }
+
+  /** One byte. (`this.buf[this.reserve(1)] = b` would write to the old buffer when it grows.) */
+  private byte(b: number): void {
+    const at = this.reserve(1);
+    this.buf[at] = b;
+  }
+
+  /** Raw bytes, no length. */
+  raw(b: Uint8Array): void {
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
+  }
+
+  bool(v: boolean): void {
+    if (typeof v !== "boolean") throw new EncodeError(`${describe(v)} is not a bool`);
+    this.byte(v ? 1 : 0);
+  }
+
+  u8(v: number): void {
+    this.byte(intRange(v, 0, 255, "u8"));
+  }
+
+  i8(v: number): void {
+    this.byte(intRange(v, -128, 127, "i8") & 0xff);
+  }
+
+  /** A varint of a value already known to be a non-negative integer below 2^32. */
+  private varSmall(v: number): void {
+    if (v < 251) {
+      this.byte(v);
+    } else if (v <= 0xffff) {
+      const at = this.reserve(3);
+      this.buf[at] = U16_MARK;
+      this.view.setUint16(at + 1, v, true);
+    } else {
+      const at = this.reserve(5);
+      this.buf[at] = U32_MARK;
+      this.view.setUint32(at + 1, v, true);
+    }
+  }
+
+  /** A varint of a bigint already known to be in 0..2^128-1. */
+  private varBig(v: bigint): void {
+    if (v <= 0xffffffffn) {
+      this.varSmall(Number(v));
+    } else if (v <= U64_MAX) {
+      const at = this.reserve(9);
+      this.buf[at] = U64_MARK;
+      this.view.setBigUint64(at + 1, v, true);
+    } else {
+      const at = this.reserve(17);
+      this.buf[at] = U128_MARK;
+      this.view.setBigUint64(at + 1, v & U64_MAX, true);
+      this.view.setBigUint64(at + 9, v >> 64n, true);
+    }
+  }
+
+  u16(v: number): void {
+    this.varSmall(intRange(v, 0, 0xffff, "u16"));
+  }
+
+  u32(v: number): void {
+    this.varSmall(intRange(v, 0, 0xffffffff, "u32"));
+  }
+
+  u64(v: bigint): void {
+    this.varBig(bigRange(v, 0n, U64_MAX, "u64"));
+  }
+
+  u128(v: bigint): void {
+    this.varBig(bigRange(v, 0n, U128_MAX, "u128"));
+  }
+
+  usize(v: bigint): void {
+    this.varBig(bigRange(v, 0n, U64_MAX, "usize"));
+  }
+
+  i16(v: number): void {
+    const x = intRange(v, -0x8000, 0x7fff, "i16");
+    this.varSmall(x >= 0 ? x * 2 : -x * 2 - 1);
+  }
+
+  i32(v: number): void {
+    // Plain arithmetic, not `<<`: the zigzag of an i32 needs 32 unsigned bits.
+    const x = intRange(v, -0x80000000, 0x7fffffff, "i32");
+    this.varSmall(x >= 0 ? x * 2 : -x * 2 - 1);
+  }
+
+  i64(v: bigint): void {
+    const x = bigRange(v, -(1n << 63n), (1n << 63n) - 1n, "i64");
+    this.varBig(x >= 0n ? x << 1n : ((-x) << 1n) - 1n);
+  }
+
+  i128(v: bigint): void {
+    const x = bigRange(v, -(1n << 127n), (1n << 127n) - 1n, "i128");
+    this.varBig(x >= 0n ? x << 1n : ((-x) << 1n) - 1n);
+  }
+
+  isize(v: bigint): void {
+    const x = bigRange(v, -(1n << 63n), (1n << 63n) - 1n, "isize");
+    this.varBig(x >= 0n ? x << 1n : ((-x) << 1n) - 1n);
+  }
+
+  f32(v: number): void {
+    if (typeof v !== "number") throw new EncodeError(`${describe(v)} is not an f32`);
+    // A finite value past f32's range would silently become infinity.
+    if (Number.isFinite(v) && Math.abs(Math.fround(v)) > F32_MAX) {
+      throw new EncodeError(`${v} is outside the range of an f32`);
+    }
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
+  }
+
+  f64(v: number): void {
+    if (typeof v !== "number") throw new EncodeError(`${describe(v)} is not an f64`);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
+  }
+
+  /** A Rust `char`: one Unicode scalar value, UTF-8 with no length. */
+  char(v: string): void {
+    if (typeof v !== "string") throw new EncodeError(`${describe(v)} is not a char`);
+    const cp = v.codePointAt(0);
+    if (
+      cp === undefined ||
+      v.length !== (cp > 0xffff ? 2 : 1) ||
+      (cp >= 0xd800 && cp <= 0xdfff)
+    ) {
+      throw new EncodeError(`${describe(v)} is not a char (exactly one Unicode scalar value)`);
+    }
+    this.raw(textEncoder.encode(v));
+  }
+
+  string(v: string): void {
+    if (typeof v !== "string") throw new EncodeError(`${describe(v)} is not a string`);
+    if (!isWellFormed(v)) {
+      throw new EncodeError(`${describe(v)} has a lone surrogate and is not valid UTF-8`);
+    }
+    if (v.length <= 83) {
+      // At most 249 UTF-8 bytes: a one-byte length, written after the text.
+      const at = this.reserve(1 + v.length * 3);
+      const { written } = textEncoder.encodeInto(v, this.buf.subarray(at + 1));
+      this.buf[at] = written;
+      this.length = at + 1 + written;
+      return;
+    }
+    const bytes = textEncoder.encode(v);
+    this.varSmall(bytes.length);
+    this.raw(bytes);
+  }
+
+  bytesField(v: Uint8Array): void {
+    if (!(v instanceof Uint8Array)) throw new EncodeError(`${describe(v)} is not a Uint8Array`);
+    this.varSmall(v.length);
+    this.raw(v);
+  }
+
+  /** A sequence length or map size. */
+  len(n: number): void {
+    this.varSmall(intRange(n, 0, 0xffffffff, "length"));
+  }
+
+  /** An enum variant's position. */
+  variant(i: number): void {
+    this.varSmall(i);
+  }
+
+  seq<T>(v: readonly T[], item: (w: Writer, v: T) => void): void {
+    if (!Array.isArray(v)) throw new EncodeError(`${describe(v)} is not an array`);
+    this.len(v.length);
+    for (const x of v) item(this, x);
+  }
+
+  array<T>(v: readonly T[], n: number, item: (w: Writer, v: T) => void): void {
+    if (!Array.isArray(v) || v.length !== n) {
+      throw new EncodeError(`${describe(v)} is not an array of exactly ${n} items`);
+    }
+    for (const x of v) item(this, x);
+  }
+
+  option<T>(v: T | null, some: (w: Writer, v: T) => void): void {
+    if (v === null) {
+      this.byte(0);
+    } else if (v === undefined) {
+      throw new EncodeError("undefined is not an Option: use null for None");
+    } else {
+      this.byte(1);
+      some(this, v);
+    }
+  }
+
+  /** An `Option<T>` whose `T` may itself be null: `{ some: value }` or null. */
+  optionBoxed<T>(v: { some: T } | null, some: (w: Writer, v: T) => void): void {
+    if (v === null) {
+      this.byte(0);
+    } else if (typeof v !== "object" || !("some" in v)) {
+      throw new EncodeError(`${describe(v)} is not an Option: use null or { some: value }`);
+    } else {
+      this.byte(1);
+      some(this, v.some);
+    }
+  }
+
+  map<K, V>(
+    v: ReadonlyMap<K, V>,
+    key: (w: Writer, k: K) => void,
+    value: (w: Writer, v: V) => void,
+  ): void {
+    if (!(v instanceof Map)) throw new EncodeError(`${describe(v)} is not a Map`);
+    this.len(v.size);
+    for (const [k, x] of v) {
+      key(this, k);
+      value(this, x);
+    }
+  }
+
+  result<T, E>(
+    v: Result<T, E>,
+    okv: (w: Writer, v: T) => void,
+    errv: (w: Writer, e: E) => void,
+  ): void {
+    if (typeof v === "object" && v !== null && "ok" in v) {
+      this.variant(0);
+      okv(this, v.ok);
+    } else if (typeof v === "object" && v !== null && "err" in v) {
+      this.variant(1);
+      errv(this, v.err);
+    } else {
+      throw new EncodeError(`${describe(v)} is not a Result: use { ok: value } or { err: error }`);
+    }
+  }
+
+  /** A tuple: checks it is an array of `n` items, then `body` writes them. */
+  tuple<T extends readonly unknown[]>(v: T, n: number, body: (w: Writer, v: T) => void): void {
+    if (!Array.isArray(v) || v.length !== n) {
+      throw new EncodeError(`${describe(v)} is not a tuple of ${n} items`);
+    }
+    body(this, v);
+  }
+
+  unit(v: null): void {
+    if (v !== null) throw new EncodeError(`${describe(v)} is not () (use null)`);
+  }
+}
+
+/** The error for a value whose `tag` names no variant of enum `ty`. */
+export function badVariant(ty: string, v: unknown): EncodeError {
+  const tag = typeof v === "object" && v !== null && "tag" in v ? (v as { tag: unknown }).tag : undefined;
+  return new EncodeError(`${describe(tag)} is not a variant of ${ty}`);
+}
+
+/** Reads encoded values from a byte slice; every read is bounds-checked. */
+export class Reader {
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  /** The next byte to read. */
+  pos = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Bytes not read yet. */
+  remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Fails unless every byte was read: the wire has no trailing bytes. */
+  end(): void {
+    if (this.pos !== this.buf.length) {
+      throw new DecodeError(
+        `${this.buf.length - this.pos} trailing byte(s) after the value (${this.pos} of ${this.buf.length} bytes used)`,
+      );
+    }
+  }
+
+  private take(n: number): number {
+    const at = this.pos;
+    if (n > this.buf.length - at) {
+      throw new DecodeError(
+        `unexpected end of input: need ${n} byte(s) at offset ${at}, ${this.buf.length - at} left`,
+      );
+    }
+    this.pos = at + n;
+    return at;
+  }
+
+  raw(n: number): Uint8Array {
+    const at = this.take(n);
+    return this.buf.subarray(at, at + n);
+  }
+
+  bool(): boolean {
+    const b = this.buf[this.take(1)];
+    if (b === 0) return false;
+    if (b === 1) return true;
+    throw new DecodeError(`invalid bool byte 0x${(b ?? 0).toString(16)}`);
+  }
+
+  u8(): number {
+    return this.buf[this.take(1)] ?? 0;
+  }
+
+  i8(): number {
+    return this.view.getInt8(this.take(1));
+  }
+
+  /** An unsigned varint of at most 32 bits (u16 when `wide` is false). */
+  private varSmall(ty: string, wide: boolean): number {
+    const m = this.buf[this.take(1)] ?? 0;
+    if (m < 251) return m;
+    if (m === U16_MARK) return this.view.getUint16(this.take(2), true);
+    if (m === U32_MARK && wide) return this.view.getUint32(this.take(4), true);
+    throw new DecodeError(`invalid varint marker 0x${m.toString(16)} for a ${ty}`);
+  }
+
+  /** An unsigned varint of at most 64 or 128 bits. */
+  private varBig(ty: string, bits: 64 | 128): bigint {
+    const m = this.buf[this.take(1)] ?? 0;
+    if (m < 251) return BigInt(m);
+    if (m === U16_MARK) return BigInt(this.view.getUint16(this.take(2), true));
+    if (m === U32_MARK) return BigInt(this.view.getUint32(this.take(4), true));
+    if (m === U64_MARK) return this.view.getBigUint64(this.take(8), true);
+    if (m === U128_MARK && bits === 128) {
+      const at = this.take(16);
+      return this.view.getBigUint64(at, true) | (this.view.getBigUint64(at + 8, true) << 64n);
+    }
+    throw new DecodeError(`invalid varint marker 0x${m.toString(16)} for a ${ty}`);
+  }
+
+  u16(): number {
+    return this.varSmall("u16", false);
+  }
+
+  u32(): number {
+    return this.varSmall("u32", true);
+  }
+
+  u64(): bigint {
+    return this.varBig("u64", 64);
+  }
+
+  u128(): bigint {
+    return this.varBig("u128", 128);
+  }
+
+  usize(): bigint {
+    return this.varBig("usize", 64);
+  }
+
+  i16(): number {
+    const z = this.varSmall("i16", false);
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  i32(): number {
+    const z = this.varSmall("i32", true);
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  i64(): bigint {
+    const z = this.varBig("i64", 64);
+    return z & 1n ? -((z + 1n) >> 1n) : z >> 1n;
+  }
+
+  i128(): bigint {
+    const z = this.varBig("i128", 128);
+    return z & 1n ? -((z + 1n) >> 1n) : z >> 1n;
+  }
+
+  isize(): bigint {
+    const z = this.varBig("isize", 64);
+    return z & 1n ? -((z + 1n) >> 1n) : z >> 1n;
+  }
+
+  f32(): number {
+    return this.view.getFloat32(this.take(4), true);
+  }
+
+  f64(): number {
+    return this.view.getFloat64(this.take(8), true);
+  }
+
+  char(): string {
+    const at = this.pos;
+    const b = this.buf[this.take(1)] ?? 0;
+    const width = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (width === 0) throw new DecodeError(`invalid char: first byte 0x${b.toString(16)}`);
+    this.take(width - 1);
+    try {
+      return textDecoder.decode(this.buf.subarray(at, at + width));
+    } catch {
+      throw new DecodeError(`invalid char: bytes at offset ${at} are not UTF-8`);
+    }
+  }
+
+  /** A length prefix; `minItemSize` bytes per item bounds it by what is left. */
+  len(minItemSize: number): number {
+    const n = this.varBig("length", 64);
+    const left = this.buf.length - this.pos;
+    // Items of unknown or zero size cannot be bounded by the bytes left alone.
+    const limit = minItemSize > 0 ? Math.floor(left / minItemSize) : Math.max(left, MAX_ZERO_SIZED_ITEMS);
+    if (n > BigInt(limit)) {
+      throw new DecodeError(`length ${n} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+    }
+    return Number(n);
+  }
+
+  /** An enum variant's position, checked against the number of variants. */
+  variant(count: number, ty: string): number {
+    const i = this.varSmall("variant index", true);
+    if (i >= count) throw new DecodeError(`variant index ${i} is out of range for ${ty} (${count} variants)`);
+    return i;
+  }
+
+  string(): string {
+    const n = this.len(1);
+    const at = this.take(n);
+    try {
+      return textDecoder.decode(this.buf.subarray(at, at + n));
+    } catch {
+      throw new DecodeError(`invalid UTF-8 in a string at offset ${at}`);
+    }
+  }
+
+  bytesField(): Uint8Array {
+    const n = this.len(1);
+    // A copy, so the value does not keep the whole frame alive.
+    return this.raw(n).slice();
+  }
+
+  seq<T>(minItemSize: number, item: (r: Reader) => T): T[] {
+    const n = this.len(minItemSize);
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = item(this);
+    return out;
+  }
+
+  array<T>(n: number, item: (r: Reader) => T): T[] {
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = item(this);
+    return out;
+  }
+
+  private optionTag(): boolean {
+    const b = this.buf[this.take(1)];
+    if (b === 0) return false;
+    if (b === 1) return true;
+    throw new DecodeError(`invalid Option tag 0x${(b ?? 0).toString(16)}`);
+  }
+
+  option<T>(some: (r: Reader) => T): T | null {
+    return this.optionTag() ? some(this) : null;
+  }
+
+  optionBoxed<T>(some: (r: Reader) => T): { some: T } | null {
+    return this.optionTag() ? { some: some(this) } : null;
+  }
+
+  map<K, V>(minEntrySize: number, key: (r: Reader) => K, value: (r: Reader) => V): Map<K, V> {
+    const n = this.len(minEntrySize);
+    const out = new Map<K, V>();
+    for (let i = 0; i < n; i++) {
+      const k = key(this);
+      out.set(k, value(this));
+    }
+    return out;
+  }
+
+  result<T, E>(okv: (r: Reader) => T, errv: (r: Reader) => E): Result<T, E> {
+    return this.variant(2, "Result") === 0 ? { ok: okv(this) } : { err: errv(this) };
+  }
+
+  unit(): null {
+    return null;
+  }
+}
+
+/** Encodes one value with `encode`. */
+export function encodeValue<T>(value: T, encode: (w: Writer, v: T) => void): Uint8Array {
+  const w = new Writer();
+  encode(w, value);
+  return w.bytes().slice();
+}
+
+/** Decodes one value that must fill `bytes` exactly. */
+export function decodeValue<T>(bytes: Uint8Array, decode: (r: Reader) => T): T {
+  const r = new Reader(bytes);
+  const v = decode(r);
+  r.end();
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Contracts as the generated modules describe them
+// ---------------------------------------------------------------------------
+
+/** One method: decodes its arguments, then runs the handler and encodes its answer. */
+export interface MethodDef<I> {
+  /** The method's name in the contract. */
+  readonly name: string;
+  /**
+   * Decodes the arguments (a `DecodeError` is a bad request) and returns a
+   * function that calls the implementation and gives back the encoder of
+   * its answer.
+   */
+  readonly prepare: (r: Reader) => (impl: I, ctx: CallContext) => Promise<(w: Writer) => void>;
+}
+
+/** A contract: its name, fingerprint and methods in wire order. */
+export interface ContractDef<I> {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly methods: readonly MethodDef<I>[];
+}
+
+/** A contract bound to an implementation, ready for `serve`. */
+export interface Service {
+  readonly name: string;
+  readonly fingerprint: string;
+  /** Starts method `method`; `undefined` when there is no such method. */
+  readonly start: (
+    method: number,
+    r: Reader,
+  ) => { name: string; run: (ctx: CallContext) => Promise<(w: Writer) => void> } | undefined;
+}
+
+/** Binds an implementation to its contract. */
+export function bind<I>(contract: ContractDef<I>, impl: I): Service {
+  return {
+    name: contract.name,
+    fingerprint: contract.fingerprint,
+    start: (method, r) => {
+      const m = contract.methods[method];
+      if (m === undefined) return undefined;
+      const run = m.prepare(r);
+      return { name: `${contract.name}.${m.name}`, run: (ctx) => run(impl, ctx) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Frames
+// ---------------------------------------------------------------------------
+
+/** Starts a frame: call `finish` once the body is written. */
+function frameWriter(kind: number, id: Uint8Array | null): Writer {
+  const w = new Writer(64);
+  w.raw(new Uint8Array(4));
+  w.raw(Uint8Array.of(kind));
+  w.raw(id ?? new Uint8Array(8));
+  return w;
+}
+
+/** Fills in the length; fails when the frame is longer than `max`. */
+function finishFrame(w: Writer, max: number): Uint8Array {
+  const bytes = w.bytes();
+  const length = bytes.length - 4;
+  if (length > max) {
+    throw new EncodeError(`the answer is ${length} bytes, more than the maximum frame size ${max}`);
+  }
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(0, length, true);
+  return bytes;
+}
+
+function controlFrame(kind: number, id: Uint8Array | null): Uint8Array {
+  return finishFrame(frameWriter(kind, id), Number.MAX_SAFE_INTEGER);
+}
+
+const KNOWN_KINDS = new Set<number>(Object.values(Kind));
+
+/** Splits a byte stream into frames, checking each header before buffering its body. */
+class FrameReader {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  /** The length field of the frame being read, once known. */
+  private need = -1;
+  max = HANDSHAKE_MAX_FRAME;
+
+  /** Adds bytes; calls `onFrame(kind, id, body)` for each complete frame. */
+  push(chunk: Buffer, onFrame: (kind: number, id: Uint8Array, body: Uint8Array) => void): void {
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+    for (;;) {
+      if (this.need < 0) {
+        if (this.total < 4) return;
+        const head = this.gather(4);
+        const length = head.readUInt32LE(0);
+        if (length < 9 || length > this.max) {
+          throw new ProtocolError(`frame length ${length} is outside 9..=${this.max}`);
+        }
+        this.need = length;
+      }
+      if (this.total < 4 + this.need) return;
+      const buf = this.gather(4 + this.need);
+      const frame = buf.subarray(0, 4 + this.need);
+      this.consume(buf, 4 + this.need);
+      this.need = -1;
+      const kind = frame[4] ?? 0;
+      if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
+      onFrame(kind, frame.subarray(5, HEADER_LEN), frame.subarray(HEADER_LEN));
+    }
+  }
+
+  /** Joins chunks until the first holds at least `n` bytes; returns it. */
+  private gather(n: number): Buffer {
+    let first = this.chunks[0];
+    if (first === undefined || first.length < n) {
+      first = Buffer.concat(this.chunks, this.total);
+      this.chunks = [first];
+    }
+    return first;
+  }
+
+  private consume(first: Buffer, n: number): void {
+    const rest = first.subarray(n);
+    this.total -= n;
+    if (rest.length > 0) {
+      this.chunks[0] = rest;
+    } else {
+      this.chunks.shift();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Serving
+// ---------------------------------------------------------------------------
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  /**
+   * Exit the process when the connection ends (default `true`), as a plugin
+   * has nothing else to do; `false` resolves the promise instead.
+   */
+  readonly exit?: boolean;
+}
+
+/** How a connection ended: the exit status, and a line for stderr. */
+interface Status {
+  readonly code: number;
+  readonly message?: string;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A call id as a Map key: a number when exact, a bigint otherwise. */
+function idKey(id: Uint8Array): number | bigint {
+  const v = new DataView(id.buffer, id.byteOffset, 8);
+  const lo = v.getUint32(0, true);
+  const hi = v.getUint32(4, true);
+  return hi < 0x200000 ? hi * TWO_32 + lo : v.getBigUint64(0, true);
+}
+
+function errorMessage(e: unknown): { message: string; detail: string } {
+  if (e instanceof Error) {
+    return { message: `${e.name}: ${e.message}`, detail: e.stack ?? "" };
+  }
+  return { message: `a non-Error value was thrown: ${describe(e)}`, detail: "" };
+}
+
+/** One connection to the host. */
+class Connection {
+  private readonly socket: net.Socket;
+  private readonly services: readonly Service[];
+  private readonly frames = new FrameReader();
+  private readonly running = new Map<number | bigint, Running>();
+  private maxFrame = DEFAULT_MAX_FRAME;
+  private welcomed = false;
+  private draining = false;
+  private closed = false;
+  private corked = false;
+  private readonly done: (status: Status) => void;
+  private readonly onWelcome: () => void;
+  /** How the connection ended, once it did. */
+  status: Status | undefined;
+
+  constructor(
+    socket: net.Socket,
+    services: readonly Service[],
+    done: (status: Status) => void,
+    onWelcome: () => void,
+  ) {
+    this.socket = socket;
+    this.services = services;
+    this.done = done;
+    this.onWelcome = onWelcome;
+  }
+
+  /** Queues a frame; frames written in the same tick go out in one write. */
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+  }
+
+  hello(token: string): void {
+    const w = frameWriter(Kind.Hello, null);
+    w.u32(PROTOCOL_MIN);
+    w.u32(PROTOCOL_MAX);
+    w.string(token);
+    w.string("typescript");
+    w.string(RUNTIME);
+    w.u32(process.pid);
+    w.len(this.services.length);
+    for (const s of this.services) {
+      w.string(s.name);
+      w.string(s.fingerprint);
+    }
+    this.send(finishFrame(w, HANDSHAKE_MAX_FRAME));
+  }
+
+  onData(chunk: Buffer): void {
+    try {
+      this.frames.push(chunk, (kind, id, body) => this.onFrame(kind, id, body));
+    } catch (e) {
+      const why = e instanceof Error ? e.message : describe(e);
+      this.finish({ code: 1, message: `protocol error on the connection to the host: ${why}` });
+    }
+  }
+
+  private onFrame(kind: number, id: Uint8Array, body: Uint8Array): void {
+    // Frames that follow a CLOSE in the same read are not for us.
+    if (this.closed) return;
+    if (!this.welcomed) {
+      if (kind === Kind.Welcome) {
+        let protocol: number;
+        try {
+          const r = new Reader(body);
+          protocol = r.u32();
+          this.maxFrame = r.u32();
+          r.u32(); // the host's pid
+          r.end();
+        } catch (e) {
+          throw new ProtocolError(`the host's welcome does not decode: ${errorMessage(e).message}`);
+        }
+        if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
+          throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
+        }
+        this.welcomed = true;
+        this.frames.max = this.maxFrame;
+        this.onWelcome();
+        return;
+      }
+      if (kind === Kind.Refuse) {
+        let reason: string;
+        try {
+          reason = decodeValue(body, (r) => r.string());
+        } catch {
+          reason = "(the refusal does not decode)";
+        }
+        this.finish({ code: 1, message: `the host refused this plugin: ${reason}` });
+        return;
+      }
+      throw new ProtocolError(`the host answered the hello with kind 0x${kind.toString(16)}, expected WELCOME or REFUSE`);
+    }
+    switch (kind) {
+      case Kind.Request:
+        this.onRequest(id, body);
+        return;
+      case Kind.Cancel: {
+        const key = idKey(id);
+        const call = this.running.get(key);
+        if (call !== undefined) {
+          this.running.delete(key);
+          if (call.timer !== undefined) clearTimeout(call.timer);
+          call.controller.abort(new Error("the host cancelled the call"));
+          this.maybeFinishDraining();
+        }
+        return;
+      }
+      case Kind.Ping:
+        this.send(controlFrame(Kind.Pong, id));
+        return;
+      case Kind.Shutdown:
+        this.draining = true;
+        this.maybeFinishDraining();
+        return;
+      case Kind.Close:
+        this.finish({ code: 0 });
+        return;
+      case Kind.Response:
+      case Kind.Error:
+      case Kind.Pong:
+        // This runtime makes no calls of its own, so no answer is awaited.
+        return;
+      default:
+        throw new ProtocolError(`unexpected frame kind 0x${kind.toString(16)} after the handshake`);
+    }
+  }
+
+  private sendError(id: Uint8Array, code: number, message: string, detail = ""): void {
+    const w = frameWriter(Kind.Error, id);
+    w.u32(code);
+    w.string(message);
+    w.string(detail);
+    try {
+      this.send(finishFrame(w, this.maxFrame));
+    } catch {
+      // A detail too long for a frame: send the message alone.
+      const short = frameWriter(Kind.Error, id);
+      short.u32(code);
+      short.string(message.slice(0, 4096));
+      short.string("");
+      this.send(finishFrame(short, Number.MAX_SAFE_INTEGER));
+    }
+  }
+
+  private onRequest(idBytes: Uint8Array, body: Uint8Array): void {
+    const id = idBytes.slice();
+    if (this.draining) {
+      this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
+      return;
+    }
+    const r = new Reader(body);
+    let service: number;
+    let method: number;
+    let deadlineMs: bigint;
+    try {
+      service = r.u32();
+      method = r.u32();
+      deadlineMs = r.u64();
+    } catch (e) {
+      this.sendError(id, ErrorCode.BadRequest, `the request head does not decode: ${errorMessage(e).message}`);
+      return;
+    }
+    const svc = this.services[service];
+    if (svc === undefined) {
+      this.sendError(
+        id,
+        ErrorCode.UnknownService,
+        `this plugin serves ${this.services.length} contract(s); there is no contract number ${service}`,
+      );
+      return;
+    }
+    let started: ReturnType<Service["start"]>;
+    try {
+      started = svc.start(method, r);
+      if (started !== undefined) r.end();
+    } catch (e) {
+      this.sendError(id, ErrorCode.BadRequest, `the arguments do not decode: ${errorMessage(e).message}`);
+      return;
+    }
+    if (started === undefined) {
+      this.sendError(id, ErrorCode.UnknownMethod, `no method ${method}`);
+      return;
+    }
+    const key = idKey(id);
+    const controller = new AbortController();
+    const call: Running = { controller, timer: undefined };
+    let deadline: number | null = null;
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a longer deadline never fires here.
+    if (deadlineMs > 0n && deadlineMs <= 0x7fffffffn) {
+      const ms = Number(deadlineMs);
+      deadline = Date.now() + ms;
+      call.timer = setTimeout(() => {
+        if (this.running.get(key) !== call) return;
+        this.running.delete(key);
+        controller.abort(new Error("the call's deadline passed"));
+        this.sendError(id, ErrorCode.DeadlineExceeded, "the handler did not finish before the call's deadline");
+        this.maybeFinishDraining();
+      }, ms);
+    }
+    this.running.set(key, call);
+    const ctx: CallContext = { signal: controller.signal, deadline, method: started.name };
+    const run = started.run;
+    const handler = (async () => run(ctx))();
+    handler.then(
+      (encode) => {
+        if (!this.release(key, call)) return;
+        const w = frameWriter(Kind.Response, id);
+        let frame: Uint8Array;
+        try {
+          encode(w);
+          frame = finishFrame(w, this.maxFrame);
+        } catch (e) {
+          const { message, detail } = errorMessage(e);
+          this.sendError(id, ErrorCode.HandlerFailed, `the handler's answer cannot be sent: ${message}`, detail);
+          return;
+        }
+        this.send(frame);
+      },
+      (e: unknown) => {
+        if (!this.release(key, call)) return;
+        const { message, detail } = errorMessage(e);
+        this.sendError(id, ErrorCode.HandlerFailed, `the handler raised ${message}`, detail);
+      },
+    );
+  }
+
+  /** Ends a call; `false` when it was already cancelled or timed out. */
+  private release(key: number | bigint, call: Running): boolean {
+    if (this.running.get(key) !== call) return false;
+    this.running.delete(key);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    queueMicrotask(() => this.maybeFinishDraining());
+    return true;
+  }
+
+  private maybeFinishDraining(): void {
+    if (this.draining && this.running.size === 0) {
+      this.send(controlFrame(Kind.Close, null));
+      this.finish({ code: 0 });
+    }
+  }
+
+  /** Stops reading, aborts what is still running, flushes and reports `status`. */
+  finish(status: Status): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.status = status;
+    for (const call of this.running.values()) {
+      if (call.timer !== undefined) clearTimeout(call.timer);
+      call.controller.abort(new Error("the connection to the host closed"));
+    }
+    this.running.clear();
+    const timer = setTimeout(() => {
+      this.socket.destroy();
+      this.done(status);
+    }, FLUSH_ON_EXIT_MS);
+    timer.unref();
+    this.socket.end(() => {
+      clearTimeout(timer);
+      this.socket.destroy();
+      this.done(status);
+    });
+  }
+}
+
+/** The line a plugin prints when no host started it. */
+function notStartedByHost(missing: string): never {
+  process.stderr.write(
+    "this program is a goproc plugin; it is meant to be started by a host program, not run " +
+      `directly (missing environment variable ${missing})\n`,
+  );
+  process.exit(2);
+}
+
+/**
+ * Connects to the host that started this process and serves `services`
+ * (from the generated `...Service(impl)` functions, in this order) until
+ * the host closes the connection or asks the plugin to shut down; then
+ * exits the process (unless `options.exit` is false).
+ *
+ * Run by hand, without a host, it prints one line that says so and exits
+ * with status 2.
+ */
+export function serve(services: Service | readonly Service[], options: ServeOptions = {}): Promise<void> {
+  const list: readonly Service[] = Array.isArray(services) ? services : [services as Service];
+  const address = process.env["GOPROC_ADDR"];
+  const token = process.env["GOPROC_TOKEN"];
+  if (address === undefined || address === "") notStartedByHost("GOPROC_ADDR");
+  if (token === undefined || token === "") notStartedByHost("GOPROC_TOKEN");
+  const exit = options.exit ?? true;
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const done = (status: Status): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(welcomeTimer);
+      if (status.message !== undefined) process.stderr.write(`goproc: ${status.message}\n`);
+      if (exit) process.exit(status.code);
+      if (status.code === 0) resolve();
+      else reject(new Error(status.message ?? "the connection to the host failed"));
+    };
+    const socket = net.connect({ path: address });
+    const welcomeTimer = setTimeout(() => {
+      conn.finish({ code: 1, message: `the host did not answer the hello within ${WELCOME_TIMEOUT_MS} ms` });
+    }, WELCOME_TIMEOUT_MS);
+    const conn = new Connection(socket, list, done, () => clearTimeout(welcomeTimer));
+    socket.on("connect", () => {
+      try {
+        conn.hello(token);
+      } catch (e) {
+        conn.finish({ code: 1, message: `cannot send the hello: ${errorMessage(e).message}` });
+      }
+    });
+    socket.on("data", (chunk: Buffer) => conn.onData(chunk));
+    socket.on("end", () => conn.finish({ code: 0 }));
+    socket.on("error", (e: Error) => {
+      // EPIPE and ECONNRESET after the host left are an ordinary end.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EPIPE" || code === "ECONNRESET") {
+        conn.finish({ code: 0 });
+      } else {
+        conn.finish({ code: 1, message: `connection to the host at ${address}: ${e.message}` });
+      }
+    });
+    socket.on("close", () => done(conn.status ?? { code: 0 }));
+  });
+}
