@@ -1,0 +1,858 @@
+"""goproc runtime for Python plugins (standard library only).
+
+This module is written out by `goproc-codegen --lang python` next to the
+modules it generates from Rust contract traits. It implements the goproc wire
+protocol, version 1 (`docs/WIRE.md`): frames, the bincode `standard` value
+encoding, the handshake, and the loop that serves calls.
+
+A plugin implements the contract's abstract class and calls the generated
+`serve(impl)`; several contracts are served together with
+`goproc_runtime.serve(a.service(impl_a), b.service(impl_b))`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import struct
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Generic, NoReturn, Sequence, TypeVar
+
+PROTOCOL_MIN = 1
+PROTOCOL_MAX = 1
+RUNTIME = "goproc-python 0.1.0"
+DEFAULT_MAX_FRAME = 16 * 1024 * 1024
+MAX_HANDSHAKE_FRAME = 64 * 1024
+HEADER_LEN = 13
+MIN_LENGTH = 9
+
+KIND_HELLO = 0x01
+KIND_WELCOME = 0x02
+KIND_REFUSE = 0x03
+KIND_REQUEST = 0x10
+KIND_RESPONSE = 0x11
+KIND_ERROR = 0x12
+KIND_CANCEL = 0x13
+KIND_PING = 0x20
+KIND_PONG = 0x21
+KIND_SHUTDOWN = 0x30
+KIND_CLOSE = 0x31
+_KNOWN_KINDS = frozenset(
+    (KIND_HELLO, KIND_WELCOME, KIND_REFUSE, KIND_REQUEST, KIND_RESPONSE, KIND_ERROR,
+     KIND_CANCEL, KIND_PING, KIND_PONG, KIND_SHUTDOWN, KIND_CLOSE, 0x40, 0x41, 0x42)
+)
+
+CODE_UNKNOWN_SERVICE = 1
+CODE_UNKNOWN_METHOD = 2
+CODE_BAD_REQUEST = 3
+CODE_HANDLER_FAILED = 4
+CODE_CANCELLED = 5
+CODE_DEADLINE_EXCEEDED = 6
+CODE_SHUTTING_DOWN = 7
+
+NOT_STARTED_BY_HOST = (
+    "this program is a goproc plugin; it is meant to be started by a host program, "
+    "not run directly"
+)
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+# Precompiled structs: the fast path for fixed-width values.
+_HEADER = struct.Struct("<IBQ")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+
+_U16_MAX = 0xFFFF
+_U32_MAX = 0xFFFF_FFFF
+_U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+_U128_MAX = (1 << 128) - 1
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a valid encoding of the expected type."""
+
+
+class EncodeError(ValueError):
+    """A value that cannot be encoded as its declared type (out of range, wrong type)."""
+
+
+class ProtocolError(Exception):
+    """The host broke the wire protocol; the connection is closed."""
+
+
+class DomainError(Exception, Generic[E]):
+    """A typed domain error: what a Rust method declared `-> Result<T, E>` returns as `Err(e)`.
+
+    Generated modules define one subclass per error type (`MathErrorRaised`);
+    a handler raises it to answer with `Err(value)`.
+    """
+
+    value: E
+
+    def __init__(self, value: E) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+@dataclass(slots=True)
+class Some(Generic[T]):
+    """`Some(value)` where a plain `T | None` would be ambiguous: `Option<Option<T>>`, `Option<()>`."""
+
+    value: T
+
+
+@dataclass(slots=True)
+class Ok(Generic[T]):
+    """`Ok(value)` of a `Result<T, E>` held inside another value."""
+
+    value: T
+
+
+@dataclass(slots=True)
+class Err(Generic[E]):
+    """`Err(value)` of a `Result<T, E>` held inside another value."""
+
+    value: E
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+
+
+class Reader:
+    """Reads values from one body; every read is bounds-checked against its end."""
+
+    __slots__ = ("buf", "pos", "end")
+
+    def __init__(self, buf: bytes, pos: int = 0, end: int | None = None) -> None:
+        self.buf = buf
+        self.pos = pos
+        self.end = len(buf) if end is None else end
+
+    def _short(self, need: int) -> DecodeError:
+        return DecodeError(
+            f"unexpected end of input: need {need} byte(s) at offset {self.pos}, "
+            f"{self.end - self.pos} left"
+        )
+
+    def done(self) -> None:
+        """Fails unless every byte was read."""
+        if self.pos != self.end:
+            raise DecodeError(
+                f"{self.end - self.pos} trailing byte(s) after the value "
+                f"({self.pos} of {self.end} bytes used)"
+            )
+
+    def take(self, n: int) -> bytes:
+        """The next `n` raw bytes."""
+        p = self.pos
+        if n > self.end - p:
+            raise self._short(n)
+        self.pos = p + n
+        return self.buf[p:p + n]
+
+    def u8(self) -> int:
+        p = self.pos
+        if p >= self.end:
+            raise self._short(1)
+        self.pos = p + 1
+        return self.buf[p]
+
+    def i8(self) -> int:
+        v = self.u8()
+        return v - 256 if v >= 128 else v
+
+    def bool_(self) -> bool:
+        v = self.u8()
+        if v > 1:
+            raise DecodeError(f"invalid bool byte 0x{v:02x} at offset {self.pos - 1}")
+        return v == 1
+
+    def _varint(self, widest: int, what: str) -> int:
+        # widest: the largest marker allowed for the target type (0xfb u16 ... 0xfe u128).
+        p = self.pos
+        if p >= self.end:
+            raise self._short(1)
+        b = self.buf[p]
+        if b < 251:
+            self.pos = p + 1
+            return b
+        if b > widest:
+            raise DecodeError(f"varint marker 0x{b:02x} at offset {p} is too wide for {what}")
+        if b == 0xFB:
+            n = 2
+        elif b == 0xFC:
+            n = 4
+        elif b == 0xFD:
+            n = 8
+        elif b == 0xFE:
+            n = 16
+        else:
+            raise DecodeError(f"invalid varint marker 0xff at offset {p}")
+        if p + 1 + n > self.end:
+            raise self._short(1 + n)
+        self.pos = p + 1 + n
+        if n == 2:
+            return int(_U16.unpack_from(self.buf, p + 1)[0])
+        if n == 4:
+            return int(_U32.unpack_from(self.buf, p + 1)[0])
+        if n == 8:
+            return int(_U64.unpack_from(self.buf, p + 1)[0])
+        return int.from_bytes(self.buf[p + 1:p + 17], "little")
+
+    def u16(self) -> int:
+        return self._varint(0xFB, "u16")
+
+    def u32(self) -> int:
+        return self._varint(0xFC, "u32")
+
+    def u64(self) -> int:
+        return self._varint(0xFD, "u64")
+
+    def u128(self) -> int:
+        return self._varint(0xFE, "u128")
+
+    def i16(self) -> int:
+        v = self._varint(0xFB, "i16")
+        return (v >> 1) ^ -(v & 1)
+
+    def i32(self) -> int:
+        v = self._varint(0xFC, "i32")
+        return (v >> 1) ^ -(v & 1)
+
+    def i64(self) -> int:
+        v = self._varint(0xFD, "i64")
+        return (v >> 1) ^ -(v & 1)
+
+    def i128(self) -> int:
+        v = self._varint(0xFE, "i128")
+        return (v >> 1) ^ -(v & 1)
+
+    def f32(self) -> float:
+        p = self.pos
+        if p + 4 > self.end:
+            raise self._short(4)
+        self.pos = p + 4
+        return float(_F32.unpack_from(self.buf, p)[0])
+
+    def f64(self) -> float:
+        p = self.pos
+        if p + 8 > self.end:
+            raise self._short(8)
+        self.pos = p + 8
+        return float(_F64.unpack_from(self.buf, p)[0])
+
+    def char(self) -> str:
+        p = self.pos
+        if p >= self.end:
+            raise self._short(1)
+        b = self.buf[p]
+        if b < 0x80:
+            n = 1
+        elif 0xC2 <= b < 0xE0:
+            n = 2
+        elif 0xE0 <= b < 0xF0:
+            n = 3
+        elif 0xF0 <= b < 0xF5:
+            n = 4
+        else:
+            raise DecodeError(f"invalid UTF-8 first byte 0x{b:02x} for a char at offset {p}")
+        raw = self.take(n)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"invalid char at offset {p}: {e}") from None
+
+    def length(self) -> int:
+        """A byte length; never more than what is left in the body."""
+        p = self.pos
+        n = self._varint(0xFD, "a length")
+        if n > self.end - self.pos:
+            raise DecodeError(
+                f"length {n} at offset {p} is longer than the {self.end - self.pos} byte(s) left"
+            )
+        return n
+
+    def count(self) -> int:
+        """An item count for items of at least one byte each."""
+        return self.length()
+
+    def count_any(self) -> int:
+        """An item count for items that may take no bytes (unit values)."""
+        p = self.pos
+        n = self._varint(0xFD, "a count")
+        if n > DEFAULT_MAX_FRAME:
+            raise DecodeError(f"count {n} at offset {p} exceeds the maximum frame size")
+        return n
+
+    def str_(self) -> str:
+        n = self.length()
+        p = self.pos
+        self.pos = p + n
+        try:
+            return self.buf[p:p + n].decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"invalid UTF-8 in a string at offset {p}: {e}") from None
+
+    def bytes_(self) -> bytes:
+        n = self.length()
+        p = self.pos
+        self.pos = p + n
+        return bytes(self.buf[p:p + n])
+
+    def option(self) -> bool:
+        """The tag of an `Option`: `True` for `Some`."""
+        v = self.u8()
+        if v > 1:
+            raise DecodeError(f"invalid Option tag {v} at offset {self.pos - 1}")
+        return v == 1
+
+    def variant(self, count: int, what: str) -> int:
+        """An enum's variant index, checked against its number of variants."""
+        p = self.pos
+        v = self._varint(0xFC, "a variant index")
+        if v >= count:
+            raise DecodeError(f"variant index {v} at offset {p} is out of range for {what}")
+        return v
+
+
+# ---------------------------------------------------------------------------
+# Encoding. Each writer appends to a bytearray and refuses out-of-range values.
+
+
+def _int_error(v: object, what: str) -> EncodeError:
+    if not isinstance(v, int) or isinstance(v, bool):
+        return EncodeError(f"expected an int for {what}, got {type(v).__name__}")
+    return EncodeError(f"{v} is out of range for {what}")
+
+
+def w_bool(out: bytearray, v: bool) -> None:
+    if v is True:
+        out.append(1)
+    elif v is False:
+        out.append(0)
+    else:
+        raise EncodeError(f"expected a bool, got {type(v).__name__}")
+
+
+def w_u8(out: bytearray, v: int) -> None:
+    if type(v) is not int or not 0 <= v <= 0xFF:
+        raise _int_error(v, "u8")
+    out.append(v)
+
+
+def w_i8(out: bytearray, v: int) -> None:
+    if type(v) is not int or not -0x80 <= v <= 0x7F:
+        raise _int_error(v, "i8")
+    out.append(v & 0xFF)
+
+
+def _w_var(out: bytearray, v: int) -> None:
+    # v is a checked non-negative int.
+    if v < 251:
+        out.append(v)
+    elif v <= _U16_MAX:
+        out.append(0xFB)
+        out += _U16.pack(v)
+    elif v <= _U32_MAX:
+        out.append(0xFC)
+        out += _U32.pack(v)
+    elif v <= _U64_MAX:
+        out.append(0xFD)
+        out += _U64.pack(v)
+    else:
+        out.append(0xFE)
+        out += v.to_bytes(16, "little")
+
+
+def w_u16(out: bytearray, v: int) -> None:
+    if type(v) is not int or not 0 <= v <= _U16_MAX:
+        raise _int_error(v, "u16")
+    _w_var(out, v)
+
+
+def w_u32(out: bytearray, v: int) -> None:
+    if type(v) is not int or not 0 <= v <= _U32_MAX:
+        raise _int_error(v, "u32")
+    _w_var(out, v)
+
+
+def w_u64(out: bytearray, v: int) -> None:
+    if type(v) is not int or not 0 <= v <= _U64_MAX:
+        raise _int_error(v, "u64")
+    _w_var(out, v)
+
+
+def w_u128(out: bytearray, v: int) -> None:
+    if type(v) is not int or not 0 <= v <= _U128_MAX:
+        raise _int_error(v, "u128")
+    _w_var(out, v)
+
+
+def w_i16(out: bytearray, v: int) -> None:
+    if type(v) is not int or not -0x8000 <= v <= 0x7FFF:
+        raise _int_error(v, "i16")
+    _w_var(out, (v << 1) ^ (v >> 15))
+
+
+def w_i32(out: bytearray, v: int) -> None:
+    if type(v) is not int or not -0x8000_0000 <= v <= 0x7FFF_FFFF:
+        raise _int_error(v, "i32")
+    _w_var(out, (v << 1) ^ (v >> 31))
+
+
+def w_i64(out: bytearray, v: int) -> None:
+    if type(v) is not int or not -(1 << 63) <= v < (1 << 63):
+        raise _int_error(v, "i64")
+    _w_var(out, (v << 1) ^ (v >> 63))
+
+
+def w_i128(out: bytearray, v: int) -> None:
+    if type(v) is not int or not -(1 << 127) <= v < (1 << 127):
+        raise _int_error(v, "i128")
+    _w_var(out, (v << 1) ^ (v >> 127))
+
+
+def w_f32(out: bytearray, v: float) -> None:
+    try:
+        out += _F32.pack(v)
+    except (struct.error, OverflowError) as e:
+        raise EncodeError(f"{v!r} cannot be encoded as f32: {e}") from None
+
+
+def w_f64(out: bytearray, v: float) -> None:
+    try:
+        out += _F64.pack(v)
+    except struct.error as e:
+        raise EncodeError(f"{v!r} cannot be encoded as f64: {e}") from None
+
+
+def _utf8(v: str, what: str) -> bytes:
+    if type(v) is not str:
+        raise EncodeError(f"expected a str for {what}, got {type(v).__name__}")
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError as e:
+        # Lone surrogates have no UTF-8 encoding.
+        raise EncodeError(f"{what} is not valid Unicode: {e}") from None
+
+
+def w_char(out: bytearray, v: str) -> None:
+    if type(v) is not str or len(v) != 1:
+        raise EncodeError(f"expected a str of exactly one character for char, got {v!r}")
+    out += _utf8(v, "char")
+
+
+def w_len(out: bytearray, n: int) -> None:
+    _w_var(out, n)
+
+
+def w_str(out: bytearray, v: str) -> None:
+    raw = _utf8(v, "String")
+    _w_var(out, len(raw))
+    out += raw
+
+
+def w_bytes(out: bytearray, v: bytes) -> None:
+    if not isinstance(v, (bytes, bytearray, memoryview)):
+        raise EncodeError(f"expected bytes, got {type(v).__name__}")
+    _w_var(out, len(v))
+    out += v
+
+
+def w_array_len(v: Sequence[object], n: int) -> None:
+    """Checks that a fixed-size array has exactly `n` items (the wire carries no length)."""
+    if len(v) != n:
+        raise EncodeError(f"expected exactly {n} item(s) for an array, got {len(v)}")
+
+
+# ---------------------------------------------------------------------------
+# Contracts and serving
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """One method of a contract: how to decode its arguments and encode its answer."""
+
+    name: str
+    decode_args: Callable[[Reader], tuple[Any, ...]]
+    encode_ok: Callable[[bytearray, Any], None]
+    # For `-> Result<T, E>`: the exception class a handler raises for `Err(e)`, and E's encoder.
+    error: type[DomainError[Any]] | None = None
+    encode_err: Callable[[bytearray, Any], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A contract's name, fingerprint and method table (index = wire method number)."""
+
+    name: str
+    fingerprint: str
+    methods: tuple[MethodSpec, ...]
+
+
+class Service:
+    """A contract together with the object that implements it."""
+
+    __slots__ = ("contract", "impl", "handlers")
+
+    def __init__(self, contract: Contract, impl: object) -> None:
+        self.contract = contract
+        self.impl = impl
+        handlers: list[Callable[..., Any]] = []
+        for m in contract.methods:
+            fn = getattr(impl, m.name, None)
+            if not callable(fn):
+                raise TypeError(
+                    f"{type(impl).__name__} does not implement {contract.name}.{m.name}"
+                )
+            handlers.append(fn)
+        self.handlers = handlers
+
+
+def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
+    out = bytearray(HEADER_LEN)
+    _HEADER.pack_into(out, 0, MIN_LENGTH + len(body), kind, call_id)
+    out += body
+    return out
+
+
+def _error_frame(call_id: int, code: int, message: str, detail: str = "") -> bytearray:
+    out = bytearray(HEADER_LEN)
+    _w_var(out, code)
+    # Replace what has no UTF-8 form rather than fail to report the failure.
+    for text in (message, detail):
+        raw = text.encode("utf-8", "replace")
+        _w_var(out, len(raw))
+        out += raw
+    _HEADER.pack_into(out, 0, len(out) - 4, KIND_ERROR, call_id)
+    return out
+
+
+def encode_hello(token: str, pid: int, contracts: Sequence[Contract]) -> bytearray:
+    """The body of this plugin's HELLO frame."""
+    out = bytearray()
+    w_u32(out, PROTOCOL_MIN)
+    w_u32(out, PROTOCOL_MAX)
+    w_str(out, token)
+    w_str(out, "python")
+    w_str(out, RUNTIME)
+    w_u32(out, pid)
+    w_len(out, len(contracts))
+    for c in contracts:
+        w_str(out, c.name)
+        w_str(out, c.fingerprint)
+    return out
+
+
+class _Plugin(asyncio.Protocol):
+    """The plugin's side of one connection: frames in, handlers run, frames out."""
+
+    def __init__(self, services: Sequence[Service], hello: bytes) -> None:
+        self.services = list(services)
+        self.hello = hello
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.inbuf = bytearray()
+        self.outbuf: list[bytes | bytearray] = []
+        self.flush_scheduled = False
+        self.welcomed = False
+        self.max_frame = MAX_HANDSHAKE_FRAME
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.draining = False
+        self.finished: asyncio.Future[str | None] = self.loop.create_future()
+
+    # -- output ---------------------------------------------------------
+
+    def send(self, frame: bytes | bytearray) -> None:
+        # Frames queued in one turn of the loop go out in one write.
+        self.outbuf.append(frame)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        if self.outbuf and self.transport is not None and not self.transport.is_closing():
+            data = self.outbuf[0] if len(self.outbuf) == 1 else b"".join(self.outbuf)
+            self.transport.write(data)
+        self.outbuf.clear()
+
+    def finish(self, error: str | None) -> None:
+        """Ends the connection; `error` says why when it is a failure."""
+        if self.finished.done():
+            return
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+        self.flush()
+        if self.transport is not None:
+            self.transport.close()
+        self.finished.set_result(error)
+
+    # -- input ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.send(_frame(KIND_HELLO, 0, self.hello))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.finish(f"the connection to the host failed: {exc}")
+        elif not self.welcomed:
+            self.finish("the host closed the connection before answering the hello")
+        else:
+            self.finish(None)
+
+    def eof_received(self) -> bool | None:
+        if not self.welcomed:
+            self.finish("the host closed the connection before answering the hello")
+        else:
+            self.finish(None)
+        return None
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.inbuf
+        buf += data
+        pos = 0
+        n = len(buf)
+        try:
+            while n - pos >= 4:
+                length = _U32.unpack_from(buf, pos)[0]
+                if length < MIN_LENGTH or length > self.max_frame:
+                    raise ProtocolError(
+                        f"frame length {length} is outside {MIN_LENGTH}..={self.max_frame}"
+                    )
+                if n - pos - 4 < length:
+                    break
+                _, kind, call_id = _HEADER.unpack_from(buf, pos)
+                body = bytes(buf[pos + HEADER_LEN:pos + 4 + length])
+                pos += 4 + length
+                self.on_frame(kind, call_id, body)
+                if self.finished.done():
+                    return
+        except ProtocolError as e:
+            self.finish(f"protocol error: {e}")
+            return
+        del buf[:pos]
+
+    def on_frame(self, kind: int, call_id: int, body: bytes) -> None:
+        if kind not in _KNOWN_KINDS:
+            raise ProtocolError(f"unknown frame kind 0x{kind:02x}")
+        if not self.welcomed:
+            self.on_handshake(kind, body)
+        elif kind == KIND_REQUEST:
+            self.on_request(call_id, body)
+        elif kind == KIND_CANCEL:
+            task = self.tasks.pop(call_id, None)
+            if task is not None:
+                task.cancel()
+                self.maybe_drained()
+        elif kind == KIND_PING:
+            self.send(_frame(KIND_PONG, call_id))
+        elif kind == KIND_SHUTDOWN:
+            self.draining = True
+            self.maybe_drained()
+        elif kind == KIND_CLOSE:
+            self.finish(None)
+        elif kind in (KIND_RESPONSE, KIND_ERROR, KIND_PONG):
+            # This plugin makes no calls of its own, so no answer is expected.
+            raise ProtocolError(f"an answer (kind 0x{kind:02x}) to call {call_id}, which this plugin never made")
+        else:
+            raise ProtocolError(f"unexpected frame kind 0x{kind:02x} after the handshake")
+
+    def on_handshake(self, kind: int, body: bytes) -> None:
+        try:
+            r = Reader(body)
+            if kind == KIND_WELCOME:
+                protocol = r.u32()
+                max_frame = r.u32()
+                r.u32()  # host pid
+                r.done()
+                if not PROTOCOL_MIN <= protocol <= PROTOCOL_MAX:
+                    raise ProtocolError(f"the host chose protocol {protocol}, which this runtime does not speak")
+                self.max_frame = max(max_frame, MIN_LENGTH)
+                self.welcomed = True
+            elif kind == KIND_REFUSE:
+                reason = r.str_()
+                r.done()
+                self.finish(f"the host refused this plugin: {reason}")
+            else:
+                raise ProtocolError(f"the host answered the hello with kind 0x{kind:02x}, expected WELCOME or REFUSE")
+        except DecodeError as e:
+            raise ProtocolError(f"the host's answer to the hello does not decode: {e}") from None
+
+    def on_request(self, call_id: int, body: bytes) -> None:
+        if self.draining:
+            self.send(_error_frame(call_id, CODE_SHUTTING_DOWN, "the plugin is shutting down and takes no new calls"))
+            return
+        r = Reader(body)
+        try:
+            service_index = r.u32()
+            method_index = r.u32()
+            deadline_ms = r.u64()
+        except DecodeError as e:
+            self.send(_error_frame(call_id, CODE_BAD_REQUEST, f"the request head does not decode: {e}"))
+            return
+        if service_index >= len(self.services):
+            self.send(_error_frame(
+                call_id, CODE_UNKNOWN_SERVICE,
+                f"this plugin serves {len(self.services)} contract(s); there is no contract number {service_index}",
+            ))
+            return
+        service = self.services[service_index]
+        methods = service.contract.methods
+        if method_index >= len(methods):
+            self.send(_error_frame(
+                call_id, CODE_UNKNOWN_METHOD,
+                f"contract {service.contract.name} has {len(methods)} method(s); there is no method {method_index}",
+            ))
+            return
+        spec = methods[method_index]
+        try:
+            args = spec.decode_args(r)
+            r.done()
+        except DecodeError as e:
+            self.send(_error_frame(
+                call_id, CODE_BAD_REQUEST,
+                f"the arguments of {service.contract.name}.{spec.name} do not decode: {e}",
+            ))
+            return
+        try:
+            result = service.handlers[method_index](*args)
+        except Exception as e:
+            self.send(self.answer_failure(call_id, spec, e))
+            return
+        if inspect.isawaitable(result):
+            task = self.loop.create_task(self.run(call_id, spec, result, deadline_ms))
+            self.tasks[call_id] = task
+        else:
+            self.send(self.answer(call_id, spec, result))
+
+    async def run(self, call_id: int, spec: MethodSpec, pending: Awaitable[Any], deadline_ms: int) -> None:
+        frame: bytearray | None
+        try:
+            if deadline_ms > 0:
+                try:
+                    async with asyncio.timeout(deadline_ms / 1000.0) as cm:
+                        result = await pending
+                except TimeoutError:
+                    if not cm.expired():
+                        raise
+                    frame = _error_frame(
+                        call_id, CODE_DEADLINE_EXCEEDED,
+                        "the handler did not finish before the call's deadline",
+                    )
+                else:
+                    frame = self.answer(call_id, spec, result)
+            else:
+                result = await pending
+                frame = self.answer(call_id, spec, result)
+        except asyncio.CancelledError:
+            # Cancelled by CANCEL (nothing more is sent for this id) or by the end of the connection.
+            return
+        except Exception as e:
+            frame = self.answer_failure(call_id, spec, e)
+        # Removing the entry first: a CANCEL that arrived already took it, and nothing is sent.
+        if self.tasks.pop(call_id, None) is not None:
+            self.send(frame)
+            self.maybe_drained()
+
+    def answer(self, call_id: int, spec: MethodSpec, result: Any) -> bytearray:
+        out = bytearray(HEADER_LEN)
+        try:
+            if spec.error is not None:
+                out.append(0)
+            spec.encode_ok(out, result)
+        except Exception as e:
+            return self.answer_failure(call_id, spec, e, "its return value cannot be encoded: ")
+        return self.finish_response(call_id, spec, out)
+
+    def answer_failure(self, call_id: int, spec: MethodSpec, exc: Exception, context: str = "") -> bytearray:
+        if spec.error is not None and spec.encode_err is not None and isinstance(exc, spec.error):
+            out = bytearray(HEADER_LEN)
+            out.append(1)
+            try:
+                spec.encode_err(out, exc.value)
+            except Exception as e:
+                return self.answer_failure(call_id, spec, e, "its domain error cannot be encoded: ")
+            return self.finish_response(call_id, spec, out)
+        detail = "".join(traceback.format_exception(exc))
+        return _error_frame(
+            call_id, CODE_HANDLER_FAILED,
+            f"{spec.name}: {context}{type(exc).__name__}: {exc}", detail,
+        )
+
+    def finish_response(self, call_id: int, spec: MethodSpec, out: bytearray) -> bytearray:
+        length = len(out) - 4
+        if length > self.max_frame:
+            return _error_frame(
+                call_id, CODE_HANDLER_FAILED,
+                f"{spec.name}: the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
+            )
+        _HEADER.pack_into(out, 0, length, KIND_RESPONSE, call_id)
+        return out
+
+    def maybe_drained(self) -> None:
+        if self.draining and not self.tasks:
+            self.send(_frame(KIND_CLOSE, 0))
+            self.finish(None)
+
+
+async def serve_async(*services: Service) -> None:
+    """Connects to the host that started this process and serves `services`
+    until the host closes the connection or asks the plugin to shut down.
+
+    Raises `ConnectionError` when the host refuses the plugin or breaks the protocol.
+    """
+    address = os.environ.get("GOPROC_ADDR")
+    token = os.environ.get("GOPROC_TOKEN")
+    if address is None or token is None:
+        missing = "GOPROC_ADDR" if address is None else "GOPROC_TOKEN"
+        raise _NotStartedByHost(missing)
+    if not services:
+        raise ValueError("serve() needs at least one service")
+    hello = bytes(encode_hello(token, os.getpid(), [s.contract for s in services]))
+    loop = asyncio.get_running_loop()
+    plugin = _Plugin(services, hello)
+    try:
+        await loop.create_unix_connection(lambda: plugin, address)
+    except OSError as e:
+        raise ConnectionError(f"connecting to the host at {address}: {e}") from None
+    error = await plugin.finished
+    if error is not None:
+        raise ConnectionError(error)
+
+
+class _NotStartedByHost(Exception):
+    def __init__(self, missing: str) -> None:
+        super().__init__(missing)
+        self.missing = missing
+
+
+def serve(*services: Service) -> NoReturn:
+    """Serves `services` (from the generated `service(impl)` functions) and
+    exits the process when the host is done with it.
+
+    Run by hand, not by a goproc host, it prints one line that says so and
+    exits with status 2.
+    """
+    try:
+        asyncio.run(serve_async(*services))
+    except _NotStartedByHost as e:
+        print(f"{NOT_STARTED_BY_HOST} (missing environment variable {e.missing})", file=sys.stderr)
+        sys.exit(2)
+    except ConnectionError as e:
+        print(f"goproc plugin: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""A Calculator plugin in Python.
+
+The stubs in `generated/` come from `examples/calculator/contract.rs`:
+
+    goproc-codegen --lang python --out examples/calculator/python/generated \\
+        examples/calculator/contract.rs
+
+A host starts this program (`python3 plugin.py`) the way it starts a Rust
+plugin; run by hand, it says it is a plugin and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from generated import calculator  # noqa: E402
+from generated.calculator import MathErrorDivisionByZero, MathErrorOverflow, MathErrorRaised  # noqa: E402
+
+I64_MIN = -(1 << 63)
+
+
+def wrap_i64(v: int) -> int:
+    """Two's-complement wrap-around, as Rust's `i64::wrapping_add`."""
+    return ((v - I64_MIN) % (1 << 64)) + I64_MIN
+
+
+class Calc(calculator.Calculator):
+    """The same behaviour as the Rust calculator in `examples/calculator/plugin.rs`."""
+
+    async def add(self, a: int, b: int) -> int:
+        return wrap_i64(a + b)
+
+    async def divide(self, a: int, b: int) -> int:
+        if b == 0:
+            raise MathErrorRaised(MathErrorDivisionByZero())
+        if a == I64_MIN and b == -1:
+            raise MathErrorRaised(MathErrorOverflow(operation=f"{a} / {b}"))
+        # Rust's integer division truncates toward zero; Python's // floors.
+        q = abs(a) // abs(b)
+        return q if (a < 0) == (b < 0) else -q
+
+    async def sum(self, values: list[float]) -> float:
+        # Rust's `Iterator::sum` for floats starts from -0.0.
+        total = -0.0
+        for v in values:
+            total += v
+        return total
+
+    async def greet(self, name: str) -> str:
+        return f"Hello, {name}!"
+
+
+if __name__ == "__main__":
+    calculator.serve(Calc())
