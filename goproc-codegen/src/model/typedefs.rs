@@ -223,11 +223,9 @@ fn field_is_skipped(f: &syn::Field, errors: &mut Errors) -> bool {
                      disagree on the bytes; use `#[serde(skip)]` or keep the field"
                 ),
             )),
-            "with" | "serialize_with" | "deserialize_with" => {
-                // `with = "serde_bytes"` gives the same bytes as the plain field.
-                if !is_serde_bytes(&meta) {
-                    errors.push(unknown_shape(&meta, &name));
-                }
+            // `with = "serde_bytes"` gives the same bytes as the plain field.
+            "with" | "serialize_with" | "deserialize_with" if !is_serde_bytes(&meta) => {
+                errors.push(unknown_shape(&meta, &name));
             }
             _ => {}
         }

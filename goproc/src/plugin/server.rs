@@ -44,6 +44,8 @@ impl Server {
     }
 
     /// Adds a contract's dispatcher.
+    // A builder's `add`, not arithmetic: `Server` is no number.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, service: impl Service) -> Self {
         self.services.push(Box::new(service));
         self
