@@ -43,7 +43,19 @@ enum CalcAnswer {
 
 async fn calculator_session(c: &CalculatorClient) -> Vec<CalcAnswer> {
     let mut out = Vec::new();
-    let ints = [0, 1, -1, 7, -7, 3, 250, 251, i64::MAX, i64::MIN, i64::MIN + 1];
+    let ints = [
+        0,
+        1,
+        -1,
+        7,
+        -7,
+        3,
+        250,
+        251,
+        i64::MAX,
+        i64::MIN,
+        i64::MIN + 1,
+    ];
     for &a in &ints {
         for &b in &ints {
             out.push(CalcAnswer::Int(c.add(a, b).await.expect("add")));
@@ -86,7 +98,9 @@ async fn the_python_calculator_answers_exactly_as_the_rust_one() {
         assert_eq!(g, w, "answer {k}: python (left) differs from Rust (right)");
     }
     assert!(want.contains(&CalcAnswer::Div(Err(MathError::DivisionByZero))));
-    assert!(want.iter().any(|a| matches!(a, CalcAnswer::Div(Err(MathError::Overflow { .. })))));
+    assert!(want
+        .iter()
+        .any(|a| matches!(a, CalcAnswer::Div(Err(MathError::Overflow { .. })))));
 }
 
 #[derive(Debug, PartialEq)]
@@ -106,22 +120,43 @@ async fn kv_session(c: &KeyValueStoreClient) -> Vec<KvAnswer> {
         let key = format!("key-{}", k % 25);
         let ttl = (k % 4 == 0).then_some(k as u32 * 10);
         out.push(KvAnswer::Put(
-            c.put(key, vec![k as u8; k * 13], tags(k), ttl).await.expect("put"),
+            c.put(key, vec![k as u8; k * 13], tags(k), ttl)
+                .await
+                .expect("put"),
         ));
     }
     for key in ["key-3", "key-24", "missing", "ключ"] {
         out.push(KvAnswer::Get(c.get(key.into()).await.expect("get")));
-        out.push(KvAnswer::Delete(c.delete(key.into()).await.expect("delete")));
+        out.push(KvAnswer::Delete(
+            c.delete(key.into()).await.expect("delete"),
+        ));
     }
-    out.push(KvAnswer::Tags(c.tag_counts().await.expect("tags").into_iter().collect()));
+    out.push(KvAnswer::Tags(
+        c.tag_counts().await.expect("tags").into_iter().collect(),
+    ));
     out.push(KvAnswer::Keys(c.keys().await.expect("keys")));
     let batches = vec![
         vec![
-            Op::Put { key: "b1".into(), value: vec![1, 2] },
+            Op::Put {
+                key: "b1".into(),
+                value: vec![1, 2],
+            },
             Op::Delete("key-0".into()),
         ],
-        vec![Op::Delete("nope".into()), Op::Put { key: "never".into(), value: vec![] }],
-        vec![Op::Clear, Op::Put { key: "after".into(), value: vec![9] }],
+        vec![
+            Op::Delete("nope".into()),
+            Op::Put {
+                key: "never".into(),
+                value: vec![],
+            },
+        ],
+        vec![
+            Op::Clear,
+            Op::Put {
+                key: "after".into(),
+                value: vec![9],
+            },
+        ],
         vec![],
     ];
     for ops in batches {
@@ -130,10 +165,17 @@ async fn kv_session(c: &KeyValueStoreClient) -> Vec<KvAnswer> {
     }
     // Fill the store to its capacity: the next new key is a domain error.
     let fill: Vec<Op> = (0..1200)
-        .map(|k| Op::Put { key: format!("fill-{k:04}"), value: vec![] })
+        .map(|k| Op::Put {
+            key: format!("fill-{k:04}"),
+            value: vec![],
+        })
         .collect();
     out.push(KvAnswer::Batch(c.batch(fill).await.expect("batch")));
-    out.push(KvAnswer::Put(c.put("one-more".into(), vec![], vec![], None).await.expect("put")));
+    out.push(KvAnswer::Put(
+        c.put("one-more".into(), vec![], vec![], None)
+            .await
+            .expect("put"),
+    ));
     out.push(KvAnswer::Keys(c.keys().await.expect("keys")));
     out
 }
@@ -156,18 +198,26 @@ async fn the_python_key_value_store_answers_exactly_as_the_rust_one() {
     for (k, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "answer {k}: python (left) differs from Rust (right)");
     }
-    assert!(want.iter().any(|a| matches!(a, KvAnswer::Put(Err(kv::StoreError::Full { .. })))));
-    assert!(want.iter().any(|a| matches!(a, KvAnswer::Delete(Err(kv::StoreError::NotFound(_))))));
+    assert!(want
+        .iter()
+        .any(|a| matches!(a, KvAnswer::Put(Err(kv::StoreError::Full { .. })))));
+    assert!(want
+        .iter()
+        .any(|a| matches!(a, KvAnswer::Delete(Err(kv::StoreError::NotFound(_))))));
 }
 
 /// Each test generates into its own scratch folder, as tests run in parallel.
 async fn faulty(test: &str) -> (goproc::Plugin, CalculatorClient) {
-    let pythonpath = common::python::generate(&format!("python-e2e-{test}"), &["examples/calculator/contract.rs"]);
-    let plugin = common::python::plugin(&common::python::script("faulty_calculator.py"), &pythonpath)
-        .contract::<CalculatorClient>()
-        .spawn()
-        .await
-        .expect("starting the faulty Python calculator");
+    let pythonpath = common::python::generate(
+        &format!("python-e2e-{test}"),
+        &["examples/calculator/contract.rs"],
+    );
+    let plugin =
+        common::python::plugin(&common::python::script("faulty_calculator.py"), &pythonpath)
+            .contract::<CalculatorClient>()
+            .spawn()
+            .await
+            .expect("starting the faulty Python calculator");
     let client = plugin.client().expect("client");
     (plugin, client)
 }
@@ -176,11 +226,22 @@ async fn faulty(test: &str) -> (goproc::Plugin, CalculatorClient) {
 async fn a_raised_exception_reaches_the_host_as_a_handler_failure_with_its_traceback() {
     let (_plugin, c) = faulty("raise").await;
     match c.greet("bob".into()).await {
-        Err(Error::Remote { code, message, detail, method }) => {
+        Err(Error::Remote {
+            code,
+            message,
+            detail,
+            method,
+        }) => {
             assert_eq!(code, RemoteCode::HandlerFailed);
             assert_eq!(method, "Calculator.greet");
-            assert!(message.contains("ValueError: no greeting for 'bob'"), "message: {message}");
-            assert!(detail.starts_with("Traceback (most recent call last):"), "detail: {detail}");
+            assert!(
+                message.contains("ValueError: no greeting for 'bob'"),
+                "message: {message}"
+            );
+            assert!(
+                detail.starts_with("Traceback (most recent call last):"),
+                "detail: {detail}"
+            );
             assert!(detail.contains("helper_that_raises"), "detail: {detail}");
             assert!(detail.contains("faulty_calculator.py"), "detail: {detail}");
         }
@@ -190,12 +251,18 @@ async fn a_raised_exception_reaches_the_host_as_a_handler_failure_with_its_trace
     match c.divide(3, 1).await {
         Err(Error::Remote { code, message, .. }) => {
             assert_eq!(code, RemoteCode::HandlerFailed);
-            assert!(message.contains("out of range for i64"), "message: {message}");
+            assert!(
+                message.contains("out of range for i64"),
+                "message: {message}"
+            );
         }
         other => panic!("expected a handler failure, got {other:?}"),
     }
     // The plugin is still serving; typed domain errors and plain `def` handlers work.
-    assert_eq!(c.divide(1, 0).await.expect("divide"), Err(MathError::DivisionByZero));
+    assert_eq!(
+        c.divide(1, 0).await.expect("divide"),
+        Err(MathError::DivisionByZero)
+    );
     assert_eq!(c.divide(7, 2).await.expect("divide"), Ok(3));
     assert_eq!(c.sum(vec![1.0, 2.0, 3.0]).await.expect("sum"), 3.0);
 }
@@ -210,11 +277,19 @@ async fn calls_run_concurrently_and_a_cancelled_or_timed_out_call_leaves_the_plu
     for (k, a) in answers.into_iter().enumerate() {
         assert_eq!(a.expect("add"), -300 + k as i64);
     }
-    assert!(start.elapsed() < Duration::from_secs(10), "50 sleeping calls took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "50 sleeping calls took {:?}",
+        start.elapsed()
+    );
 
     let short = c.with_timeout(Duration::from_millis(100));
     match short.add(-5000, 0).await {
-        Err(Error::Timeout { .. }) | Err(Error::Remote { code: RemoteCode::DeadlineExceeded, .. }) => {}
+        Err(Error::Timeout { .. })
+        | Err(Error::Remote {
+            code: RemoteCode::DeadlineExceeded,
+            ..
+        }) => {}
         other => panic!("expected a timeout, got {other:?}"),
     }
     // Dropping a call future cancels it in the plugin.
@@ -233,9 +308,16 @@ async fn shutdown_lets_the_running_call_finish_and_the_plugin_exits_cleanly() {
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let exit = plugin.shutdown(Duration::from_secs(10)).await;
-    assert_eq!(slow.await.expect("the call task").expect("the running call finished"), -399);
+    assert_eq!(
+        slow.await
+            .expect("the call task")
+            .expect("the running call finished"),
+        -399
+    );
     match exit {
-        Error::PluginExited { status, .. } => assert!(status.contains("exit status: 0"), "status: {status}"),
+        Error::PluginExited { status, .. } => {
+            assert!(status.contains("exit status: 0"), "status: {status}")
+        }
         other => panic!("expected a clean exit, got {other:?}"),
     }
 }
@@ -246,7 +328,10 @@ async fn a_python_plugin_generated_from_a_changed_contract_is_refused_at_the_han
     let original = std::fs::read_to_string(example("examples/calculator/contract.rs"))
         .expect("reading the calculator contract");
     let changed = original.replace("values: Vec<f64>", "values: Vec<f32>");
-    assert_ne!(changed, original, "the contract no longer has `values: Vec<f64>`");
+    assert_ne!(
+        changed, original,
+        "the contract no longer has `values: Vec<f64>`"
+    );
     let dir = common::scratch("python-e2e-stale-contract");
     let contract = dir.join("contract.rs");
     std::fs::write(&contract, changed).expect("writing the changed contract");
@@ -255,7 +340,10 @@ async fn a_python_plugin_generated_from_a_changed_contract_is_refused_at_the_han
     let stale_fingerprint = std::fs::read_to_string(pythonpath.join("goproc_stubs/calculator.py"))
         .expect("reading the stale stubs")
         .lines()
-        .find_map(|l| l.strip_prefix("# Contract Calculator fingerprint ").map(String::from))
+        .find_map(|l| {
+            l.strip_prefix("# Contract Calculator fingerprint ")
+                .map(String::from)
+        })
         .expect("the stubs name their fingerprint");
     let host_fingerprint = <CalculatorClient as goproc::Client>::CONTRACT.fingerprint;
     assert_ne!(stale_fingerprint, host_fingerprint);
@@ -267,7 +355,12 @@ async fn a_python_plugin_generated_from_a_changed_contract_is_refused_at_the_han
         .err()
         .expect("the host refuses a plugin built from another contract");
     match &err {
-        Error::ContractMismatch { contract, host_fingerprint: h, plugin_fingerprint: p, .. } => {
+        Error::ContractMismatch {
+            contract,
+            host_fingerprint: h,
+            plugin_fingerprint: p,
+            ..
+        } => {
             assert_eq!(contract, "Calculator");
             assert_eq!(h, host_fingerprint);
             assert_eq!(p, &stale_fingerprint);
@@ -275,7 +368,10 @@ async fn a_python_plugin_generated_from_a_changed_contract_is_refused_at_the_han
         other => panic!("expected ContractMismatch, got {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains(host_fingerprint) && text.contains(&stale_fingerprint), "{text}");
+    assert!(
+        text.contains(host_fingerprint) && text.contains(&stale_fingerprint),
+        "{text}"
+    );
 }
 
 #[test]
@@ -300,7 +396,10 @@ fn a_python_plugin_run_by_hand_says_so_and_exits_with_status_2() {
 #[test]
 fn the_checked_in_python_example_stubs_are_up_to_date() {
     for (contract, out) in [
-        ("examples/calculator/contract.rs", "examples/calculator/python/generated"),
+        (
+            "examples/calculator/contract.rs",
+            "examples/calculator/python/generated",
+        ),
         ("examples/kv/contract.rs", "examples/kv/python/generated"),
     ] {
         // What `goproc-codegen --lang python --check --out OUT CONTRACT` run

@@ -125,7 +125,8 @@ fn python_decodes_and_reencodes_every_everything_type_byte_for_byte() {
 
 #[test]
 fn python_runtime_unit_tests_pass() {
-    let pythonpath = common::python::generate("python-runtime-unit", &["tests/contracts/everything.rs"]);
+    let pythonpath =
+        common::python::generate("python-runtime-unit", &["tests/contracts/everything.rs"]);
     let wire = common::root().join("docs/WIRE.md");
     let out = common::python::run_script(
         &common::python::script("test_runtime.py"),
@@ -133,7 +134,10 @@ fn python_runtime_unit_tests_pass() {
         &[wire.to_str().expect("a UTF-8 path")],
         "",
     );
-    assert!(out.contains("runtime tests passed"), "unexpected output:\n{out}");
+    assert!(
+        out.contains("runtime tests passed"),
+        "unexpected output:\n{out}"
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -12,7 +12,10 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
     // The stubs the test plugins import, as one package.
     let pythonpath = common::python::generate(
         "python-mypy",
-        &["tests/contracts/everything.rs", "examples/calculator/contract.rs"],
+        &[
+            "tests/contracts/everything.rs",
+            "examples/calculator/contract.rs",
+        ],
     );
     let root = common::root();
     let mut checks: Vec<(std::path::PathBuf, Vec<std::path::PathBuf>)> = vec![(
@@ -27,11 +30,20 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
     )];
     for example in ["examples/calculator/python", "examples/kv/python"] {
         let dir = root.join(example);
-        checks.push((dir.clone(), vec![dir.join("generated"), dir.join("plugin.py")]));
+        checks.push((
+            dir.clone(),
+            vec![dir.join("generated"), dir.join("plugin.py")],
+        ));
     }
     for (path, files) in checks {
         let out = Command::new(&mypy)
-            .args(["--strict", "--python-version", "3.11", "--no-incremental", "--cache-dir=/dev/null"])
+            .args([
+                "--strict",
+                "--python-version",
+                "3.11",
+                "--no-incremental",
+                "--cache-dir=/dev/null",
+            ])
             .args(&files)
             .env("MYPYPATH", &path)
             .current_dir(&path)

@@ -29,8 +29,12 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
 /// Sends `PER_TYPE` values through `call` (up to 32 in flight) and checks
 /// each answer against the value sent, comparing encodings so that float
 /// bits (-0.0) count; `canon` makes hash maps comparable.
-async fn check<T, K, F, Fut>(method: &str, mut gen: impl FnMut(usize) -> T, call: F, canon: impl Fn(&T) -> K)
-where
+async fn check<T, K, F, Fut>(
+    method: &str,
+    mut gen: impl FnMut(usize) -> T,
+    call: F,
+    canon: impl Fn(&T) -> K,
+) where
     T: Clone + Debug,
     K: Serialize,
     F: Fn(T) -> Fut,
@@ -56,12 +60,14 @@ fn same<T: Clone>(v: &T) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_everything_method_round_trips_random_values_through_python() {
-    let pythonpath = common::python::generate("python-roundtrip", &["tests/contracts/everything.rs"]);
-    let plugin = common::python::plugin(&common::python::script("everything_plugin.py"), &pythonpath)
-        .contract::<EverythingClient>()
-        .spawn()
-        .await
-        .expect("starting the Python Everything plugin");
+    let pythonpath =
+        common::python::generate("python-roundtrip", &["tests/contracts/everything.rs"]);
+    let plugin =
+        common::python::plugin(&common::python::script("everything_plugin.py"), &pythonpath)
+            .contract::<EverythingClient>()
+            .spawn()
+            .await
+            .expect("starting the Python Everything plugin");
     assert_eq!(plugin.language(), "python");
     assert_eq!(plugin.runtime(), "goproc-python 0.1.0");
     let c: EverythingClient = plugin.client().expect("the plugin serves Everything");
@@ -105,16 +111,22 @@ async fn every_everything_method_round_trips_random_values_through_python() {
     echo!(echo_char, |i| |g: &mut Gen| g.char(i));
     echo!(echo_string, |i| |g: &mut Gen| g.string(i));
     echo!(echo_bytes, |i| |g: &mut Gen| g.bytes(i));
-    echo!(echo_byte_buf, |i| |g: &mut Gen| serde_bytes::ByteBuf::from(g.bytes(i)));
+    echo!(echo_byte_buf, |i| |g: &mut Gen| serde_bytes::ByteBuf::from(
+        g.bytes(i)
+    ));
     echo!(echo_vec, |i| |g: &mut Gen| g.vec_i32(i));
     echo!(echo_array, |i| |g: &mut Gen| g.array(i));
     echo!(echo_deque, |i| |g: &mut Gen| g.deque(i));
     echo!(echo_option, |i| |g: &mut Gen| g.option_i64(i));
     echo!(echo_option_option, |i| |g: &mut Gen| g.option_option(i));
-    echo!(echo_hash_map, |i| |g: &mut Gen| g.hash_map(i), |m: &std::collections::HashMap<String, u64>| m
-        .clone()
-        .into_iter()
-        .collect::<BTreeMap<_, _>>());
+    echo!(
+        echo_hash_map,
+        |i| |g: &mut Gen| g.hash_map(i),
+        |m: &std::collections::HashMap<String, u64>| m
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+    );
     echo!(echo_btree_map, |i| |g: &mut Gen| g.btree_map(i));
     echo!(echo_tuple, |i| |g: &mut Gen| g.tuple(i));
     echo!(echo_unit, |_i| |_g: &mut Gen| ());
@@ -127,15 +139,22 @@ async fn every_everything_method_round_trips_random_values_through_python() {
     echo!(echo_page, |i| |g: &mut Gen| g.page(i));
     echo!(echo_page_of_ints, |i| |g: &mut Gen| g.page_of_ints(i));
     echo!(echo_keywords, |i| |g: &mut Gen| g.keywords(i));
-    echo!(echo_map_of_records, |i| |g: &mut Gen| g.map_of_records(i), |m: &std::collections::HashMap<u8, Vec<everything::Record>>| m
-        .clone()
-        .into_iter()
-        .collect::<BTreeMap<_, _>>());
+    echo!(
+        echo_map_of_records,
+        |i| |g: &mut Gen| g.map_of_records(i),
+        |m: &std::collections::HashMap<u8, Vec<everything::Record>>| m
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+    );
 
     // Several arguments, no arguments, and the domain error.
     for i in 0..PER_TYPE {
         let (a, b, cc) = g.borrow_mut().many(i);
-        let got = c.echo_many(a, b.clone(), cc.clone()).await.expect("echo_many");
+        let got = c
+            .echo_many(a, b.clone(), cc.clone())
+            .await
+            .expect("echo_many");
         assert_eq!(got, (a, b, cc));
     }
     c.nothing().await.expect("nothing");
@@ -149,5 +168,11 @@ async fn every_everything_method_round_trips_random_values_through_python() {
             })
         );
     }
-    assert_eq!(<everything::EverythingClient as goproc::Client>::CONTRACT.methods.len(), 41, "a new Everything method needs a case here");
+    assert_eq!(
+        <everything::EverythingClient as goproc::Client>::CONTRACT
+            .methods
+            .len(),
+        41,
+        "a new Everything method needs a case here"
+    );
 }

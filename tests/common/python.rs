@@ -25,7 +25,11 @@ pub fn generate_from(name: &str, inputs: &[PathBuf]) -> PathBuf {
     let schema = schema::load(inputs).unwrap_or_else(|diags| {
         panic!(
             "the contract model refused {inputs:?}:\n{}",
-            diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+            diags
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     });
     let source = inputs
@@ -68,7 +72,8 @@ pub fn script(name: &str) -> PathBuf {
 pub fn mypy() -> PathBuf {
     let python = python3();
     let requirements = super::root().join("tests/python/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("reading tests/python/requirements.txt");
+    let wanted =
+        std::fs::read_to_string(&requirements).expect("reading tests/python/requirements.txt");
     let env = super::root().join("target/goproc-tests/pyenv");
     let marker = env.join("goproc-installed.txt");
     let bin = env.join("bin");
@@ -80,11 +85,22 @@ pub fn mypy() -> PathBuf {
             .expect("running python3 -m venv");
         assert!(status.success(), "python3 -m venv {} failed ({status}); is the venv module installed (Debian: python3-venv)?", env.display());
         let status = Command::new(bin.join("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r"])
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "-r",
+            ])
             .arg(&requirements)
             .status()
             .expect("running pip in the test virtualenv");
-        assert!(status.success(), "installing {} into {} failed ({status})", requirements.display(), env.display());
+        assert!(
+            status.success(),
+            "installing {} into {} failed ({status})",
+            requirements.display(),
+            env.display()
+        );
         std::fs::write(&marker, &wanted).expect("writing the pyenv marker file");
     }
     bin.join("mypy")

@@ -58,11 +58,24 @@ impl Gen {
     }
     pub fn u64(&mut self, i: usize) -> u64 {
         let s = self.shift() % 64;
-        self.int(i, &[0, 250, 251, 65536, 1 << 32, u32::MAX as u64 + 1, u64::MAX]) >> s
+        self.int(
+            i,
+            &[0, 250, 251, 65536, 1 << 32, u32::MAX as u64 + 1, u64::MAX],
+        ) >> s
     }
     pub fn u128(&mut self, i: usize) -> u128 {
         let s = self.shift();
-        self.int(i, &[0, 250, 251, u64::MAX as u128, u64::MAX as u128 + 1, u128::MAX]) >> s
+        self.int(
+            i,
+            &[
+                0,
+                250,
+                251,
+                u64::MAX as u128,
+                u64::MAX as u128 + 1,
+                u128::MAX,
+            ],
+        ) >> s
     }
     pub fn usize(&mut self, i: usize) -> usize {
         self.u64(i) as usize
@@ -139,7 +152,17 @@ impl Gen {
     }
 
     pub fn char(&mut self, i: usize) -> char {
-        let edges = ['a', '\0', 'é', '\u{7ff}', '\u{800}', '\u{feff}', '\u{ffff}', '\u{10000}', char::MAX];
+        let edges = [
+            'a',
+            '\0',
+            'é',
+            '\u{7ff}',
+            '\u{800}',
+            '\u{feff}',
+            '\u{ffff}',
+            '\u{10000}',
+            char::MAX,
+        ];
         if i < edges.len() {
             return edges[i];
         }
@@ -150,7 +173,14 @@ impl Gen {
     }
 
     pub fn string(&mut self, i: usize) -> String {
-        let edges = ["", "hé", "\u{feff}bom first", "日本語テキスト", "emoji 🦀🐍", "\0nul"];
+        let edges = [
+            "",
+            "hé",
+            "\u{feff}bom first",
+            "日本語テキスト",
+            "emoji 🦀🐍",
+            "\0nul",
+        ];
         if i < edges.len() {
             return edges[i].to_string();
         }
@@ -184,7 +214,12 @@ impl Gen {
         (0..n).map(|k| self.i32(k + i)).collect()
     }
     pub fn array(&mut self, i: usize) -> [u16; 4] {
-        [self.u16(i), self.u16(i + 1), self.u16(i + 2), self.u16(i + 3)]
+        [
+            self.u16(i),
+            self.u16(i + 1),
+            self.u16(i + 2),
+            self.u16(i + 3),
+        ]
     }
     pub fn deque(&mut self, i: usize) -> VecDeque<String> {
         let n = self.len(i);
@@ -206,17 +241,25 @@ impl Gen {
     }
     pub fn hash_map(&mut self, i: usize) -> HashMap<String, u64> {
         let n = self.len(i);
-        (0..n).map(|k| (self.string(k + i), self.u64(k + i))).collect()
+        (0..n)
+            .map(|k| (self.string(k + i), self.u64(k + i)))
+            .collect()
     }
     pub fn btree_map(&mut self, i: usize) -> BTreeMap<u32, Vec<String>> {
         let n = self.len(i);
-        (0..n).map(|k| (self.u32(k + i), self.deque(k + i).into())).collect()
+        (0..n)
+            .map(|k| (self.u32(k + i), self.deque(k + i).into()))
+            .collect()
     }
     pub fn tuple(&mut self, i: usize) -> (u8, String, f64) {
         (self.u8(i), self.string(i), self.f64(i))
     }
     pub fn shape(&mut self, i: usize, depth: usize) -> Shape {
-        let pick = if i < 5 { i } else { self.rng.random_range(0..5) };
+        let pick = if i < 5 {
+            i
+        } else {
+            self.rng.random_range(0..5)
+        };
         match pick {
             0 => Shape::Empty,
             1 => Shape::Circle(self.f32(i)),
@@ -226,9 +269,15 @@ impl Gen {
             },
             3 => {
                 let n = self.len(i);
-                Shape::Polygon((0..n).map(|k| (self.i32(k + i), self.i32(k + i + 7))).collect())
+                Shape::Polygon(
+                    (0..n)
+                        .map(|k| (self.i32(k + i), self.i32(k + i + 7)))
+                        .collect(),
+                )
             }
-            _ if depth < 3 => Shape::Labeled(Box::new(self.shape(i + 1, depth + 1)), self.string(i)),
+            _ if depth < 3 => {
+                Shape::Labeled(Box::new(self.shape(i + 1, depth + 1)), self.string(i))
+            }
             _ => Shape::Empty,
         }
     }
@@ -251,7 +300,11 @@ impl Gen {
             name: self.string(i),
             score: self.f64(i),
             flags: (0..n).map(|k| self.bool(k)).collect(),
-            nickname: if self.rng.random() { Some(self.string(i + 1)) } else { None },
+            nickname: if self.rng.random() {
+                Some(self.string(i + 1))
+            } else {
+                None
+            },
             shape: self.shape(i, 0),
             blob: self.bytes(i),
         }
@@ -263,14 +316,22 @@ impl Gen {
         let n = self.len(i);
         Page {
             items: (0..n).map(|k| self.record(k + i)).collect(),
-            next: if self.rng.random() { Some(self.u32(i)) } else { None },
+            next: if self.rng.random() {
+                Some(self.u32(i))
+            } else {
+                None
+            },
         }
     }
     pub fn page_of_ints(&mut self, i: usize) -> Page<i64> {
         let n = self.len(i);
         Page {
             items: (0..n).map(|k| self.i64(k + i)).collect(),
-            next: if self.rng.random() { Some(self.u32(i)) } else { None },
+            next: if self.rng.random() {
+                Some(self.u32(i))
+            } else {
+                None
+            },
         }
     }
     pub fn keywords(&mut self, i: usize) -> Keywords {
@@ -279,7 +340,11 @@ impl Gen {
             class: self.i8(i),
             delete: self.bool(i),
             r#type: self.string(i),
-            lambda: if self.rng.random() { Some(self.char(i)) } else { None },
+            lambda: if self.rng.random() {
+                Some(self.char(i))
+            } else {
+                None
+            },
         }
     }
     pub fn map_of_records(&mut self, i: usize) -> HashMap<u8, Vec<Record>> {
@@ -292,7 +357,11 @@ impl Gen {
             .collect()
     }
     pub fn many(&mut self, i: usize) -> (i32, String, Option<Vec<u8>>) {
-        let c = if self.rng.random() { Some(self.bytes(i)) } else { None };
+        let c = if self.rng.random() {
+            Some(self.bytes(i))
+        } else {
+            None
+        };
         (self.i32(i), self.string(i), c)
     }
     pub fn marker(&mut self, _i: usize) -> Marker {

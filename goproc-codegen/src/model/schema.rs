@@ -139,7 +139,8 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
 
     // Reach every type from the contracts' signatures, breadth first.
     let mut types = BTreeMap::new();
-    let mut queue: Vec<(String, String)> = Vec::new();
+    // (type name, who uses it, the file and line:column of the use)
+    let mut queue: Vec<(String, String, PathBuf, (usize, usize))> = Vec::new();
     for sc in &contracts {
         for m in &sc.contract.methods {
             let mut shapes: Vec<&Ty> = m.args.iter().map(|a| &a.shape).collect();
@@ -149,20 +150,22 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
                     queue.push((
                         name.to_string(),
                         format!("{}.{} in {}", sc.contract.name, m.name, sc.file.display()),
+                        sc.file.clone(),
+                        (m.span.start().line, m.span.start().column + 1),
                     ));
                 }
             }
         }
     }
-    while let Some((name, used_by)) = queue.pop() {
+    while let Some((name, used_by, use_file, (use_line, use_column))) = queue.pop() {
         if types.contains_key(&name) {
             continue;
         }
         let Some(candidates) = defs.get(&name) else {
             diags.push(Diagnostic {
-                file: PathBuf::from(used_by.rsplit(" in ").next().unwrap_or_default()),
-                line: 0,
-                column: 0,
+                file: use_file,
+                line: use_line,
+                column: use_column,
                 message: format!(
                     "type `{name}`, used by {used_by}, is not defined in the inputs; add the file \
                      that defines it, or use a type from the type table"
@@ -173,12 +176,12 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
         if candidates.len() > 1 {
             let places: Vec<String> = candidates
                 .iter()
-                .map(|(f, _)| f.display().to_string())
+                .map(|(f, d)| location(f, d.ident()))
                 .collect();
             diags.push(Diagnostic {
-                file: candidates[0].0.clone(),
-                line: 0,
-                column: 0,
+                file: candidates[1].0.clone(),
+                line: candidates[1].1.ident().span().start().line,
+                column: candidates[1].1.ident().span().start().column + 1,
                 message: format!(
                     "type `{name}` is defined more than once ({}); stubs need one definition",
                     places.join(", ")
@@ -193,10 +196,14 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
         };
         match parsed {
             Ok(td) => {
+                let at = def.ident().span().start();
+                let line = (at.line, at.column + 1);
                 for inner in td.named_types() {
                     queue.push((
                         inner.to_string(),
                         format!("type {name} in {}", file.display()),
+                        file.clone(),
+                        line,
                     ));
                 }
                 types.insert(name, td);
@@ -215,6 +222,15 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
 enum Def {
     Struct(syn::ItemStruct),
     Enum(syn::ItemEnum),
+}
+
+impl Def {
+    fn ident(&self) -> &syn::Ident {
+        match self {
+            Def::Struct(s) => &s.ident,
+            Def::Enum(e) => &e.ident,
+        }
+    }
 }
 
 fn location(file: &Path, ident: &syn::Ident) -> String {

@@ -26,7 +26,10 @@ pub struct ModulePlan<'a> {
 
 /// Plans the module for `contracts` (one source file): collects the types
 /// and checks that the Python names it will define do not collide.
-pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Result<ModulePlan<'a>, String> {
+pub fn plan<'a>(
+    contracts: Vec<&'a SourceContract>,
+    schema: &'a Schema,
+) -> Result<ModulePlan<'a>, String> {
     let source = contracts
         .first()
         .map(|c| c.file.display().to_string().replace('\\', "/"))
@@ -46,7 +49,9 @@ pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Resul
             continue;
         }
         let Some(def) = schema.types.get(&name) else {
-            return Err(format!("type `{name}` used by a contract in {source} is not defined"));
+            return Err(format!(
+                "type `{name}` used by a contract in {source} is not defined"
+            ));
         };
         queue.extend(def.named_types().into_iter().map(String::from));
         types.insert(name, def);
@@ -60,7 +65,9 @@ pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Resul
                     continue;
                 }
                 let class = match err {
-                    Ty::Named { name, args } if args.is_empty() => format!("{}Raised", type_name(name)),
+                    Ty::Named { name, args } if args.is_empty() => {
+                        format!("{}Raised", type_name(name))
+                    }
                     _ => format!(
                         "{}{}Raised",
                         sc.contract.name,
@@ -93,7 +100,10 @@ pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Resul
                 ));
             }
             for v in variants {
-                define(variant_class(name, &v.name), format!("variant {name}::{}", v.name))?;
+                define(
+                    variant_class(name, &v.name),
+                    format!("variant {name}::{}", v.name),
+                )?;
             }
         }
     }
@@ -122,7 +132,11 @@ pub fn plan<'a>(contracts: Vec<&'a SourceContract>, schema: &'a Schema) -> Resul
 }
 
 fn variant_class(enum_name: &str, variant: &str) -> String {
-    format!("{}{}", type_name(enum_name), variant.strip_prefix("r#").unwrap_or(variant))
+    format!(
+        "{}{}",
+        type_name(enum_name),
+        variant.strip_prefix("r#").unwrap_or(variant)
+    )
 }
 
 fn contract_const(contract: &str) -> String {
@@ -190,7 +204,11 @@ fn generic_base(generics: &[String]) -> String {
     } else {
         format!(
             "(_t.Generic[{}])",
-            generics.iter().map(|g| ident(g)).collect::<Vec<_>>().join(", ")
+            generics
+                .iter()
+                .map(|g| ident(g))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
@@ -201,12 +219,16 @@ fn applied(name: &str, generics: &[String]) -> String {
     } else {
         format!(
             "{name}[{}]",
-            generics.iter().map(|g| ident(g)).collect::<Vec<_>>().join(", ")
+            generics
+                .iter()
+                .map(|g| ident(g))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
 
-fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields, ctx: &Ctx, b: &mut Block) {
+fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields, b: &mut Block) {
     b.line("@_dc.dataclass(slots=True)");
     b.line(format!("class {class}{}:", generic_base(generics)));
     b.indent += 1;
@@ -220,7 +242,7 @@ fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields,
         for d in docs {
             b.line(format!("# {d}").trim_end());
         }
-        b.line(format!("{name}: {}", annotation(ty, ctx)));
+        b.line(format!("{name}: {}", annotation(ty)));
     }
     if b.lines.len() == before {
         b.line("pass");
@@ -266,7 +288,7 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
     let full = applied(&class, &def.generics);
     match &def.kind {
         TypeDefKind::Struct(fields) => {
-            dataclass(&class, &def.generics, &def.docs, fields, &ctx, b);
+            dataclass(&class, &def.generics, &def.docs, fields, b);
             b.lines.push(String::new());
             b.lines.push(String::new());
             b.line(format!(
@@ -300,7 +322,7 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
                     docs.push(String::new());
                     docs.extend(v.docs.iter().cloned());
                 }
-                dataclass(&vc, &def.generics, &docs, &v.fields, &ctx, b);
+                dataclass(&vc, &def.generics, &docs, &v.fields, b);
                 b.lines.push(String::new());
                 b.lines.push(String::new());
                 classes.push(applied(&vc, &def.generics));
@@ -345,7 +367,10 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
             b.indent += 1;
             for (i, v) in variants.iter().enumerate() {
                 let vc = variant_class(rust_name, &v.name);
-                b.line(format!("{} isinstance(v, {vc}):", if i == 0 { "if" } else { "elif" }));
+                b.line(format!(
+                    "{} isinstance(v, {vc}):",
+                    if i == 0 { "if" } else { "elif" }
+                ));
                 b.indent += 1;
                 if i < 251 {
                     b.line(format!("out.append({i})"));
@@ -376,7 +401,10 @@ fn encoder_def(name: &str, ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {
     if let Some(direct) = direct_encoder(ty) {
         return direct;
     }
-    b.line(format!("def {name}(out: bytearray, v: {}) -> None:", annotation(ty, ctx)));
+    b.line(format!(
+        "def {name}(out: bytearray, v: {}) -> None:",
+        annotation(ty)
+    ));
     b.reset_vars();
     let before = b.lines.len();
     b.indent += 1;
@@ -390,12 +418,20 @@ fn encoder_def(name: &str, ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {
     name.to_string()
 }
 
-fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String, TypeDef>, b: &mut Block) {
+fn emit_contract(
+    sc: &SourceContract,
+    plan: &ModulePlan,
+    types: &BTreeMap<String, TypeDef>,
+    b: &mut Block,
+) {
     let c = &sc.contract;
     let cname = c.name.to_string();
     let class = type_name(&cname);
     let snake = snake_case(&cname);
-    let ctx = Ctx { types, generics: &[] };
+    let ctx = Ctx {
+        types,
+        generics: &[],
+    };
     let (service, serve) = entry_names(&cname, plan.contracts.len() == 1);
     let error_class = |err: &Ty| {
         plan.errors
@@ -423,14 +459,18 @@ fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String
             params.push(format!(
                 "{}: {}",
                 ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
-                annotation(&a.shape, &ctx)
+                annotation(&a.shape)
             ));
         }
         let ret = match m.domain_result() {
-            Some((ok, _)) => annotation(ok, &ctx),
-            None => annotation(&m.ret, &ctx),
+            Some((ok, _)) => annotation(ok),
+            None => annotation(&m.ret),
         };
-        b.line(format!("async def {}({}) -> {ret}:", py_method(m), params.join(", ")));
+        b.line(format!(
+            "async def {}({}) -> {ret}:",
+            py_method(m),
+            params.join(", ")
+        ));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
@@ -456,11 +496,15 @@ fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String
     let mut specs = Vec::new();
     for m in &c.methods {
         let name = py_method(m);
-        let arg_types: Vec<String> = m.args.iter().map(|a| annotation(&a.shape, &ctx)).collect();
+        let arg_types: Vec<String> = m.args.iter().map(|a| annotation(&a.shape)).collect();
         let args_fn = format!("_{snake}_args_{name}");
         b.line(format!(
             "def {args_fn}(r: _rt.Reader) -> tuple[{}]:",
-            if arg_types.is_empty() { "()".to_string() } else { arg_types.join(", ") }
+            if arg_types.is_empty() {
+                "()".to_string()
+            } else {
+                arg_types.join(", ")
+            }
         ));
         let decoded: Vec<String> = m.args.iter().map(|a| decode_expr(&a.shape, &ctx)).collect();
         b.line(match decoded.len() {
@@ -475,7 +519,10 @@ fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String
             None => (&m.ret, None),
         };
         let ok_fn = encoder_def(&format!("_{snake}_ok_{name}"), ok, &ctx, b);
-        let mut spec = format!("_rt.MethodSpec({}, {args_fn}, {ok_fn}", string_literal(&name));
+        let mut spec = format!(
+            "_rt.MethodSpec({}, {args_fn}, {ok_fn}",
+            string_literal(&name)
+        );
         if let Some(err) = err {
             let err_fn = encoder_def(&format!("_{snake}_err_{name}"), err, &ctx, b);
             spec.push_str(&format!(", {}, {err_fn}", error_class(err)));
@@ -487,7 +534,10 @@ fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String
     let konst = contract_const(&cname);
     b.line(format!("{konst} = _rt.Contract("));
     b.line(format!("    name={},", string_literal(&cname)));
-    b.line(format!("    fingerprint={},", string_literal(&c.fingerprint)));
+    b.line(format!(
+        "    fingerprint={},",
+        string_literal(&c.fingerprint)
+    ));
     b.line("    methods=(");
     for s in specs {
         b.line(format!("        {s},"));
@@ -500,9 +550,9 @@ fn emit_contract(sc: &SourceContract, plan: &ModulePlan, types: &BTreeMap<String
     b.lines.push(String::new());
     b.lines.push(String::new());
     b.line(format!("def {service}(impl: {class}) -> _rt.Service:"));
-    b.line(format!(
-        "    \"\"\"`impl` as a service for `goproc_runtime.serve`, to serve several contracts from one process.\"\"\""
-    ));
+    b.line(
+        "    \"\"\"`impl` as a service for `goproc_runtime.serve`, to serve several contracts from one process.\"\"\"",
+    );
     b.line(format!("    return _rt.Service({konst}, impl)"));
     b.lines.push(String::new());
     b.lines.push(String::new());
@@ -526,8 +576,15 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
             sc.contract.name, sc.contract.fingerprint
         ));
     }
-    let names: Vec<String> = plan.contracts.iter().map(|c| c.contract.name.to_string()).collect();
-    b.line(format!("\"\"\"Python plugin stubs for the goproc contract(s) {}.\"\"\"", names.join(", ")));
+    let names: Vec<String> = plan
+        .contracts
+        .iter()
+        .map(|c| c.contract.name.to_string())
+        .collect();
+    b.line(format!(
+        "\"\"\"Python plugin stubs for the goproc contract(s) {}.\"\"\"",
+        names.join(", ")
+    ));
     b.lines.push(String::new());
     b.line("from __future__ import annotations");
     b.lines.push(String::new());
@@ -549,11 +606,10 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
         emit_type(name, def, &schema.types, &mut b);
     }
     for (ty, class) in &plan.errors {
-        let ctx = Ctx {
-            types: &schema.types,
-            generics: &[],
-        };
-        b.line(format!("class {class}(_rt.DomainError[{}]):", annotation(ty, &ctx)));
+        b.line(format!(
+            "class {class}(_rt.DomainError[{}]):",
+            annotation(ty)
+        ));
         b.line(format!(
             "    \"\"\"Raised by a handler to answer with the domain error `Err(value)` ({}).\"\"\"",
             ty

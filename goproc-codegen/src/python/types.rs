@@ -53,7 +53,7 @@ pub fn needs_some(inner: &Ty) -> bool {
 }
 
 /// The Python annotation for a shape.
-pub fn annotation(ty: &Ty, ctx: &Ctx) -> String {
+pub fn annotation(ty: &Ty) -> String {
     match ty {
         Ty::Bool => "bool".into(),
         Ty::U8
@@ -72,22 +72,15 @@ pub fn annotation(ty: &Ty, ctx: &Ctx) -> String {
         Ty::Char | Ty::String => "str".into(),
         Ty::Bytes => "bytes".into(),
         Ty::Unit => "None".into(),
-        Ty::Seq(t) | Ty::Array(t, _) => format!("list[{}]", annotation(t, ctx)),
-        Ty::Option(t) if needs_some(t) => format!("_rt.Some[{}] | None", annotation(t, ctx)),
-        Ty::Option(t) => format!("{} | None", annotation(t, ctx)),
-        Ty::Map(k, v) => format!("dict[{}, {}]", annotation(k, ctx), annotation(v, ctx)),
+        Ty::Seq(t) | Ty::Array(t, _) => format!("list[{}]", annotation(t)),
+        Ty::Option(t) if needs_some(t) => format!("_rt.Some[{}] | None", annotation(t)),
+        Ty::Option(t) => format!("{} | None", annotation(t)),
+        Ty::Map(k, v) => format!("dict[{}, {}]", annotation(k), annotation(v)),
         Ty::Tuple(ts) => format!(
             "tuple[{}]",
-            ts.iter()
-                .map(|t| annotation(t, ctx))
-                .collect::<Vec<_>>()
-                .join(", ")
+            ts.iter().map(annotation).collect::<Vec<_>>().join(", ")
         ),
-        Ty::Result(a, b) => format!(
-            "_rt.Ok[{}] | _rt.Err[{}]",
-            annotation(a, ctx),
-            annotation(b, ctx)
-        ),
+        Ty::Result(a, b) => format!("_rt.Ok[{}] | _rt.Err[{}]", annotation(a), annotation(b)),
         Ty::Named { name, args } => {
             let base = names::type_name(name);
             if args.is_empty() {
@@ -95,10 +88,7 @@ pub fn annotation(ty: &Ty, ctx: &Ctx) -> String {
             } else {
                 format!(
                     "{base}[{}]",
-                    args.iter()
-                        .map(|t| annotation(t, ctx))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    args.iter().map(annotation).collect::<Vec<_>>().join(", ")
                 )
             }
         }
@@ -107,7 +97,11 @@ pub fn annotation(ty: &Ty, ctx: &Ctx) -> String {
 
 /// The fewest bytes a value of this shape takes on the wire (0 for type
 /// parameters, whose instances are unknown here). Bounds sequence counts.
-pub fn min_size(ty: &Ty, types: &BTreeMap<String, TypeDef>, visiting: &mut BTreeSet<String>) -> usize {
+pub fn min_size(
+    ty: &Ty,
+    types: &BTreeMap<String, TypeDef>,
+    visiting: &mut BTreeSet<String>,
+) -> usize {
     match ty {
         Ty::Unit => 0,
         Ty::F32 => 4,
@@ -133,7 +127,11 @@ pub fn min_size(ty: &Ty, types: &BTreeMap<String, TypeDef>, visiting: &mut BTree
     }
 }
 
-fn fields_min_size(fields: &Fields, types: &BTreeMap<String, TypeDef>, visiting: &mut BTreeSet<String>) -> usize {
+fn fields_min_size(
+    fields: &Fields,
+    types: &BTreeMap<String, TypeDef>,
+    visiting: &mut BTreeSet<String>,
+) -> usize {
     match fields {
         Fields::Unit => 0,
         Fields::Tuple(ts) => ts.iter().map(|t| min_size(t, types, visiting)).sum(),
@@ -171,7 +169,10 @@ pub fn decode_expr(ty: &Ty, ctx: &Ctx) -> String {
         Ty::Array(_, 0) => "[]".into(),
         Ty::Array(t, n) => format!("[{} for _ in range({n})]", decode_expr(t, ctx)),
         Ty::Option(t) if needs_some(t) => {
-            format!("(_rt.Some({}) if r.option() else None)", decode_expr(t, ctx))
+            format!(
+                "(_rt.Some({}) if r.option() else None)",
+                decode_expr(t, ctx)
+            )
         }
         Ty::Option(t) => format!("({} if r.option() else None)", decode_expr(t, ctx)),
         Ty::Map(k, v) => format!(
@@ -385,7 +386,9 @@ pub fn direct_encoder(ty: &Ty) -> Option<String> {
         return Some(format!("_rt.{writer}"));
     }
     match ty {
-        Ty::Named { name, args } if args.is_empty() => Some(format!("_enc_{}", names::type_name(name))),
+        Ty::Named { name, args } if args.is_empty() => {
+            Some(format!("_enc_{}", names::type_name(name)))
+        }
         _ => None,
     }
 }
@@ -404,7 +407,7 @@ pub fn encoder_fn(ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {
             // Distinct parameter names keep the outer `out`/value visible to nobody by accident.
             b.line(format!(
                 "def {f}(out: bytearray, v: {}) -> None:",
-                annotation(other, ctx)
+                annotation(other)
             ));
             b.nested(|b| encode_stmts(other, "v", ctx, b));
             f
