@@ -173,11 +173,12 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
 
     // The encoder.
     out.push('\n');
+    // A unit struct writes nothing; `_` keeps noUnusedParameters quiet.
     let unit = matches!(def.kind, TypeDefKind::Struct(Fields::Unit));
-    let v = if unit { "_v" } else { "v" };
+    let (w, v) = if unit { ("_w", "_v") } else { ("w", "v") };
     let _ = writeln!(
         out,
-        "/** Writes a `{}`. */\nexport function encode{name}{gen}(w: $rt.Writer, {v}: {name}{gen}{}): void {{",
+        "/** Writes a value of type `{}`. */\nexport function encode{name}{gen}({w}: $rt.Writer, {v}: {name}{gen}{}): void {{",
         def.name,
         codec_params(&def.generics, true)
     );
@@ -231,7 +232,7 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
     out.push('\n');
     let _ = writeln!(
         out,
-        "/** Reads a `{}`. */\nexport function decode{name}{gen}(r: $rt.Reader{}): {name}{gen} {{",
+        "/** Reads a value of type `{}`. */\nexport function decode{name}{gen}(r: $rt.Reader{}): {name}{gen} {{",
         def.name,
         codec_params(&def.generics, false)
     );

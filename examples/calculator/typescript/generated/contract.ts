@@ -11,7 +11,7 @@ export type MathError =
   | { tag: "DivisionByZero" }
   | { tag: "Overflow"; operation: string };
 
-/** Writes a `MathError`. */
+/** Writes a value of type `MathError`. */
 export function encodeMathError(w: $rt.Writer, v: MathError): void {
   switch (v.tag) {
     case "DivisionByZero":
@@ -26,7 +26,7 @@ export function encodeMathError(w: $rt.Writer, v: MathError): void {
   }
 }
 
-/** Reads a `MathError`. */
+/** Reads a value of type `MathError`. */
 export function decodeMathError(r: $rt.Reader): MathError {
   switch (r.variant(2, "MathError")) {
     case 0:
