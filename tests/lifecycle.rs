@@ -50,8 +50,15 @@ async fn a_call_past_its_deadline_times_out_at_the_host_and_the_handler_is_cance
         matches!(&err, Error::Timeout { method, after } if method == "Lifecycle.sleep" && *after == Duration::from_millis(300)),
         "{err}"
     );
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(eventually(&client, 1).await, 1, "the plugin saw its handler stopped");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        eventually(&client, 1).await,
+        1,
+        "the plugin saw its handler stopped"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +132,10 @@ async fn graceful_shutdown_kills_a_plugin_that_outlives_the_grace_period() {
     let started = Instant::now();
     let ended = plugin.shutdown(Duration::from_millis(300)).await;
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(matches!(&ended, Error::PluginExited { status, .. } if status.contains("signal: 9")), "{ended}");
+    assert!(
+        matches!(&ended, Error::PluginExited { status, .. } if status.contains("signal: 9")),
+        "{ended}"
+    );
     let err = slow.await.expect("task").expect_err("killed");
     assert!(matches!(err, Error::PluginExited { .. }), "{err}");
 }
@@ -161,7 +171,10 @@ fn when_the_host_is_sigkilled_its_plugins_exit_within_a_second() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let left: Vec<_> = pids.iter().filter(|p| alive(p)).collect();
-    assert!(left.is_empty(), "plugins {left:?} outlived their host by a second");
+    assert!(
+        left.is_empty(),
+        "plugins {left:?} outlived their host by a second"
+    );
 }
 
 /// Records `goproc::plugin` events: (level, message).
@@ -193,7 +206,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
 async fn plugin_stderr_becomes_events_at_the_stated_level_and_a_panic_is_one_error_event() {
     use tracing_subscriber::layer::SubscriberExt;
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     let (_plugin, client) = start().await;
     client
         .log(vec![
@@ -204,7 +218,10 @@ async fn plugin_stderr_becomes_events_at_the_stated_level_and_a_panic_is_one_err
         ])
         .await
         .expect("log");
-    let err = client.fail("kaboom".into()).await.expect_err("the handler panics");
+    let err = client
+        .fail("kaboom".into())
+        .await
+        .expect_err("the handler panics");
     assert!(
         matches!(&err, Error::Remote { code: goproc::RemoteCode::HandlerFailed, message, .. } if message.contains("kaboom")),
         "{err}"
@@ -212,14 +229,41 @@ async fn plugin_stderr_becomes_events_at_the_stated_level_and_a_panic_is_one_err
     // Give the log reader a moment to close the panic report.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let events = captured.0.lock().expect("capture lock").clone();
-    let find = |text: &str| events.iter().find(|(_, m)| m.contains(text)).map(|(l, _)| *l);
-    assert_eq!(find("disk on fire"), Some(tracing::Level::ERROR), "{events:?}");
-    assert_eq!(find("json says hi"), Some(tracing::Level::DEBUG), "{events:?}");
+    let find = |text: &str| {
+        events
+            .iter()
+            .find(|(_, m)| m.contains(text))
+            .map(|(l, _)| *l)
+    };
+    assert_eq!(
+        find("disk on fire"),
+        Some(tracing::Level::ERROR),
+        "{events:?}"
+    );
+    assert_eq!(
+        find("json says hi"),
+        Some(tracing::Level::DEBUG),
+        "{events:?}"
+    );
     assert_eq!(find("old api"), Some(tracing::Level::WARN), "{events:?}");
-    assert_eq!(find("no level here"), Some(tracing::Level::WARN), "{events:?}");
-    let panics: Vec<_> = events.iter().filter(|(_, m)| m.contains("panicked at")).collect();
+    assert_eq!(
+        find("no level here"),
+        Some(tracing::Level::WARN),
+        "{events:?}"
+    );
+    let panics: Vec<_> = events
+        .iter()
+        .filter(|(_, m)| m.contains("panicked at"))
+        .collect();
     assert_eq!(panics.len(), 1, "{events:?}");
     assert_eq!(panics[0].0, tracing::Level::ERROR);
-    assert!(panics[0].1.contains("kaboom") && panics[0].1.contains('\n'), "{:?}", panics[0]);
-    assert!(!events.iter().any(|(_, m)| m == "kaboom"), "the message line is inside the report");
+    assert!(
+        panics[0].1.contains("kaboom") && panics[0].1.contains('\n'),
+        "{:?}",
+        panics[0]
+    );
+    assert!(
+        !events.iter().any(|(_, m)| m == "kaboom"),
+        "the message line is inside the report"
+    );
 }

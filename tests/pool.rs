@@ -25,7 +25,9 @@ fn running(pid: u32) -> bool {
 }
 
 fn sigkill(pid: u32) {
-    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
 }
 
 fn pids(pool: &Pool) -> Vec<u32> {
@@ -86,13 +88,18 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
                 let started = Instant::now();
                 let result = client.add(t, i).await;
                 let took = started.elapsed();
-                assert!(took < deadline + Duration::from_millis(500), "a call took {took:?}");
+                assert!(
+                    took < deadline + Duration::from_millis(500),
+                    "a call took {took:?}"
+                );
                 match result {
                     Ok(sum) => {
                         assert_eq!(sum, t + i, "a wrong answer");
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(Error::PluginExited { .. } | Error::Timeout { .. } | Error::Closed { .. }) => {
+                    Err(
+                        Error::PluginExited { .. } | Error::Timeout { .. } | Error::Closed { .. },
+                    ) => {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(other) => panic!("an untyped failure: {other}"),
@@ -101,13 +108,19 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
         }));
     }
     let all = futures::future::join_all(tasks);
-    for task in tokio::time::timeout(Duration::from_secs(120), all).await.expect("no call hangs") {
+    for task in tokio::time::timeout(Duration::from_secs(120), all)
+        .await
+        .expect("no call hangs")
+    {
         task.expect("every task ends without a wrong answer");
     }
     done.store(true, Ordering::Release);
     let kills = killer.await.expect("killer");
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-    eprintln!("chaos: {ok} ok, {failed} failed, {kills} instances killed, {} restarts", pool.restarts());
+    eprintln!(
+        "chaos: {ok} ok, {failed} failed, {kills} instances killed, {} restarts",
+        pool.restarts()
+    );
     assert_eq!(ok + failed, 20_000);
     assert!(kills >= 3, "the test killed {kills} instances");
     assert!(ok > failed, "{ok} ok, {failed} failed");
@@ -122,7 +135,10 @@ async fn seen_after_drop(pool: Pool, client: LifecycleClient, mut seen: Vec<u32>
     seen.extend(pids(&pool));
     drop(client);
     drop(pool);
-    wait_until("every instance is gone", || !seen.iter().any(|p| running(*p))).await;
+    wait_until("every instance is gone", || {
+        !seen.iter().any(|p| running(*p))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -152,7 +168,10 @@ async fn calls_spread_over_instances_and_the_client_survives_a_restart() {
     .await;
     let restart_latency = killed.elapsed();
     assert_eq!(pool.restarts(), 1);
-    assert!(restart_latency < Duration::from_secs(5), "{restart_latency:?}");
+    assert!(
+        restart_latency < Duration::from_secs(5),
+        "{restart_latency:?}"
+    );
     for _ in 0..10 {
         assert!(client.add(1, 2).await.expect("the same client still works") == 3);
     }
@@ -173,9 +192,19 @@ async fn a_crashed_instance_fails_its_calls_in_flight_with_the_exit_error() {
         .expect("fails at once")
         .expect("task")
         .expect_err("killed mid-call");
-    assert!(matches!(&err, Error::PluginExited { status, .. } if status.contains("signal: 9")), "{err}");
+    assert!(
+        matches!(&err, Error::PluginExited { status, .. } if status.contains("signal: 9")),
+        "{err}"
+    );
     // A call made while the only instance restarts waits for it.
-    assert_eq!(client.with_timeout(Duration::from_secs(10)).add(2, 3).await.expect("after restart"), 5);
+    assert_eq!(
+        client
+            .with_timeout(Duration::from_secs(10))
+            .add(2, 3)
+            .await
+            .expect("after restart"),
+        5
+    );
 }
 
 #[tokio::test]
@@ -194,12 +223,18 @@ async fn past_the_restart_limit_the_pool_gives_up_with_a_clear_error() {
     let client: LifecycleClient = pool.client().expect("client");
     let mut killed = BTreeSet::new();
     for _ in 0..3 {
-        wait_until("an instance runs", || pids(&pool).iter().any(|p| !killed.contains(p))).await;
+        wait_until("an instance runs", || {
+            pids(&pool).iter().any(|p| !killed.contains(p))
+        })
+        .await;
         let pid = pids(&pool)[0];
         killed.insert(pid);
         sigkill(pid);
     }
-    wait_until("the pool gives up", || pool.instances()[0].state == "gave up").await;
+    wait_until("the pool gives up", || {
+        pool.instances()[0].state == "gave up"
+    })
+    .await;
     let err = client.add(1, 1).await.expect_err("nothing left to call");
     match &err {
         Error::RestartLimit { restarts, last, .. } => {
@@ -225,7 +260,11 @@ async fn a_lazy_pool_starts_instances_only_when_the_running_ones_are_full() {
     client.add(1, 1).await.expect("first call");
     assert_eq!(pids(&pool).len(), 1, "one call starts one instance");
     futures::future::join_all((0..3).map(|_| client.sleep(300))).await;
-    assert_eq!(pids(&pool).len(), 3, "three concurrent calls need three instances");
+    assert_eq!(
+        pids(&pool).len(),
+        3,
+        "three concurrent calls need three instances"
+    );
 }
 
 #[tokio::test]
@@ -238,13 +277,19 @@ async fn an_instance_that_stops_answering_pings_is_replaced() {
         .expect("pool");
     let client: LifecycleClient = pool.client().expect("client");
     let frozen = pids(&pool)[0];
-    let _ = client.with_timeout(Duration::from_millis(300)).freeze().await;
+    let _ = client
+        .with_timeout(Duration::from_millis(300))
+        .freeze()
+        .await;
     wait_until("the frozen instance is replaced", || {
         pool.restarts() >= 1 && pids(&pool).first().is_some_and(|p| *p != frozen)
     })
     .await;
     assert!(!running(frozen), "the frozen process was killed");
-    assert_eq!(client.add(20, 22).await.expect("the new instance answers"), 42);
+    assert_eq!(
+        client.add(20, 22).await.expect("the new instance answers"),
+        42
+    );
 }
 
 #[tokio::test]
@@ -265,7 +310,10 @@ async fn graceful_pool_shutdown_finishes_calls_in_flight_and_refuses_new_ones() 
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     let refused = client.add(1, 1).await.expect_err("refused");
-    assert!(matches!(&refused, Error::Closed { reason, .. } if reason.contains("shutting down")), "{refused}");
+    assert!(
+        matches!(&refused, Error::Closed { reason, .. } if reason.contains("shutting down")),
+        "{refused}"
+    );
     for call in slow {
         assert_eq!(call.await.expect("task").expect("finished"), 300);
     }

@@ -77,7 +77,7 @@ fn contract_info(c: &Contract, krate: &TokenStream) -> TokenStream {
         .iter()
         .map(|m| syn::ext::IdentExt::unraw(&m.name).to_string());
     quote! {
-        &#krate::ContractInfo {
+        &#krate::__private::ContractInfo {
             name: #name,
             fingerprint: #fingerprint,
             methods: &[#(#methods),*],
@@ -125,7 +125,7 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
         };
         quote! {
             #mdoc
-            pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::Error>
+            pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::__private::Error>
             #bounds
             {
                 #call
@@ -142,7 +142,7 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
         }
 
         impl #krate::__private::Client for #client {
-            const CONTRACT: &'static #krate::ContractInfo = #info;
+            const CONTRACT: &'static #krate::__private::ContractInfo = #info;
 
             fn from_handle(handle: #krate::__private::ServiceHandle) -> Self {
                 #client { handle }
@@ -221,7 +221,7 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
         #vis struct #server<T: #name>(::std::sync::Arc<T>);
 
         impl<T: #name> #server<T> {
-            const CONTRACT: &'static #krate::ContractInfo =
+            const CONTRACT: &'static #krate::__private::ContractInfo =
                 <#client as #krate::__private::Client>::CONTRACT;
 
             /// Wraps an implementation of the contract.
@@ -236,7 +236,7 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
         }
 
         impl<T: #name> #krate::__private::Service for #server<T> #bounds {
-            fn contract(&self) -> &'static #krate::ContractInfo {
+            fn contract(&self) -> &'static #krate::__private::ContractInfo {
                 Self::CONTRACT
             }
 

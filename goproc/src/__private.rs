@@ -55,7 +55,3 @@ pub fn unknown_method(contract: &ContractInfo, method: u32) -> RemoteError {
         ),
     )
 }
-
-/// Compiles only for types that can cross the wire; generated code calls it
-/// with the span of each argument and return type, so the error points there.
-pub fn assert_wire_type<T: Serialize + DeserializeOwned>() {}

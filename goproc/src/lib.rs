@@ -48,8 +48,11 @@
 //!   declared `-> Result<T, E>` returns `Result<Result<T, E>, goproc::Error>`:
 //!   the outer error is goproc's (the call failed), the inner one is the
 //!   plugin's domain error, still typed as `E`;
-//! - `CalculatorServer<T>`: wraps an implementation for [`serve`] or [`Server`];
-//! - `CALCULATOR_CONTRACT`: its [`ContractInfo`] (name, fingerprint, methods).
+//! - `CalculatorServer<T>`: wraps an implementation for [`serve`] or [`Server`].
+//!
+//! `<CalculatorClient as goproc::Client>::CONTRACT` is the contract's
+//! [`ContractInfo`] (name, fingerprint, methods). The rules of a contract,
+//! and how to evolve one, are in `docs/CONTRACTS.md`.
 
 #![warn(missing_docs)]
 

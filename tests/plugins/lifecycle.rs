@@ -27,7 +27,10 @@ impl Drop for Watch {
 
 impl Lifecycle for Plugin {
     async fn sleep(&self, ms: u64) -> u64 {
-        let mut watch = Watch { cancelled: self.cancelled.clone(), finished: false };
+        let mut watch = Watch {
+            cancelled: self.cancelled.clone(),
+            finished: false,
+        };
         tokio::time::sleep(Duration::from_millis(ms)).await;
         watch.finished = true;
         ms

@@ -12,14 +12,14 @@ mod calculator_plugin;
 mod everything;
 #[path = "everything.rs"]
 mod everything_impl;
-#[path = "../contracts/lifecycle.rs"]
-mod lifecycle;
-#[path = "lifecycle.rs"]
-mod lifecycle_impl;
 #[path = "../../examples/kv/contract.rs"]
 mod kv_contract;
 #[path = "../../examples/kv/store.rs"]
 mod kv_store;
+#[path = "../contracts/lifecycle.rs"]
+mod lifecycle;
+#[path = "lifecycle.rs"]
+mod lifecycle_impl;
 mod misbehave;
 
 use calculator_contract as contract;

@@ -8,7 +8,10 @@ tokio::task_local! {
 }
 
 /// Runs a handler with its call's deadline in scope.
-pub(crate) fn with_deadline<F: Future>(deadline: Option<Instant>, handler: F) -> impl Future<Output = F::Output> {
+pub(crate) fn with_deadline<F: Future>(
+    deadline: Option<Instant>,
+    handler: F,
+) -> impl Future<Output = F::Output> {
     DEADLINE.scope(deadline, handler)
 }
 

@@ -87,6 +87,15 @@ impl Server {
             .await
             .map_err(|e| Error::transport("sending hello to the host", e))?;
         let welcome = read_welcome(&mut stream).await?;
+        if !(PROTOCOL_MIN..=PROTOCOL_MAX).contains(&welcome.protocol) {
+            return Err(Error::Handshake {
+                plugin: "this plugin".into(),
+                reason: format!(
+                    "the host chose protocol version {}, this plugin speaks {PROTOCOL_MIN}..={PROTOCOL_MAX}",
+                    welcome.protocol
+                ),
+            });
+        }
 
         let conn = Connection::start(
             stream,

@@ -134,7 +134,8 @@ impl Shared {
                 State::Ready(ready) => {
                     alive = true;
                     let load = slot.in_flight.load(Ordering::Acquire);
-                    if load < self.max_in_flight && best.as_ref().is_none_or(|(_, l, _)| load < *l) {
+                    if load < self.max_in_flight && best.as_ref().is_none_or(|(_, l, _)| load < *l)
+                    {
                         best = Some((slot.index, load, ready.clone()));
                     }
                 }
@@ -281,7 +282,12 @@ impl Pool {
                     C::CONTRACT.name,
                     C::CONTRACT.name
                 ),
-                served: self.shared.contracts.iter().map(|c| c.name.to_string()).collect(),
+                served: self
+                    .shared
+                    .contracts
+                    .iter()
+                    .map(|c| c.name.to_string())
+                    .collect(),
             })?;
         Ok(C::from_handle(ServiceHandle::pooled(
             self.shared.clone(),

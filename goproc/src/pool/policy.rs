@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(b.after_exit(quick, t0), Some(Duration::from_millis(20)));
         assert_eq!(b.after_exit(quick, t0), None);
         let later = t0 + Duration::from_secs(2);
-        assert_eq!(b.after_exit(Duration::from_secs(1), later), Some(Duration::from_millis(10)));
+        assert_eq!(
+            b.after_exit(Duration::from_secs(1), later),
+            Some(Duration::from_millis(10))
+        );
     }
 
     #[test]

@@ -53,7 +53,9 @@ impl Slot {
     /// Takes one of the instance's call permits, if it has one free.
     pub(crate) fn try_acquire(&self, max: usize) -> bool {
         self.in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
             .is_ok()
     }
 

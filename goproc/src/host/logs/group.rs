@@ -76,8 +76,12 @@ fn starts(line: &str) -> Option<Kind> {
     }
     // Node prints `file:line` of the throw site first, or the error itself
     // for errors thrown from async code.
-    let location = (line.starts_with('/') || line.starts_with("file://") || line.starts_with("node:"))
-        && line.rsplit(':').next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let location =
+        (line.starts_with('/') || line.starts_with("file://") || line.starts_with("node:"))
+            && line
+                .rsplit(':')
+                .next()
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     if location || is_js_error_line(line) {
         return Some(Kind::NodeException);
     }
@@ -114,7 +118,9 @@ fn continues(kind: Kind, lines: &[String], line: &str) -> Continue {
             }
         }
         Kind::PythonTraceback => {
-            let after_frames = lines.last().is_some_and(|l| l.is_empty() || l.starts_with(' '));
+            let after_frames = lines
+                .last()
+                .is_some_and(|l| l.is_empty() || l.starts_with(' '));
             if indented
                 || line.is_empty()
                 || line.starts_with("Traceback (most recent call last):")
@@ -171,7 +177,11 @@ mod tests {
         let text = format!("before\n{panic}\nafter");
         assert_eq!(
             group(&text),
-            vec![Event::Line("before".into()), report(panic), Event::Line("after".into())]
+            vec![
+                Event::Line("before".into()),
+                report(panic),
+                Event::Line("after".into())
+            ]
         );
     }
 
@@ -179,19 +189,28 @@ mod tests {
     fn a_python_traceback_is_one_report_ending_with_the_exception() {
         let tb = "Traceback (most recent call last):\n  File \"plugin.py\", line 3, in add\n    return a / b\n           ~~^~~\nZeroDivisionError: division by zero";
         let text = format!("{tb}\nnext line");
-        assert_eq!(group(&text), vec![report(tb), Event::Line("next line".into())]);
+        assert_eq!(
+            group(&text),
+            vec![report(tb), Event::Line("next line".into())]
+        );
     }
 
     #[test]
     fn a_chained_python_traceback_stays_together() {
         let tb = "Traceback (most recent call last):\n  File \"a.py\", line 1, in f\nKeyError: 'x'\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \"a.py\", line 3, in f\nValueError: bad";
-        assert_eq!(group(&format!("{tb}\nready")), vec![report(tb), Event::Line("ready".into())]);
+        assert_eq!(
+            group(&format!("{tb}\nready")),
+            vec![report(tb), Event::Line("ready".into())]
+        );
     }
 
     #[test]
     fn an_uncaught_node_exception_is_one_report() {
         let ex = "/tmp/plugin.js:3\n    throw new Error(\"boom\");\n    ^\n\nError: boom\n    at Object.<anonymous> (/tmp/plugin.js:3:11)\n    at Module._compile (node:internal/modules/cjs/loader:1364:14)\n\nNode.js v20.20.2";
-        assert_eq!(group(&format!("{ex}\nbye")), vec![report(ex), Event::Line("bye".into())]);
+        assert_eq!(
+            group(&format!("{ex}\nbye")),
+            vec![report(ex), Event::Line("bye".into())]
+        );
     }
 
     #[test]

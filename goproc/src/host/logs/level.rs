@@ -79,13 +79,31 @@ mod tests {
     #[test]
     fn levels_are_read_from_json_brackets_and_prefixes() {
         let cases = [
-            (r#"{"level":"WARN","msg":"disk almost full"}"#, Some((Level::Warn, "disk almost full"))),
-            (r#"{"levelname":"ERROR","message":"boom"}"#, Some((Level::Error, "boom"))),
-            (r#"{"level":30,"msg":"pino says hi"}"#, Some((Level::Info, "pino says hi"))),
-            (r#"{"level":"debug","fields":{"message":"tracing json"}}"#, Some((Level::Debug, "tracing json"))),
-            ("[ERROR] cannot open file", Some((Level::Error, "cannot open file"))),
+            (
+                r#"{"level":"WARN","msg":"disk almost full"}"#,
+                Some((Level::Warn, "disk almost full")),
+            ),
+            (
+                r#"{"levelname":"ERROR","message":"boom"}"#,
+                Some((Level::Error, "boom")),
+            ),
+            (
+                r#"{"level":30,"msg":"pino says hi"}"#,
+                Some((Level::Info, "pino says hi")),
+            ),
+            (
+                r#"{"level":"debug","fields":{"message":"tracing json"}}"#,
+                Some((Level::Debug, "tracing json")),
+            ),
+            (
+                "[ERROR] cannot open file",
+                Some((Level::Error, "cannot open file")),
+            ),
             ("[debug] tick", Some((Level::Debug, "tick"))),
-            ("WARNING:root:deprecated call", Some((Level::Warn, "root:deprecated call"))),
+            (
+                "WARNING:root:deprecated call",
+                Some((Level::Warn, "root:deprecated call")),
+            ),
             ("INFO: ready", Some((Level::Info, "ready"))),
             ("trace: entering", Some((Level::Trace, "entering"))),
             ("listening on port 8080", None),

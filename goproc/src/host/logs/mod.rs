@@ -143,11 +143,21 @@ impl Output {
         };
         // tracing needs the level at compile time.
         match level {
-            Level::Error => tracing::error!(target: "goproc::plugin", plugin, pid, stream, "{message}"),
-            Level::Warn => tracing::warn!(target: "goproc::plugin", plugin, pid, stream, "{message}"),
-            Level::Info => tracing::info!(target: "goproc::plugin", plugin, pid, stream, "{message}"),
-            Level::Debug => tracing::debug!(target: "goproc::plugin", plugin, pid, stream, "{message}"),
-            Level::Trace => tracing::trace!(target: "goproc::plugin", plugin, pid, stream, "{message}"),
+            Level::Error => {
+                tracing::error!(target: "goproc::plugin", plugin, pid, stream, "{message}")
+            }
+            Level::Warn => {
+                tracing::warn!(target: "goproc::plugin", plugin, pid, stream, "{message}")
+            }
+            Level::Info => {
+                tracing::info!(target: "goproc::plugin", plugin, pid, stream, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "goproc::plugin", plugin, pid, stream, "{message}")
+            }
+            Level::Trace => {
+                tracing::trace!(target: "goproc::plugin", plugin, pid, stream, "{message}")
+            }
         }
     }
 
