@@ -68,7 +68,18 @@ async fn behaviour_plugin() -> goproc::Plugin {
 /// Everything the calculator answers for a set of inputs, as text.
 async fn calculator_transcript(c: &CalculatorClient) -> Vec<String> {
     let mut out = Vec::new();
-    let ints = [0, 1, -1, 7, -7, 2, i64::MAX, i64::MIN, 1 << 40, -(1 << 53) - 1];
+    let ints = [
+        0,
+        1,
+        -1,
+        7,
+        -7,
+        2,
+        i64::MAX,
+        i64::MIN,
+        1 << 40,
+        -(1 << 53) - 1,
+    ];
     for &a in &ints {
         for &b in &ints {
             out.push(format!("add({a}, {b}) = {:?}", c.add(a, b).await));
@@ -89,7 +100,10 @@ async fn calculator_transcript(c: &CalculatorClient) -> Vec<String> {
         out.push(format!("sum({values:?}) = {got:?}"));
     }
     for name in ["", "goproc", "é\u{feff}😀", "\u{10ffff}"] {
-        out.push(format!("greet({name:?}) = {:?}", c.greet(name.into()).await));
+        out.push(format!(
+            "greet({name:?}) = {:?}",
+            c.greet(name.into()).await
+        ));
     }
     out
 }
@@ -109,7 +123,10 @@ async fn typescript_calculator_answers_like_the_rust_one() {
     }
     // The domain errors are typed on the host.
     let c: CalculatorClient = ts.client().expect("client");
-    assert_eq!(c.divide(1, 0).await.unwrap(), Err(MathError::DivisionByZero));
+    assert_eq!(
+        c.divide(1, 0).await.unwrap(),
+        Err(MathError::DivisionByZero)
+    );
     assert_eq!(
         c.divide(i64::MIN, -1).await.unwrap(),
         Err(MathError::Overflow {
@@ -134,10 +151,7 @@ async fn kv_transcript(kv: &KeyValueStoreClient, seed: u64) -> Vec<String> {
                     .map(|_| tags[rng.random_range(0..tags.len())].to_string())
                     .collect();
                 let ttl = rng.random_bool(0.5).then(|| rng.random());
-                format!(
-                    "put = {:?}",
-                    kv.put(key.clone(), value, t, ttl).await
-                )
+                format!("put = {:?}", kv.put(key.clone(), value, t, ttl).await)
             }
             2 => format!("get = {:?}", kv.get(key.clone()).await),
             3 => format!("delete = {:?}", kv.delete(key.clone()).await),
@@ -176,11 +190,7 @@ async fn kv_transcript(kv: &KeyValueStoreClient, seed: u64) -> Vec<String> {
 
 #[tokio::test]
 async fn typescript_key_value_store_answers_like_the_rust_one() {
-    let out = common::node::build(
-        "kv",
-        &["examples/kv/contract.rs"],
-        &["kv_plugin.ts"],
-    );
+    let out = common::node::build("kv", &["examples/kv/contract.rs"], &["kv_plugin.ts"]);
     let spawn = |program: PathBuf, args: Vec<PathBuf>| async move {
         goproc::Plugin::builder(program)
             .args(args)
@@ -195,7 +205,10 @@ async fn typescript_key_value_store_answers_like_the_rust_one() {
     let t = kv_transcript(&ts.client().expect("client"), seed).await;
     let r = kv_transcript(&rust.client().expect("client"), seed).await;
     for (i, (t, r)) in t.iter().zip(&r).enumerate() {
-        assert_eq!(t, r, "seed {seed:#x}, step {i}: TypeScript and Rust disagree");
+        assert_eq!(
+            t, r,
+            "seed {seed:#x}, step {i}: TypeScript and Rust disagree"
+        );
     }
     assert!(
         r.iter().any(|l| l.contains("Err(NotFound")),
@@ -222,8 +235,14 @@ async fn a_thrown_exception_reaches_the_host_with_its_stack() {
 
     let (code, message, detail) = remote(c.greet("throw".into()).await);
     assert_eq!(code, RemoteCode::HandlerFailed);
-    assert!(message.contains("TypeError: greet was told to throw"), "{message}");
-    assert!(detail.contains("calculator_behaviour.js"), "no stack: {detail}");
+    assert!(
+        message.contains("TypeError: greet was told to throw"),
+        "{message}"
+    );
+    assert!(
+        detail.contains("calculator_behaviour.js"),
+        "no stack: {detail}"
+    );
 
     let (code, message, _) = remote(c.greet("throw-value".into()).await);
     assert_eq!(code, RemoteCode::HandlerFailed);
@@ -251,7 +270,10 @@ async fn wait_for_aborts(c: &CalculatorClient, n: u32) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the handler's signal was not aborted: {}", aborted_count(c).await);
+    panic!(
+        "the handler's signal was not aborted: {}",
+        aborted_count(c).await
+    );
 }
 
 #[tokio::test]
@@ -329,12 +351,13 @@ async fn a_stale_typescript_stub_is_refused_naming_both_fingerprints() {
     assert_ne!(original, changed, "the contract should have changed");
     let stale_contract = dir.join("contract.rs");
     std::fs::write(&stale_contract, changed).expect("writing the stale contract");
-    let stale_fingerprint = goproc_codegen::model::schema::load(&[stale_contract.clone()])
-        .expect("the stale contract parses")
-        .contracts[0]
-        .contract
-        .fingerprint
-        .clone();
+    let stale_fingerprint =
+        goproc_codegen::model::schema::load(std::slice::from_ref(&stale_contract))
+            .expect("the stale contract parses")
+            .contracts[0]
+            .contract
+            .fingerprint
+            .clone();
     let host_fingerprint = <CalculatorClient as goproc::Client>::CONTRACT.fingerprint;
     assert_ne!(stale_fingerprint, host_fingerprint);
 
@@ -376,10 +399,16 @@ async fn a_stale_typescript_stub_is_refused_naming_both_fingerprints() {
                 ..
             },
         ) => {
-            assert_eq!(host_fingerprint, <CalculatorClient as goproc::Client>::CONTRACT.fingerprint);
+            assert_eq!(
+                host_fingerprint,
+                <CalculatorClient as goproc::Client>::CONTRACT.fingerprint
+            );
             assert_eq!(*plugin_fingerprint, stale_fingerprint);
             let text = e.to_string();
-            assert!(text.contains(&stale_fingerprint) && text.contains(host_fingerprint), "{text}");
+            assert!(
+                text.contains(&stale_fingerprint) && text.contains(host_fingerprint),
+                "{text}"
+            );
         }
         Err(other) => panic!("expected ContractMismatch, got {other}"),
         Ok(_) => panic!("a stale stub was accepted"),

@@ -76,7 +76,9 @@ fn echo_vectors(seed: u64, per_method: usize) -> Vec<Vector> {
     echo!("echo_f64", Gen::f64);
     echo!("echo_char", Gen::char);
     echo!("echo_string", Gen::string);
-    echo!("echo_bytes", |g: &mut Gen| serde_bytes::ByteBuf::from(g.bytes()));
+    echo!("echo_bytes", |g: &mut Gen| serde_bytes::ByteBuf::from(
+        g.bytes()
+    ));
     echo!("echo_byte_buf", |g: &mut Gen| serde_bytes::ByteBuf::from(
         g.bytes()
     ));
@@ -93,7 +95,8 @@ fn echo_vectors(seed: u64, per_method: usize) -> Vec<Vector> {
     echo!("echo_boxed", |g: &mut Gen| Box::new(g.record()));
     echo!("echo_record", Gen::record);
     echo!("echo_shape", Gen::shape);
-    echo!("echo_shapes", |g: &mut Gen| g.vec(4, |g| g.option(Gen::shape)));
+    echo!("echo_shapes", |g: &mut Gen| g
+        .vec(4, |g| g.option(Gen::shape)));
     echo!("echo_pair", Gen::pair);
     echo!("echo_marker", Gen::marker);
     echo!("echo_page", Gen::page);
@@ -149,7 +152,10 @@ fn edge_vectors() -> Vec<Vector> {
         same("echo_option_option", enc(&Some(None::<u8>))),
         same("echo_option_option", enc(&Some(Some(0u8)))),
         same("echo_option_option", enc(&None::<Option<u8>>)),
-        same("echo_bytes", enc(&serde_bytes::ByteBuf::from(vec![0u8; 70_000]))),
+        same(
+            "echo_bytes",
+            enc(&serde_bytes::ByteBuf::from(vec![0u8; 70_000])),
+        ),
         same("echo_vec", enc(&vec![i32::MIN; 1000])),
         // From docs/WIRE.md's golden table.
         same("echo_u16", unhex("fb fb 00")),
@@ -160,7 +166,10 @@ fn edge_vectors() -> Vec<Vector> {
         same("echo_f64", unhex("00 00 00 00 00 00 d0 bf")),
         same("echo_char", unhex("c3 a9")),
         same("echo_string", unhex("03 68 c3 a9")),
-        same("echo_u128", unhex("fe 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00")),
+        same(
+            "echo_u128",
+            unhex("fe 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00"),
+        ),
     ]
 }
 
@@ -177,7 +186,10 @@ fn malformed_vectors() -> Vec<Vector> {
         bad("echo_u8", "c8 00"),
         bad("echo_u16", "fc 00 00 01 00"),
         bad("echo_u32", "fd 00 00 00 00 01 00 00 00"),
-        bad("echo_u64", "fe 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00"),
+        bad(
+            "echo_u64",
+            "fe 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00",
+        ),
         bad("echo_i32", "fd 00 00 00 00 01 00 00 00"),
         bad("echo_u128", "ff"),
         bad("echo_u64", "fd 00 00"),

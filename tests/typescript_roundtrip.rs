@@ -115,7 +115,8 @@ async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
     round_trip!(echo_boxed, |g: &mut Gen| Box::new(g.record()));
     round_trip!(echo_record, Gen::record);
     round_trip!(echo_shape, Gen::shape);
-    round_trip!(echo_shapes, |g: &mut Gen| g.vec(4, |g| g.option(Gen::shape)));
+    round_trip!(echo_shapes, |g: &mut Gen| g
+        .vec(4, |g| g.option(Gen::shape)));
     round_trip!(echo_pair, Gen::pair);
     round_trip!(echo_marker, Gen::marker);
     round_trip!(echo_page, Gen::page);

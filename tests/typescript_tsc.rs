@@ -21,7 +21,10 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
             .filter(|p| p.ends_with(".ts"))
             .collect();
         files.sort();
-        assert!(files.len() >= 2, "expected the runtime and a module: {files:?}");
+        assert!(
+            files.len() >= 2,
+            "expected the runtime and a module: {files:?}"
+        );
         let type_roots = common::node::type_roots();
         let mut args = vec![
             "--strict",

@@ -38,7 +38,10 @@ fn check_fails_on_a_stale_folder_and_passes_on_a_fresh_one() {
     let write = run(&["--lang", "typescript", "--out", out, contract]);
     assert!(write.status.success(), "{write:?}");
     let module = std::fs::read_to_string(dir.join("contract.ts")).expect("contract.ts");
-    assert!(module.contains("export interface KeyValueStore {"), "{module}");
+    assert!(
+        module.contains("export interface KeyValueStore {"),
+        "{module}"
+    );
     assert!(dir.join("goproc_runtime.ts").is_file());
 
     let check = run(&["--lang", "typescript", "--check", "--out", out, contract]);

@@ -124,8 +124,11 @@ pub fn build(name: &str, contracts: &[&str], sources: &[&str]) -> PathBuf {
     let inputs: Vec<PathBuf> = contracts.iter().map(|c| root().join(c)).collect();
     generate(&inputs, &dir);
     for source in sources {
-        std::fs::copy(root().join("tests/typescript").join(source), dir.join(source))
-            .unwrap_or_else(|e| panic!("copying tests/typescript/{source}: {e}"));
+        std::fs::copy(
+            root().join("tests/typescript").join(source),
+            dir.join(source),
+        )
+        .unwrap_or_else(|e| panic!("copying tests/typescript/{source}: {e}"));
     }
     let tsconfig = format!(
         r#"{{

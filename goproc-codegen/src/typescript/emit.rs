@@ -156,7 +156,10 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
             let _ = writeln!(out, "export type {name}{gen} = [{}];", items.join(", "));
         }
         TypeDefKind::Struct(Fields::Unit) => {
-            let _ = writeln!(out, "export type {name}{gen} = {{ readonly [key: string]: never }};");
+            let _ = writeln!(
+                out,
+                "export type {name}{gen} = {{ readonly [key: string]: never }};"
+            );
         }
         TypeDefKind::Enum(variants) if variants.is_empty() => {
             let _ = writeln!(out, "export type {name}{gen} = never;");
@@ -448,18 +451,18 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
             .chain(std::iter::once("ctx".to_string()))
             .collect();
         let _ = writeln!(out, "        return async (impl, ctx) => {{");
-        let call = format!(
-            "impl.{}({})",
-            names::ident(&mname),
-            call_args.join(", ")
-        );
+        let call = format!("impl.{}({})", names::ident(&mname), call_args.join(", "));
         if m.ret == Ty::Unit {
             // A `void` answer is `()` on the wire: nothing to write.
             let _ = writeln!(out, "          await {call};");
             let _ = writeln!(out, "          return (w) => void w;");
         } else {
             let _ = writeln!(out, "          const v = await {call};");
-            let _ = writeln!(out, "          return (w) => {};", scope.encode(&m.ret, "v", 0));
+            let _ = writeln!(
+                out,
+                "          return (w) => {};",
+                scope.encode(&m.ret, "v", 0)
+            );
         }
         let _ = writeln!(out, "        }};");
         let _ = writeln!(out, "      }},");

@@ -239,12 +239,18 @@ mod tests {
         assert!(m.contains("  delete_: boolean;"), "{m}");
         assert!(m.contains("{ tag: \"Put\"; tag_: number }"), "{m}");
         assert!(m.contains("{ tag: \"Gone\"; value: bigint }"), "{m}");
-        assert!(m.contains("{ tag: \"Both\"; values: [number, bigint] }"), "{m}");
+        assert!(
+            m.contains("{ tag: \"Both\"; values: [number, bigint] }"),
+            "{m}"
+        );
         assert!(
             m.contains("put(item: Item, ctx: { some: number | null } | null, $ctx: $rt.CallContext): Promise<$rt.Result<bigint, Change>> | $rt.Result<bigint, Change>;"),
             "{m}"
         );
-        assert!(m.contains("delete_(ctx: $rt.CallContext): Promise<void> | void;"), "{m}");
+        assert!(
+            m.contains("delete_(ctx: $rt.CallContext): Promise<void> | void;"),
+            "{m}"
+        );
         assert!(m.contains("export function serveStore(impl: Store"), "{m}");
     }
 

@@ -32,11 +32,9 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     fn param(&self, ty: &Ty) -> Option<&str> {
         match ty {
-            Ty::Named { name, args } if args.is_empty() => self
-                .params
-                .iter()
-                .find(|p| *p == name)
-                .map(|p| p.as_str()),
+            Ty::Named { name, args } if args.is_empty() => {
+                self.params.iter().find(|p| *p == name).map(|p| p.as_str())
+            }
             _ => None,
         }
     }
@@ -331,7 +329,10 @@ mod tests {
         let s = scope_with(&types);
         let t = Ty::Option(Box::new(Ty::Option(Box::new(Ty::U8))));
         assert_eq!(s.ts_type(&t), "{ some: number | null } | null");
-        assert_eq!(s.decode(&t), "r.optionBoxed((r) => r.option((r) => r.u8()))");
+        assert_eq!(
+            s.decode(&t),
+            "r.optionBoxed((r) => r.option((r) => r.u8()))"
+        );
         let seq = Ty::Seq(Box::new(Ty::Option(Box::new(Ty::String))));
         assert_eq!(s.ts_type(&seq), "(string | null)[]");
     }
@@ -342,10 +343,7 @@ mod tests {
         let s = scope_with(&types);
         assert_eq!(s.min_size(&Ty::Unit), 0);
         assert_eq!(s.min_size(&Ty::F64), 8);
-        assert_eq!(
-            s.min_size(&Ty::Tuple(vec![Ty::F32, Ty::U8, Ty::Unit])),
-            5
-        );
+        assert_eq!(s.min_size(&Ty::Tuple(vec![Ty::F32, Ty::U8, Ty::Unit])), 5);
         assert_eq!(s.min_size(&Ty::Array(Box::new(Ty::U16), 4)), 4);
     }
 }
