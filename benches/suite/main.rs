@@ -1,0 +1,733 @@
+//! goproc's benchmark suite: every figure beside its baseline, in the same
+//! run and the same CPU placement.
+//!
+//! ```text
+//! cargo bench --features bench-peers --bench suite -- --quick   # ~3 minutes, writes BENCHMARKS.md
+//! cargo bench --features bench-peers --bench suite              # full criterion runs
+//! cargo bench --features bench-peers --bench suite -- seq       # only groups matching `seq`
+//! ```
+//!
+//! Each placement (`GOPROC_BENCH_PLACEMENTS`, default `default,pinned`) runs
+//! the suite once: `default` leaves the scheduler free, `pinned` restricts
+//! this process and every peer it starts to CPU 0 (children inherit the
+//! affinity mask, and tokio sizes its multi-thread runtime from it).
+//!
+//! The binary also plays the Rust peers: started with `GOPROC_BENCH_ROLE`,
+//! it serves as the goproc plugin, the raw echo or the tarpc server.
+
+mod alloc;
+#[path = "../../examples/calculator/contract.rs"]
+mod calculator;
+mod contract;
+mod peers;
+mod report;
+mod scripts;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use tokio::runtime::Runtime;
+
+use calculator::CalculatorClient;
+use contract::{BenchEchoClient, BenchEchoServer, Echo};
+use peers::{ChildGuard, RawClient, TarpcEchoClient};
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+/// Calls in flight for the pipelined benchmarks.
+const IN_FLIGHT: usize = 128;
+/// The small argument: 16 bytes.
+const SMALL: usize = 16;
+/// The large argument: 1 MiB.
+const LARGE: usize = 1 << 20;
+
+type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+fn main() {
+    if let Ok(role) = std::env::var(peers::ROLE) {
+        run_role(&role);
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
+    let placements =
+        std::env::var("GOPROC_BENCH_PLACEMENTS").unwrap_or_else(|_| "default,pinned".into());
+    let home = report::criterion_home();
+    // SAFETY: set before any other thread exists.
+    std::env::set_var("CRITERION_HOME", &home);
+
+    let mut c = if quick {
+        // Criterion's own `--quick` keeps two samples, too few for a spread;
+        // this keeps ten short ones.
+        let mut c = Criterion::default()
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1000))
+            .nresamples(10_000)
+            .without_plots();
+        if let Some(f) = &filter {
+            c = c.with_filter(f.clone());
+        }
+        c
+    } else {
+        Criterion::default().configure_from_args()
+    };
+
+    let machine = report::Machine::detect();
+    let mut notes = Vec::new();
+    let mut memory = None;
+    for placement in placements
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match placement {
+            "default" => {}
+            "pinned" => pin_to_cpu0(),
+            other => panic!("unknown placement `{other}` (default, pinned)"),
+        }
+        let p = Placement {
+            name: placement.to_string(),
+        };
+        for flavor in [Flavor::Current, Flavor::Multi] {
+            bench_rust_peers(&mut c, &p, flavor);
+        }
+        bench_pool(&mut c, &p);
+        bench_large(&mut c, &p);
+        bench_python(&mut c, &p, &mut notes);
+        bench_node(&mut c, &p, &mut notes);
+        if placement == "default" {
+            bench_spawn(&mut c, &p, &mut notes);
+            memory = Some(measure_memory());
+        }
+    }
+    c.final_summary();
+    if filter.is_none() {
+        let path = report::write(&machine, &home, &placements, memory, &notes, quick);
+        println!("wrote {}", path.display());
+    }
+}
+
+fn run_role(role: &str) {
+    if role == "plugin" {
+        // A plugin as users write one: `#[tokio::main]`, the multi-thread runtime.
+        let rt = tokio::runtime::Runtime::new().expect("plugin runtime");
+        if let Err(e) = rt.block_on(goproc::serve(BenchEchoServer::new(Echo))) {
+            eprintln!("bench plugin: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if !peers::run_role(role) {
+        eprintln!("unknown {} `{role}`", peers::ROLE);
+        std::process::exit(2);
+    }
+}
+
+/// Restricts this process (and so every child it starts) to CPU 0.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is valid; the calls only read and write it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(
+            rc,
+            0,
+            "sched_setaffinity: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // Only this thread's mask changes; the runtimes and children of the
+    // pinned run are all made from this thread afterwards.
+}
+
+struct Placement {
+    name: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    Current,
+    Multi,
+}
+
+impl Flavor {
+    fn tag(self) -> &'static str {
+        match self {
+            Flavor::Current => "ct",
+            Flavor::Multi => "mt",
+        }
+    }
+
+    fn runtime(self) -> Runtime {
+        match self {
+            Flavor::Current => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("current-thread runtime"),
+            Flavor::Multi => Runtime::new().expect("multi-thread runtime"),
+        }
+    }
+}
+
+/// Runs `body` `iters` times' worth inside a task of `rt` (a worker thread
+/// on the multi-thread runtime, as a server's tasks run) and times it.
+fn sample<S: Send + 'static>(
+    rt: &Runtime,
+    state: &Arc<tokio::sync::Mutex<S>>,
+    iters: u64,
+    body: for<'a> fn(&'a mut S, u64) -> BoxFuture<'a>,
+) -> Duration {
+    let state = state.clone();
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            let mut s = state.lock().await;
+            let start = Instant::now();
+            body(&mut s, iters).await;
+            start.elapsed()
+        })
+        .await
+        .expect("the benchmark task panicked")
+    })
+}
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sampling_mode(SamplingMode::Flat);
+    g
+}
+
+fn exe() -> PathBuf {
+    std::env::current_exe().expect("the benchmark binary's path")
+}
+
+fn rust_plugin() -> goproc::PluginBuilder {
+    goproc::Plugin::builder(exe())
+        .env(peers::ROLE, "plugin")
+        .name("bench-plugin")
+        .contract::<BenchEchoClient>()
+}
+
+struct RustPeers {
+    goproc: BenchEchoClient,
+    raw: RawClient,
+    tarpc: TarpcEchoClient,
+    payload: Vec<u8>,
+    _plugin: goproc::Plugin,
+    _children: Vec<ChildGuard>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rust_peers(small_frames: usize) -> RustPeers {
+    let dir = tempfile::Builder::new()
+        .prefix("gpb-")
+        .tempdir_in("/tmp")
+        .expect("a scratch folder");
+    let plugin = rust_plugin()
+        .spawn()
+        .await
+        .expect("starting the bench plugin");
+    let goproc: BenchEchoClient = plugin.client().expect("the bench client");
+    let raw_path = peers::socket_path(&dir, "raw");
+    let (mut raw, raw_child) = peers::raw_peer(peers::raw_rust_command(&raw_path), &raw_path).await;
+    raw.prepare(small_frames, SMALL);
+    let (tarpc, tarpc_child) = peers::tarpc_peer(&peers::socket_path(&dir, "tarpc")).await;
+    let payload: Vec<u8> = (0..SMALL as u8).collect();
+    // Every peer answers before it is measured.
+    assert_eq!(
+        goproc
+            .echo(payload.clone())
+            .await
+            .expect("first goproc call"),
+        payload
+    );
+    tarpc
+        .echo(
+            peers::tarpc_context(),
+            serde_bytes::ByteBuf::from(payload.clone()),
+        )
+        .await
+        .expect("first tarpc call");
+    RustPeers {
+        goproc,
+        raw,
+        tarpc,
+        payload,
+        _plugin: plugin,
+        _children: vec![raw_child, tarpc_child],
+        _dir: dir,
+    }
+}
+
+/// Sequential round trips and 128 calls in flight, goproc beside the raw
+/// echo and tarpc, on one runtime flavour.
+fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
+    let rt = flavor.runtime();
+    let seq_name = format!("{}-seq-{}", p.name, flavor.tag());
+    let pipe_name = format!("{}-inflight128-{}", p.name, flavor.tag());
+    if !c_wants(c, &seq_name) && !c_wants(c, &pipe_name) {
+        return;
+    }
+    let seq = Arc::new(tokio::sync::Mutex::new(rt.block_on(rust_peers(1))));
+    {
+        let mut g = group(c, &seq_name);
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("raw", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &seq, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            s.raw.ping_pong().await;
+                        }
+                    })
+                })
+            })
+        });
+        g.bench_function("goproc", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &seq, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            s.goproc.echo(s.payload.clone()).await.expect("goproc call");
+                        }
+                    })
+                })
+            })
+        });
+        g.bench_function("tarpc", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &seq, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                            s.tarpc
+                                .echo(peers::tarpc_context(), arg)
+                                .await
+                                .expect("tarpc call");
+                        }
+                    })
+                })
+            })
+        });
+        g.finish();
+    }
+    {
+        let mut s = seq.blocking_lock_owned_in(&rt);
+        s.raw.prepare(IN_FLIGHT, SMALL);
+    }
+    let mut g = group(c, &pipe_name);
+    g.throughput(Throughput::Elements(IN_FLIGHT as u64));
+    g.bench_function("raw", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &seq, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.raw.round_trip().await;
+                    }
+                })
+            })
+        })
+    });
+    g.bench_function("goproc", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &seq, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        let calls = (0..IN_FLIGHT).map(|_| s.goproc.echo(s.payload.clone()));
+                        for r in futures::future::join_all(calls).await {
+                            r.expect("goproc call");
+                        }
+                    }
+                })
+            })
+        })
+    });
+    g.bench_function("tarpc", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &seq, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        let calls = (0..IN_FLIGHT).map(|_| {
+                            let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                            s.tarpc.echo(peers::tarpc_context(), arg)
+                        });
+                        for r in futures::future::join_all(calls).await {
+                            r.expect("tarpc call");
+                        }
+                    }
+                })
+            })
+        })
+    });
+    g.finish();
+    rt.block_on(async move { drop(seq) });
+}
+
+/// Whether criterion's filter (if any) could select a benchmark of `group`.
+fn c_wants(_c: &Criterion, group: &str) -> bool {
+    match std::env::args().skip(1).find(|a| !a.starts_with('-')) {
+        Some(f) => group.contains(&f) || f.contains(group),
+        None => true,
+    }
+}
+
+trait BlockingLockIn<S> {
+    fn blocking_lock_owned_in(&self, rt: &Runtime) -> tokio::sync::OwnedMutexGuard<S>;
+}
+
+impl<S> BlockingLockIn<S> for Arc<tokio::sync::Mutex<S>> {
+    fn blocking_lock_owned_in(&self, rt: &Runtime) -> tokio::sync::OwnedMutexGuard<S> {
+        rt.block_on(self.clone().lock_owned())
+    }
+}
+
+struct PoolPeers {
+    client: BenchEchoClient,
+    payload: Vec<u8>,
+    _pool: goproc::Pool,
+}
+
+/// A 10-instance pool, 1,000 concurrent callers, on the multi-thread runtime.
+fn bench_pool(c: &mut Criterion, p: &Placement) {
+    const CALLERS: usize = 1000;
+    let name = format!("{}-pool10", p.name);
+    if !c_wants(c, &name) {
+        return;
+    }
+    let rt = Flavor::Multi.runtime();
+    let state = rt.block_on(async {
+        let pool = goproc::Pool::builder(rust_plugin())
+            .size(10)
+            .start()
+            .await
+            .expect("starting the pool");
+        let client: BenchEchoClient = pool.client().expect("the pool client");
+        PoolPeers {
+            client,
+            payload: (0..SMALL as u8).collect(),
+            _pool: pool,
+        }
+    });
+    let state = Arc::new(tokio::sync::Mutex::new(state));
+    let mut g = group(c, &name);
+    g.throughput(Throughput::Elements(CALLERS as u64));
+    g.bench_function("goproc-1000-callers", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        // 1,000 callers, each its own task, as separate requests arrive.
+                        let tasks: Vec<_> = (0..CALLERS)
+                            .map(|_| {
+                                let client = s.client.clone();
+                                let arg = s.payload.clone();
+                                tokio::spawn(async move { client.echo(arg).await })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.expect("caller task").expect("pool call");
+                        }
+                    }
+                })
+            })
+        })
+    });
+    g.finish();
+    rt.block_on(async move { drop(state) });
+}
+
+struct LargePeers {
+    goproc: BenchEchoClient,
+    raw: RawClient,
+    payload: Vec<u8>,
+    _plugin: goproc::Plugin,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+/// A 1 MiB `Vec<u8>` echo beside the raw echo of the same bytes.
+fn bench_large(c: &mut Criterion, p: &Placement) {
+    let name = format!("{}-echo1mib-ct", p.name);
+    if !c_wants(c, &name) {
+        return;
+    }
+    let rt = Flavor::Current.runtime();
+    let state = rt.block_on(async {
+        let dir = tempfile::Builder::new()
+            .prefix("gpb-")
+            .tempdir_in("/tmp")
+            .expect("scratch");
+        let plugin = rust_plugin()
+            .spawn()
+            .await
+            .expect("starting the bench plugin");
+        let goproc: BenchEchoClient = plugin.client().expect("client");
+        let path = peers::socket_path(&dir, "raw");
+        let (mut raw, child) = peers::raw_peer(peers::raw_rust_command(&path), &path).await;
+        raw.prepare(1, LARGE);
+        LargePeers {
+            goproc,
+            raw,
+            payload: (0..LARGE).map(|i| i as u8).collect(),
+            _plugin: plugin,
+            _child: child,
+            _dir: dir,
+        }
+    });
+    let state = Arc::new(tokio::sync::Mutex::new(state));
+    let mut g = group(c, &name);
+    g.throughput(Throughput::Bytes(LARGE as u64));
+    g.bench_function("raw", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.raw.round_trip().await;
+                    }
+                })
+            })
+        })
+    });
+    g.bench_function("goproc", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        let back = s.goproc.echo(s.payload.clone()).await.expect("goproc call");
+                        assert_eq!(back.len(), LARGE);
+                    }
+                })
+            })
+        })
+    });
+    g.finish();
+    rt.block_on(async move { drop(state) });
+}
+
+struct ScriptPeers {
+    client: CalculatorClient,
+    raw: RawClient,
+    name: String,
+    _plugin: goproc::Plugin,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+/// A 16-byte argument for the calculator's `greet` (a 15-character string
+/// and its length prefix).
+const NAME: &str = "abcdefghijklmno";
+
+fn bench_script(
+    c: &mut Criterion,
+    p: &Placement,
+    lang: &str,
+    plugin: goproc::PluginBuilder,
+    raw_command: impl FnOnce(&std::path::Path) -> std::process::Command,
+) {
+    let seq_name = format!("{}-{lang}-seq-ct", p.name);
+    let pipe_name = format!("{}-{lang}-inflight128-ct", p.name);
+    if !c_wants(c, &seq_name) && !c_wants(c, &pipe_name) {
+        return;
+    }
+    let rt = Flavor::Current.runtime();
+    let state = rt.block_on(async {
+        let dir = tempfile::Builder::new()
+            .prefix("gpb-")
+            .tempdir_in("/tmp")
+            .expect("scratch");
+        let plugin = plugin
+            .spawn()
+            .await
+            .unwrap_or_else(|e| panic!("starting the {lang} plugin: {e}"));
+        let client: CalculatorClient = plugin.client().expect("calculator client");
+        assert_eq!(
+            client.greet(NAME.into()).await.expect("first call"),
+            format!("Hello, {NAME}!")
+        );
+        let path = peers::socket_path(&dir, "raw");
+        let (mut raw, child) = peers::raw_peer(raw_command(&path), &path).await;
+        raw.prepare(1, SMALL);
+        raw.ping_pong().await;
+        ScriptPeers {
+            client,
+            raw,
+            name: NAME.into(),
+            _plugin: plugin,
+            _child: child,
+            _dir: dir,
+        }
+    });
+    let state = Arc::new(tokio::sync::Mutex::new(state));
+    {
+        let mut g = group(c, &seq_name);
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("raw", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &state, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            s.raw.ping_pong().await;
+                        }
+                    })
+                })
+            })
+        });
+        g.bench_function("goproc", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &state, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            s.client.greet(s.name.clone()).await.expect("greet");
+                        }
+                    })
+                })
+            })
+        });
+        g.finish();
+    }
+    state
+        .blocking_lock_owned_in(&rt)
+        .raw
+        .prepare(IN_FLIGHT, SMALL);
+    let mut g = group(c, &pipe_name);
+    g.throughput(Throughput::Elements(IN_FLIGHT as u64));
+    g.bench_function("raw", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.raw.round_trip().await;
+                    }
+                })
+            })
+        })
+    });
+    g.bench_function("goproc", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        let calls = (0..IN_FLIGHT).map(|_| s.client.greet(s.name.clone()));
+                        for r in futures::future::join_all(calls).await {
+                            r.expect("greet");
+                        }
+                    }
+                })
+            })
+        })
+    });
+    g.finish();
+    rt.block_on(async move { drop(state) });
+}
+
+fn bench_python(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+    let Some(plugin) = scripts::python_plugin(notes) else {
+        return;
+    };
+    bench_script(c, p, "python", plugin, scripts::python_raw_command);
+}
+
+fn bench_node(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+    let Some(plugin) = scripts::node_plugin(notes) else {
+        return;
+    };
+    bench_script(c, p, "node", plugin, scripts::node_raw_command);
+}
+
+/// From `spawn()` to the first answered call: Rust, Python, TypeScript.
+fn bench_spawn(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+    let name = format!("{}-spawn", p.name);
+    if !c_wants(c, &name) {
+        return;
+    }
+    let rt = Flavor::Multi.runtime();
+    let mut g = group(c, &name);
+    g.sample_size(10);
+    g.bench_function("rust", |b| {
+        b.iter_custom(|n| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..n {
+                    let start = Instant::now();
+                    let plugin = rust_plugin().spawn().await.expect("spawn");
+                    let client: BenchEchoClient = plugin.client().expect("client");
+                    client.echo(vec![1; SMALL]).await.expect("first call");
+                    total += start.elapsed();
+                    plugin.kill();
+                    let _ = plugin.exited().await;
+                }
+                total
+            })
+        })
+    });
+    let mut scripted = Vec::new();
+    if let Some(py) = scripts::python_plugin(notes) {
+        scripted.push(("python", py));
+    }
+    if let Some(node) = scripts::node_plugin(notes) {
+        scripted.push(("node", node));
+    }
+    for (lang, builder) in scripted {
+        g.bench_function(lang, |b| {
+            b.iter_custom(|n| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..n {
+                        let start = Instant::now();
+                        let plugin = builder.clone().spawn().await.expect("spawn");
+                        let client: CalculatorClient = plugin.client().expect("client");
+                        client.greet(NAME.into()).await.expect("first call");
+                        total += start.elapsed();
+                        plugin.kill();
+                        let _ = plugin.exited().await;
+                    }
+                    total
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Host memory per idle plugin connection: spawn N idle Rust plugins and
+/// divide the growth of the host's live heap (counted by the global
+/// allocator) and of its RSS by N.
+fn measure_memory() -> report::Memory {
+    const N: usize = 32;
+    let rt = Flavor::Multi.runtime();
+    rt.block_on(async {
+        // Warm up: the first plugin pays for lazily made globals.
+        let first = rust_plugin().spawn().await.expect("spawn");
+        let client: BenchEchoClient = first.client().expect("client");
+        client.echo(vec![0; SMALL]).await.expect("call");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let heap0 = alloc::live_bytes();
+        let rss0 = alloc::rss_bytes().unwrap_or(0);
+        let mut plugins = Vec::new();
+        for _ in 0..N {
+            let plugin = rust_plugin().spawn().await.expect("spawn");
+            let client: BenchEchoClient = plugin.client().expect("client");
+            client.echo(vec![0; SMALL]).await.expect("call");
+            plugins.push((plugin, client));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let heap1 = alloc::live_bytes();
+        let rss1 = alloc::rss_bytes().unwrap_or(0);
+        drop(plugins);
+        report::Memory {
+            plugins: N,
+            heap_per_plugin: (heap1 - heap0) as f64 / N as f64,
+            rss_per_plugin: (rss1 as f64 - rss0 as f64) / N as f64,
+        }
+    })
+}

@@ -1,0 +1,585 @@
+//! Writes `BENCHMARKS.md` from criterion's estimates of this run.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where criterion keeps this suite's results.
+pub fn criterion_home() -> PathBuf {
+    root().join("target/criterion-goproc")
+}
+
+/// The machine the figures come from.
+pub struct Machine {
+    cpu: String,
+    cores: usize,
+    kernel: String,
+    rustc: String,
+}
+
+impl Machine {
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpu,
+            cores,
+            kernel,
+            rustc,
+        }
+    }
+}
+
+/// Host memory per idle plugin.
+pub struct Memory {
+    pub plugins: usize,
+    pub heap_per_plugin: f64,
+    pub rss_per_plugin: f64,
+}
+
+/// One criterion result.
+struct Estimate {
+    /// Median nanoseconds per iteration.
+    median: f64,
+    /// Median absolute deviation, nanoseconds.
+    mad: f64,
+}
+
+fn estimate(home: &Path, group: &str, id: &str) -> Option<Estimate> {
+    let path = home.join(group).join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(Estimate {
+        median: v["median"]["point_estimate"].as_f64()?,
+        mad: v["median_abs_dev"]["point_estimate"].as_f64()?,
+    })
+}
+
+/// How a figure is read.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Time per call (one call per iteration).
+    Latency,
+    /// Calls per second, `n` calls per iteration.
+    Rate(u64),
+    /// Time per iteration, in milliseconds.
+    Millis,
+}
+
+fn show(unit: Unit, e: &Estimate) -> String {
+    let spread = 100.0 * e.mad / e.median;
+    match unit {
+        Unit::Latency => format!("{:.1} µs ±{spread:.0}%", e.median / 1e3),
+        Unit::Rate(n) => format!(
+            "{} calls/s ±{spread:.0}%",
+            group_digits(n as f64 * 1e9 / e.median)
+        ),
+        Unit::Millis => format!("{:.2} ms ±{spread:.0}%", e.median / 1e6),
+    }
+}
+
+fn group_digits(x: f64) -> String {
+    let s = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// What a figure is held to.
+#[derive(Clone, Copy)]
+enum Target {
+    None,
+    /// goproc's time / the baseline's time at most this.
+    TimeRatioAtMost(f64),
+    /// goproc's rate / the baseline's rate at least this.
+    RateRatioAtLeast(f64),
+    /// At least this many calls per second.
+    RateAtLeast(f64),
+    /// At most this many milliseconds.
+    MillisAtMost(f64),
+}
+
+struct Row {
+    what: &'static str,
+    group: &'static str,
+    id: &'static str,
+    unit: Unit,
+    baseline: Option<(&'static str, &'static str)>,
+    target: Target,
+}
+
+const fn row(what: &'static str, group: &'static str, id: &'static str, unit: Unit) -> Row {
+    Row {
+        what,
+        group,
+        id,
+        unit,
+        baseline: None,
+        target: Target::None,
+    }
+}
+
+const fn vs(mut r: Row, baseline: &'static str, target: Target) -> Row {
+    r.baseline = Some((r.group, baseline));
+    r.target = target;
+    r
+}
+
+const fn held(mut r: Row, target: Target) -> Row {
+    r.target = target;
+    r
+}
+
+const N: u64 = crate::IN_FLIGHT as u64;
+
+fn rows() -> Vec<Row> {
+    use Target::*;
+    use Unit::*;
+    vec![
+        row(
+            "sequential, current-thread: raw ping-pong",
+            "seq-ct",
+            "raw",
+            Latency,
+        ),
+        vs(
+            row(
+                "sequential, current-thread: goproc",
+                "seq-ct",
+                "goproc",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(1.2),
+        ),
+        vs(
+            row(
+                "sequential, current-thread: goproc vs tarpc",
+                "seq-ct",
+                "goproc",
+                Latency,
+            ),
+            "tarpc",
+            TimeRatioAtMost(1.0),
+        ),
+        row(
+            "sequential, current-thread: tarpc",
+            "seq-ct",
+            "tarpc",
+            Latency,
+        ),
+        vs(
+            row(
+                "sequential, current-thread: goproc busy-poll",
+                "seq-ct",
+                "goproc-busy-poll",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(f64::INFINITY),
+        ),
+        row(
+            "sequential, multi-thread: raw ping-pong",
+            "seq-mt",
+            "raw",
+            Latency,
+        ),
+        vs(
+            row(
+                "sequential, multi-thread: goproc",
+                "seq-mt",
+                "goproc",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(1.2),
+        ),
+        vs(
+            row(
+                "sequential, multi-thread: goproc vs tarpc",
+                "seq-mt",
+                "goproc",
+                Latency,
+            ),
+            "tarpc",
+            TimeRatioAtMost(1.0),
+        ),
+        row(
+            "sequential, multi-thread: tarpc",
+            "seq-mt",
+            "tarpc",
+            Latency,
+        ),
+        vs(
+            row(
+                "sequential, multi-thread: goproc busy-poll",
+                "seq-mt",
+                "goproc-busy-poll",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(f64::INFINITY),
+        ),
+        row(
+            "128 in flight, current-thread: raw pipelined",
+            "inflight128-ct",
+            "raw",
+            Rate(N),
+        ),
+        vs(
+            row(
+                "128 in flight, current-thread: goproc",
+                "inflight128-ct",
+                "goproc",
+                Rate(N),
+            ),
+            "raw",
+            RateRatioAtLeast(0.7),
+        ),
+        vs(
+            row(
+                "128 in flight, current-thread: goproc vs tarpc",
+                "inflight128-ct",
+                "goproc",
+                Rate(N),
+            ),
+            "tarpc",
+            RateRatioAtLeast(4.0),
+        ),
+        row(
+            "128 in flight, current-thread: tarpc",
+            "inflight128-ct",
+            "tarpc",
+            Rate(N),
+        ),
+        row(
+            "128 in flight, multi-thread: raw pipelined",
+            "inflight128-mt",
+            "raw",
+            Rate(N),
+        ),
+        vs(
+            row(
+                "128 in flight, multi-thread: goproc",
+                "inflight128-mt",
+                "goproc",
+                Rate(N),
+            ),
+            "raw",
+            RateRatioAtLeast(0.6),
+        ),
+        vs(
+            row(
+                "128 in flight, multi-thread: goproc vs tarpc",
+                "inflight128-mt",
+                "goproc",
+                Rate(N),
+            ),
+            "tarpc",
+            RateRatioAtLeast(4.0),
+        ),
+        row(
+            "128 in flight, multi-thread: tarpc",
+            "inflight128-mt",
+            "tarpc",
+            Rate(N),
+        ),
+        held(
+            row(
+                "pool of 10, 1,000 concurrent callers",
+                "pool10",
+                "goproc-1000-callers",
+                Rate(1000),
+            ),
+            RateAtLeast(1e6),
+        ),
+        row("1 MiB echo: raw", "echo1mib-ct", "raw", Millis),
+        vs(
+            row("1 MiB echo: goproc", "echo1mib-ct", "goproc", Millis),
+            "raw",
+            TimeRatioAtMost(1.25),
+        ),
+        row(
+            "Python sequential: raw asyncio echo",
+            "python-seq-ct",
+            "raw",
+            Latency,
+        ),
+        vs(
+            row(
+                "Python sequential: goproc plugin",
+                "python-seq-ct",
+                "goproc",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(1.5),
+        ),
+        row(
+            "Python 128 in flight: raw asyncio echo",
+            "python-inflight128-ct",
+            "raw",
+            Rate(N),
+        ),
+        held(
+            row(
+                "Python 128 in flight: goproc plugin",
+                "python-inflight128-ct",
+                "goproc",
+                Rate(N),
+            ),
+            RateAtLeast(150e3),
+        ),
+        row(
+            "TypeScript sequential: raw Node echo",
+            "node-seq-ct",
+            "raw",
+            Latency,
+        ),
+        vs(
+            row(
+                "TypeScript sequential: goproc plugin",
+                "node-seq-ct",
+                "goproc",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(1.5),
+        ),
+        row(
+            "TypeScript 128 in flight: raw Node echo",
+            "node-inflight128-ct",
+            "raw",
+            Rate(N),
+        ),
+        held(
+            row(
+                "TypeScript 128 in flight: goproc plugin",
+                "node-inflight128-ct",
+                "goproc",
+                Rate(N),
+            ),
+            RateAtLeast(400e3),
+        ),
+        held(
+            row("spawn to first call: Rust", "spawn", "rust", Millis),
+            MillisAtMost(5.0),
+        ),
+        held(
+            row("spawn to first call: Python", "spawn", "python", Millis),
+            MillisAtMost(80.0),
+        ),
+        held(
+            row("spawn to first call: TypeScript", "spawn", "node", Millis),
+            MillisAtMost(100.0),
+        ),
+    ]
+}
+
+/// Writes `BENCHMARKS.md` and returns its path.
+pub fn write(
+    machine: &Machine,
+    home: &Path,
+    placements: &str,
+    memory: Option<Memory>,
+    notes: &[String],
+    quick: bool,
+) -> PathBuf {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Written by `cargo bench --features bench-peers --bench suite{}` \
+         (`benches/suite/`). Every goproc figure is measured in the same run, on the \
+         same CPU placement, as the baseline it is compared with. Each figure is the \
+         median of criterion's samples; ± is the median absolute deviation.\n",
+        if quick { " -- --quick" } else { "" }
+    );
+    let _ = writeln!(md, "## Machine\n");
+    let _ = writeln!(
+        md,
+        "- CPU: {} ({} cores available)",
+        machine.cpu, machine.cores
+    );
+    let _ = writeln!(md, "- kernel: Linux {}", machine.kernel);
+    let _ = writeln!(md, "- {}", machine.rustc);
+    let _ = writeln!(
+        md,
+        "- placements: `default` lets the scheduler place the host and the peer \
+         anywhere (with two cores they usually run on different cores); `pinned` \
+         restricts the host and every peer process it starts to CPU 0 \
+         (`sched_setaffinity`, inherited by the children, so tokio's multi-thread \
+         runtime has one worker there)."
+    );
+    let _ = writeln!(
+        md,
+        "- runtimes: `current-thread` and `multi-thread` are the host's tokio runtime; \
+         the Rust plugin and the tarpc server run tokio's default multi-thread runtime, \
+         the raw echo a current-thread one. Python and TypeScript use the calculator \
+         plugins of `examples/calculator/` (`greet` with a 16-byte argument) beside a \
+         raw asyncio / Node `net` echo of 16-byte frames.\n"
+    );
+    let _ = writeln!(
+        md,
+        "The sequential and 128-in-flight calls carry a 16-byte `Vec<u8>` and get it back.\n"
+    );
+
+    let mut met = Vec::new();
+    for placement in placements
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let _ = writeln!(md, "## Placement `{placement}`\n");
+        let _ = writeln!(
+            md,
+            "| benchmark | figure | baseline | ratio | target | met |"
+        );
+        let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
+        for r in rows() {
+            let group = format!("{placement}-{}", r.group);
+            let Some(e) = estimate(home, &group, r.id) else {
+                continue;
+            };
+            let base = r.baseline.and_then(|(g, id)| {
+                estimate(home, &format!("{placement}-{g}"), id).map(|b| (id, b))
+            });
+            let (base_text, ratio_text, target_text, ok) = judge(&r, &e, base.as_ref());
+            if let Some(ok) = ok {
+                met.push((placement.to_string(), r.what, ok));
+            }
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.what,
+                show(r.unit, &e),
+                base_text,
+                ratio_text,
+                target_text,
+                match ok {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "",
+                }
+            );
+        }
+        let _ = writeln!(md);
+    }
+    if let Some(m) = memory {
+        let _ = writeln!(md, "## Host memory per idle plugin\n");
+        let ok = m.heap_per_plugin <= 256.0 * 1024.0;
+        let _ = writeln!(
+            md,
+            "{} idle Rust plugins, each after one call: the host's live heap grew by \
+             **{:.1} KiB** per plugin (counting global allocator; target ≤ 256 KiB: {}), \
+             its RSS by {:.1} KiB per plugin.\n",
+            m.plugins,
+            m.heap_per_plugin / 1024.0,
+            if ok { "met" } else { "**missed**" },
+            m.rss_per_plugin / 1024.0
+        );
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(md, "## Notes\n");
+        for n in notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        let _ = writeln!(md);
+    }
+    let missed: Vec<_> = met.iter().filter(|(_, _, ok)| !ok).collect();
+    let _ = writeln!(
+        md,
+        "## Summary\n\n{} of {} targets met in this run.{}",
+        met.len() - missed.len(),
+        met.len(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Missed: {}.",
+                missed
+                    .iter()
+                    .map(|(p, w, _)| format!("{w} (`{p}`)"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+    );
+    let path = root().join("BENCHMARKS.md");
+    std::fs::write(&path, md).expect("writing BENCHMARKS.md");
+    path
+}
+
+fn judge(
+    r: &Row,
+    e: &Estimate,
+    base: Option<&(&str, Estimate)>,
+) -> (String, String, String, Option<bool>) {
+    let rate = |unit: Unit, x: &Estimate| match unit {
+        Unit::Rate(n) => n as f64 * 1e9 / x.median,
+        _ => 1e9 / x.median,
+    };
+    match (r.target, base) {
+        (Target::TimeRatioAtMost(max), Some((id, b))) => {
+            let ratio = e.median / b.median;
+            let target = if max.is_finite() {
+                format!("≤ {max}×")
+            } else {
+                String::new()
+            };
+            let ok = max.is_finite().then_some(ratio <= max);
+            (
+                format!("{id}: {}", show(r.unit, b)),
+                format!("{ratio:.2}× time"),
+                target,
+                ok,
+            )
+        }
+        (Target::RateRatioAtLeast(min), Some((id, b))) => {
+            let ratio = rate(r.unit, e) / rate(r.unit, b);
+            (
+                format!("{id}: {}", show(r.unit, b)),
+                format!("{ratio:.2}× rate"),
+                format!("≥ {min}×"),
+                Some(ratio >= min),
+            )
+        }
+        (Target::RateAtLeast(min), _) => (
+            String::new(),
+            String::new(),
+            format!("≥ {} calls/s", group_digits(min)),
+            Some(rate(r.unit, e) >= min),
+        ),
+        (Target::MillisAtMost(max), _) => (
+            String::new(),
+            String::new(),
+            format!("≤ {max} ms"),
+            Some(e.median / 1e6 <= max),
+        ),
+        _ => (String::new(), String::new(), String::new(), None),
+    }
+}
