@@ -108,6 +108,15 @@ async fn the_handler_sees_the_deadline_its_call_carries() {
         .expect("the call carried a deadline");
     assert!((9_000..=10_000).contains(&left), "{left} ms left");
     assert_eq!(client.deadline_ms().await.expect("answered"), None);
+    // Longer than a Node timer can hold (2^31-1 ms): the handler still sees it.
+    let month = 30 * 24 * 3600 * 1000;
+    let left = client
+        .with_timeout(Duration::from_millis(month))
+        .deadline_ms()
+        .await
+        .expect("answered")
+        .expect("the call carried a deadline");
+    assert!((month - 10_000..=month).contains(&left), "{left} ms left");
 }
 
 #[tokio::test]

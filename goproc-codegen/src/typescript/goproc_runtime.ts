@@ -703,28 +703,41 @@ export interface ContractDef<I> {
   readonly methods: readonly MethodDef<I>[];
 }
 
+/** One method of a bound contract. */
+export interface BoundMethod {
+  /** `Contract.method`, for messages and logs. */
+  readonly name: string;
+  /**
+   * Decodes the arguments (throws a `DecodeError` when they do not decode)
+   * and returns the call to run.
+   */
+  readonly decode: (r: Reader) => (ctx: CallContext) => Promise<(w: Writer) => void>;
+}
+
 /** A contract bound to an implementation, ready for `serve`. */
 export interface Service {
   readonly name: string;
   readonly fingerprint: string;
-  /** Starts method `method`; `undefined` when there is no such method. */
-  readonly start: (
-    method: number,
-    r: Reader,
-  ) => { name: string; run: (ctx: CallContext) => Promise<(w: Writer) => void> } | undefined;
+  /** How many methods the contract has. */
+  readonly methodCount: number;
+  /** Method number `method`; `undefined` when there is no such method. */
+  readonly method: (method: number) => BoundMethod | undefined;
 }
 
 /** Binds an implementation to its contract. */
 export function bind<I>(contract: ContractDef<I>, impl: I): Service {
+  const methods: BoundMethod[] = contract.methods.map((m) => ({
+    name: `${contract.name}.${m.name}`,
+    decode: (r: Reader) => {
+      const run = m.prepare(r);
+      return (ctx: CallContext) => run(impl, ctx);
+    },
+  }));
   return {
     name: contract.name,
     fingerprint: contract.fingerprint,
-    start: (method, r) => {
-      const m = contract.methods[method];
-      if (m === undefined) return undefined;
-      const run = m.prepare(r);
-      return { name: `${contract.name}.${m.name}`, run: (ctx) => run(impl, ctx) };
-    },
+    methodCount: methods.length,
+    method: (method) => methods[method],
   };
 }
 
@@ -775,8 +788,11 @@ class FrameReader {
         if (this.total < 4) return;
         const head = this.gather(4);
         const length = head.readUInt32LE(0);
-        if (length < 9 || length > this.max) {
-          throw new ProtocolError(`frame length ${length} is outside 9..=${this.max}`);
+        if (length < 9) {
+          throw new ProtocolError(`frame length ${length} is shorter than the 9 bytes of kind and id`);
+        }
+        if (length > this.max) {
+          throw new ProtocolError(`frame length ${length} exceeds the maximum frame size ${this.max}`);
         }
         this.need = length;
       }
@@ -1032,26 +1048,35 @@ class Connection {
       );
       return;
     }
-    let started: ReturnType<Service["start"]>;
-    try {
-      started = svc.start(method, r);
-      if (started !== undefined) r.end();
-    } catch (e) {
-      this.sendError(id, ErrorCode.BadRequest, `the arguments do not decode: ${errorMessage(e).message}`);
+    const bound = svc.method(method);
+    if (bound === undefined) {
+      this.sendError(
+        id,
+        ErrorCode.UnknownMethod,
+        `contract ${svc.name} has ${svc.methodCount} method(s); there is no method number ${method}`,
+      );
       return;
     }
-    if (started === undefined) {
-      this.sendError(id, ErrorCode.UnknownMethod, `no method ${method}`);
+    let run: (ctx: CallContext) => Promise<(w: Writer) => void>;
+    try {
+      run = bound.decode(r);
+      r.end();
+    } catch (e) {
+      this.sendError(
+        id,
+        ErrorCode.BadRequest,
+        `the arguments of ${bound.name} do not decode: ${errorMessage(e).message}`,
+      );
       return;
     }
     const key = idKey(id);
     const controller = new AbortController();
     const call: Running = { controller, timer: undefined };
-    let deadline: number | null = null;
-    // setTimeout holds at most 2^31-1 ms (24.8 days); a longer deadline never fires here.
+    // The handler sees every deadline, but setTimeout holds at most 2^31-1 ms
+    // (24.8 days): a longer one is left to the host, which stops waiting then.
+    const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
     if (deadlineMs > 0n && deadlineMs <= 0x7fffffffn) {
       const ms = Number(deadlineMs);
-      deadline = Date.now() + ms;
       call.timer = setTimeout(() => {
         if (this.running.get(key) !== call) return;
         this.running.delete(key);
@@ -1061,8 +1086,7 @@ class Connection {
       }, ms);
     }
     this.running.set(key, call);
-    const ctx: CallContext = { signal: controller.signal, deadline, method: started.name };
-    const run = started.run;
+    const ctx: CallContext = { signal: controller.signal, deadline, method: bound.name };
     const handler = (async () => run(ctx))();
     handler.then(
       (encode) => {
