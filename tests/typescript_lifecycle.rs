@@ -156,6 +156,60 @@ async fn a_thrown_error_is_handler_failed_and_the_plugin_keeps_serving() {
 }
 
 #[tokio::test]
+async fn an_error_message_that_is_not_valid_unicode_still_reaches_the_host() {
+    let (plugin, client) = start().await;
+    let err = client
+        .fail("lone-surrogate".into())
+        .await
+        .expect_err("the handler throws");
+    assert!(
+        matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
+            if message.contains("RangeError: half of an emoji: \u{fffd}, then the rest")),
+        "{err:?}"
+    );
+    assert_eq!(client.add(1, 1).await.expect("still serving"), 2);
+    assert!(!plugin.has_exited());
+}
+
+#[tokio::test]
+async fn an_error_too_long_for_a_frame_is_cut_short_and_still_reaches_the_host() {
+    let plugin = builder()
+        .max_frame(64 * 1024)
+        .spawn()
+        .await
+        .expect("starting the plugin");
+    let client: LifecycleClient = plugin.client().expect("client");
+    // The message and the stack that repeats it do not fit in 64 KiB
+    // together; the cut falls in the middle of an emoji.
+    let prefix = "the handler raised Error: ".len();
+    let message = format!("{}😀{}", "x".repeat(4095 - prefix), "y".repeat(40_000));
+    let err = client.fail(message).await.expect_err("the handler throws");
+    match &err {
+        Error::Remote {
+            code: RemoteCode::HandlerFailed,
+            message,
+            ..
+        } => {
+            assert!(
+                message.starts_with("the handler raised Error: xxx"),
+                "{message:.80}"
+            );
+            assert!(
+                message.len() < 8 * 1024,
+                "cut short: {} bytes",
+                message.len()
+            );
+        }
+        other => panic!(
+            "expected HandlerFailed, got {}",
+            other.to_string().chars().take(300).collect::<String>()
+        ),
+    }
+    assert_eq!(client.add(1, 1).await.expect("still serving"), 2);
+    assert!(!plugin.has_exited());
+}
+
+#[tokio::test]
 async fn graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones() {
     let (plugin, client) = start().await;
     let in_flight: Vec<_> = (0..3)

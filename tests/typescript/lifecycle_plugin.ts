@@ -50,6 +50,11 @@ const lifecycle: Lifecycle = {
       }, 0);
       return new Promise<number>(() => {});
     }
+    if (message === "lone-surrogate") {
+      // A JavaScript string need not be valid UTF-16; the error still has to
+      // reach the host.
+      throw new RangeError("half of an emoji: \uD83D, then the rest");
+    }
     throw new Error(message);
   },
 

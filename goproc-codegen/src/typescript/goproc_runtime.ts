@@ -861,10 +861,41 @@ function idKey(id: Uint8Array): number | bigint {
 }
 
 function errorMessage(e: unknown): { message: string; detail: string } {
-  if (e instanceof Error) {
-    return { message: `${e.name}: ${e.message}`, detail: e.stack ?? "" };
+  try {
+    if (e instanceof Error) {
+      return { message: `${String(e.name)}: ${String(e.message)}`, detail: String(e.stack ?? "") };
+    }
+  } catch {
+    // An error whose name, message or stack cannot be read: describe it.
   }
   return { message: `a non-Error value was thrown: ${describe(e)}`, detail: "" };
+}
+
+/** The longest error message sent when the whole error does not fit in a frame. */
+const SHORT_ERROR_CHARS = 4096;
+
+/**
+ * `s` as valid Unicode, at most `max` UTF-16 units: a pair cut in half is
+ * dropped and a lone surrogate becomes U+FFFD. (JavaScript strings need not be
+ * valid Unicode, and the wire's strings must be.)
+ */
+function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
+  let t = s;
+  if (t.length > max) {
+    t = t.slice(0, max);
+    const last = t.charCodeAt(t.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) t = t.slice(0, -1);
+  }
+  return isWellFormed(t) ? t : t.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
+}
+
+/** An ERROR frame; cannot fail, as both strings are well formed. */
+function errorFrame(id: Uint8Array, code: number, message: string, detail: string): Uint8Array {
+  const w = frameWriter(Kind.Error, id);
+  w.u32(code);
+  w.string(message);
+  w.string(detail);
+  return finishFrame(w, Number.MAX_SAFE_INTEGER);
 }
 
 /** One connection to the host. */
@@ -1004,21 +1035,21 @@ class Connection {
     }
   }
 
+  /**
+   * Answers a call with an ERROR frame. Never throws: the text is made valid
+   * Unicode, and when message and detail are too long for a frame the
+   * message alone is sent, cut short.
+   */
   private sendError(id: Uint8Array, code: number, message: string, detail = ""): void {
-    const w = frameWriter(Kind.Error, id);
-    w.u32(code);
-    w.string(message);
-    w.string(detail);
-    try {
-      this.send(finishFrame(w, this.maxFrame));
-    } catch {
-      // A detail too long for a frame: send the message alone.
-      const short = frameWriter(Kind.Error, id);
-      short.u32(code);
-      short.string(message.slice(0, 4096));
-      short.string("");
-      this.send(finishFrame(short, Number.MAX_SAFE_INTEGER));
+    const full = errorFrame(id, code, wellFormed(message), wellFormed(detail));
+    if (full.length - 4 <= this.maxFrame) {
+      this.send(full);
+      return;
     }
+    // The header (9), the code (at most 5), two lengths (at most 5 + 1) and
+    // at most 3 UTF-8 bytes per UTF-16 unit.
+    const room = Math.max(0, Math.floor((this.maxFrame - 20) / 3));
+    this.send(errorFrame(id, code, wellFormed(message, Math.min(SHORT_ERROR_CHARS, room)), ""));
   }
 
   private onRequest(idBytes: Uint8Array, body: Uint8Array): void {
