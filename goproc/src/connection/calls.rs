@@ -74,6 +74,7 @@ impl Connection {
         };
         self.send(frame).map_err(CallFailure::NotSent)?;
 
+        let rx = spin_for(rx, self.busy_poll()).await;
         let answer = match timeout {
             Some(limit) => match tokio::time::timeout(limit, rx).await {
                 Ok(answer) => answer,
@@ -89,6 +90,21 @@ impl Connection {
             Err(_) => Err(CallFailure::Connection(self.closed_error())),
         }
     }
+}
+
+/// Low-latency mode: polls `rx` for up to `spin`, yielding to the runtime
+/// in between (tokio then polls the OS for I/O without sleeping), so an
+/// answer that comes back within `spin` wakes no thread. Returns the
+/// receiver, answered or not, for the ordinary wait.
+async fn spin_for<T>(rx: oneshot::Receiver<T>, spin: Option<Duration>) -> oneshot::Receiver<T> {
+    let Some(spin) = spin else {
+        return rx;
+    };
+    let until = std::time::Instant::now() + spin;
+    while rx.is_empty() && !rx.is_terminated() && std::time::Instant::now() < until {
+        super::spin_pause().await;
+    }
+    rx
 }
 
 /// A call waiting for its answer. If the waiting stops early (the future is

@@ -5,8 +5,9 @@ use std::sync::{Arc, Weak};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::dispatch::Batch;
 use super::{Connection, Ended, Outgoing};
-use crate::wire::frame::{read_frame, ReadError};
+use crate::wire::frame::{FrameReader, ReadError};
 use crate::Error;
 
 /// Frames smaller than this are gathered into one write.
@@ -14,10 +15,17 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// Reads frames until the stream ends or breaks a rule.
 pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, conn: Arc<Connection>) {
+    let mut frames = FrameReader::new(conn.max_frame);
+    let mut batch = Batch::default();
     let why = loop {
-        match read_frame(&mut reader, conn.max_frame).await {
+        // The answers of the frames read in one go leave in one write.
+        if !frames.has_frame() || batch.out.len() >= BATCH_BYTES {
+            conn.send_batch(&mut batch);
+        }
+        match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {
-                if let Err(why) = conn.on_frame(header, body) {
+                if let Err(why) = conn.on_frame(header, body, &mut batch) {
+                    conn.send_batch(&mut batch);
                     break why;
                 }
             }
@@ -26,6 +34,16 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, conn: Arc<Con
         }
     };
     conn.set_ended(why);
+}
+
+impl Connection {
+    /// Queues the answers gathered by the reader, if any.
+    fn send_batch(&self, batch: &mut Batch) {
+        if !batch.out.is_empty() {
+            let _ = self.send(std::mem::take(&mut batch.out));
+        }
+        batch.reset();
+    }
 }
 
 /// Writes queued frames, gathering whatever is queued into one write and

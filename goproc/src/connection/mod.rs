@@ -10,7 +10,7 @@ mod dispatch;
 mod io;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -72,6 +72,8 @@ pub(crate) struct Connection {
     dispatcher: Option<Arc<dyn Dispatch>>,
     /// Set by SHUTDOWN: new requests are refused, running ones finish.
     draining: AtomicBool,
+    /// Low-latency mode: microseconds to keep polling before sleeping (0: off).
+    busy_poll_us: AtomicU64,
     shutdown_requested: Notify,
     ended: watch::Sender<Option<Ended>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -103,6 +105,7 @@ impl Connection {
             handlers_idle: Notify::new(),
             dispatcher,
             draining: AtomicBool::new(false),
+            busy_poll_us: AtomicU64::new(0),
             shutdown_requested: Notify::new(),
             ended: watch::channel(None).0,
             writer: Mutex::new(None),
@@ -115,6 +118,21 @@ impl Connection {
         *lock(&conn.writer) = Some(writer);
         tokio::spawn(io::read_loop(stream, conn.clone()));
         conn
+    }
+
+    /// Low-latency mode: while waiting for an answer or for the peer's next
+    /// frame, keep polling for up to `spin` before sleeping. `None` turns it off.
+    pub(crate) fn set_busy_poll(&self, spin: Option<Duration>) {
+        let us = spin.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.busy_poll_us.store(us, Ordering::Relaxed);
+    }
+
+    /// How long to poll before sleeping, if busy polling is on.
+    fn busy_poll(&self) -> Option<Duration> {
+        match self.busy_poll_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
     }
 
     /// The other side's name, for errors.
@@ -244,7 +262,12 @@ impl Connection {
     }
 
     /// Routes one frame read from the peer. An `Err` closes the connection.
-    fn on_frame(self: &Arc<Self>, header: FrameHeader, body: Vec<u8>) -> Result<(), Ended> {
+    fn on_frame(
+        self: &Arc<Self>,
+        header: FrameHeader,
+        body: Vec<u8>,
+        batch: &mut dispatch::Batch,
+    ) -> Result<(), Ended> {
         match header.kind {
             Kind::Response => self.resolve(header.id, Reply::Ok(body)),
             Kind::Pong => self.resolve(header.id, Reply::Ok(Vec::new())),
@@ -257,7 +280,7 @@ impl Connection {
                 })?;
                 self.resolve(header.id, Reply::Err(err));
             }
-            Kind::Request => self.on_request(header.id, body),
+            Kind::Request => self.on_request(header.id, body, batch),
             Kind::Cancel => {
                 if let Some(handler) = lock(&self.handlers).remove(&header.id) {
                     handler.abort();
@@ -310,6 +333,14 @@ impl Connection {
             .await
             .map(|_| ())
     }
+}
+
+/// One turn of a busy-poll loop: let a process sharing this core run (the
+/// peer may be it), then let the runtime poll the OS for I/O without
+/// sleeping.
+async fn spin_pause() {
+    std::thread::yield_now();
+    tokio::task::yield_now().await;
 }
 
 /// A frame with an empty body.

@@ -13,7 +13,7 @@ use super::logs::Output;
 use super::supervise::{supervise, Exit};
 use super::{Client, ServiceHandle};
 use crate::connection::Connection;
-use crate::env::{ENV_ADDR, ENV_NAME, ENV_TOKEN};
+use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_NAME, ENV_TOKEN};
 use crate::transport::Endpoint;
 use crate::wire::messages::ContractRef;
 use crate::wire::DEFAULT_MAX_FRAME;
@@ -33,6 +33,7 @@ pub struct PluginBuilder {
     start_timeout: Duration,
     contracts: Vec<&'static ContractInfo>,
     max_frame: u32,
+    busy_poll: Option<Duration>,
 }
 
 impl PluginBuilder {
@@ -91,6 +92,17 @@ impl PluginBuilder {
         self
     }
 
+    /// Low-latency mode: while a call waits for its answer, and while the
+    /// plugin waits for the next call, both sides keep polling the socket
+    /// for up to `spin` before they sleep. A round trip then wakes no
+    /// sleeping thread, at the price of a busy core for up to `spin` after
+    /// each call. Off by default; a Rust plugin reads the setting from
+    /// `GOPROC_BUSY_POLL_US`, which the host sets.
+    pub fn busy_poll(mut self, spin: Duration) -> Self {
+        self.busy_poll = (!spin.is_zero()).then_some(spin);
+        self
+    }
+
     /// The name the plugin will have (see [`PluginBuilder::name`]).
     pub fn display_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
@@ -126,6 +138,9 @@ impl PluginBuilder {
             .kill_on_drop(true);
         if let Some(dir) = &self.current_dir {
             command.current_dir(dir);
+        }
+        if let Some(spin) = self.busy_poll {
+            command.env(ENV_BUSY_POLL, spin.as_micros().to_string());
         }
         die_with_host(&mut command);
         let mut child = command.spawn().map_err(|e| Error::Spawn {
@@ -186,6 +201,7 @@ impl PluginBuilder {
         drop(endpoint);
 
         let conn = Connection::start(stream, name.clone(), self.max_frame, None);
+        conn.set_busy_poll(self.busy_poll);
         let (stop_tx, stop_rx) = oneshot::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
         tokio::spawn(supervise(
@@ -256,6 +272,7 @@ impl Plugin {
             start_timeout: DEFAULT_START_TIMEOUT,
             contracts: Vec::new(),
             max_frame: DEFAULT_MAX_FRAME,
+            busy_poll: None,
         }
     }
 

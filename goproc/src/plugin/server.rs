@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::connection::{Connection, Dispatch, Ended, HandlerFuture, RemoteError};
-use crate::env::{ENV_ADDR, ENV_TOKEN};
+use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::wire::frame::{read_frame, write_frame};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
@@ -102,6 +102,12 @@ impl Server {
             "host".into(),
             welcome.max_frame,
             Some(Arc::new(self)),
+        );
+        conn.set_busy_poll(
+            std::env::var(ENV_BUSY_POLL)
+                .ok()
+                .and_then(|us| us.trim().parse::<u64>().ok())
+                .map(Duration::from_micros),
         );
         tokio::select! {
             ended = conn.ended() => {

@@ -3,7 +3,11 @@
 //! `length` counts the bytes after itself (kind, id and body), so it is at
 //! least 9. A reader checks it against the maximum *before* allocating.
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::Error;
 
@@ -209,6 +213,153 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     let mut body = vec![0u8; header.body_len];
     reader.read_exact(&mut body).await.map_err(ReadError::Io)?;
     Ok((header, body))
+}
+
+/// How many bytes a [`FrameReader`] asks the stream for at once.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads frames through a buffer: one read from the stream brings in every
+/// frame that has arrived, where [`read_frame`] costs two or three reads
+/// per frame. The length rules are checked exactly as [`read_frame`] does,
+/// before a body is allocated; a body larger than what is buffered is read
+/// straight into its own allocation.
+pub struct FrameReader {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    max_frame: u32,
+}
+
+impl FrameReader {
+    /// A reader that refuses frames longer than `max_frame`.
+    pub fn new(max_frame: u32) -> Self {
+        FrameReader {
+            buf: Box::default(),
+            start: 0,
+            end: 0,
+            max_frame,
+        }
+    }
+
+    /// Whether a whole frame is buffered, so [`FrameReader::next`] will
+    /// return without reading from the stream.
+    pub fn has_frame(&self) -> bool {
+        let buffered = &self.buf[self.start..self.end];
+        if buffered.len() < HEADER_LEN {
+            return false;
+        }
+        let length = u32::from_le_bytes([buffered[0], buffered[1], buffered[2], buffered[3]]);
+        // A malformed length is reported by `next` without reading more.
+        length < MIN_LENGTH || length > self.max_frame || buffered.len() - 4 >= length as usize
+    }
+
+    /// Reads the next frame: the same results and errors as [`read_frame`].
+    pub async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        reader: &mut R,
+    ) -> Result<(FrameHeader, Vec<u8>), ReadError> {
+        self.next_spinning(reader, None).await
+    }
+
+    /// [`FrameReader::next`], but when no byte is waiting, keeps polling the
+    /// stream for up to `spin` (yielding to the runtime in between, which
+    /// polls the OS without sleeping) before waiting to be woken.
+    pub async fn next_spinning<R: AsyncRead + Unpin>(
+        &mut self,
+        reader: &mut R,
+        spin: Option<Duration>,
+    ) -> Result<(FrameHeader, Vec<u8>), ReadError> {
+        while self.end - self.start < HEADER_LEN {
+            self.fill(reader, spin).await?;
+        }
+        let mut head = [0u8; HEADER_LEN];
+        head.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
+        let header = parse_header(&head, self.max_frame).map_err(ReadError::Malformed)?;
+        let body_start = self.start + HEADER_LEN;
+        let buffered = self.end - body_start;
+        if buffered >= header.body_len {
+            let body = self.buf[body_start..body_start + header.body_len].to_vec();
+            self.start = body_start + header.body_len;
+            return Ok((header, body));
+        }
+        // The rest of the body is still on its way: read it into the body.
+        let mut body = vec![0u8; header.body_len];
+        body[..buffered].copy_from_slice(&self.buf[body_start..self.end]);
+        self.start = 0;
+        self.end = 0;
+        reader
+            .read_exact(&mut body[buffered..])
+            .await
+            .map_err(ReadError::Io)?;
+        Ok((header, body))
+    }
+
+    /// Reads more bytes after the ones buffered.
+    async fn fill<R: AsyncRead + Unpin>(
+        &mut self,
+        reader: &mut R,
+        spin: Option<Duration>,
+    ) -> Result<(), ReadError> {
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; READ_CHUNK].into_boxed_slice();
+        }
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.buf.len() - self.end < HEADER_LEN {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = match spin {
+            Some(spin) => read_spinning(reader, &mut self.buf[self.end..], spin).await,
+            None => reader.read(&mut self.buf[self.end..]).await,
+        }
+        .map_err(ReadError::Io)?;
+        if n == 0 {
+            // Between frames, a clean end; inside one, a torn frame.
+            return Err(if self.start == self.end {
+                ReadError::Eof
+            } else {
+                ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "early eof",
+                ))
+            });
+        }
+        self.end += n;
+        Ok(())
+    }
+}
+
+/// Reads into `buf`, polling for up to `spin` before sleeping.
+async fn read_spinning<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+    spin: Duration,
+) -> std::io::Result<usize> {
+    let until = Instant::now() + spin;
+    loop {
+        let polled = std::future::poll_fn(|cx| {
+            let mut read = ReadBuf::new(buf);
+            match Pin::new(&mut *reader).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) => Poll::Ready(Some(Ok(read.filled().len()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                Poll::Pending => Poll::Ready(None),
+            }
+        })
+        .await;
+        if let Some(done) = polled {
+            return done;
+        }
+        if Instant::now() >= until {
+            return reader.read(buf).await;
+        }
+        // Let a process that shares this core run (the peer may be it),
+        // then let the runtime poll the OS for I/O without sleeping.
+        std::thread::yield_now();
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Encodes `body` into one frame and writes it (used by the handshake,
