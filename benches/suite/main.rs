@@ -7,10 +7,12 @@
 //! cargo bench --features bench-peers --bench suite -- seq       # only groups matching `seq`
 //! ```
 //!
-//! Each placement (`GOPROC_BENCH_PLACEMENTS`, default `default,pinned`) runs
-//! the suite once: `default` leaves the scheduler free, `pinned` restricts
-//! this process and every peer it starts to CPU 0 (children inherit the
-//! affinity mask, and tokio sizes its multi-thread runtime from it).
+//! Each placement (`GOPROC_BENCH_PLACEMENTS`, default `default,split,pinned`)
+//! runs the suite once: `default` leaves the scheduler free; `split` puts
+//! this process on CPU 0 and every peer on CPU 1 (`taskset`), so each round
+//! trip crosses cores (Rust peers only); `pinned` restricts this process and
+//! every peer it starts to CPU 0 (children inherit the affinity mask, and
+//! tokio sizes its multi-thread runtime from it).
 //!
 //! The binary also plays the Rust peers: started with `GOPROC_BENCH_ROLE`,
 //! it serves as the goproc plugin, the raw echo or the tarpc server.
@@ -41,6 +43,8 @@ static ALLOC: alloc::Counting = alloc::Counting;
 
 /// Calls in flight for the pipelined benchmarks.
 const IN_FLIGHT: usize = 128;
+/// How long the low-latency mode polls before sleeping.
+const BUSY_POLL: Duration = Duration::from_micros(100);
 /// The small argument: 16 bytes.
 const SMALL: usize = 16;
 /// The large argument: 1 MiB.
@@ -88,15 +92,27 @@ fn main() {
         .filter(|p| !p.is_empty())
     {
         match placement {
-            "default" => {}
-            "pinned" => pin_to_cpu0(),
-            other => panic!("unknown placement `{other}` (default, pinned)"),
+            "default" => peers::set_child_cpu(None),
+            "split" => {
+                pin_to_cpu0();
+                peers::set_child_cpu(Some(1));
+            }
+            "pinned" => {
+                pin_to_cpu0();
+                peers::set_child_cpu(None);
+            }
+            other => panic!("unknown placement `{other}` (default, split, pinned)"),
         }
         let p = Placement {
             name: placement.to_string(),
         };
         for flavor in [Flavor::Current, Flavor::Multi] {
             bench_rust_peers(&mut c, &p, flavor);
+        }
+        if placement == "split" {
+            // Across cores on purpose: the sequential and pipelined Rust
+            // figures only, to keep the quick run short.
+            continue;
         }
         bench_pool(&mut c, &p);
         bench_large(&mut c, &p);
@@ -212,7 +228,7 @@ fn exe() -> PathBuf {
 }
 
 fn rust_plugin() -> goproc::PluginBuilder {
-    goproc::Plugin::builder(exe())
+    peers::plugin_builder(exe())
         .env(peers::ROLE, "plugin")
         .name("bench-plugin")
         .contract::<BenchEchoClient>()
@@ -220,10 +236,12 @@ fn rust_plugin() -> goproc::PluginBuilder {
 
 struct RustPeers {
     goproc: BenchEchoClient,
+    /// A second plugin in low-latency mode ([`BUSY_POLL`]).
+    busy: BenchEchoClient,
     raw: RawClient,
     tarpc: TarpcEchoClient,
     payload: Vec<u8>,
-    _plugin: goproc::Plugin,
+    _plugins: Vec<goproc::Plugin>,
     _children: Vec<ChildGuard>,
     _dir: tempfile::TempDir,
 }
@@ -238,6 +256,12 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
         .await
         .expect("starting the bench plugin");
     let goproc: BenchEchoClient = plugin.client().expect("the bench client");
+    let busy_plugin = rust_plugin()
+        .busy_poll(BUSY_POLL)
+        .spawn()
+        .await
+        .expect("starting the busy-polling bench plugin");
+    let busy: BenchEchoClient = busy_plugin.client().expect("the bench client");
     let raw_path = peers::socket_path(&dir, "raw");
     let (mut raw, raw_child) = peers::raw_peer(peers::raw_rust_command(&raw_path), &raw_path).await;
     raw.prepare(small_frames, SMALL);
@@ -258,12 +282,16 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
         )
         .await
         .expect("first tarpc call");
+    busy.echo(payload.clone())
+        .await
+        .expect("first busy-poll call");
     RustPeers {
         goproc,
+        busy,
         raw,
         tarpc,
         payload,
-        _plugin: plugin,
+        _plugins: vec![plugin, busy_plugin],
         _children: vec![raw_child, tarpc_child],
         _dir: dir,
     }
@@ -299,6 +327,17 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
                     Box::pin(async move {
                         for _ in 0..n {
                             s.goproc.echo(s.payload.clone()).await.expect("goproc call");
+                        }
+                    })
+                })
+            })
+        });
+        g.bench_function("goproc-busy-poll", |b| {
+            b.iter_custom(|n| {
+                sample(&rt, &seq, n, |s, n| {
+                    Box::pin(async move {
+                        for _ in 0..n {
+                            s.busy.echo(s.payload.clone()).await.expect("goproc call");
                         }
                     })
                 })
@@ -631,6 +670,9 @@ fn bench_script(
 }
 
 fn bench_python(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+    if !c_wants(c, &format!("{}-python", p.name)) {
+        return;
+    }
     let Some(plugin) = scripts::python_plugin(notes) else {
         return;
     };
@@ -638,6 +680,9 @@ fn bench_python(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
 }
 
 fn bench_node(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+    if !c_wants(c, &format!("{}-node", p.name)) {
+        return;
+    }
     let Some(plugin) = scripts::node_plugin(notes) else {
         return;
     };

@@ -95,6 +95,45 @@ async fn tarpc_serve() {
         .await;
 }
 
+/// The CPU every child is started on (`taskset -c`), or `usize::MAX`.
+static CHILD_CPU: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Starts every later child on `cpu` (`None`: wherever the scheduler likes).
+pub fn set_child_cpu(cpu: Option<usize>) {
+    CHILD_CPU.store(
+        cpu.unwrap_or(usize::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The program and leading arguments that start `program` on the child CPU.
+pub fn child_program(
+    program: impl AsRef<std::ffi::OsStr>,
+) -> (std::ffi::OsString, Vec<std::ffi::OsString>) {
+    let program = program.as_ref().to_owned();
+    match CHILD_CPU.load(std::sync::atomic::Ordering::Relaxed) {
+        usize::MAX => (program, Vec::new()),
+        cpu => (
+            "taskset".into(),
+            vec!["-c".into(), cpu.to_string().into(), program],
+        ),
+    }
+}
+
+/// A [`Command`] for `program`, started on the child CPU.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let (program, args) = child_program(program);
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+/// A plugin builder for `program`, started on the child CPU.
+pub fn plugin_builder(program: impl AsRef<std::ffi::OsStr>) -> goproc::PluginBuilder {
+    let (program, args) = child_program(program);
+    goproc::Plugin::builder(program).args(args)
+}
+
 /// A child process killed when dropped.
 pub struct ChildGuard(pub Child);
 
@@ -128,7 +167,7 @@ pub async fn raw_peer(mut command: Command, path: &Path) -> (RawClient, ChildGua
 
 /// The Rust raw echo: this binary in role `raw-echo`.
 pub fn raw_rust_command(path: &Path) -> Command {
-    let mut c = Command::new(std::env::current_exe().expect("current exe"));
+    let mut c = command(std::env::current_exe().expect("current exe"));
     c.env(ROLE, "raw-echo").env(ADDR, path);
     c
 }
@@ -182,7 +221,7 @@ impl RawClient {
 /// Starts the tarpc server child and connects a client to it.
 pub async fn tarpc_peer(path: &Path) -> (TarpcEchoClient, ChildGuard) {
     let _ = std::fs::remove_file(path);
-    let child = Command::new(std::env::current_exe().expect("current exe"))
+    let child = command(std::env::current_exe().expect("current exe"))
         .env(ROLE, "tarpc")
         .env(ADDR, path)
         .stdin(Stdio::null())

@@ -35,7 +35,7 @@ pub fn python_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
         return None;
     }
     Some(
-        goproc::Plugin::builder("python3")
+        crate::peers::plugin_builder("python3")
             .arg(script)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .name("calculator.py")
@@ -44,7 +44,7 @@ pub fn python_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
 }
 
 pub fn python_raw_command(path: &Path) -> Command {
-    let mut c = Command::new("python3");
+    let mut c = crate::peers::command("python3");
     c.arg(root().join("benches/peers/raw_echo.py")).arg(path);
     c
 }
@@ -114,7 +114,7 @@ fn node_build() -> &'static Result<PathBuf, String> {
 pub fn node_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
     match node_build() {
         Ok(js) => Some(
-            goproc::Plugin::builder("node")
+            crate::peers::plugin_builder("node")
                 .arg(js)
                 .name("calculator.js")
                 .contract::<CalculatorClient>(),
@@ -127,7 +127,7 @@ pub fn node_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
 }
 
 pub fn node_raw_command(path: &Path) -> Command {
-    let mut c = Command::new("node");
+    let mut c = crate::peers::command("node");
     c.arg(root().join("benches/peers/raw_echo.mjs")).arg(path);
     c
 }
