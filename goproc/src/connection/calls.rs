@@ -71,6 +71,7 @@ impl Connection {
             conn: self,
             id,
             cancel_on_drop: is_request,
+            registered: true,
         };
         self.send(frame).map_err(CallFailure::NotSent)?;
 
@@ -84,6 +85,8 @@ impl Connection {
             None => rx.await,
         };
         guard.cancel_on_drop = false;
+        // An answer (or a failed connection) already removed the entry.
+        guard.registered = false;
         match answer {
             Ok(Reply::Ok(body)) => Ok(body),
             Ok(Reply::Err(body)) => Err(CallFailure::Remote(body)),
@@ -114,10 +117,15 @@ struct Pending<'a> {
     conn: &'a Connection,
     id: u64,
     cancel_on_drop: bool,
+    /// Whether the entry may still be in the table.
+    registered: bool,
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
+        if !self.registered {
+            return;
+        }
         let was_waiting = lock(&self.conn.calls).pending.remove(&self.id).is_some();
         if was_waiting && self.cancel_on_drop {
             let _ = self.conn.send(control_frame(Kind::Cancel, self.id));

@@ -38,7 +38,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, conn: Arc<Con
 
 impl Connection {
     /// Queues the answers gathered by the reader, if any.
-    fn send_batch(&self, batch: &mut Batch) {
+    pub(super) fn send_batch(&self, batch: &mut Batch) {
         if !batch.out.is_empty() {
             let _ = self.send(std::mem::take(&mut batch.out));
         }
