@@ -481,6 +481,21 @@ fn bench_pool(c: &mut Criterion, p: &Placement) {
             })
         })
     });
+    g.bench_function("goproc-1000-futures", |b| {
+        b.iter_custom(|n| {
+            sample(&rt, &state, n, |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        // 1,000 calls in flight from one task.
+                        let calls = (0..CALLERS).map(|_| s.client.echo(s.payload.clone()));
+                        for r in futures::future::join_all(calls).await {
+                            r.expect("pool call");
+                        }
+                    }
+                })
+            })
+        })
+    });
     g.finish();
     rt.block_on(async move { drop(state) });
 }

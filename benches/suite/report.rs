@@ -318,9 +318,15 @@ fn rows() -> Vec<Row> {
             "tarpc",
             Rate(N),
         ),
+        row(
+            "pool of 10, 1,000 calls in flight from one task",
+            "pool10",
+            "goproc-1000-futures",
+            Rate(1000),
+        ),
         held(
             row(
-                "pool of 10, 1,000 concurrent callers",
+                "pool of 10, 1,000 concurrent callers (one task each)",
                 "pool10",
                 "goproc-1000-callers",
                 Rate(1000),
