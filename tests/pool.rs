@@ -167,6 +167,7 @@ async fn calls_spread_over_instances_and_the_client_survives_a_restart() {
     })
     .await;
     let restart_latency = killed.elapsed();
+    eprintln!("restart latency after SIGKILL: {restart_latency:?}");
     assert_eq!(pool.restarts(), 1);
     assert!(
         restart_latency < Duration::from_secs(5),

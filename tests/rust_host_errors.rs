@@ -130,6 +130,41 @@ async fn a_stale_fingerprint_is_refused_before_any_call_naming_both_sides() {
 }
 
 #[tokio::test]
+async fn a_plugin_built_from_a_contract_with_one_argument_type_changed_is_refused() {
+    let err = builder("calculator-changed")
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect_err("refused at the handshake");
+    let host = <CalculatorClient as goproc::Client>::CONTRACT.fingerprint;
+    match &err {
+        Error::ContractMismatch {
+            contract,
+            host_fingerprint,
+            plugin_fingerprint,
+            plugin,
+        } => {
+            assert_eq!(contract, "Calculator");
+            assert_eq!(plugin, "calculator-changed");
+            assert_eq!(host_fingerprint, host);
+            assert_ne!(plugin_fingerprint, host);
+            assert_eq!(plugin_fingerprint.len(), 64);
+            let text = err.to_string();
+            assert!(
+                text.contains(plugin_fingerprint) && text.contains(host),
+                "{text}"
+            );
+        }
+        other => panic!("expected ContractMismatch, got {other}"),
+    }
+    // Without the requirement the plugin starts, and asking for the
+    // contract gives the same refusal before any call.
+    let plugin = builder("calculator-changed").spawn().await.expect("starts");
+    let err = plugin.client::<CalculatorClient>().expect_err("refused");
+    assert!(matches!(err, Error::ContractMismatch { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn a_program_that_exits_at_once_reports_its_status_and_stderr() {
     let err = builder("exit-at-once").spawn().await.expect_err("it exits");
     match &err {

@@ -8,6 +8,8 @@
 mod calculator_contract;
 #[path = "../../examples/calculator/plugin.rs"]
 mod calculator_plugin;
+#[path = "../contracts/calculator_changed.rs"]
+mod calculator_changed;
 #[path = "../contracts/everything.rs"]
 mod everything;
 #[path = "everything.rs"]
@@ -29,6 +31,12 @@ async fn main() {
     let role = std::env::args().nth(1).unwrap_or_default();
     let result = match role.as_str() {
         "calculator" => calculator_plugin::run().await,
+        "calculator-changed" => {
+            goproc::serve(calculator_changed::CalculatorServer::new(
+                calculator_changed::Old,
+            ))
+            .await
+        }
         "everything" => {
             goproc::serve(everything::EverythingServer::new(everything_impl::Echo)).await
         }

@@ -4,7 +4,7 @@
 //! handshake and the serve loop; the text of the `goproc_runtime.ts` file
 //! next to this module) and one module per Rust file that defines a
 //! contract, named after it (`contract.rs` -> `contract.ts`). See
-//! `README.md` beside this file for what the modules contain.
+//! `docs/TYPESCRIPT.md` for what the modules contain.
 //!
 //! The work is split the way the model is: `check` refuses what cannot be
 //! printed, `types` maps wire shapes to TypeScript types and codec calls,
