@@ -7,19 +7,23 @@ encoding, the handshake, and the loop that serves calls.
 
 A plugin implements the contract's abstract class and calls the generated
 `serve(impl)`; several contracts are served together with
-`goproc_runtime.serve(a.service(impl_a), b.service(impl_b))`.
+`goproc_runtime.serve(a.service(impl_a), b.service(impl_b))`. A handler asks
+about the call it serves with `deadline()` and `time_left()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import os
 import struct
 import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Generic, NoReturn, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Sequence, TypeVar
 
 PROTOCOL_MIN = 1
 PROTOCOL_MAX = 1
@@ -52,6 +56,12 @@ CODE_HANDLER_FAILED = 4
 CODE_CANCELLED = 5
 CODE_DEADLINE_EXCEEDED = 6
 CODE_SHUTTING_DOWN = 7
+
+# When the connection ends, how long cancelled handlers and worker threads
+# get to finish before the process exits anyway (seconds, each).
+EXIT_GRACE = 0.2
+# How long the last frames (answers, CLOSE) may take to reach the host.
+FLUSH_ON_EXIT = 5.0
 
 NOT_STARTED_BY_HOST = (
     "this program is a goproc plugin; it is meant to be started by a host program, "
@@ -474,6 +484,31 @@ def w_array_len(v: Sequence[object], n: int) -> None:
 
 
 # ---------------------------------------------------------------------------
+# What a handler can ask about its call
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "goproc_deadline", default=None
+)
+
+
+def deadline() -> float | None:
+    """The deadline of the call the current handler serves, on the
+    `time.monotonic()` clock: the caller stops waiting then, and the handler
+    is cancelled. `None` when the caller set no deadline, or outside a handler.
+    """
+    return _DEADLINE.get()
+
+
+def time_left() -> float | None:
+    """How many seconds the current handler has left before its deadline
+    (never negative), or `None` when its call has no deadline."""
+    d = _DEADLINE.get()
+    if d is None:
+        return None
+    return max(0.0, d - time.monotonic())
+
+
+# ---------------------------------------------------------------------------
 # Contracts and serving
 
 
@@ -501,7 +536,7 @@ class Contract:
 class Service:
     """A contract together with the object that implements it."""
 
-    __slots__ = ("contract", "impl", "handlers")
+    __slots__ = ("contract", "impl", "handlers", "is_async")
 
     def __init__(self, contract: Contract, impl: object) -> None:
         self.contract = contract
@@ -515,6 +550,8 @@ class Service:
                 )
             handlers.append(fn)
         self.handlers = handlers
+        # `async def` handlers are called inside their task (see `_Plugin.run`).
+        self.is_async = [inspect.iscoroutinefunction(fn) for fn in handlers]
 
 
 def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
@@ -568,6 +605,8 @@ class _Plugin(asyncio.Protocol):
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.draining = False
         self.finished: asyncio.Future[str | None] = self.loop.create_future()
+        # Set when the transport is closed and its last bytes written.
+        self.closed: asyncio.Future[None] = self.loop.create_future()
 
     # -- output ---------------------------------------------------------
 
@@ -605,6 +644,8 @@ class _Plugin(asyncio.Protocol):
         self.send(_frame(KIND_HELLO, 0, self.hello))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
         if exc is not None:
             self.finish(f"the connection to the host failed: {exc}")
         elif not self.welcomed:
@@ -627,9 +668,13 @@ class _Plugin(asyncio.Protocol):
         try:
             while n - pos >= 4:
                 length = _U32.unpack_from(buf, pos)[0]
-                if length < MIN_LENGTH or length > self.max_frame:
+                if length < MIN_LENGTH:
                     raise ProtocolError(
-                        f"frame length {length} is outside {MIN_LENGTH}..={self.max_frame}"
+                        f"frame length {length} is shorter than the {MIN_LENGTH} bytes of kind and id"
+                    )
+                if length > self.max_frame:
+                    raise ProtocolError(
+                        f"frame length {length} exceeds the maximum frame size {self.max_frame}"
                     )
                 if n - pos - 4 < length:
                     break
@@ -705,7 +750,8 @@ class _Plugin(asyncio.Protocol):
         if service_index >= len(self.services):
             self.send(_error_frame(
                 call_id, CODE_UNKNOWN_SERVICE,
-                f"this plugin serves {len(self.services)} contract(s); there is no contract number {service_index}",
+                f"this plugin serves {len(self.services)} contract(s); "
+                f"there is no contract number {service_index}",
             ))
             return
         service = self.services[service_index]
@@ -713,7 +759,8 @@ class _Plugin(asyncio.Protocol):
         if method_index >= len(methods):
             self.send(_error_frame(
                 call_id, CODE_UNKNOWN_METHOD,
-                f"contract {service.contract.name} has {len(methods)} method(s); there is no method {method_index}",
+                f"contract {service.contract.name} has {len(methods)} method(s); "
+                f"there is no method number {method_index} (is the host built from a newer contract?)",
             ))
             return
         spec = methods[method_index]
@@ -726,24 +773,42 @@ class _Plugin(asyncio.Protocol):
                 f"the arguments of {service.contract.name}.{spec.name} do not decode: {e}",
             ))
             return
+        # The handler, and the task that runs it, see the call's deadline.
+        when = time.monotonic() + deadline_ms / 1000.0 if deadline_ms > 0 else None
+        token = _DEADLINE.set(when) if when is not None else None
         try:
-            result = service.handlers[method_index](*args)
-        except Exception as e:
-            self.send(self.answer_failure(call_id, spec, e))
-            return
-        if inspect.isawaitable(result):
-            task = self.loop.create_task(self.run(call_id, spec, result, deadline_ms))
-            self.tasks[call_id] = task
-        else:
-            self.send(self.answer(call_id, spec, result))
+            handler = service.handlers[method_index]
+            if service.is_async[method_index]:
+                self.tasks[call_id] = self.loop.create_task(self.run(call_id, spec, handler, args, when))
+                return
+            try:
+                result = handler(*args)
+            except Exception as e:
+                self.send(self.answer_failure(call_id, spec, e))
+                return
+            if inspect.isawaitable(result):
+                ready: Awaitable[Any] = result
+                self.tasks[call_id] = self.loop.create_task(
+                    self.run(call_id, spec, lambda: ready, (), when)
+                )
+            else:
+                self.send(self.answer(call_id, spec, result))
+        finally:
+            if token is not None:
+                _DEADLINE.reset(token)
 
-    async def run(self, call_id: int, spec: MethodSpec, pending: Awaitable[Any], deadline_ms: int) -> None:
+    async def run(
+        self, call_id: int, spec: MethodSpec, handler: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...], when: float | None,
+    ) -> None:
+        # The handler is called here, in its task: a call cancelled before its task
+        # starts leaves no coroutine that nobody awaits.
         frame: bytearray | None
         try:
-            if deadline_ms > 0:
+            if when is not None:
                 try:
-                    async with asyncio.timeout(deadline_ms / 1000.0) as cm:
-                        result = await pending
+                    async with asyncio.timeout(max(0.0, when - time.monotonic())) as cm:
+                        result = await handler(*args)
                 except TimeoutError:
                     if not cm.expired():
                         raise
@@ -754,11 +819,20 @@ class _Plugin(asyncio.Protocol):
                 else:
                     frame = self.answer(call_id, spec, result)
             else:
-                result = await pending
+                result = await handler(*args)
                 frame = self.answer(call_id, spec, result)
-        except asyncio.CancelledError:
-            # Cancelled by CANCEL (nothing more is sent for this id) or by the end of the connection.
-            return
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if task is None or task.cancelling() > 0:
+                # Cancelled by CANCEL (nothing more is sent for this id) or by the end of the connection.
+                raise
+            # The handler let a CancelledError of its own escape: still an answer, or the call
+            # would wait forever.
+            frame = _error_frame(
+                call_id, CODE_HANDLER_FAILED,
+                f"{spec.name}: the handler raised CancelledError, but the call was not cancelled",
+                "".join(traceback.format_exception(e)),
+            )
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
         # Removing the entry first: a CANCEL that arrived already took it, and nothing is sent.
@@ -828,6 +902,12 @@ async def serve_async(*services: Service) -> None:
     except OSError as e:
         raise ConnectionError(f"connecting to the host at {address}: {e}") from None
     error = await plugin.finished
+    # Let the last frames (answers, CLOSE) reach the host.
+    try:
+        async with asyncio.timeout(FLUSH_ON_EXIT):
+            await asyncio.shield(plugin.closed)
+    except TimeoutError:
+        pass
     if error is not None:
         raise ConnectionError(error)
 
@@ -838,21 +918,82 @@ class _NotStartedByHost(Exception):
         self.missing = missing
 
 
+# Set when handlers or threads outlived the connection by more than EXIT_GRACE.
+_lingering = False
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Runs `main` on a new event loop, like `asyncio.run`, except that the
+    work left over when it returns (handlers that ignore cancellation,
+    threads of `asyncio.to_thread`) gets EXIT_GRACE seconds, not forever:
+    a plugin whose host is gone must not keep running."""
+    global _lingering
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                _, pending = loop.run_until_complete(asyncio.wait(left, timeout=EXIT_GRACE))
+                _lingering = _lingering or bool(pending)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            # Tells idle executor threads to stop; does not wait for busy ones.
+            loop.close()
+            until = time.monotonic() + EXIT_GRACE
+            for thread in threading.enumerate():
+                if thread is threading.current_thread() or thread.daemon:
+                    continue
+                thread.join(max(0.0, until - time.monotonic()))
+                if thread.is_alive():
+                    _lingering = True
+
+
+def _exit(code: int) -> NoReturn:
+    """Exits with `code`; at once, without waiting for anything, when work
+    outlived the connection."""
+    if _lingering:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def serve(*services: Service) -> NoReturn:
     """Serves `services` (from the generated `service(impl)` functions) and
-    exits the process when the host is done with it.
+    exits the process when the host is done with it: status 0 when the host
+    closed the connection or asked the plugin to shut down, 1 (with one line
+    on stderr) when the host refused the plugin or broke the protocol.
 
     Run by hand, not by a goproc host, it prints one line that says so and
     exits with status 2.
     """
     try:
-        asyncio.run(serve_async(*services))
+        _run(serve_async(*services))
     except _NotStartedByHost as e:
         print(f"{NOT_STARTED_BY_HOST} (missing environment variable {e.missing})", file=sys.stderr)
-        sys.exit(2)
+        _exit(2)
     except ConnectionError as e:
         print(f"goproc plugin: {e}", file=sys.stderr)
-        sys.exit(1)
+        _exit(1)
     except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(0)
+        _exit(130)
+    except SystemExit as e:
+        # `sys.exit()` from a handler ends the process, as anywhere else.
+        if e.code is None or isinstance(e.code, int):
+            _exit(e.code or 0)
+        print(e.code, file=sys.stderr)
+        _exit(1)
+    except BaseException as e:
+        # Escaped the event loop: reported as Python reports any uncaught exception.
+        sys.excepthook(type(e), e, e.__traceback__)
+        _exit(1)
+    _exit(0)
