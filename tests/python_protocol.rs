@@ -1,0 +1,423 @@
+//! The Python runtime under a host that breaks the rules: a raw host speaks
+//! the wire by hand to the real Python calculator plugin
+//! (examples/calculator/python), as tests/rust_plugin_protocol.rs does for
+//! the Rust plugin. The plugin answers what it can with a clear ERROR frame
+//! and keeps serving; a frame that breaks the framing rules ends it with one
+//! clear line on stderr, never a Python traceback.
+
+mod common;
+#[path = "../examples/calculator/contract.rs"]
+mod contract;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use contract::CalculatorClient;
+use goproc::wire::codec;
+use goproc::wire::frame::{read_frame, write_frame, FrameBuf, FrameHeader};
+use goproc::wire::messages::{ErrorBody, Hello, Refuse, RequestHead, Welcome};
+use goproc::wire::Kind;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::process::{Child, Command};
+
+/// The maximum frame size the raw host's welcome names.
+const MAX_FRAME: u32 = 1 << 20;
+
+struct RawHost {
+    stream: UnixStream,
+    child: Child,
+    hello: Hello,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the Python calculator and reads its hello; the caller answers it.
+async fn connect() -> RawHost {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s");
+    let listener = UnixListener::bind(&path).expect("bind");
+    let child = Command::new(common::python::python3())
+        .arg(common::root().join("examples/calculator/python/plugin.py"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("GOPROC_ADDR", &path)
+        .env("GOPROC_TOKEN", "raw-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn python3");
+    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
+        .await
+        .expect("the plugin connects")
+        .expect("accept");
+    let (header, body) = read_frame(&mut stream, 1 << 16).await.expect("hello");
+    assert_eq!((header.kind, header.id), (Kind::Hello, 0));
+    let hello: Hello = codec::decode(&body).expect("hello decodes");
+    RawHost {
+        stream,
+        child,
+        hello,
+        _dir: dir,
+    }
+}
+
+/// Starts the plugin and welcomes it with a 1 MiB maximum frame.
+async fn raw_host() -> RawHost {
+    let mut host = connect().await;
+    write_frame(
+        &mut host.stream,
+        Kind::Welcome,
+        &Welcome {
+            protocol: 1,
+            max_frame: MAX_FRAME,
+            host_pid: std::process::id(),
+        },
+    )
+    .await
+    .expect("welcome");
+    host
+}
+
+/// A request frame: the head, then `args` as they are.
+fn request_frame(id: u64, service: u32, method: u32, args: &[u8]) -> Vec<u8> {
+    let mut f = FrameBuf::new(Kind::Request, id);
+    codec::encode_into(
+        &RequestHead {
+            service,
+            method,
+            deadline_ms: 0,
+        },
+        f.body_mut(),
+    )
+    .expect("head");
+    f.body_mut().extend_from_slice(args);
+    f.finish(u32::MAX).expect("small")
+}
+
+fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
+    FrameBuf::new(kind, id).finish(u32::MAX).expect("small")
+}
+
+impl RawHost {
+    async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    async fn request(&mut self, id: u64, method: u32, args: &[u8]) -> (FrameHeader, Vec<u8>) {
+        self.request_to(id, 0, method, args).await
+    }
+
+    async fn request_to(
+        &mut self,
+        id: u64,
+        service: u32,
+        method: u32,
+        args: &[u8],
+    ) -> (FrameHeader, Vec<u8>) {
+        self.send(&request_frame(id, service, method, args)).await;
+        self.answer().await
+    }
+
+    async fn answer(&mut self) -> (FrameHeader, Vec<u8>) {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            read_frame(&mut self.stream, MAX_FRAME),
+        )
+        .await
+        .expect("the plugin answers")
+        .expect("a well-formed answer")
+    }
+
+    fn error_body(header: FrameHeader, body: &[u8], id: u64, code: u32) -> String {
+        assert_eq!((header.kind, header.id), (Kind::Error, id));
+        let err: ErrorBody = codec::decode(body).expect("error body decodes");
+        assert_eq!(err.code, code, "{}", err.message);
+        err.message
+    }
+
+    async fn expect_error(&mut self, id: u64, method: u32, args: &[u8], code: u32) -> String {
+        let (header, body) = self.request(id, method, args).await;
+        Self::error_body(header, &body, id, code)
+    }
+
+    /// `add(1, 2)` still answers 3.
+    async fn still_serves(&mut self, id: u64) {
+        let args = codec::encode(&(1i64, 2i64)).expect("args");
+        let (header, body) = self.request(id, 0, &args).await;
+        assert_eq!((header.kind, header.id), (Kind::Response, id));
+        assert_eq!(codec::decode::<i64>(&body).expect("i64"), 3);
+    }
+
+    /// Waits for the plugin to exit; its status code and stderr.
+    async fn exit(self) -> (Option<i32>, String) {
+        let RawHost { stream, child, .. } = self;
+        let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+            .await
+            .expect("the plugin exits")
+            .expect("output");
+        drop(stream);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// Stderr is one line naming what went wrong, with no traceback.
+fn assert_one_clear_line(stderr: &str, says: &str) {
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("goproc plugin: "), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert!(
+        !stderr.contains("Traceback") && !stderr.contains("  File "),
+        "no traceback: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_hello_names_the_language_pid_token_and_contract_fingerprint() {
+    let host = raw_host().await;
+    let hello = &host.hello;
+    assert_eq!(hello.language, "python");
+    assert!(hello.runtime.starts_with("goproc-python "), "{hello:?}");
+    assert_eq!(hello.token, "raw-token");
+    assert_eq!(Some(hello.pid), host.child.id());
+    assert_eq!((hello.protocol_min, hello.protocol_max), (1, 1));
+    let contract = <CalculatorClient as goproc::Client>::CONTRACT;
+    assert_eq!(hello.contracts.len(), 1);
+    assert_eq!(hello.contracts[0].name, contract.name);
+    assert_eq!(hello.contracts[0].fingerprint, contract.fingerprint);
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_answered_with_error_code_2_naming_the_contract() {
+    let mut host = raw_host().await;
+    let message = host.expect_error(1, 99, &[], 2).await;
+    assert!(
+        message.contains("contract Calculator has 4 method(s); there is no method number 99"),
+        "{message}"
+    );
+    host.still_serves(2).await;
+}
+
+#[tokio::test]
+async fn an_unknown_contract_is_answered_with_error_code_1() {
+    let mut host = raw_host().await;
+    let (header, body) = host.request_to(1, 5, 0, &[]).await;
+    let message = RawHost::error_body(header, &body, 1, 1);
+    assert!(message.contains("no contract number 5"), "{message}");
+    host.still_serves(2).await;
+}
+
+#[tokio::test]
+async fn arguments_that_do_not_decode_are_a_bad_request() {
+    let mut host = raw_host().await;
+    // add(a: i64, b: i64) with one byte: the second argument is missing.
+    let message = host.expect_error(1, 0, &[0x02], 3).await;
+    assert!(
+        message.contains("the arguments of Calculator.add do not decode"),
+        "{message}"
+    );
+    // greet(name: String) with bytes that are not UTF-8.
+    let message = host.expect_error(2, 3, &[0x02, 0xc3, 0x28], 3).await;
+    assert!(message.contains("Calculator.greet"), "{message}");
+    host.still_serves(3).await;
+}
+
+#[tokio::test]
+async fn a_request_head_that_does_not_decode_is_a_bad_request() {
+    let mut host = raw_host().await;
+    // A REQUEST whose body is one varint marker with nothing after it.
+    let mut f = FrameBuf::new(Kind::Request, 1);
+    f.body_mut().push(0xfc);
+    host.send(&f.finish(u32::MAX).expect("small")).await;
+    let (header, body) = host.answer().await;
+    let message = RawHost::error_body(header, &body, 1, 3);
+    assert!(message.contains("head"), "{message}");
+    host.still_serves(2).await;
+}
+
+#[tokio::test]
+async fn trailing_bytes_after_the_arguments_are_a_bad_request() {
+    let mut host = raw_host().await;
+    let mut args = codec::encode(&(1i64, 2i64)).expect("args");
+    args.push(0);
+    let message = host.expect_error(1, 0, &args, 3).await;
+    assert!(message.contains("trailing"), "{message}");
+    host.still_serves(2).await;
+}
+
+#[tokio::test]
+async fn a_string_claiming_gigabytes_is_refused_without_allocating() {
+    let mut host = raw_host().await;
+    // greet(name: String) whose length prefix claims 64 GiB.
+    let mut args = vec![0xfd];
+    args.extend_from_slice(&(64u64 << 30).to_le_bytes());
+    let message = host.expect_error(1, 3, &args, 3).await;
+    assert!(message.contains("Calculator.greet"), "{message}");
+    // sum(values: Vec<f64>) claiming 2^60 items.
+    let mut args = vec![0xfd];
+    args.extend_from_slice(&(1u64 << 60).to_le_bytes());
+    host.expect_error(2, 2, &args, 3).await;
+    host.still_serves(3).await;
+}
+
+#[tokio::test]
+async fn pings_are_answered_with_pongs_of_the_same_id() {
+    let mut host = raw_host().await;
+    for id in [77, 0, (1 << 53) + 1, u64::MAX] {
+        host.send(&control_frame(Kind::Ping, id)).await;
+        let (header, body) = host.answer().await;
+        assert_eq!((header.kind, header.id, body.len()), (Kind::Pong, id, 0));
+    }
+    host.still_serves(1).await;
+}
+
+#[tokio::test]
+async fn frames_split_byte_by_byte_or_batched_in_one_write_are_all_answered() {
+    let mut host = raw_host().await;
+    let args = codec::encode(&(1i64, 2i64)).expect("args");
+    let frame = request_frame(1, 0, 0, &args);
+    for byte in &frame {
+        host.send(std::slice::from_ref(byte)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (header, _) = host.answer().await;
+    assert_eq!((header.kind, header.id), (Kind::Response, 1));
+    let mut batch = Vec::new();
+    for id in 10..60u64 {
+        batch.extend(request_frame(id, 0, 0, &args));
+    }
+    host.send(&batch).await;
+    let mut ids = Vec::new();
+    for _ in 10..60 {
+        let (header, body) = host.answer().await;
+        assert_eq!(header.kind, Kind::Response);
+        assert_eq!(codec::decode::<i64>(&body).expect("i64"), 3);
+        ids.push(header.id);
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (10..60).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_cancel_for_an_unknown_call_is_ignored() {
+    let mut host = raw_host().await;
+    host.send(&control_frame(Kind::Cancel, 12345)).await;
+    host.still_serves(1).await;
+}
+
+#[tokio::test]
+async fn a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message() {
+    let mut host = raw_host().await;
+    host.still_serves(1).await;
+    // The welcome set the maximum to 1 MiB; claim 2 MiB.
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&(2u32 << 20).to_le_bytes());
+    frame.push(Kind::Request as u8);
+    frame.extend_from_slice(&1u64.to_le_bytes());
+    host.send(&frame).await;
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_one_clear_line(&stderr, "exceeds the maximum frame size 1048576");
+}
+
+#[tokio::test]
+async fn a_frame_shorter_than_its_header_ends_the_plugin_with_a_clear_message() {
+    let mut host = raw_host().await;
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&3u32.to_le_bytes());
+    frame.extend_from_slice(&[0x10, 0, 0]);
+    host.send(&frame).await;
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_one_clear_line(&stderr, "frame length 3");
+}
+
+#[tokio::test]
+async fn an_unknown_or_reserved_frame_kind_ends_the_plugin_with_a_clear_message() {
+    for (kind, says) in [(0x7f_u8, "0x7f"), (Kind::Event as u8, "0x40")] {
+        let mut host = raw_host().await;
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&9u32.to_le_bytes());
+        frame.push(kind);
+        frame.extend_from_slice(&1u64.to_le_bytes());
+        host.send(&frame).await;
+        let (code, stderr) = host.exit().await;
+        assert_eq!(code, Some(1), "{stderr}");
+        assert_one_clear_line(&stderr, says);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_plugin_exits_1_with_the_hosts_reason() {
+    let mut host = connect().await;
+    write_frame(
+        &mut host.stream,
+        Kind::Refuse,
+        &Refuse {
+            reason: "wrong token".into(),
+        },
+    )
+    .await
+    .expect("refuse");
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_one_clear_line(&stderr, "the host refused this plugin: wrong token");
+}
+
+#[tokio::test]
+async fn a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_message() {
+    let mut host = connect().await;
+    write_frame(
+        &mut host.stream,
+        Kind::Welcome,
+        &Welcome {
+            protocol: 9,
+            max_frame: MAX_FRAME,
+            host_pid: std::process::id(),
+        },
+    )
+    .await
+    .expect("welcome");
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_one_clear_line(&stderr, "protocol 9");
+}
+
+#[tokio::test]
+async fn the_plugin_exits_cleanly_when_the_host_closes_the_connection() {
+    let mut host = raw_host().await;
+    host.still_serves(1).await;
+    let RawHost { stream, child, .. } = host;
+    drop(stream);
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the plugin exits")
+        .expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_close_frame_ends_the_plugin_with_status_0() {
+    let mut host = raw_host().await;
+    host.still_serves(1).await;
+    host.send(&control_frame(Kind::Close, 0)).await;
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_shutdown_with_nothing_in_flight_is_answered_with_close_and_status_0() {
+    let mut host = raw_host().await;
+    host.still_serves(1).await;
+    host.send(&control_frame(Kind::Shutdown, 0)).await;
+    let (header, body) = host.answer().await;
+    assert_eq!((header.kind, header.id, body.len()), (Kind::Close, 0, 0));
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
