@@ -161,6 +161,18 @@ async fn a_raised_exception_is_handler_failed_with_its_traceback_and_the_plugin_
                 && detail.contains("lifecycle_plugin.py")),
         "{err:?}"
     );
+    // A CancelledError the handler raises itself, with the call not
+    // cancelled, is a failure too: the call must not wait forever.
+    let err = client
+        .with_timeout(Duration::from_secs(10))
+        .fail("cancelled".into())
+        .await
+        .expect_err("the handler raises CancelledError");
+    assert!(
+        matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
+            if message.contains("CancelledError")),
+        "{err:?}"
+    );
     assert_eq!(client.add(i64::MAX, 1).await.expect("add"), i64::MIN);
     assert_eq!(client.pid().await.expect("pid"), plugin.pid());
 }

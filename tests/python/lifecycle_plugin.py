@@ -70,6 +70,9 @@ class Plugin(lifecycle.Lifecycle):
             # Outside any handler, from a callback of the event loop; the call never answers.
             asyncio.get_running_loop().call_soon(crash)
             await asyncio.Event().wait()
+        if message == "cancelled":
+            # A CancelledError of the handler's own, while nobody cancelled the call.
+            raise asyncio.CancelledError()
         raise RuntimeError(message)
 
     async def freeze(self) -> None:
