@@ -53,7 +53,8 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     conn: Weak<Connection>,
 ) {
-    let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+    // Grows with use; an idle connection holds no batch buffer.
+    let mut batch: Vec<u8> = Vec::new();
     let mut closing = false;
     while !closing {
         let Some(first) = queue.recv().await else {

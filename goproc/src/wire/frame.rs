@@ -215,8 +215,12 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     Ok((header, body))
 }
 
-/// How many bytes a [`FrameReader`] asks the stream for at once.
-const READ_CHUNK: usize = 64 * 1024;
+/// A [`FrameReader`]'s first buffer: enough for a batch of small frames,
+/// and small enough that an idle connection costs little.
+const READ_FIRST: usize = 8 * 1024;
+/// The most a [`FrameReader`] buffers: a read that fills the buffer doubles
+/// it, up to this.
+const READ_MAX: usize = 64 * 1024;
 
 /// Reads frames through a buffer: one read from the stream brings in every
 /// frame that has arrived, where [`read_frame`] costs two or three reads
@@ -312,7 +316,7 @@ impl FrameReader {
         spin: Option<Duration>,
     ) -> Result<(), ReadError> {
         if self.buf.is_empty() {
-            self.buf = vec![0u8; READ_CHUNK].into_boxed_slice();
+            self.buf = vec![0u8; READ_FIRST].into_boxed_slice();
         }
         if self.start == self.end {
             self.start = 0;
@@ -339,6 +343,14 @@ impl FrameReader {
             });
         }
         self.end += n;
+        if self.end == self.buf.len() && self.buf.len() < READ_MAX {
+            // The stream had more to give: read more at once next time.
+            let mut bigger = vec![0u8; self.buf.len() * 2].into_boxed_slice();
+            bigger[..self.end - self.start].copy_from_slice(&self.buf[self.start..self.end]);
+            self.end -= self.start;
+            self.start = 0;
+            self.buf = bigger;
+        }
         Ok(())
     }
 }
@@ -390,4 +402,70 @@ pub async fn write_frame<W: AsyncWrite + Unpin, T: serde::Serialize>(
     })?;
     stream.write_all(&frame).await?;
     stream.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(id: u64, body_len: usize) -> Vec<u8> {
+        let mut f = FrameBuf::new(Kind::Request, id);
+        f.body_mut()
+            .extend((0..body_len).map(|i| (i as u64 ^ id) as u8));
+        f.finish(u32::MAX).expect("small frame")
+    }
+
+    /// Writes `bytes` in pieces of `piece` bytes, then closes.
+    async fn feed(bytes: Vec<u8>, piece: usize) -> tokio::io::DuplexStream {
+        let (mut tx, rx) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            for chunk in bytes.chunks(piece) {
+                tx.write_all(chunk).await.expect("duplex write");
+                tokio::task::yield_now().await;
+            }
+        });
+        rx
+    }
+
+    #[tokio::test]
+    async fn frame_reader_returns_every_frame_whatever_the_read_sizes() {
+        // Small frames, one larger than the buffer, and sizes around it.
+        let sizes = [0usize, 1, 16, 5000, 100_000, 3, 8192, 8179, 65_536, 7];
+        let mut wire = Vec::new();
+        for (id, len) in sizes.iter().enumerate() {
+            wire.extend(frame(id as u64, *len));
+        }
+        for piece in [1, 7, 13, 4096, 1 << 20] {
+            let mut rx = feed(wire.clone(), piece).await;
+            let mut reader = FrameReader::new(DEFAULT_MAX_FRAME);
+            for (id, len) in sizes.iter().enumerate() {
+                let (header, body) = reader.next(&mut rx).await.expect("a frame");
+                assert_eq!(
+                    (header.id, header.kind, body.len()),
+                    (id as u64, Kind::Request, *len)
+                );
+                assert_eq!(body, frame(id as u64, *len)[HEADER_LEN..]);
+            }
+            assert!(matches!(reader.next(&mut rx).await, Err(ReadError::Eof)));
+        }
+    }
+
+    #[tokio::test]
+    async fn frame_reader_reports_torn_and_oversized_frames() {
+        let mut torn = frame(1, 10);
+        torn.truncate(HEADER_LEN + 4);
+        let mut rx = feed(torn, 5).await;
+        let err = FrameReader::new(DEFAULT_MAX_FRAME).next(&mut rx).await;
+        assert!(
+            matches!(&err, Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
+
+        let mut rx = feed(frame(2, 100), 1 << 20).await;
+        let err = FrameReader::new(50).next(&mut rx).await;
+        assert!(
+            matches!(&err, Err(ReadError::Malformed(m)) if m.contains("exceeds the maximum frame size 50")),
+            "{err:?}"
+        );
+    }
 }
