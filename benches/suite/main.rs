@@ -61,7 +61,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     let placements =
-        std::env::var("GOPROC_BENCH_PLACEMENTS").unwrap_or_else(|_| "default,pinned".into());
+        std::env::var("GOPROC_BENCH_PLACEMENTS").unwrap_or_else(|_| "default,split,pinned".into());
     let home = report::criterion_home();
     // SAFETY: set before any other thread exists.
     std::env::set_var("CRITERION_HOME", &home);

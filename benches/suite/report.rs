@@ -132,7 +132,7 @@ struct Row {
     unit: Unit,
     baseline: Option<(&'static str, &'static str)>,
     target: Target,
-    /// The target is for round trips across cores: not judged when pinned.
+    /// The target is for round trips across cores: judged in `split` only.
     cross_core: bool,
 }
 
@@ -486,7 +486,7 @@ pub fn write(
                 estimate(home, &format!("{placement}-{g}"), id).map(|b| (id, b))
             });
             let (base_text, ratio_text, mut target_text, mut ok) = judge(&r, &e, base.as_ref());
-            if r.cross_core && placement == "pinned" {
+            if r.cross_core && placement != "split" {
                 target_text = format!("({target_text} across cores)");
                 ok = None;
             }
