@@ -287,25 +287,15 @@ impl FrameReader {
             return Ok((header, body));
         }
         // The rest of the body is still on its way: read it straight into
-        // the body's own allocation (no zero-fill, no second copy).
-        let mut body = Vec::with_capacity(header.body_len);
-        body.extend_from_slice(&self.buf[body_start..self.end]);
+        // the body's own allocation.
+        let mut body = vec![0u8; header.body_len];
+        body[..buffered].copy_from_slice(&self.buf[body_start..self.end]);
         self.start = 0;
         self.end = 0;
-        while body.len() < header.body_len {
-            let left = (header.body_len - body.len()) as u64;
-            let n = (&mut *reader)
-                .take(left)
-                .read_buf(&mut body)
-                .await
-                .map_err(ReadError::Io)?;
-            if n == 0 {
-                return Err(ReadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "early eof",
-                )));
-            }
-        }
+        reader
+            .read_exact(&mut body[buffered..])
+            .await
+            .map_err(ReadError::Io)?;
         Ok((header, body))
     }
 
