@@ -4,12 +4,12 @@
 //! (`calculator`, `kv`, `everything`, `lifecycle`, `all`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
+#[path = "../contracts/calculator_changed.rs"]
+mod calculator_changed;
 #[path = "../../examples/calculator/contract.rs"]
 mod calculator_contract;
 #[path = "../../examples/calculator/plugin.rs"]
 mod calculator_plugin;
-#[path = "../contracts/calculator_changed.rs"]
-mod calculator_changed;
 #[path = "../contracts/everything.rs"]
 mod everything;
 #[path = "everything.rs"]
