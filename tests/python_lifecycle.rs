@@ -15,14 +15,12 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::raw_host::{control_frame, request_frame, request_with_deadline, RawHost};
 use goproc::wire::codec;
-use goproc::wire::frame::{read_frame, write_frame, FrameBuf, FrameHeader};
-use goproc::wire::messages::{ErrorBody, Hello, RequestHead, Welcome};
+use goproc::wire::messages::ErrorBody;
 use goproc::wire::Kind;
 use goproc::{Error, Plugin, Pool, RemoteCode};
 use lifecycle::LifecycleClient;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
 
 /// The folder to put on PYTHONPATH: stubs generated from
 /// `tests/contracts/lifecycle.rs`, as the package `goproc_stubs`.
@@ -273,138 +271,63 @@ fn when_the_host_is_sigkilled_its_python_plugins_exit_within_a_second() {
     );
 }
 
-/// A host that speaks the wire by hand and starts the plugin itself, with
-/// no parent-death signal: what the plugin does is its runtime's doing.
-struct RawHost {
-    stream: UnixStream,
-    child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
+/// The lifecycle plugin under the raw host, which speaks the wire by hand.
 async fn raw_host() -> RawHost {
     raw_host_with(&[]).await
 }
 
+/// [`raw_host`] with `env` added to the plugin's environment.
 async fn raw_host_with(env: &[(&str, &str)]) -> RawHost {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s");
-    let listener = UnixListener::bind(&path).expect("bind");
-    let child = tokio::process::Command::new(common::python::python3())
+    let mut plugin = tokio::process::Command::new(common::python::python3());
+    plugin
         .arg(script())
         .envs(env.iter().copied())
         .env("PYTHONPATH", pythonpath())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("GOPROC_ADDR", &path)
-        .env("GOPROC_TOKEN", "raw-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn python3");
-    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
-        .await
-        .expect("the plugin connects")
-        .expect("accept");
-    let (header, body) = read_frame(&mut stream, 1 << 16).await.expect("hello");
-    assert_eq!(header.kind, Kind::Hello);
-    let hello: Hello = codec::decode(&body).expect("hello decodes");
-    assert_eq!(hello.language, "python");
-    write_frame(
-        &mut stream,
-        Kind::Welcome,
-        &Welcome {
-            protocol: 1,
-            max_frame: 1 << 20,
-            host_pid: std::process::id(),
-        },
-    )
-    .await
-    .expect("welcome");
-    RawHost {
-        stream,
-        child,
-        _dir: dir,
-    }
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let host = RawHost::start(plugin).await;
+    assert_eq!(host.hello.language, "python");
+    host
 }
 
-impl RawHost {
-    async fn send_request(&mut self, id: u64, method: u32, deadline_ms: u64, args: &[u8]) {
-        let mut f = FrameBuf::new(Kind::Request, id);
-        codec::encode_into(
-            &RequestHead {
-                service: 0,
-                method,
-                deadline_ms,
-            },
-            f.body_mut(),
-        )
-        .expect("head");
-        f.body_mut().extend_from_slice(args);
-        self.stream
-            .write_all(&f.finish(u32::MAX).expect("small"))
-            .await
-            .expect("write");
-    }
-
-    async fn answer(&mut self) -> (FrameHeader, Vec<u8>) {
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            read_frame(&mut self.stream, 1 << 20),
-        )
-        .await
-        .expect("the plugin answers")
-        .expect("a well-formed answer")
-    }
-
-    /// `cancelled()`, answered with the given id.
-    async fn cancelled(&mut self, id: u64) -> u64 {
-        self.send_request(id, 1, 0, &[]).await;
-        let (header, body) = self.answer().await;
-        assert_eq!((header.kind, header.id), (Kind::Response, id));
-        codec::decode(&body).expect("u64")
-    }
+/// `cancelled()` (method 1), answered with the given id.
+async fn cancelled(host: &mut RawHost, id: u64) -> u64 {
+    host.send(&request_frame(id, 0, 1, &[])).await;
+    let (header, body) = host.answer().await;
+    assert_eq!((header.kind, header.id), (Kind::Response, id));
+    codec::decode(&body).expect("u64")
 }
 
 #[tokio::test]
 async fn the_runtime_itself_cancels_a_handler_on_cancel_and_when_its_deadline_passes() {
     let mut host = raw_host().await;
     let ten_seconds = codec::encode(&10_000u64).expect("args");
-    let cancel = |id: u64| {
-        FrameBuf::new(Kind::Cancel, id)
-            .finish(u32::MAX)
-            .expect("small")
-    };
+    let cancel = |id: u64| control_frame(Kind::Cancel, id);
     // A call cancelled before its handler started, in the same write.
-    let mut both = FrameBuf::new(Kind::Request, 1);
-    codec::encode_into(
-        &RequestHead {
-            service: 0,
-            method: 0,
-            deadline_ms: 0,
-        },
-        both.body_mut(),
-    )
-    .expect("head");
-    both.body_mut().extend_from_slice(&ten_seconds);
-    let mut both = both.finish(u32::MAX).expect("small");
+    let mut both = request_frame(1, 0, 0, &ten_seconds);
     both.extend(cancel(1));
-    host.stream.write_all(&both).await.expect("write");
+    host.send(&both).await;
     // (Its handler almost surely never started, so it has nothing to count.)
-    let base = host.cancelled(2).await;
+    let base = cancelled(&mut host, 2).await;
     assert!(base <= 1, "{base}");
     // CANCEL of a running handler: it sees CancelledError, and nothing more
     // is sent for that id.
-    host.send_request(3, 0, 0, &ten_seconds).await;
-    assert_eq!(host.cancelled(4).await, base, "the handler is running");
-    host.stream.write_all(&cancel(3)).await.expect("write");
+    host.send(&request_with_deadline(3, 0, 0, 0, &ten_seconds))
+        .await;
     assert_eq!(
-        host.cancelled(5).await,
+        cancelled(&mut host, 4).await,
+        base,
+        "the handler is running"
+    );
+    host.send(&cancel(3)).await;
+    assert_eq!(
+        cancelled(&mut host, 5).await,
         base + 1,
         "the CANCEL reached the handler"
     );
     // A deadline the plugin enforces alone, with no CANCEL from the host.
     let started = Instant::now();
-    host.send_request(6, 0, 200, &ten_seconds).await;
+    host.send(&request_with_deadline(6, 0, 0, 200, &ten_seconds))
+        .await;
     let (header, body) = host.answer().await;
     assert_eq!((header.kind, header.id), (Kind::Error, 6));
     let err: ErrorBody = codec::decode(&body).expect("error body");
@@ -412,20 +335,14 @@ async fn the_runtime_itself_cancels_a_handler_on_cancel_and_when_its_deadline_pa
     assert!(err.message.contains("deadline"), "{}", err.message);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
-        host.cancelled(7).await,
+        cancelled(&mut host, 7).await,
         base + 2,
         "the deadline reached the handler"
     );
     // Nothing was answered for the cancelled calls, and nothing was
     // written to stderr (no coroutine left never awaited).
-    let RawHost { stream, child, .. } = host;
-    drop(stream);
-    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-        .await
-        .expect("the plugin exits")
-        .expect("output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = host.hang_up().await;
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
 
@@ -435,20 +352,15 @@ async fn the_plugin_exits_within_a_second_of_end_of_file_even_with_calls_in_flig
     let mut host = raw_host_with(&[("LIFECYCLE_SLEEP_IN_THREAD", "1")]).await;
     let thirty_seconds = codec::encode(&30_000u64).expect("args");
     for id in 1..=3 {
-        host.send_request(id, 0, 0, &thirty_seconds).await;
+        host.send(&request_with_deadline(id, 0, 0, 0, &thirty_seconds))
+            .await;
     }
     // The handlers are running: the plugin answers a later call.
-    assert_eq!(host.cancelled(9).await, 0);
-    let RawHost { stream, child, .. } = host;
-    drop(stream);
+    assert_eq!(cancelled(&mut host, 9).await, 0);
     let closed = Instant::now();
-    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-        .await
-        .expect("the plugin exits")
-        .expect("output");
+    let (code, stderr) = host.hang_up().await;
     let took = closed.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
     assert!(
         took < Duration::from_secs(1),

@@ -9,158 +9,33 @@ mod common;
 #[path = "../examples/calculator/contract.rs"]
 mod contract;
 
-use std::process::Stdio;
-use std::time::Duration;
-
+use common::raw_host::{control_frame, request_frame, RawHost, MAX_FRAME};
 use contract::CalculatorClient;
 use goproc::wire::codec;
-use goproc::wire::frame::{read_frame, write_frame, FrameBuf, FrameHeader};
-use goproc::wire::messages::{ErrorBody, Hello, Refuse, RequestHead, Welcome};
+use goproc::wire::frame::{write_frame, FrameBuf};
+use goproc::wire::messages::{Refuse, Welcome};
 use goproc::wire::Kind;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
-use tokio::process::{Child, Command};
+use std::time::Duration;
 
-/// The maximum frame size the raw host's welcome names.
-const MAX_FRAME: u32 = 1 << 20;
+use tokio::process::Command;
 
-struct RawHost {
-    stream: UnixStream,
-    child: Child,
-    hello: Hello,
-    _dir: tempfile::TempDir,
+/// The Python calculator example, started by the raw host.
+fn plugin() -> Command {
+    let mut plugin = Command::new(common::python::python3());
+    plugin
+        .arg(common::root().join("examples/calculator/python/plugin.py"))
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    plugin
 }
 
-/// Starts the Python calculator and reads its hello; the caller answers it.
+/// Starts the plugin and reads its hello; the caller answers it.
 async fn connect() -> RawHost {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s");
-    let listener = UnixListener::bind(&path).expect("bind");
-    let child = Command::new(common::python::python3())
-        .arg(common::root().join("examples/calculator/python/plugin.py"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("GOPROC_ADDR", &path)
-        .env("GOPROC_TOKEN", "raw-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn python3");
-    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
-        .await
-        .expect("the plugin connects")
-        .expect("accept");
-    let (header, body) = read_frame(&mut stream, 1 << 16).await.expect("hello");
-    assert_eq!((header.kind, header.id), (Kind::Hello, 0));
-    let hello: Hello = codec::decode(&body).expect("hello decodes");
-    RawHost {
-        stream,
-        child,
-        hello,
-        _dir: dir,
-    }
+    RawHost::connect(plugin()).await
 }
 
 /// Starts the plugin and welcomes it with a 1 MiB maximum frame.
 async fn raw_host() -> RawHost {
-    let mut host = connect().await;
-    write_frame(
-        &mut host.stream,
-        Kind::Welcome,
-        &Welcome {
-            protocol: 1,
-            max_frame: MAX_FRAME,
-            host_pid: std::process::id(),
-        },
-    )
-    .await
-    .expect("welcome");
-    host
-}
-
-/// A request frame: the head, then `args` as they are.
-fn request_frame(id: u64, service: u32, method: u32, args: &[u8]) -> Vec<u8> {
-    let mut f = FrameBuf::new(Kind::Request, id);
-    codec::encode_into(
-        &RequestHead {
-            service,
-            method,
-            deadline_ms: 0,
-        },
-        f.body_mut(),
-    )
-    .expect("head");
-    f.body_mut().extend_from_slice(args);
-    f.finish(u32::MAX).expect("small")
-}
-
-fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
-    FrameBuf::new(kind, id).finish(u32::MAX).expect("small")
-}
-
-impl RawHost {
-    async fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.expect("write");
-    }
-
-    async fn request(&mut self, id: u64, method: u32, args: &[u8]) -> (FrameHeader, Vec<u8>) {
-        self.request_to(id, 0, method, args).await
-    }
-
-    async fn request_to(
-        &mut self,
-        id: u64,
-        service: u32,
-        method: u32,
-        args: &[u8],
-    ) -> (FrameHeader, Vec<u8>) {
-        self.send(&request_frame(id, service, method, args)).await;
-        self.answer().await
-    }
-
-    async fn answer(&mut self) -> (FrameHeader, Vec<u8>) {
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            read_frame(&mut self.stream, MAX_FRAME),
-        )
-        .await
-        .expect("the plugin answers")
-        .expect("a well-formed answer")
-    }
-
-    fn error_body(header: FrameHeader, body: &[u8], id: u64, code: u32) -> String {
-        assert_eq!((header.kind, header.id), (Kind::Error, id));
-        let err: ErrorBody = codec::decode(body).expect("error body decodes");
-        assert_eq!(err.code, code, "{}", err.message);
-        err.message
-    }
-
-    async fn expect_error(&mut self, id: u64, method: u32, args: &[u8], code: u32) -> String {
-        let (header, body) = self.request(id, method, args).await;
-        Self::error_body(header, &body, id, code)
-    }
-
-    /// `add(1, 2)` still answers 3.
-    async fn still_serves(&mut self, id: u64) {
-        let args = codec::encode(&(1i64, 2i64)).expect("args");
-        let (header, body) = self.request(id, 0, &args).await;
-        assert_eq!((header.kind, header.id), (Kind::Response, id));
-        assert_eq!(codec::decode::<i64>(&body).expect("i64"), 3);
-    }
-
-    /// Waits for the plugin to exit; its status code and stderr.
-    async fn exit(self) -> (Option<i32>, String) {
-        let RawHost { stream, child, .. } = self;
-        let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-            .await
-            .expect("the plugin exits")
-            .expect("output");
-        drop(stream);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    RawHost::start(plugin()).await
 }
 
 /// Stderr is one line naming what went wrong, with no traceback.
@@ -389,14 +264,8 @@ async fn a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_messa
 async fn the_plugin_exits_cleanly_when_the_host_closes_the_connection() {
     let mut host = raw_host().await;
     host.still_serves(1).await;
-    let RawHost { stream, child, .. } = host;
-    drop(stream);
-    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-        .await
-        .expect("the plugin exits")
-        .expect("output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = host.hang_up().await;
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
 

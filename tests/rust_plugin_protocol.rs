@@ -3,119 +3,21 @@
 //! with a clear ERROR frame and keeps serving; a frame that breaks the
 //! framing rules ends it with a clear message, never a panic.
 
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
+use common::raw_host::{control_frame, RawHost, TOKEN};
 use goproc::wire::codec;
-use goproc::wire::frame::{read_frame, write_frame, FrameBuf, FrameHeader};
-use goproc::wire::messages::{ErrorBody, Hello, RequestHead, Welcome};
+use goproc::wire::messages::ErrorBody;
 use goproc::wire::Kind;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-struct RawHost {
-    stream: UnixStream,
-    child: Child,
-    hello: Hello,
-    _dir: tempfile::TempDir,
-}
-
+/// Starts `test-plugin ROLE` under the raw host and welcomes it.
 async fn raw_host(role: &str) -> RawHost {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s");
-    let listener = UnixListener::bind(&path).expect("bind");
-    let child = Command::new(env!("CARGO_BIN_EXE_test-plugin"))
-        .arg(role)
-        .env("GOPROC_ADDR", &path)
-        .env("GOPROC_TOKEN", "raw-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(20), listener.accept())
-        .await
-        .expect("the plugin connects")
-        .expect("accept");
-    let (header, body) = read_frame(&mut stream, 1 << 16).await.expect("hello");
-    assert_eq!(header.kind, Kind::Hello);
-    let hello: Hello = codec::decode(&body).expect("hello decodes");
-    assert_eq!(hello.token, "raw-token");
-    write_frame(
-        &mut stream,
-        Kind::Welcome,
-        &Welcome {
-            protocol: 1,
-            max_frame: 1 << 20,
-            host_pid: std::process::id(),
-        },
-    )
-    .await
-    .expect("welcome");
-    RawHost {
-        stream,
-        child,
-        hello,
-        _dir: dir,
-    }
-}
-
-impl RawHost {
-    async fn request(&mut self, id: u64, method: u32, args: &[u8]) -> (FrameHeader, Vec<u8>) {
-        self.request_to(id, 0, method, args).await
-    }
-
-    async fn request_to(
-        &mut self,
-        id: u64,
-        service: u32,
-        method: u32,
-        args: &[u8],
-    ) -> (FrameHeader, Vec<u8>) {
-        let mut f = FrameBuf::new(Kind::Request, id);
-        codec::encode_into(
-            &RequestHead {
-                service,
-                method,
-                deadline_ms: 0,
-            },
-            f.body_mut(),
-        )
-        .expect("head");
-        f.body_mut().extend_from_slice(args);
-        self.stream
-            .write_all(&f.finish(u32::MAX).expect("small"))
-            .await
-            .expect("write");
-        self.answer().await
-    }
-
-    async fn answer(&mut self) -> (FrameHeader, Vec<u8>) {
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            read_frame(&mut self.stream, 1 << 20),
-        )
-        .await
-        .expect("the plugin answers")
-        .expect("a well-formed answer")
-    }
-
-    async fn expect_error(&mut self, id: u64, method: u32, args: &[u8], code: u32) -> String {
-        let (header, body) = self.request(id, method, args).await;
-        assert_eq!((header.kind, header.id), (Kind::Error, id));
-        let err: ErrorBody = codec::decode(&body).expect("error body decodes");
-        assert_eq!(err.code, code, "{}", err.message);
-        err.message
-    }
-
-    /// `add(1, 2)` still answers 3.
-    async fn still_serves(&mut self, id: u64) {
-        let args = codec::encode(&(1i64, 2i64)).expect("args");
-        let (header, body) = self.request(id, 0, &args).await;
-        assert_eq!((header.kind, header.id), (Kind::Response, id));
-        assert_eq!(codec::decode::<i64>(&body).expect("i64"), 3);
-    }
+    let mut plugin = Command::new(env!("CARGO_BIN_EXE_test-plugin"));
+    plugin.arg(role);
+    let host = RawHost::start(plugin).await;
+    assert_eq!(host.hello.token, TOKEN);
+    host
 }
 
 #[tokio::test]
@@ -176,10 +78,7 @@ async fn a_string_claiming_gigabytes_is_refused_without_allocating() {
 #[tokio::test]
 async fn pings_are_answered_with_pongs_of_the_same_id() {
     let mut host = raw_host("calculator").await;
-    let ping = FrameBuf::new(Kind::Ping, 77)
-        .finish(u32::MAX)
-        .expect("small");
-    host.stream.write_all(&ping).await.expect("write");
+    host.send(&control_frame(Kind::Ping, 77)).await;
     let (header, body) = host.answer().await;
     assert_eq!((header.kind, header.id, body.len()), (Kind::Pong, 77, 0));
 }
@@ -192,13 +91,9 @@ async fn a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message() {
     frame.extend_from_slice(&(2u32 << 20).to_le_bytes());
     frame.push(Kind::Request as u8);
     frame.extend_from_slice(&1u64.to_le_bytes());
-    host.stream.write_all(&frame).await.expect("write");
-    let out = tokio::time::timeout(Duration::from_secs(10), host.child.wait_with_output())
-        .await
-        .expect("the plugin exits")
-        .expect("output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    host.send(&frame).await;
+    let (code, stderr) = host.exit().await;
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("exceeds the maximum frame size 1048576"),
         "{stderr}"
@@ -208,17 +103,6 @@ async fn a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message() {
 
 #[tokio::test]
 async fn the_plugin_exits_cleanly_when_the_host_closes_the_connection() {
-    let host = raw_host("calculator").await;
-    let RawHost { stream, child, .. } = host;
-    drop(stream);
-    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-        .await
-        .expect("the plugin exits")
-        .expect("output");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stderr) = raw_host("calculator").await.hang_up().await;
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -3,6 +3,7 @@
 
 pub mod node;
 pub mod python;
+pub mod raw_host;
 
 use std::path::{Path, PathBuf};
 
