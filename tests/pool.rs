@@ -1,8 +1,7 @@
 //! Pools of Rust plugins: load spreading, supervision under SIGKILL,
 //! restart limits, lazy start, health checks, and no orphans.
 
-#[path = "contracts/lifecycle.rs"]
-mod lifecycle;
+mod lifecycle_support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use goproc::{Error, Plugin, Pool, RestartPolicy};
-use lifecycle::LifecycleClient;
+use lifecycle_support::lifecycle::LifecycleClient;
+use lifecycle_support::{pids, running, sigkill, wait_until};
 
 fn plugin() -> goproc::PluginBuilder {
     Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
@@ -18,28 +18,6 @@ fn plugin() -> goproc::PluginBuilder {
         .name("lifecycle")
         .contract::<LifecycleClient>()
         .start_timeout(Duration::from_secs(20))
-}
-
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
-
-fn sigkill(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status();
-}
-
-fn pids(pool: &Pool) -> Vec<u32> {
-    pool.instances().iter().filter_map(|i| i.pid).collect()
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,27 +248,7 @@ async fn a_lazy_pool_starts_instances_only_when_the_running_ones_are_full() {
 
 #[tokio::test]
 async fn an_instance_that_stops_answering_pings_is_replaced() {
-    let pool = Pool::builder(plugin())
-        .size(1)
-        .health_check(Duration::from_millis(100), Duration::from_millis(300))
-        .start()
-        .await
-        .expect("pool");
-    let client: LifecycleClient = pool.client().expect("client");
-    let frozen = pids(&pool)[0];
-    let _ = client
-        .with_timeout(Duration::from_millis(300))
-        .freeze()
-        .await;
-    wait_until("the frozen instance is replaced", || {
-        pool.restarts() >= 1 && pids(&pool).first().is_some_and(|p| *p != frozen)
-    })
-    .await;
-    assert!(!running(frozen), "the frozen process was killed");
-    assert_eq!(
-        client.add(20, 22).await.expect("the new instance answers"),
-        42
-    );
+    lifecycle_support::a_frozen_instance_is_replaced_by_the_health_check(plugin()).await;
 }
 
 #[tokio::test]

@@ -5,16 +5,14 @@
 //! one error event, and a pool of TypeScript instances survives a SIGKILL.
 
 mod common;
-#[path = "contracts/lifecycle.rs"]
-mod lifecycle;
+mod lifecycle_support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use goproc::{Error, Plugin, Pool, RemoteCode};
-use lifecycle::LifecycleClient;
+use goproc::{Error, Plugin, RemoteCode};
+use lifecycle_support::lifecycle::LifecycleClient;
+use lifecycle_support::Captured;
 
 /// `tests/typescript/lifecycle_plugin.ts` with stubs generated from
 /// `tests/contracts/lifecycle.rs`, compiled with the pinned `tsc --strict`.
@@ -45,98 +43,23 @@ async fn start() -> (Plugin, LifecycleClient) {
     (plugin, client)
 }
 
-/// Polls `cancelled()` until it returns `want` or two seconds pass.
-async fn eventually(client: &LifecycleClient, want: u64) -> u64 {
-    let until = Instant::now() + Duration::from_secs(2);
-    loop {
-        let got = client.cancelled().await.expect("cancelled()");
-        if got == want || Instant::now() > until {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
-
-fn sigkill(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status();
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_call_past_its_deadline_times_out_at_the_host_and_the_handler_sees_the_abort() {
     let (_plugin, client) = start().await;
-    let started = Instant::now();
-    let err = client
-        .with_timeout(Duration::from_millis(300))
-        .sleep(10_000)
-        .await
-        .expect_err("the deadline passes first");
-    let took = started.elapsed();
-    assert!(
-        matches!(&err, Error::Timeout { method, after } if method == "Lifecycle.sleep" && *after == Duration::from_millis(300)),
-        "{err}"
-    );
-    assert!(took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(
-        eventually(&client, 1).await,
-        1,
-        "the handler's signal was aborted"
-    );
+    lifecycle_support::a_call_past_its_deadline_times_out_and_the_handler_is_cancelled(&client)
+        .await;
 }
 
 #[tokio::test]
 async fn the_handler_sees_the_deadline_its_call_carries() {
     let (_plugin, client) = start().await;
-    let left = client
-        .with_timeout(Duration::from_secs(10))
-        .deadline_ms()
-        .await
-        .expect("answered")
-        .expect("the call carried a deadline");
-    assert!((9_000..=10_000).contains(&left), "{left} ms left");
-    assert_eq!(client.deadline_ms().await.expect("answered"), None);
-    // Longer than a Node timer can hold (2^31-1 ms): the handler still sees it.
-    let month = 30 * 24 * 3600 * 1000;
-    let left = client
-        .with_timeout(Duration::from_millis(month))
-        .deadline_ms()
-        .await
-        .expect("answered")
-        .expect("the call carried a deadline");
-    assert!((month - 10_000..=month).contains(&left), "{left} ms left");
+    lifecycle_support::the_handler_sees_the_deadline_its_call_carries(&client).await;
 }
 
 #[tokio::test]
 async fn dropping_a_call_future_cancels_the_handler_and_a_late_answer_is_dropped_quietly() {
     let (plugin, client) = start().await;
-    let abandoned = tokio::time::timeout(Duration::from_millis(100), client.sleep(5_000)).await;
-    assert!(abandoned.is_err(), "the caller gave up");
-    assert_eq!(eventually(&client, 1).await, 1);
-    // Several at once: each one's signal is aborted.
-    let many = futures::future::join_all((0..5).map(|_| client.sleep(5_000)));
-    assert!(tokio::time::timeout(Duration::from_millis(200), many)
-        .await
-        .is_err());
-    assert_eq!(eventually(&client, 6).await, 6);
-    // A call cancelled too late to stop: its answer arrives and is ignored.
-    let quick = tokio::time::timeout(Duration::from_millis(30), client.sleep(50)).await;
-    assert!(quick.is_err());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(client.add(2, 2).await.expect("still fine"), 4);
-    assert!(!plugin.has_exited());
+    lifecycle_support::dropping_a_call_future_cancels_the_handler(&plugin, &client).await;
 }
 
 #[tokio::test]
@@ -212,58 +135,27 @@ async fn an_error_too_long_for_a_frame_is_cut_short_and_still_reaches_the_host()
 #[tokio::test]
 async fn graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones() {
     let (plugin, client) = start().await;
-    let in_flight: Vec<_> = (0..3)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.sleep(400).await })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let stopping = tokio::spawn({
-        let plugin = plugin.clone();
-        async move { plugin.shutdown(Duration::from_secs(10)).await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let refused = client.add(1, 1).await.expect_err("no new calls");
-    assert!(
-        matches!(&refused, Error::Closed { reason, .. } if reason.contains("shutting down")),
-        "{refused}"
-    );
-    for call in in_flight {
-        assert_eq!(call.await.expect("task").expect("finished"), 400);
-    }
-    let ended = tokio::time::timeout(Duration::from_secs(5), stopping)
-        .await
-        .expect("the plugin exits by itself")
-        .expect("task");
-    assert!(
-        matches!(&ended, Error::PluginExited { status, .. } if status == "exit status: 0"),
-        "{ended}"
-    );
+    lifecycle_support::graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones(
+        plugin, client,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn graceful_shutdown_kills_a_plugin_that_outlives_the_grace_period() {
     let (plugin, client) = start().await;
-    // A frozen process answers nothing, not even the shutdown.
-    let slow = tokio::spawn({
-        let client = client.clone();
-        async move { client.sleep(30_000).await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = client
-        .with_timeout(Duration::from_millis(300))
-        .freeze()
-        .await;
-    let started = Instant::now();
-    let ended = plugin.shutdown(Duration::from_millis(300)).await;
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(
-        matches!(&ended, Error::PluginExited { status, .. } if status.contains("signal: 9")),
-        "{ended}"
-    );
-    let err = slow.await.expect("task").expect_err("killed");
-    assert!(matches!(err, Error::PluginExited { .. }), "{err}");
+    lifecycle_support::graceful_shutdown_kills_a_plugin_that_outlives_the_grace_period(
+        plugin,
+        client,
+        // A frozen process answers nothing, not even the shutdown.
+        |client| async move {
+            let _ = client
+                .with_timeout(Duration::from_millis(300))
+                .freeze()
+                .await;
+        },
+    )
+    .await;
 }
 
 #[test]
@@ -271,71 +163,13 @@ fn when_the_host_is_sigkilled_its_typescript_plugins_exit_within_a_second() {
     let node = common::node::node();
     let js = plugin_js();
     let (node, js) = (node.to_str().expect("utf-8"), js.to_str().expect("utf-8"));
-    let mut host = std::process::Command::new(env!("CARGO_BIN_EXE_test-host"))
-        .args([node, js, "--", node, js])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the test host");
-    let mut line = String::new();
-    BufReader::new(host.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the host prints its plugins' pids");
-    let pids: Vec<u32> = line
-        .trim()
-        .strip_prefix("pids ")
-        .unwrap_or_else(|| panic!("a pids line, got {line:?}"))
-        .split(' ')
-        .map(|p| p.parse().expect("a pid"))
-        .collect();
-    assert_eq!(pids.len(), 2);
-    assert!(pids.iter().all(|p| running(*p)), "the plugins run");
-    host.kill().expect("SIGKILL the host");
-    let killed = Instant::now();
-    host.wait().expect("reap the host");
-    while pids.iter().any(|p| running(*p)) && killed.elapsed() < Duration::from_secs(1) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let left: Vec<_> = pids.iter().filter(|p| running(**p)).collect();
-    for pid in &left {
-        sigkill(**pid);
-    }
-    assert!(
-        left.is_empty(),
-        "TypeScript plugins {left:?} outlived their host by a second"
-    );
-}
-
-/// Records `goproc::plugin` events: (level, message).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<(tracing::Level, String)>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        struct Message(String);
-        impl tracing::field::Visit for Message {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" {
-                    self.0 = format!("{value:?}");
-                }
-            }
-        }
-        if event.metadata().target() == "goproc::plugin" {
-            let mut message = Message(String::new());
-            event.record(&mut message);
-            self.0
-                .lock()
-                .expect("capture lock")
-                .push((*event.metadata().level(), message.0));
-        }
-    }
+    let host = lifecycle_support::test_host(&[node, js]);
+    lifecycle_support::plugins_exit_within_a_second_of_a_host_sigkill(host, "TypeScript");
 }
 
 #[tokio::test]
 async fn an_uncaught_exception_is_one_error_event_and_the_exit_error_carries_stderr() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let captured = Captured::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    let (captured, _guard) = Captured::install();
     let (plugin, client) = start().await;
     client
         .log(vec!["[ERROR] disk on fire".into(), "no level here".into()])
@@ -370,7 +204,7 @@ async fn an_uncaught_exception_is_one_error_event_and_the_exit_error_carries_std
     }
     // Give the log reader a moment to close the report.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let events = captured.0.lock().expect("capture lock").clone();
+    let events = captured.events();
     let level_of = |text: &str| {
         events
             .iter()
@@ -412,81 +246,10 @@ async fn an_uncaught_exception_is_one_error_event_and_the_exit_error_carries_std
 
 #[tokio::test]
 async fn a_pool_of_typescript_instances_survives_a_sigkill_of_one() {
-    let pool = Pool::builder(builder())
-        .size(3)
-        .start()
-        .await
-        .expect("the pool starts");
-    let client: LifecycleClient = pool.client().expect("client");
-    let pids =
-        |pool: &Pool| -> Vec<u32> { pool.instances().iter().filter_map(|i| i.pid).collect() };
-    let answers = futures::future::join_all((0..30).map(|_| {
-        let client = client.clone();
-        async move {
-            let pid = client.pid().await.expect("pid");
-            client.sleep(50).await.expect("sleep");
-            pid
-        }
-    }))
-    .await;
-    let distinct: std::collections::BTreeSet<u32> = answers.into_iter().collect();
-    assert_eq!(distinct.len(), 3, "concurrent calls reach every instance");
-
-    let before = pids(&pool);
-    assert_eq!(before.len(), 3);
-    let victim = before[0];
-    sigkill(victim);
-    wait_until("the instance is replaced", || {
-        let now = pids(&pool);
-        now.len() == 3 && !now.contains(&victim)
-    })
-    .await;
-    assert_eq!(pool.restarts(), 1);
-    for i in 0..20 {
-        assert_eq!(
-            client.add(i, 2).await.expect("the same client still works"),
-            i + 2
-        );
-    }
-    let all = pids(&pool);
-    drop(client);
-    drop(pool);
-    wait_until("every instance is gone", || {
-        !all.iter().any(|p| running(*p))
-    })
-    .await;
+    lifecycle_support::a_pool_survives_a_sigkill_of_one(builder()).await;
 }
 
 #[tokio::test]
 async fn a_frozen_typescript_instance_is_replaced_by_the_health_check() {
-    let pool = Pool::builder(builder())
-        .size(1)
-        .health_check(Duration::from_millis(100), Duration::from_millis(300))
-        .start()
-        .await
-        .expect("the pool starts");
-    let client: LifecycleClient = pool.client().expect("client");
-    let frozen = pool.instances()[0].pid.expect("running");
-    let _ = client
-        .with_timeout(Duration::from_millis(300))
-        .freeze()
-        .await;
-    wait_until("the frozen instance is replaced", || {
-        pool.restarts() >= 1
-            && pool
-                .instances()
-                .first()
-                .and_then(|i| i.pid)
-                .is_some_and(|p| p != frozen)
-    })
-    .await;
-    assert!(!running(frozen), "the frozen process was killed");
-    assert_eq!(
-        client
-            .with_timeout(Duration::from_secs(10))
-            .add(20, 22)
-            .await
-            .expect("the new instance answers"),
-        42
-    );
+    lifecycle_support::a_frozen_instance_is_replaced_by_the_health_check(builder()).await;
 }
