@@ -368,21 +368,18 @@ impl Plugin {
             peer: self.inner.name.clone(),
             reason: "the plugin is shutting down".into(),
         });
-        let stop = self
-            .inner
-            .stop
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(stop) = stop {
-            let _ = stop.send(Stop::Graceful(grace));
-        }
+        self.stop(Stop::Graceful(grace));
         self.exited().await
     }
 
     /// Kills the process at once; calls in flight fail with
     /// [`Error::PluginExited`]. Returns without waiting (see [`Plugin::exited`]).
     pub fn kill(&self) {
+        self.stop(Stop::Kill);
+    }
+
+    /// Tells the supervisor how to stop; only the first request counts.
+    fn stop(&self, how: Stop) {
         let stop = self
             .inner
             .stop
@@ -390,7 +387,7 @@ impl Plugin {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(stop) = stop {
-            let _ = stop.send(Stop::Kill);
+            let _ = stop.send(how);
         }
     }
 
