@@ -140,7 +140,7 @@ fn variant_class(enum_name: &str, variant: &str) -> String {
 }
 
 fn contract_const(contract: &str) -> String {
-    format!("{}_CONTRACT", snake_case(contract).to_uppercase())
+    format!("{}_CONTRACT", crate::case::upper_snake(contract))
 }
 
 /// `service`/`serve` for a module with one contract, else `<name>_service`/`serve_<name>`.

@@ -44,27 +44,7 @@ pub fn type_name(rust: &str) -> String {
     ident(rust)
 }
 
-/// `KeyValueStore` -> `key_value_store`.
-pub fn snake_case(name: &str) -> String {
-    let raw = name.strip_prefix("r#").unwrap_or(name);
-    let chars: Vec<char> = raw.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
-            if i > 0 && (prev_lower || (prev_upper && next_lower)) && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::case::snake_case;
 
 /// `echo_u8` -> `EchoU8`.
 pub fn pascal_case(name: &str) -> String {

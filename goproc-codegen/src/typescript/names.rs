@@ -131,21 +131,7 @@ pub fn variant_field(rust: &str) -> String {
     }
 }
 
-/// `KeyValueStore` -> `KEY_VALUE_STORE`.
-pub fn upper_snake(name: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = name.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-        let prev_upper = i > 0 && chars[i - 1].is_uppercase();
-        if c.is_uppercase() && i > 0 && (prev_lower || (prev_upper && next_lower)) {
-            out.push('_');
-        }
-        out.extend(c.to_uppercase());
-    }
-    out
-}
+pub use crate::case::upper_snake;
 
 /// `KeyValueStore` -> `keyValueStore`.
 pub fn lower_camel(name: &str) -> String {
