@@ -407,9 +407,9 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
         // What `goproc-codegen --lang python --check --out OUT CONTRACT` run
         // from the workspace root compares (the CLI itself is tested in
         // goproc-codegen/tests/python_cli.rs).
-        let schema = goproc_codegen::model::schema::load(&[PathBuf::from(contract)])
-            .unwrap_or_else(|d| panic!("{contract}: {d:?}"));
-        let files = goproc_codegen::python::generate(&schema, contract).expect("generating");
+        let files =
+            goproc_codegen::generate(goproc_codegen::Lang::Python, &[PathBuf::from(contract)])
+                .unwrap_or_else(|e| panic!("{contract}: {e}"));
         let stale = goproc_codegen::output::stale(&common::root().join(out), &files);
         assert!(
             stale.is_empty(),

@@ -7,9 +7,11 @@
 //! TypeScript generators print from it, so the three languages cannot drift.
 
 mod case;
+mod generate;
 pub mod model;
 pub mod output;
 pub mod python;
 pub mod typescript;
 
+pub use generate::{generate, GenerateError, Lang};
 pub use model::{Arg, Contract, Method, Ty};

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
-use goproc_codegen::model::schema;
-use goproc_codegen::output;
+use clap::Parser;
+use goproc_codegen::{output, GenerateError, Lang};
 
 /// Writes Python or TypeScript plugin stubs from Rust contract traits.
 #[derive(Debug, Parser)]
@@ -27,17 +26,11 @@ struct Cli {
     inputs: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Lang {
-    Python,
-    Typescript,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let schema = match schema::load(&cli.inputs) {
-        Ok(s) => s,
-        Err(diagnostics) => {
+    let files = match goproc_codegen::generate(cli.lang, &cli.inputs) {
+        Ok(files) => files,
+        Err(GenerateError::Model(diagnostics)) => {
             for d in &diagnostics {
                 eprintln!("{d}");
             }
@@ -47,30 +40,6 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(2);
         }
-    };
-    if schema.contracts.is_empty() {
-        eprintln!(
-            "goproc-codegen: no `#[plugin_interface]` trait found in {}",
-            cli.inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return ExitCode::from(2);
-    }
-    let source = cli
-        .inputs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let files = match cli.lang {
-        Lang::Python => goproc_codegen::python::generate(&schema, &source),
-        Lang::Typescript => goproc_codegen::typescript::generate(&schema, &source),
-    };
-    let files = match files {
-        Ok(f) => f,
         Err(e) => {
             eprintln!("goproc-codegen: {e}");
             return ExitCode::from(2);

@@ -78,22 +78,7 @@ pub fn type_roots() -> String {
 /// Writes TypeScript stubs for the contracts in `inputs` into `out` with the
 /// goproc_codegen library, as the CLI would.
 pub fn generate(inputs: &[PathBuf], out: &Path) {
-    let schema = goproc_codegen::model::schema::load(inputs).unwrap_or_else(|diags| {
-        panic!(
-            "the contract model refused {inputs:?}:\n{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
-    let source = inputs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let files = goproc_codegen::typescript::generate(&schema, &source)
+    let files = goproc_codegen::generate(goproc_codegen::Lang::Typescript, inputs)
         .unwrap_or_else(|e| panic!("generating TypeScript for {inputs:?}: {e}"));
     goproc_codegen::output::write_all(out, &files).expect("writing the generated stubs");
 }

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use goproc_codegen::model::schema;
 use goproc_codegen::output;
 
 /// The `python3` on PATH; fails the test with a clear message when missing.
@@ -22,23 +21,8 @@ pub fn generate(name: &str, inputs: &[&str]) -> PathBuf {
 
 /// Like [`generate`], for absolute input paths.
 pub fn generate_from(name: &str, inputs: &[PathBuf]) -> PathBuf {
-    let schema = schema::load(inputs).unwrap_or_else(|diags| {
-        panic!(
-            "the contract model refused {inputs:?}:\n{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
-    let source = inputs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let files = goproc_codegen::python::generate(&schema, &source)
-        .unwrap_or_else(|e| panic!("the Python generator failed for {inputs:?}: {e}"));
+    let files = goproc_codegen::generate(goproc_codegen::Lang::Python, inputs)
+        .unwrap_or_else(|e| panic!("generating Python for {inputs:?}: {e}"));
     let dir = super::scratch(name);
     let stubs = dir.join("goproc_stubs");
     let _ = std::fs::remove_dir_all(&stubs);
