@@ -6,36 +6,19 @@
 //! clear line on stderr, never a Python traceback.
 
 mod common;
-#[path = "../examples/calculator/contract.rs"]
-mod contract;
-
-use common::raw_host::{control_frame, request_frame, RawHost, MAX_FRAME};
-use contract::CalculatorClient;
-use goproc::wire::codec;
-use goproc::wire::frame::{write_frame, FrameBuf};
-use goproc::wire::messages::{Refuse, Welcome};
-use goproc::wire::Kind;
-use std::time::Duration;
+mod protocol_support;
 
 use tokio::process::Command;
 
+use protocol_support::{protocol_tests, Runtime};
+
 /// The Python calculator example, started by the raw host.
-fn plugin() -> Command {
+fn calculator() -> Command {
     let mut plugin = Command::new(common::python::python3());
     plugin
         .arg(common::root().join("examples/calculator/python/plugin.py"))
         .env("PYTHONDONTWRITEBYTECODE", "1");
     plugin
-}
-
-/// Starts the plugin and reads its hello; the caller answers it.
-async fn connect() -> RawHost {
-    RawHost::connect(plugin()).await
-}
-
-/// Starts the plugin and welcomes it with a 1 MiB maximum frame.
-async fn raw_host() -> RawHost {
-    RawHost::start(plugin()).await
 }
 
 /// Stderr is one line naming what went wrong, with no traceback.
@@ -49,244 +32,10 @@ fn assert_one_clear_line(stderr: &str, says: &str) {
     );
 }
 
-#[tokio::test]
-async fn the_hello_names_the_language_pid_token_and_contract_fingerprint() {
-    let host = raw_host().await;
-    let hello = &host.hello;
-    assert_eq!(hello.language, "python");
-    assert!(hello.runtime.starts_with("goproc-python "), "{hello:?}");
-    assert_eq!(hello.token, "raw-token");
-    assert_eq!(Some(hello.pid), host.child.id());
-    assert_eq!((hello.protocol_min, hello.protocol_max), (1, 1));
-    let contract = <CalculatorClient as goproc::Client>::CONTRACT;
-    assert_eq!(hello.contracts.len(), 1);
-    assert_eq!(hello.contracts[0].name, contract.name);
-    assert_eq!(hello.contracts[0].fingerprint, contract.fingerprint);
-}
+const PYTHON: Runtime = Runtime {
+    language: "python",
+    calculator,
+    fatal_line: assert_one_clear_line,
+};
 
-#[tokio::test]
-async fn an_unknown_method_is_answered_with_error_code_2_naming_the_contract() {
-    let mut host = raw_host().await;
-    let message = host.expect_error(1, 99, &[], 2).await;
-    assert!(
-        message.contains("contract Calculator has 4 method(s); there is no method number 99"),
-        "{message}"
-    );
-    host.still_serves(2).await;
-}
-
-#[tokio::test]
-async fn an_unknown_contract_is_answered_with_error_code_1() {
-    let mut host = raw_host().await;
-    let (header, body) = host.request_to(1, 5, 0, &[]).await;
-    let message = RawHost::error_body(header, &body, 1, 1);
-    assert!(message.contains("no contract number 5"), "{message}");
-    host.still_serves(2).await;
-}
-
-#[tokio::test]
-async fn arguments_that_do_not_decode_are_a_bad_request() {
-    let mut host = raw_host().await;
-    // add(a: i64, b: i64) with one byte: the second argument is missing.
-    let message = host.expect_error(1, 0, &[0x02], 3).await;
-    assert!(
-        message.contains("the arguments of Calculator.add do not decode"),
-        "{message}"
-    );
-    // greet(name: String) with bytes that are not UTF-8.
-    let message = host.expect_error(2, 3, &[0x02, 0xc3, 0x28], 3).await;
-    assert!(message.contains("Calculator.greet"), "{message}");
-    host.still_serves(3).await;
-}
-
-#[tokio::test]
-async fn a_request_head_that_does_not_decode_is_a_bad_request() {
-    let mut host = raw_host().await;
-    // A REQUEST whose body is one varint marker with nothing after it.
-    let mut f = FrameBuf::new(Kind::Request, 1);
-    f.body_mut().push(0xfc);
-    host.send(&f.finish(u32::MAX).expect("small")).await;
-    let (header, body) = host.answer().await;
-    let message = RawHost::error_body(header, &body, 1, 3);
-    assert!(message.contains("head"), "{message}");
-    host.still_serves(2).await;
-}
-
-#[tokio::test]
-async fn trailing_bytes_after_the_arguments_are_a_bad_request() {
-    let mut host = raw_host().await;
-    let mut args = codec::encode(&(1i64, 2i64)).expect("args");
-    args.push(0);
-    let message = host.expect_error(1, 0, &args, 3).await;
-    assert!(message.contains("trailing"), "{message}");
-    host.still_serves(2).await;
-}
-
-#[tokio::test]
-async fn a_string_claiming_gigabytes_is_refused_without_allocating() {
-    let mut host = raw_host().await;
-    // greet(name: String) whose length prefix claims 64 GiB.
-    let mut args = vec![0xfd];
-    args.extend_from_slice(&(64u64 << 30).to_le_bytes());
-    let message = host.expect_error(1, 3, &args, 3).await;
-    assert!(message.contains("Calculator.greet"), "{message}");
-    // sum(values: Vec<f64>) claiming 2^60 items.
-    let mut args = vec![0xfd];
-    args.extend_from_slice(&(1u64 << 60).to_le_bytes());
-    host.expect_error(2, 2, &args, 3).await;
-    host.still_serves(3).await;
-}
-
-#[tokio::test]
-async fn pings_are_answered_with_pongs_of_the_same_id() {
-    let mut host = raw_host().await;
-    for id in [77, 0, (1 << 53) + 1, u64::MAX] {
-        host.send(&control_frame(Kind::Ping, id)).await;
-        let (header, body) = host.answer().await;
-        assert_eq!((header.kind, header.id, body.len()), (Kind::Pong, id, 0));
-    }
-    host.still_serves(1).await;
-}
-
-#[tokio::test]
-async fn frames_split_byte_by_byte_or_batched_in_one_write_are_all_answered() {
-    let mut host = raw_host().await;
-    let args = codec::encode(&(1i64, 2i64)).expect("args");
-    let frame = request_frame(1, 0, 0, &args);
-    for byte in &frame {
-        host.send(std::slice::from_ref(byte)).await;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let (header, _) = host.answer().await;
-    assert_eq!((header.kind, header.id), (Kind::Response, 1));
-    let mut batch = Vec::new();
-    for id in 10..60u64 {
-        batch.extend(request_frame(id, 0, 0, &args));
-    }
-    host.send(&batch).await;
-    let mut ids = Vec::new();
-    for _ in 10..60 {
-        let (header, body) = host.answer().await;
-        assert_eq!(header.kind, Kind::Response);
-        assert_eq!(codec::decode::<i64>(&body).expect("i64"), 3);
-        ids.push(header.id);
-    }
-    ids.sort_unstable();
-    assert_eq!(ids, (10..60).collect::<Vec<_>>());
-}
-
-#[tokio::test]
-async fn a_cancel_for_an_unknown_call_is_ignored() {
-    let mut host = raw_host().await;
-    host.send(&control_frame(Kind::Cancel, 12345)).await;
-    host.still_serves(1).await;
-}
-
-#[tokio::test]
-async fn a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message() {
-    let mut host = raw_host().await;
-    host.still_serves(1).await;
-    // The welcome set the maximum to 1 MiB; claim 2 MiB.
-    let mut frame = Vec::new();
-    frame.extend_from_slice(&(2u32 << 20).to_le_bytes());
-    frame.push(Kind::Request as u8);
-    frame.extend_from_slice(&1u64.to_le_bytes());
-    host.send(&frame).await;
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_one_clear_line(&stderr, "exceeds the maximum frame size 1048576");
-}
-
-#[tokio::test]
-async fn a_frame_shorter_than_its_header_ends_the_plugin_with_a_clear_message() {
-    let mut host = raw_host().await;
-    let mut frame = Vec::new();
-    frame.extend_from_slice(&3u32.to_le_bytes());
-    frame.extend_from_slice(&[0x10, 0, 0]);
-    host.send(&frame).await;
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_one_clear_line(&stderr, "frame length 3");
-}
-
-#[tokio::test]
-async fn an_unknown_or_reserved_frame_kind_ends_the_plugin_with_a_clear_message() {
-    for (kind, says) in [(0x7f_u8, "0x7f"), (Kind::Event as u8, "0x40")] {
-        let mut host = raw_host().await;
-        let mut frame = Vec::new();
-        frame.extend_from_slice(&9u32.to_le_bytes());
-        frame.push(kind);
-        frame.extend_from_slice(&1u64.to_le_bytes());
-        host.send(&frame).await;
-        let (code, stderr) = host.exit().await;
-        assert_eq!(code, Some(1), "{stderr}");
-        assert_one_clear_line(&stderr, says);
-    }
-}
-
-#[tokio::test]
-async fn a_refused_plugin_exits_1_with_the_hosts_reason() {
-    let mut host = connect().await;
-    write_frame(
-        &mut host.stream,
-        Kind::Refuse,
-        &Refuse {
-            reason: "wrong token".into(),
-        },
-    )
-    .await
-    .expect("refuse");
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_one_clear_line(&stderr, "the host refused this plugin: wrong token");
-}
-
-#[tokio::test]
-async fn a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_message() {
-    let mut host = connect().await;
-    write_frame(
-        &mut host.stream,
-        Kind::Welcome,
-        &Welcome {
-            protocol: 9,
-            max_frame: MAX_FRAME,
-            host_pid: std::process::id(),
-        },
-    )
-    .await
-    .expect("welcome");
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_one_clear_line(&stderr, "protocol 9");
-}
-
-#[tokio::test]
-async fn the_plugin_exits_cleanly_when_the_host_closes_the_connection() {
-    let mut host = raw_host().await;
-    host.still_serves(1).await;
-    let (code, stderr) = host.hang_up().await;
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
-}
-
-#[tokio::test]
-async fn a_close_frame_ends_the_plugin_with_status_0() {
-    let mut host = raw_host().await;
-    host.still_serves(1).await;
-    host.send(&control_frame(Kind::Close, 0)).await;
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
-}
-
-#[tokio::test]
-async fn a_shutdown_with_nothing_in_flight_is_answered_with_close_and_status_0() {
-    let mut host = raw_host().await;
-    host.still_serves(1).await;
-    host.send(&control_frame(Kind::Shutdown, 0)).await;
-    let (header, body) = host.answer().await;
-    assert_eq!((header.kind, header.id, body.len()), (Kind::Close, 0, 0));
-    let (code, stderr) = host.exit().await;
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
-}
+protocol_tests!(PYTHON);
