@@ -1,12 +1,13 @@
 //! This side's calls: register, send, wait, and clean up when the caller
 //! gives up (a dropped future or a deadline sends CANCEL).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
-use super::{control_frame, lock, Connection, Reply};
+use super::{control_frame, lock, Connection, Reply, Waiter};
 use crate::wire::frame::{set_id, FrameBuf};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
@@ -54,7 +55,6 @@ impl Connection {
         mut frame: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
-        let (tx, rx) = oneshot::channel();
         let id = {
             let mut calls = lock(&self.calls);
             if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
@@ -62,7 +62,7 @@ impl Connection {
             }
             calls.next_id += 1;
             let id = calls.next_id;
-            calls.pending.insert(id, tx);
+            calls.pending.insert(id, Waiter::default());
             id
         };
         set_id(&mut frame, id);
@@ -75,39 +75,66 @@ impl Connection {
         };
         self.send(frame).map_err(CallFailure::NotSent)?;
 
-        let rx = spin_for(rx, self.busy_poll()).await;
+        if let Some(spin) = self.busy_poll() {
+            self.spin_until_answered(id, spin).await;
+        }
+        let answer = Answer { conn: self, id };
         let answer = match timeout {
-            Some(limit) => match tokio::time::timeout(limit, rx).await {
+            Some(limit) => match tokio::time::timeout(limit, answer).await {
                 Ok(answer) => answer,
                 // The guard removes the call and tells the peer to stop.
                 Err(_) => return Err(CallFailure::Timeout(limit)),
             },
-            None => rx.await,
+            None => answer.await,
         };
-        guard.cancel_on_drop = false;
-        // An answer (or a failed connection) already removed the entry.
+        // The answer (or a failed connection) already removed the entry.
         guard.registered = false;
         match answer {
-            Ok(Reply::Ok(body)) => Ok(body),
-            Ok(Reply::Err(body)) => Err(CallFailure::Remote(body)),
-            Err(_) => Err(CallFailure::Connection(self.closed_error())),
+            Some(Reply::Ok(body)) => Ok(body),
+            Some(Reply::Err(body)) => Err(CallFailure::Remote(body)),
+            None => Err(CallFailure::Connection(self.closed_error())),
+        }
+    }
+
+    /// Low-latency mode: polls for the answer for up to `spin`, yielding to
+    /// the runtime in between (tokio then polls the OS for I/O without
+    /// sleeping), so an answer that comes back within `spin` wakes no thread.
+    async fn spin_until_answered(&self, id: u64, spin: Duration) {
+        let until = std::time::Instant::now() + spin;
+        while std::time::Instant::now() < until {
+            match lock(&self.calls).pending.get(&id) {
+                Some(Waiter { reply: None, .. }) => {}
+                _ => return,
+            }
+            super::spin_pause().await;
         }
     }
 }
 
-/// Low-latency mode: polls `rx` for up to `spin`, yielding to the runtime
-/// in between (tokio then polls the OS for I/O without sleeping), so an
-/// answer that comes back within `spin` wakes no thread. Returns the
-/// receiver, answered or not, for the ordinary wait.
-async fn spin_for<T>(rx: oneshot::Receiver<T>, spin: Option<Duration>) -> oneshot::Receiver<T> {
-    let Some(spin) = spin else {
-        return rx;
-    };
-    let until = std::time::Instant::now() + spin;
-    while rx.is_empty() && !rx.is_terminated() && std::time::Instant::now() < until {
-        super::spin_pause().await;
+/// Waits for the answer to call `id`: `None` if the connection failed first.
+struct Answer<'a> {
+    conn: &'a Connection,
+    id: u64,
+}
+
+impl Future for Answer<'_> {
+    type Output = Option<Reply>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
+        let mut calls = lock(&self.conn.calls);
+        let Some(waiter) = calls.pending.get_mut(&self.id) else {
+            return Poll::Ready(None);
+        };
+        if let Some(reply) = waiter.reply.take() {
+            calls.pending.remove(&self.id);
+            return Poll::Ready(Some(reply));
+        }
+        match &waiter.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => waiter.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
-    rx
 }
 
 /// A call waiting for its answer. If the waiting stops early (the future is
@@ -126,7 +153,8 @@ impl Drop for Pending<'_> {
         if !self.registered {
             return;
         }
-        let was_waiting = lock(&self.conn.calls).pending.remove(&self.id).is_some();
+        let entry = lock(&self.conn.calls).pending.remove(&self.id);
+        let was_waiting = entry.is_some_and(|waiter| waiter.reply.is_none());
         if was_waiting && self.cancel_on_drop {
             let _ = self.conn.send(control_frame(Kind::Cancel, self.id));
         }

@@ -88,10 +88,6 @@ impl RemoteError {
 /// handler delays the frames behind it by at most about this much).
 const INLINE_BUDGET: Duration = Duration::from_micros(200);
 
-/// An answer this large leaves on its own instead of being copied into the
-/// batch.
-const LARGE_ANSWER: usize = 16 * 1024;
-
 /// The clock is read once every this many inline handlers.
 const INLINE_CHECK_EVERY: u32 = 4;
 
@@ -202,7 +198,7 @@ impl Connection {
         if batch.may_inline() {
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(frame) = answer.as_mut().poll(&mut cx) {
-                if frame.len() >= LARGE_ANSWER {
+                if frame.len() >= super::outbox::LARGE_FRAME {
                     // Not worth a copy into the batch: send it as it is.
                     self.send_batch(batch);
                     let _ = self.send(frame);

@@ -3,10 +3,10 @@
 use std::sync::{Arc, Weak};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use super::dispatch::Batch;
-use super::{Connection, Ended, Outgoing};
+use super::outbox::{self, Outbox, Taken};
+use super::{Connection, Ended};
 use crate::wire::frame::{FrameReader, ReadError};
 use crate::Error;
 
@@ -40,60 +40,46 @@ impl Connection {
     /// Queues the answers gathered by the reader, if any.
     pub(super) fn send_batch(&self, batch: &mut Batch) {
         if !batch.out.is_empty() {
-            let _ = self.send(std::mem::take(&mut batch.out));
+            let _ = self.outbox.push_bytes(&batch.out);
+            batch.out.clear();
         }
         batch.reset();
     }
 }
 
-/// Writes queued frames, gathering whatever is queued into one write and
-/// flushing when the queue is empty.
+/// Writes queued frames: everything queued since the last write leaves in
+/// one go, small frames gathered into one buffer.
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    outbox: Arc<Outbox>,
     conn: Weak<Connection>,
 ) {
-    // Grows with use; an idle connection holds no batch buffer.
-    let mut batch: Vec<u8> = Vec::new();
-    let mut closing = false;
-    while !closing {
-        let Some(first) = queue.recv().await else {
-            break;
-        };
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Close => {
-                    closing = true;
-                    break;
-                }
-                Outgoing::Frame(frame) if frame.len() >= BATCH_BYTES => {
-                    if let Err(e) = flush(&mut writer, &mut batch).await {
-                        return failed(&conn, e);
-                    }
-                    if let Err(e) = writer.write_all(&frame).await {
-                        return failed(&conn, e);
-                    }
-                }
-                Outgoing::Frame(frame) => batch.extend_from_slice(&frame),
+    let mut batch = outbox::Batch::default();
+    loop {
+        match outbox.take(&mut batch) {
+            Taken::Done => return,
+            Taken::Empty => {
+                outbox.ready().await;
+                continue;
             }
-            if batch.len() < BATCH_BYTES {
-                next = queue.try_recv().ok();
-            }
+            Taken::Frames => {}
         }
-        if let Err(e) = flush(&mut writer, &mut batch).await {
+        if let Err(e) = write_batch(&mut writer, &mut batch).await {
+            outbox.stop();
             return failed(&conn, e);
         }
     }
 }
 
-async fn flush<W: AsyncWrite + Unpin>(writer: &mut W, batch: &mut Vec<u8>) -> std::io::Result<()> {
-    if !batch.is_empty() {
-        writer.write_all(batch).await?;
-        batch.clear();
-        if batch.capacity() > 4 * BATCH_BYTES {
-            batch.shrink_to(BATCH_BYTES);
-        }
+async fn write_batch<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    batch: &mut outbox::Batch,
+) -> std::io::Result<()> {
+    while let Some(frames) = batch.ordered.pop_front() {
+        writer.write_all(&frames).await?;
+    }
+    if !batch.tail.is_empty() {
+        writer.write_all(&batch.tail).await?;
     }
     writer.flush().await
 }

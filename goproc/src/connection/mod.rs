@@ -8,15 +8,17 @@
 mod calls;
 mod dispatch;
 mod io;
+mod outbox;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 
 pub(crate) use calls::CallFailure;
@@ -45,16 +47,19 @@ pub(crate) enum Reply {
     Err(ErrorBody),
 }
 
-/// A message to the writer task.
-enum Outgoing {
-    Frame(Vec<u8>),
-    /// Write what is queued, then stop.
-    Close,
+/// One of this side's calls, waiting for its answer: what the reader fills
+/// in and whom it wakes (no channel, so no allocation per call).
+#[derive(Default)]
+struct Waiter {
+    reply: Option<Reply>,
+    waker: Option<Waker>,
 }
 
 struct Calls {
     next_id: u64,
-    pending: HashMap<u64, oneshot::Sender<Reply>, BuildHasherDefault<IdHasher>>,
+    /// Calls sent and not yet answered. An entry that disappears before its
+    /// answer arrived was failed by [`Connection::fail_all`].
+    pending: HashMap<u64, Waiter, BuildHasherDefault<IdHasher>>,
     /// Set once the connection is unusable; later calls fail with it.
     closed: Option<Error>,
     /// Set by a graceful shutdown: new calls fail with it, calls in flight go on.
@@ -65,7 +70,7 @@ struct Calls {
 pub(crate) struct Connection {
     peer: String,
     max_frame: u32,
-    out: mpsc::UnboundedSender<Outgoing>,
+    outbox: Arc<outbox::Outbox>,
     calls: Mutex<Calls>,
     /// Handlers of the peer's calls that are still running, by call id.
     handlers: Mutex<HashMap<u64, AbortHandle>>,
@@ -91,11 +96,11 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
     {
-        let (out, out_rx) = mpsc::unbounded_channel();
+        let outbox = Arc::new(outbox::Outbox::default());
         let conn = Arc::new(Connection {
             peer,
             max_frame,
-            out,
+            outbox: outbox.clone(),
             calls: Mutex::new(Calls {
                 next_id: 0,
                 pending: HashMap::default(),
@@ -113,7 +118,7 @@ impl Connection {
         });
         let writer = tokio::spawn(io::write_loop(
             stream.clone(),
-            out_rx,
+            outbox,
             Arc::downgrade(&conn),
         ));
         *lock(&conn.writer) = Some(writer);
@@ -173,8 +178,12 @@ impl Connection {
             }
             std::mem::take(&mut calls.pending)
         };
-        // Dropping the senders wakes every waiting call; each reads `closed`.
-        drop(pending);
+        // Each waiting call wakes, finds its entry gone and reads `closed`.
+        for waiter in pending.into_values() {
+            if let Some(waker) = waiter.waker {
+                waker.wake();
+            }
+        }
         for (_, handler) in lock(&self.handlers).drain() {
             handler.abort();
         }
@@ -202,10 +211,7 @@ impl Connection {
 
     /// Sends CLOSE and stops the writer once the queue is written.
     pub(crate) fn close(&self) {
-        let _ = self
-            .out
-            .send(Outgoing::Frame(control_frame(Kind::Close, 0)));
-        let _ = self.out.send(Outgoing::Close);
+        self.outbox.close(Some(control_frame(Kind::Close, 0)));
         self.set_ended(Ended::LocalClose);
     }
 
@@ -257,9 +263,7 @@ impl Connection {
 
     /// Queues a finished frame for the writer.
     fn send(&self, frame: Vec<u8>) -> Result<(), Error> {
-        self.out
-            .send(Outgoing::Frame(frame))
-            .map_err(|_| self.closed_error())
+        self.outbox.push(frame).map_err(|_| self.closed_error())
     }
 
     /// Routes one frame read from the peer. An `Err` closes the connection.
@@ -322,9 +326,18 @@ impl Connection {
     /// Hands an answer to the call waiting for it; a late answer to a call
     /// that was cancelled or timed out is dropped quietly.
     fn resolve(&self, id: u64, reply: Reply) {
-        let waiter = lock(&self.calls).pending.remove(&id);
-        if let Some(tx) = waiter {
-            let _ = tx.send(reply);
+        let waker = {
+            let mut calls = lock(&self.calls);
+            match calls.pending.get_mut(&id) {
+                Some(waiter) => {
+                    waiter.reply = Some(reply);
+                    waiter.waker.take()
+                }
+                None => None,
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
@@ -333,6 +346,13 @@ impl Connection {
         self.round_trip(control_frame(Kind::Ping, 0), Some(timeout))
             .await
             .map(|_| ())
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Nobody can send any more: the writer writes what is queued and stops.
+        self.outbox.close(None);
     }
 }
 
