@@ -14,13 +14,21 @@ use crate::Error;
 const BATCH_BYTES: usize = 64 * 1024;
 
 /// Reads frames until the stream ends or breaks a rule.
-pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, conn: Arc<Connection>) {
+pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    mut reader: S,
+    mut writer: S,
+    conn: Arc<Connection>,
+) {
     let mut frames = FrameReader::new(conn.max_frame);
     let mut batch = Batch::default();
     let why = loop {
         // The answers of the frames read in one go leave in one write.
         if !frames.has_frame() || batch.out.len() >= BATCH_BYTES {
-            conn.send_batch(&mut batch);
+            if !batch.out.is_empty() {
+                let _ = conn.outbox.write_or_push(&mut writer, &batch.out);
+                batch.out.clear();
+            }
+            batch.reset();
         }
         match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {

@@ -122,7 +122,7 @@ impl Connection {
             Arc::downgrade(&conn),
         ));
         *lock(&conn.writer) = Some(writer);
-        tokio::spawn(io::read_loop(stream, conn.clone()));
+        tokio::spawn(io::read_loop(stream.clone(), stream, conn.clone()));
         conn
     }
 

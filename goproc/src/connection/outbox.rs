@@ -4,8 +4,11 @@
 //! channel node per frame.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
+use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
 use super::lock;
@@ -33,6 +36,8 @@ struct Queue {
     stopped: bool,
     /// The writer is waiting for frames and needs a wake-up.
     writer_asleep: bool,
+    /// Another task is writing to the stream in the writer's stead.
+    claimed: bool,
 }
 
 /// What the writer takes in one go.
@@ -89,7 +94,55 @@ impl Outbox {
         Ok(())
     }
 
+    /// Writes `frames` straight to the stream when the writer sleeps with
+    /// nothing queued, which saves waking it (often on another thread);
+    /// otherwise, or for what the stream does not take at once, queues them.
+    pub(super) fn write_or_push<W: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut W,
+        frames: &[u8],
+    ) -> Result<(), Stopped> {
+        {
+            let mut q = lock(&self.queue);
+            if q.stopped || q.closing {
+                return Err(Stopped);
+            }
+            let idle = q.writer_asleep && !q.claimed && q.ordered.is_empty() && q.tail.is_empty();
+            if !idle {
+                q.tail.extend_from_slice(frames);
+                self.wake_writer(q);
+                return Ok(());
+            }
+            q.claimed = true;
+        }
+        // The writer sleeps on `ready`, not on the stream, so polling the
+        // stream here (with a waker that does nothing) cannot steal its
+        // wake-up; a stream that is not ready leaves the rest to the writer,
+        // and one that failed lets the writer find and report the error.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut written = 0;
+        while written < frames.len() {
+            match Pin::new(&mut *stream).poll_write(&mut cx, &frames[written..]) {
+                Poll::Ready(Ok(n)) if n > 0 => written += n,
+                _ => break,
+            }
+        }
+        let mut q = lock(&self.queue);
+        q.claimed = false;
+        if written < frames.len() {
+            q.ordered.push_front(frames[written..].to_vec());
+        }
+        if !q.ordered.is_empty() || !q.tail.is_empty() {
+            self.wake_writer(q);
+        }
+        Ok(())
+    }
+
     fn wake_writer(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
+        if q.claimed {
+            // Whoever writes in the writer's stead wakes it when done.
+            return;
+        }
         if q.writer_asleep {
             q.writer_asleep = false;
             drop(q);
@@ -125,6 +178,11 @@ impl Outbox {
     /// are reused, so a steady stream of frames allocates nothing).
     pub(super) fn take(&self, batch: &mut Batch) -> Taken {
         let mut q = lock(&self.queue);
+        if q.claimed {
+            // Woken while another task writes: it wakes the writer again.
+            q.writer_asleep = true;
+            return Taken::Empty;
+        }
         if q.ordered.is_empty() && q.tail.is_empty() {
             if q.closing {
                 q.stopped = true;
