@@ -112,15 +112,22 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
             }
         });
         let bounds = client_bounds(m, krate);
+        // Room in the request for the byte arguments, whose sizes are known.
+        let byte_lens = m
+            .args
+            .iter()
+            .filter(|a| is_plain_byte_vec(&a.ty, &a.shape))
+            .map(|a| {
+                let n = &a.name;
+                quote!(+ #n.len())
+            });
+        let size = quote!(0usize #(#byte_lens)*);
         let call = match &m.output {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => quote! {
-                self.handle
-                    .call::<_, #krate::__private::serde_bytes::ByteBuf>(#index, &(#(#sent,)*))
-                    .await
-                    .map(#krate::__private::serde_bytes::ByteBuf::into_vec)
+                self.handle.call_bytes(#index, &(#(#sent,)*), #size).await
             },
             _ => quote! {
-                self.handle.call::<_, #ret>(#index, &(#(#sent,)*)).await
+                self.handle.call_sized::<_, #ret>(#index, &(#(#sent,)*), #size).await
             },
         };
         quote! {
@@ -178,7 +185,18 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
         let index = index as u32;
         let mname = &m.name;
         let names: Vec<_> = m.args.iter().map(|a| &a.name).collect();
-        let types = m.args.iter().map(|a| {
+        // A trailing `Vec<u8>` takes the request's buffer instead of a copy.
+        let bytes_last = m
+            .args
+            .last()
+            .is_some_and(|a| is_plain_byte_vec(&a.ty, &a.shape));
+        let (leading, last) = if bytes_last {
+            m.args.split_at(m.args.len() - 1)
+        } else {
+            (&m.args[..], &[][..])
+        };
+        let leading_names = leading.iter().map(|a| &a.name);
+        let types = leading.iter().map(|a| {
             let t = &a.ty;
             if is_plain_byte_vec(&a.ty, &a.shape) {
                 quote!(#krate::__private::serde_bytes::ByteBuf)
@@ -186,8 +204,20 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
                 quote!(#t)
             }
         });
-        let unwrap = m
-            .args
+        let decode = match last.first() {
+            Some(last) => {
+                let n = &last.name;
+                quote! {
+                    let ((#(#leading_names,)*), #n): ((#(#types,)*), ::std::vec::Vec<u8>) =
+                        #krate::__private::decode_args_bytes_last(args, Self::CONTRACT, method)?;
+                }
+            }
+            None => quote! {
+                let (#(#leading_names,)*): (#(#types,)*) =
+                    #krate::__private::decode_args(args, Self::CONTRACT, method)?;
+            },
+        };
+        let unwrap = leading
             .iter()
             .filter(|a| is_plain_byte_vec(&a.ty, &a.shape))
             .map(|a| {
@@ -196,14 +226,13 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
             });
         let answer = match &m.output {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => {
-                quote!(#krate::__private::respond(#krate::__private::serde_bytes::Bytes::new(&out)))
+                quote!(#krate::__private::respond_bytes(&out))
             }
             _ => quote!(#krate::__private::respond(&out)),
         };
         quote! {
             #index => {
-                let (#(#names,)*): (#(#types,)*) =
-                    #krate::__private::decode_args(args, Self::CONTRACT, method)?;
+                #decode
                 #(#unwrap)*
                 let this = ::std::sync::Arc::clone(&self.0);
                 ::core::result::Result::Ok(::std::boxed::Box::pin(async move {
@@ -244,7 +273,7 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
             fn call(
                 &self,
                 method: u32,
-                args: &[u8],
+                args: #krate::__private::Args,
             ) -> ::core::result::Result<#krate::__private::HandlerFuture, #krate::__private::RemoteError> {
                 match method {
                     #(#arms)*

@@ -3,7 +3,7 @@
 pub use serde;
 pub use serde_bytes;
 
-pub use crate::connection::{HandlerFuture, RemoteError};
+pub use crate::connection::{Args, HandlerFuture, RemoteError};
 pub use crate::host::{Client, ServiceHandle};
 pub use crate::plugin::Service;
 pub use crate::wire::frame::FrameBuf;
@@ -16,24 +16,53 @@ use crate::wire::{codec, Kind};
 
 /// Decodes the arguments of method number `method` of `contract`.
 pub fn decode_args<T: DeserializeOwned>(
-    args: &[u8],
+    args: Args,
     contract: &ContractInfo,
     method: u32,
 ) -> Result<T, RemoteError> {
-    codec::decode(args).map_err(|e| {
-        RemoteError::new(
-            RemoteCode::BadRequest,
-            format!(
-                "the arguments of {} do not decode: {e}",
-                contract.method_path(method)
-            ),
-        )
-    })
+    codec::decode(args.bytes()).map_err(|e| bad_args(contract, method, e))
+}
+
+/// Decodes the arguments of a method whose last argument is a `Vec<u8>`:
+/// the others as `T`, then the bytes, which keep the request's buffer.
+pub fn decode_args_bytes_last<T: DeserializeOwned>(
+    args: Args,
+    contract: &ContractInfo,
+    method: u32,
+) -> Result<(T, Vec<u8>), RemoteError> {
+    let (first, used) =
+        codec::decode_prefix::<T>(args.bytes()).map_err(|e| bad_args(contract, method, e))?;
+    let (body, at) = args.into_parts();
+    let last =
+        codec::decode_bytes_in_place(body, at + used).map_err(|e| bad_args(contract, method, e))?;
+    Ok((first, last))
+}
+
+fn bad_args(contract: &ContractInfo, method: u32, e: String) -> RemoteError {
+    RemoteError::new(
+        RemoteCode::BadRequest,
+        format!(
+            "the arguments of {} do not decode: {e}",
+            contract.method_path(method)
+        ),
+    )
+}
+
+/// Encodes a `Vec<u8>` answer into a RESPONSE frame sized for it.
+pub fn respond_bytes(value: &[u8]) -> Result<FrameBuf, RemoteError> {
+    respond_sized(serde_bytes::Bytes::new(value), value.len() + 9)
 }
 
 /// Encodes a handler's answer into a RESPONSE frame (its id is set later).
 pub fn respond<T: Serialize + ?Sized>(value: &T) -> Result<FrameBuf, RemoteError> {
-    let mut frame = FrameBuf::new(Kind::Response, 0);
+    respond_sized(value, 64)
+}
+
+fn respond_sized<T: Serialize + ?Sized>(
+    value: &T,
+    capacity: usize,
+) -> Result<FrameBuf, RemoteError> {
+    let mut frame = FrameBuf::with_capacity(Kind::Response, 0, capacity);
     codec::encode_into(value, frame.body_mut()).map_err(|e| {
         RemoteError::new(
             RemoteCode::HandlerFailed,

@@ -69,6 +69,7 @@ pub mod wire;
 #[doc(hidden)]
 pub mod __private;
 
+pub use connection::Args;
 pub use contract::ContractInfo;
 pub use error::{Error, RemoteCode};
 pub use goproc_macros::plugin_interface;

@@ -35,9 +35,11 @@ impl Connection {
         self: &Arc<Self>,
         head: RequestHead,
         encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
-        let mut frame = FrameBuf::new(Kind::Request, 0);
+        // Room for the request head and small arguments, and for large ones.
+        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args_size);
         codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
         encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
         let frame = frame.finish(self.max_frame).map_err(|e| {

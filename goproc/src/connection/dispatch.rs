@@ -22,17 +22,50 @@ use crate::RemoteCode;
 /// or a failure to report in an ERROR frame.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<FrameBuf, RemoteError>> + Send>>;
 
+/// The encoded arguments of one call. They are handed over with the
+/// request's buffer, so a trailing `Vec<u8>` argument can take that buffer
+/// instead of being copied out of it.
+pub struct Args {
+    body: Vec<u8>,
+    at: usize,
+}
+
+impl Args {
+    /// Arguments that start at byte `at` of `body`.
+    ///
+    /// # Panics
+    ///
+    /// If `at` is past the end of `body`.
+    pub fn new(body: Vec<u8>, at: usize) -> Self {
+        assert!(at <= body.len(), "arguments start past the end of the body");
+        Args { body, at }
+    }
+
+    /// The encoded arguments.
+    pub fn bytes(&self) -> &[u8] {
+        &self.body[self.at..]
+    }
+
+    /// The request's buffer, and where the arguments start in it.
+    pub fn into_parts(self) -> (Vec<u8>, usize) {
+        (self.body, self.at)
+    }
+}
+
+impl From<Vec<u8>> for Args {
+    /// Arguments that fill `body`.
+    fn from(body: Vec<u8>) -> Self {
+        Args { body, at: 0 }
+    }
+}
+
 /// Routes a request to a handler. Implemented by goproc's `Server`.
 pub trait Dispatch: Send + Sync + 'static {
     /// Starts the handler for `method` of service `service`, with the
     /// encoded arguments; fails at once if either is unknown or the
     /// arguments do not decode.
-    fn dispatch(
-        &self,
-        service: u32,
-        method: u32,
-        args: &[u8],
-    ) -> Result<HandlerFuture, RemoteError>;
+    fn dispatch(&self, service: u32, method: u32, args: Args)
+        -> Result<HandlerFuture, RemoteError>;
 }
 
 /// A failure reported to the caller in an ERROR frame.
@@ -150,7 +183,7 @@ impl Connection {
                 ))
             }
         };
-        let handler = match dispatcher.dispatch(head.service, head.method, &body[used..]) {
+        let handler = match dispatcher.dispatch(head.service, head.method, Args::new(body, used)) {
             Ok(h) => h,
             Err(e) => return refuse(e),
         };

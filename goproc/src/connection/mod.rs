@@ -22,7 +22,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 
 pub(crate) use calls::CallFailure;
-pub use dispatch::{Dispatch, HandlerFuture, RemoteError};
+pub use dispatch::{Args, Dispatch, HandlerFuture, RemoteError};
 
 use crate::wire::messages::ErrorBody;
 use crate::wire::{FrameHeader, Kind};

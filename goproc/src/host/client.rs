@@ -109,6 +109,57 @@ impl ServiceHandle {
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        self.call_sized(method, args, 0).await
+    }
+
+    /// [`ServiceHandle::call`], with room reserved for `args_size` bytes
+    /// of arguments (what generated code knows of large arguments).
+    #[doc(hidden)]
+    pub async fn call_sized<A, R>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+    ) -> Result<R, Error>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let body = self.call_raw(method, args, args_size).await?;
+        codec::decode(&body).map_err(|e| self.bad_answer(method, e))
+    }
+
+    /// [`ServiceHandle::call_sized`] for a method that returns `Vec<u8>`:
+    /// the bytes keep the buffer the answer was read into.
+    #[doc(hidden)]
+    pub async fn call_bytes<A>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+    ) -> Result<Vec<u8>, Error>
+    where
+        A: Serialize + ?Sized,
+    {
+        let body = self.call_raw(method, args, args_size).await?;
+        codec::decode_bytes_in_place(body, 0).map_err(|e| self.bad_answer(method, e))
+    }
+
+    fn bad_answer(&self, method: u32, e: String) -> Error {
+        Error::codec(
+            format!(
+                "the answer of {} does not decode as its return type",
+                self.contract.method_path(method)
+            ),
+            e,
+        )
+    }
+
+    /// Sends the call and returns the answer's encoded body.
+    async fn call_raw<A>(&self, method: u32, args: &A, args_size: usize) -> Result<Vec<u8>, Error>
+    where
+        A: Serialize + ?Sized,
+    {
         let deadline_ms = self
             .timeout
             .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
@@ -121,23 +172,21 @@ impl ServiceHandle {
                     method,
                     deadline_ms,
                 };
-                conn.call(head, encode, self.timeout).await
+                conn.call(head, encode, args_size, self.timeout).await
             }
             Route::Pool { pool, contract } => {
-                pool.call(*contract, method, deadline_ms, encode, self.timeout)
-                    .await
+                pool.call(
+                    *contract,
+                    method,
+                    deadline_ms,
+                    encode,
+                    args_size,
+                    self.timeout,
+                )
+                .await
             }
         };
-        let body = answer.map_err(|failure| self.failure(method, failure))?;
-        codec::decode(&body).map_err(|e| {
-            Error::codec(
-                format!(
-                    "the answer of {} does not decode as its return type",
-                    self.contract.method_path(method)
-                ),
-                e,
-            )
-        })
+        answer.map_err(|failure| self.failure(method, failure))
     }
 
     fn failure(&self, method: u32, failure: CallFailure) -> Error {

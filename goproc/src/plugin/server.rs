@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::connection::{Connection, Dispatch, Ended, HandlerFuture, RemoteError};
+use crate::connection::{Args, Connection, Dispatch, Ended, HandlerFuture, RemoteError};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::wire::frame::{read_frame, write_frame};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
@@ -22,7 +22,7 @@ pub trait Service: Send + Sync + 'static {
     fn contract(&self) -> &'static ContractInfo;
 
     /// Decodes the arguments of method number `method` and starts its handler.
-    fn call(&self, method: u32, args: &[u8]) -> Result<HandlerFuture, RemoteError>;
+    fn call(&self, method: u32, args: Args) -> Result<HandlerFuture, RemoteError>;
 }
 
 /// The contracts one plugin process serves.
@@ -178,7 +178,7 @@ impl Dispatch for Server {
         &self,
         service: u32,
         method: u32,
-        args: &[u8],
+        args: Args,
     ) -> Result<HandlerFuture, RemoteError> {
         match self.services.get(service as usize) {
             Some(s) => s.call(method, args),

@@ -170,6 +170,7 @@ impl Shared {
         method: u32,
         deadline_ms: u64,
         encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -196,7 +197,7 @@ impl Shared {
                         continue;
                     }
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                    let result = ready.conn.call(head, encode_args, left).await;
+                    let result = ready.conn.call(head, encode_args, args_size, left).await;
                     self.slots[index].release();
                     self.changed.notify_one();
                     return result;

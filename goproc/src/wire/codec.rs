@@ -52,3 +52,26 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), String> {
     bincode::serde::decode_from_slice(bytes, config()).map_err(|e| e.to_string())
 }
+
+/// Decodes a byte string (a length, then the bytes) that starts at `at` and
+/// runs to the end of `body`, reusing `body`'s allocation for the result:
+/// one move of the bytes instead of a new buffer and a copy.
+pub fn decode_bytes_in_place(mut body: Vec<u8>, at: usize) -> Result<Vec<u8>, String> {
+    let rest = body.get(at..).unwrap_or_default();
+    let (len, used) = decode_prefix::<u64>(rest)?;
+    let available = (rest.len() - used) as u64;
+    if len != available {
+        return Err(if len > available {
+            format!("a byte string of {len} bytes where only {available} remain")
+        } else {
+            format!(
+                "{} trailing byte(s) after the value ({} of {} bytes used)",
+                available - len,
+                at + used + len as usize,
+                body.len()
+            )
+        });
+    }
+    body.drain(..at + used);
+    Ok(body)
+}

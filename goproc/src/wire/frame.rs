@@ -287,15 +287,27 @@ impl FrameReader {
             return Ok((header, body));
         }
         // The rest of the body is still on its way: read it straight into
-        // the body's own allocation.
-        let mut body = vec![0u8; header.body_len];
-        body[..buffered].copy_from_slice(&self.buf[body_start..self.end]);
+        // the body's own allocation (not zeroed first: a large body is
+        // written once, by the reads).
+        let mut body = Vec::with_capacity(header.body_len);
+        body.extend_from_slice(&self.buf[body_start..self.end]);
         self.start = 0;
         self.end = 0;
-        reader
-            .read_exact(&mut body[buffered..])
-            .await
-            .map_err(ReadError::Io)?;
+        while body.len() < header.body_len {
+            // Never a byte of the next frame.
+            let missing = (header.body_len - body.len()) as u64;
+            let n = (&mut *reader)
+                .take(missing)
+                .read_buf(&mut body)
+                .await
+                .map_err(ReadError::Io)?;
+            if n == 0 {
+                return Err(ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "early eof",
+                )));
+            }
+        }
         Ok((header, body))
     }
 

@@ -74,7 +74,7 @@ async fn dispatch<A: Serialize, R: serde::de::DeserializeOwned>(
     args: &A,
 ) -> R {
     let args = codec::encode(args).unwrap();
-    let Ok(handler) = server.call(method, &args) else {
+    let Ok(handler) = server.call(method, args.into()) else {
         panic!("method {method} refused its arguments");
     };
     let Ok(frame) = handler.await else {
@@ -113,5 +113,5 @@ async fn main() {
         dispatch::<_, String>(&server, 2, &("ada".to_string(),)).await,
         "hi ada"
     );
-    assert!(server.call(3, &[]).is_err(), "method 3 does not exist");
+    assert!(server.call(3, Vec::new().into()).is_err(), "method 3 does not exist");
 }

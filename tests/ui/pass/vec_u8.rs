@@ -38,8 +38,27 @@ async fn main() {
     let _ = host;
     let server = BlobsServer::new(Impl);
     let args = codec::encode(&(serde_bytes::Bytes::new(&[1, 2, 3]), Some(vec![9u8]))).unwrap();
-    let frame = server.call(0, &args).ok().unwrap().await.ok().unwrap();
+    let frame = server.call(0, args.into()).ok().unwrap().await.ok().unwrap();
     let frame = frame.finish(u32::MAX).ok().unwrap();
     let out: serde_bytes::ByteBuf = codec::decode(&frame[HEADER_LEN..]).unwrap();
     assert_eq!(out.into_vec(), vec![3, 2, 1, 9]);
+
+    // A trailing `Vec<u8>` keeps the request's buffer; the arguments may
+    // start after other bytes in it (the request head).
+    let mut body = vec![7u8, 7];
+    body.extend(codec::encode(&(serde_bytes::Bytes::new(&[1, 2, 3, 4]),)).unwrap());
+    let args = goproc::Args::new(body, 2);
+    let frame = server.call(1, args).ok().unwrap().await.ok().unwrap();
+    let frame = frame.finish(u32::MAX).ok().unwrap();
+    let out: (serde_bytes::ByteBuf, serde_bytes::ByteBuf) =
+        codec::decode(&frame[HEADER_LEN..]).unwrap();
+    assert_eq!((out.0.into_vec(), out.1.into_vec()), (vec![1, 2], vec![3, 4]));
+
+    // A length that claims more bytes than there are, or fewer, is refused.
+    for bad in [vec![5u8, 1, 2], vec![1u8, 1, 2]] {
+        let Err(err) = server.call(1, bad.into()) else {
+            panic!("a bad byte string was accepted");
+        };
+        assert!(err.message.contains("do not decode"), "{}", err.message);
+    }
 }
