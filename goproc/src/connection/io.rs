@@ -1,6 +1,7 @@
 //! The reader and writer tasks of a connection.
 
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
@@ -68,6 +69,15 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             Taken::Done => return,
             Taken::Empty => {
                 outbox.ready().await;
+                // With other calls under way, this frame is likely the first
+                // of a burst: let the tasks that are ready to run (often
+                // more callers) queue theirs first, so the burst leaves in
+                // one write. Without this, tokio runs a task woken this way
+                // right after the waker, and every frame costs a write of
+                // its own. A lone call is written at once.
+                if conn.upgrade().is_some_and(|c| c.calls_under_way() > 1) {
+                    to_back_of_run_queue().await;
+                }
                 continue;
             }
             Taken::Frames => {}
@@ -77,6 +87,23 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             return failed(&conn, e);
         }
     }
+}
+
+/// Lets every task already queued on this worker run first. Unlike
+/// `tokio::task::yield_now`, which waits for the worker to poll the OS (and
+/// may hand the task to another thread), a task that wakes itself goes
+/// straight to the back of its worker's queue.
+async fn to_back_of_run_queue() {
+    let mut requeued = false;
+    std::future::poll_fn(|cx| {
+        if requeued {
+            return Poll::Ready(());
+        }
+        requeued = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
 }
 
 async fn write_batch<W: AsyncWrite + Unpin>(

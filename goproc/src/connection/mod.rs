@@ -198,6 +198,11 @@ impl Connection {
         }
     }
 
+    /// This side's calls waiting for answers and the peer's calls running.
+    fn calls_under_way(&self) -> usize {
+        lock(&self.calls).pending.len() + lock(&self.handlers).len()
+    }
+
     /// The error that closed the connection, or a generic one.
     fn closed_error(&self) -> Error {
         lock(&self.calls)
