@@ -34,10 +34,17 @@ pub fn python_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
         );
         return None;
     }
+    // Python caches compiled modules by default, as any deployment would;
+    // the cache goes under target/ rather than into the source tree. (An
+    // empty PYTHONDONTWRITEBYTECODE overrides one set in the environment.)
     Some(
         crate::peers::plugin_builder("python3")
             .arg(script)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "")
+            .env(
+                "PYTHONPYCACHEPREFIX",
+                root().join("target/goproc-bench/pycache"),
+            )
             .name("calculator.py")
             .contract::<CalculatorClient>(),
     )
