@@ -24,6 +24,26 @@ fn has(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The interpreter `python3` names, resolved once. A version manager's
+/// `python3` (pyenv's shim) is a shell script that spends tens of
+/// milliseconds choosing the interpreter at every start; a host configured
+/// with an interpreter's path does not pay that, and neither do the Rust and
+/// Node plugins measured beside it.
+fn python3() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| PathBuf::from(s.trim()))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"))
+    })
+}
+
 /// `python3 examples/calculator/python/plugin.py`, or `None` (with a note).
 pub fn python_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
     let script = root().join("examples/calculator/python/plugin.py");
@@ -34,17 +54,24 @@ pub fn python_plugin(notes: &mut Vec<String>) -> Option<goproc::PluginBuilder> {
         );
         return None;
     }
+    // Python caches compiled modules by default, as any deployment would;
+    // the cache goes under target/ rather than into the source tree. (An
+    // empty PYTHONDONTWRITEBYTECODE overrides one set in the environment.)
     Some(
-        crate::peers::plugin_builder("python3")
+        crate::peers::plugin_builder(python3())
             .arg(script)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "")
+            .env(
+                "PYTHONPYCACHEPREFIX",
+                root().join("target/goproc-bench/pycache"),
+            )
             .name("calculator.py")
             .contract::<CalculatorClient>(),
     )
 }
 
 pub fn python_raw_command(path: &Path) -> Command {
-    let mut c = crate::peers::command("python3");
+    let mut c = crate::peers::command(python3());
     c.arg(root().join("benches/peers/raw_echo.py")).arg(path);
     c
 }

@@ -22,9 +22,9 @@ async function vector(method: string, input: Uint8Array): Promise<string> {
     const r = new rt.Reader(input);
     const run = m.prepare(r);
     r.end();
-    const encode = await run(echo, ctx);
+    const v = await run(echo, ctx);
     const w = new rt.Writer(1);
-    encode(w);
+    m.encode(w, v);
     return hex(w.bytes());
   } catch (e) {
     return `error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;

@@ -437,9 +437,17 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     let _ = writeln!(out, "  methods: [");
     for m in &c.methods {
         let mname = m.name.unraw().to_string();
-        let _ = writeln!(out, "    {{");
-        let _ = writeln!(out, "      name: {},", names::string_literal(&mname));
-        let _ = writeln!(out, "      prepare: (r) => {{");
+        let ret = if m.ret == Ty::Unit {
+            "void".to_string()
+        } else {
+            scope.ts_type(&m.ret)
+        };
+        // The handler's answer (or a promise of it) goes back to the
+        // runtime, which writes it with the encoder: a handler that answers
+        // at once costs no promise.
+        let _ = writeln!(out, "    $rt.method<{name}, {ret}>(");
+        let _ = writeln!(out, "      {},", names::string_literal(&mname));
+        let _ = writeln!(out, "      (r) => {{");
         if m.args.is_empty() {
             let _ = writeln!(out, "        void r;");
         }
@@ -450,23 +458,16 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
             .map(|i| format!("a{i}"))
             .chain(std::iter::once("ctx".to_string()))
             .collect();
-        let _ = writeln!(out, "        return async (impl, ctx) => {{");
         let call = format!("impl.{}({})", names::ident(&mname), call_args.join(", "));
+        let _ = writeln!(out, "        return (impl, ctx) => {call};");
+        let _ = writeln!(out, "      }},");
         if m.ret == Ty::Unit {
             // A `void` answer is `()` on the wire: nothing to write.
-            let _ = writeln!(out, "          await {call};");
-            let _ = writeln!(out, "          return (w) => void w;");
+            let _ = writeln!(out, "      () => {{}},");
         } else {
-            let _ = writeln!(out, "          const v = await {call};");
-            let _ = writeln!(
-                out,
-                "          return (w) => {};",
-                scope.encode(&m.ret, "v", 0)
-            );
+            let _ = writeln!(out, "      (w, v) => {},", scope.encode(&m.ret, "v", 0));
         }
-        let _ = writeln!(out, "        }};");
-        let _ = writeln!(out, "      }},");
-        let _ = writeln!(out, "    }},");
+        let _ = writeln!(out, "    ),");
     }
     let _ = writeln!(out, "  ],");
     let _ = writeln!(out, "}};");

@@ -303,6 +303,16 @@ class Reader:
         return n
 
     def str_(self) -> str:
+        p = self.pos
+        if p < self.end:
+            n = self.buf[p]
+            if n < 251 and n < self.end - p:
+                # The usual case: a one-byte length that fits.
+                self.pos = p + 1 + n
+                try:
+                    return self.buf[p + 1:p + 1 + n].decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DecodeError(f"invalid UTF-8 in a string at offset {p + 1}: {e}") from None
         n = self.length()
         p = self.pos
         self.pos = p + n
@@ -465,6 +475,16 @@ def w_len(out: bytearray, n: int) -> None:
 
 
 def w_str(out: bytearray, v: str) -> None:
+    if type(v) is str and len(v) < 84:
+        # At most 249 UTF-8 bytes: a one-byte length.
+        try:
+            raw = v.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            out.append(len(raw))
+            out += raw
+            return
     raw = _utf8(v, "String")
     _w_var(out, len(raw))
     out += raw
@@ -589,7 +609,13 @@ def encode_hello(token: str, pid: int, contracts: Sequence[Contract]) -> bytearr
     return out
 
 
-class _Plugin(asyncio.Protocol):
+# The read buffer's usual size; a longer frame gets a buffer of its own size.
+_READ_BUFFER = 64 * 1024
+# Below this much free space, the unread bytes move to the front first.
+_MIN_READ = 4 * 1024
+
+
+class _Plugin(asyncio.BufferedProtocol):
     """The plugin's side of one connection: frames in, handlers run, frames out."""
 
     def __init__(self, services: Sequence[Service], hello: bytes) -> None:
@@ -597,12 +623,20 @@ class _Plugin(asyncio.Protocol):
         self.hello = hello
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
-        self.inbuf = bytearray()
+        # Reads land in one reused buffer (no new bytes object per read);
+        # inbuf[start:fill] are the bytes received and not yet parsed.
+        self.inbuf = bytearray(_READ_BUFFER)
+        self.inview = memoryview(self.inbuf)
+        self.start = 0
+        self.fill = 0
+        self.reading = False
         self.outbuf: list[bytes | bytearray] = []
         self.flush_scheduled = False
         self.welcomed = False
         self.max_frame = MAX_HANDSHAKE_FRAME
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        # How many tasks were created for calls (see buffer_updated).
+        self.spawned = 0
         self.draining = False
         self.finished: asyncio.Future[str | None] = self.loop.create_future()
         # Set when the transport is closed and its last bytes written.
@@ -611,14 +645,18 @@ class _Plugin(asyncio.Protocol):
     # -- output ---------------------------------------------------------
 
     def send(self, frame: bytes | bytearray) -> None:
-        # Frames queued in one turn of the loop go out in one write.
+        # Frames queued in one turn of the loop go out in one write; those
+        # queued while reading go out when the read is handled (`buffer_updated`).
         self.outbuf.append(frame)
-        if not self.flush_scheduled:
+        if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self.flush_scheduled = False
+        self.write_out()
+
+    def write_out(self) -> None:
         if self.outbuf and self.transport is not None and not self.transport.is_closing():
             data = self.outbuf[0] if len(self.outbuf) == 1 else b"".join(self.outbuf)
             self.transport.write(data)
@@ -631,7 +669,7 @@ class _Plugin(asyncio.Protocol):
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
-        self.flush()
+        self.write_out()
         if self.transport is not None:
             self.transport.close()
         self.finished.set_result(error)
@@ -660,13 +698,37 @@ class _Plugin(asyncio.Protocol):
             self.finish(None)
         return None
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if len(self.inbuf) - self.fill < _MIN_READ:
+            self.make_room()
+        return self.inview[self.fill:]
+
+    def make_room(self) -> None:
+        """Moves the unparsed bytes to the front of the read buffer, or into a
+        bigger one when the frame they start is longer than the buffer."""
+        start, fill = self.start, self.fill
+        size = _READ_BUFFER
+        if fill - start >= 4:
+            # buffer_updated already checked this length against the maximum.
+            size = max(size, 4 + _U32.unpack_from(self.inbuf, start)[0])
+        if size > len(self.inbuf) or start > 0:
+            unread = bytes(self.inview[start:fill])
+            if size > len(self.inbuf):
+                self.inbuf = bytearray(size)
+                self.inview = memoryview(self.inbuf)
+            self.inbuf[:len(unread)] = unread
+            self.start, self.fill = 0, len(unread)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        fill = self.fill + nbytes
+        self.fill = fill
         buf = self.inbuf
-        buf += data
-        pos = 0
-        n = len(buf)
+        view = self.inview
+        pos = self.start
+        spawned_before = self.spawned
+        self.reading = True
         try:
-            while n - pos >= 4:
+            while fill - pos >= 4:
                 length = _U32.unpack_from(buf, pos)[0]
                 if length < MIN_LENGTH:
                     raise ProtocolError(
@@ -676,18 +738,40 @@ class _Plugin(asyncio.Protocol):
                     raise ProtocolError(
                         f"frame length {length} exceeds the maximum frame size {self.max_frame}"
                     )
-                if n - pos - 4 < length:
+                end = pos + 4 + length
+                if end > fill:
                     break
                 _, kind, call_id = _HEADER.unpack_from(buf, pos)
-                body = bytes(buf[pos + HEADER_LEN:pos + 4 + length])
-                pos += 4 + length
-                self.on_frame(kind, call_id, body)
+                body = bytes(view[pos + HEADER_LEN:end])
+                pos = end
+                if kind == KIND_REQUEST and self.welcomed:
+                    self.on_request(call_id, body)
+                else:
+                    self.on_frame(kind, call_id, body)
                 if self.finished.done():
                     return
         except ProtocolError as e:
             self.finish(f"protocol error: {e}")
             return
-        del buf[:pos]
+        finally:
+            self.reading = False
+        if pos == fill:
+            self.start = self.fill = 0
+            if len(buf) > _READ_BUFFER:
+                # Do not keep a buffer sized for one long frame.
+                self.inbuf = bytearray(_READ_BUFFER)
+                self.inview = memoryview(self.inbuf)
+        else:
+            self.start = pos
+        if self.spawned != spawned_before:
+            # The tasks just created run their first step in the next turn of the
+            # loop, before this flush: the answers of the calls that need not wait
+            # go out together, in that same turn.
+            if not self.flush_scheduled:
+                self.flush_scheduled = True
+                self.loop.call_soon(self.flush)
+        else:
+            self.write_out()
 
     def on_frame(self, kind: int, call_id: int, body: bytes) -> None:
         if kind not in _KNOWN_KINDS:
@@ -739,14 +823,19 @@ class _Plugin(asyncio.Protocol):
         if self.draining:
             self.send(_error_frame(call_id, CODE_SHUTTING_DOWN, "the plugin is shutting down and takes no new calls"))
             return
-        r = Reader(body)
-        try:
-            service_index = r.u32()
-            method_index = r.u32()
-            deadline_ms = r.u64()
-        except DecodeError as e:
-            self.send(_error_frame(call_id, CODE_BAD_REQUEST, f"the request head does not decode: {e}"))
-            return
+        if len(body) >= 3 and body[0] < 251 and body[1] < 251 and body[2] < 251:
+            # The usual head: three one-byte varints.
+            service_index, method_index, deadline_ms = body[0], body[1], body[2]
+            r = Reader(body, 3)
+        else:
+            r = Reader(body)
+            try:
+                service_index = r.u32()
+                method_index = r.u32()
+                deadline_ms = r.u64()
+            except DecodeError as e:
+                self.send(_error_frame(call_id, CODE_BAD_REQUEST, f"the request head does not decode: {e}"))
+                return
         if service_index >= len(self.services):
             self.send(_error_frame(
                 call_id, CODE_UNKNOWN_SERVICE,
@@ -780,6 +869,7 @@ class _Plugin(asyncio.Protocol):
             handler = service.handlers[method_index]
             if service.is_async[method_index]:
                 self.tasks[call_id] = self.loop.create_task(self.run(call_id, spec, handler, args, when))
+                self.spawned += 1
                 return
             try:
                 result = handler(*args)
@@ -791,6 +881,7 @@ class _Plugin(asyncio.Protocol):
                 self.tasks[call_id] = self.loop.create_task(
                     self.run(call_id, spec, lambda: ready, (), when)
                 )
+                self.spawned += 1
             else:
                 self.send(self.answer(call_id, spec, result))
         finally:
@@ -838,7 +929,8 @@ class _Plugin(asyncio.Protocol):
         # Removing the entry first: a CANCEL that arrived already took it, and nothing is sent.
         if self.tasks.pop(call_id, None) is not None:
             self.send(frame)
-            self.maybe_drained()
+            if self.draining:
+                self.maybe_drained()
 
     def answer(self, call_id: int, spec: MethodSpec, result: Any) -> bytearray:
         out = bytearray(HEADER_LEN)
@@ -848,7 +940,11 @@ class _Plugin(asyncio.Protocol):
             spec.encode_ok(out, result)
         except Exception as e:
             return self.answer_failure(call_id, spec, e, "its return value cannot be encoded: ")
-        return self.finish_response(call_id, spec, out)
+        length = len(out) - 4
+        if length > self.max_frame:
+            return self.too_long(call_id, spec, length)
+        _HEADER.pack_into(out, 0, length, KIND_RESPONSE, call_id)
+        return out
 
     def answer_failure(self, call_id: int, spec: MethodSpec, exc: Exception, context: str = "") -> bytearray:
         if spec.error is not None and spec.encode_err is not None and isinstance(exc, spec.error):
@@ -868,12 +964,15 @@ class _Plugin(asyncio.Protocol):
     def finish_response(self, call_id: int, spec: MethodSpec, out: bytearray) -> bytearray:
         length = len(out) - 4
         if length > self.max_frame:
-            return _error_frame(
-                call_id, CODE_HANDLER_FAILED,
-                f"{spec.name}: the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
-            )
+            return self.too_long(call_id, spec, length)
         _HEADER.pack_into(out, 0, length, KIND_RESPONSE, call_id)
         return out
+
+    def too_long(self, call_id: int, spec: MethodSpec, length: int) -> bytearray:
+        return _error_frame(
+            call_id, CODE_HANDLER_FAILED,
+            f"{spec.name}: the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
+        )
 
     def maybe_drained(self) -> None:
         if self.draining and not self.tasks:

@@ -66,48 +66,40 @@ export const CALCULATOR_CONTRACT: $rt.ContractDef<Calculator> = {
   name: CALCULATOR_NAME,
   fingerprint: CALCULATOR_FINGERPRINT,
   methods: [
-    {
-      name: "add",
-      prepare: (r) => {
+    $rt.method<Calculator, bigint>(
+      "add",
+      (r) => {
         const a0 = r.i64();
         const a1 = r.i64();
-        return async (impl, ctx) => {
-          const v = await impl.add(a0, a1, ctx);
-          return (w) => w.i64(v);
-        };
+        return (impl, ctx) => impl.add(a0, a1, ctx);
       },
-    },
-    {
-      name: "divide",
-      prepare: (r) => {
+      (w, v) => w.i64(v),
+    ),
+    $rt.method<Calculator, $rt.Result<bigint, MathError>>(
+      "divide",
+      (r) => {
         const a0 = r.i64();
         const a1 = r.i64();
-        return async (impl, ctx) => {
-          const v = await impl.divide(a0, a1, ctx);
-          return (w) => w.result(v, (w, x0) => w.i64(x0), (w, e0) => encodeMathError(w, e0));
-        };
+        return (impl, ctx) => impl.divide(a0, a1, ctx);
       },
-    },
-    {
-      name: "sum",
-      prepare: (r) => {
+      (w, v) => w.result(v, (w, x0) => w.i64(x0), (w, e0) => encodeMathError(w, e0)),
+    ),
+    $rt.method<Calculator, number>(
+      "sum",
+      (r) => {
         const a0 = r.seq(8, (r) => r.f64());
-        return async (impl, ctx) => {
-          const v = await impl.sum(a0, ctx);
-          return (w) => w.f64(v);
-        };
+        return (impl, ctx) => impl.sum(a0, ctx);
       },
-    },
-    {
-      name: "greet",
-      prepare: (r) => {
+      (w, v) => w.f64(v),
+    ),
+    $rt.method<Calculator, string>(
+      "greet",
+      (r) => {
         const a0 = r.string();
-        return async (impl, ctx) => {
-          const v = await impl.greet(a0, ctx);
-          return (w) => w.string(v);
-        };
+        return (impl, ctx) => impl.greet(a0, ctx);
       },
-    },
+      (w, v) => w.string(v),
+    ),
   ],
 };
 

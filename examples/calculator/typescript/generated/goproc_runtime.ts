@@ -157,8 +157,8 @@ function bigRange(v: unknown, min: bigint, max: bigint, ty: string): bigint {
 
 /** Appends encoded values to a growing buffer. */
 export class Writer {
-  private buf: Uint8Array;
-  private view: DataView;
+  protected buf: Uint8Array;
+  protected view: DataView;
   /** Bytes written so far. */
   length = 0;
 
@@ -172,7 +172,7 @@ export class Writer {
     return this.buf.subarray(0, this.length);
   }
 
-  private reserve(n: number): number {
+  protected reserve(n: number): number {
     const at = this.length;
     const need = at + n;
     if (need > this.buf.length) {
@@ -440,13 +440,18 @@ export function badVariant(ty: string, v: unknown): EncodeError {
 /** Reads encoded values from a byte slice; every read is bounds-checked. */
 export class Reader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  private dataView: DataView | undefined;
   /** The next byte to read. */
   pos = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Made on first use: most reads need none. */
+  private get view(): DataView {
+    const buf = this.buf;
+    return (this.dataView ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
   }
 
   /** Bytes not read yet. */
@@ -684,16 +689,31 @@ export function decodeValue<T>(bytes: Uint8Array, decode: (r: Reader) => T): T {
 // Contracts as the generated modules describe them
 // ---------------------------------------------------------------------------
 
-/** One method: decodes its arguments, then runs the handler and encodes its answer. */
+/** One method: decodes its arguments, runs the handler and encodes its answer. */
 export interface MethodDef<I> {
   /** The method's name in the contract. */
   readonly name: string;
   /**
    * Decodes the arguments (a `DecodeError` is a bad request) and returns a
-   * function that calls the implementation and gives back the encoder of
-   * its answer.
+   * function that calls the implementation: it gives back the answer, or a
+   * promise of it.
    */
-  readonly prepare: (r: Reader) => (impl: I, ctx: CallContext) => Promise<(w: Writer) => void>;
+  readonly prepare: (r: Reader) => (impl: I, ctx: CallContext) => unknown;
+  /** Writes an answer of this method (what its call gave, once settled). */
+  readonly encode: (w: Writer, v: unknown) => void;
+}
+
+/**
+ * A method of contract interface `I` whose answer is an `R`: the generated
+ * method tables are built with it, so that `prepare` and `encode` agree.
+ */
+export function method<I, R>(
+  name: string,
+  prepare: (r: Reader) => (impl: I, ctx: CallContext) => R | PromiseLike<R>,
+  encode: (w: Writer, v: R) => void,
+): MethodDef<I> {
+  // Sound: `encode` only ever gets what this method's calls gave.
+  return { name, prepare, encode: encode as (w: Writer, v: unknown) => void };
 }
 
 /** A contract: its name, fingerprint and methods in wire order. */
@@ -709,9 +729,11 @@ export interface BoundMethod {
   readonly name: string;
   /**
    * Decodes the arguments (throws a `DecodeError` when they do not decode)
-   * and returns the call to run.
+   * and returns the call to run: it gives the answer, or a promise of it.
    */
-  readonly decode: (r: Reader) => (ctx: CallContext) => Promise<(w: Writer) => void>;
+  readonly decode: (r: Reader) => (ctx: CallContext) => unknown;
+  /** Writes an answer the call gave. */
+  readonly encode: (w: Writer, v: unknown) => void;
 }
 
 /** A contract bound to an implementation, ready for `serve`. */
@@ -732,6 +754,7 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
       const run = m.prepare(r);
       return (ctx: CallContext) => run(impl, ctx);
     },
+    encode: m.encode,
   }));
   return {
     name: contract.name,
@@ -765,65 +788,115 @@ function finishFrame(w: Writer, max: number): Uint8Array {
   return bytes;
 }
 
-function controlFrame(kind: number, id: Uint8Array | null): Uint8Array {
-  return finishFrame(frameWriter(kind, id), Number.MAX_SAFE_INTEGER);
+/** Below this size the frames queued for the host are copied out and the buffer reused. */
+const REUSE_OUTPUT = 64 * 1024;
+
+/**
+ * The frames queued for the host, back to back in one buffer: many answers
+ * go out in one socket write.
+ */
+class Outbox extends Writer {
+  /** Starts a frame for call `id` (0 for none); returns where it starts. Close it with `end`. */
+  begin(kind: number, id: number | bigint): number {
+    const at = this.reserve(HEADER_LEN);
+    this.buf[at + 4] = kind;
+    if (typeof id === "bigint") {
+      this.view.setBigUint64(at + 5, id, true);
+    } else {
+      this.view.setUint32(at + 5, id % TWO_32, true);
+      this.view.setUint32(at + 9, Math.floor(id / TWO_32), true);
+    }
+    return at;
+  }
+
+  /** Fills in the length of the frame begun at `at`, and returns that length. */
+  end(at: number): number {
+    const length = this.length - at - 4;
+    this.view.setUint32(at, length, true);
+    return length;
+  }
+
+  /** Drops everything written from `at` on (a frame that cannot be sent). */
+  cut(at: number): void {
+    this.length = at;
+  }
+
+  /** The queued bytes, to send; the outbox starts over empty. */
+  take(): Uint8Array {
+    const bytes = this.buf.subarray(0, this.length);
+    this.length = 0;
+    if (bytes.length <= REUSE_OUTPUT) return bytes.slice();
+    // A large batch is handed over rather than copied.
+    this.buf = new Uint8Array(256);
+    this.view = new DataView(this.buf.buffer);
+    return bytes;
+  }
 }
 
 const KNOWN_KINDS = new Set<number>(Object.values(Kind));
 
-/** Splits a byte stream into frames, checking each header before buffering its body. */
+/**
+ * Splits a byte stream into frames, checking each header before buffering
+ * its body. Complete frames are handed over where they lie in the chunk
+ * read; only a frame split across reads is copied, once it is whole.
+ */
 class FrameReader {
+  /** The start of a frame split across reads. */
   private chunks: Buffer[] = [];
   private total = 0;
-  /** The length field of the frame being read, once known. */
+  /** The length field of that frame, once known. */
   private need = -1;
   max = HANDSHAKE_MAX_FRAME;
 
-  /** Adds bytes; calls `onFrame(kind, id, body)` for each complete frame. */
-  push(chunk: Buffer, onFrame: (kind: number, id: Uint8Array, body: Uint8Array) => void): void {
-    this.chunks.push(chunk);
-    this.total += chunk.length;
-    for (;;) {
+  /** Checks a frame's length field as soon as it is read. */
+  private check(length: number): void {
+    if (length < 9) {
+      throw new ProtocolError(`frame length ${length} is shorter than the 9 bytes of kind and id`);
+    }
+    if (length > this.max) {
+      throw new ProtocolError(`frame length ${length} exceeds the maximum frame size ${this.max}`);
+    }
+  }
+
+  /**
+   * Adds bytes; calls `onFrame(kind, buf, at, end)` for each complete frame,
+   * which lies in `buf[at..end]`.
+   */
+  push(chunk: Buffer, onFrame: (kind: number, buf: Buffer, at: number, end: number) => void): void {
+    let buf = chunk;
+    if (this.total > 0) {
+      this.chunks.push(chunk);
+      this.total += chunk.length;
       if (this.need < 0) {
         if (this.total < 4) return;
-        const head = this.gather(4);
-        const length = head.readUInt32LE(0);
-        if (length < 9) {
-          throw new ProtocolError(`frame length ${length} is shorter than the 9 bytes of kind and id`);
-        }
-        if (length > this.max) {
-          throw new ProtocolError(`frame length ${length} exceeds the maximum frame size ${this.max}`);
-        }
-        this.need = length;
+        const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+        this.need = head.readUInt32LE(0);
+        this.check(this.need);
       }
       if (this.total < 4 + this.need) return;
-      const buf = this.gather(4 + this.need);
-      const frame = buf.subarray(0, 4 + this.need);
-      this.consume(buf, 4 + this.need);
+      buf = Buffer.concat(this.chunks, this.total);
+      this.chunks = [];
+      this.total = 0;
       this.need = -1;
-      const kind = frame[4] ?? 0;
+    }
+    const n = buf.length;
+    let at = 0;
+    while (n - at >= 4) {
+      const length = buf.readUInt32LE(at);
+      this.check(length);
+      const end = at + 4 + length;
+      if (end > n) {
+        this.need = length;
+        break;
+      }
+      const kind = buf[at + 4] ?? 0;
       if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
-      onFrame(kind, frame.subarray(5, HEADER_LEN), frame.subarray(HEADER_LEN));
+      onFrame(kind, buf, at, end);
+      at = end;
     }
-  }
-
-  /** Joins chunks until the first holds at least `n` bytes; returns it. */
-  private gather(n: number): Buffer {
-    let first = this.chunks[0];
-    if (first === undefined || first.length < n) {
-      first = Buffer.concat(this.chunks, this.total);
-      this.chunks = [first];
-    }
-    return first;
-  }
-
-  private consume(first: Buffer, n: number): void {
-    const rest = first.subarray(n);
-    this.total -= n;
-    if (rest.length > 0) {
-      this.chunks[0] = rest;
-    } else {
-      this.chunks.shift();
+    if (at < n) {
+      this.chunks = [buf.subarray(at)];
+      this.total = n - at;
     }
   }
 }
@@ -847,17 +920,45 @@ interface Status {
   readonly message?: string;
 }
 
-interface Running {
-  readonly controller: AbortController;
-  timer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * The context of one call. Its `AbortController` is made when the handler
+ * first asks for `signal` (most never do), already aborted if the call
+ * ended by then.
+ */
+class Call implements CallContext {
+  readonly deadline: number | null;
+  readonly method: string;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+  private reason: Error | undefined = undefined;
+
+  constructor(method: string, deadline: number | null) {
+    this.method = method;
+    this.deadline = deadline;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Stops the call: aborts its signal with `reason`. */
+  abort(reason: Error): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
-/** A call id as a Map key: a number when exact, a bigint otherwise. */
-function idKey(id: Uint8Array): number | bigint {
-  const v = new DataView(id.buffer, id.byteOffset, 8);
-  const lo = v.getUint32(0, true);
-  const hi = v.getUint32(4, true);
-  return hi < 0x200000 ? hi * TWO_32 + lo : v.getBigUint64(0, true);
+/** The call id of the frame at `buf[at..]`, as a Map key: a number when exact, a bigint otherwise. */
+function idKey(buf: Buffer, at: number): number | bigint {
+  const lo = buf.readUInt32LE(at + 5);
+  const hi = buf.readUInt32LE(at + 9);
+  return hi < 0x200000 ? hi * TWO_32 + lo : buf.readBigUInt64LE(at + 5);
 }
 
 function errorMessage(e: unknown): { message: string; detail: string } {
@@ -869,6 +970,15 @@ function errorMessage(e: unknown): { message: string; detail: string } {
     // An error whose name, message or stack cannot be read: describe it.
   }
   return { message: `a non-Error value was thrown: ${describe(e)}`, detail: "" };
+}
+
+/** Whether `await` would wait for `v` (it has a callable `then`). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === "object" || typeof v === "function") &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === "function"
+  );
 }
 
 /** The longest error message sent when the whole error does not fit in a frame. */
@@ -889,26 +999,23 @@ function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
   return isWellFormed(t) ? t : t.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 }
 
-/** An ERROR frame; cannot fail, as both strings are well formed. */
-function errorFrame(id: Uint8Array, code: number, message: string, detail: string): Uint8Array {
-  const w = frameWriter(Kind.Error, id);
-  w.u32(code);
-  w.string(message);
-  w.string(detail);
-  return finishFrame(w, Number.MAX_SAFE_INTEGER);
-}
-
 /** One connection to the host. */
 class Connection {
   private readonly socket: net.Socket;
   private readonly services: readonly Service[];
   private readonly frames = new FrameReader();
-  private readonly running = new Map<number | bigint, Running>();
+  private readonly running = new Map<number | bigint, Call>();
+  private readonly out = new Outbox(4096);
   private maxFrame = DEFAULT_MAX_FRAME;
   private welcomed = false;
   private draining = false;
   private closed = false;
-  private corked = false;
+  /** While a read is handled: what it queues goes out when it is done. */
+  private reading = false;
+  private flushQueued = false;
+  private readonly flushNow = (): void => this.flush();
+  private readonly onFrameAt = (kind: number, buf: Buffer, at: number, end: number): void =>
+    this.onFrame(kind, buf, at, end);
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
   /** How the connection ended, once it did. */
@@ -926,18 +1033,21 @@ class Connection {
     this.onWelcome = onWelcome;
   }
 
-  /** Queues a frame; frames written in the same tick go out in one write. */
-  send(frame: Uint8Array): void {
-    if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(frame);
+  /**
+   * Sends what is queued soon: after the read being handled, or else once
+   * the current tick's callbacks and promise reactions ran, so that the
+   * answers they give go out in one write.
+   */
+  private queued(): void {
+    if (this.reading || this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(this.flushNow);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.closed || this.out.length === 0) return;
+    this.socket.write(this.out.take());
   }
 
   hello(token: string): void {
@@ -953,21 +1063,40 @@ class Connection {
       w.string(s.name);
       w.string(s.fingerprint);
     }
-    this.send(finishFrame(w, HANDSHAKE_MAX_FRAME));
+    const frame = finishFrame(w, HANDSHAKE_MAX_FRAME);
+    if (this.closed) return;
+    this.out.raw(frame);
+    this.queued();
+  }
+
+  /** Queues a frame with an empty body. */
+  private control(kind: number, id: number | bigint): void {
+    if (this.closed) return;
+    this.out.end(this.out.begin(kind, id));
+    this.queued();
   }
 
   onData(chunk: Buffer): void {
+    this.reading = true;
     try {
-      this.frames.push(chunk, (kind, id, body) => this.onFrame(kind, id, body));
+      this.frames.push(chunk, this.onFrameAt);
     } catch (e) {
       const why = e instanceof Error ? e.message : describe(e);
       this.finish({ code: 1, message: `protocol error on the connection to the host: ${why}` });
+    } finally {
+      this.reading = false;
     }
+    this.flush();
   }
 
-  private onFrame(kind: number, id: Uint8Array, body: Uint8Array): void {
+  private onFrame(kind: number, buf: Buffer, at: number, end: number): void {
     // Frames that follow a CLOSE in the same read are not for us.
     if (this.closed) return;
+    if (kind === Kind.Request && this.welcomed) {
+      this.onRequest(buf, at, end);
+      return;
+    }
+    const body = buf.subarray(at + HEADER_LEN, end);
     if (!this.welcomed) {
       if (kind === Kind.Welcome) {
         let protocol: number;
@@ -1001,22 +1130,18 @@ class Connection {
       throw new ProtocolError(`the host answered the hello with kind 0x${kind.toString(16)}, expected WELCOME or REFUSE`);
     }
     switch (kind) {
-      case Kind.Request:
-        this.onRequest(id, body);
-        return;
       case Kind.Cancel: {
-        const key = idKey(id);
+        const key = idKey(buf, at);
         const call = this.running.get(key);
         if (call !== undefined) {
           this.running.delete(key);
-          if (call.timer !== undefined) clearTimeout(call.timer);
-          call.controller.abort(new Error("the host cancelled the call"));
+          call.abort(new Error("the host cancelled the call"));
           this.maybeFinishDraining();
         }
         return;
       }
       case Kind.Ping:
-        this.send(controlFrame(Kind.Pong, id));
+        this.control(Kind.Pong, idKey(buf, at));
         return;
       case Kind.Shutdown:
         this.draining = true;
@@ -1040,25 +1165,54 @@ class Connection {
    * Unicode, and when message and detail are too long for a frame the
    * message alone is sent, cut short.
    */
-  private sendError(id: Uint8Array, code: number, message: string, detail = ""): void {
-    const full = errorFrame(id, code, wellFormed(message), wellFormed(detail));
-    if (full.length - 4 <= this.maxFrame) {
-      this.send(full);
-      return;
+  private sendError(id: number | bigint, code: number, message: string, detail = ""): void {
+    if (this.closed) return;
+    const out = this.out;
+    const at = out.begin(Kind.Error, id);
+    out.u32(code);
+    out.string(wellFormed(message));
+    out.string(wellFormed(detail));
+    if (out.end(at) > this.maxFrame) {
+      out.cut(at);
+      // The header (9), the code (at most 5), two lengths (at most 5 + 1) and
+      // at most 3 UTF-8 bytes per UTF-16 unit.
+      const room = Math.max(0, Math.floor((this.maxFrame - 20) / 3));
+      const short = out.begin(Kind.Error, id);
+      out.u32(code);
+      out.string(wellFormed(message, Math.min(SHORT_ERROR_CHARS, room)));
+      out.string("");
+      out.end(short);
     }
-    // The header (9), the code (at most 5), two lengths (at most 5 + 1) and
-    // at most 3 UTF-8 bytes per UTF-16 unit.
-    const room = Math.max(0, Math.floor((this.maxFrame - 20) / 3));
-    this.send(errorFrame(id, code, wellFormed(message, Math.min(SHORT_ERROR_CHARS, room)), ""));
+    this.queued();
   }
 
-  private onRequest(idBytes: Uint8Array, body: Uint8Array): void {
-    const id = idBytes.slice();
+  /** Answers a call with the value its handler gave. */
+  private answer(id: number | bigint, bound: BoundMethod, v: unknown): void {
+    if (this.closed) return;
+    const out = this.out;
+    const at = out.begin(Kind.Response, id);
+    try {
+      bound.encode(out, v);
+      const length = out.end(at);
+      if (length > this.maxFrame) {
+        throw new EncodeError(`the answer is ${length} bytes, more than the maximum frame size ${this.maxFrame}`);
+      }
+    } catch (e) {
+      out.cut(at);
+      const { message, detail } = errorMessage(e);
+      this.sendError(id, ErrorCode.HandlerFailed, `the handler's answer cannot be sent: ${message}`, detail);
+      return;
+    }
+    this.queued();
+  }
+
+  private onRequest(buf: Buffer, at: number, end: number): void {
+    const id = idKey(buf, at);
     if (this.draining) {
       this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
       return;
     }
-    const r = new Reader(body);
+    const r = new Reader(buf.subarray(at + HEADER_LEN, end));
     let service: number;
     let method: number;
     let deadlineMs: bigint;
@@ -1088,7 +1242,7 @@ class Connection {
       );
       return;
     }
-    let run: (ctx: CallContext) => Promise<(w: Writer) => void>;
+    let run: (ctx: CallContext) => unknown;
     try {
       run = bound.decode(r);
       r.end();
@@ -1100,60 +1254,59 @@ class Connection {
       );
       return;
     }
-    const key = idKey(id);
-    const controller = new AbortController();
-    const call: Running = { controller, timer: undefined };
+    const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
+    const call = new Call(bound.name, deadline);
+    let result: unknown;
+    try {
+      result = run(call);
+    } catch (e) {
+      const { message, detail } = errorMessage(e);
+      this.sendError(id, ErrorCode.HandlerFailed, `the handler raised ${message}`, detail);
+      return;
+    }
+    if (!isThenable(result)) {
+      // Answered at once: no promise, no timer, nothing to cancel.
+      this.answer(id, bound, result);
+      return;
+    }
     // The handler sees every deadline, but setTimeout holds at most 2^31-1 ms
     // (24.8 days): a longer one is left to the host, which stops waiting then.
-    const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
-    if (deadlineMs > 0n && deadlineMs <= 0x7fffffffn) {
-      const ms = Number(deadlineMs);
+    if (deadline !== null && deadlineMs <= 0x7fffffffn) {
       call.timer = setTimeout(() => {
-        if (this.running.get(key) !== call) return;
-        this.running.delete(key);
-        controller.abort(new Error("the call's deadline passed"));
+        if (this.running.get(id) !== call) return;
+        this.running.delete(id);
+        call.abort(new Error("the call's deadline passed"));
         this.sendError(id, ErrorCode.DeadlineExceeded, "the handler did not finish before the call's deadline");
         this.maybeFinishDraining();
-      }, ms);
+      }, Math.max(0, deadline - Date.now()));
     }
-    this.running.set(key, call);
-    const ctx: CallContext = { signal: controller.signal, deadline, method: bound.name };
-    const handler = (async () => run(ctx))();
-    handler.then(
-      (encode) => {
-        if (!this.release(key, call)) return;
-        const w = frameWriter(Kind.Response, id);
-        let frame: Uint8Array;
-        try {
-          encode(w);
-          frame = finishFrame(w, this.maxFrame);
-        } catch (e) {
-          const { message, detail } = errorMessage(e);
-          this.sendError(id, ErrorCode.HandlerFailed, `the handler's answer cannot be sent: ${message}`, detail);
-          return;
-        }
-        this.send(frame);
+    this.running.set(id, call);
+    Promise.resolve(result).then(
+      (v) => {
+        if (!this.release(id, call)) return;
+        this.answer(id, bound, v);
+        this.maybeFinishDraining();
       },
       (e: unknown) => {
-        if (!this.release(key, call)) return;
+        if (!this.release(id, call)) return;
         const { message, detail } = errorMessage(e);
         this.sendError(id, ErrorCode.HandlerFailed, `the handler raised ${message}`, detail);
+        this.maybeFinishDraining();
       },
     );
   }
 
   /** Ends a call; `false` when it was already cancelled or timed out. */
-  private release(key: number | bigint, call: Running): boolean {
+  private release(key: number | bigint, call: Call): boolean {
     if (this.running.get(key) !== call) return false;
     this.running.delete(key);
     if (call.timer !== undefined) clearTimeout(call.timer);
-    queueMicrotask(() => this.maybeFinishDraining());
     return true;
   }
 
   private maybeFinishDraining(): void {
     if (this.draining && this.running.size === 0) {
-      this.send(controlFrame(Kind.Close, null));
+      this.control(Kind.Close, 0);
       this.finish({ code: 0 });
     }
   }
@@ -1161,11 +1314,11 @@ class Connection {
   /** Stops reading, aborts what is still running, flushes and reports `status`. */
   finish(status: Status): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.status = status;
     for (const call of this.running.values()) {
-      if (call.timer !== undefined) clearTimeout(call.timer);
-      call.controller.abort(new Error("the connection to the host closed"));
+      call.abort(new Error("the connection to the host closed"));
     }
     this.running.clear();
     const timer = setTimeout(() => {
