@@ -618,32 +618,45 @@ fn judge(
 const GAPS: &str = "
 ## Where the time goes
 
-- **128 in flight vs the raw pipelined echo.** The raw echo copies bytes
-  and never parses them; goproc pays per call for a request frame and an
-  encode, a oneshot channel and a call-table entry, a task wake on each
-  side, the argument and answer decodes and about ten small allocations.
-  Syscalls are already amortised (one read and one write per batch on each
-  side). Closing it means removing per-call allocations (pooled frames and
-  answer slots instead of `Vec` and `oneshot`), writing from the caller
-  when the writer is idle, and reading the socket without `interprocess`,
-  whose `poll_read` always tries a `recv` first and so costs one
-  `EWOULDBLOCK` syscall per wake-up.
-- **1 MiB echo.** About 12 passes over the megabyte against the raw echo's
-  two: the bincode encoder grows the frame from 64 bytes, the body is
-  copied out of the frame on decode on both sides, and every fresh 1 MiB
-  buffer page-faults (`clear_page`, `do_anonymous_page` are a third of the
-  profile). A bytes-specific path (decode a `Vec<u8>` answer in place,
-  reserve the frame from the argument size, reuse large buffers) would
-  close most of it.
-- **Pool, 1,000 caller tasks.** The host's two workers spend most of their
-  time waking each other and the ten plugin processes: the per-caller
-  `tokio::spawn`, one writer-task wake per call across threads, and the
-  pool's per-call scan that locks every instance's state. The same pool
-  with 1,000 calls in flight from one task runs several times faster.
+Measured with `perf record -g` and `perf stat` on the suite's own runs
+(`target/release/deps/suite-* --bench --quick <benchmark id>`).
+
+- **128 in flight vs the raw pipelined echo.** System calls and wake-ups
+  are already at the raw echo's level: per batch of 128 calls both make
+  about two sends, four receives and four context switches. What differs
+  is CPU per call: about 1.35 µs for goproc's two processes together
+  against 0.36 µs for the raw echo, which copies bytes and never parses
+  them. goproc pays per call for the request frame and its encode, a
+  call-table entry and a waker, the answer's body and its decode on the
+  host; the head and argument decode, a boxed handler future, the
+  deadline scope and the answer encode in the plugin; and the harness's
+  own `join_all` (a fifth of the host's time). 0.7× of raw means about
+  0.5 µs per call for both sides together. What would close most of it:
+  encoding requests straight into the write buffer and decoding answers
+  from the read buffer (no per-call buffers), and an unboxed path for
+  handlers that answer without waiting.
+- **1 MiB echo.** Beyond the four copies through the socket that the raw
+  echo also makes, goproc makes four passes over the megabyte (encode
+  into the frame and an in-place move on decode, on each side) and the
+  host page-faults in two fresh megabytes per call (the request frame and
+  the answer's buffer, which the allocator returns to the OS). Writing
+  the caller's `Vec` with the frame head in one vectored write, and
+  reusing it as the next read buffer, would remove both.
+- **Pool, 1,000 caller tasks.** Frames from many callers now leave in
+  one write per burst, but each call still costs a `tokio::spawn` in the
+  harness and cross-thread wake-ups among the host's two workers and ten
+  plugin processes (each with its own two tokio workers) sharing two
+  cores; the same pool with 1,000 calls in flight from one task is about
+  twice as fast.
 - **Busy polling on one core.** Spinning only pays when the peer runs on
   another core (`split`); sharing a core it costs about 10 µs per call, so
   the mode is opt-in.
-- **Python and TypeScript.** The remaining time is in the generated
-  runtimes (frame parsing, decoding and task scheduling in the interpreter)
-  and, for spawn to first call, interpreter start-up and imports.
+- **Python.** Start-up is the interpreter and `import asyncio` (ssl,
+  concurrent.futures, logging); the runtime's own imports take 3–5 ms.
+  Per call, most of what is left is asyncio itself: on Python 3.11 a
+  task costs about 2.8 µs to create and schedule, and handlers must run
+  as tasks (`asyncio.current_task()`, `asyncio.timeout` and `TaskGroup`
+  inside a handler depend on it). Eager tasks on 3.12+ would close most
+  of the gap, at the price of a cancelled-before-start call starting its
+  handler.
 ";
