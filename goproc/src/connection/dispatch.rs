@@ -136,8 +136,13 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// Starts a new batch (the frames gathered so far were sent).
-    pub(super) fn reset(&mut self) {
+    /// Hands the answers gathered so far (if any) to `send`, and starts a
+    /// new batch.
+    pub(super) fn flush(&mut self, send: impl FnOnce(&[u8])) {
+        if !self.out.is_empty() {
+            send(&self.out);
+            self.out.clear();
+        }
         self.started = None;
         self.handled = 0;
         self.over_budget = false;

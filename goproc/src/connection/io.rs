@@ -25,11 +25,9 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
     let why = loop {
         // The answers of the frames read in one go leave in one write.
         if !frames.has_frame() || batch.out.len() >= BATCH_BYTES {
-            if !batch.out.is_empty() {
-                let _ = conn.outbox.write_or_push(&mut writer, &batch.out);
-                batch.out.clear();
-            }
-            batch.reset();
+            batch.flush(|answers| {
+                let _ = conn.outbox.write_or_push(&mut writer, answers);
+            });
         }
         match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {
@@ -48,11 +46,9 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
 impl Connection {
     /// Queues the answers gathered by the reader, if any.
     pub(super) fn send_batch(&self, batch: &mut Batch) {
-        if !batch.out.is_empty() {
-            let _ = self.outbox.push_bytes(&batch.out);
-            batch.out.clear();
-        }
-        batch.reset();
+        batch.flush(|answers| {
+            let _ = self.outbox.push_bytes(answers);
+        });
     }
 }
 

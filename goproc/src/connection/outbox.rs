@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::AsyncWrite;
@@ -40,6 +40,17 @@ struct Queue {
     claimed: bool,
 }
 
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.ordered.is_empty() && self.tail.is_empty()
+    }
+
+    /// Whether frames are no longer taken.
+    fn refuses(&self) -> bool {
+        self.stopped || self.closing
+    }
+}
+
 /// What the writer takes in one go.
 #[derive(Default)]
 pub(super) struct Batch {
@@ -67,7 +78,7 @@ impl Outbox {
     /// Queues one finished frame.
     pub(super) fn push(&self, frame: Vec<u8>) -> Result<(), Stopped> {
         let mut q = lock(&self.queue);
-        if q.stopped || q.closing {
+        if q.refuses() {
             return Err(Stopped);
         }
         if frame.len() >= LARGE_FRAME {
@@ -85,8 +96,11 @@ impl Outbox {
 
     /// Queues small frames already laid end to end.
     pub(super) fn push_bytes(&self, frames: &[u8]) -> Result<(), Stopped> {
-        let mut q = lock(&self.queue);
-        if q.stopped || q.closing {
+        self.push_small(lock(&self.queue), frames)
+    }
+
+    fn push_small(&self, mut q: MutexGuard<'_, Queue>, frames: &[u8]) -> Result<(), Stopped> {
+        if q.refuses() {
             return Err(Stopped);
         }
         q.tail.extend_from_slice(frames);
@@ -104,14 +118,8 @@ impl Outbox {
     ) -> Result<(), Stopped> {
         {
             let mut q = lock(&self.queue);
-            if q.stopped || q.closing {
-                return Err(Stopped);
-            }
-            let idle = q.writer_asleep && !q.claimed && q.ordered.is_empty() && q.tail.is_empty();
-            if !idle {
-                q.tail.extend_from_slice(frames);
-                self.wake_writer(q);
-                return Ok(());
+            if !(q.writer_asleep && !q.claimed && q.is_empty()) || q.refuses() {
+                return self.push_small(q, frames);
             }
             q.claimed = true;
         }
@@ -132,13 +140,13 @@ impl Outbox {
         if written < frames.len() {
             q.ordered.push_front(frames[written..].to_vec());
         }
-        if !q.ordered.is_empty() || !q.tail.is_empty() {
+        if !q.is_empty() {
             self.wake_writer(q);
         }
         Ok(())
     }
 
-    fn wake_writer(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
+    fn wake_writer(&self, mut q: MutexGuard<'_, Queue>) {
         if q.claimed {
             // Whoever writes in the writer's stead wakes it when done.
             return;
@@ -154,7 +162,7 @@ impl Outbox {
     /// queued is written. Later frames are refused.
     pub(super) fn close(&self, last: Option<Vec<u8>>) {
         let mut q = lock(&self.queue);
-        if q.stopped || q.closing {
+        if q.refuses() {
             return;
         }
         if let Some(frame) = last {
@@ -183,7 +191,7 @@ impl Outbox {
             q.writer_asleep = true;
             return Taken::Empty;
         }
-        if q.ordered.is_empty() && q.tail.is_empty() {
+        if q.is_empty() {
             if q.closing {
                 q.stopped = true;
                 return Taken::Done;

@@ -38,14 +38,16 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let (value, used) = decode_prefix(bytes)?;
     if used != bytes.len() {
-        return Err(format!(
-            "{} trailing byte(s) after the value ({} of {} bytes used)",
-            bytes.len() - used,
-            used,
-            bytes.len()
-        ));
+        return Err(trailing(used, bytes.len()));
     }
     Ok(value)
+}
+
+fn trailing(used: usize, total: usize) -> String {
+    format!(
+        "{} trailing byte(s) after the value ({used} of {total} bytes used)",
+        total - used
+    )
 }
 
 /// Decodes one value from the front of `bytes`; returns it and the bytes used.
@@ -64,12 +66,7 @@ pub fn decode_bytes_in_place(mut body: Vec<u8>, at: usize) -> Result<Vec<u8>, St
         return Err(if len > available {
             format!("a byte string of {len} bytes where only {available} remain")
         } else {
-            format!(
-                "{} trailing byte(s) after the value ({} of {} bytes used)",
-                available - len,
-                at + used + len as usize,
-                body.len()
-            )
+            trailing(at + used + len as usize, body.len())
         });
     }
     body.drain(..at + used);
