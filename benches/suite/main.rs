@@ -214,6 +214,17 @@ fn sample<S: Send + 'static>(
     })
 }
 
+/// One benchmark of `g`, each sample timed by [`sample`].
+fn measure<S: Send + 'static>(
+    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    rt: &Runtime,
+    state: &Arc<tokio::sync::Mutex<S>>,
+    body: for<'a> fn(&'a mut S, u64) -> BoxFuture<'a>,
+) {
+    g.bench_function(id, |b| b.iter_custom(|n| sample(rt, state, n, body)));
+}
+
 fn group<'a>(
     c: &'a mut Criterion,
     name: &str,
@@ -310,52 +321,36 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     {
         let mut g = group(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        g.bench_function("raw", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &seq, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            s.raw.ping_pong().await;
-                        }
-                    })
-                })
+        measure(&mut g, "raw", &rt, &seq, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw.ping_pong().await;
+                }
             })
         });
-        g.bench_function("goproc", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &seq, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            s.goproc.echo(s.payload.clone()).await.expect("goproc call");
-                        }
-                    })
-                })
+        measure(&mut g, "goproc", &rt, &seq, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.goproc.echo(s.payload.clone()).await.expect("goproc call");
+                }
             })
         });
-        g.bench_function("goproc-busy-poll", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &seq, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            s.busy.echo(s.payload.clone()).await.expect("goproc call");
-                        }
-                    })
-                })
+        measure(&mut g, "goproc-busy-poll", &rt, &seq, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.busy.echo(s.payload.clone()).await.expect("goproc call");
+                }
             })
         });
-        g.bench_function("tarpc", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &seq, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            let arg = serde_bytes::ByteBuf::from(s.payload.clone());
-                            s.tarpc
-                                .echo(peers::tarpc_context(), arg)
-                                .await
-                                .expect("tarpc call");
-                        }
-                    })
-                })
+        measure(&mut g, "tarpc", &rt, &seq, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                    s.tarpc
+                        .echo(peers::tarpc_context(), arg)
+                        .await
+                        .expect("tarpc call");
+                }
             })
         });
         g.finish();
@@ -366,46 +361,34 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     }
     let mut g = group(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    g.bench_function("raw", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &seq, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        s.raw.round_trip().await;
-                    }
-                })
-            })
+    measure(&mut g, "raw", &rt, &seq, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                s.raw.round_trip().await;
+            }
         })
     });
-    g.bench_function("goproc", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &seq, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        let calls = (0..IN_FLIGHT).map(|_| s.goproc.echo(s.payload.clone()));
-                        for r in futures::future::join_all(calls).await {
-                            r.expect("goproc call");
-                        }
-                    }
-                })
-            })
+    measure(&mut g, "goproc", &rt, &seq, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                let calls = (0..IN_FLIGHT).map(|_| s.goproc.echo(s.payload.clone()));
+                for r in futures::future::join_all(calls).await {
+                    r.expect("goproc call");
+                }
+            }
         })
     });
-    g.bench_function("tarpc", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &seq, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        let calls = (0..IN_FLIGHT).map(|_| {
-                            let arg = serde_bytes::ByteBuf::from(s.payload.clone());
-                            s.tarpc.echo(peers::tarpc_context(), arg)
-                        });
-                        for r in futures::future::join_all(calls).await {
-                            r.expect("tarpc call");
-                        }
-                    }
-                })
-            })
+    measure(&mut g, "tarpc", &rt, &seq, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                let calls = (0..IN_FLIGHT).map(|_| {
+                    let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                    s.tarpc.echo(peers::tarpc_context(), arg)
+                });
+                for r in futures::future::join_all(calls).await {
+                    r.expect("tarpc call");
+                }
+            }
         })
     });
     g.finish();
@@ -460,40 +443,32 @@ fn bench_pool(c: &mut Criterion, p: &Placement) {
     let state = Arc::new(tokio::sync::Mutex::new(state));
     let mut g = group(c, &name);
     g.throughput(Throughput::Elements(CALLERS as u64));
-    g.bench_function("goproc-1000-callers", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        // 1,000 callers, each its own task, as separate requests arrive.
-                        let tasks: Vec<_> = (0..CALLERS)
-                            .map(|_| {
-                                let client = s.client.clone();
-                                let arg = s.payload.clone();
-                                tokio::spawn(async move { client.echo(arg).await })
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.expect("caller task").expect("pool call");
-                        }
-                    }
-                })
-            })
+    measure(&mut g, "goproc-1000-callers", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                // 1,000 callers, each its own task, as separate requests arrive.
+                let tasks: Vec<_> = (0..CALLERS)
+                    .map(|_| {
+                        let client = s.client.clone();
+                        let arg = s.payload.clone();
+                        tokio::spawn(async move { client.echo(arg).await })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("caller task").expect("pool call");
+                }
+            }
         })
     });
-    g.bench_function("goproc-1000-futures", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        // 1,000 calls in flight from one task.
-                        let calls = (0..CALLERS).map(|_| s.client.echo(s.payload.clone()));
-                        for r in futures::future::join_all(calls).await {
-                            r.expect("pool call");
-                        }
-                    }
-                })
-            })
+    measure(&mut g, "goproc-1000-futures", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                // 1,000 calls in flight from one task.
+                let calls = (0..CALLERS).map(|_| s.client.echo(s.payload.clone()));
+                for r in futures::future::join_all(calls).await {
+                    r.expect("pool call");
+                }
+            }
         })
     });
     g.finish();
@@ -541,31 +516,23 @@ fn bench_large(c: &mut Criterion, p: &Placement) {
     let state = Arc::new(tokio::sync::Mutex::new(state));
     let mut g = group(c, &name);
     g.throughput(Throughput::Bytes(LARGE as u64));
-    g.bench_function("raw", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        s.raw.round_trip().await;
-                    }
-                })
-            })
+    measure(&mut g, "raw", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                s.raw.round_trip().await;
+            }
         })
     });
-    g.bench_function("goproc", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        // The answer is the next argument, as an echo loop
-                        // is written: no copy of the megabyte by the caller
-                        // (the raw echo makes none either).
-                        let sent = std::mem::take(&mut s.payload);
-                        s.payload = s.goproc.echo(sent).await.expect("goproc call");
-                        assert_eq!(s.payload.len(), LARGE);
-                    }
-                })
-            })
+    measure(&mut g, "goproc", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                // The answer is the next argument, as an echo loop
+                // is written: no copy of the megabyte by the caller
+                // (the raw echo makes none either).
+                let sent = std::mem::take(&mut s.payload);
+                s.payload = s.goproc.echo(sent).await.expect("goproc call");
+                assert_eq!(s.payload.len(), LARGE);
+            }
         })
     });
     g.finish();
@@ -629,26 +596,18 @@ fn bench_script(
     {
         let mut g = group(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        g.bench_function("raw", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &state, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            s.raw.ping_pong().await;
-                        }
-                    })
-                })
+        measure(&mut g, "raw", &rt, &state, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw.ping_pong().await;
+                }
             })
         });
-        g.bench_function("goproc", |b| {
-            b.iter_custom(|n| {
-                sample(&rt, &state, n, |s, n| {
-                    Box::pin(async move {
-                        for _ in 0..n {
-                            s.client.greet(s.name.clone()).await.expect("greet");
-                        }
-                    })
-                })
+        measure(&mut g, "goproc", &rt, &state, |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.client.greet(s.name.clone()).await.expect("greet");
+                }
             })
         });
         g.finish();
@@ -659,29 +618,21 @@ fn bench_script(
         .prepare(IN_FLIGHT, SMALL);
     let mut g = group(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    g.bench_function("raw", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        s.raw.round_trip().await;
-                    }
-                })
-            })
+    measure(&mut g, "raw", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                s.raw.round_trip().await;
+            }
         })
     });
-    g.bench_function("goproc", |b| {
-        b.iter_custom(|n| {
-            sample(&rt, &state, n, |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        let calls = (0..IN_FLIGHT).map(|_| s.client.greet(s.name.clone()));
-                        for r in futures::future::join_all(calls).await {
-                            r.expect("greet");
-                        }
-                    }
-                })
-            })
+    measure(&mut g, "goproc", &rt, &state, |s, n| {
+        Box::pin(async move {
+            for _ in 0..n {
+                let calls = (0..IN_FLIGHT).map(|_| s.client.greet(s.name.clone()));
+                for r in futures::future::join_all(calls).await {
+                    r.expect("greet");
+                }
+            }
         })
     });
     g.finish();
