@@ -10,6 +10,7 @@ mod protocol_support;
 
 use tokio::process::Command;
 
+use protocol_support::limits::limits_tests;
 use protocol_support::{protocol_tests, Runtime};
 
 /// The Python calculator example, started by the raw host.
@@ -32,10 +33,39 @@ fn assert_one_clear_line(stderr: &str, says: &str) {
     );
 }
 
+fn everything() -> Command {
+    static STUBS: std::sync::Once = std::sync::Once::new();
+    STUBS.call_once(|| {
+        common::python::generate("python-protocol-everything", &["tests/contracts/everything.rs"]);
+    });
+    test_plugin_in("everything_plugin.py", "python-protocol-everything")
+}
+
+fn lifecycle() -> Command {
+    static STUBS: std::sync::Once = std::sync::Once::new();
+    STUBS.call_once(|| {
+        common::python::generate("python-protocol-lifecycle", &["tests/contracts/lifecycle.rs"]);
+    });
+    test_plugin_in("lifecycle_plugin.py", "python-protocol-lifecycle")
+}
+
+/// `python3 tests/python/SCRIPT` with the stubs generated into `scratch`.
+fn test_plugin_in(script: &str, scratch: &str) -> Command {
+    let mut plugin = Command::new(common::python::python3());
+    plugin
+        .arg(common::python::script(script))
+        .env("PYTHONPATH", common::scratch(scratch))
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    plugin
+}
+
 const PYTHON: Runtime = Runtime {
     language: "python",
     calculator,
+    everything,
+    lifecycle,
     fatal_line: assert_one_clear_line,
 };
 
 protocol_tests!(PYTHON);
+limits_tests!(PYTHON);

@@ -4,11 +4,14 @@
 //! framing rules ends it with a clear message, never a panic.
 
 mod common;
+mod protocol_support;
 
 use common::raw_host::{control_frame, RawHost, TOKEN};
 use goproc::wire::codec;
 use goproc::wire::messages::ErrorBody;
 use goproc::wire::Kind;
+use protocol_support::limits::limits_tests;
+use protocol_support::Runtime;
 use tokio::process::Command;
 
 /// Starts `test-plugin ROLE` under the raw host and welcomes it.
@@ -106,3 +109,27 @@ async fn the_plugin_exits_cleanly_when_the_host_closes_the_connection() {
     let (code, stderr) = raw_host("calculator").await.hang_up().await;
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// `test-plugin ROLE`, for the raw host of the shared protocol checks.
+fn test_plugin(role: &str) -> Command {
+    let mut plugin = Command::new(env!("CARGO_BIN_EXE_test-plugin"));
+    plugin.arg(role);
+    plugin
+}
+
+/// Stderr is one line naming what went wrong, with no panic.
+fn assert_one_clear_line(stderr: &str, says: &str) {
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+}
+
+const RUST: Runtime = Runtime {
+    language: "rust",
+    calculator: || test_plugin("calculator"),
+    everything: || test_plugin("everything"),
+    lifecycle: || test_plugin("lifecycle"),
+    fatal_line: assert_one_clear_line,
+};
+
+limits_tests!(RUST);

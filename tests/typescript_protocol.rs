@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use common::raw_host::{control_frame, request_frame, request_with_deadline, RawHost};
 use goproc::wire::codec;
 use goproc::wire::Kind;
+use protocol_support::limits::limits_tests;
 use protocol_support::{protocol_tests, Runtime};
 use tokio::process::Command;
 
@@ -131,10 +132,29 @@ async fn cancel_deadline_and_shutdown_on_the_wire_follow_the_protocol() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
+/// The `Everything` test plugin (tests/typescript/everything_plugin.ts).
+fn everything() -> Command {
+    plugin(
+        common::node::build(
+            "protocol-everything",
+            &["tests/contracts/everything.rs"],
+            &["echo.ts", "everything_plugin.ts"],
+        )
+        .join("everything_plugin.js"),
+    )
+}
+
+fn lifecycle() -> Command {
+    plugin(lifecycle_js())
+}
+
 const TYPESCRIPT: Runtime = Runtime {
     language: "typescript",
     calculator,
+    everything,
+    lifecycle,
     fatal_line: assert_one_clear_line,
 };
 
 protocol_tests!(TYPESCRIPT);
+limits_tests!(TYPESCRIPT);

@@ -63,13 +63,18 @@ impl RawHost {
     }
 
     /// Answers the hello with a welcome naming [`MAX_FRAME`].
-    pub async fn welcome(mut self) -> RawHost {
+    pub async fn welcome(self) -> RawHost {
+        self.welcome_with(MAX_FRAME).await
+    }
+
+    /// Answers the hello with a welcome naming `max_frame`.
+    pub async fn welcome_with(mut self, max_frame: u32) -> RawHost {
         write_frame(
             &mut self.stream,
             Kind::Welcome,
             &Welcome {
                 protocol: 1,
-                max_frame: MAX_FRAME,
+                max_frame,
                 host_pid: std::process::id(),
             },
         )
@@ -100,13 +105,24 @@ impl RawHost {
 
     /// The next frame, within ten seconds.
     pub async fn answer(&mut self) -> (FrameHeader, Vec<u8>) {
+        self.answer_up_to(MAX_FRAME).await
+    }
+
+    /// The next frame, at most `max_frame` long, within ten seconds.
+    pub async fn answer_up_to(&mut self, max_frame: u32) -> (FrameHeader, Vec<u8>) {
         tokio::time::timeout(
             Duration::from_secs(10),
-            read_frame(&mut self.stream, MAX_FRAME),
+            read_frame(&mut self.stream, max_frame),
         )
         .await
         .expect("the plugin answers")
         .expect("a well-formed answer")
+    }
+
+    /// The plugin's resident memory now and at its peak, in bytes (Linux).
+    pub fn memory(&self) -> Memory {
+        let pid = self.child.id().expect("the plugin runs");
+        Memory::of(pid)
     }
 
     /// Checks an ERROR frame for call `id` with `code`; returns its message.
@@ -188,4 +204,33 @@ pub fn request_with_deadline(
 /// A frame with an empty body.
 pub fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
     FrameBuf::new(kind, id).finish(u32::MAX).expect("small")
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident now (`VmRSS`), in bytes.
+    pub rss: u64,
+    /// Resident at the peak so far (`VmHWM`), in bytes.
+    pub peak: u64,
+}
+
+impl Memory {
+    pub fn of(pid: u32) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        };
+        Memory {
+            rss: field("VmRSS:"),
+            peak: field("VmHWM:"),
+        }
+    }
 }

@@ -29,6 +29,13 @@ pub enum Shape {
     Labeled(Box<Shape>, String),
 }
 
+/// A tree that nests through a sequence: recursion without a `Box`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Tree {
+    Leaf(u8),
+    Node(Vec<Tree>),
+}
+
 /// A tuple struct.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pair(pub i16, pub u16);
@@ -111,6 +118,10 @@ pub trait Everything {
     ) -> (i32, String, Option<Vec<u8>>);
     /// No arguments, no answer.
     async fn nothing(&self);
+    /// A recursive type nested through a `Vec`.
+    async fn echo_tree(&self, v: Tree) -> Tree;
+    /// How many unit values arrived: items that take no bytes on the wire.
+    async fn count_units(&self, v: Vec<()>) -> u64;
     /// `Ok(v)` when `fail` is false, otherwise the domain error `Refused`.
     async fn checked(&self, v: i32, fail: bool) -> Result<i32, EchoError>;
 }

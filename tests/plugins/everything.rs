@@ -130,6 +130,12 @@ impl Everything for Echo {
         (a, b, c)
     }
     async fn nothing(&self) {}
+    async fn echo_tree(&self, v: Tree) -> Tree {
+        v
+    }
+    async fn count_units(&self, v: Vec<()>) -> u64 {
+        v.len() as u64
+    }
     async fn checked(&self, v: i32, fail: bool) -> Result<i32, EchoError> {
         if fail {
             Err(EchoError::Refused {

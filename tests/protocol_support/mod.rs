@@ -7,6 +7,7 @@
 
 #[path = "../../examples/calculator/contract.rs"]
 pub mod calculator;
+pub mod limits;
 
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub struct Runtime {
     pub language: &'static str,
     /// The command that starts its calculator plugin.
     pub calculator: fn() -> Command,
+    /// The command that starts its plugin of the `Everything` test contract.
+    pub everything: fn() -> Command,
+    /// The command that starts its plugin of the `Lifecycle` test contract.
+    pub lifecycle: fn() -> Command,
     /// Checks what the plugin wrote to stderr when a frame broke the rules:
     /// one clear line that says `says`, and no crash report.
     pub fatal_line: fn(&str, &str),
