@@ -20,7 +20,7 @@ pub fn decode_args<T: DeserializeOwned>(
     contract: &ContractInfo,
     method: u32,
 ) -> Result<T, RemoteError> {
-    codec::decode(args.bytes()).map_err(|e| bad_args(contract, method, e))
+    codec::decode_in_body(args.bytes(), args.body_len()).map_err(|e| bad_args(contract, method, e))
 }
 
 /// Decodes the arguments of a method whose last argument is a `Vec<u8>`:
@@ -30,8 +30,8 @@ pub fn decode_args_bytes_last<T: DeserializeOwned>(
     contract: &ContractInfo,
     method: u32,
 ) -> Result<(T, Vec<u8>), RemoteError> {
-    let (first, used) =
-        codec::decode_prefix::<T>(args.bytes()).map_err(|e| bad_args(contract, method, e))?;
+    let (first, used) = codec::decode_prefix_in_body::<T>(args.bytes(), args.body_len())
+        .map_err(|e| bad_args(contract, method, e))?;
     let (body, at) = args.into_parts();
     let last =
         codec::decode_bytes_in_place(body, at + used).map_err(|e| bad_args(contract, method, e))?;

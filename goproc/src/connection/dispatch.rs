@@ -46,6 +46,12 @@ impl Args {
         &self.body[self.at..]
     }
 
+    /// The length of the whole request body (head and arguments): the
+    /// item budget of docs/WIRE.md section 3.1.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
     /// The request's buffer, and where the arguments start in it.
     pub fn into_parts(self) -> (Vec<u8>, usize) {
         (self.body, self.at)

@@ -1,28 +1,24 @@
-//! Every call into bincode goes through here, so that a bincode-compatible
-//! successor can replace it in one place.
+//! Every encode and decode of a body goes through here, so that the
+//! encoding can be swapped in one place.
 //!
 //! Bodies are bincode 2.0.1 with serde and `config::standard()`: little
-//! endian, variable-length integers. Decoding is bounded by the maximum frame
-//! size (bincode refuses a length prefix past the limit instead of
-//! allocating it) and must consume the whole input: bincode itself accepts
-//! trailing bytes, the wire does not.
+//! endian, variable-length integers. bincode encodes; [`de::Decoder`]
+//! decodes the same bytes with the limits of docs/WIRE.md section 3.1 (a
+//! peer's bytes can cost neither unbounded memory nor unbounded stack), and
+//! a body must be consumed whole: bincode itself accepts trailing bytes,
+//! the wire does not.
 
-use bincode::config::{self, Config};
+pub mod de;
+
+use bincode::config;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::frame::DEFAULT_MAX_FRAME;
-
-/// No value may claim more bytes than a whole frame can hold.
-const LIMIT: usize = DEFAULT_MAX_FRAME as usize;
-
-fn config() -> impl Config {
-    config::standard().with_limit::<LIMIT>()
-}
+pub use de::{DecodeError, NESTING_LIMIT};
 
 /// Appends the encoding of `value` to `out`.
 pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), String> {
-    bincode::serde::encode_into_std_write(value, out, config())
+    bincode::serde::encode_into_std_write(value, out, config::standard())
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -34,9 +30,17 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes one value that must fill `bytes` exactly.
+/// Decodes one value that must fill `bytes` exactly; `bytes` is a whole
+/// frame body (its length is the item budget).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let (value, used) = decode_prefix(bytes)?;
+    decode_in_body(bytes, bytes.len())
+}
+
+/// Decodes one value that must fill `bytes` exactly, where `bytes` is the
+/// tail of a frame body of `body_len` bytes (the arguments after a request
+/// head, say).
+pub fn decode_in_body<T: DeserializeOwned>(bytes: &[u8], body_len: usize) -> Result<T, String> {
+    let (value, used) = decode_prefix_in_body(bytes, body_len)?;
     if used != bytes.len() {
         return Err(trailing(used, bytes.len()));
     }
@@ -50,9 +54,21 @@ fn trailing(used: usize, total: usize) -> String {
     )
 }
 
-/// Decodes one value from the front of `bytes`; returns it and the bytes used.
+/// Decodes one value from the front of a whole frame body; returns it and
+/// the bytes used.
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), String> {
-    bincode::serde::decode_from_slice(bytes, config()).map_err(|e| e.to_string())
+    decode_prefix_in_body(bytes, bytes.len())
+}
+
+/// Decodes one value from the front of `bytes`, the tail of a frame body of
+/// `body_len` bytes; returns it and the bytes used.
+pub fn decode_prefix_in_body<T: DeserializeOwned>(
+    bytes: &[u8],
+    body_len: usize,
+) -> Result<(T, usize), String> {
+    let mut decoder = de::Decoder::new(bytes, body_len);
+    let value = T::deserialize(&mut decoder).map_err(|e| e.0)?;
+    Ok((value, decoder.position()))
 }
 
 /// Decodes a byte string (a length, then the bytes) that starts at `at` and
@@ -72,3 +88,6 @@ pub fn decode_bytes_in_place(mut body: Vec<u8>, at: usize) -> Result<Vec<u8>, St
     body.drain(..at + used);
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests;
