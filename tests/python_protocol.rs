@@ -36,7 +36,10 @@ fn assert_one_clear_line(stderr: &str, says: &str) {
 fn everything() -> Command {
     static STUBS: std::sync::Once = std::sync::Once::new();
     STUBS.call_once(|| {
-        common::python::generate("python-protocol-everything", &["tests/contracts/everything.rs"]);
+        common::python::generate(
+            "python-protocol-everything",
+            &["tests/contracts/everything.rs"],
+        );
     });
     test_plugin_in("everything_plugin.py", "python-protocol-everything")
 }
@@ -44,7 +47,10 @@ fn everything() -> Command {
 fn lifecycle() -> Command {
     static STUBS: std::sync::Once = std::sync::Once::new();
     STUBS.call_once(|| {
-        common::python::generate("python-protocol-lifecycle", &["tests/contracts/lifecycle.rs"]);
+        common::python::generate(
+            "python-protocol-lifecycle",
+            &["tests/contracts/lifecycle.rs"],
+        );
     });
     test_plugin_in("lifecycle_plugin.py", "python-protocol-lifecycle")
 }

@@ -92,7 +92,10 @@ async fn everything(rt: &Runtime, max_frame: u32) -> RawHost {
 /// `echo_u8(v)` answers `v`: the plugin still serves.
 async fn echoes(host: &mut RawHost, id: u64) {
     let (header, body) = host.request(id, everything_method("echo_u8"), &[42]).await;
-    assert_eq!((header.kind, header.id, body), (Kind::Response, id, vec![42]));
+    assert_eq!(
+        (header.kind, header.id, body),
+        (Kind::Response, id, vec![42])
+    );
 }
 
 fn assert_names_the_nesting_limit(message: &str, method: &str) {
@@ -136,7 +139,9 @@ pub async fn a_value_nested_twenty_thousand_deep_is_a_bad_request_and_the_plugin
             v
         }),
     ] {
-        let message = host.expect_error(id, everything_method(name), &args, 3).await;
+        let message = host
+            .expect_error(id, everything_method(name), &args, 3)
+            .await;
         assert_names_the_nesting_limit(&message, &format!("Everything.{name}"));
     }
     echoes(&mut host, 4).await;

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use super::outbox::Queued;
 use super::{control_frame, lock, Connection, Reply, Waiter};
 use crate::wire::frame::{set_id, FrameBuf};
 use crate::wire::messages::{ErrorBody, RequestHead};
@@ -51,12 +54,28 @@ impl Connection {
         self.round_trip(frame, timeout).await
     }
 
-    /// Registers a call id, sends `frame` with it, and waits.
+    /// Registers a call id, sends `frame` with it, and waits. The deadline
+    /// covers the whole call: waiting for room to send (a peer that does not
+    /// read) as well as waiting for the answer.
     pub(crate) async fn round_trip(
         &self,
         mut frame: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let room = match self.outbox.try_reserve(frame.len()) {
+            Some(room) => room,
+            None => {
+                let wait = self.outbox.reserve(frame.len());
+                let reserved = match (deadline, timeout) {
+                    (Some(d), Some(limit)) => tokio::time::timeout_at(d, wait)
+                        .await
+                        .map_err(|_| CallFailure::Timeout(limit))?,
+                    _ => wait.await,
+                };
+                reserved.map_err(|_| CallFailure::NotSent(self.closed_error()))?
+            }
+        };
         let id = {
             let mut calls = lock(&self.calls);
             if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
@@ -73,21 +92,26 @@ impl Connection {
             conn: self,
             id,
             cancel_on_drop: is_request,
+            queued: None,
             registered: true,
         };
-        self.send(frame).map_err(CallFailure::NotSent)?;
+        let queued = self
+            .outbox
+            .push_request(frame, room)
+            .map_err(|_| CallFailure::NotSent(self.closed_error()))?;
+        guard.queued = Some(queued);
 
         if let Some(spin) = self.busy_poll() {
             self.spin_until_answered(id, spin).await;
         }
         let answer = Answer { conn: self, id };
-        let answer = match timeout {
-            Some(limit) => match tokio::time::timeout(limit, answer).await {
+        let answer = match (deadline, timeout) {
+            (Some(d), Some(limit)) => match tokio::time::timeout_at(d, answer).await {
                 Ok(answer) => answer,
                 // The guard removes the call and tells the peer to stop.
                 Err(_) => return Err(CallFailure::Timeout(limit)),
             },
-            None => answer.await,
+            _ => answer.await,
         };
         // The answer (or a failed connection) already removed the entry.
         guard.registered = false;
@@ -140,12 +164,14 @@ impl Future for Answer<'_> {
 }
 
 /// A call waiting for its answer. If the waiting stops early (the future is
-/// dropped, or its deadline passes), the call is forgotten and the peer is
-/// told to cancel it.
+/// dropped, or its deadline passes), the call is forgotten: a request still
+/// in the outbox is withdrawn, one already written is cancelled.
 struct Pending<'a> {
     conn: &'a Connection,
     id: u64,
     cancel_on_drop: bool,
+    /// Where the frame waits to be written, once queued.
+    queued: Option<Queued>,
     /// Whether the entry may still be in the table.
     registered: bool,
 }
@@ -157,8 +183,11 @@ impl Drop for Pending<'_> {
         }
         let entry = lock(&self.conn.calls).pending.remove(&self.id);
         let was_waiting = entry.is_some_and(|waiter| waiter.reply.is_none());
-        if was_waiting && self.cancel_on_drop {
-            let _ = self.conn.send(control_frame(Kind::Cancel, self.id));
+        let Some(queued) = self.queued else {
+            return;
+        };
+        if was_waiting && !self.conn.outbox.withdraw(self.id, queued) && self.cancel_on_drop {
+            let _ = self.conn.send_control(control_frame(Kind::Cancel, self.id));
         }
     }
 }

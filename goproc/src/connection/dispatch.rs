@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use super::{lock, Connection};
+use super::{lock, Connection, Ended};
 use crate::wire::frame::{set_id, FrameBuf};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
@@ -168,10 +168,28 @@ impl Batch {
 }
 
 impl Connection {
-    pub(super) fn on_request(self: &Arc<Self>, id: u64, body: Vec<u8>, batch: &mut Batch) {
+    /// Starts the handler of the peer's call `id`, or answers at once why
+    /// not. An `Err` breaks the framing rules and closes the connection.
+    pub(super) fn on_request(
+        self: &Arc<Self>,
+        id: u64,
+        body: Vec<u8>,
+        batch: &mut Batch,
+    ) -> Result<(), Ended> {
+        if lock(&self.handlers).contains_key(&id) {
+            return Err(self.protocol(format!(
+                "a REQUEST reuses id {id} of a call still running (ids are unique among the \
+                 calls in flight)"
+            )));
+        }
+        self.start_handler(id, body, batch);
+        Ok(())
+    }
+
+    fn start_handler(self: &Arc<Self>, id: u64, body: Vec<u8>, batch: &mut Batch) {
         let max_frame = self.max_frame;
         let refuse = |err: RemoteError| {
-            let _ = self.send(err.into_frame(id, max_frame));
+            let _ = self.send_answer(err.into_frame(id, max_frame));
         };
         let Some(dispatcher) = &self.dispatcher else {
             return refuse(RemoteError::new(
@@ -245,7 +263,7 @@ impl Connection {
                 if frame.len() >= super::outbox::LARGE_FRAME {
                     // Not worth a copy into the batch: send it as it is.
                     self.send_batch(batch);
-                    let _ = self.send(frame);
+                    let _ = self.send_answer(frame);
                 } else {
                     batch.out.extend_from_slice(&frame);
                 }
@@ -260,7 +278,7 @@ impl Connection {
             // Removing the entry first means a CANCEL arriving now finds nothing.
             let still_wanted = lock(&conn.handlers).remove(&id).is_some();
             if still_wanted {
-                let _ = conn.send(frame);
+                let _ = conn.send_answer(frame);
             }
             conn.handlers_idle.notify_waiters();
         });

@@ -29,6 +29,15 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = conn.outbox.write_or_push(&mut writer, answers);
             });
         }
+        // A peer that does not read its answers gets no more read from it
+        // until it does (docs/WIRE.md, "Backpressure").
+        if conn.outbox.answers_over_limit() {
+            conn.send_batch(&mut batch);
+            conn.outbox.answers_drained().await;
+        }
+        // However many frames arrive in one read, let the runtime's other
+        // tasks (timers with deadlines among them) run between them.
+        tokio::task::consume_budget().await;
         match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {
                 if let Err(why) = conn.on_frame(header, body, &mut batch) {
@@ -47,7 +56,7 @@ impl Connection {
     /// Queues the answers gathered by the reader, if any.
     pub(super) fn send_batch(&self, batch: &mut Batch) {
         batch.flush(|answers| {
-            let _ = self.outbox.push_bytes(answers);
+            let _ = self.outbox.push_answers(answers);
         });
     }
 }
@@ -82,6 +91,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             outbox.stop();
             return failed(&conn, e);
         }
+        outbox.written(&mut batch);
     }
 }
 

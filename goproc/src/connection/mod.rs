@@ -23,6 +23,7 @@ use tokio::task::AbortHandle;
 
 pub(crate) use calls::CallFailure;
 pub use dispatch::{Args, Dispatch, HandlerFuture, RemoteError};
+pub use outbox::DEFAULT_OUTBOX_LIMIT;
 
 use crate::wire::messages::ErrorBody;
 use crate::wire::{FrameHeader, Kind};
@@ -87,16 +88,19 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Starts the reader and writer tasks on an already shaken-hands stream.
+    /// `outbox_limit` bounds the unwritten bytes of this side's requests,
+    /// and separately of its answers (docs/WIRE.md, "Backpressure").
     pub(crate) fn start<S>(
         stream: S,
         peer: String,
         max_frame: u32,
+        outbox_limit: usize,
         dispatcher: Option<Arc<dyn Dispatch>>,
     ) -> Arc<Connection>
     where
         S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
     {
-        let outbox = Arc::new(outbox::Outbox::default());
+        let outbox = Arc::new(outbox::Outbox::new(outbox_limit));
         let conn = Arc::new(Connection {
             peer,
             max_frame,
@@ -184,6 +188,8 @@ impl Connection {
                 waker.wake();
             }
         }
+        // Callers waiting for room to send give up too.
+        self.outbox.refuse_requests();
         for (_, handler) in lock(&self.handlers).drain() {
             handler.abort();
         }
@@ -240,7 +246,7 @@ impl Connection {
 
     /// Asks the peer to finish its calls in flight and close.
     pub(crate) fn send_shutdown(&self) -> Result<(), Error> {
-        self.send(control_frame(Kind::Shutdown, 0))
+        self.send_control(control_frame(Kind::Shutdown, 0))
     }
 
     /// Whether the peer asked this side to shut down.
@@ -266,9 +272,18 @@ impl Connection {
         }
     }
 
-    /// Queues a finished frame for the writer.
-    fn send(&self, frame: Vec<u8>) -> Result<(), Error> {
-        self.outbox.push(frame).map_err(|_| self.closed_error())
+    /// Queues the answer to one of the peer's calls for the writer.
+    fn send_answer(&self, frame: Vec<u8>) -> Result<(), Error> {
+        self.outbox
+            .push_answer(frame)
+            .map_err(|_| self.closed_error())
+    }
+
+    /// Queues a control frame (CANCEL, SHUTDOWN) for the writer.
+    fn send_control(&self, frame: Vec<u8>) -> Result<(), Error> {
+        self.outbox
+            .push_control(frame)
+            .map_err(|_| self.closed_error())
     }
 
     /// Routes one frame read from the peer. An `Err` closes the connection.
@@ -278,10 +293,25 @@ impl Connection {
         body: Vec<u8>,
         batch: &mut dispatch::Batch,
     ) -> Result<(), Ended> {
+        if header.kind.has_empty_body() && !body.is_empty() {
+            return Err(self.protocol(format!(
+                "a {} frame must have an empty body; this one has {} byte(s)",
+                header.kind.name(),
+                body.len()
+            )));
+        }
+        if header.kind.has_id_zero() && header.id != 0 {
+            return Err(self.protocol(format!(
+                "a {} frame must carry id 0, not {}",
+                header.kind.name(),
+                header.id
+            )));
+        }
         match header.kind {
             Kind::Response => self.resolve(header.id, Reply::Ok(body)),
             Kind::Pong => self.resolve(header.id, Reply::Ok(Vec::new())),
-            Kind::Error => {
+            // An answer nobody waits for is dropped unread (docs/WIRE.md 4).
+            Kind::Error if self.is_waiting(header.id) => {
                 let err: ErrorBody = crate::wire::codec::decode(&body).map_err(|e| {
                     self.protocol(format!(
                         "error frame for call {} does not decode: {e}",
@@ -290,7 +320,8 @@ impl Connection {
                 })?;
                 self.resolve(header.id, Reply::Err(err));
             }
-            Kind::Request => self.on_request(header.id, body, batch),
+            Kind::Error => {}
+            Kind::Request => self.on_request(header.id, body, batch)?,
             Kind::Cancel => {
                 if let Some(handler) = lock(&self.handlers).remove(&header.id) {
                     handler.abort();
@@ -298,7 +329,7 @@ impl Connection {
                 self.handlers_idle.notify_waiters();
             }
             Kind::Ping => {
-                let _ = self.send(control_frame(Kind::Pong, header.id));
+                let _ = self.send_answer(control_frame(Kind::Pong, header.id));
             }
             Kind::Shutdown => {
                 self.draining.store(true, Ordering::Release);
@@ -307,14 +338,16 @@ impl Connection {
             Kind::Close => return Err(Ended::PeerClosed),
             Kind::Hello | Kind::Welcome | Kind::Refuse => {
                 return Err(self.protocol(format!(
-                    "unexpected {:?} frame after the handshake",
-                    header.kind
+                    "unexpected {} frame after the handshake",
+                    header.kind.name()
                 )))
             }
             Kind::Event | Kind::StreamItem | Kind::StreamEnd => {
                 return Err(self.protocol(format!(
-                    "{:?} frames are reserved and not supported by protocol version 1",
-                    header.kind
+                    "{} frames (kind 0x{:02x}) are reserved and not supported by protocol \
+                     version 1",
+                    header.kind.name(),
+                    header.kind as u8
                 )))
             }
         }
@@ -328,17 +361,26 @@ impl Connection {
         })
     }
 
-    /// Hands an answer to the call waiting for it; a late answer to a call
-    /// that was cancelled or timed out is dropped quietly.
+    /// Whether call `id` waits for its answer.
+    fn is_waiting(&self, id: u64) -> bool {
+        lock(&self.calls)
+            .pending
+            .get(&id)
+            .is_some_and(|waiter| waiter.reply.is_none())
+    }
+
+    /// Hands an answer to the call waiting for it. The first answer wins:
+    /// a second one, or a late answer to a call that was cancelled or timed
+    /// out, is dropped quietly.
     fn resolve(&self, id: u64, reply: Reply) {
         let waker = {
             let mut calls = lock(&self.calls);
             match calls.pending.get_mut(&id) {
-                Some(waiter) => {
+                Some(waiter) if waiter.reply.is_none() => {
                     waiter.reply = Some(reply);
                     waiter.waker.take()
                 }
-                None => None,
+                _ => None,
             }
         };
         if let Some(waker) = waker {

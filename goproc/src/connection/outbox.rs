@@ -2,22 +2,34 @@
 //! buffer under a short lock and wake the writer only when it sleeps, so a
 //! burst of calls costs one wake-up and one write, and no allocation or
 //! channel node per frame.
+//!
+//! What waits here is bounded (docs/WIRE.md, "Backpressure"): this side's
+//! requests take room from a byte budget and wait (within their deadline)
+//! when it is spent; the answers to the peer's calls are always queued, but
+//! the reader stops reading while they are over the budget. A request whose
+//! caller gave up before the writer took it is withdrawn, never written.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::AsyncWrite;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 use super::lock;
+use crate::wire::frame::HEADER_LEN;
+use crate::wire::Kind;
 
 /// Frames at least this large are queued as they are, not copied.
 pub(super) const LARGE_FRAME: usize = 16 * 1024;
 
 /// A buffer this much larger than its use is given back when it empties.
 const KEEP_CAPACITY: usize = 256 * 1024;
+
+/// The default budget of unwritten bytes, for requests and for answers each.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 1024 * 1024;
 
 /// Why a frame was not queued.
 #[derive(Debug)]
@@ -30,6 +42,18 @@ struct Queue {
     ordered: VecDeque<Vec<u8>>,
     /// Small frames gathered since the last large one.
     tail: Vec<u8>,
+    /// Request budget held by the requests queued here.
+    request_room: usize,
+    /// Bytes of answers queued here.
+    answer_bytes: usize,
+    /// Counts the writer's takes: a request queued at generation `g` is
+    /// still here (and can be withdrawn) while this is `g`.
+    generation: u64,
+    /// Requests withdrawn since the last take, by id.
+    withdrawn: HashSet<u64>,
+    /// `ordered`'s first buffer is the unwritten rest of a partly written
+    /// batch, which starts inside a frame.
+    partial_front: bool,
     /// Write what is queued, then stop.
     closing: bool,
     /// The writer is gone: nothing more will be written.
@@ -49,6 +73,18 @@ impl Queue {
     fn refuses(&self) -> bool {
         self.stopped || self.closing
     }
+
+    fn append(&mut self, frame: Vec<u8>) {
+        if frame.len() >= LARGE_FRAME {
+            if !self.tail.is_empty() {
+                let gathered = std::mem::take(&mut self.tail);
+                self.ordered.push_back(gathered);
+            }
+            self.ordered.push_back(frame);
+        } else {
+            self.tail.extend_from_slice(&frame);
+        }
+    }
 }
 
 /// What the writer takes in one go.
@@ -56,6 +92,10 @@ impl Queue {
 pub(super) struct Batch {
     pub(super) ordered: VecDeque<Vec<u8>>,
     pub(super) tail: Vec<u8>,
+    /// Request budget to give back once the batch is written.
+    request_room: usize,
+    /// Answer bytes to take off the backlog once the batch is written.
+    answer_bytes: usize,
 }
 
 /// What [`Outbox::take`] found.
@@ -68,47 +108,138 @@ pub(super) enum Taken {
     Done,
 }
 
-#[derive(Default)]
+/// A queued request: enough to withdraw it while the writer has not taken it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Queued {
+    generation: u64,
+}
+
 pub(super) struct Outbox {
     queue: Mutex<Queue>,
     ready: Notify,
+    limit: usize,
+    /// Room for requests not yet written, in bytes.
+    request_room: Semaphore,
+    /// Answers queued or being written, in bytes.
+    answer_backlog: AtomicUsize,
+    /// Notified when written answers bring the backlog down.
+    answers_written: Notify,
 }
 
 impl Outbox {
-    /// Queues one finished frame.
-    pub(super) fn push(&self, frame: Vec<u8>) -> Result<(), Stopped> {
+    /// An outbox whose requests, and whose answers, may each hold about
+    /// `limit` unwritten bytes.
+    pub(super) fn new(limit: usize) -> Self {
+        let limit = limit.clamp(1, u32::MAX as usize);
+        Outbox {
+            queue: Mutex::new(Queue::default()),
+            ready: Notify::new(),
+            limit,
+            request_room: Semaphore::new(limit),
+            answer_backlog: AtomicUsize::new(0),
+            answers_written: Notify::new(),
+        }
+    }
+
+    /// The budget a request frame of `len` bytes takes: its size, or the
+    /// whole budget for a frame larger than that (which then waits until
+    /// nothing else is unwritten).
+    fn room_for(&self, len: usize) -> u32 {
+        len.min(self.limit) as u32
+    }
+
+    /// Takes room for a request of `len` bytes if there is some now.
+    pub(super) fn try_reserve(&self, len: usize) -> Option<SemaphorePermit<'_>> {
+        self.request_room.try_acquire_many(self.room_for(len)).ok()
+    }
+
+    /// Waits for room for a request of `len` bytes; `Err` once the
+    /// connection stopped.
+    pub(super) async fn reserve(&self, len: usize) -> Result<SemaphorePermit<'_>, Stopped> {
+        self.request_room
+            .acquire_many(self.room_for(len))
+            .await
+            .map_err(|_| Stopped)
+    }
+
+    /// Queues a request (or ping) frame that holds `room`.
+    pub(super) fn push_request(
+        &self,
+        frame: Vec<u8>,
+        room: SemaphorePermit<'_>,
+    ) -> Result<Queued, Stopped> {
         let mut q = lock(&self.queue);
         if q.refuses() {
             return Err(Stopped);
         }
-        if frame.len() >= LARGE_FRAME {
-            if !q.tail.is_empty() {
-                let gathered = std::mem::take(&mut q.tail);
-                q.ordered.push_back(gathered);
-            }
-            q.ordered.push_back(frame);
-        } else {
-            q.tail.extend_from_slice(&frame);
+        q.request_room += room.num_permits();
+        room.forget();
+        q.append(frame);
+        let queued = Queued {
+            generation: q.generation,
+        };
+        self.wake_writer(q);
+        Ok(queued)
+    }
+
+    /// Withdraws request `id` if the writer has not taken it yet: `true`
+    /// when it will never be written (so the peer needs no CANCEL).
+    pub(super) fn withdraw(&self, id: u64, queued: Queued) -> bool {
+        let mut q = lock(&self.queue);
+        if q.generation != queued.generation || q.refuses() {
+            return false;
         }
+        q.withdrawn.insert(id);
+        true
+    }
+
+    /// Queues an answer to one of the peer's calls (RESPONSE, ERROR, PONG).
+    pub(super) fn push_answer(&self, frame: Vec<u8>) -> Result<(), Stopped> {
+        let mut q = lock(&self.queue);
+        if q.refuses() {
+            return Err(Stopped);
+        }
+        self.answer_backlog.fetch_add(frame.len(), Ordering::AcqRel);
+        q.answer_bytes += frame.len();
+        q.append(frame);
         self.wake_writer(q);
         Ok(())
     }
 
-    /// Queues small frames already laid end to end.
-    pub(super) fn push_bytes(&self, frames: &[u8]) -> Result<(), Stopped> {
-        self.push_small(lock(&self.queue), frames)
-    }
-
-    fn push_small(&self, mut q: MutexGuard<'_, Queue>, frames: &[u8]) -> Result<(), Stopped> {
+    /// Queues a control frame (CANCEL, SHUTDOWN): at most one per call, so
+    /// bounded by the calls in flight.
+    pub(super) fn push_control(&self, frame: Vec<u8>) -> Result<(), Stopped> {
+        let mut q = lock(&self.queue);
         if q.refuses() {
             return Err(Stopped);
         }
+        q.append(frame);
+        self.wake_writer(q);
+        Ok(())
+    }
+
+    /// Queues answers already laid end to end.
+    pub(super) fn push_answers(&self, frames: &[u8]) -> Result<(), Stopped> {
+        self.push_answers_locked(lock(&self.queue), frames)
+    }
+
+    fn push_answers_locked(
+        &self,
+        mut q: MutexGuard<'_, Queue>,
+        frames: &[u8],
+    ) -> Result<(), Stopped> {
+        if q.refuses() {
+            return Err(Stopped);
+        }
+        self.answer_backlog
+            .fetch_add(frames.len(), Ordering::AcqRel);
+        q.answer_bytes += frames.len();
         q.tail.extend_from_slice(frames);
         self.wake_writer(q);
         Ok(())
     }
 
-    /// Writes `frames` straight to the stream when the writer sleeps with
+    /// Writes answers straight to the stream when the writer sleeps with
     /// nothing queued, which saves waking it (often on another thread);
     /// otherwise, or for what the stream does not take at once, queues them.
     pub(super) fn write_or_push<W: AsyncWrite + Unpin>(
@@ -119,7 +250,7 @@ impl Outbox {
         {
             let mut q = lock(&self.queue);
             if !(q.writer_asleep && !q.claimed && q.is_empty()) || q.refuses() {
-                return self.push_small(q, frames);
+                return self.push_answers_locked(q, frames);
             }
             q.claimed = true;
         }
@@ -138,7 +269,11 @@ impl Outbox {
         let mut q = lock(&self.queue);
         q.claimed = false;
         if written < frames.len() {
+            let rest = frames.len() - written;
+            self.answer_backlog.fetch_add(rest, Ordering::AcqRel);
+            q.answer_bytes += rest;
             q.ordered.push_front(frames[written..].to_vec());
+            q.partial_front = true;
         }
         if !q.is_empty() {
             self.wake_writer(q);
@@ -158,6 +293,29 @@ impl Outbox {
         }
     }
 
+    /// Whether unwritten answers are over the budget: the reader then
+    /// waits on [`Outbox::answers_drained`] before reading more.
+    pub(super) fn answers_over_limit(&self) -> bool {
+        self.answer_backlog.load(Ordering::Acquire) > self.limit
+    }
+
+    /// Waits until the unwritten answers are back within the budget (or the
+    /// writer stopped).
+    pub(super) async fn answers_drained(&self) {
+        loop {
+            let written = self.answers_written.notified();
+            if !self.answers_over_limit() || lock(&self.queue).stopped {
+                return;
+            }
+            written.await;
+        }
+    }
+
+    /// Fails every caller waiting for room, and every later one.
+    pub(super) fn refuse_requests(&self) {
+        self.request_room.close();
+    }
+
     /// Queues `last` (if any), then lets the writer stop once everything
     /// queued is written. Later frames are refused.
     pub(super) fn close(&self, last: Option<Vec<u8>>) {
@@ -171,15 +329,20 @@ impl Outbox {
         q.closing = true;
         q.writer_asleep = false;
         drop(q);
+        self.request_room.close();
         self.ready.notify_one();
     }
 
-    /// The writer is gone; later frames are refused.
+    /// The writer is gone; later frames are refused, and callers waiting
+    /// for room are told so.
     pub(super) fn stop(&self) {
         let mut q = lock(&self.queue);
         q.stopped = true;
         q.ordered.clear();
         q.tail = Vec::new();
+        drop(q);
+        self.request_room.close();
+        self.answers_written.notify_waiters();
     }
 
     /// Moves everything queued into `batch` (whose buffers were written and
@@ -190,6 +353,10 @@ impl Outbox {
             // Woken while another task writes: it wakes the writer again.
             q.writer_asleep = true;
             return Taken::Empty;
+        }
+        if !q.withdrawn.is_empty() {
+            let freed = self.drop_withdrawn(&mut q);
+            self.request_room.add_permits(freed);
         }
         if q.is_empty() {
             if q.closing {
@@ -205,7 +372,71 @@ impl Outbox {
             batch.tail = Vec::new();
         }
         std::mem::swap(&mut q.tail, &mut batch.tail);
+        batch.request_room = std::mem::take(&mut q.request_room);
+        batch.answer_bytes = std::mem::take(&mut q.answer_bytes);
+        q.partial_front = false;
+        q.generation += 1;
         Taken::Frames
+    }
+
+    /// Removes the withdrawn requests from the queue; returns the request
+    /// budget they held. (Rare: only callers that gave up while their
+    /// request waited here.)
+    fn drop_withdrawn(&self, q: &mut Queue) -> usize {
+        let withdrawn = std::mem::take(&mut q.withdrawn);
+        let mut freed = 0;
+        let mut keep = |buf: &[u8], out: &mut Vec<u8>| {
+            let mut at = 0;
+            while at + HEADER_LEN <= buf.len() {
+                let len = 4 + u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+                    as usize;
+                let frame = &buf[at..at + len];
+                let kind = frame[4];
+                let id = u64::from_le_bytes(frame[5..HEADER_LEN].try_into().unwrap_or_default());
+                let is_request = kind == Kind::Request as u8 || kind == Kind::Ping as u8;
+                if is_request && withdrawn.contains(&id) {
+                    freed += self.room_for(len) as usize;
+                } else {
+                    out.extend_from_slice(frame);
+                }
+                at += len;
+            }
+        };
+        let mut ordered = VecDeque::with_capacity(q.ordered.len());
+        for (i, buf) in std::mem::take(&mut q.ordered).into_iter().enumerate() {
+            if i == 0 && q.partial_front {
+                // Answers only, and not parseable from its first byte.
+                ordered.push_back(buf);
+                continue;
+            }
+            let mut out = Vec::with_capacity(buf.len());
+            keep(&buf, &mut out);
+            if !out.is_empty() {
+                ordered.push_back(out);
+            }
+        }
+        let mut tail = Vec::with_capacity(q.tail.len());
+        keep(&q.tail, &mut tail);
+        q.ordered = ordered;
+        q.tail = tail;
+        q.request_room -= freed;
+        freed
+    }
+
+    /// Called by the writer once `batch` is written: gives the budget its
+    /// frames held back.
+    pub(super) fn written(&self, batch: &mut Batch) {
+        let room = std::mem::take(&mut batch.request_room);
+        if room > 0 {
+            self.request_room.add_permits(room);
+        }
+        let answers = std::mem::take(&mut batch.answer_bytes);
+        if answers > 0 {
+            let before = self.answer_backlog.fetch_sub(answers, Ordering::AcqRel);
+            if before > self.limit && before - answers <= self.limit {
+                self.answers_written.notify_waiters();
+            }
+        }
     }
 
     /// Waits until a sender wakes the writer.

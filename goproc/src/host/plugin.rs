@@ -33,6 +33,7 @@ pub struct PluginBuilder {
     start_timeout: Duration,
     contracts: Vec<&'static ContractInfo>,
     max_frame: u32,
+    outbox_limit: usize,
     busy_poll: Option<Duration>,
 }
 
@@ -86,9 +87,23 @@ impl PluginBuilder {
         self
     }
 
-    /// The largest frame either side may send (default 16 MiB).
+    /// The largest frame either side may send (default 16 MiB, at least
+    /// 4 KiB: a smaller value is raised to 4096). A call whose arguments or
+    /// answer do not fit fails with a clear error; the connection lives.
     pub fn max_frame(mut self, bytes: u32) -> Self {
-        self.max_frame = bytes.max(crate::wire::frame::MIN_LENGTH);
+        self.max_frame = bytes.max(crate::wire::frame::MIN_MAX_FRAME);
+        self
+    }
+
+    /// How many bytes of calls may wait to be written to a plugin that does
+    /// not read them (default 1 MiB): past that, new calls wait for room
+    /// within their deadline, and a call whose caller gives up before its
+    /// request was written is never sent. The same budget bounds what the
+    /// host keeps of its answers to the plugin (pongs, errors): past it, the
+    /// host stops reading from the plugin until it reads again. Either way
+    /// a plugin that stops reading costs the host a bounded amount of memory.
+    pub fn outbox_limit(mut self, bytes: usize) -> Self {
+        self.outbox_limit = bytes.max(1);
         self
     }
 
@@ -200,7 +215,13 @@ impl PluginBuilder {
         // The socket file is no longer needed once the plugin is connected.
         drop(endpoint);
 
-        let conn = Connection::start(stream, name.clone(), self.max_frame, None);
+        let conn = Connection::start(
+            stream,
+            name.clone(),
+            self.max_frame,
+            self.outbox_limit,
+            None,
+        );
         conn.set_busy_poll(self.busy_poll);
         let (stop_tx, stop_rx) = oneshot::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
@@ -272,6 +293,7 @@ impl Plugin {
             start_timeout: DEFAULT_START_TIMEOUT,
             contracts: Vec::new(),
             max_frame: DEFAULT_MAX_FRAME,
+            outbox_limit: crate::connection::DEFAULT_OUTBOX_LIMIT,
             busy_poll: None,
         }
     }

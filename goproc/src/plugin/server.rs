@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::connection::{Args, Connection, Dispatch, Ended, HandlerFuture, RemoteError};
+use crate::connection::{
+    Args, Connection, Dispatch, Ended, HandlerFuture, RemoteError, DEFAULT_OUTBOX_LIMIT,
+};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
-use crate::wire::frame::{read_frame, write_frame};
+use crate::wire::frame::{read_frame, write_frame, MIN_MAX_FRAME};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::{ContractInfo, Error, RemoteCode};
@@ -87,11 +89,22 @@ impl Server {
             .await
             .map_err(|e| Error::transport("sending hello to the host", e))?;
         let welcome = read_welcome(&mut stream).await?;
+        if welcome.max_frame < MIN_MAX_FRAME {
+            return Err(Error::Handshake {
+                plugin: "this plugin".into(),
+                reason: format!(
+                    "the host's maximum frame size {} is below the protocol's minimum of \
+                     {MIN_MAX_FRAME} bytes",
+                    welcome.max_frame
+                ),
+            });
+        }
         if !(PROTOCOL_MIN..=PROTOCOL_MAX).contains(&welcome.protocol) {
             return Err(Error::Handshake {
                 plugin: "this plugin".into(),
                 reason: format!(
-                    "the host chose protocol version {}, this plugin speaks {PROTOCOL_MIN}..={PROTOCOL_MAX}",
+                    "the host chose protocol {}; this plugin speaks versions \
+                     {PROTOCOL_MIN}..={PROTOCOL_MAX}",
                     welcome.protocol
                 ),
             });
@@ -101,6 +114,7 @@ impl Server {
             stream,
             "host".into(),
             welcome.max_frame,
+            DEFAULT_OUTBOX_LIMIT,
             Some(Arc::new(self)),
         );
         conn.set_busy_poll(

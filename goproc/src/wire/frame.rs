@@ -17,6 +17,9 @@ pub const HEADER_LEN: usize = 13;
 pub const MIN_LENGTH: u32 = 9;
 /// The default largest `length` field either side accepts: 16 MiB.
 pub const DEFAULT_MAX_FRAME: u32 = 16 * 1024 * 1024;
+/// The smallest maximum frame size a host may set: below it a side could
+/// not even send an error message.
+pub const MIN_MAX_FRAME: u32 = 4096;
 
 /// The kind byte of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,42 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The name docs/WIRE.md gives the kind, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Hello => "HELLO",
+            Kind::Welcome => "WELCOME",
+            Kind::Refuse => "REFUSE",
+            Kind::Request => "REQUEST",
+            Kind::Response => "RESPONSE",
+            Kind::Error => "ERROR",
+            Kind::Cancel => "CANCEL",
+            Kind::Ping => "PING",
+            Kind::Pong => "PONG",
+            Kind::Shutdown => "SHUTDOWN",
+            Kind::Close => "CLOSE",
+            Kind::Event => "EVENT",
+            Kind::StreamItem => "STREAM_ITEM",
+            Kind::StreamEnd => "STREAM_END",
+        }
+    }
+
+    /// Whether frames of this kind carry nothing after the header.
+    pub fn has_empty_body(self) -> bool {
+        matches!(
+            self,
+            Kind::Cancel | Kind::Ping | Kind::Pong | Kind::Shutdown | Kind::Close
+        )
+    }
+
+    /// Whether frames of this kind always carry id 0.
+    pub fn has_id_zero(self) -> bool {
+        matches!(
+            self,
+            Kind::Hello | Kind::Welcome | Kind::Refuse | Kind::Shutdown | Kind::Close
+        )
+    }
+
     /// The kind for a byte, or `None` for a byte no version defines.
     pub fn from_byte(b: u8) -> Option<Kind> {
         Some(match b {
@@ -143,6 +182,20 @@ pub fn set_id(frame: &mut [u8], id: u64) {
 /// Parses the 13 header bytes, enforcing the length rules.
 pub fn parse_header(bytes: &[u8; HEADER_LEN], max_frame: u32) -> Result<FrameHeader, String> {
     let length = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    check_length(length, max_frame)?;
+    let kind = Kind::from_byte(bytes[4])
+        .ok_or_else(|| format!("unknown frame kind 0x{:02x}", bytes[4]))?;
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[5..HEADER_LEN]);
+    Ok(FrameHeader {
+        kind,
+        id: u64::from_le_bytes(id),
+        body_len: (length - MIN_LENGTH) as usize,
+    })
+}
+
+/// The rules for a frame's `length` field.
+fn check_length(length: u32, max_frame: u32) -> Result<(), String> {
     if length < MIN_LENGTH {
         return Err(format!(
             "frame length {length} is shorter than the 9 bytes of kind and id"
@@ -153,15 +206,7 @@ pub fn parse_header(bytes: &[u8; HEADER_LEN], max_frame: u32) -> Result<FrameHea
             "frame length {length} exceeds the maximum frame size {max_frame}"
         ));
     }
-    let kind = Kind::from_byte(bytes[4])
-        .ok_or_else(|| format!("unknown frame kind 0x{:02x}", bytes[4]))?;
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&bytes[5..HEADER_LEN]);
-    Ok(FrameHeader {
-        kind,
-        id: u64::from_le_bytes(id),
-        body_len: (length - MIN_LENGTH) as usize,
-    })
+    Ok(())
 }
 
 /// What reading one frame can end in.
@@ -206,7 +251,16 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         Err(e) => return Err(ReadError::Io(e)),
     }
     reader
-        .read_exact(&mut head[1..])
+        .read_exact(&mut head[1..4])
+        .await
+        .map_err(ReadError::Io)?;
+    check_length(
+        u32::from_le_bytes([head[0], head[1], head[2], head[3]]),
+        max_frame,
+    )
+    .map_err(ReadError::Malformed)?;
+    reader
+        .read_exact(&mut head[4..])
         .await
         .map_err(ReadError::Io)?;
     let header = parse_header(&head, max_frame).map_err(ReadError::Malformed)?;
@@ -249,12 +303,26 @@ impl FrameReader {
     /// return without reading from the stream.
     pub fn has_frame(&self) -> bool {
         let buffered = &self.buf[self.start..self.end];
-        if buffered.len() < HEADER_LEN {
+        if buffered.len() < 4 {
             return false;
         }
         let length = u32::from_le_bytes([buffered[0], buffered[1], buffered[2], buffered[3]]);
         // A malformed length is reported by `next` without reading more.
-        length < MIN_LENGTH || length > self.max_frame || buffered.len() - 4 >= length as usize
+        length < MIN_LENGTH
+            || length > self.max_frame
+            || (buffered.len() >= HEADER_LEN && buffered.len() - 4 >= length as usize)
+    }
+
+    /// The length field of the buffered frame, checked, once its 4 bytes
+    /// are in: a peer that sends a bad length and then nothing more is
+    /// answered at once, not after a header that never comes.
+    fn check_length(&self) -> Result<(), ReadError> {
+        let b = &self.buf[self.start..self.end];
+        if b.len() < 4 {
+            return Ok(());
+        }
+        let length = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        check_length(length, self.max_frame).map_err(ReadError::Malformed)
     }
 
     /// Reads the next frame: the same results and errors as [`read_frame`].
@@ -274,6 +342,7 @@ impl FrameReader {
         spin: Option<Duration>,
     ) -> Result<(FrameHeader, Vec<u8>), ReadError> {
         while self.end - self.start < HEADER_LEN {
+            self.check_length()?;
             self.fill(reader, spin).await?;
         }
         let mut head = [0u8; HEADER_LEN];
