@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::outbox::Queued;
 use super::{control_frame, lock, Connection, Reply, Waiter};
-use crate::wire::frame::{set_id, FrameBuf};
+use crate::wire::frame::{set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
 use crate::Error;
@@ -28,11 +28,51 @@ pub(crate) enum CallFailure {
     /// The connection is gone.
     Connection(Error),
     /// The connection was already closed: the call was never sent, so it
-    /// is safe to send it elsewhere.
-    NotSent(Error),
+    /// is safe to send the frame (given back) elsewhere.
+    NotSent(Error, Vec<u8>),
 }
 
 impl Connection {
+    /// Builds a request frame: the head, then the arguments `encode_args`
+    /// writes (`args_size` bytes are reserved for them).
+    pub(crate) fn request_frame(
+        &self,
+        head: RequestHead,
+        encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        args_size: usize,
+    ) -> Result<Vec<u8>, CallFailure> {
+        // Room for the request head and small arguments, and for large ones.
+        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args_size);
+        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
+        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
+        self.finish_request(frame)
+    }
+
+    /// `frame` (a request some connection did not send) with a new head:
+    /// another service index, the deadline left.
+    pub(crate) fn readdress(
+        &self,
+        frame: Vec<u8>,
+        head: RequestHead,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let body = frame.get(HEADER_LEN..).unwrap_or_default();
+        let (_, used) = codec::decode_prefix::<RequestHead>(body).map_err(CallFailure::Encode)?;
+        let args = &body[used..];
+        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args.len());
+        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
+        frame.body_mut().extend_from_slice(args);
+        self.finish_request(frame)
+    }
+
+    fn finish_request(&self, frame: FrameBuf) -> Result<Vec<u8>, CallFailure> {
+        frame.finish(self.max_frame).map_err(|e| {
+            CallFailure::Encode(format!(
+                "the request is {} bytes, more than the maximum frame size {}",
+                e.length, e.max
+            ))
+        })
+    }
+
     /// Sends a request and waits for its answer body.
     pub(crate) async fn call(
         self: &Arc<Self>,
@@ -41,16 +81,7 @@ impl Connection {
         args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
-        // Room for the request head and small arguments, and for large ones.
-        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args_size);
-        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
-        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
-        let frame = frame.finish(self.max_frame).map_err(|e| {
-            CallFailure::Encode(format!(
-                "the request is {} bytes, more than the maximum frame size {}",
-                e.length, e.max
-            ))
-        })?;
+        let frame = self.request_frame(head, encode_args, args_size)?;
         self.round_trip(frame, timeout).await
     }
 
@@ -73,13 +104,16 @@ impl Connection {
                         .map_err(|_| CallFailure::Timeout(limit))?,
                     _ => wait.await,
                 };
-                reserved.map_err(|_| CallFailure::NotSent(self.closed_error()))?
+                match reserved {
+                    Ok(room) => room,
+                    Err(_) => return Err(CallFailure::NotSent(self.closed_error(), frame)),
+                }
             }
         };
         let id = {
             let mut calls = lock(&self.calls);
             if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
-                return Err(CallFailure::NotSent(err.clone()));
+                return Err(CallFailure::NotSent(err.clone(), frame));
             }
             calls.next_id += 1;
             let id = calls.next_id;
@@ -95,11 +129,14 @@ impl Connection {
             queued: None,
             registered: true,
         };
-        let queued = self
-            .outbox
-            .push_request(frame, room)
-            .map_err(|_| CallFailure::NotSent(self.closed_error()))?;
-        guard.queued = Some(queued);
+        match self.outbox.push_request(frame, room) {
+            Ok(queued) => guard.queued = Some(queued),
+            Err(frame) => {
+                // Never queued: the peer needs no CANCEL.
+                guard.cancel_on_drop = false;
+                return Err(CallFailure::NotSent(self.closed_error(), frame));
+            }
+        }
 
         if let Some(spin) = self.busy_poll() {
             self.spin_until_answered(id, spin).await;

@@ -79,6 +79,9 @@ pub(crate) struct Connection {
     dispatcher: Option<Arc<dyn Dispatch>>,
     /// Set by SHUTDOWN: new requests are refused, running ones finish.
     draining: AtomicBool,
+    /// Set once the connection ended or refuses new calls (one load for
+    /// [`Connection::is_closed`], which a pool asks on every call).
+    unusable: AtomicBool,
     /// Low-latency mode: microseconds to keep polling before sleeping (0: off).
     busy_poll_us: AtomicU64,
     shutdown_requested: Notify,
@@ -115,6 +118,7 @@ impl Connection {
             handlers_idle: Notify::new(),
             dispatcher,
             draining: AtomicBool::new(false),
+            unusable: AtomicBool::new(false),
             busy_poll_us: AtomicU64::new(0),
             shutdown_requested: Notify::new(),
             ended: watch::channel(None).0,
@@ -162,6 +166,7 @@ impl Connection {
 
     /// Records the first reason the connection ended.
     fn set_ended(&self, why: Ended) {
+        self.unusable.store(true, Ordering::Release);
         self.ended.send_if_modified(|slot| {
             if slot.is_none() {
                 *slot = Some(why);
@@ -180,6 +185,7 @@ impl Connection {
             if calls.closed.is_none() {
                 calls.closed = Some(err);
             }
+            self.unusable.store(true, Ordering::Release);
             std::mem::take(&mut calls.pending)
         };
         // Each waiting call wakes, finds its entry gone and reads `closed`.
@@ -198,10 +204,7 @@ impl Connection {
 
     /// Whether the connection ended or refuses new calls.
     pub(crate) fn is_closed(&self) -> bool {
-        self.ended.borrow().is_some() || {
-            let calls = lock(&self.calls);
-            calls.closed.is_some() || calls.refusing.is_some()
-        }
+        self.unusable.load(Ordering::Acquire)
     }
 
     /// This side's calls waiting for answers and the peer's calls running.
@@ -242,6 +245,7 @@ impl Connection {
         if calls.refusing.is_none() {
             calls.refusing = Some(err);
         }
+        self.unusable.store(true, Ordering::Release);
     }
 
     /// Asks the peer to finish its calls in flight and close.

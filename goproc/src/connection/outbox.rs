@@ -162,15 +162,16 @@ impl Outbox {
             .map_err(|_| Stopped)
     }
 
-    /// Queues a request (or ping) frame that holds `room`.
+    /// Queues a request (or ping) frame that holds `room`; gives the frame
+    /// back if the outbox no longer takes any.
     pub(super) fn push_request(
         &self,
         frame: Vec<u8>,
         room: SemaphorePermit<'_>,
-    ) -> Result<Queued, Stopped> {
+    ) -> Result<Queued, Vec<u8>> {
         let mut q = lock(&self.queue);
         if q.refuses() {
-            return Err(Stopped);
+            return Err(frame);
         }
         q.request_room += room.num_permits();
         room.forget();

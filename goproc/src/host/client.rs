@@ -160,30 +160,19 @@ impl ServiceHandle {
     where
         A: Serialize + ?Sized,
     {
-        let deadline_ms = self
-            .timeout
-            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
-            .unwrap_or(0);
         let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
         let answer = match &self.route {
             Route::Direct { conn, service, .. } => {
                 let head = RequestHead {
                     service: *service,
                     method,
-                    deadline_ms,
+                    deadline_ms: deadline_ms(self.timeout),
                 };
                 conn.call(head, encode, args_size, self.timeout).await
             }
             Route::Pool { pool, contract } => {
-                pool.call(
-                    *contract,
-                    method,
-                    deadline_ms,
-                    encode,
-                    args_size,
-                    self.timeout,
-                )
-                .await
+                pool.call(*contract, method, encode, args_size, self.timeout)
+                    .await
             }
         };
         answer.map_err(|failure| self.failure(method, failure))
@@ -213,9 +202,16 @@ impl ServiceHandle {
                     detail: body.detail,
                 },
             },
-            CallFailure::Connection(err) | CallFailure::NotSent(err) => err,
+            CallFailure::Connection(err) | CallFailure::NotSent(err, _) => err,
         }
     }
+}
+
+/// The `deadline_ms` of a request whose caller waits `left` more: 0 for no
+/// deadline, and never 0 for one.
+pub(crate) fn deadline_ms(left: Option<Duration>) -> u64 {
+    left.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
+        .unwrap_or(0)
 }
 
 impl std::fmt::Debug for ServiceHandle {

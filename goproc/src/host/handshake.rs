@@ -19,34 +19,54 @@ pub(super) struct Expect<'a> {
     pub max_frame: u32,
 }
 
+/// How a handshake failed.
+pub(super) enum Failed {
+    /// The peer never proved it is the plugin: it said nothing, sent no
+    /// hello, or a wrong token. It may be another process that connected
+    /// first; the host keeps accepting.
+    Stranger(Error),
+    /// The plugin (it had the token) cannot be used: its protocol versions
+    /// or contracts do not match.
+    Plugin(Error),
+}
+
 /// Runs the handshake on a fresh connection; on success returns the hello.
 pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     expect: &Expect<'_>,
-) -> Result<Hello, Error> {
+) -> Result<Hello, Failed> {
     let fail = |reason: String| Error::Handshake {
         plugin: expect.plugin.to_string(),
         reason,
     };
     let (header, body) = read_frame(stream, MAX_HELLO).await.map_err(|e| {
-        fail(format!(
+        Failed::Stranger(fail(format!(
             "reading its hello: {}",
             e.into_error(expect.plugin)
-        ))
+        )))
     })?;
     if header.kind != Kind::Hello {
-        return Err(fail(format!(
-            "its first frame is {:?}, expected Hello",
-            header.kind
-        )));
+        return Err(Failed::Stranger(fail(format!(
+            "its first frame is {}, expected HELLO",
+            header.kind.name()
+        ))));
     }
-    let hello: Hello =
-        codec::decode(&body).map_err(|e| fail(format!("its hello does not decode: {e}")))?;
-
+    let hello: Hello = codec::decode(&body)
+        .map_err(|e| Failed::Stranger(fail(format!("its hello does not decode: {e}"))))?;
+    if hello.token != expect.token {
+        let err = fail(
+            "the plugin presented a wrong token (the connection did not come from the process \
+             this host started)"
+                .into(),
+        );
+        let reason = err.to_string();
+        let _ = send(stream, Kind::Refuse, &Refuse { reason }).await;
+        return Err(Failed::Stranger(err));
+    }
     if let Err(err) = check(&hello, expect) {
         let reason = err.to_string();
         let _ = send(stream, Kind::Refuse, &Refuse { reason }).await;
-        return Err(err);
+        return Err(Failed::Plugin(err));
     }
     let welcome = Welcome {
         protocol: hello.protocol_max.min(PROTOCOL_MAX),
@@ -55,22 +75,16 @@ pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     };
     send(stream, Kind::Welcome, &welcome)
         .await
-        .map_err(|e| fail(format!("sending welcome: {e}")))?;
+        .map_err(|e| Failed::Plugin(fail(format!("sending welcome: {e}"))))?;
     Ok(hello)
 }
 
+/// Checks what a hello with the right token says.
 fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
     let fail = |reason: String| Error::Handshake {
         plugin: expect.plugin.to_string(),
         reason,
     };
-    if hello.token != expect.token {
-        return Err(fail(
-            "the plugin presented a wrong token (the connection did not come from the process \
-             this host started)"
-                .into(),
-        ));
-    }
     if hello.protocol_min > PROTOCOL_MAX || hello.protocol_max < PROTOCOL_MIN {
         return Err(fail(format!(
             "the plugin ({}) speaks protocol versions {}..={}, the host speaks {}..={}; upgrade \

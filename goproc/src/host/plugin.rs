@@ -28,6 +28,9 @@ pub struct PluginBuilder {
     program: OsString,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    env_clear: bool,
+    env_inherit: Vec<OsString>,
+    env_remove: Vec<OsString>,
     current_dir: Option<PathBuf>,
     name: Option<String>,
     start_timeout: Duration,
@@ -55,10 +58,34 @@ impl PluginBuilder {
         self
     }
 
-    /// Sets an environment variable for the plugin (it inherits the host's).
+    /// Sets an environment variable for the plugin. The plugin inherits the
+    /// host's environment unless [`PluginBuilder::env_clear`] says otherwise.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.env
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Starts the plugin with an empty environment instead of the host's
+    /// (which may hold secrets): it gets only what [`PluginBuilder::env`]
+    /// sets, the host variables named with [`PluginBuilder::env_inherit`],
+    /// and goproc's own `GOPROC_*` variables.
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
+    /// After [`PluginBuilder::env_clear`], passes the host's value of `key`
+    /// (if it has one) to the plugin: an allow-list, such as `PATH`, `HOME`
+    /// or `LANG`.
+    pub fn env_inherit(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env_inherit.push(key.as_ref().to_owned());
+        self
+    }
+
+    /// Keeps the host's variable `key` from the plugin.
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env_remove.push(key.as_ref().to_owned());
         self
     }
 
@@ -141,6 +168,17 @@ impl PluginBuilder {
             .map_err(|e| Error::transport("drawing a random token from the OS", e))?;
 
         let mut command = tokio::process::Command::new(&self.program);
+        if self.env_clear {
+            command.env_clear();
+            for key in &self.env_inherit {
+                if let Some(value) = std::env::var_os(key) {
+                    command.env(key, value);
+                }
+            }
+        }
+        for key in &self.env_remove {
+            command.env_remove(key);
+        }
         command
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -157,12 +195,13 @@ impl PluginBuilder {
         if let Some(spin) = self.busy_poll {
             command.env(ENV_BUSY_POLL, spin.as_micros().to_string());
         }
-        die_with_host(&mut command);
-        let mut child = command.spawn().map_err(|e| Error::Spawn {
-            plugin: name.clone(),
-            program: self.program.to_string_lossy().into_owned(),
-            source: Arc::new(e),
-        })?;
+        let mut child = super::spawn::spawn(command)
+            .await
+            .map_err(|e| Error::Spawn {
+                plugin: name.clone(),
+                program: self.program.to_string_lossy().into_owned(),
+                source: Arc::new(e),
+            })?;
         let pid = child.id().unwrap_or(0);
         let output = Output::new(name.clone(), pid);
         if let Some(out) = child.stdout.take() {
@@ -178,14 +217,7 @@ impl PluginBuilder {
             contracts: &self.contracts,
             max_frame: self.max_frame,
         };
-        let started = async {
-            let mut stream = endpoint
-                .accept()
-                .await
-                .map_err(|e| Error::transport(format!("accepting plugin `{name}`"), e))?;
-            let hello = handshake::accept(&mut stream, &expect).await?;
-            Ok::<_, Error>((stream, hello))
-        };
+        let started = super::accept::accept_plugin(&endpoint, &expect, pid);
         let (stream, hello) = tokio::select! {
             started = started => started?,
             status = child.wait() => {
@@ -288,6 +320,9 @@ impl Plugin {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
             env: Vec::new(),
+            env_clear: false,
+            env_inherit: Vec::new(),
+            env_remove: Vec::new(),
             current_dir: None,
             name: None,
             start_timeout: DEFAULT_START_TIMEOUT,
@@ -357,7 +392,7 @@ impl Plugin {
                 after,
             },
             crate::connection::CallFailure::Connection(e)
-            | crate::connection::CallFailure::NotSent(e) => e,
+            | crate::connection::CallFailure::NotSent(e, _) => e,
             other => Error::Protocol {
                 peer: self.inner.name.clone(),
                 reason: format!("unexpected answer to a ping: {other:?}"),
@@ -430,32 +465,6 @@ impl std::fmt::Debug for Plugin {
             .finish()
     }
 }
-
-/// On Linux, the kernel kills the plugin when the host dies, even by
-/// SIGKILL, and even before the plugin had a chance to notice end-of-file
-/// on its socket. (The signal follows the thread that spawned the plugin; a
-/// tokio worker lives as long as its runtime.)
-#[cfg(target_os = "linux")]
-fn die_with_host(command: &mut tokio::process::Command) {
-    let host = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe calls (prctl, getppid, _exit).
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The host died between fork and prctl: the signal will never come.
-            if libc::getppid() != host {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_host(_command: &mut tokio::process::Command) {}
 
 /// 32 random bytes from the OS, as hex.
 fn random_token() -> std::io::Result<String> {

@@ -21,6 +21,8 @@ pub(crate) struct Exit {
 
 /// After the socket closes, how long the process gets to exit by itself.
 const EXIT_AFTER_CLOSE: Duration = Duration::from_millis(500);
+/// After the process exits, how long the reader gets to take what it wrote.
+const READ_AFTER_EXIT: Duration = Duration::from_millis(500);
 /// How long to wait for the last stderr lines after the process ended.
 const DRAIN_OUTPUT: Duration = Duration::from_millis(250);
 
@@ -35,7 +37,13 @@ pub(super) async fn supervise(
 ) {
     let mut broken: Option<Error> = None;
     let status = tokio::select! {
-        status = child.wait() => status,
+        status = child.wait() => {
+            // What the plugin wrote before it exited is still in the socket:
+            // let the reader take it, so no answer it sent is lost, before
+            // the calls left fail with the exit.
+            let _ = tokio::time::timeout(READ_AFTER_EXIT, conn.ended()).await;
+            status
+        }
         ended = conn.ended() => {
             // A broken rule is the plugin's fault and its calls fail with it;
             // a failed read or write usually means the process died, so the

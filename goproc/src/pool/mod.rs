@@ -131,6 +131,8 @@ impl Shared {
         let mut alive = false;
         for slot in &self.slots {
             match &*slot.state() {
+                // Exited, and its task has not noticed yet.
+                State::Ready(ready) if ready.conn.is_closed() => alive = true,
                 State::Ready(ready) => {
                     alive = true;
                     let load = slot.in_flight.load(Ordering::Acquire);
@@ -164,16 +166,19 @@ impl Shared {
         }
     }
 
+    /// Sends a call to the least-loaded running instance. A request an
+    /// instance could not send (it had just exited) goes to another one.
     pub(crate) async fn call(
         self: &Arc<Self>,
         contract: usize,
         method: u32,
-        deadline_ms: u64,
         encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
         args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut encode_args = Some(encode_args);
+        let mut unsent: Option<Vec<u8>> = None;
         loop {
             if self.closing.load(Ordering::Acquire) {
                 return Err(CallFailure::Connection(Error::Closed {
@@ -185,22 +190,33 @@ impl Shared {
             changed.as_mut().enable();
             match self.pick() {
                 Pick::Slot(index, ready) => {
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let head = RequestHead {
                         service: ready.services[contract],
                         method,
-                        deadline_ms,
+                        deadline_ms: crate::host::deadline_ms(left),
                     };
-                    if ready.conn.is_closed() {
-                        // Exited, and its task has not noticed yet: try another.
-                        self.slots[index].release();
-                        tokio::task::yield_now().await;
-                        continue;
-                    }
-                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                    let result = ready.conn.call(head, encode_args, args_size, left).await;
+                    let frame = match (unsent.take(), encode_args.take()) {
+                        (Some(frame), _) => ready.conn.readdress(frame, head),
+                        (None, Some(encode)) => ready.conn.request_frame(head, encode, args_size),
+                        (None, None) => Err(CallFailure::Encode(
+                            "the request was lost between two instances".into(),
+                        )),
+                    };
+                    let result = match frame {
+                        Ok(frame) => ready.conn.round_trip(frame, left).await,
+                        Err(e) => Err(e),
+                    };
                     self.slots[index].release();
                     self.changed.notify_one();
-                    return result;
+                    match result {
+                        // It exited before the request left: try another.
+                        Err(CallFailure::NotSent(_, frame)) => {
+                            unsent = Some(frame);
+                            continue;
+                        }
+                        result => return result,
+                    }
                 }
                 Pick::Dead(err) => return Err(CallFailure::Connection(err)),
                 Pick::Wait => {}

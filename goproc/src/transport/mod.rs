@@ -99,6 +99,27 @@ impl SharedStream {
     fn new(stream: Stream) -> Self {
         SharedStream(Arc::new(stream))
     }
+
+    /// Who is on the other end, as far as the OS tells.
+    pub(crate) fn peer(&self) -> io::Result<Peer> {
+        use interprocess::local_socket::traits::StreamCommon;
+        let creds = self.0.peer_creds()?;
+        Ok(Peer {
+            pid: creds.pid().and_then(|pid| u32::try_from(pid).ok()),
+            #[cfg(unix)]
+            uid: creds.euid(),
+        })
+    }
+}
+
+/// The process on the other end of a connection, from the OS.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    /// Its process id, where the OS tells (Linux, Windows; not macOS).
+    pub(crate) pid: Option<u32>,
+    /// Its effective user id.
+    #[cfg(unix)]
+    pub(crate) uid: Option<u32>,
 }
 
 impl AsyncRead for SharedStream {
