@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use goproc::wire::codec;
 use goproc::wire::frame::{read_frame, write_frame, FrameBuf};
-use goproc::wire::messages::{ContractRef, Hello};
+use goproc::wire::messages::{ContractRef, ErrorBody, Hello, RequestHead};
 use goproc::wire::Kind;
 use goproc::Client;
 use tokio::io::AsyncWriteExt;
@@ -99,10 +99,113 @@ pub async fn run(role: &str) {
             eprintln!("about to crash: the handler hit a bug");
             std::process::exit(7);
         }
+        // Answers `echo_shape` with a value nested 20,000 deep (a 40 KB frame).
+        "deep-answer" => {
+            let (mut s, _) = handshake_as(everything_hello()).await;
+            while let Ok((header, _)) = read_frame(&mut s, u32::MAX).await {
+                let mut f = FrameBuf::new(Kind::Response, header.id);
+                f.body_mut().extend(std::iter::repeat_n(4u8, 19_999)); // Labeled(
+                f.body_mut().push(0); // Empty
+                f.body_mut().extend(std::iter::repeat_n(0u8, 19_999)); // , "")
+                s.write_all(&f.finish(u32::MAX).expect("40 KB"))
+                    .await
+                    .expect("answer");
+            }
+        }
+        // Answers every call three times: 42, then 43, then an error.
+        "answers-thrice" => {
+            let (mut s, _) = handshake().await;
+            while let Ok((header, _)) = read_frame(&mut s, u32::MAX).await {
+                if header.kind != Kind::Request {
+                    continue;
+                }
+                let mut out = Vec::new();
+                for answer in [42i64, 43] {
+                    let mut f = FrameBuf::new(Kind::Response, header.id);
+                    codec::encode_into(&answer, f.body_mut()).expect("encode");
+                    out.extend(f.finish(u32::MAX).expect("small"));
+                }
+                let mut f = FrameBuf::new(Kind::Error, header.id);
+                codec::encode_into(
+                    &ErrorBody {
+                        code: 4,
+                        message: "a late error".into(),
+                        detail: String::new(),
+                    },
+                    f.body_mut(),
+                )
+                .expect("encode");
+                out.extend(f.finish(u32::MAX).expect("small"));
+                s.write_all(&out).await.expect("answers");
+            }
+        }
+        // Never reads after the handshake, and floods the host with
+        // requests, pings or answers to calls it never made.
+        "flood-requests" | "flood-pings" | "flood-answers" => {
+            let (mut s, _) = handshake().await;
+            let args = codec::encode(&(1i64, 2i64)).expect("args");
+            let mut burst = Vec::new();
+            for id in 1..=1_000u64 {
+                let frame = match role {
+                    "flood-requests" => {
+                        let mut f = FrameBuf::new(Kind::Request, id);
+                        codec::encode_into(
+                            &RequestHead {
+                                service: 0,
+                                method: 0,
+                                deadline_ms: 0,
+                            },
+                            f.body_mut(),
+                        )
+                        .expect("head");
+                        f.body_mut().extend_from_slice(&args);
+                        f
+                    }
+                    "flood-pings" => FrameBuf::new(Kind::Ping, id),
+                    _ => {
+                        let mut f = FrameBuf::new(Kind::Response, u64::MAX - id);
+                        f.body_mut().extend_from_slice(&args);
+                        f
+                    }
+                };
+                burst.extend(frame.finish(u32::MAX).expect("small"));
+            }
+            while s.write_all(&burst).await.is_ok() {}
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        // Says hello, then never reads a byte.
+        "never-reads" => {
+            let (_s, _) = handshake().await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        // The calculator, after a pause before it connects (the socket
+        // race tests let an intruder connect first).
+        "slow-calculator" => {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            if let Err(e) = crate::calculator_plugin::run().await {
+                eprintln!("test-plugin slow-calculator: {e}");
+                std::process::exit(1);
+            }
+        }
+        // `intruder MODE MARK`: finds the plugin whose environment holds
+        // `MARK`, reads its socket address and token from
+        // /proc/<pid>/environ, connects first, and prints what happened.
+        "intruder" => crate::intruder::run().await,
         other => {
             eprintln!("test-plugin: unknown role `{other}`");
             std::process::exit(64);
         }
+    }
+}
+
+fn everything_hello() -> Hello {
+    let contract = <crate::everything::EverythingClient as Client>::CONTRACT;
+    Hello {
+        contracts: vec![ContractRef {
+            name: contract.name.into(),
+            fingerprint: contract.fingerprint.into(),
+        }],
+        ..hello()
     }
 }
 
@@ -128,8 +231,12 @@ async fn connect() -> UnixStream {
 }
 
 async fn handshake() -> (UnixStream, ()) {
+    handshake_as(hello()).await
+}
+
+async fn handshake_as(hello: Hello) -> (UnixStream, ()) {
     let mut s = connect().await;
-    write_frame(&mut s, Kind::Hello, &hello())
+    write_frame(&mut s, Kind::Hello, &hello)
         .await
         .expect("hello");
     let (header, _) = read_frame(&mut s, 1 << 16).await.expect("welcome");

@@ -14,6 +14,7 @@ mod calculator_plugin;
 mod everything;
 #[path = "everything.rs"]
 mod everything_impl;
+mod intruder;
 #[path = "../../examples/kv/contract.rs"]
 mod kv_contract;
 #[path = "../../examples/kv/store.rs"]
