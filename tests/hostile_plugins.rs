@@ -13,7 +13,7 @@ use std::sync::Mutex;
 /// the host by hundreds of MiB in seconds.
 const MEMORY_BOUND_KIB: u64 = 24 * 1024;
 /// How late a call that failed may return after its deadline.
-const DEADLINE_SLACK_MS: u64 = 100;
+const DEADLINE_SLACK_MS: u64 = 50;
 /// The slowest a call to the well-behaved plugin may be meanwhile.
 const BYSTANDER_MS: u64 = 250;
 

@@ -51,6 +51,12 @@ pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
             header.kind.name()
         ))));
     }
+    if header.id != 0 {
+        return Err(Failed::Stranger(fail(format!(
+            "its HELLO carries id {}; it must carry id 0",
+            header.id
+        ))));
+    }
     let hello: Hello = codec::decode(&body)
         .map_err(|e| Failed::Stranger(fail(format!("its hello does not decode: {e}"))))?;
     if hello.token != expect.token {

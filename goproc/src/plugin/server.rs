@@ -158,6 +158,13 @@ async fn read_welcome(stream: &mut crate::transport::SharedStream) -> Result<Wel
                 e.into_error("host")
             ))
         })?;
+    if header.id != 0 {
+        return Err(handshake(format!(
+            "the host's {} frame carries id {}; it must carry id 0",
+            header.kind.name(),
+            header.id
+        )));
+    }
     match header.kind {
         Kind::Welcome => codec::decode(&body)
             .map_err(|e| handshake(format!("the host's welcome does not decode: {e}"))),

@@ -1,7 +1,7 @@
 //! A serde `Deserializer` for the wire's encoding (bincode 2 `standard`,
 //! docs/WIRE.md section 3) that enforces the limits of section 3.1 as it
-//! reads: lengths within the bytes left, an item budget of one item per
-//! body byte, and at most [`NESTING_LIMIT`] structs and enums inside one
+//! reads: lengths within the bytes left, an item budget of one item (or
+//! byte of a byte string) per body byte, and at most [`NESTING_LIMIT`] structs and enums inside one
 //! another. bincode's own decoder has none of these (a deep value overflows
 //! the stack; its size limit is fixed at compile time and counts memory,
 //! not bytes), so decoding happens here and bincode only encodes. The
@@ -150,6 +150,12 @@ impl<'de> Decoder<'de> {
     fn count(&mut self, what: &str) -> Result<usize> {
         let at = self.pos;
         let n = self.u64_varint(what)?;
+        self.charge(n, at, what)?;
+        Ok(n as usize)
+    }
+
+    /// Charges `n` items, counted at offset `at`, to the item budget.
+    fn charge(&mut self, n: u64, at: usize, what: &str) -> Result<()> {
         if n > self.items_left as u64 {
             return Err(DecodeError(format!(
                 "count {n} at offset {at} ({what}) is more than the item budget allows: a body \
@@ -158,7 +164,7 @@ impl<'de> Decoder<'de> {
             )));
         }
         self.items_left -= n as usize;
-        Ok(n as usize)
+        Ok(())
     }
 
     fn enter(&mut self) -> Result<()> {
@@ -314,7 +320,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // A byte string is charged like the sequence of u8 it also is (a
+        // plain `Vec<u8>` decodes as one), so both spellings agree.
+        let at = self.pos;
         let n = self.length("a byte string")?;
+        self.charge(n as u64, at, "a byte string's length")?;
         visitor.visit_borrowed_bytes(self.take(n, "a byte string")?)
     }
 
