@@ -104,6 +104,15 @@ fn echo_vectors(seed: u64, per_method: usize) -> Vec<Vector> {
     echo!("echo_keywords", Gen::keywords);
     echo!("echo_map_of_records", Gen::map_of_records);
     echo!("echo_many", Gen::many);
+    echo!("echo_tree", Gen::tree);
+    for _ in 0..per_method {
+        let units = g.units();
+        out.push(Vector {
+            method: "count_units",
+            input: enc(&units),
+            expect: Some(enc(&(units.len() as u64))),
+        });
+    }
     out.push(Vector {
         method: "nothing",
         input: Vec::new(),

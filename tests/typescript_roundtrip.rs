@@ -132,7 +132,18 @@ async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
     })
     .await;
 
+    round_trip!(echo_tree, Gen::tree);
+
     c.nothing().await.expect("nothing()");
+
+    // Unit values take no bytes: at most as many as the request body has
+    // bytes (docs/WIRE.md section 3.1), 4 for a one-byte count.
+    for _ in 0..PER_METHOD {
+        let units = g.units();
+        let n = units.len() as u64;
+        let got = c.count_units(units).await.expect("count_units()");
+        assert_eq!(got, n, "seed {seed:#x}: count_units of {n}");
+    }
 
     // The domain error arrives typed.
     for _ in 0..PER_METHOD {

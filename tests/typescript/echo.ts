@@ -45,5 +45,7 @@ export const echo: Everything = {
   // Async on purpose: the answer may be a promise.
   echo_many: async (a, b, c) => [a, b, c],
   nothing: () => {},
+  echo_tree: (v) => v,
+  count_units: (v) => BigInt(v.length),
   checked: (v, fail) => (fail ? { err: { tag: "Refused", reason: `refused ${v}` } } : { ok: v }),
 };

@@ -13,13 +13,21 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
 
+/** The smallest request head: service, method and deadline, one byte each. */
+const HEAD = 3;
+
 const ctx: rt.CallContext = { signal: new AbortController().signal, deadline: null, method: "golden" };
 
 async function vector(method: string, input: Uint8Array): Promise<string> {
   const m = EVERYTHING_CONTRACT.methods.find((x) => x.name === method);
   if (m === undefined) return `error no method ${method}`;
   try {
-    const r = new rt.Reader(input);
+    // The arguments follow a request head (3 bytes at the least) in a
+    // plugin's request body, and the body's length is the item budget.
+    const body = new Uint8Array(HEAD + input.length);
+    body.set(input, HEAD);
+    const r = new rt.Reader(body);
+    r.pos = HEAD;
     const run = m.prepare(r);
     r.end();
     const v = await run(echo, ctx);
