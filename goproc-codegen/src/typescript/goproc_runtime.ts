@@ -20,8 +20,11 @@ const HEADER_LEN = 13;
 const WELCOME_TIMEOUT_MS = 30_000;
 /** How long queued answers may take to reach the host before the process exits. */
 const FLUSH_ON_EXIT_MS = 5_000;
-/** A sequence of zero-sized items (such as `Vec<()>`) may claim at most this many. */
-const MAX_ZERO_SIZED_ITEMS = 1 << 20;
+/**
+ * How deeply structs, enums and `Result`s may nest inside one another in a
+ * decoded value, the outermost counting 1 (docs/WIRE.md section 3.1).
+ */
+export const NESTING_LIMIT = 128;
 
 /** Message kinds (docs/WIRE.md section 4). */
 export const Kind = {
@@ -437,15 +440,25 @@ export function badVariant(ty: string, v: unknown): EncodeError {
   return new EncodeError(`${describe(tag)} is not a variant of ${ty}`);
 }
 
-/** Reads encoded values from a byte slice; every read is bounds-checked. */
+/**
+ * Reads encoded values from a byte slice; every read is bounds-checked, and
+ * the limits of docs/WIRE.md section 3.1 hold: lengths within the bytes
+ * left, item counts within the item budget, nesting within `NESTING_LIMIT`.
+ */
 export class Reader {
   private readonly buf: Uint8Array;
   private dataView: DataView | undefined;
   /** The next byte to read. */
   pos = 0;
+  /** How many more items the sequences and maps of this body may hold. */
+  private items: number;
+  /** The structs, enums and `Result`s being decoded, one inside another. */
+  private depth = 0;
 
+  /** Reads `buf`, a whole body: its length is the item budget. */
   constructor(buf: Uint8Array) {
     this.buf = buf;
+    this.items = buf.length;
   }
 
   /** Made on first use: most reads need none. */
@@ -588,16 +601,71 @@ export class Reader {
     }
   }
 
-  /** A length prefix; `minItemSize` bytes per item bounds it by what is left. */
-  len(minItemSize: number): number {
-    const n = this.varBig("length", 64);
-    const left = this.buf.length - this.pos;
-    // Items of unknown or zero size cannot be bounded by the bytes left alone.
-    const limit = minItemSize > 0 ? Math.floor(left / minItemSize) : Math.max(left, MAX_ZERO_SIZED_ITEMS);
-    if (n > BigInt(limit)) {
-      throw new DecodeError(`length ${n} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+  /**
+   * A length or count varint (at most 64 bits) as a number: exact below
+   * 2^53, and any larger one is refused by every caller.
+   */
+  private varLen(): number {
+    const m = this.buf[this.take(1)] ?? 0;
+    if (m < 251) return m;
+    if (m === U16_MARK) return this.view.getUint16(this.take(2), true);
+    if (m === U32_MARK) return this.view.getUint32(this.take(4), true);
+    if (m === U64_MARK) {
+      const at = this.take(8);
+      return this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * TWO_32;
     }
-    return Number(n);
+    throw new DecodeError(`invalid varint marker 0x${m.toString(16)} for a length`);
+  }
+
+  /** The length varint just read, which ends at `this.pos`, exactly. */
+  private lastLen(n: number): string {
+    return n <= Number.MAX_SAFE_INTEGER ? String(n) : String(this.view.getBigUint64(this.pos - 8, true));
+  }
+
+  /**
+   * A sequence's or map's item count. Refused before anything is allocated
+   * when the bytes left cannot hold that many items of at least
+   * `minItemSize` bytes, or when the counts read so far would add up to more
+   * than the body's length (the item budget).
+   */
+  len(minItemSize: number): number {
+    const n = this.varLen();
+    const left = this.buf.length - this.pos;
+    if (n * minItemSize > left) {
+      throw new DecodeError(`count ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+    }
+    if (n > this.items) {
+      throw new DecodeError(
+        `count ${this.lastLen(n)} at offset ${this.pos} is past the item budget: the counts of a ${this.buf.length}-byte body add up to at most ${this.buf.length}, ${this.items} are left`,
+      );
+    }
+    this.items -= n;
+    return n;
+  }
+
+  /** A string's or byte string's length, refused when more than the bytes left. */
+  private byteLen(): number {
+    const n = this.varLen();
+    const left = this.buf.length - this.pos;
+    if (n > left) {
+      throw new DecodeError(`length ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left`);
+    }
+    return n;
+  }
+
+  /** Starts a struct, enum or `Result`; refused past `NESTING_LIMIT` levels. */
+  enter(): void {
+    if (++this.depth > NESTING_LIMIT) {
+      throw new DecodeError(
+        `more than ${NESTING_LIMIT} structs, enums and Results nested inside one another at offset ${this.pos} (the nesting limit is ${NESTING_LIMIT})`,
+      );
+    }
+  }
+
+  /** Ends what `enter` started; returns `v`, the value decoded. */
+  leave<T>(v: T): T {
+    this.depth--;
+    return v;
   }
 
   /** An enum variant's position, checked against the number of variants. */
@@ -608,7 +676,7 @@ export class Reader {
   }
 
   string(): string {
-    const n = this.len(1);
+    const n = this.byteLen();
     const at = this.take(n);
     try {
       return textDecoder.decode(this.buf.subarray(at, at + n));
@@ -618,7 +686,7 @@ export class Reader {
   }
 
   bytesField(): Uint8Array {
-    const n = this.len(1);
+    const n = this.byteLen();
     // A copy, so the value does not keep the whole frame alive.
     return this.raw(n).slice();
   }
@@ -662,7 +730,10 @@ export class Reader {
   }
 
   result<T, E>(okv: (r: Reader) => T, errv: (r: Reader) => E): Result<T, E> {
-    return this.variant(2, "Result") === 0 ? { ok: okv(this) } : { err: errv(this) };
+    this.enter();
+    const v: Result<T, E> = this.variant(2, "Result") === 0 ? { ok: okv(this) } : { err: errv(this) };
+    this.depth--;
+    return v;
   }
 
   unit(): null {
@@ -680,9 +751,21 @@ export function encodeValue<T>(value: T, encode: (w: Writer, v: T) => void): Uin
 /** Decodes one value that must fill `bytes` exactly. */
 export function decodeValue<T>(bytes: Uint8Array, decode: (r: Reader) => T): T {
   const r = new Reader(bytes);
-  const v = decode(r);
-  r.end();
-  return v;
+  try {
+    const v = decode(r);
+    r.end();
+    return v;
+  } catch (e) {
+    throw asDecodeError(e);
+  }
+}
+
+/**
+ * A `RangeError` (the stack ran out, an array too long) met while decoding
+ * is a value that does not decode, like any other; other errors stay.
+ */
+export function asDecodeError(e: unknown): unknown {
+  return e instanceof RangeError ? new DecodeError(`the value cannot be decoded: RangeError: ${e.message}`) : e;
 }
 
 // ---------------------------------------------------------------------------
@@ -1250,7 +1333,7 @@ class Connection {
       this.sendError(
         id,
         ErrorCode.BadRequest,
-        `the arguments of ${bound.name} do not decode: ${errorMessage(e).message}`,
+        `the arguments of ${bound.name} do not decode: ${errorMessage(asDecodeError(e)).message}`,
       );
       return;
     }
