@@ -20,6 +20,8 @@ const HEADER_LEN = 13;
 const WELCOME_TIMEOUT_MS = 30_000;
 /** How long queued answers may take to reach the host before the process exits. */
 const FLUSH_ON_EXIT_MS = 5_000;
+/** The smallest maximum frame size a host may name in its welcome. */
+const MIN_MAX_FRAME = 4096;
 /**
  * How deeply structs, enums and `Result`s may nest inside one another in a
  * decoded value, the outermost counting 1 (docs/WIRE.md section 3.1).
@@ -1082,6 +1084,20 @@ function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
   return isWellFormed(t) ? t : t.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 }
 
+/** The frame kinds whose body must be empty, by name. */
+const EMPTY_BODY_KINDS = new Map<number, string>([
+  [Kind.Cancel, "CANCEL"],
+  [Kind.Ping, "PING"],
+  [Kind.Pong, "PONG"],
+  [Kind.Shutdown, "SHUTDOWN"],
+  [Kind.Close, "CLOSE"],
+]);
+
+/** Whether the frame at `buf[at..]` carries id 0. */
+function idIsZero(buf: Buffer, at: number): boolean {
+  return buf.readUInt32LE(at + 5) === 0 && buf.readUInt32LE(at + 9) === 0;
+}
+
 /** One connection to the host. */
 class Connection {
   private readonly socket: net.Socket;
@@ -1181,12 +1197,16 @@ class Connection {
     }
     const body = buf.subarray(at + HEADER_LEN, end);
     if (!this.welcomed) {
+      if ((kind === Kind.Welcome || kind === Kind.Refuse) && !idIsZero(buf, at)) {
+        throw new ProtocolError(`the host's ${kind === Kind.Welcome ? "WELCOME" : "REFUSE"} carries id ${idKey(buf, at)}, not id 0`);
+      }
       if (kind === Kind.Welcome) {
         let protocol: number;
+        let maxFrame: number;
         try {
           const r = new Reader(body);
           protocol = r.u32();
-          this.maxFrame = r.u32();
+          maxFrame = r.u32();
           r.u32(); // the host's pid
           r.end();
         } catch (e) {
@@ -1195,6 +1215,12 @@ class Connection {
         if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
           throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
         }
+        if (maxFrame < MIN_MAX_FRAME) {
+          throw new ProtocolError(
+            `the host's welcome names a maximum frame size of ${maxFrame} bytes, less than the ${MIN_MAX_FRAME} the protocol requires`,
+          );
+        }
+        this.maxFrame = maxFrame;
         this.welcomed = true;
         this.frames.max = this.maxFrame;
         this.onWelcome();
@@ -1211,6 +1237,15 @@ class Connection {
         return;
       }
       throw new ProtocolError(`the host answered the hello with kind 0x${kind.toString(16)}, expected WELCOME or REFUSE`);
+    }
+    const name = EMPTY_BODY_KINDS.get(kind);
+    if (name !== undefined) {
+      if (body.length !== 0) {
+        throw new ProtocolError(`a ${name} frame must have an empty body, this one has ${body.length} byte(s)`);
+      }
+      if ((kind === Kind.Shutdown || kind === Kind.Close) && !idIsZero(buf, at)) {
+        throw new ProtocolError(`a ${name} frame must carry id 0, this one carries id ${idKey(buf, at)}`);
+      }
     }
     switch (kind) {
       case Kind.Cancel: {
@@ -1236,7 +1271,8 @@ class Connection {
       case Kind.Response:
       case Kind.Error:
       case Kind.Pong:
-        // This runtime makes no calls of its own, so no answer is awaited.
+        // This runtime makes no calls of its own, so no answer is awaited:
+        // each is dropped without a look at its body.
         return;
       default:
         throw new ProtocolError(`unexpected frame kind 0x${kind.toString(16)} after the handshake`);
@@ -1291,6 +1327,9 @@ class Connection {
 
   private onRequest(buf: Buffer, at: number, end: number): void {
     const id = idKey(buf, at);
+    if (this.running.has(id)) {
+      throw new ProtocolError(`the host sent a REQUEST that reuses id ${id} of a call still running`);
+    }
     if (this.draining) {
       this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
       return;
