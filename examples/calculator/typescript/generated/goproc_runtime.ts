@@ -218,7 +218,7 @@ export class Writer {
   }
 
   /** A varint of a value already known to be a non-negative integer below 2^32. */
-  private varSmall(v: number): void {
+  protected varSmall(v: number): void {
     if (v < 251) {
       this.byte(v);
     } else if (v <= 0xffff) {
@@ -337,15 +337,18 @@ export class Writer {
       this.length = at + 1 + written;
       return;
     }
-    const bytes = textEncoder.encode(v);
-    this.varSmall(bytes.length);
-    this.raw(bytes);
+    this.byteString(textEncoder.encode(v));
   }
 
   bytesField(v: Uint8Array): void {
     if (!(v instanceof Uint8Array)) throw new EncodeError(`${describe(v)} is not a Uint8Array`);
-    this.varSmall(v.length);
-    this.raw(v);
+    this.byteString(v);
+  }
+
+  /** A length, then the bytes: a string's UTF-8 or a byte string. */
+  protected byteString(b: Uint8Array): void {
+    this.varSmall(b.length);
+    this.raw(b);
   }
 
   /** A sequence length or map size. */
@@ -449,6 +452,7 @@ export function badVariant(ty: string, v: unknown): EncodeError {
  */
 export class Reader {
   private readonly buf: Uint8Array;
+  private readonly owned: boolean;
   private dataView: DataView | undefined;
   /** The next byte to read. */
   pos = 0;
@@ -457,9 +461,14 @@ export class Reader {
   /** The structs, enums and `Result`s being decoded, one inside another. */
   private depth = 0;
 
-  /** Reads `buf`, a whole body: its length is the item budget. */
-  constructor(buf: Uint8Array) {
+  /**
+   * Reads `buf`, a whole body: its length is the item budget. `owned` says
+   * that nothing else uses or reuses `buf`'s memory, so a byte string that
+   * is most of it may be handed out as a view instead of a copy.
+   */
+  constructor(buf: Uint8Array, owned = false) {
     this.buf = buf;
+    this.owned = owned;
     this.items = buf.length;
   }
 
@@ -689,8 +698,17 @@ export class Reader {
 
   bytesField(): Uint8Array {
     const n = this.byteLen();
-    // A copy, so the value does not keep the whole frame alive.
-    return this.raw(n).slice();
+    const at = this.take(n);
+    const buf = this.buf;
+    // A view when the bytes are most of a buffer nothing else uses (a large
+    // frame read into memory of its own); otherwise a copy, which keeps no
+    // large buffer alive and cannot change when a read buffer is reused.
+    if (this.owned && n * 2 >= buf.buffer.byteLength) {
+      return new Uint8Array(buf.buffer, buf.byteOffset + at, n);
+    }
+    const copy = new Uint8Array(n);
+    copy.set(buf.subarray(at, at + n));
+    return copy;
   }
 
   seq<T>(minItemSize: number, item: (r: Reader) => T): T[] {
@@ -875,12 +893,33 @@ function finishFrame(w: Writer, max: number): Uint8Array {
 
 /** Below this size the frames queued for the host are copied out and the buffer reused. */
 const REUSE_OUTPUT = 64 * 1024;
+/**
+ * A string or byte string at least this long is not copied into the outbox:
+ * it is written to the socket as it is, between the outbox's bytes.
+ */
+const SEND_AS_IS = 64 * 1024;
 
 /**
  * The frames queued for the host, back to back in one buffer: many answers
- * go out in one socket write.
+ * go out in one socket write. Long strings and byte strings stay where they
+ * are (`asIs`) and are written in their place, without a copy.
  */
 class Outbox extends Writer {
+  /** Byte strings sent as they are, in order... */
+  private asIs: Uint8Array[] = [];
+  /** ... each before the outbox byte at this position. */
+  private asIsAt: number[] = [];
+
+  protected override byteString(b: Uint8Array): void {
+    if (b.length < SEND_AS_IS) {
+      super.byteString(b);
+      return;
+    }
+    this.varSmall(b.length);
+    this.asIs.push(b);
+    this.asIsAt.push(this.length);
+  }
+
   /** Starts a frame for call `id` (0 for none); returns where it starts. Close it with `end`. */
   begin(kind: number, id: number | bigint): number {
     const at = this.reserve(HEADER_LEN);
@@ -894,9 +933,14 @@ class Outbox extends Writer {
     return at;
   }
 
-  /** Fills in the length of the frame begun at `at`, and returns that length. */
+  /**
+   * Fills in the length of the frame begun at `at`, and returns that length
+   * (as long as the frame is sent, with the byte strings sent as they are).
+   */
   end(at: number): number {
-    const length = this.length - at - 4;
+    let length = this.length - at - 4;
+    const asIsAt = this.asIsAt;
+    for (let i = asIsAt.length - 1; i >= 0 && asIsAt[i]! > at; i--) length += this.asIs[i]!.length;
     this.view.setUint32(at, length, true);
     return length;
   }
@@ -904,33 +948,75 @@ class Outbox extends Writer {
   /** Drops everything written from `at` on (a frame that cannot be sent). */
   cut(at: number): void {
     this.length = at;
+    while (this.asIsAt.length > 0 && this.asIsAt[this.asIsAt.length - 1]! > at) {
+      this.asIsAt.pop();
+      this.asIs.pop();
+    }
   }
 
-  /** The queued bytes, to send; the outbox starts over empty. */
-  take(): Uint8Array {
+  /** Writes the queued frames to `socket`, in one write; the outbox starts over empty. */
+  sendTo(socket: net.Socket): void {
     const bytes = this.buf.subarray(0, this.length);
     this.length = 0;
-    if (bytes.length <= REUSE_OUTPUT) return bytes.slice();
-    // A large batch is handed over rather than copied.
+    const n = this.asIs.length;
+    if (n === 0) {
+      if (bytes.length <= REUSE_OUTPUT) {
+        socket.write(bytes.slice());
+        return;
+      }
+      // A large batch is handed over rather than copied.
+      this.renew();
+      socket.write(bytes);
+      return;
+    }
+    // The outbox's bytes around the byte strings sent as they are, gathered
+    // into one write by cork/uncork; the buffer goes with them.
+    const asIs = this.asIs;
+    const asIsAt = this.asIsAt;
+    this.asIs = [];
+    this.asIsAt = [];
+    this.renew();
+    socket.cork();
+    let from = 0;
+    for (let i = 0; i < n; i++) {
+      const to = asIsAt[i]!;
+      if (to > from) socket.write(bytes.subarray(from, to));
+      socket.write(asIs[i]!);
+      from = to;
+    }
+    if (bytes.length > from) socket.write(bytes.subarray(from));
+    socket.uncork();
+  }
+
+  private renew(): void {
     this.buf = new Uint8Array(256);
     this.view = new DataView(this.buf.buffer);
-    return bytes;
   }
 }
 
 const KNOWN_KINDS = new Set<number>(Object.values(Kind));
 
+/** Bytes read from the socket at a time, into one reused buffer. */
+const READ_BUFFER = 64 * 1024;
+
+/** What `FrameReader` calls for a complete frame, which lies in `buf[at..end]`. */
+type OnFrame = (kind: number, buf: Buffer, at: number, end: number, owned: boolean) => void;
+
 /**
  * Splits a byte stream into frames, checking each header before buffering
- * its body. Complete frames are handed over where they lie in the chunk
- * read; only a frame split across reads is copied, once it is whole.
+ * its body. The socket reads straight into the memory `next()` names: one
+ * reused buffer, where frames are handled where they lie (so nothing may
+ * keep a view of them), or, for a frame longer than that buffer, memory of
+ * the frame's own size, read into in place and then handed over (`owned`).
  */
 class FrameReader {
-  /** The start of a frame split across reads. */
-  private chunks: Buffer[] = [];
-  private total = 0;
-  /** The length field of that frame, once known. */
-  private need = -1;
+  private readonly buf = Buffer.allocUnsafeSlow(READ_BUFFER);
+  /** The bytes read and not yet handled: `buf[start..end]`. */
+  private start = 0;
+  private end = 0;
+  /** A frame longer than `buf`, read into its own memory up to `longFilled`. */
+  private long: Buffer | null = null;
+  private longFilled = 0;
   max = HANDSHAKE_MAX_FRAME;
 
   /** Checks a frame's length field as soon as it is read. */
@@ -943,46 +1029,60 @@ class FrameReader {
     }
   }
 
-  /**
-   * Adds bytes; calls `onFrame(kind, buf, at, end)` for each complete frame,
-   * which lies in `buf[at..end]`.
-   */
-  push(chunk: Buffer, onFrame: (kind: number, buf: Buffer, at: number, end: number) => void): void {
-    let buf = chunk;
-    if (this.total > 0) {
-      this.chunks.push(chunk);
-      this.total += chunk.length;
-      if (this.need < 0) {
-        if (this.total < 4) return;
-        const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
-        this.need = head.readUInt32LE(0);
-        this.check(this.need);
-      }
-      if (this.total < 4 + this.need) return;
-      buf = Buffer.concat(this.chunks, this.total);
-      this.chunks = [];
-      this.total = 0;
-      this.need = -1;
+  private static checkKind(kind: number): void {
+    if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
+  }
+
+  /** Where the next read goes; never empty. */
+  next(): Uint8Array {
+    const long = this.long;
+    return long !== null ? long.subarray(this.longFilled) : this.buf.subarray(this.end);
+  }
+
+  /** `n` bytes were read into `next()`; calls `onFrame` for each complete frame. */
+  read(n: number, onFrame: OnFrame): void {
+    const long = this.long;
+    if (long !== null) {
+      this.longFilled += n;
+      if (this.longFilled < long.length) return;
+      this.long = null;
+      this.longFilled = 0;
+      const kind = long[4] ?? 0;
+      FrameReader.checkKind(kind);
+      onFrame(kind, long, 0, long.length, true);
+      return;
     }
-    const n = buf.length;
-    let at = 0;
-    while (n - at >= 4) {
+    const buf = this.buf;
+    const end = this.end + n;
+    let at = this.start;
+    while (end - at >= 4) {
       const length = buf.readUInt32LE(at);
       this.check(length);
-      const end = at + 4 + length;
-      if (end > n) {
-        this.need = length;
-        break;
-      }
+      const frameEnd = at + 4 + length;
+      if (frameEnd > end) break;
       const kind = buf[at + 4] ?? 0;
-      if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
-      onFrame(kind, buf, at, end);
-      at = end;
+      FrameReader.checkKind(kind);
+      onFrame(kind, buf, at, frameEnd, false);
+      at = frameEnd;
     }
-    if (at < n) {
-      this.chunks = [buf.subarray(at)];
-      this.total = n - at;
+    const left = end - at;
+    if (left >= 5) FrameReader.checkKind(buf[at + 4] ?? 0);
+    if (left >= 4) {
+      const size = 4 + buf.readUInt32LE(at);
+      if (size > buf.length) {
+        // Too long for the read buffer: memory of its own, checked above.
+        const long = Buffer.allocUnsafeSlow(size);
+        buf.copy(long, 0, at, end);
+        this.long = long;
+        this.longFilled = left;
+        this.start = this.end = 0;
+        return;
+      }
     }
+    // The start of the next frame moves to the front, to be read after.
+    if (left > 0 && at > 0) buf.copyWithin(0, at, end);
+    this.start = 0;
+    this.end = left;
   }
 }
 
@@ -1102,7 +1202,7 @@ function idIsZero(buf: Buffer, at: number): boolean {
 class Connection {
   private readonly socket: net.Socket;
   private readonly services: readonly Service[];
-  private readonly frames = new FrameReader();
+  private readonly frames: FrameReader;
   private readonly running = new Map<number | bigint, Call>();
   private readonly out = new Outbox(4096);
   private maxFrame = DEFAULT_MAX_FRAME;
@@ -1113,8 +1213,7 @@ class Connection {
   private reading = false;
   private flushQueued = false;
   private readonly flushNow = (): void => this.flush();
-  private readonly onFrameAt = (kind: number, buf: Buffer, at: number, end: number): void =>
-    this.onFrame(kind, buf, at, end);
+  private readonly onFrameAt: OnFrame = (kind, buf, at, end, owned) => this.onFrame(kind, buf, at, end, owned);
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
   /** How the connection ended, once it did. */
@@ -1122,11 +1221,13 @@ class Connection {
 
   constructor(
     socket: net.Socket,
+    frames: FrameReader,
     services: readonly Service[],
     done: (status: Status) => void,
     onWelcome: () => void,
   ) {
     this.socket = socket;
+    this.frames = frames;
     this.services = services;
     this.done = done;
     this.onWelcome = onWelcome;
@@ -1146,7 +1247,7 @@ class Connection {
   private flush(): void {
     this.flushQueued = false;
     if (this.closed || this.out.length === 0) return;
-    this.socket.write(this.out.take());
+    this.out.sendTo(this.socket);
   }
 
   hello(token: string): void {
@@ -1175,10 +1276,11 @@ class Connection {
     this.queued();
   }
 
-  onData(chunk: Buffer): void {
+  /** `n` bytes were read where `frames.next()` said. */
+  onRead(n: number): void {
     this.reading = true;
     try {
-      this.frames.push(chunk, this.onFrameAt);
+      this.frames.read(n, this.onFrameAt);
     } catch (e) {
       const why = e instanceof Error ? e.message : describe(e);
       this.finish({ code: 1, message: `protocol error on the connection to the host: ${why}` });
@@ -1188,11 +1290,11 @@ class Connection {
     this.flush();
   }
 
-  private onFrame(kind: number, buf: Buffer, at: number, end: number): void {
+  private onFrame(kind: number, buf: Buffer, at: number, end: number, owned: boolean): void {
     // Frames that follow a CLOSE in the same read are not for us.
     if (this.closed) return;
     if (kind === Kind.Request && this.welcomed) {
-      this.onRequest(buf, at, end);
+      this.onRequest(buf, at, end, owned);
       return;
     }
     const body = buf.subarray(at + HEADER_LEN, end);
@@ -1325,7 +1427,7 @@ class Connection {
     this.queued();
   }
 
-  private onRequest(buf: Buffer, at: number, end: number): void {
+  private onRequest(buf: Buffer, at: number, end: number, owned: boolean): void {
     const id = idKey(buf, at);
     if (this.running.has(id)) {
       throw new ProtocolError(`the host sent a REQUEST that reuses id ${id} of a call still running`);
@@ -1334,7 +1436,7 @@ class Connection {
       this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
       return;
     }
-    const r = new Reader(buf.subarray(at + HEADER_LEN, end));
+    const r = new Reader(buf.subarray(at + HEADER_LEN, end), owned);
     let service: number;
     let method: number;
     let deadlineMs: bigint;
@@ -1492,11 +1594,22 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
       if (status.code === 0) resolve();
       else reject(new Error(status.message ?? "the connection to the host failed"));
     };
-    const socket = net.connect({ path: address });
+    // The socket reads straight into the frame reader's memory.
+    const frames = new FrameReader();
+    const socket = net.connect({
+      path: address,
+      onread: {
+        buffer: () => frames.next(),
+        callback: (n: number) => {
+          conn.onRead(n);
+          return true;
+        },
+      },
+    });
     const welcomeTimer = setTimeout(() => {
       conn.finish({ code: 1, message: `the host did not answer the hello within ${WELCOME_TIMEOUT_MS} ms` });
     }, WELCOME_TIMEOUT_MS);
-    const conn = new Connection(socket, list, done, () => clearTimeout(welcomeTimer));
+    const conn = new Connection(socket, frames, list, done, () => clearTimeout(welcomeTimer));
     socket.on("connect", () => {
       try {
         conn.hello(token);
@@ -1504,7 +1617,6 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
         conn.finish({ code: 1, message: `cannot send the hello: ${errorMessage(e).message}` });
       }
     });
-    socket.on("data", (chunk: Buffer) => conn.onData(chunk));
     socket.on("end", () => conn.finish({ code: 0 }));
     socket.on("error", (e: Error) => {
       // EPIPE and ECONNRESET after the host left are an ordinary end.
