@@ -1184,6 +1184,14 @@ function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
   return isWellFormed(t) ? t : t.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 }
 
+/**
+ * Unwritten answers (what the socket holds, `writableLength`) past which the
+ * plugin stops reading the host's requests; it reads again once they are all
+ * written (the socket's `drain`), so a host that does not read costs a
+ * bounded amount of memory (docs/WIRE.md section 4, "Backpressure").
+ */
+const HIGH_WATER = 1024 * 1024;
+
 /** The frame kinds whose body must be empty, by name. */
 const EMPTY_BODY_KINDS = new Map<number, string>([
   [Kind.Cancel, "CANCEL"],
@@ -1212,8 +1220,14 @@ class Connection {
   /** While a read is handled: what it queues goes out when it is done. */
   private reading = false;
   private flushQueued = false;
+  /** Not reading, until the answers the socket holds are written. */
+  private paused = false;
   private readonly flushNow = (): void => this.flush();
   private readonly onFrameAt: OnFrame = (kind, buf, at, end, owned) => this.onFrame(kind, buf, at, end, owned);
+  private readonly onDrain = (): void => {
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  };
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
   /** How the connection ended, once it did. */
@@ -1247,7 +1261,15 @@ class Connection {
   private flush(): void {
     this.flushQueued = false;
     if (this.closed || this.out.length === 0) return;
-    this.out.sendTo(this.socket);
+    const socket = this.socket;
+    this.out.sendTo(socket);
+    // A write that leaves the socket holding more than its own high-water
+    // mark returned false, so `drain` follows once everything is written.
+    if (!this.paused && socket.writableLength > HIGH_WATER) {
+      this.paused = true;
+      socket.pause();
+      socket.once("drain", this.onDrain);
+    }
   }
 
   hello(token: string): void {
