@@ -3,7 +3,8 @@
 // them; decodes them with the generated method table, runs the echo
 // implementation, and prints the answer's encoding as hex (or `error <why>`)
 // on one line each. Then tries values the encoders must refuse, printing
-// `reject <case> refused|ACCEPTED` per case.
+// `reject <case> refused|ACCEPTED` per case, and decodings that must fail
+// with a DecodeError, printing `decode <case> refused|...`.
 
 import * as rt from "./goproc_runtime.js";
 import { EVERYTHING_CONTRACT, encodeShape, encodeKeywords, encodePair } from "./everything.js";
@@ -102,6 +103,20 @@ for (const [name, f] of rejects) {
     out.push(`reject ${name} ACCEPTED`);
   } catch (e) {
     out.push(`reject ${name} ${e instanceof rt.EncodeError ? "refused" : `threw ${String(e)}`}`);
+  }
+}
+
+// Decoding that runs out of stack is a DecodeError, not a RangeError.
+const endless = (r: rt.Reader): never => endless(r);
+const decodes: [string, () => unknown][] = [
+  ["decodeValue out of stack", () => rt.decodeValue(Uint8Array.of(0), endless)],
+];
+for (const [name, f] of decodes) {
+  try {
+    f();
+    out.push(`decode ${name} ACCEPTED`);
+  } catch (e) {
+    out.push(`decode ${name} ${e instanceof rt.DecodeError ? "refused" : `threw ${String(e)}`}`);
   }
 }
 process.stdout.write(out.join("\n") + "\n");
