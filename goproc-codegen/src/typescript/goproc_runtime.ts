@@ -1011,8 +1011,7 @@ type OnFrame = (kind: number, buf: Buffer, at: number, end: number, owned: boole
  */
 class FrameReader {
   private readonly buf = Buffer.allocUnsafeSlow(READ_BUFFER);
-  /** The bytes read and not yet handled: `buf[start..end]`. */
-  private start = 0;
+  /** The start of a frame, read and not yet handled: `buf[0..end]`. */
   private end = 0;
   /** A frame longer than `buf`, read into its own memory up to `longFilled`. */
   private long: Buffer | null = null;
@@ -1054,7 +1053,7 @@ class FrameReader {
     }
     const buf = this.buf;
     const end = this.end + n;
-    let at = this.start;
+    let at = 0;
     while (end - at >= 4) {
       const length = buf.readUInt32LE(at);
       this.check(length);
@@ -1075,13 +1074,12 @@ class FrameReader {
         buf.copy(long, 0, at, end);
         this.long = long;
         this.longFilled = left;
-        this.start = this.end = 0;
+        this.end = 0;
         return;
       }
     }
     // The start of the next frame moves to the front, to be read after.
     if (left > 0 && at > 0) buf.copyWithin(0, at, end);
-    this.start = 0;
     this.end = left;
   }
 }
