@@ -104,6 +104,15 @@ fn echo_vectors(seed: u64, per_method: usize) -> Vec<Vector> {
     echo!("echo_keywords", Gen::keywords);
     echo!("echo_map_of_records", Gen::map_of_records);
     echo!("echo_many", Gen::many);
+    echo!("echo_tree", Gen::tree);
+    for _ in 0..per_method {
+        let units = g.units();
+        out.push(Vector {
+            method: "count_units",
+            input: enc(&units),
+            expect: Some(enc(&(units.len() as u64))),
+        });
+    }
     out.push(Vector {
         method: "nothing",
         input: Vec::new(),
@@ -173,6 +182,48 @@ fn edge_vectors() -> Vec<Vector> {
     ]
 }
 
+/// `Tree` nested `depth` enums deep: `Node([Node([... Leaf(7) ...])])`.
+fn nested_tree(depth: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 1..depth {
+        v.extend([1, 1]);
+    }
+    v.extend([0, 7]);
+    v
+}
+
+/// `Shape` nested `depth` enums deep: `Labeled(Labeled(... Empty ..., ""), "")`.
+fn nested_shape(depth: usize) -> Vec<u8> {
+    let mut v = vec![4u8; depth - 1];
+    v.push(0);
+    v.extend(std::iter::repeat_n(0u8, depth - 1));
+    v
+}
+
+/// Values at the limits of docs/WIRE.md section 3.1, which decode. The
+/// harness reads arguments after a 3-byte request head, as a plugin does,
+/// so the item budget is the arguments' length plus 3.
+fn limit_vectors() -> Vec<Vector> {
+    let same = |method, bytes: Vec<u8>| Vector {
+        method,
+        input: bytes.clone(),
+        expect: Some(bytes),
+    };
+    vec![
+        same("echo_tree", nested_tree(128)),
+        same("echo_shape", nested_shape(128)),
+        // Vec<Option<Shape>>: Some(a shape nested 128 deep).
+        same("echo_shapes", [vec![1, 1], nested_shape(128)].concat()),
+        Vector {
+            method: "count_units",
+            input: vec![4],
+            expect: Some(enc(&4u64)),
+        },
+        // 3 items in 4 bytes of arguments (7 of body): the counts add up to 3.
+        same("echo_shapes", vec![3, 0, 0, 0]),
+    ]
+}
+
 /// Inputs every decoder must refuse.
 fn malformed_vectors() -> Vec<Vector> {
     let bad = |method, hex: &str| Vector {
@@ -215,6 +266,32 @@ fn malformed_vectors() -> Vec<Vector> {
         bad("checked", "02 05"),
         bad("echo_record", "00"),
         bad("nothing", "00"),
+        // One level past the nesting limit, and far past it.
+        Vector {
+            method: "echo_tree",
+            input: nested_tree(129),
+            expect: None,
+        },
+        Vector {
+            method: "echo_shape",
+            input: nested_shape(129),
+            expect: None,
+        },
+        Vector {
+            method: "echo_tree",
+            input: nested_tree(20_000),
+            expect: None,
+        },
+        Vector {
+            method: "echo_shapes",
+            input: [vec![1, 1], nested_shape(20_000)].concat(),
+            expect: None,
+        },
+        // Counts past the item budget (1 byte of arguments + a 3-byte head).
+        bad("count_units", "05"),
+        bad("count_units", "fc 00 00 00 01"),
+        bad("count_units", "fd 00 00 00 00 00 00 00 01"),
+        bad("echo_shapes", "fa 00 00 00"),
     ]
 }
 
@@ -228,6 +305,7 @@ fn typescript_decodes_and_reencodes_rust_bytes_exactly() {
     let seed = 0x5eed_601d;
     let mut vectors = echo_vectors(seed, 60);
     vectors.extend(edge_vectors());
+    vectors.extend(limit_vectors());
     vectors.extend(malformed_vectors());
     let input: String = vectors
         .iter()
@@ -284,10 +362,16 @@ fn typescript_decodes_and_reencodes_rust_bytes_exactly() {
         "expected the encoder cases, got {rejects:?}"
     );
     for line in rejects {
-        if !(line.starts_with("reject ") && line.ends_with(" refused")) {
-            failures.push(format!("encoder case not refused: {line}"));
+        if !((line.starts_with("reject ") || line.starts_with("decode "))
+            && line.ends_with(" refused"))
+        {
+            failures.push(format!("encoder or decoder case not refused: {line}"));
         }
     }
+    assert!(
+        rejects.iter().any(|l| l.starts_with("decode ")),
+        "expected the decoder cases, got {rejects:?}"
+    );
     assert!(
         failures.is_empty(),
         "seed {seed:#x}: {} failure(s):\n{}",

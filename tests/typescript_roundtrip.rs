@@ -48,20 +48,25 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
+/// Starts the TypeScript Everything plugin (tests/typescript/everything_plugin.ts).
+async fn everything_plugin() -> goproc::Plugin {
     let out = common::node::build(
         "roundtrip",
         &["tests/contracts/everything.rs"],
         &["echo.ts", "everything_plugin.ts"],
     );
-    let plugin = goproc::Plugin::builder(common::node::node())
+    goproc::Plugin::builder(common::node::node())
         .arg(out.join("everything_plugin.js"))
         .name("everything.ts")
         .contract::<EverythingClient>()
         .spawn()
         .await
-        .expect("starting the TypeScript plugin");
+        .expect("starting the TypeScript plugin")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
+    let plugin = everything_plugin().await;
     assert_eq!(plugin.language(), "typescript");
     assert_eq!(plugin.runtime(), "goproc-typescript 0.1.0");
     let c: EverythingClient = plugin.client().expect("client");
@@ -132,7 +137,18 @@ async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
     })
     .await;
 
+    round_trip!(echo_tree, Gen::tree);
+
     c.nothing().await.expect("nothing()");
+
+    // Unit values take no bytes: at most as many as the request body has
+    // bytes (docs/WIRE.md section 3.1), 4 for a one-byte count.
+    for _ in 0..PER_METHOD {
+        let units = g.units();
+        let n = units.len() as u64;
+        let got = c.count_units(units).await.expect("count_units()");
+        assert_eq!(got, n, "seed {seed:#x}: count_units of {n}");
+    }
 
     // The domain error arrives typed.
     for _ in 0..PER_METHOD {
@@ -148,4 +164,92 @@ async fn every_type_survives_a_round_trip_through_a_typescript_plugin() {
         };
         assert_eq!(got, want, "seed {seed:#x}: checked({v}, {fail})");
     }
+}
+
+/// Bytes that differ from call to call, so an answer mixed up with another
+/// call's, or read over by a later frame, is seen.
+fn pattern(n: usize, salt: usize) -> Vec<u8> {
+    (0..n)
+        .map(|j| (j * 31 + salt * 7 + (j >> 8)) as u8)
+        .collect()
+}
+
+/// The runtime reads into a reused 64 KiB buffer, reads a longer frame into
+/// memory of its own, and writes strings and byte strings of 64 KiB or more
+/// as they are rather than copying them: frames just under, at and over
+/// those sizes, many in flight so that reads cut them anywhere, all come
+/// back whole, each to its own call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_around_the_read_buffer_size_come_back_whole() {
+    let plugin = everything_plugin().await;
+    let c: EverythingClient = plugin.client().expect("client");
+    let mut sizes: Vec<usize> = (65_440..65_600).step_by(3).collect();
+    sizes.extend([
+        0,
+        1,
+        250,
+        4096,
+        65_535,
+        65_536,
+        65_537,
+        131_072,
+        200_000,
+        1 << 20,
+    ]);
+    for round in 0..3 {
+        let calls = sizes.iter().enumerate().map(|(i, &n)| {
+            let c = c.clone();
+            let sent = pattern(n, i + round);
+            async move {
+                let got = c.echo_bytes(sent.clone()).await.expect("echo_bytes");
+                assert!(got == sent, "echo_bytes of {n} bytes came back changed");
+            }
+        });
+        // echo_byte_buf answers after a timer: its argument must not change
+        // while the plugin reads the frames after it.
+        let kept = sizes.iter().enumerate().map(|(i, &n)| {
+            let c = c.clone();
+            let sent = serde_bytes::ByteBuf::from(pattern(n.min(30_000), i + round + 1));
+            async move {
+                let got = c.echo_byte_buf(sent.clone()).await.expect("echo_byte_buf");
+                assert!(got == sent, "echo_byte_buf of {n} bytes came back changed");
+            }
+        });
+        futures::future::join(join_all(calls), join_all(kept)).await;
+    }
+
+    // Long strings, and a long string and byte string in one answer with
+    // bytes between and after them.
+    let long = |n: usize, salt: usize| -> String {
+        (0..n)
+            .map(|j| char::from_u32(0x41 + ((j + salt) % 26) as u32).unwrap_or('x'))
+            .chain(std::iter::once('\u{e9}'))
+            .collect()
+    };
+    let calls = (0..20).map(|i| {
+        let c = c.clone();
+        let s = long(60_000 + i * 700, i);
+        let b = pattern(64 * 1024 - 10 + i * 3, i);
+        async move {
+            assert_eq!(c.echo_string(s.clone()).await.expect("echo_string"), s);
+            let got = c
+                .echo_many(i as i32, s.clone(), Some(b.clone()))
+                .await
+                .expect("echo_many");
+            assert!(
+                got == (i as i32, s, Some(b)),
+                "echo_many {i} came back changed"
+            );
+        }
+    });
+    join_all(calls).await;
+
+    // A record whose blob is sent as it is, inside a struct.
+    let mut g = Gen::new(7);
+    let mut record = g.record();
+    record.blob = pattern(300_000, 3);
+    assert_eq!(
+        c.echo_record(record.clone()).await.expect("echo_record"),
+        record
+    );
 }

@@ -22,7 +22,8 @@ export const echo: Everything = {
   echo_char: (v) => v,
   echo_string: (v) => v,
   echo_bytes: (v) => v,
-  echo_byte_buf: (v) => v,
+  // After a timer, so the argument is kept while later frames are read.
+  echo_byte_buf: (v) => new Promise((resolve) => setTimeout(() => resolve(v), 1)),
   echo_vec: (v) => v,
   echo_array: (v) => v,
   echo_deque: (v) => v,
@@ -45,5 +46,7 @@ export const echo: Everything = {
   // Async on purpose: the answer may be a promise.
   echo_many: async (a, b, c) => [a, b, c],
   nothing: () => {},
+  echo_tree: (v) => v,
+  count_units: (v) => BigInt(v.length),
   checked: (v, fail) => (fail ? { err: { tag: "Refused", reason: `refused ${v}` } } : { ok: v }),
 };

@@ -3,7 +3,8 @@
 // them; decodes them with the generated method table, runs the echo
 // implementation, and prints the answer's encoding as hex (or `error <why>`)
 // on one line each. Then tries values the encoders must refuse, printing
-// `reject <case> refused|ACCEPTED` per case.
+// `reject <case> refused|ACCEPTED` per case, and decodings that must fail
+// with a DecodeError, printing `decode <case> refused|...`.
 
 import * as rt from "./goproc_runtime.js";
 import { EVERYTHING_CONTRACT, encodeShape, encodeKeywords, encodePair } from "./everything.js";
@@ -13,13 +14,21 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
 
+/** The smallest request head: service, method and deadline, one byte each. */
+const HEAD = 3;
+
 const ctx: rt.CallContext = { signal: new AbortController().signal, deadline: null, method: "golden" };
 
 async function vector(method: string, input: Uint8Array): Promise<string> {
   const m = EVERYTHING_CONTRACT.methods.find((x) => x.name === method);
   if (m === undefined) return `error no method ${method}`;
   try {
-    const r = new rt.Reader(input);
+    // The arguments follow a request head (3 bytes at the least) in a
+    // plugin's request body, and the body's length is the item budget.
+    const body = new Uint8Array(HEAD + input.length);
+    body.set(input, HEAD);
+    const r = new rt.Reader(body);
+    r.pos = HEAD;
     const run = m.prepare(r);
     r.end();
     const v = await run(echo, ctx);
@@ -94,6 +103,20 @@ for (const [name, f] of rejects) {
     out.push(`reject ${name} ACCEPTED`);
   } catch (e) {
     out.push(`reject ${name} ${e instanceof rt.EncodeError ? "refused" : `threw ${String(e)}`}`);
+  }
+}
+
+// Decoding that runs out of stack is a DecodeError, not a RangeError.
+const endless = (r: rt.Reader): never => endless(r);
+const decodes: [string, () => unknown][] = [
+  ["decodeValue out of stack", () => rt.decodeValue(Uint8Array.of(0), endless)],
+];
+for (const [name, f] of decodes) {
+  try {
+    f();
+    out.push(`decode ${name} ACCEPTED`);
+  } catch (e) {
+    out.push(`decode ${name} ${e instanceof rt.DecodeError ? "refused" : `threw ${String(e)}`}`);
   }
 }
 process.stdout.write(out.join("\n") + "\n");

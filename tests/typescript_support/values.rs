@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::everything::{Keywords, Marker, Page, Pair, Record, Shape};
+use crate::everything::{Keywords, Marker, Page, Pair, Record, Shape, Tree};
 
 /// A seeded generator; the seed is printed by the tests so a failure can be replayed.
 pub struct Gen {
@@ -273,6 +273,25 @@ impl Gen {
             3 => Shape::Polygon(self.vec(5, |g| (g.i32(), g.i32()))),
             _ => Shape::Labeled(Box::new(self.shape_at(depth + 1)), self.string()),
         }
+    }
+
+    /// A tree up to four levels deep, nodes of up to four children.
+    pub fn tree(&mut self) -> Tree {
+        self.tree_at(0)
+    }
+
+    fn tree_at(&mut self, depth: usize) -> Tree {
+        if depth >= 3 || self.rng.random_ratio(1, 3) {
+            Tree::Leaf(self.u8())
+        } else {
+            Tree::Node(self.vec(4, |g| g.tree_at(depth + 1)))
+        }
+    }
+
+    /// Between 0 and 4 unit values: a request body of the head (3 bytes)
+    /// and a one-byte count has an item budget of 4.
+    pub fn units(&mut self) -> Vec<()> {
+        vec![(); self.below(5)]
     }
 
     fn f32_finite(&mut self) -> f32 {

@@ -239,10 +239,13 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
         def.name,
         codec_params(&def.generics, false)
     );
+    // Every struct and enum counts one level of nesting: `enter` refuses the
+    // level past the limit, `leave` ends the level with the value decoded.
+    let leave = format!("r.leave<{name}{gen}>");
     match &def.kind {
         TypeDefKind::Struct(Fields::Named(fields)) => {
             // Object literal properties are evaluated in order: wire order.
-            let _ = writeln!(out, "  return {{");
+            let _ = writeln!(out, "  r.enter();\n  return {leave}({{");
             for f in fields {
                 let _ = writeln!(
                     out,
@@ -251,14 +254,18 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
                     scope.decode(&f.ty)
                 );
             }
-            let _ = writeln!(out, "  }};");
+            let _ = writeln!(out, "  }});");
         }
         TypeDefKind::Struct(Fields::Tuple(ts)) => {
             let items: Vec<String> = ts.iter().map(|t| scope.decode(t)).collect();
-            let _ = writeln!(out, "  return [{}];", items.join(", "));
+            let _ = writeln!(
+                out,
+                "  r.enter();\n  return {leave}([{}]);",
+                items.join(", ")
+            );
         }
         TypeDefKind::Struct(Fields::Unit) => {
-            let _ = writeln!(out, "  void r;\n  return {{}};");
+            let _ = writeln!(out, "  r.enter();\n  return {leave}({{}});");
         }
         TypeDefKind::Enum(variants) if variants.is_empty() => {
             let _ = writeln!(
@@ -270,7 +277,7 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
         TypeDefKind::Enum(variants) => {
             let _ = writeln!(
                 out,
-                "  switch (r.variant({}, {})) {{",
+                "  r.enter();\n  switch (r.variant({}, {})) {{",
                 variants.len(),
                 names::string_literal(&def.name)
             );
@@ -280,7 +287,7 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
                 } else {
                     let _ = writeln!(out, "    case {i}:");
                 }
-                let _ = writeln!(out, "      return {};", variant_value(&scope, var));
+                let _ = writeln!(out, "      return {leave}({});", variant_value(&scope, var));
             }
             let _ = writeln!(out, "  }}");
         }

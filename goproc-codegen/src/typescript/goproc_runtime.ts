@@ -20,8 +20,13 @@ const HEADER_LEN = 13;
 const WELCOME_TIMEOUT_MS = 30_000;
 /** How long queued answers may take to reach the host before the process exits. */
 const FLUSH_ON_EXIT_MS = 5_000;
-/** A sequence of zero-sized items (such as `Vec<()>`) may claim at most this many. */
-const MAX_ZERO_SIZED_ITEMS = 1 << 20;
+/** The smallest maximum frame size a host may name in its welcome. */
+const MIN_MAX_FRAME = 4096;
+/**
+ * How deeply structs, enums and `Result`s may nest inside one another in a
+ * decoded value, the outermost counting 1 (docs/WIRE.md section 3.1).
+ */
+export const NESTING_LIMIT = 128;
 
 /** Message kinds (docs/WIRE.md section 4). */
 export const Kind = {
@@ -213,7 +218,7 @@ export class Writer {
   }
 
   /** A varint of a value already known to be a non-negative integer below 2^32. */
-  private varSmall(v: number): void {
+  protected varSmall(v: number): void {
     if (v < 251) {
       this.byte(v);
     } else if (v <= 0xffff) {
@@ -332,15 +337,18 @@ export class Writer {
       this.length = at + 1 + written;
       return;
     }
-    const bytes = textEncoder.encode(v);
-    this.varSmall(bytes.length);
-    this.raw(bytes);
+    this.byteString(textEncoder.encode(v));
   }
 
   bytesField(v: Uint8Array): void {
     if (!(v instanceof Uint8Array)) throw new EncodeError(`${describe(v)} is not a Uint8Array`);
-    this.varSmall(v.length);
-    this.raw(v);
+    this.byteString(v);
+  }
+
+  /** A length, then the bytes: a string's UTF-8 or a byte string. */
+  protected byteString(b: Uint8Array): void {
+    this.varSmall(b.length);
+    this.raw(b);
   }
 
   /** A sequence length or map size. */
@@ -437,15 +445,31 @@ export function badVariant(ty: string, v: unknown): EncodeError {
   return new EncodeError(`${describe(tag)} is not a variant of ${ty}`);
 }
 
-/** Reads encoded values from a byte slice; every read is bounds-checked. */
+/**
+ * Reads encoded values from a byte slice; every read is bounds-checked, and
+ * the limits of docs/WIRE.md section 3.1 hold: lengths within the bytes
+ * left, item counts within the item budget, nesting within `NESTING_LIMIT`.
+ */
 export class Reader {
   private readonly buf: Uint8Array;
+  private readonly owned: boolean;
   private dataView: DataView | undefined;
   /** The next byte to read. */
   pos = 0;
+  /** How many more items the sequences and maps of this body may hold. */
+  private items: number;
+  /** The structs, enums and `Result`s being decoded, one inside another. */
+  private depth = 0;
 
-  constructor(buf: Uint8Array) {
+  /**
+   * Reads `buf`, a whole body: its length is the item budget. `owned` says
+   * that nothing else uses or reuses `buf`'s memory, so a byte string that
+   * is most of it may be handed out as a view instead of a copy.
+   */
+  constructor(buf: Uint8Array, owned = false) {
     this.buf = buf;
+    this.owned = owned;
+    this.items = buf.length;
   }
 
   /** Made on first use: most reads need none. */
@@ -588,16 +612,71 @@ export class Reader {
     }
   }
 
-  /** A length prefix; `minItemSize` bytes per item bounds it by what is left. */
-  len(minItemSize: number): number {
-    const n = this.varBig("length", 64);
-    const left = this.buf.length - this.pos;
-    // Items of unknown or zero size cannot be bounded by the bytes left alone.
-    const limit = minItemSize > 0 ? Math.floor(left / minItemSize) : Math.max(left, MAX_ZERO_SIZED_ITEMS);
-    if (n > BigInt(limit)) {
-      throw new DecodeError(`length ${n} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+  /**
+   * A length or count varint (at most 64 bits) as a number: exact below
+   * 2^53, and any larger one is refused by every caller.
+   */
+  private varLen(): number {
+    const m = this.buf[this.take(1)] ?? 0;
+    if (m < 251) return m;
+    if (m === U16_MARK) return this.view.getUint16(this.take(2), true);
+    if (m === U32_MARK) return this.view.getUint32(this.take(4), true);
+    if (m === U64_MARK) {
+      const at = this.take(8);
+      return this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * TWO_32;
     }
-    return Number(n);
+    throw new DecodeError(`invalid varint marker 0x${m.toString(16)} for a length`);
+  }
+
+  /** The length varint just read, which ends at `this.pos`, exactly. */
+  private lastLen(n: number): string {
+    return n <= Number.MAX_SAFE_INTEGER ? String(n) : String(this.view.getBigUint64(this.pos - 8, true));
+  }
+
+  /**
+   * A sequence's or map's item count. Refused before anything is allocated
+   * when the bytes left cannot hold that many items of at least
+   * `minItemSize` bytes, or when the counts read so far would add up to more
+   * than the body's length (the item budget).
+   */
+  len(minItemSize: number): number {
+    const n = this.varLen();
+    const left = this.buf.length - this.pos;
+    if (n * minItemSize > left) {
+      throw new DecodeError(`count ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+    }
+    if (n > this.items) {
+      throw new DecodeError(
+        `count ${this.lastLen(n)} at offset ${this.pos} is past the item budget: the counts of a ${this.buf.length}-byte body add up to at most ${this.buf.length}, ${this.items} are left`,
+      );
+    }
+    this.items -= n;
+    return n;
+  }
+
+  /** A string's or byte string's length, refused when more than the bytes left. */
+  private byteLen(): number {
+    const n = this.varLen();
+    const left = this.buf.length - this.pos;
+    if (n > left) {
+      throw new DecodeError(`length ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left`);
+    }
+    return n;
+  }
+
+  /** Starts a struct, enum or `Result`; refused past `NESTING_LIMIT` levels. */
+  enter(): void {
+    if (++this.depth > NESTING_LIMIT) {
+      throw new DecodeError(
+        `more than ${NESTING_LIMIT} structs, enums and Results nested inside one another at offset ${this.pos} (the nesting limit is ${NESTING_LIMIT})`,
+      );
+    }
+  }
+
+  /** Ends what `enter` started; returns `v`, the value decoded. */
+  leave<T>(v: T): T {
+    this.depth--;
+    return v;
   }
 
   /** An enum variant's position, checked against the number of variants. */
@@ -608,7 +687,7 @@ export class Reader {
   }
 
   string(): string {
-    const n = this.len(1);
+    const n = this.byteLen();
     const at = this.take(n);
     try {
       return textDecoder.decode(this.buf.subarray(at, at + n));
@@ -618,9 +697,18 @@ export class Reader {
   }
 
   bytesField(): Uint8Array {
-    const n = this.len(1);
-    // A copy, so the value does not keep the whole frame alive.
-    return this.raw(n).slice();
+    const n = this.byteLen();
+    const at = this.take(n);
+    const buf = this.buf;
+    // A view when the bytes are most of a buffer nothing else uses (a large
+    // frame read into memory of its own); otherwise a copy, which keeps no
+    // large buffer alive and cannot change when a read buffer is reused.
+    if (this.owned && n * 2 >= buf.buffer.byteLength) {
+      return new Uint8Array(buf.buffer, buf.byteOffset + at, n);
+    }
+    const copy = new Uint8Array(n);
+    copy.set(buf.subarray(at, at + n));
+    return copy;
   }
 
   seq<T>(minItemSize: number, item: (r: Reader) => T): T[] {
@@ -662,7 +750,10 @@ export class Reader {
   }
 
   result<T, E>(okv: (r: Reader) => T, errv: (r: Reader) => E): Result<T, E> {
-    return this.variant(2, "Result") === 0 ? { ok: okv(this) } : { err: errv(this) };
+    this.enter();
+    const v: Result<T, E> = this.variant(2, "Result") === 0 ? { ok: okv(this) } : { err: errv(this) };
+    this.depth--;
+    return v;
   }
 
   unit(): null {
@@ -680,9 +771,21 @@ export function encodeValue<T>(value: T, encode: (w: Writer, v: T) => void): Uin
 /** Decodes one value that must fill `bytes` exactly. */
 export function decodeValue<T>(bytes: Uint8Array, decode: (r: Reader) => T): T {
   const r = new Reader(bytes);
-  const v = decode(r);
-  r.end();
-  return v;
+  try {
+    const v = decode(r);
+    r.end();
+    return v;
+  } catch (e) {
+    throw asDecodeError(e);
+  }
+}
+
+/**
+ * A `RangeError` (the stack ran out, an array too long) met while decoding
+ * is a value that does not decode, like any other; other errors stay.
+ */
+export function asDecodeError(e: unknown): unknown {
+  return e instanceof RangeError ? new DecodeError(`the value cannot be decoded: RangeError: ${e.message}`) : e;
 }
 
 // ---------------------------------------------------------------------------
@@ -790,12 +893,33 @@ function finishFrame(w: Writer, max: number): Uint8Array {
 
 /** Below this size the frames queued for the host are copied out and the buffer reused. */
 const REUSE_OUTPUT = 64 * 1024;
+/**
+ * A string or byte string at least this long is not copied into the outbox:
+ * it is written to the socket as it is, between the outbox's bytes.
+ */
+const SEND_AS_IS = 64 * 1024;
 
 /**
  * The frames queued for the host, back to back in one buffer: many answers
- * go out in one socket write.
+ * go out in one socket write. Long strings and byte strings stay where they
+ * are (`asIs`) and are written in their place, without a copy.
  */
 class Outbox extends Writer {
+  /** Byte strings sent as they are, in order... */
+  private asIs: Uint8Array[] = [];
+  /** ... each before the outbox byte at this position. */
+  private asIsAt: number[] = [];
+
+  protected override byteString(b: Uint8Array): void {
+    if (b.length < SEND_AS_IS) {
+      super.byteString(b);
+      return;
+    }
+    this.varSmall(b.length);
+    this.asIs.push(b);
+    this.asIsAt.push(this.length);
+  }
+
   /** Starts a frame for call `id` (0 for none); returns where it starts. Close it with `end`. */
   begin(kind: number, id: number | bigint): number {
     const at = this.reserve(HEADER_LEN);
@@ -809,9 +933,14 @@ class Outbox extends Writer {
     return at;
   }
 
-  /** Fills in the length of the frame begun at `at`, and returns that length. */
+  /**
+   * Fills in the length of the frame begun at `at`, and returns that length
+   * (as long as the frame is sent, with the byte strings sent as they are).
+   */
   end(at: number): number {
-    const length = this.length - at - 4;
+    let length = this.length - at - 4;
+    const asIsAt = this.asIsAt;
+    for (let i = asIsAt.length - 1; i >= 0 && asIsAt[i]! > at; i--) length += this.asIs[i]!.length;
     this.view.setUint32(at, length, true);
     return length;
   }
@@ -819,33 +948,74 @@ class Outbox extends Writer {
   /** Drops everything written from `at` on (a frame that cannot be sent). */
   cut(at: number): void {
     this.length = at;
+    while (this.asIsAt.length > 0 && this.asIsAt[this.asIsAt.length - 1]! > at) {
+      this.asIsAt.pop();
+      this.asIs.pop();
+    }
   }
 
-  /** The queued bytes, to send; the outbox starts over empty. */
-  take(): Uint8Array {
+  /** Writes the queued frames to `socket`, in one write; the outbox starts over empty. */
+  sendTo(socket: net.Socket): void {
     const bytes = this.buf.subarray(0, this.length);
     this.length = 0;
-    if (bytes.length <= REUSE_OUTPUT) return bytes.slice();
-    // A large batch is handed over rather than copied.
+    const n = this.asIs.length;
+    if (n === 0) {
+      if (bytes.length <= REUSE_OUTPUT) {
+        socket.write(bytes.slice());
+        return;
+      }
+      // A large batch is handed over rather than copied.
+      this.renew();
+      socket.write(bytes);
+      return;
+    }
+    // The outbox's bytes around the byte strings sent as they are, gathered
+    // into one write by cork/uncork; the buffer goes with them.
+    const asIs = this.asIs;
+    const asIsAt = this.asIsAt;
+    this.asIs = [];
+    this.asIsAt = [];
+    this.renew();
+    socket.cork();
+    let from = 0;
+    for (let i = 0; i < n; i++) {
+      const to = asIsAt[i]!;
+      if (to > from) socket.write(bytes.subarray(from, to));
+      socket.write(asIs[i]!);
+      from = to;
+    }
+    if (bytes.length > from) socket.write(bytes.subarray(from));
+    socket.uncork();
+  }
+
+  private renew(): void {
     this.buf = new Uint8Array(256);
     this.view = new DataView(this.buf.buffer);
-    return bytes;
   }
 }
 
 const KNOWN_KINDS = new Set<number>(Object.values(Kind));
 
+/** Bytes read from the socket at a time, into one reused buffer. */
+const READ_BUFFER = 64 * 1024;
+
+/** What `FrameReader` calls for a complete frame, which lies in `buf[at..end]`. */
+type OnFrame = (kind: number, buf: Buffer, at: number, end: number, owned: boolean) => void;
+
 /**
  * Splits a byte stream into frames, checking each header before buffering
- * its body. Complete frames are handed over where they lie in the chunk
- * read; only a frame split across reads is copied, once it is whole.
+ * its body. The socket reads straight into the memory `next()` names: one
+ * reused buffer, where frames are handled where they lie (so nothing may
+ * keep a view of them), or, for a frame longer than that buffer, memory of
+ * the frame's own size, read into in place and then handed over (`owned`).
  */
 class FrameReader {
-  /** The start of a frame split across reads. */
-  private chunks: Buffer[] = [];
-  private total = 0;
-  /** The length field of that frame, once known. */
-  private need = -1;
+  private readonly buf = Buffer.allocUnsafeSlow(READ_BUFFER);
+  /** The start of a frame, read and not yet handled: `buf[0..end]`. */
+  private end = 0;
+  /** A frame longer than `buf`, read into its own memory up to `longFilled`. */
+  private long: Buffer | null = null;
+  private longFilled = 0;
   max = HANDSHAKE_MAX_FRAME;
 
   /** Checks a frame's length field as soon as it is read. */
@@ -858,46 +1028,59 @@ class FrameReader {
     }
   }
 
-  /**
-   * Adds bytes; calls `onFrame(kind, buf, at, end)` for each complete frame,
-   * which lies in `buf[at..end]`.
-   */
-  push(chunk: Buffer, onFrame: (kind: number, buf: Buffer, at: number, end: number) => void): void {
-    let buf = chunk;
-    if (this.total > 0) {
-      this.chunks.push(chunk);
-      this.total += chunk.length;
-      if (this.need < 0) {
-        if (this.total < 4) return;
-        const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
-        this.need = head.readUInt32LE(0);
-        this.check(this.need);
-      }
-      if (this.total < 4 + this.need) return;
-      buf = Buffer.concat(this.chunks, this.total);
-      this.chunks = [];
-      this.total = 0;
-      this.need = -1;
+  private static checkKind(kind: number): void {
+    if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
+  }
+
+  /** Where the next read goes; never empty. */
+  next(): Uint8Array {
+    const long = this.long;
+    return long !== null ? long.subarray(this.longFilled) : this.buf.subarray(this.end);
+  }
+
+  /** `n` bytes were read into `next()`; calls `onFrame` for each complete frame. */
+  read(n: number, onFrame: OnFrame): void {
+    const long = this.long;
+    if (long !== null) {
+      this.longFilled += n;
+      if (this.longFilled < long.length) return;
+      this.long = null;
+      this.longFilled = 0;
+      const kind = long[4] ?? 0;
+      FrameReader.checkKind(kind);
+      onFrame(kind, long, 0, long.length, true);
+      return;
     }
-    const n = buf.length;
+    const buf = this.buf;
+    const end = this.end + n;
     let at = 0;
-    while (n - at >= 4) {
+    while (end - at >= 4) {
       const length = buf.readUInt32LE(at);
       this.check(length);
-      const end = at + 4 + length;
-      if (end > n) {
-        this.need = length;
-        break;
-      }
+      const frameEnd = at + 4 + length;
+      if (frameEnd > end) break;
       const kind = buf[at + 4] ?? 0;
-      if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
-      onFrame(kind, buf, at, end);
-      at = end;
+      FrameReader.checkKind(kind);
+      onFrame(kind, buf, at, frameEnd, false);
+      at = frameEnd;
     }
-    if (at < n) {
-      this.chunks = [buf.subarray(at)];
-      this.total = n - at;
+    const left = end - at;
+    if (left >= 5) FrameReader.checkKind(buf[at + 4] ?? 0);
+    if (left >= 4) {
+      const size = 4 + buf.readUInt32LE(at);
+      if (size > buf.length) {
+        // Too long for the read buffer: memory of its own, checked above.
+        const long = Buffer.allocUnsafeSlow(size);
+        buf.copy(long, 0, at, end);
+        this.long = long;
+        this.longFilled = left;
+        this.end = 0;
+        return;
+      }
     }
+    // The start of the next frame moves to the front, to be read after.
+    if (left > 0 && at > 0) buf.copyWithin(0, at, end);
+    this.end = left;
   }
 }
 
@@ -999,11 +1182,33 @@ function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
   return isWellFormed(t) ? t : t.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 }
 
+/**
+ * Unwritten answers (what the socket holds, `writableLength`) past which the
+ * plugin stops reading the host's requests; it reads again once they are all
+ * written (the socket's `drain`), so a host that does not read costs a
+ * bounded amount of memory (docs/WIRE.md section 4, "Backpressure").
+ */
+const HIGH_WATER = 1024 * 1024;
+
+/** The frame kinds whose body must be empty, by name. */
+const EMPTY_BODY_KINDS = new Map<number, string>([
+  [Kind.Cancel, "CANCEL"],
+  [Kind.Ping, "PING"],
+  [Kind.Pong, "PONG"],
+  [Kind.Shutdown, "SHUTDOWN"],
+  [Kind.Close, "CLOSE"],
+]);
+
+/** Whether the frame at `buf[at..]` carries id 0. */
+function idIsZero(buf: Buffer, at: number): boolean {
+  return buf.readUInt32LE(at + 5) === 0 && buf.readUInt32LE(at + 9) === 0;
+}
+
 /** One connection to the host. */
 class Connection {
   private readonly socket: net.Socket;
   private readonly services: readonly Service[];
-  private readonly frames = new FrameReader();
+  private readonly frames: FrameReader;
   private readonly running = new Map<number | bigint, Call>();
   private readonly out = new Outbox(4096);
   private maxFrame = DEFAULT_MAX_FRAME;
@@ -1013,9 +1218,14 @@ class Connection {
   /** While a read is handled: what it queues goes out when it is done. */
   private reading = false;
   private flushQueued = false;
+  /** Not reading, until the answers the socket holds are written. */
+  private paused = false;
   private readonly flushNow = (): void => this.flush();
-  private readonly onFrameAt = (kind: number, buf: Buffer, at: number, end: number): void =>
-    this.onFrame(kind, buf, at, end);
+  private readonly onFrameAt: OnFrame = (kind, buf, at, end, owned) => this.onFrame(kind, buf, at, end, owned);
+  private readonly onDrain = (): void => {
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  };
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
   /** How the connection ended, once it did. */
@@ -1023,11 +1233,13 @@ class Connection {
 
   constructor(
     socket: net.Socket,
+    frames: FrameReader,
     services: readonly Service[],
     done: (status: Status) => void,
     onWelcome: () => void,
   ) {
     this.socket = socket;
+    this.frames = frames;
     this.services = services;
     this.done = done;
     this.onWelcome = onWelcome;
@@ -1047,7 +1259,15 @@ class Connection {
   private flush(): void {
     this.flushQueued = false;
     if (this.closed || this.out.length === 0) return;
-    this.socket.write(this.out.take());
+    const socket = this.socket;
+    this.out.sendTo(socket);
+    // A write that leaves the socket holding more than its own high-water
+    // mark returned false, so `drain` follows once everything is written.
+    if (!this.paused && socket.writableLength > HIGH_WATER) {
+      this.paused = true;
+      socket.pause();
+      socket.once("drain", this.onDrain);
+    }
   }
 
   hello(token: string): void {
@@ -1076,10 +1296,11 @@ class Connection {
     this.queued();
   }
 
-  onData(chunk: Buffer): void {
+  /** `n` bytes were read where `frames.next()` said. */
+  onRead(n: number): void {
     this.reading = true;
     try {
-      this.frames.push(chunk, this.onFrameAt);
+      this.frames.read(n, this.onFrameAt);
     } catch (e) {
       const why = e instanceof Error ? e.message : describe(e);
       this.finish({ code: 1, message: `protocol error on the connection to the host: ${why}` });
@@ -1089,21 +1310,25 @@ class Connection {
     this.flush();
   }
 
-  private onFrame(kind: number, buf: Buffer, at: number, end: number): void {
+  private onFrame(kind: number, buf: Buffer, at: number, end: number, owned: boolean): void {
     // Frames that follow a CLOSE in the same read are not for us.
     if (this.closed) return;
     if (kind === Kind.Request && this.welcomed) {
-      this.onRequest(buf, at, end);
+      this.onRequest(buf, at, end, owned);
       return;
     }
     const body = buf.subarray(at + HEADER_LEN, end);
     if (!this.welcomed) {
+      if ((kind === Kind.Welcome || kind === Kind.Refuse) && !idIsZero(buf, at)) {
+        throw new ProtocolError(`the host's ${kind === Kind.Welcome ? "WELCOME" : "REFUSE"} carries id ${idKey(buf, at)}, not id 0`);
+      }
       if (kind === Kind.Welcome) {
         let protocol: number;
+        let maxFrame: number;
         try {
           const r = new Reader(body);
           protocol = r.u32();
-          this.maxFrame = r.u32();
+          maxFrame = r.u32();
           r.u32(); // the host's pid
           r.end();
         } catch (e) {
@@ -1112,6 +1337,12 @@ class Connection {
         if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
           throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
         }
+        if (maxFrame < MIN_MAX_FRAME) {
+          throw new ProtocolError(
+            `the host's welcome names a maximum frame size of ${maxFrame} bytes, less than the ${MIN_MAX_FRAME} the protocol requires`,
+          );
+        }
+        this.maxFrame = maxFrame;
         this.welcomed = true;
         this.frames.max = this.maxFrame;
         this.onWelcome();
@@ -1128,6 +1359,15 @@ class Connection {
         return;
       }
       throw new ProtocolError(`the host answered the hello with kind 0x${kind.toString(16)}, expected WELCOME or REFUSE`);
+    }
+    const name = EMPTY_BODY_KINDS.get(kind);
+    if (name !== undefined) {
+      if (body.length !== 0) {
+        throw new ProtocolError(`a ${name} frame must have an empty body, this one has ${body.length} byte(s)`);
+      }
+      if ((kind === Kind.Shutdown || kind === Kind.Close) && !idIsZero(buf, at)) {
+        throw new ProtocolError(`a ${name} frame must carry id 0, this one carries id ${idKey(buf, at)}`);
+      }
     }
     switch (kind) {
       case Kind.Cancel: {
@@ -1153,7 +1393,8 @@ class Connection {
       case Kind.Response:
       case Kind.Error:
       case Kind.Pong:
-        // This runtime makes no calls of its own, so no answer is awaited.
+        // This runtime makes no calls of its own, so no answer is awaited:
+        // each is dropped without a look at its body.
         return;
       default:
         throw new ProtocolError(`unexpected frame kind 0x${kind.toString(16)} after the handshake`);
@@ -1206,13 +1447,16 @@ class Connection {
     this.queued();
   }
 
-  private onRequest(buf: Buffer, at: number, end: number): void {
+  private onRequest(buf: Buffer, at: number, end: number, owned: boolean): void {
     const id = idKey(buf, at);
+    if (this.running.has(id)) {
+      throw new ProtocolError(`the host sent a REQUEST that reuses id ${id} of a call still running`);
+    }
     if (this.draining) {
       this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
       return;
     }
-    const r = new Reader(buf.subarray(at + HEADER_LEN, end));
+    const r = new Reader(buf.subarray(at + HEADER_LEN, end), owned);
     let service: number;
     let method: number;
     let deadlineMs: bigint;
@@ -1250,7 +1494,7 @@ class Connection {
       this.sendError(
         id,
         ErrorCode.BadRequest,
-        `the arguments of ${bound.name} do not decode: ${errorMessage(e).message}`,
+        `the arguments of ${bound.name} do not decode: ${errorMessage(asDecodeError(e)).message}`,
       );
       return;
     }
@@ -1370,11 +1614,22 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
       if (status.code === 0) resolve();
       else reject(new Error(status.message ?? "the connection to the host failed"));
     };
-    const socket = net.connect({ path: address });
+    // The socket reads straight into the frame reader's memory.
+    const frames = new FrameReader();
+    const socket = net.connect({
+      path: address,
+      onread: {
+        buffer: () => frames.next(),
+        callback: (n: number) => {
+          conn.onRead(n);
+          return true;
+        },
+      },
+    });
     const welcomeTimer = setTimeout(() => {
       conn.finish({ code: 1, message: `the host did not answer the hello within ${WELCOME_TIMEOUT_MS} ms` });
     }, WELCOME_TIMEOUT_MS);
-    const conn = new Connection(socket, list, done, () => clearTimeout(welcomeTimer));
+    const conn = new Connection(socket, frames, list, done, () => clearTimeout(welcomeTimer));
     socket.on("connect", () => {
       try {
         conn.hello(token);
@@ -1382,7 +1637,6 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
         conn.finish({ code: 1, message: `cannot send the hello: ${errorMessage(e).message}` });
       }
     });
-    socket.on("data", (chunk: Buffer) => conn.onData(chunk));
     socket.on("end", () => conn.finish({ code: 0 }));
     socket.on("error", (e: Error) => {
       // EPIPE and ECONNRESET after the host left are an ordinary end.

@@ -28,11 +28,12 @@ export function encodeMathError(w: $rt.Writer, v: MathError): void {
 
 /** Reads a value of type `MathError`. */
 export function decodeMathError(r: $rt.Reader): MathError {
+  r.enter();
   switch (r.variant(2, "MathError")) {
     case 0:
-      return { tag: "DivisionByZero" };
+      return r.leave<MathError>({ tag: "DivisionByZero" });
     default:
-      return { tag: "Overflow", operation: r.string() };
+      return r.leave<MathError>({ tag: "Overflow", operation: r.string() });
   }
 }
 
