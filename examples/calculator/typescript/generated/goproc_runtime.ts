@@ -645,13 +645,22 @@ export class Reader {
     if (n * minItemSize > left) {
       throw new DecodeError(`count ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
     }
+    this.spend(n);
+    return n;
+  }
+
+  /**
+   * Charges `n` items (or bytes of a byte string, which a Rust `Vec<u8>`
+   * also is: a sequence of u8) to the item budget; the varint of `n` ends
+   * at `this.pos`.
+   */
+  private spend(n: number): void {
     if (n > this.items) {
       throw new DecodeError(
         `count ${this.lastLen(n)} at offset ${this.pos} is past the item budget: the counts of a ${this.buf.length}-byte body add up to at most ${this.buf.length}, ${this.items} are left`,
       );
     }
     this.items -= n;
-    return n;
   }
 
   /** A string's or byte string's length, refused when more than the bytes left. */
@@ -698,6 +707,7 @@ export class Reader {
 
   bytesField(): Uint8Array {
     const n = this.byteLen();
+    this.spend(n);
     const at = this.take(n);
     const buf = this.buf;
     // A view when the bytes are most of a buffer nothing else uses (a large

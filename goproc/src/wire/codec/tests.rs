@@ -159,6 +159,26 @@ fn counts_are_charged_to_an_item_budget_of_one_per_body_byte() {
 }
 
 #[test]
+fn byte_strings_are_charged_like_the_sequences_of_u8_they_also_are() {
+    // (bytes, units) in a 4-byte body: 2 bytes + 2 units fit, 2 + 3 do
+    // not, whether the bytes are a plain Vec<u8> or serde_bytes.
+    let fits = [2u8, 9, 9, 2];
+    let over = [2u8, 9, 9, 3];
+    assert!(decode::<(Vec<u8>, Vec<()>)>(&fits).is_ok());
+    assert!(decode::<(serde_bytes::ByteBuf, Vec<()>)>(&fits).is_ok());
+    for err in [
+        decode::<(Vec<u8>, Vec<()>)>(&over).map(|_| ()),
+        decode::<(serde_bytes::ByteBuf, Vec<()>)>(&over).map(|_| ()),
+    ] {
+        let err = err.expect_err("over the budget");
+        assert!(
+            err.contains("count 3") && err.contains("item budget"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn lengths_past_the_bytes_left_are_refused_before_allocating() {
     let mut huge = vec![0xfd];
     huge.extend_from_slice(&(64u64 << 30).to_le_bytes());
