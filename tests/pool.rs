@@ -37,10 +37,10 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
     seen.lock().expect("lock").extend(pids(&pool));
 
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kills = Arc::new(AtomicU64::new(0));
     let killer = tokio::spawn({
-        let (pool, seen, done) = (pool.clone(), seen.clone(), done.clone());
+        let (pool, seen, done, kills) = (pool.clone(), seen.clone(), done.clone(), kills.clone());
         async move {
-            let mut kills = 0u32;
             let mut n = 0usize;
             while !done.load(Ordering::Acquire) {
                 tokio::time::sleep(Duration::from_millis(60)).await;
@@ -48,21 +48,28 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
                 seen.lock().expect("lock").extend(live.iter().copied());
                 if let Some(pid) = live.get(n % live.len().max(1)) {
                     sigkill(*pid);
-                    kills += 1;
+                    kills.fetch_add(1, Ordering::Relaxed);
                 }
                 n += 7;
             }
-            kills
         }
     });
 
     let deadline = Duration::from_secs(3);
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut tasks = Vec::new();
+    // At least 20,000 calls, and on until three instances were killed.
     for t in 0..200i64 {
-        let (client, ok, failed) = (client.with_timeout(deadline), ok.clone(), failed.clone());
+        let (client, ok, failed, kills) = (
+            client.with_timeout(deadline),
+            ok.clone(),
+            failed.clone(),
+            kills.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            for i in 0..100i64 {
+            let mut i = 0i64;
+            while i < 100 || kills.load(Ordering::Relaxed) < 3 {
+                i += 1;
                 let started = Instant::now();
                 let result = client.add(t, i).await;
                 let took = started.elapsed();
@@ -75,12 +82,12 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
                         assert_eq!(sum, t + i, "a wrong answer");
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(
-                        Error::PluginExited { .. } | Error::Timeout { .. } | Error::Closed { .. },
-                    ) => {
+                    // A call in flight when its instance died; a call never
+                    // sent goes to another instance instead of failing.
+                    Err(Error::PluginExited { .. } | Error::Timeout { .. }) => {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(other) => panic!("an untyped failure: {other}"),
+                    Err(other) => panic!("an unexpected failure: {other:?}"),
                 }
             }
         }));
@@ -93,13 +100,14 @@ async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_corre
         task.expect("every task ends without a wrong answer");
     }
     done.store(true, Ordering::Release);
-    let kills = killer.await.expect("killer");
+    killer.await.expect("killer");
+    let kills = kills.load(Ordering::Relaxed);
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     eprintln!(
         "chaos: {ok} ok, {failed} failed, {kills} instances killed, {} restarts",
         pool.restarts()
     );
-    assert_eq!(ok + failed, 20_000);
+    assert!(ok + failed >= 20_000);
     assert!(kills >= 3, "the test killed {kills} instances");
     assert!(ok > failed, "{ok} ok, {failed} failed");
     assert!(pool.restarts() >= 1);
