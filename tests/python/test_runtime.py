@@ -1,13 +1,14 @@
 """Tests of the Python runtime on its own: docs/WIRE.md's golden rows (read
-from the file given as the first argument), strict decoding and range-checked
-encoding. Needs the Everything stubs importable as `goproc_stubs`."""
+from the file given as the first argument), strict decoding, the limits of
+WIRE.md section 3.1 and range-checked encoding. Needs the Everything stubs
+importable as `goproc_stubs`."""
 
 from __future__ import annotations
 
 import random
 import re
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from goproc_stubs import everything as ev
 from goproc_stubs import goproc_runtime as rt
@@ -175,6 +176,77 @@ def test_strict_decoding() -> None:
             pass
 
 
+def nested_shape(depth: int) -> bytes:
+    """`Labeled(Labeled(... Empty ..., ""), "")`, `depth` enums deep."""
+    return bytes([4] * (depth - 1) + [0] + [0] * (depth - 1))
+
+
+def nested_tree(depth: int) -> bytes:
+    """`Node([Node([... Leaf(7) ...])])`, `depth` enums deep."""
+    return bytes([1, 1] * (depth - 1) + [0, 7])
+
+
+def expect_limit(what: str, read: Callable[[Reader], object], data: bytes, needle: str) -> None:
+    try:
+        read(Reader(data))
+    except DecodeError as e:
+        assert needle in str(e), f"{what}: message {str(e)!r} does not mention {needle!r}"
+        return
+    raise AssertionError(f"{what}: decoded without an error")
+
+
+def check_nesting(name: str, nested: Callable[[int], bytes], dec: Callable[[Reader], object],
+                  encode: Callable[[bytearray, Any], None]) -> None:
+    """128 structs and enums inside one another decode and re-encode; 129 do not."""
+    r = Reader(nested(rt.NESTING_LIMIT))
+    value = dec(r)
+    r.done()
+    assert r.levels == rt.NESTING_LIMIT, f"{name}: the levels are given back"
+    out = bytearray()
+    encode(out, value)
+    assert bytes(out) == nested(rt.NESTING_LIMIT), name
+    for depth in (rt.NESTING_LIMIT + 1, 20_000):
+        expect_limit(f"{name} {depth} deep", dec, nested(depth), "nesting limit")
+        expect_limit(f"{name} {depth} deep", dec, nested(depth), "128")
+
+
+def method(name: str) -> rt.MethodSpec:
+    return next(m for m in ev.EVERYTHING_CONTRACT.methods if m.name == name)
+
+
+def test_limits() -> None:
+    check_nesting("Shape", nested_shape, ev._dec_Shape, ev._enc_Shape)
+    check_nesting("Tree", nested_tree, ev._dec_Tree, ev._enc_Tree)
+    # Siblings do not add up: 300 shapes two levels deep in one list.
+    r = Reader(bytes([0xFB, 44, 1]) + bytes([1, 4, 0, 0]) * 300)
+    (shapes,) = method("echo_shapes").decode_args(r)
+    r.done()
+    assert len(shapes) == 300 and r.levels == rt.NESTING_LIMIT
+    # A Result is one level: enter_result counts it, leave gives it back.
+    r = Reader(bytes(rt.NESTING_LIMIT + 1))
+    for _ in range(rt.NESTING_LIMIT):
+        assert r.enter_result() == 0
+    expect_limit("Result 129 deep", lambda r: [r.enter_result() for _ in range(rt.NESTING_LIMIT + 1)],
+                 bytes(rt.NESTING_LIMIT + 1), "nesting limit")
+    for _ in range(rt.NESTING_LIMIT):
+        assert r.leave(5) == 5
+    assert r.levels == rt.NESTING_LIMIT
+    # Items: the counts of one body add up to at most its length.
+    r = Reader(bytes([2, 2, 0, 0]))
+    assert (r.count_any(), r.count_any()) == (2, 2)
+    expect_limit("a third count", lambda r: (r.count_any(), r.count_any(), r.count_any()),
+                 bytes([2, 2, 1, 0]), "count 1")
+    r = Reader(bytes([0, 0, 0, 4]), 3)
+    assert r.count_any() == 4
+    expect_limit("five units in four bytes", Reader.count_any, bytes([5, 0, 0, 0]), "count 5")
+    expect_limit("a huge map", Reader.count, b"\xfd" + (1 << 40).to_bytes(8, "little"), f"count {1 << 40}")
+    units = method("count_units")
+    for n in range(5):
+        r = Reader(bytes([0, 0, 0, n]), 3)
+        assert units.decode_args(r) == ([None] * n,)
+    expect_limit("count_units(5)", lambda r: units.decode_args(r), bytes([5]), "count 5")
+
+
 def test_checked_encoding() -> None:
     expect_encode_error("u8 300", lambda o: rt.w_u8(o, 300), "300 is out of range for u8")
     expect_encode_error("u8 -1", lambda o: rt.w_u8(o, -1), "u8")
@@ -207,6 +279,7 @@ def test_checked_encoding() -> None:
 def main() -> None:
     test_golden(sys.argv[1])
     test_strict_decoding()
+    test_limits()
     test_checked_encoding()
     print("runtime tests passed")
 

@@ -32,6 +32,9 @@ DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_HANDSHAKE_FRAME = 64 * 1024
 HEADER_LEN = 13
 MIN_LENGTH = 9
+# How many structs, enums and `Result`s a decoded value may nest inside one
+# another (docs/WIRE.md section 3.1).
+NESTING_LIMIT = 128
 
 KIND_HELLO = 0x01
 KIND_WELCOME = 0x02
@@ -137,14 +140,25 @@ class Err(Generic[E]):
 
 
 class Reader:
-    """Reads values from one body; every read is bounds-checked against its end."""
+    """Reads values from one body; every read is bounds-checked against its end.
 
-    __slots__ = ("buf", "pos", "end")
+    A reader also enforces the limits of docs/WIRE.md section 3.1: `items` is
+    what is left of the body's item budget (the counts of all its sequences
+    and maps add up to at most the body's length in bytes), and `levels` is
+    how many more structs, enums and `Result`s may nest inside the one being
+    decoded (NESTING_LIMIT at the outermost). `buf` holds the body from
+    offset 0 (a request's arguments start after its head), so the budget is
+    `end`.
+    """
+
+    __slots__ = ("buf", "pos", "end", "items", "levels")
 
     def __init__(self, buf: bytes, pos: int = 0, end: int | None = None) -> None:
         self.buf = buf
         self.pos = pos
         self.end = len(buf) if end is None else end
+        self.items = self.end
+        self.levels = NESTING_LIMIT
 
     def _short(self, need: int) -> DecodeError:
         return DecodeError(
@@ -166,7 +180,7 @@ class Reader:
         if n > self.end - p:
             raise self._short(n)
         self.pos = p + n
-        return self.buf[p:p + n]
+        return bytes(self.buf[p:p + n])
 
     def u8(self) -> int:
         p = self.pos
@@ -291,16 +305,55 @@ class Reader:
         return n
 
     def count(self) -> int:
-        """An item count for items of at least one byte each."""
-        return self.length()
-
-    def count_any(self) -> int:
-        """An item count for items that may take no bytes (unit values)."""
+        """An item count for items of at least one byte each: charged to the
+        item budget, and never more than the bytes left."""
         p = self.pos
         n = self._varint(0xFD, "a count")
-        if n > DEFAULT_MAX_FRAME:
-            raise DecodeError(f"count {n} at offset {p} exceeds the maximum frame size")
+        if n > self.items or n > self.end - self.pos:
+            raise self._too_many(n, p)
+        self.items -= n
         return n
+
+    def count_any(self) -> int:
+        """An item count for items that may take no bytes (unit values):
+        charged to the item budget."""
+        p = self.pos
+        n = self._varint(0xFD, "a count")
+        if n > self.items:
+            raise self._too_many(n, p)
+        self.items -= n
+        return n
+
+    def _too_many(self, n: int, p: int) -> DecodeError:
+        if n > self.items:
+            return DecodeError(
+                f"count {n} at offset {p} is more than the item budget allows: the sequences and "
+                f"maps of a body hold at most one item per byte of it ({self.items} left)"
+            )
+        return DecodeError(
+            f"count {n} at offset {p} is more than the {self.end - self.pos} byte(s) left could hold"
+        )
+
+    def too_deep(self) -> DecodeError:
+        """The error for a struct, enum or `Result` nested past the limit."""
+        return DecodeError(
+            f"the value breaks the nesting limit: more than {NESTING_LIMIT} structs and enums "
+            f"inside one another at offset {self.pos}"
+        )
+
+    def enter_result(self) -> int:
+        """The tag of a `Result` (0 for `Ok`), one nesting level deeper; the
+        decoder of its value hands it to `leave`."""
+        levels = self.levels
+        if not levels:
+            raise self.too_deep()
+        self.levels = levels - 1
+        return self.variant(2, "Result")
+
+    def leave(self, value: T) -> T:
+        """Returns `value`, one nesting level up (after `enter_result`)."""
+        self.levels += 1
+        return value
 
     def str_(self) -> str:
         p = self.pos
@@ -856,7 +909,9 @@ class _Plugin(asyncio.BufferedProtocol):
         try:
             args = spec.decode_args(r)
             r.done()
-        except DecodeError as e:
+        except (DecodeError, RecursionError) as e:
+            # RecursionError: a value nested within the limit that still needs
+            # more frames than Python allows; a bad request all the same.
             self.send(_error_frame(
                 call_id, CODE_BAD_REQUEST,
                 f"the arguments of {service.contract.name}.{spec.name} do not decode: {e}",
