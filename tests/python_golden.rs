@@ -1,6 +1,7 @@
 //! Golden vectors across languages: Rust encodes values of every type in the
 //! Everything contract with the real bincode codec; the generated Python
-//! decodes each and must re-encode it byte for byte.
+//! decodes each, the echo plugin's method answers, and the answer must be
+//! the same bytes (for `count_units`, the count's).
 //!
 //! Also runs `tests/python/test_runtime.py`, the Python runtime's own tests
 //! (WIRE.md's golden rows, strict decoding, range-checked encoding).
@@ -24,14 +25,22 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
     codec::encode(v).expect("bincode encodes the value")
 }
 
-/// Encoded argument lists for every method but `checked` (whose answer is
-/// not its arguments), by method name.
-fn cases() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+/// Encoded argument lists and the answers they must get, for every method
+/// but `checked` (whose answer is not its arguments), by method name.
+type Cases = Vec<(&'static str, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+/// Echo methods answer their arguments' bytes; `count_units` their count.
+fn cases() -> Cases {
     let mut g = Gen::new(0x9011);
-    let mut cases: Vec<(&'static str, Vec<Vec<u8>>)> = Vec::new();
+    let mut cases: Cases = Vec::new();
     macro_rules! case {
         ($name:literal, |$i:ident| $value:expr) => {{
-            let list = (0..PER_TYPE).map(|$i| enc(&$value)).collect();
+            let list = (0..PER_TYPE)
+                .map(|$i| {
+                    let bytes = enc(&$value);
+                    (bytes.clone(), bytes)
+                })
+                .collect();
             cases.push(($name, list));
         }};
     }
@@ -75,6 +84,14 @@ fn cases() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     case!("echo_map_of_records", |i| g.map_of_records(i));
     case!("echo_many", |i| g.many(i));
     case!("nothing", |_i| ());
+    case!("echo_tree", |i| g.tree(i, 0));
+    let units = (0..PER_TYPE)
+        .map(|i| {
+            let units = g.units(i);
+            (enc(&units), enc(&(units.len() as u64)))
+        })
+        .collect();
+    cases.push(("count_units", units));
     cases
 }
 
@@ -97,9 +114,9 @@ fn python_decodes_and_reencodes_every_everything_type_byte_for_byte() {
             .iter()
             .position(|m| m == name)
             .expect("the case names a method of the contract");
-        for bytes in list {
-            input.push_str(&format!("{index} {}\n", hex(bytes)));
-            expected.push((*name, hex(bytes)));
+        for (args, answer) in list {
+            input.push_str(&format!("{index} {}\n", hex(args)));
+            expected.push((*name, hex(answer)));
         }
     }
     let out = common::python::run_script(

@@ -57,3 +57,95 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         );
     }
 }
+
+/// A contract with `Result`s inside its values, which no other test
+/// contract has in an argument.
+const RESULTS: &str = r#"
+use serde::{Deserialize, Serialize};
+
+/// Each link is an enum and a `Result`: two levels of nesting.
+#[derive(Serialize, Deserialize)]
+pub enum Chain {
+    End,
+    Next(Box<Result<Chain, u8>>),
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<Result<T, String>>,
+}
+
+#[goproc::plugin_interface]
+pub trait Results {
+    async fn chain(&self, v: Chain) -> u8;
+    async fn mixed(&self, v: Vec<Result<u8, String>>, w: Option<Result<Chain, ()>>, p: Page<Chain>) -> u8;
+}
+"#;
+
+/// Decodes `Result`s inside values, and counts each as one level of the
+/// nesting limit (docs/WIRE.md section 3.1).
+const RESULTS_CHECK: &str = r#"
+from goproc_stubs import goproc_runtime as rt
+from goproc_stubs import results as m
+
+chain, mixed = m.RESULTS_CONTRACT.methods
+
+
+def decode(spec: rt.MethodSpec, data: bytes) -> tuple[object, ...]:
+    r = rt.Reader(data)
+    args = spec.decode_args(r)
+    r.done()
+    assert r.levels == rt.NESTING_LIMIT
+    return args
+
+
+# Next(Ok(...)) 63 times, then Next(Err(5)): 128 levels; then End: 129.
+assert decode(chain, bytes([1, 0] * 63 + [1, 1, 5]))[0] is not None
+try:
+    decode(chain, bytes([1, 0] * 63 + [1, 0, 0]))
+except rt.DecodeError as e:
+    assert "nesting limit" in str(e), e
+else:
+    raise AssertionError("129 levels decoded")
+args = decode(mixed, bytes([2, 0, 5, 1, 2, 104, 105] + [1, 0, 1, 0, 0] + [2, 0, 0, 1, 1, 33]))
+items: list[rt.Ok[m.Chain] | rt.Err[str]] = [rt.Ok(m.ChainEnd()), rt.Err("!")]
+assert args == (
+    [rt.Ok(5), rt.Err("hi")],
+    rt.Ok(m.ChainNext(rt.Ok(m.ChainEnd()))),
+    m.Page(items),
+), args
+print("results decode")
+"#;
+
+#[test]
+fn results_inside_values_type_check_decode_and_count_toward_the_nesting_limit() {
+    let mypy = common::python::mypy();
+    let dir = common::scratch("python-mypy-results");
+    let contract = dir.join("results.rs");
+    std::fs::write(&contract, RESULTS).expect("writing the contract");
+    let check = dir.join("check_results.py");
+    std::fs::write(&check, RESULTS_CHECK).expect("writing the check");
+    let pythonpath = common::python::generate_from("python-mypy-results", &[contract]);
+    let out = Command::new(&mypy)
+        .args([
+            "--strict",
+            "--python-version",
+            "3.11",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+        ])
+        .arg(pythonpath.join("goproc_stubs"))
+        .arg(&check)
+        .env("MYPYPATH", &pythonpath)
+        .current_dir(&pythonpath)
+        .output()
+        .expect("running mypy");
+    assert!(
+        out.status.success(),
+        "mypy --strict found problems:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = common::python::run_script(&check, &pythonpath, &[], "");
+    assert_eq!(printed, "results decode\n");
+}

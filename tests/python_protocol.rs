@@ -8,8 +8,12 @@
 mod common;
 mod protocol_support;
 
+use goproc::wire::Kind;
+use goproc::Client;
 use tokio::process::Command;
 
+use common::raw_host::RawHost;
+use protocol_support::limits::everything::EverythingClient;
 use protocol_support::limits::limits_tests;
 use protocol_support::{protocol_tests, Runtime};
 
@@ -75,3 +79,45 @@ const PYTHON: Runtime = Runtime {
 
 protocol_tests!(PYTHON);
 limits_tests!(PYTHON);
+
+/// The Everything plugin with Python's recursion limit lowered to 150 frames.
+fn everything_with_little_stack() -> Command {
+    let plugin = everything();
+    let mut wrapped = Command::new(common::python::python3());
+    wrapped
+        .args([
+            "-c",
+            "import runpy, sys; sys.setrecursionlimit(150); \
+             runpy.run_path(sys.argv[1], run_name='__main__')",
+        ])
+        .arg(common::python::script("everything_plugin.py"));
+    for (key, value) in plugin.as_std().get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    wrapped
+}
+
+/// A value within the nesting limit that needs more Python frames than the
+/// interpreter allows is a bad request like any other: the RecursionError is
+/// a decode error, and the plugin keeps serving.
+#[tokio::test]
+async fn a_recursion_error_while_decoding_is_a_bad_request() {
+    let methods = <EverythingClient as Client>::CONTRACT.methods;
+    let index = |name: &str| methods.iter().position(|m| *m == name).expect(name) as u32;
+    let mut host = RawHost::start(everything_with_little_stack()).await;
+    // Tree::Node([Node([... Leaf(7) ...])]), 100 levels: two frames each.
+    let mut tree = [1u8, 1].repeat(99);
+    tree.extend([0, 7]);
+    let message = host.expect_error(1, index("echo_tree"), &tree, 3).await;
+    assert!(
+        message.contains("Everything.echo_tree") && message.contains("recursion"),
+        "{message}"
+    );
+    let (header, body) = host.request(2, index("echo_u8"), &[42]).await;
+    assert_eq!(
+        (header.kind, header.id, body),
+        (Kind::Response, 2, vec![42])
+    );
+}

@@ -12,6 +12,7 @@ from goproc_stubs.everything import (
     Pair,
     Record,
     Shape,
+    Tree,
 )
 from goproc_stubs.goproc_runtime import Some
 
@@ -136,6 +137,12 @@ class Echo(ev.Everything):
 
     async def nothing(self) -> None:
         return None
+
+    async def echo_tree(self, v: Tree) -> Tree:
+        return v
+
+    async def count_units(self, v: list[None]) -> int:
+        return len(v)
 
     async def checked(self, v: int, fail: bool) -> int:
         if fail:

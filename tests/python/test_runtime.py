@@ -1,13 +1,17 @@
 """Tests of the Python runtime on its own: docs/WIRE.md's golden rows (read
-from the file given as the first argument), strict decoding and range-checked
-encoding. Needs the Everything stubs importable as `goproc_stubs`."""
+from the file given as the first argument), strict decoding, the limits of
+WIRE.md section 3.1, range-checked encoding, and the serve loop over a fake
+transport (a reused call id, backpressure). Needs the Everything stubs
+importable as `goproc_stubs`."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+import struct
 import sys
-from typing import Callable
+from typing import Any, Callable, cast
 
 from goproc_stubs import everything as ev
 from goproc_stubs import goproc_runtime as rt
@@ -175,6 +179,100 @@ def test_strict_decoding() -> None:
             pass
 
 
+def nested_shape(depth: int) -> bytes:
+    """`Labeled(Labeled(... Empty ..., ""), "")`, `depth` enums deep."""
+    return bytes([4] * (depth - 1) + [0] + [0] * (depth - 1))
+
+
+def nested_tree(depth: int) -> bytes:
+    """`Node([Node([... Leaf(7) ...])])`, `depth` enums deep."""
+    return bytes([1, 1] * (depth - 1) + [0, 7])
+
+
+def expect_limit(what: str, read: Callable[[Reader], object], data: bytes, needle: str) -> None:
+    try:
+        read(Reader(data))
+    except DecodeError as e:
+        assert needle in str(e), f"{what}: message {str(e)!r} does not mention {needle!r}"
+        return
+    raise AssertionError(f"{what}: decoded without an error")
+
+
+def check_nesting(name: str, nested: Callable[[int], bytes], dec: Callable[[Reader], object],
+                  encode: Callable[[bytearray, Any], None]) -> None:
+    """128 structs and enums inside one another decode and re-encode; 129 do not."""
+    r = Reader(nested(rt.NESTING_LIMIT))
+    value = dec(r)
+    r.done()
+    assert r.levels == rt.NESTING_LIMIT, f"{name}: the levels are given back"
+    out = bytearray()
+    encode(out, value)
+    assert bytes(out) == nested(rt.NESTING_LIMIT), name
+    for depth in (rt.NESTING_LIMIT + 1, 20_000):
+        expect_limit(f"{name} {depth} deep", dec, nested(depth), "nesting limit")
+        expect_limit(f"{name} {depth} deep", dec, nested(depth), "128")
+
+
+def method(name: str) -> rt.MethodSpec:
+    return next(m for m in ev.EVERYTHING_CONTRACT.methods if m.name == name)
+
+
+def test_limits() -> None:
+    check_nesting("Shape", nested_shape, ev._dec_Shape, ev._enc_Shape)
+    check_nesting("Tree", nested_tree, ev._dec_Tree, ev._enc_Tree)
+    # Siblings do not add up: 300 shapes two levels deep in one list.
+    r = Reader(bytes([0xFB, 44, 1]) + bytes([1, 4, 0, 0]) * 300)
+    (shapes,) = method("echo_shapes").decode_args(r)
+    r.done()
+    assert len(shapes) == 300 and r.levels == rt.NESTING_LIMIT
+    # A Result is one level: enter_result counts it, leave gives it back.
+    r = Reader(bytes(rt.NESTING_LIMIT + 1))
+    for _ in range(rt.NESTING_LIMIT):
+        assert r.enter_result() == 0
+    expect_limit("Result 129 deep", lambda r: [r.enter_result() for _ in range(rt.NESTING_LIMIT + 1)],
+                 bytes(rt.NESTING_LIMIT + 1), "nesting limit")
+    for _ in range(rt.NESTING_LIMIT):
+        assert r.leave(5) == 5
+    assert r.levels == rt.NESTING_LIMIT
+    # Items: the counts of one body add up to at most its length.
+    r = Reader(bytes([2, 2, 0, 0]))
+    assert (r.count_any(), r.count_any()) == (2, 2)
+    expect_limit("a third count", lambda r: (r.count_any(), r.count_any(), r.count_any()),
+                 bytes([2, 2, 1, 0]), "count 1")
+    r = Reader(bytes([0, 0, 0, 4]), 3)
+    assert r.count_any() == 4
+    expect_limit("five units in four bytes", Reader.count_any, bytes([5, 0, 0, 0]), "count 5")
+    expect_limit("a huge map", Reader.count, b"\xfd" + (1 << 40).to_bytes(8, "little"), f"count {1 << 40}")
+    units = method("count_units")
+    for n in range(5):
+        r = Reader(bytes([0, 0, 0, n]), 3)
+        assert units.decode_args(r) == ([None] * n,)
+    expect_limit("count_units(5)", lambda r: units.decode_args(r), bytes([5]), "count 5")
+
+
+def test_view_reader() -> None:
+    """A long body is decoded in the read buffer, through a memoryview, to
+    the same values as from bytes."""
+    good = bytearray()
+    record = ev.Record(7, "naïve ✓", -0.5, [True, False], "nick", ev.ShapeLabeled(ev.ShapeCircle(1.5), "é"), b"\x00blob")
+    ev._enc_Record(good, record)
+    buf = bytearray(b"\xee" * 5) + good + bytearray(b"\xee" * 5)
+    r = rt._ViewReader(cast(bytes, memoryview(buf)[5:5 + len(good)]))
+    got = ev._dec_Record(r)
+    r.done()
+    assert got == record, got
+    assert type(got.blob) is bytes and type(got.name) is str
+    r = rt._ViewReader(cast(bytes, memoryview(bytearray(b"\x02\xc3\x28"))))
+    try:
+        r.str_()
+    except DecodeError:
+        pass
+    else:
+        raise AssertionError("invalid UTF-8 through a memoryview decoded")
+    r = rt._ViewReader(cast(bytes, memoryview(bytearray("é".encode()))))
+    assert r.char() == "é"
+
+
 def test_checked_encoding() -> None:
     expect_encode_error("u8 300", lambda o: rt.w_u8(o, 300), "300 is out of range for u8")
     expect_encode_error("u8 -1", lambda o: rt.w_u8(o, -1), "u8")
@@ -204,10 +302,184 @@ def test_checked_encoding() -> None:
         assert Reader(bytes(out)).i64() == v
 
 
+class FakeTransport(asyncio.Transport):
+    """Keeps what the plugin writes; says whether reading is paused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.paused = False
+        self.pauses = 0
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def frames(self) -> list[tuple[int, int, bytes]]:
+        """The frames written so far after the HELLO: (kind, id, body)."""
+        out, pos = [], 0
+        while pos < len(self.written):
+            length, kind, call_id = struct.unpack_from("<IBQ", self.written, pos)
+            out.append((kind, call_id, bytes(self.written[pos + 13:pos + 4 + length])))
+            pos += 4 + length
+        return [f for f in out if f[0] != rt.KIND_HELLO]
+
+
+def frame(kind: int, call_id: int, body: bytes = b"") -> bytes:
+    return bytes(rt._frame(kind, call_id, body))
+
+
+def request(call_id: int, method: int, args: bytes = b"") -> bytes:
+    return frame(rt.KIND_REQUEST, call_id, bytes([0, method, 0]) + args)
+
+
+def feed(plugin: Any, data: bytes) -> None:
+    """Hands `data` to the plugin as the transport would, in reads of what its buffer takes."""
+    while data:
+        buf = plugin.get_buffer(-1)
+        n = min(len(buf), len(data))
+        buf[:n] = data[:n]
+        plugin.buffer_updated(n)
+        data = data[n:]
+
+
+async def turns(n: int = 5) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+class Calls:
+    """`stubborn` ignores its cancellation and answers 1 once `release` is
+    set; `slow` answers 3 once `finish` is set; `big` answers 300 KiB at once."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.finish = asyncio.Event()
+
+    async def stubborn(self) -> int:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await self.release.wait()
+        return 1
+
+    async def slow(self) -> int:
+        await self.finish.wait()
+        return 3
+
+    def big(self) -> bytes:
+        return bytes(300 * 1024)
+
+
+CALLS = rt.Contract(
+    name="Calls",
+    fingerprint="00",
+    methods=(
+        rt.MethodSpec("stubborn", lambda r: (), rt.w_u8),
+        rt.MethodSpec("slow", lambda r: (), rt.w_u8),
+        rt.MethodSpec("big", lambda r: (), rt.w_bytes),
+    ),
+)
+WELCOME = frame(rt.KIND_WELCOME, 0, bytes([1, 0xFC]) + (1 << 20).to_bytes(4, "little") + bytes([1]))
+
+
+def start(calls: Calls) -> tuple[Any, FakeTransport]:
+    plugin = rt._Plugin([rt.Service(CALLS, calls)], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, WELCOME)
+    return plugin, transport
+
+
+async def a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id() -> None:
+    calls = Calls()
+    plugin, transport = start(calls)
+    feed(plugin, request(9, 0))
+    await turns()
+    # Cancelled: id 9 is free again, and a new call takes it while the
+    # cancelled handler still runs.
+    feed(plugin, frame(rt.KIND_CANCEL, 9) + request(9, 1))
+    await turns()
+    calls.release.set()
+    await turns()
+    assert transport.frames() == [], f"the cancelled call answered: {transport.frames()}"
+    calls.finish.set()
+    await turns()
+    assert transport.frames() == [(rt.KIND_RESPONSE, 9, bytes([3]))], transport.frames()
+    assert not plugin.finished.done()
+
+
+async def a_request_reusing_a_running_calls_id_ends_the_connection() -> None:
+    calls = Calls()
+    plugin, transport = start(calls)
+    feed(plugin, request(4, 1))
+    await turns()
+    feed(plugin, request(4, 1))
+    assert plugin.finished.done() and "reuses id 4" in (plugin.finished.result() or "")
+    assert transport.closing
+
+
+async def answers_past_the_high_water_mark_stop_the_reading_until_they_are_written() -> None:
+    calls = Calls()
+    plugin, transport = start(calls)
+    # Ten answers of 300 KiB from one read: the fourth passes 1 MiB, so the
+    # rest wait in the read buffer until those are written.
+    feed(plugin, b"".join(request(100 + k, 2) for k in range(10)))
+    assert transport.paused and transport.pauses == 1
+    assert [f[1] for f in transport.frames()] == [100, 101, 102, 103]
+    await turns()
+    # Written (the fake transport takes everything): read again.
+    assert [f[1] for f in transport.frames()] == list(range(100, 110))
+    assert not transport.paused and transport.pauses == 2
+    # While the transport is over its mark, answers wait in the plugin and
+    # nothing is read; once it drains, they go and reading resumes.
+    plugin.pause_writing()
+    assert transport.paused
+    feed(plugin, request(200, 1))
+    await turns()
+    calls.finish.set()
+    await turns()
+    feed(plugin, request(201, 1))
+    await turns()
+    assert [f[1] for f in transport.frames()][10:] == [], "written while the transport was full"
+    plugin.resume_writing()
+    await turns()
+    assert [f[1] for f in transport.frames()][10:] == [200, 201]
+    assert not transport.paused
+
+
+def test_serving() -> None:
+    for test in (
+        a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id,
+        a_request_reusing_a_running_calls_id_ends_the_connection,
+        answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
+    ):
+        asyncio.run(test())
+
+
 def main() -> None:
     test_golden(sys.argv[1])
     test_strict_decoding()
+    test_limits()
+    test_view_reader()
     test_checked_encoding()
+    test_serving()
     print("runtime tests passed")
 
 

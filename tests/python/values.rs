@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::everything::{Keywords, Marker, Page, Pair, Record, Shape};
+use crate::everything::{Keywords, Marker, Page, Pair, Record, Shape, Tree};
 
 /// A seeded generator; `i` is the index of the value in its series, and the
 /// first indices give edge values.
@@ -366,5 +366,32 @@ impl Gen {
     }
     pub fn marker(&mut self, _i: usize) -> Marker {
         Marker
+    }
+    /// A tree up to four levels deep, nodes of up to five children; the
+    /// first values are a leaf, an empty node and a node of one leaf.
+    pub fn tree(&mut self, i: usize, depth: usize) -> Tree {
+        match i {
+            0 => return Tree::Leaf(self.u8(0)),
+            1 => return Tree::Node(Vec::new()),
+            2 => return Tree::Node(vec![Tree::Leaf(self.u8(2))]),
+            _ => {}
+        }
+        if depth >= 3 || self.rng.random_ratio(1, 3) {
+            Tree::Leaf(self.u8(i))
+        } else {
+            let n = self.len(i);
+            Tree::Node((0..n).map(|k| self.tree(k + i + 3, depth + 1)).collect())
+        }
+    }
+    /// Between 0 and 4 unit values (0 to 4 in turn first): a request body
+    /// of the head (3 bytes) and a one-byte count has an item budget of 4
+    /// (docs/WIRE.md section 3.1).
+    pub fn units(&mut self, i: usize) -> Vec<()> {
+        let n = if i < 5 {
+            i
+        } else {
+            self.rng.random_range(0..5)
+        };
+        vec![(); n]
     }
 }

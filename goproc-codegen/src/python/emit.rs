@@ -273,6 +273,23 @@ fn construct(class: &str, fields: &Fields, ctx: &Ctx) -> String {
     format!("{class}({})", args.join(", "))
 }
 
+/// The start of a struct's or enum's decoder: one nesting level deeper, or
+/// the nesting limit's error (docs/WIRE.md section 3.1). The decoder ends
+/// with [`leave_level`]; one that fails leaves the reader as it is, since a
+/// failed decode discards it.
+fn enter_level(b: &mut Block) {
+    b.line("levels = r.levels");
+    b.line("if not levels:");
+    b.line("    raise r.too_deep()");
+    b.line("r.levels = levels - 1");
+}
+
+/// The end of a decoder begun with [`enter_level`]: the value `v`, one level up.
+fn leave_level(b: &mut Block) {
+    b.line("r.levels = levels");
+    b.line("return v");
+}
+
 fn encode_fields(fields: &Fields, ctx: &Ctx, b: &mut Block) {
     for (name, ty, _) in fields_list(fields) {
         encode_stmts(ty, &format!("v.{name}"), ctx, b);
@@ -296,7 +313,9 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
                 codec_params(&def.generics, true)
             ));
             b.indent += 1;
-            b.line(format!("return {}", construct(&class, fields, &ctx)));
+            enter_level(b);
+            b.line(format!("v = {}", construct(&class, fields, &ctx)));
+            leave_level(b);
             b.indent -= 1;
             b.lines.push(String::new());
             b.lines.push(String::new());
@@ -341,21 +360,29 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
                 codec_params(&def.generics, true)
             ));
             b.indent += 1;
+            enter_level(b);
             b.line(format!(
                 "tag = r.variant({}, {})",
                 variants.len(),
                 string_literal(rust_name)
             ));
-            let last = variants.len() - 1;
-            for (i, v) in variants.iter().enumerate() {
-                let vc = variant_class(rust_name, &v.name);
-                if i == last {
-                    b.line(format!("return {}", construct(&vc, &v.fields, &ctx)));
-                } else {
-                    b.line(format!("if tag == {i}:"));
-                    b.line(format!("    return {}", construct(&vc, &v.fields, &ctx)));
+            if variants.len() == 1 {
+                let vc = variant_class(rust_name, &variants[0].name);
+                b.line(format!("v = {}", construct(&vc, &variants[0].fields, &ctx)));
+            } else {
+                b.line(format!("v: {full}"));
+                let last = variants.len() - 1;
+                for (i, v) in variants.iter().enumerate() {
+                    let vc = variant_class(rust_name, &v.name);
+                    b.line(match i {
+                        0 => format!("if tag == {i}:"),
+                        _ if i == last => "else:".to_string(),
+                        _ => format!("elif tag == {i}:"),
+                    });
+                    b.line(format!("    v = {}", construct(&vc, &v.fields, &ctx)));
                 }
             }
+            leave_level(b);
             b.indent -= 1;
             b.lines.push(String::new());
             b.lines.push(String::new());

@@ -189,8 +189,10 @@ pub fn decode_expr(ty: &Ty, ctx: &Ctx) -> String {
                 format!("({})", items.join(", "))
             }
         }
+        // One nesting level: `enter_result` counts it, `leave` gives it back
+        // once the value is decoded (the call's argument comes first).
         Ty::Result(a, b) => format!(
-            "(_rt.Ok({}) if r.variant(2, \"Result\") == 0 else _rt.Err({}))",
+            "r.leave(_rt.Ok({}) if r.enter_result() == 0 else _rt.Err({}))",
             decode_expr(a, ctx),
             decode_expr(b, ctx)
         ),

@@ -35,10 +35,18 @@ MathError: _t.TypeAlias = _t.Union[MathErrorDivisionByZero, MathErrorOverflow]
 
 
 def _dec_MathError(r: _rt.Reader) -> MathError:
+    levels = r.levels
+    if not levels:
+        raise r.too_deep()
+    r.levels = levels - 1
     tag = r.variant(2, "MathError")
+    v: MathError
     if tag == 0:
-        return MathErrorDivisionByZero()
-    return MathErrorOverflow(r.str_())
+        v = MathErrorDivisionByZero()
+    else:
+        v = MathErrorOverflow(r.str_())
+    r.levels = levels
+    return v
 
 
 def _enc_MathError(out: bytearray, v: MathError) -> None:

@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Sequence, TypeVar, cast
 
 PROTOCOL_MIN = 1
 PROTOCOL_MAX = 1
@@ -32,6 +32,11 @@ DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_HANDSHAKE_FRAME = 64 * 1024
 HEADER_LEN = 13
 MIN_LENGTH = 9
+# The smallest maximum frame size a host may name (docs/WIRE.md section 4).
+MIN_MAX_FRAME = 4096
+# How many structs, enums and `Result`s a decoded value may nest inside one
+# another (docs/WIRE.md section 3.1).
+NESTING_LIMIT = 128
 
 KIND_HELLO = 0x01
 KIND_WELCOME = 0x02
@@ -137,14 +142,25 @@ class Err(Generic[E]):
 
 
 class Reader:
-    """Reads values from one body; every read is bounds-checked against its end."""
+    """Reads values from one body; every read is bounds-checked against its end.
 
-    __slots__ = ("buf", "pos", "end")
+    A reader also enforces the limits of docs/WIRE.md section 3.1: `items` is
+    what is left of the body's item budget (the counts of all its sequences
+    and maps add up to at most the body's length in bytes), and `levels` is
+    how many more structs, enums and `Result`s may nest inside the one being
+    decoded (NESTING_LIMIT at the outermost). `buf` holds the body from
+    offset 0 (a request's arguments start after its head), so the budget is
+    `end`.
+    """
+
+    __slots__ = ("buf", "pos", "end", "items", "levels")
 
     def __init__(self, buf: bytes, pos: int = 0, end: int | None = None) -> None:
         self.buf = buf
         self.pos = pos
         self.end = len(buf) if end is None else end
+        self.items = self.end
+        self.levels = NESTING_LIMIT
 
     def _short(self, need: int) -> DecodeError:
         return DecodeError(
@@ -166,7 +182,7 @@ class Reader:
         if n > self.end - p:
             raise self._short(n)
         self.pos = p + n
-        return self.buf[p:p + n]
+        return bytes(self.buf[p:p + n])
 
     def u8(self) -> int:
         p = self.pos
@@ -291,16 +307,55 @@ class Reader:
         return n
 
     def count(self) -> int:
-        """An item count for items of at least one byte each."""
-        return self.length()
-
-    def count_any(self) -> int:
-        """An item count for items that may take no bytes (unit values)."""
+        """An item count for items of at least one byte each: charged to the
+        item budget, and never more than the bytes left."""
         p = self.pos
         n = self._varint(0xFD, "a count")
-        if n > DEFAULT_MAX_FRAME:
-            raise DecodeError(f"count {n} at offset {p} exceeds the maximum frame size")
+        if n > self.items or n > self.end - self.pos:
+            raise self._too_many(n, p)
+        self.items -= n
         return n
+
+    def count_any(self) -> int:
+        """An item count for items that may take no bytes (unit values):
+        charged to the item budget."""
+        p = self.pos
+        n = self._varint(0xFD, "a count")
+        if n > self.items:
+            raise self._too_many(n, p)
+        self.items -= n
+        return n
+
+    def _too_many(self, n: int, p: int) -> DecodeError:
+        if n > self.items:
+            return DecodeError(
+                f"count {n} at offset {p} is more than the item budget allows: the sequences and "
+                f"maps of a body hold at most one item per byte of it ({self.items} left)"
+            )
+        return DecodeError(
+            f"count {n} at offset {p} is more than the {self.end - self.pos} byte(s) left could hold"
+        )
+
+    def too_deep(self) -> DecodeError:
+        """The error for a struct, enum or `Result` nested past the limit."""
+        return DecodeError(
+            f"the value breaks the nesting limit: more than {NESTING_LIMIT} structs and enums "
+            f"inside one another at offset {self.pos}"
+        )
+
+    def enter_result(self) -> int:
+        """The tag of a `Result` (0 for `Ok`), one nesting level deeper; the
+        decoder of its value hands it to `leave`."""
+        levels = self.levels
+        if not levels:
+            raise self.too_deep()
+        self.levels = levels - 1
+        return self.variant(2, "Result")
+
+    def leave(self, value: T) -> T:
+        """Returns `value`, one nesting level up (after `enter_result`)."""
+        self.levels += 1
+        return value
 
     def str_(self) -> str:
         p = self.pos
@@ -341,6 +396,23 @@ class Reader:
         if v >= count:
             raise DecodeError(f"variant index {v} at offset {p} is out of range for {what}")
         return v
+
+
+class _ViewReader(Reader):
+    """A reader of a long body left where it was read: `buf` is a memoryview
+    of the read buffer, not a copy (typed `bytes`, whose reads it shares but
+    for `decode`)."""
+
+    __slots__ = ()
+
+    def str_(self) -> str:
+        n = self.length()
+        p = self.pos
+        self.pos = p + n
+        try:
+            return str(self.buf[p:p + n], "utf-8")
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"invalid UTF-8 in a string at offset {p}: {e}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -613,6 +685,26 @@ def encode_hello(token: str, pid: int, contracts: Sequence[Contract]) -> bytearr
 _READ_BUFFER = 64 * 1024
 # Below this much free space, the unread bytes move to the front first.
 _MIN_READ = 4 * 1024
+# A REQUEST frame longer than this got a read buffer of its own (see
+# make_room): its body is decoded there, through a memoryview, instead of
+# being copied first.
+_LONG_FRAME = _READ_BUFFER - 4
+# Backpressure (docs/WIRE.md section 4). When more than _HIGH_WATER bytes of
+# answers are unwritten (in the transport's buffer, or queued here while the
+# transport is over that mark), the plugin stops reading; it reads again once
+# the transport has written all but _LOW_WATER bytes and took what was queued.
+_HIGH_WATER = 1024 * 1024
+_LOW_WATER = 256 * 1024
+# Data longer than this goes to the transport as a memoryview: what the socket
+# does not take at once is then copied once (into the transport's buffer), not
+# twice (a slice of it first).
+_VIEW_WRITE = 64 * 1024
+
+# The frame kinds whose body is empty, by name, for messages.
+_EMPTY_BODY_KINDS = {
+    KIND_CANCEL: "CANCEL", KIND_PING: "PING", KIND_PONG: "PONG",
+    KIND_SHUTDOWN: "SHUTDOWN", KIND_CLOSE: "CLOSE",
+}
 
 
 class _Plugin(asyncio.BufferedProtocol):
@@ -630,14 +722,26 @@ class _Plugin(asyncio.BufferedProtocol):
         self.start = 0
         self.fill = 0
         self.reading = False
+        # Frames not yet given to the transport, and their length in bytes.
         self.outbuf: list[bytes | bytearray] = []
+        self.outbytes = 0
         self.flush_scheduled = False
+        # The transport's buffer is over _HIGH_WATER (pause_writing).
+        self.write_paused = False
+        # Reading stopped for backpressure; frames may wait in inbuf.
+        self.read_paused = False
+        self.resume_scheduled = False
         self.welcomed = False
         self.max_frame = MAX_HANDSHAKE_FRAME
+        # The calls whose handlers run, by id.
         self.tasks: dict[int, asyncio.Task[None]] = {}
-        # How many tasks were created for calls (see buffer_updated).
+        # The tasks of calls cancelled by CANCEL that have not ended yet.
+        self.cancelled: set[asyncio.Task[None]] = set()
+        # How many tasks were created for calls (see process).
         self.spawned = 0
         self.draining = False
+        # Set by finish, as `finished` is.
+        self.ended = False
         self.finished: asyncio.Future[str | None] = self.loop.create_future()
         # Set when the transport is closed and its last bytes written.
         self.closed: asyncio.Future[None] = self.loop.create_future()
@@ -646,8 +750,9 @@ class _Plugin(asyncio.BufferedProtocol):
 
     def send(self, frame: bytes | bytearray) -> None:
         # Frames queued in one turn of the loop go out in one write; those
-        # queued while reading go out when the read is handled (`buffer_updated`).
+        # queued while reading go out when the read is handled (`process`).
         self.outbuf.append(frame)
+        self.outbytes += len(frame)
         if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -657,19 +762,63 @@ class _Plugin(asyncio.BufferedProtocol):
         self.write_out()
 
     def write_out(self) -> None:
-        if self.outbuf and self.transport is not None and not self.transport.is_closing():
-            data = self.outbuf[0] if len(self.outbuf) == 1 else b"".join(self.outbuf)
-            self.transport.write(data)
-        self.outbuf.clear()
+        """Gives the queued frames to the transport, unless it is over its
+        high-water mark; then reads again if reading waited only for that."""
+        if self.outbuf and not self.write_paused:
+            self.write_all()
+        if self.read_paused and not self.write_paused and not self.resume_scheduled:
+            self.resume_scheduled = True
+            self.loop.call_soon(self.read_again)
+
+    def write_all(self) -> None:
+        out = self.outbuf
+        t = self.transport
+        if t is not None and not t.is_closing():
+            data = out[0] if len(out) == 1 else b"".join(out)
+            # May call pause_writing.
+            t.write(memoryview(data) if len(data) > _VIEW_WRITE else data)
+        out.clear()
+        self.outbytes = 0
+
+    def pause_writing(self) -> None:
+        # The transport holds more than _HIGH_WATER unwritten bytes: new
+        # frames wait in outbuf, and no more requests are read.
+        self.write_paused = True
+        self.stop_reading()
+
+    def resume_writing(self) -> None:
+        # The transport is down to _LOW_WATER.
+        self.write_paused = False
+        self.write_out()
+
+    def stop_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def read_again(self) -> None:
+        """Handles the frames that waited in the read buffer, then reads from
+        the socket again, unless the answers are over the mark once more."""
+        self.resume_scheduled = False
+        if not self.read_paused or self.write_paused or self.outbuf or self.ended:
+            return
+        self.read_paused = False
+        self.process()
+        if not self.read_paused and not self.ended and self.transport is not None:
+            self.transport.resume_reading()
 
     def finish(self, error: str | None) -> None:
         """Ends the connection; `error` says why when it is a failure."""
-        if self.finished.done():
+        if self.ended:
             return
+        self.ended = True
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
-        self.write_out()
+        # Whatever the transport holds already, the last frames go too.
+        if self.outbuf:
+            self.write_all()
         if self.transport is not None:
             self.transport.close()
         self.finished.set_result(error)
@@ -679,6 +828,7 @@ class _Plugin(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        transport.set_write_buffer_limits(high=_HIGH_WATER, low=_LOW_WATER)
         self.send(_frame(KIND_HELLO, 0, self.hello))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -709,7 +859,7 @@ class _Plugin(asyncio.BufferedProtocol):
         start, fill = self.start, self.fill
         size = _READ_BUFFER
         if fill - start >= 4:
-            # buffer_updated already checked this length against the maximum.
+            # process already checked this length against the maximum.
             size = max(size, 4 + _U32.unpack_from(self.inbuf, start)[0])
         if size > len(self.inbuf) or start > 0:
             unread = bytes(self.inview[start:fill])
@@ -720,36 +870,55 @@ class _Plugin(asyncio.BufferedProtocol):
             self.start, self.fill = 0, len(unread)
 
     def buffer_updated(self, nbytes: int) -> None:
-        fill = self.fill + nbytes
-        self.fill = fill
+        self.fill += nbytes
+        self.process()
+
+    def process(self) -> None:
+        """Handles the whole frames in inbuf[start:fill]; stops early when the
+        unwritten answers pass _HIGH_WATER (the rest waits for read_again)."""
+        fill = self.fill
         buf = self.inbuf
         view = self.inview
         pos = self.start
         spawned_before = self.spawned
+        # Both change only in on_frame (the welcome).
+        max_frame = self.max_frame
+        welcomed = self.welcomed
         self.reading = True
         try:
-            while fill - pos >= 4:
-                length = _U32.unpack_from(buf, pos)[0]
-                if length < MIN_LENGTH:
-                    raise ProtocolError(
-                        f"frame length {length} is shorter than the {MIN_LENGTH} bytes of kind and id"
-                    )
-                if length > self.max_frame:
-                    raise ProtocolError(
-                        f"frame length {length} exceeds the maximum frame size {self.max_frame}"
-                    )
+            while True:
+                left = fill - pos
+                if left < HEADER_LEN:
+                    # A bad length is seen as soon as its 4 bytes are.
+                    if left >= 4:
+                        self.check_length(_U32.unpack_from(buf, pos)[0])
+                    break
+                length, kind, call_id = _HEADER.unpack_from(buf, pos)
+                if length < MIN_LENGTH or length > max_frame:
+                    self.check_length(length)
                 end = pos + 4 + length
                 if end > fill:
                     break
-                _, kind, call_id = _HEADER.unpack_from(buf, pos)
-                body = bytes(view[pos + HEADER_LEN:end])
-                pos = end
-                if kind == KIND_REQUEST and self.welcomed:
-                    self.on_request(call_id, body)
+                if kind == KIND_REQUEST and welcomed:
+                    if length > _LONG_FRAME:
+                        # Decoded in place: the only copies are the values.
+                        r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
+                    else:
+                        r = Reader(bytes(view[pos + HEADER_LEN:end]))
+                    pos = end
+                    self.on_request(call_id, r)
                 else:
+                    body = view[pos + HEADER_LEN:end]
+                    pos = end
                     self.on_frame(kind, call_id, body)
-                if self.finished.done():
+                    max_frame = self.max_frame
+                    welcomed = self.welcomed
+                if self.ended:
                     return
+                if self.outbytes > _HIGH_WATER:
+                    # The answers of this read are over the mark already.
+                    self.stop_reading()
+                    break
         except ProtocolError as e:
             self.finish(f"protocol error: {e}")
             return
@@ -773,32 +942,57 @@ class _Plugin(asyncio.BufferedProtocol):
         else:
             self.write_out()
 
-    def on_frame(self, kind: int, call_id: int, body: bytes) -> None:
+    def check_length(self, length: int) -> None:
+        """Fails unless a frame's length field is within the limits."""
+        if length < MIN_LENGTH:
+            raise ProtocolError(
+                f"frame length {length} is shorter than the {MIN_LENGTH} bytes of kind and id"
+            )
+        if length > self.max_frame:
+            raise ProtocolError(
+                f"frame length {length} exceeds the maximum frame size {self.max_frame}"
+            )
+
+    def on_frame(self, kind: int, call_id: int, body: memoryview) -> None:
         if kind not in _KNOWN_KINDS:
             raise ProtocolError(f"unknown frame kind 0x{kind:02x}")
         if not self.welcomed:
-            self.on_handshake(kind, body)
-        elif kind == KIND_REQUEST:
-            self.on_request(call_id, body)
-        elif kind == KIND_CANCEL:
+            self.on_handshake(kind, call_id, bytes(body))
+            return
+        name = _EMPTY_BODY_KINDS.get(kind)
+        if name is not None and len(body):
+            raise ProtocolError(f"a {name} frame must have an empty body; this one has {len(body)} byte(s)")
+        if kind == KIND_CANCEL:
             task = self.tasks.pop(call_id, None)
             if task is not None:
+                # Its id is free at once; the task may still run a while.
+                self.cancelled.add(task)
+                task.add_done_callback(self.cancelled.discard)
                 task.cancel()
                 self.maybe_drained()
         elif kind == KIND_PING:
             self.send(_frame(KIND_PONG, call_id))
-        elif kind == KIND_SHUTDOWN:
-            self.draining = True
-            self.maybe_drained()
-        elif kind == KIND_CLOSE:
-            self.finish(None)
+        elif kind == KIND_SHUTDOWN or kind == KIND_CLOSE:
+            if call_id != 0:
+                raise ProtocolError(f"a {name} frame must carry id 0, not {call_id}")
+            if kind == KIND_CLOSE:
+                self.finish(None)
+            else:
+                self.draining = True
+                self.maybe_drained()
         elif kind in (KIND_RESPONSE, KIND_ERROR, KIND_PONG):
-            # This plugin makes no calls of its own, so no answer is expected.
-            raise ProtocolError(f"an answer (kind 0x{kind:02x}) to call {call_id}, which this plugin never made")
+            # An answer to a call this plugin is not waiting for (it makes no
+            # calls of its own): dropped unread.
+            pass
         else:
             raise ProtocolError(f"unexpected frame kind 0x{kind:02x} after the handshake")
 
-    def on_handshake(self, kind: int, body: bytes) -> None:
+    def on_handshake(self, kind: int, call_id: int, body: bytes) -> None:
+        if kind not in (KIND_WELCOME, KIND_REFUSE):
+            raise ProtocolError(f"the host answered the hello with kind 0x{kind:02x}, expected WELCOME or REFUSE")
+        if call_id != 0:
+            name = "WELCOME" if kind == KIND_WELCOME else "REFUSE"
+            raise ProtocolError(f"a {name} frame must carry id 0, not {call_id}")
         try:
             r = Reader(body)
             if kind == KIND_WELCOME:
@@ -808,27 +1002,32 @@ class _Plugin(asyncio.BufferedProtocol):
                 r.done()
                 if not PROTOCOL_MIN <= protocol <= PROTOCOL_MAX:
                     raise ProtocolError(f"the host chose protocol {protocol}, which this runtime does not speak")
-                self.max_frame = max(max_frame, MIN_LENGTH)
+                if max_frame < MIN_MAX_FRAME:
+                    raise ProtocolError(
+                        f"the host's welcome names a maximum frame size of {max_frame} bytes, "
+                        f"below the protocol's minimum of {MIN_MAX_FRAME}"
+                    )
+                self.max_frame = max_frame
                 self.welcomed = True
-            elif kind == KIND_REFUSE:
+            else:
                 reason = r.str_()
                 r.done()
                 self.finish(f"the host refused this plugin: {reason}")
-            else:
-                raise ProtocolError(f"the host answered the hello with kind 0x{kind:02x}, expected WELCOME or REFUSE")
         except DecodeError as e:
             raise ProtocolError(f"the host's answer to the hello does not decode: {e}") from None
 
-    def on_request(self, call_id: int, body: bytes) -> None:
+    def on_request(self, call_id: int, r: Reader) -> None:
+        if call_id in self.tasks:
+            raise ProtocolError(f"a request reuses id {call_id}, the id of a call still running")
         if self.draining:
             self.send(_error_frame(call_id, CODE_SHUTTING_DOWN, "the plugin is shutting down and takes no new calls"))
             return
-        if len(body) >= 3 and body[0] < 251 and body[1] < 251 and body[2] < 251:
+        body = r.buf
+        if r.end >= 3 and body[0] < 251 and body[1] < 251 and body[2] < 251:
             # The usual head: three one-byte varints.
             service_index, method_index, deadline_ms = body[0], body[1], body[2]
-            r = Reader(body, 3)
+            r.pos = 3
         else:
-            r = Reader(body)
             try:
                 service_index = r.u32()
                 method_index = r.u32()
@@ -856,7 +1055,9 @@ class _Plugin(asyncio.BufferedProtocol):
         try:
             args = spec.decode_args(r)
             r.done()
-        except DecodeError as e:
+        except (DecodeError, RecursionError) as e:
+            # RecursionError: a value nested within the limit that still needs
+            # more frames than Python allows; a bad request all the same.
             self.send(_error_frame(
                 call_id, CODE_BAD_REQUEST,
                 f"the arguments of {service.contract.name}.{spec.name} do not decode: {e}",
@@ -926,7 +1127,11 @@ class _Plugin(asyncio.BufferedProtocol):
             )
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
-        # Removing the entry first: a CANCEL that arrived already took it, and nothing is sent.
+        # A call the host cancelled sends nothing, even when its handler let
+        # the cancellation go; a new call may have its id by now.
+        if self.cancelled and asyncio.current_task() in self.cancelled:
+            return
+        # Removing the entry first: the end of the connection took it already.
         if self.tasks.pop(call_id, None) is not None:
             self.send(frame)
             if self.draining:

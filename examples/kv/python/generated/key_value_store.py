@@ -22,7 +22,13 @@ class BatchReport:
 
 
 def _dec_BatchReport(r: _rt.Reader) -> BatchReport:
-    return BatchReport(r.u32(), r.u32())
+    levels = r.levels
+    if not levels:
+        raise r.too_deep()
+    r.levels = levels - 1
+    v = BatchReport(r.u32(), r.u32())
+    r.levels = levels
+    return v
 
 
 def _enc_BatchReport(out: bytearray, v: BatchReport) -> None:
@@ -47,7 +53,13 @@ class Entry:
 
 
 def _dec_Entry(r: _rt.Reader) -> Entry:
-    return Entry(r.bytes_(), [r.str_() for _ in range(r.count())], (r.u32() if r.option() else None), r.u64())
+    levels = r.levels
+    if not levels:
+        raise r.too_deep()
+    r.levels = levels - 1
+    v = Entry(r.bytes_(), [r.str_() for _ in range(r.count())], (r.u32() if r.option() else None), r.u64())
+    r.levels = levels
+    return v
 
 
 def _enc_Entry(out: bytearray, v: Entry) -> None:
@@ -103,12 +115,20 @@ Op: _t.TypeAlias = _t.Union[OpPut, OpDelete, OpClear]
 
 
 def _dec_Op(r: _rt.Reader) -> Op:
+    levels = r.levels
+    if not levels:
+        raise r.too_deep()
+    r.levels = levels - 1
     tag = r.variant(3, "Op")
+    v: Op
     if tag == 0:
-        return OpPut(r.str_(), r.bytes_())
-    if tag == 1:
-        return OpDelete(r.str_())
-    return OpClear()
+        v = OpPut(r.str_(), r.bytes_())
+    elif tag == 1:
+        v = OpDelete(r.str_())
+    else:
+        v = OpClear()
+    r.levels = levels
+    return v
 
 
 def _enc_Op(out: bytearray, v: Op) -> None:
@@ -151,10 +171,18 @@ StoreError: _t.TypeAlias = _t.Union[StoreErrorNotFound, StoreErrorFull]
 
 
 def _dec_StoreError(r: _rt.Reader) -> StoreError:
+    levels = r.levels
+    if not levels:
+        raise r.too_deep()
+    r.levels = levels - 1
     tag = r.variant(2, "StoreError")
+    v: StoreError
     if tag == 0:
-        return StoreErrorNotFound(r.str_())
-    return StoreErrorFull(r.u32())
+        v = StoreErrorNotFound(r.str_())
+    else:
+        v = StoreErrorFull(r.u32())
+    r.levels = levels
+    return v
 
 
 def _enc_StoreError(out: bytearray, v: StoreError) -> None:
