@@ -377,7 +377,13 @@ class Reader:
             raise DecodeError(f"invalid UTF-8 in a string at offset {p}: {e}") from None
 
     def bytes_(self) -> bytes:
+        # Charged to the item budget like the sequence of u8 a Rust
+        # `Vec<u8>` also is, so every runtime refuses the same bodies.
+        at = self.pos
         n = self.length()
+        if n > self.items:
+            raise self._too_many(n, at)
+        self.items -= n
         p = self.pos
         self.pos = p + n
         return bytes(self.buf[p:p + n])
