@@ -71,7 +71,10 @@ fn seeds(seed: u64) -> Vec<(u32, Vec<u8>)> {
         add("echo_char", enc(&g.char(i)));
         add("echo_string", enc(&g.string(i)));
         add("echo_bytes", enc(&serde_bytes::ByteBuf::from(g.bytes(i))));
-        add("echo_byte_buf", enc(&serde_bytes::ByteBuf::from(g.bytes(i))));
+        add(
+            "echo_byte_buf",
+            enc(&serde_bytes::ByteBuf::from(g.bytes(i))),
+        );
         add("echo_vec", enc(&g.vec_i32(i)));
         add("echo_array", enc(&g.array(i)));
         add("echo_deque", enc(&g.deque(i)));
@@ -128,7 +131,9 @@ fn has_floats(method_name: &str) -> bool {
 }
 
 fn mutate(rng: &mut StdRng, args: &mut Vec<u8>) {
-    const INTERESTING: [u8; 12] = [0, 1, 2, 0x7f, 0x80, 0xc3, 0xed, 0xf4, 0xfb, 0xfc, 0xfd, 0xff];
+    const INTERESTING: [u8; 12] = [
+        0, 1, 2, 0x7f, 0x80, 0xc3, 0xed, 0xf4, 0xfb, 0xfc, 0xfd, 0xff,
+    ];
     for _ in 0..rng.random_range(1..3) {
         let len = args.len();
         match rng.random_range(0..6) {
@@ -274,5 +279,8 @@ async fn rust_python_and_typescript_plugins_answer_mutated_requests_alike() {
         }
     }
     eprintln!("{inputs} requests (seed {seed}): {echoed} answered, the rest refused alike");
-    assert!(echoed > inputs / 10 && echoed < inputs, "{echoed} of {inputs} answered");
+    assert!(
+        echoed > inputs / 10 && echoed < inputs,
+        "{echoed} of {inputs} answered"
+    );
 }

@@ -247,7 +247,10 @@ pub fn plugins_exit_within_a_second_of_a_host_sigkill(
         .collect();
     let all_run = pids.len() == 2 && pids.iter().all(|p| running(*p));
     host.kill().expect("SIGKILL the host");
-    assert!(all_run, "{which} plugins {pids:?} should run while their host does");
+    assert!(
+        all_run,
+        "{which} plugins {pids:?} should run while their host does"
+    );
     let killed = Instant::now();
     host.wait().expect("reap the host");
     while pids.iter().any(|p| running(*p)) && killed.elapsed() < Duration::from_secs(1) {
