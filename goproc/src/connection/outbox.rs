@@ -391,7 +391,9 @@ impl Outbox {
             while at + HEADER_LEN <= buf.len() {
                 let len = 4 + u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
                     as usize;
-                let frame = &buf[at..at + len];
+                let Some(frame) = buf.get(at..at + len) else {
+                    break;
+                };
                 let kind = frame[4];
                 let id = u64::from_le_bytes(frame[5..HEADER_LEN].try_into().unwrap_or_default());
                 let is_request = kind == Kind::Request as u8 || kind == Kind::Ping as u8;
@@ -402,6 +404,8 @@ impl Outbox {
                 }
                 at += len;
             }
+            // Never drop a byte (there is none past the last whole frame).
+            out.extend_from_slice(&buf[at.min(buf.len())..]);
         };
         let mut ordered = VecDeque::with_capacity(q.ordered.len());
         for (i, buf) in std::mem::take(&mut q.ordered).into_iter().enumerate() {
