@@ -112,3 +112,16 @@ fn a_plugin_that_never_reads_costs_bounded_memory() {
     check_bounds("never-reads", &r);
     check_all_timed_out("never-reads", &r);
 }
+
+#[test]
+fn a_2_mb_answer_costs_the_host_its_decoded_value_and_its_bytes_no_more() {
+    // 2,097,152 i64 zeros: the request's 2 MB frame, the answer's 2 MB body
+    // and the 16 MiB vector it decodes to are 20 MiB; decoding adds no
+    // copies on top (bincode's decoder refused it, or peaked at 55 MiB).
+    let r = scenario("big-answer");
+    assert!(
+        r["call_peak_kib"] < 24 * 1024,
+        "the call raised the host's peak by {} KiB",
+        r["call_peak_kib"]
+    );
+}

@@ -9,7 +9,8 @@
 //! - `flood-requests`, `flood-pings`, `flood-answers`: a plugin that floods
 //!   the host and never reads (test-plugin's roles of the same names);
 //! - `never-reads`: a plugin that says hello and never reads again, called
-//!   like the frozen one.
+//!   like the frozen one;
+//! - `big-answer`: one large answer (see [`big_answer`]).
 //!
 //! Meanwhile a second, well-behaved calculator (the bystander) is called
 //! every 10 ms. Results: `rss_growth_kib` (the host's peak resident memory
@@ -20,6 +21,9 @@
 
 #[path = "../../examples/calculator/contract.rs"]
 mod calculator;
+#[allow(dead_code)]
+#[path = "../contracts/everything.rs"]
+mod everything;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,6 +39,9 @@ const CALLERS: usize = 32;
 async fn main() {
     let name = std::env::args().nth(1).unwrap_or_default();
     let plugin_bin = std::env::var("TEST_PLUGIN").expect("TEST_PLUGIN: the test-plugin binary");
+    if name == "big-answer" {
+        return big_answer(&plugin_bin).await;
+    }
     let builder = |role: &str| {
         Plugin::builder(&plugin_bin)
             .arg(role)
@@ -177,16 +184,54 @@ async fn main() {
     );
 }
 
-/// This process's resident memory, in KiB.
-fn rss_kib() -> u64 {
+/// `big-answer`: a 2,097,152-element `Vec<i64>` of zeros (2 MB on the
+/// wire, 16 MiB in memory) sent to the `Everything` plugin and echoed back,
+/// under a 64 MiB frame limit. Result: `call_peak_kib`, what the call raised
+/// the host's peak memory by over the argument it already held (at the
+/// least the request's 2 MB frame, the answer's 2 MB body and the decoded
+/// 16 MiB).
+async fn big_answer(plugin_bin: &str) {
+    use everything::{EverythingClient, Page};
+    let plugin = Plugin::builder(plugin_bin)
+        .arg("everything")
+        .max_frame(64 << 20)
+        .contract::<EverythingClient>()
+        .spawn()
+        .await
+        .expect("everything");
+    let client: EverythingClient = plugin.client().expect("client");
+    let page = Page {
+        items: vec![0i64; 2 << 20],
+        next: None,
+    };
+    let before = status_kib("VmRSS:");
+    reset_peak();
+    let echoed = client.echo_page_of_ints(page).await.expect("the echo");
+    let peak = status_kib("VmHWM:");
+    assert_eq!(echoed.items.len(), 2 << 20);
+    println!("call_peak_kib={}", peak.saturating_sub(before));
+}
+
+/// Resets this process's peak resident memory to its current value.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A field of `/proc/self/status`, in KiB.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// This process's resident memory, in KiB.
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
 }
 
 fn signal(pid: u32, which: &str) {
