@@ -165,6 +165,44 @@ fn plugins_started_by_a_task_whose_worker_runs_block_in_place_outlive_it_and_die
     plugins_started_from("block-in-place");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_runs_on_the_cpus_of_the_thread_that_asked_for_it() {
+    // Forked by the long-lived spawner thread, it still takes the CPU
+    // affinity of the thread that called `spawn`, as a host pinned with
+    // `taskset` or `sched_setaffinity` expects.
+    // A first plugin, started from an unpinned thread, makes sure the
+    // spawner thread exists (it would inherit the pinned thread's CPUs if
+    // the pinned thread started it).
+    let first = start(builder("calculator")).await;
+    let handle = tokio::runtime::Handle::current();
+    let pid = std::thread::spawn(move || {
+        // SAFETY: a zeroed cpu_set_t is empty; CPU_SET and
+        // sched_setaffinity only touch the set this thread owns.
+        unsafe {
+            let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut cpus);
+            assert_eq!(
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &cpus),
+                0
+            );
+        }
+        let plugin = handle
+            .block_on(builder("calculator").spawn())
+            .expect("starts");
+        let pid = plugin.pid();
+        (plugin, pid)
+    })
+    .join()
+    .expect("thread");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.1)).expect("status");
+    let allowed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(str::trim);
+    assert_eq!(allowed, Some("0"), "{status}");
+    drop(first);
+}
+
 // ---------------------------------------------------------------------------
 // Nobody else can answer the plugin's socket
 // ---------------------------------------------------------------------------

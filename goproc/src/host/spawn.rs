@@ -17,6 +17,8 @@ use tokio::process::{Child, Command};
 pub(super) async fn spawn(mut command: Command) -> io::Result<Child> {
     prepare_child(&mut command);
     #[cfg(target_os = "linux")]
+    keep_callers_cpus(&mut command);
+    #[cfg(target_os = "linux")]
     {
         spawner::spawn(command).await
     }
@@ -113,6 +115,29 @@ fn prepare_child(command: &mut Command) {
 
 #[cfg(not(unix))]
 fn prepare_child(_command: &mut Command) {}
+
+/// A child inherits the CPU affinity of the thread that forks it: here the
+/// spawner thread, not the thread that asked for the plugin. A host that
+/// pins itself (`taskset`, `sched_setaffinity`) expects its plugins pinned
+/// alike, so the child takes the asking thread's CPUs.
+#[cfg(target_os = "linux")]
+fn keep_callers_cpus(command: &mut Command) {
+    // SAFETY: `cpu_set_t` is plain data, zero is a valid (empty) set, and
+    // sched_getaffinity writes at most `size_of::<cpu_set_t>()` bytes into it.
+    let mut cpus: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    if unsafe { libc::sched_getaffinity(0, size, &mut cpus) } != 0 {
+        return;
+    }
+    // SAFETY: sched_setaffinity is a system call, async-signal-safe, on a
+    // set copied into the closure.
+    unsafe {
+        command.pre_exec(move || {
+            libc::sched_setaffinity(0, size, &cpus);
+            Ok(())
+        });
+    }
+}
 
 /// Marks every descriptor past stdin, stdout and stderr close-on-exec, so
 /// the plugin does not inherit what the host itself inherited without that
