@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::outbox::Queued;
+use super::room::Room;
 use super::{control_frame, lock, Connection, Reply, Waiter};
 use crate::wire::frame::{set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
@@ -29,7 +30,21 @@ pub(crate) enum CallFailure {
     Connection(Error),
     /// The connection was already closed: the call was never sent, so it
     /// is safe to send the frame (given back) elsewhere.
-    NotSent(Error, Vec<u8>),
+    NotSent(Box<Unsent>),
+}
+
+/// A request that was never sent, and why. (Boxed in [`CallFailure`]: the
+/// failure is rare, and every call's future carries room for its result.)
+#[derive(Debug)]
+pub(crate) struct Unsent {
+    pub(crate) error: Error,
+    pub(crate) frame: Vec<u8>,
+}
+
+impl CallFailure {
+    fn not_sent(error: Error, frame: Vec<u8>) -> Self {
+        CallFailure::NotSent(Box::new(Unsent { error, frame }))
+    }
 }
 
 impl Connection {
@@ -56,7 +71,7 @@ impl Connection {
         head: RequestHead,
     ) -> Result<Vec<u8>, CallFailure> {
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
-        let (_, used) = codec::decode_prefix::<RequestHead>(body).map_err(CallFailure::Encode)?;
+        let (_, used) = codec::decode_request_head(body).map_err(CallFailure::Encode)?;
         let args = &body[used..];
         let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args.len());
         codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
@@ -96,24 +111,20 @@ impl Connection {
         let deadline = timeout.map(|t| Instant::now() + t);
         let room = match self.outbox.try_reserve(frame.len()) {
             Some(room) => room,
-            None => {
-                let wait = self.outbox.reserve(frame.len());
-                let reserved = match (deadline, timeout) {
-                    (Some(d), Some(limit)) => tokio::time::timeout_at(d, wait)
-                        .await
-                        .map_err(|_| CallFailure::Timeout(limit))?,
-                    _ => wait.await,
-                };
-                match reserved {
-                    Ok(room) => room,
-                    Err(_) => return Err(CallFailure::NotSent(self.closed_error(), frame)),
+            // Boxed: the wait is rare (a peer that does not read), and its
+            // timer would otherwise enlarge every call's future.
+            None => match Box::pin(self.wait_for_room(frame.len(), deadline, timeout)).await {
+                Ok(room) => room,
+                Err(WaitFailed::Timeout(limit)) => return Err(CallFailure::Timeout(limit)),
+                Err(WaitFailed::Stopped) => {
+                    return Err(CallFailure::not_sent(self.closed_error(), frame))
                 }
-            }
+            },
         };
         let id = {
             let mut calls = lock(&self.calls);
             if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
-                return Err(CallFailure::NotSent(err.clone(), frame));
+                return Err(CallFailure::not_sent(err.clone(), frame));
             }
             calls.next_id += 1;
             let id = calls.next_id;
@@ -134,7 +145,7 @@ impl Connection {
             Err(frame) => {
                 // Never queued: the peer needs no CANCEL.
                 guard.cancel_on_drop = false;
-                return Err(CallFailure::NotSent(self.closed_error(), frame));
+                return Err(CallFailure::not_sent(self.closed_error(), frame));
             }
         }
 
@@ -159,6 +170,23 @@ impl Connection {
         }
     }
 
+    /// Waits for room to send a request of `len` bytes, until `deadline`.
+    async fn wait_for_room(
+        &self,
+        len: usize,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+    ) -> Result<Room<'_>, WaitFailed> {
+        let wait = self.outbox.reserve(len);
+        let reserved = match (deadline, timeout) {
+            (Some(d), Some(limit)) => tokio::time::timeout_at(d, wait)
+                .await
+                .map_err(|_| WaitFailed::Timeout(limit))?,
+            _ => wait.await,
+        };
+        reserved.map_err(|_| WaitFailed::Stopped)
+    }
+
     /// Low-latency mode: polls for the answer for up to `spin`, yielding to
     /// the runtime in between (tokio then polls the OS for I/O without
     /// sleeping), so an answer that comes back within `spin` wakes no thread.
@@ -172,6 +200,12 @@ impl Connection {
             super::spin_pause().await;
         }
     }
+}
+
+/// Why a request found no room to be sent.
+enum WaitFailed {
+    Timeout(Duration),
+    Stopped,
 }
 
 /// Waits for the answer to call `id`: `None` if the connection failed first.

@@ -11,6 +11,11 @@ use super::{Connection, Ended};
 use crate::wire::frame::{FrameReader, ReadError};
 use crate::Error;
 
+/// The reader spends a unit of the task's cooperative budget every this
+/// many frames: tokio then yields after ~128 units, however many frames
+/// arrive at once.
+const BUDGET_EVERY: u32 = 32;
+
 /// Frames smaller than this are gathered into one write.
 const BATCH_BYTES: usize = 64 * 1024;
 
@@ -22,6 +27,7 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     let mut frames = FrameReader::new(conn.max_frame);
     let mut batch = Batch::default();
+    let mut read = 0u32;
     let why = loop {
         // The answers of the frames read in one go leave in one write.
         if !frames.has_frame() || batch.out.len() >= BATCH_BYTES {
@@ -37,7 +43,10 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
         }
         // However many frames arrive in one read, let the runtime's other
         // tasks (timers with deadlines among them) run between them.
-        tokio::task::consume_budget().await;
+        read += 1;
+        if read % BUDGET_EVERY == 0 {
+            tokio::task::consume_budget().await;
+        }
         match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {
                 if let Err(why) = conn.on_frame(header, body, &mut batch) {

@@ -9,6 +9,7 @@ mod calls;
 mod dispatch;
 mod io;
 mod outbox;
+mod room;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

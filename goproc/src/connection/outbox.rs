@@ -16,9 +16,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::AsyncWrite;
-use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::sync::Notify;
 
 use super::lock;
+use super::room::{Closed, RequestRoom, Room};
 use crate::wire::frame::HEADER_LEN;
 use crate::wire::Kind;
 
@@ -108,10 +109,12 @@ pub(super) enum Taken {
     Done,
 }
 
-/// A queued request: enough to withdraw it while the writer has not taken it.
+/// A queued request: enough to withdraw it while the writer has not taken
+/// it. (Eight bytes, `Option` included: every call's future holds one.)
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Queued {
-    generation: u64,
+    /// The queue's generation, plus one.
+    generation: std::num::NonZeroU64,
 }
 
 pub(super) struct Outbox {
@@ -119,7 +122,7 @@ pub(super) struct Outbox {
     ready: Notify,
     limit: usize,
     /// Room for requests not yet written, in bytes.
-    request_room: Semaphore,
+    request_room: RequestRoom,
     /// Answers queued or being written, in bytes.
     answer_backlog: AtomicUsize,
     /// Notified when written answers bring the backlog down.
@@ -135,49 +138,34 @@ impl Outbox {
             queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
             limit,
-            request_room: Semaphore::new(limit),
+            request_room: RequestRoom::new(limit),
             answer_backlog: AtomicUsize::new(0),
             answers_written: Notify::new(),
         }
     }
 
-    /// The budget a request frame of `len` bytes takes: its size, or the
-    /// whole budget for a frame larger than that (which then waits until
-    /// nothing else is unwritten).
-    fn room_for(&self, len: usize) -> u32 {
-        len.min(self.limit) as u32
-    }
-
     /// Takes room for a request of `len` bytes if there is some now.
-    pub(super) fn try_reserve(&self, len: usize) -> Option<SemaphorePermit<'_>> {
-        self.request_room.try_acquire_many(self.room_for(len)).ok()
+    pub(super) fn try_reserve(&self, len: usize) -> Option<Room<'_>> {
+        self.request_room.try_take(len)
     }
 
     /// Waits for room for a request of `len` bytes; `Err` once the
     /// connection stopped.
-    pub(super) async fn reserve(&self, len: usize) -> Result<SemaphorePermit<'_>, Stopped> {
-        self.request_room
-            .acquire_many(self.room_for(len))
-            .await
-            .map_err(|_| Stopped)
+    pub(super) async fn reserve(&self, len: usize) -> Result<Room<'_>, Closed> {
+        self.request_room.take(len).await
     }
 
     /// Queues a request (or ping) frame that holds `room`; gives the frame
     /// back if the outbox no longer takes any.
-    pub(super) fn push_request(
-        &self,
-        frame: Vec<u8>,
-        room: SemaphorePermit<'_>,
-    ) -> Result<Queued, Vec<u8>> {
+    pub(super) fn push_request(&self, frame: Vec<u8>, room: Room<'_>) -> Result<Queued, Vec<u8>> {
         let mut q = lock(&self.queue);
         if q.refuses() {
             return Err(frame);
         }
-        q.request_room += room.num_permits();
-        room.forget();
+        q.request_room += room.keep();
         q.append(frame);
         let queued = Queued {
-            generation: q.generation,
+            generation: std::num::NonZeroU64::MIN.saturating_add(q.generation),
         };
         self.wake_writer(q);
         Ok(queued)
@@ -187,7 +175,7 @@ impl Outbox {
     /// when it will never be written (so the peer needs no CANCEL).
     pub(super) fn withdraw(&self, id: u64, queued: Queued) -> bool {
         let mut q = lock(&self.queue);
-        if q.generation != queued.generation || q.refuses() {
+        if queued.generation.get() - 1 != q.generation || q.refuses() {
             return false;
         }
         q.withdrawn.insert(id);
@@ -357,7 +345,7 @@ impl Outbox {
         }
         if !q.withdrawn.is_empty() {
             let freed = self.drop_withdrawn(&mut q);
-            self.request_room.add_permits(freed);
+            self.request_room.give_back(freed);
         }
         if q.is_empty() {
             if q.closing {
@@ -398,7 +386,7 @@ impl Outbox {
                 let id = u64::from_le_bytes(frame[5..HEADER_LEN].try_into().unwrap_or_default());
                 let is_request = kind == Kind::Request as u8 || kind == Kind::Ping as u8;
                 if is_request && withdrawn.contains(&id) {
-                    freed += self.room_for(len) as usize;
+                    freed += self.request_room.size_of(len);
                 } else {
                     out.extend_from_slice(frame);
                 }
@@ -431,10 +419,8 @@ impl Outbox {
     /// Called by the writer once `batch` is written: gives the budget its
     /// frames held back.
     pub(super) fn written(&self, batch: &mut Batch) {
-        let room = std::mem::take(&mut batch.request_room);
-        if room > 0 {
-            self.request_room.add_permits(room);
-        }
+        self.request_room
+            .give_back(std::mem::take(&mut batch.request_room));
         let answers = std::mem::take(&mut batch.answer_bytes);
         if answers > 0 {
             let before = self.answer_backlog.fetch_sub(answers, Ordering::AcqRel);

@@ -202,7 +202,8 @@ impl ServiceHandle {
                     detail: body.detail,
                 },
             },
-            CallFailure::Connection(err) | CallFailure::NotSent(err, _) => err,
+            CallFailure::Connection(err) => err,
+            CallFailure::NotSent(unsent) => unsent.error,
         }
     }
 }

@@ -391,8 +391,8 @@ impl Plugin {
                 method: "ping".into(),
                 after,
             },
-            crate::connection::CallFailure::Connection(e)
-            | crate::connection::CallFailure::NotSent(e, _) => e,
+            crate::connection::CallFailure::Connection(e) => e,
+            crate::connection::CallFailure::NotSent(unsent) => unsent.error,
             other => Error::Protocol {
                 peer: self.inner.name.clone(),
                 reason: format!("unexpected answer to a ping: {other:?}"),

@@ -211,8 +211,8 @@ impl Shared {
                     self.changed.notify_one();
                     match result {
                         // It exited before the request left: try another.
-                        Err(CallFailure::NotSent(_, frame)) => {
-                            unsent = Some(frame);
+                        Err(CallFailure::NotSent(not_sent)) => {
+                            unsent = Some(not_sent.frame);
                             continue;
                         }
                         result => return result,

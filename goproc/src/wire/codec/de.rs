@@ -105,9 +105,21 @@ impl<'de> Decoder<'de> {
     }
 
     /// A varint whose marker may be at most `widest` (`fb` for u16 ... `fe`
-    /// for u128).
-    #[inline]
+    /// for u128). Most are one byte: that case is inlined, the rest is not.
+    #[inline(always)]
     fn varint(&mut self, widest: u8, what: &str) -> Result<u128> {
+        if let Some(&b) = self.input.get(self.pos) {
+            if b < 0xfb {
+                self.pos += 1;
+                return Ok(u128::from(b));
+            }
+        }
+        self.wide_varint(widest, what)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wide_varint(&mut self, widest: u8, what: &str) -> Result<u128> {
         let at = self.pos;
         let marker = self.byte(what)?;
         if marker < 0xfb {
@@ -128,9 +140,16 @@ impl<'de> Decoder<'de> {
         })
     }
 
-    fn u64_varint(&mut self, what: &str) -> Result<u64> {
+    /// A u64 varint (`what` names it in errors).
+    pub fn u64_varint(&mut self, what: &str) -> Result<u64> {
         // A marker no wider than `fd` keeps the value within 64 bits.
         self.varint(0xfd, what).map(|v| v as u64)
+    }
+
+    /// A u32 varint (`what` names it in errors).
+    pub fn u32_varint(&mut self, what: &str) -> Result<u32> {
+        // A marker no wider than `fc` keeps the value within 32 bits.
+        self.varint(0xfc, what).map(|v| v as u32)
     }
 
     /// A string's or byte string's length: never more than the bytes left.

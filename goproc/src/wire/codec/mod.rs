@@ -14,6 +14,8 @@ use bincode::config;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::messages::RequestHead;
+
 pub use de::{DecodeError, NESTING_LIMIT};
 
 /// Appends the encoding of `value` to `out`.
@@ -71,12 +73,29 @@ pub fn decode_prefix_in_body<T: DeserializeOwned>(
     Ok((value, decoder.position()))
 }
 
+/// Decodes the head at the front of a REQUEST body; returns it and the bytes
+/// used. (The same bytes as `decode_prefix::<RequestHead>`, read directly:
+/// every call pays for it.)
+pub fn decode_request_head(body: &[u8]) -> Result<(RequestHead, usize), String> {
+    let mut decoder = de::Decoder::new(body, body.len());
+    let head = RequestHead {
+        service: decoder.u32_varint("the head's service").map_err(|e| e.0)?,
+        method: decoder.u32_varint("the head's method").map_err(|e| e.0)?,
+        deadline_ms: decoder.u64_varint("the head's deadline").map_err(|e| e.0)?,
+    };
+    Ok((head, decoder.position()))
+}
+
 /// Decodes a byte string (a length, then the bytes) that starts at `at` and
 /// runs to the end of `body`, reusing `body`'s allocation for the result:
 /// one move of the bytes instead of a new buffer and a copy.
 pub fn decode_bytes_in_place(mut body: Vec<u8>, at: usize) -> Result<Vec<u8>, String> {
     let rest = body.get(at..).unwrap_or_default();
-    let (len, used) = decode_prefix::<u64>(rest)?;
+    let mut decoder = de::Decoder::new(rest, rest.len());
+    let len = decoder
+        .u64_varint("a byte string's length")
+        .map_err(|e| e.0)?;
+    let used = decoder.position();
     let available = (rest.len() - used) as u64;
     if len != available {
         return Err(if len > available {

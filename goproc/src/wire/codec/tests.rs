@@ -214,3 +214,42 @@ fn trailing_bytes_and_unsupported_serde_features_are_named() {
     let err = decode::<Untagged>(&[1]).expect_err("deserialize_any");
     assert!(err.contains("self-describing"), "{err}");
 }
+
+#[test]
+fn the_request_head_reads_as_serde_reads_it() {
+    use crate::wire::messages::RequestHead;
+    let heads = [
+        RequestHead {
+            service: 0,
+            method: 0,
+            deadline_ms: 0,
+        },
+        RequestHead {
+            service: 250,
+            method: 251,
+            deadline_ms: 65_536,
+        },
+        RequestHead {
+            service: u32::MAX,
+            method: 7,
+            deadline_ms: u64::MAX,
+        },
+    ];
+    for head in heads {
+        let mut bytes = encode(&head).expect("encode");
+        bytes.extend_from_slice(&[9, 9]);
+        assert_eq!(
+            decode_request_head(&bytes),
+            decode_prefix::<RequestHead>(&bytes)
+        );
+    }
+    for bad in [
+        &[][..],
+        &[0xfd, 0, 0, 0, 0, 0, 0, 0, 0][..],
+        &[0, 0xff][..],
+        &[1, 2][..],
+    ] {
+        assert!(decode_request_head(bad).is_err(), "{bad:?}");
+        assert!(decode_prefix::<crate::wire::messages::RequestHead>(bad).is_err());
+    }
+}
