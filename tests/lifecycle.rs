@@ -10,12 +10,16 @@ use goproc::{Error, Plugin};
 use lifecycle_support::lifecycle::LifecycleClient;
 use lifecycle_support::Captured;
 
-async fn start() -> (Plugin, LifecycleClient) {
-    let plugin = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+fn builder() -> goproc::PluginBuilder {
+    Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
         .arg("lifecycle")
         .name("lifecycle")
         .contract::<LifecycleClient>()
         .start_timeout(Duration::from_secs(20))
+}
+
+async fn start() -> (Plugin, LifecycleClient) {
+    let plugin = builder()
         .spawn()
         .await
         .expect("starting the lifecycle plugin");
@@ -28,6 +32,17 @@ async fn a_call_past_its_deadline_times_out_at_the_host_and_the_handler_is_cance
     let (_plugin, client) = start().await;
     lifecycle_support::a_call_past_its_deadline_times_out_and_the_handler_is_cancelled(&client)
         .await;
+}
+
+#[tokio::test]
+async fn a_hung_handler_times_out_at_the_builders_call_timeout_with_no_with_timeout_written() {
+    lifecycle_support::a_hung_handler_times_out_at_the_builders_call_timeout(builder()).await;
+}
+
+#[tokio::test]
+async fn shutting_down_an_idle_plugin_returns_its_exit_status() {
+    let (plugin, _client) = start().await;
+    lifecycle_support::shutting_down_an_idle_plugin_returns_its_exit_status(plugin).await;
 }
 
 #[tokio::test]
@@ -88,9 +103,12 @@ async fn plugin_stderr_becomes_events_at_the_stated_level_and_a_panic_is_one_err
         .fail("kaboom".into())
         .await
         .expect_err("the handler panics");
+    // One shape in every runtime: `<kind>: <text>`, where it happened in
+    // `detail`.
     assert!(
-        matches!(&err, Error::Remote { code: goproc::RemoteCode::HandlerFailed, message, .. } if message.contains("kaboom")),
-        "{err}"
+        matches!(&err, Error::Remote { code: goproc::RemoteCode::HandlerFailed, message, detail, .. }
+            if message == "panic: kaboom" && detail.starts_with("panicked at tests/plugins/lifecycle.rs:")),
+        "{err:?}"
     );
     // Give the log reader a moment to close the panic report.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -131,5 +149,83 @@ async fn plugin_stderr_becomes_events_at_the_stated_level_and_a_panic_is_one_err
     assert!(
         !events.iter().any(|(_, m)| m == "kaboom"),
         "the message line is inside the report"
+    );
+}
+
+#[tokio::test]
+async fn plugin_output_can_go_to_a_writer_of_the_hosts() {
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let written = Shared::default();
+    let plugin = builder()
+        .output(goproc::PluginOutput::writer(written.clone()))
+        .spawn()
+        .await
+        .expect("starts");
+    let client: LifecycleClient = plugin.client().expect("client");
+    client.log(vec!["to the writer".into()]).await.expect("log");
+    let want = format!("[lifecycle {}] to the writer\n", plugin.pid());
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = String::from_utf8_lossy(&written.0.lock().expect("lock")).into_owned();
+        if text.contains(&want) {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{text:?} lacks {want:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn with_no_tracing_subscriber_plugin_output_reaches_the_hosts_stderr() {
+    use std::io::BufRead;
+    // test-host installs no subscriber.
+    let mut host = std::process::Command::new(env!("CARGO_BIN_EXE_test-host"))
+        .args([env!("CARGO_BIN_EXE_test-plugin"), "chatty"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("test-host");
+    let stderr = host.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !(seen
+        .iter()
+        .any(|l: &String| l.ends_with("] chatty: to stderr"))
+        && seen.iter().any(|l| l.ends_with("] chatty: to stdout")))
+    {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = host.kill();
+    let _ = host.wait();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("[test-plugin ") && l.ends_with("] chatty: to stderr"))
+            && seen.iter().any(|l| l.ends_with("] chatty: to stdout")),
+        "the host's stderr: {seen:?}"
     );
 }

@@ -314,12 +314,8 @@ async fn shutdown_lets_the_running_call_finish_and_the_plugin_exits_cleanly() {
             .expect("the running call finished"),
         -399
     );
-    match exit {
-        Error::PluginExited { status, .. } => {
-            assert!(status.contains("exit status: 0"), "status: {status}")
-        }
-        other => panic!("expected a clean exit, got {other:?}"),
-    }
+    let status = exit.expect("the plugin exits by itself");
+    assert!(status.success(), "{status}");
 }
 
 #[tokio::test]

@@ -59,7 +59,10 @@ async fn an_answer_with_trailing_bytes_is_a_decode_error() {
     let err = first_answer_error("trailing-bytes").await;
     assert!(
         matches!(&err, Error::Codec { context, message }
-            if context.contains("Calculator.add") && message.contains("trailing")),
+            if context.contains("Calculator.add") && message.contains("trailing")
+                && message.contains("the host and the plugin disagree on the types of \
+                                     Calculator.add")
+                && message.contains("docs/CONTRACTS.md")),
         "{err}"
     );
 }
@@ -171,6 +174,7 @@ async fn a_program_that_exits_at_once_reports_its_status_and_stderr() {
         Error::PluginExited { status, stderr, .. } => {
             assert!(status.contains("exit status: 3"), "{status}");
             assert!(status.contains("before it connected"), "{status}");
+            assert!(status.contains("is it a goproc plugin"), "{status}");
             assert_eq!(
                 stderr,
                 &["fatal: the configuration file is missing".to_string()]
@@ -208,9 +212,104 @@ async fn a_missing_program_is_a_spawn_error() {
         .await
         .expect_err("no such program");
     assert!(
-        matches!(&err, Error::Spawn { program, .. } if program == "/nonexistent/goproc-plugin"),
+        matches!(&err, Error::Spawn { program, reason, .. }
+            if program == "/nonexistent/goproc-plugin"
+                && reason.contains("there is no file /nonexistent/goproc-plugin")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_bare_program_not_on_path_says_it_was_looked_up_on_path_and_where() {
+    let err = Plugin::builder("goproc-no-such-plugin")
+        .env("PATH", "/nonexistent/a:/nonexistent/b")
+        .spawn()
+        .await
+        .expect_err("not on PATH");
+    let text = err.to_string();
+    assert!(
+        text.contains("`goproc-no-such-plugin` was looked up on PATH")
+            && text.contains("/nonexistent/a, /nonexistent/b"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_relative_path_that_does_not_exist_says_what_it_was_resolved_against() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = Plugin::builder("./bin/plugin")
+        .current_dir(dir.path())
+        .spawn()
+        .await
+        .expect_err("no such file");
+    let text = err.to_string();
+    assert!(
+        text.contains("a relative path is resolved against the plugin's current_dir")
+            && text.contains(&dir.path().display().to_string()),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_directory_or_a_file_that_is_not_executable_says_which() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = Plugin::builder(dir.path())
+        .spawn()
+        .await
+        .expect_err("a directory");
+    assert!(
+        err.to_string().contains("is a directory, not a program"),
+        "{err}"
+    );
+
+    let script = dir.path().join("plugin.py");
+    std::fs::write(&script, "print('hi')\n").expect("write");
+    let err = Plugin::builder(&script)
+        .spawn()
+        .await
+        .expect_err("not executable");
+    let text = err.to_string();
+    assert!(
+        text.contains("is not executable") && text.contains("chmod +x") && text.contains("python3"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_script_that_is_no_plugin_is_named_after_it_and_its_stdout_is_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("report.py");
+    std::fs::write(
+        &script,
+        "import sys\nprint('usage: report.py CONFIG')\nsys.exit(0)\n",
+    )
+    .expect("write");
+    let python = std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("python3"))
+                .find(|c| c.is_file())
+        })
+        .expect("this test needs python3 on PATH");
+    let err = Plugin::builder(python)
+        .arg(&script)
+        .spawn()
+        .await
+        .expect_err("it exits without connecting");
+    match &err {
+        Error::PluginExited {
+            plugin,
+            status,
+            stdout,
+            ..
+        } => {
+            assert_eq!(plugin, "report.py", "named after its script, not python3");
+            assert!(status.contains("is it a goproc plugin"), "{status}");
+            assert_eq!(stdout, &["usage: report.py CONFIG".to_string()]);
+        }
+        other => panic!("expected PluginExited, got {other}"),
+    }
+    assert!(err.to_string().contains("usage: report.py CONFIG"), "{err}");
 }
 
 #[tokio::test]

@@ -313,12 +313,8 @@ async fn shutdown_lets_the_running_call_finish_then_the_plugin_exits_cleanly() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let ended = plugin.shutdown(Duration::from_secs(10)).await;
     assert_eq!(slow.await.expect("join").expect("slow call"), "slow done");
-    match ended {
-        Error::PluginExited { status, .. } => {
-            assert_eq!(status, "exit status: 0", "the plugin should exit by itself")
-        }
-        other => panic!("expected PluginExited, got {other:?}"),
-    }
+    let status = ended.expect("the plugin exits by itself");
+    assert!(status.success(), "{status}");
 }
 
 #[test]

@@ -51,6 +51,17 @@ async fn a_call_past_its_deadline_times_out_at_the_host_and_the_handler_sees_the
 }
 
 #[tokio::test]
+async fn a_hung_handler_times_out_at_the_builders_call_timeout_with_no_with_timeout_written() {
+    lifecycle_support::a_hung_handler_times_out_at_the_builders_call_timeout(builder()).await;
+}
+
+#[tokio::test]
+async fn shutting_down_an_idle_plugin_returns_its_exit_status() {
+    let (plugin, _client) = start().await;
+    lifecycle_support::shutting_down_an_idle_plugin_returns_its_exit_status(plugin).await;
+}
+
+#[tokio::test]
 async fn the_handler_sees_the_deadline_its_call_carries() {
     let (_plugin, client) = start().await;
     lifecycle_support::the_handler_sees_the_deadline_its_call_carries(&client).await;

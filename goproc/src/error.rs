@@ -15,12 +15,14 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The plugin program could not be started at all.
-    #[error("could not start plugin `{plugin}` ({program}): {source}")]
+    #[error("could not start plugin `{plugin}` ({program}): {reason}")]
     Spawn {
         /// The plugin's name.
         plugin: String,
         /// The program that was run.
         program: String,
+        /// What was wrong and what to do, in a sentence (the OS error in it).
+        reason: String,
         /// What the OS said.
         source: Arc<std::io::Error>,
     },
@@ -28,8 +30,9 @@ pub enum Error {
     /// The plugin did not connect and say hello within the start timeout.
     #[error(
         "plugin `{plugin}` (pid {pid}) did not connect within {timeout:?}; is it a goproc plugin \
-         that calls `goproc::serve`?{}",
-        StderrTail(stderr)
+         that calls `goproc::serve` (or its generated `serve`)?{}{}",
+        StderrTail(stderr),
+        StdoutTail(stdout)
     )]
     StartTimeout {
         /// The plugin's name.
@@ -40,6 +43,8 @@ pub enum Error {
         timeout: Duration,
         /// The last lines the plugin wrote to stderr.
         stderr: Vec<String>,
+        /// The last lines the plugin wrote to stdout.
+        stdout: Vec<String>,
     },
 
     /// The handshake failed: wrong token, unsupported protocol version, a
@@ -83,18 +88,24 @@ pub enum Error {
     /// The plugin process ended (crashed, was killed, or exited). Every call
     /// in flight on it fails with this error, and so does every later call.
     #[error(
-        "plugin `{plugin}` (pid {pid}) exited ({status}){}",
-        StderrTail(stderr)
+        "plugin `{plugin}` (pid {pid}) exited ({status}){}{}",
+        StderrTail(stderr),
+        StdoutTail(stdout)
     )]
     PluginExited {
         /// The plugin's name.
         plugin: String,
         /// Its process id.
         pid: u32,
-        /// How it ended, for example `exit status: 1` or `signal: 9 (SIGKILL)`.
+        /// How it ended, for example `exit status: 1`, `signal: 9 (SIGKILL)`
+        /// or `killed by the host: ...`.
         status: String,
         /// The last lines the plugin wrote to stderr.
         stderr: Vec<String>,
+        /// The last lines it wrote to stdout, when it exited before it
+        /// connected (a program that is not a goproc plugin often says why
+        /// there); empty otherwise.
+        stdout: Vec<String>,
     },
 
     /// A pool instance crashed more often than its restart policy allows;
@@ -267,6 +278,22 @@ impl fmt::Display for RemoteCode {
             RemoteCode::ShuttingDown => f.write_str("shutting down"),
             RemoteCode::Other(n) => write!(f, "error code {n}"),
         }
+    }
+}
+
+/// Formats the last stdout lines after an error message, or nothing.
+struct StdoutTail<'a>(&'a [String]);
+
+impl fmt::Display for StdoutTail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        f.write_str("; last stdout lines:")?;
+        for line in self.0 {
+            write!(f, "\n  | {line}")?;
+        }
+        Ok(())
     }
 }
 

@@ -73,6 +73,9 @@ pub use connection::Args;
 pub use contract::ContractInfo;
 pub use error::{Error, RemoteCode};
 pub use goproc_macros::plugin_interface;
-pub use host::{Client, Plugin, PluginBuilder, ServiceHandle};
+pub use host::{
+    Client, Plugin, PluginBuilder, PluginOutput, ServiceHandle, DEFAULT_CALL_TIMEOUT,
+    DEFAULT_START_TIMEOUT,
+};
 pub use plugin::{deadline, serve, time_left, Server, Service};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};

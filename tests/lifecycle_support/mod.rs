@@ -130,7 +130,21 @@ pub async fn the_handler_sees_the_deadline_its_call_carries(client: &LifecycleCl
         .expect("answered")
         .expect("the call carried a deadline");
     assert!((9_000..=10_000).contains(&left), "{left} ms left");
-    assert_eq!(client.deadline_ms().await.expect("answered"), None);
+    // Unless told otherwise, a client's calls carry the default 30 s.
+    let left = client
+        .deadline_ms()
+        .await
+        .expect("answered")
+        .expect("the default deadline");
+    assert!((29_000..=30_000).contains(&left), "{left} ms left");
+    assert_eq!(
+        client
+            .without_timeout()
+            .deadline_ms()
+            .await
+            .expect("answered"),
+        None
+    );
     // Longer than a Node timer can hold (2^31-1 ms): the handler still sees it.
     let month = 30 * 24 * 3600 * 1000;
     let left = client
@@ -188,13 +202,59 @@ pub async fn graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones(
     for call in in_flight {
         assert_eq!(call.await.expect("task").expect("finished"), 400);
     }
-    let ended = tokio::time::timeout(Duration::from_secs(5), stopping)
+    let status = tokio::time::timeout(Duration::from_secs(5), stopping)
         .await
         .expect("the plugin exits by itself")
-        .expect("task");
+        .expect("task")
+        .expect("a shutdown the plugin follows is a success");
+    assert!(status.success(), "{status}");
+    // Later calls say what happened: this host shut it down.
+    let after = client.add(1, 1).await.expect_err("shut down");
     assert!(
-        matches!(&ended, Error::PluginExited { status, .. } if status == "exit status: 0"),
-        "{ended}"
+        matches!(&after, Error::Closed { reason, .. } if reason.contains("shut down by this host")),
+        "{after}"
+    );
+}
+
+/// Shutting down an idle plugin is a success that reports its exit status.
+pub async fn shutting_down_an_idle_plugin_returns_its_exit_status(plugin: Plugin) {
+    let status = plugin
+        .shutdown(Duration::from_secs(10))
+        .await
+        .expect("an idle plugin shuts down cleanly");
+    assert!(status.success(), "{status}");
+    let again = plugin.exited().await;
+    assert!(
+        matches!(&again, Error::Closed { reason, .. } if reason.contains("shut down by this host")),
+        "{again}"
+    );
+}
+
+/// With no `with_timeout` written, a call to a hung handler fails with
+/// `Error::Timeout` at the builder's call timeout (`call_timeout`; 30 s
+/// unless set).
+pub async fn a_hung_handler_times_out_at_the_builders_call_timeout(builder: PluginBuilder) {
+    let plugin = builder
+        .call_timeout(Some(Duration::from_millis(400)))
+        .spawn()
+        .await
+        .expect("starts");
+    let client: LifecycleClient = plugin.client().expect("client");
+    let started = Instant::now();
+    let err = client
+        .sleep(60_000)
+        .await
+        .expect_err("the default deadline passes");
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, Error::Timeout { after, .. } if *after == Duration::from_millis(400)),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // `without_timeout` still waits as long as the plugin takes.
+    assert_eq!(
+        client.without_timeout().sleep(600).await.expect("waits"),
+        600
     );
 }
 
@@ -214,14 +274,21 @@ pub async fn graceful_shutdown_kills_a_plugin_that_outlives_the_grace_period<F>(
     tokio::time::sleep(Duration::from_millis(100)).await;
     before_shutdown(client).await;
     let started = Instant::now();
-    let ended = plugin.shutdown(Duration::from_millis(300)).await;
+    let ended = plugin
+        .shutdown(Duration::from_millis(300))
+        .await
+        .expect_err("killed at the end of the grace");
     assert!(started.elapsed() < Duration::from_secs(3));
+    let killed = "killed by the host: still running when the 300ms shutdown grace ended";
     assert!(
-        matches!(&ended, Error::PluginExited { status, .. } if status.contains("signal: 9")),
+        matches!(&ended, Error::PluginExited { status, .. } if status == killed),
         "{ended}"
     );
     let err = slow.await.expect("task").expect_err("killed");
-    assert!(matches!(err, Error::PluginExited { .. }), "{err}");
+    assert!(
+        matches!(&err, Error::PluginExited { status, .. } if status == killed),
+        "{err}"
+    );
 }
 
 /// Starts `test-host` with `plugins` (its arguments), SIGKILLs it once it

@@ -187,6 +187,15 @@ pub async fn run(role: &str) {
                 std::process::exit(1);
             }
         }
+        // Says something on both streams, then serves the calculator.
+        "chatty" => {
+            eprintln!("chatty: to stderr");
+            println!("chatty: to stdout");
+            if let Err(e) = crate::calculator_plugin::run().await {
+                eprintln!("test-plugin chatty: {e}");
+                std::process::exit(1);
+            }
+        }
         // `intruder MODE MARK`: finds the plugin whose environment holds
         // `MARK`, reads its socket address and token from
         // /proc/<pid>/environ, connects first, and prints what happened.

@@ -1,7 +1,6 @@
 //! The peer's calls: decode the request head, find the handler, run it as
 //! its own task, and answer with RESPONSE or ERROR.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -245,11 +244,15 @@ impl Connection {
                     .into_frame(id, max_frame),
                 },
                 Some(Ok(Err(err))) => err.into_frame(id, max_frame),
-                Some(Err(panic)) => RemoteError::new(
-                    RemoteCode::HandlerFailed,
-                    format!("the handler panicked: {}", panic_message(&*panic)),
-                )
-                .into_frame(id, max_frame),
+                Some(Err(panic)) => {
+                    let (message, detail) = super::panics::report(&*panic);
+                    RemoteError {
+                        code: RemoteCode::HandlerFailed,
+                        message,
+                        detail,
+                    }
+                    .into_frame(id, max_frame)
+                }
                 None => RemoteError::new(
                     RemoteCode::DeadlineExceeded,
                     "the handler did not finish before the call's deadline",
@@ -280,25 +283,19 @@ impl Connection {
         let mut handlers = lock(&self.handlers);
         let task = tokio::spawn(async move {
             let frame = answer.await;
-            // Removing the entry first means a CANCEL arriving now finds nothing.
-            let still_wanted = lock(&conn.handlers).remove(&id).is_some();
-            if still_wanted {
-                let _ = conn.send_answer(frame);
+            // Under the table's lock: a CANCEL arriving now finds nothing,
+            // and a shutdown that waits for an empty table (then closes the
+            // outbox) cannot close it between the removal and the answer.
+            {
+                let mut handlers = lock(&conn.handlers);
+                if handlers.remove(&id).is_some() {
+                    let _ = conn.send_answer(frame);
+                }
             }
             conn.handlers_idle.notify_waiters();
         });
         // Inserted under the same lock the task takes to remove itself, so
         // the entry cannot outlive the task.
         handlers.insert(id, task.abort_handle());
-    }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_string()
     }
 }

@@ -9,6 +9,7 @@ mod calls;
 mod dispatch;
 mod io;
 mod outbox;
+mod panics;
 mod room;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use tokio::task::AbortHandle;
 pub(crate) use calls::CallFailure;
 pub use dispatch::{Args, Dispatch, HandlerFuture, RemoteError};
 pub use outbox::DEFAULT_OUTBOX_LIMIT;
+pub(crate) use panics::record_panics;
 
 use crate::wire::messages::ErrorBody;
 use crate::wire::{FrameHeader, Kind};
@@ -59,7 +61,8 @@ struct Waiter {
 
 struct Calls {
     next_id: u64,
-    /// Calls sent and not yet answered. An entry that disappears before its
+    /// Calls sent and not yet answered (or answered, and their caller has
+    /// not taken the answer yet). An entry that disappears before its
     /// answer arrived was failed by [`Connection::fail_all`].
     pending: HashMap<u64, Waiter, BuildHasherDefault<IdHasher>>,
     /// Set once the connection is unusable; later calls fail with it.
@@ -181,16 +184,27 @@ impl Connection {
     /// Marks the connection unusable: every waiting call and every later one
     /// fails with `err`, and the handlers of the peer's calls are aborted.
     pub(crate) fn fail_all(&self, err: Error) {
-        let pending = {
+        let failed: Vec<Waiter> = {
             let mut calls = lock(&self.calls);
             if calls.closed.is_none() {
                 calls.closed = Some(err);
             }
             self.unusable.store(true, Ordering::Release);
-            std::mem::take(&mut calls.pending)
+            // A call whose answer arrived keeps it: its caller has not
+            // taken it yet, and an answer the peer sent is never lost.
+            let waiting: Vec<u64> = calls
+                .pending
+                .iter()
+                .filter(|(_, waiter)| waiter.reply.is_none())
+                .map(|(id, _)| *id)
+                .collect();
+            waiting
+                .iter()
+                .filter_map(|id| calls.pending.remove(id))
+                .collect()
         };
         // Each waiting call wakes, finds its entry gone and reads `closed`.
-        for waiter in pending.into_values() {
+        for waiter in failed {
             if let Some(waker) = waiter.waker {
                 waker.wake();
             }

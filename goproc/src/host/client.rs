@@ -146,12 +146,25 @@ impl ServiceHandle {
     }
 
     fn bad_answer(&self, method: u32, e: String) -> Error {
-        Error::codec(
+        let method = self.contract.method_path(method);
+        let hint = if e.contains("self-describing") {
+            "the return type uses a serde feature the wire cannot decode (untagged or internally \
+             tagged enums, flatten, `deserialize_any`); docs/CONTRACTS.md lists what a contract \
+             may use"
+                .to_string()
+        } else if e.contains("nesting limit") || e.contains("item budget") {
+            "the plugin answered a value past the wire's limits (docs/WIRE.md 3.1)".to_string()
+        } else {
             format!(
-                "the answer of {} does not decode as its return type",
-                self.contract.method_path(method)
-            ),
-            e,
+                "the host and the plugin disagree on the types of {method}: was one of them built \
+                 from another version of the contract? Rebuild the plugin or regenerate its \
+                 stubs; the handshake compares the trait, not the fields of the types it uses \
+                 (docs/CONTRACTS.md)"
+            )
+        };
+        Error::codec(
+            format!("the answer of {method} does not decode as its return type"),
+            format!("{e}; {hint}"),
         )
     }
 

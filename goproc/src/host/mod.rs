@@ -6,9 +6,11 @@ mod client;
 pub(crate) mod handshake;
 mod logs;
 mod plugin;
+mod program;
 mod spawn;
 mod supervise;
 
 pub(crate) use client::deadline_ms;
 pub use client::{Client, ServiceHandle};
-pub use plugin::{Plugin, PluginBuilder};
+pub use logs::PluginOutput;
+pub use plugin::{Plugin, PluginBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};

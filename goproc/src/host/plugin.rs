@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use super::handshake::{self, Expect};
-use super::logs::Output;
+use super::logs::{Output, PluginOutput};
 use super::supervise::{supervise, Exit};
 use super::{Client, ServiceHandle};
 use crate::connection::Connection;
@@ -21,6 +21,9 @@ use crate::{ContractInfo, Error};
 
 /// How long a plugin may take to connect and say hello, unless set.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client's call waits for its answer, unless set: long enough
+/// for real work, short enough that a hung handler is noticed.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Configures and starts a plugin process. Made by [`Plugin::builder`].
 #[derive(Debug, Clone)]
@@ -34,10 +37,12 @@ pub struct PluginBuilder {
     current_dir: Option<PathBuf>,
     name: Option<String>,
     start_timeout: Duration,
+    call_timeout: Option<Duration>,
     contracts: Vec<&'static ContractInfo>,
     max_frame: u32,
     outbox_limit: usize,
     busy_poll: Option<Duration>,
+    output: PluginOutput,
 }
 
 impl PluginBuilder {
@@ -107,6 +112,19 @@ impl PluginBuilder {
         self
     }
 
+    /// The deadline of every call made through the clients of this plugin
+    /// (or pool): 30 s by default ([`DEFAULT_CALL_TIMEOUT`]); `None` waits
+    /// as long as the plugin takes. A client can still change it for its
+    /// own calls with `with_timeout(d)` or `without_timeout()`.
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    pub(crate) fn default_call_timeout(&self) -> Option<Duration> {
+        self.call_timeout
+    }
+
     /// Requires the plugin to serve `C`'s contract with the same
     /// fingerprint; otherwise the handshake refuses it before any call.
     pub fn contract<C: Client>(mut self) -> Self {
@@ -134,6 +152,14 @@ impl PluginBuilder {
         self
     }
 
+    /// Where the plugin's stdout and stderr lines go (default
+    /// [`PluginOutput::Auto`]: `tracing` events when a subscriber is
+    /// installed, this process's stderr otherwise).
+    pub fn output(mut self, output: PluginOutput) -> Self {
+        self.output = output;
+        self
+    }
+
     /// Low-latency mode: while a call waits for its answer, and while the
     /// plugin waits for the next call, both sides keep polling the socket
     /// for up to `spin` before they sleep. A round trip then wakes no
@@ -147,12 +173,9 @@ impl PluginBuilder {
 
     /// The name the plugin will have (see [`PluginBuilder::name`]).
     pub fn display_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            PathBuf::from(&self.program)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| self.program.to_string_lossy().into_owned())
-        })
+        self.name
+            .clone()
+            .unwrap_or_else(|| super::program::default_name(&self.program, &self.args))
     }
 
     pub(crate) fn required_contracts(&self) -> Vec<&'static ContractInfo> {
@@ -195,15 +218,28 @@ impl PluginBuilder {
         if let Some(spin) = self.busy_poll {
             command.env(ENV_BUSY_POLL, spin.as_micros().to_string());
         }
-        let mut child = super::spawn::spawn(command)
-            .await
-            .map_err(|e| Error::Spawn {
+        let mut child = super::spawn::spawn(command).await.map_err(|e| {
+            let path_var = self
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var_os("PATH"));
+            Error::Spawn {
                 plugin: name.clone(),
                 program: self.program.to_string_lossy().into_owned(),
+                reason: super::program::why_not_started(
+                    &self.program,
+                    self.current_dir.as_deref(),
+                    path_var.as_deref(),
+                    &e,
+                ),
                 source: Arc::new(e),
-            })?;
+            }
+        })?;
         let pid = child.id().unwrap_or(0);
-        let output = Output::new(name.clone(), pid);
+        let output = Output::new(name.clone(), pid, self.output.clone());
         if let Some(out) = child.stdout.take() {
             output.forward_stdout(out);
         }
@@ -226,10 +262,14 @@ impl PluginBuilder {
                     plugin: name,
                     pid,
                     status: match status {
-                        Ok(s) => format!("{s}, before it connected"),
+                        Ok(s) => format!(
+                            "{s}, before it connected; is it a goproc plugin that calls \
+                             `goproc::serve` (or its generated `serve`)?"
+                        ),
                         Err(e) => format!("status unknown: {e}"),
                     },
                     stderr: output.stderr_tail(),
+                    stdout: output.stdout_tail(),
                 });
             }
             _ = tokio::time::sleep(self.start_timeout) => {
@@ -241,6 +281,7 @@ impl PluginBuilder {
                     pid,
                     timeout: self.start_timeout,
                     stderr: output.stderr_tail(),
+                    stdout: output.stdout_tail(),
                 });
             }
         };
@@ -271,6 +312,7 @@ impl PluginBuilder {
             inner: Arc::new(Inner {
                 name,
                 pid,
+                call_timeout: self.call_timeout,
                 hello_language: hello.language,
                 hello_runtime: hello.runtime,
                 contracts: hello.contracts,
@@ -296,6 +338,7 @@ pub struct Plugin {
 struct Inner {
     name: String,
     pid: u32,
+    call_timeout: Option<Duration>,
     hello_language: String,
     hello_runtime: String,
     contracts: Vec<ContractRef>,
@@ -326,10 +369,12 @@ impl Plugin {
             current_dir: None,
             name: None,
             start_timeout: DEFAULT_START_TIMEOUT,
+            call_timeout: Some(DEFAULT_CALL_TIMEOUT),
             contracts: Vec::new(),
             max_frame: DEFAULT_MAX_FRAME,
             outbox_limit: crate::connection::DEFAULT_OUTBOX_LIMIT,
             busy_poll: None,
+            output: PluginOutput::default(),
         }
     }
 
@@ -339,12 +384,8 @@ impl Plugin {
         let service =
             handshake::check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
-        Ok(C::from_handle(ServiceHandle::new(
-            self.inner.conn.clone(),
-            service,
-            C::CONTRACT,
-            owner,
-        )))
+        let handle = ServiceHandle::new(self.inner.conn.clone(), service, C::CONTRACT, owner);
+        Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
     }
 
     pub(crate) fn announced(&self) -> &[ContractRef] {
@@ -420,13 +461,30 @@ impl Plugin {
     /// Stops the plugin gracefully: new calls are refused at once with a
     /// clear error, calls in flight may finish within `grace`, then the
     /// process is killed if it has not exited by itself.
-    pub async fn shutdown(&self, grace: Duration) -> Error {
+    ///
+    /// Returns the plugin's exit status when it exited by itself within the
+    /// grace; otherwise the error its calls failed with (killed at the end
+    /// of the grace, or it had ended before). Later calls fail with
+    /// [`Error::Closed`], saying the plugin was shut down by this host.
+    pub async fn shutdown(&self, grace: Duration) -> Result<std::process::ExitStatus, Error> {
         self.inner.conn.refuse_new_calls(Error::Closed {
             peer: self.inner.name.clone(),
             reason: "the plugin is shutting down".into(),
         });
         self.stop(Stop::Graceful(grace));
-        self.exited().await
+        let mut exit = self.inner.exit.clone();
+        let exit = match exit.wait_for(Option::is_some).await {
+            Ok(e) => e.clone(),
+            Err(_) => None,
+        };
+        match exit {
+            Some(Exit {
+                status: Some(status),
+                ..
+            }) => Ok(status),
+            Some(Exit { error, .. }) => Err(error),
+            None => Err(self.gone()),
+        }
     }
 
     /// Kills the process at once; calls in flight fail with

@@ -16,7 +16,10 @@ use crate::Error;
 /// How a plugin ended.
 #[derive(Clone)]
 pub(crate) struct Exit {
+    /// What its calls fail with.
     pub(crate) error: Error,
+    /// Its exit status, when it exited by itself within a shutdown's grace.
+    pub(crate) status: Option<std::process::ExitStatus>,
 }
 
 /// After the socket closes, how long the process gets to exit by itself.
@@ -36,14 +39,11 @@ pub(super) async fn supervise(
     pid: u32,
 ) {
     let mut broken: Option<Error> = None;
+    // Whether the host ended the plugin, and how: its calls then say so,
+    // instead of reading like a crash.
+    let mut ended_by_host: Option<ByHost> = None;
     let status = tokio::select! {
-        status = child.wait() => {
-            // What the plugin wrote before it exited is still in the socket:
-            // let the reader take it, so no answer it sent is lost, before
-            // the calls left fail with the exit.
-            let _ = tokio::time::timeout(READ_AFTER_EXIT, conn.ended()).await;
-            status
-        }
+        status = child.wait() => status,
         ended = conn.ended() => {
             // A broken rule is the plugin's fault and its calls fail with it;
             // a failed read or write usually means the process died, so the
@@ -66,8 +66,12 @@ pub(super) async fn supervise(
                 Ok(Stop::Graceful(grace)) => {
                     let _ = conn.send_shutdown();
                     match tokio::time::timeout(grace, child.wait()).await {
-                        Ok(status) => status,
+                        Ok(status) => {
+                            ended_by_host = Some(ByHost::ShutDown);
+                            status
+                        }
                         Err(_) => {
+                            ended_by_host = Some(ByHost::KilledAfterGrace(grace));
                             let _ = child.start_kill();
                             child.wait().await
                         }
@@ -75,6 +79,7 @@ pub(super) async fn supervise(
                 }
                 // Asked to, or every handle is gone: kill at once.
                 Ok(Stop::Kill) | Err(_) => {
+                    ended_by_host = Some(ByHost::Killed);
                     conn.close();
                     let _ = child.start_kill();
                     child.wait().await
@@ -82,17 +87,50 @@ pub(super) async fn supervise(
             }
         }
     };
+    // What the plugin wrote before it exited is still in the socket: let
+    // the reader take it, so no answer it sent is lost, before the calls
+    // left fail with the exit. (At once when this side closed it.)
+    let _ = tokio::time::timeout(READ_AFTER_EXIT, conn.ended()).await;
     output.drained(DRAIN_OUTPUT).await;
-    let error = broken.unwrap_or_else(|| Error::PluginExited {
+    let status_text = match &status {
+        Ok(s) => s.to_string(),
+        Err(e) => format!("status unknown: {e}"),
+    };
+    let exited = |status: String| Error::PluginExited {
         plugin: name.clone(),
         pid,
-        status: match status {
-            Ok(s) => s.to_string(),
-            Err(e) => format!("status unknown: {e}"),
-        },
+        status,
         stderr: output.stderr_tail(),
-    });
+        stdout: Vec::new(),
+    };
+    let error = match (broken, ended_by_host) {
+        (Some(err), _) => err,
+        (None, Some(ByHost::ShutDown)) => Error::Closed {
+            peer: name.clone(),
+            reason: format!("the plugin was shut down by this host (it exited: {status_text})"),
+        },
+        (None, Some(ByHost::KilledAfterGrace(grace))) => exited(format!(
+            "killed by the host: still running when the {grace:?} shutdown grace ended"
+        )),
+        (None, Some(ByHost::Killed)) => exited("killed by the host (Plugin::kill)".into()),
+        (None, None) => exited(status_text),
+    };
     conn.fail_all(error.clone());
     conn.close();
-    let _ = exit.send(Some(Exit { error }));
+    let clean = matches!(ended_by_host, Some(ByHost::ShutDown));
+    let _ = exit.send(Some(Exit {
+        error,
+        status: status.ok().filter(|_| clean),
+    }));
+}
+
+/// How the host ended a plugin.
+#[derive(Clone, Copy)]
+enum ByHost {
+    /// It exited by itself within the shutdown grace.
+    ShutDown,
+    /// The grace ended first.
+    KilledAfterGrace(Duration),
+    /// `kill`, or the last handle dropped.
+    Killed,
 }

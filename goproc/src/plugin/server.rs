@@ -60,6 +60,7 @@ impl Server {
     /// this prints one line that says so to stderr and exits with status 2,
     /// as a plugin has nothing else useful to do.
     pub async fn serve(self) -> Result<(), Error> {
+        crate::connection::record_panics();
         let (address, token) = match (std::env::var(ENV_ADDR), std::env::var(ENV_TOKEN)) {
             (Ok(a), Ok(t)) => (a, t),
             (Err(_), _) => not_started_by_host(ENV_ADDR),

@@ -306,11 +306,10 @@ impl Pool {
                     .map(|c| c.name.to_string())
                     .collect(),
             })?;
-        Ok(C::from_handle(ServiceHandle::pooled(
-            self.shared.clone(),
-            index,
-            C::CONTRACT,
-        )))
+        let handle = ServiceHandle::pooled(self.shared.clone(), index, C::CONTRACT);
+        Ok(C::from_handle(
+            handle.with_timeout(self.shared.builder.default_call_timeout()),
+        ))
     }
 
     /// How many restarts the pool has made.

@@ -7,6 +7,7 @@ mod group;
 mod level;
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,11 +27,53 @@ const REPORT_IDLE: Duration = Duration::from_millis(100);
 /// A report longer than this is cut into several events.
 const MAX_REPORT_LINES: usize = 200;
 
+/// Where a plugin's stdout and stderr lines go. Set with
+/// [`crate::PluginBuilder::output`].
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum PluginOutput {
+    /// `tracing` events (target `goproc::plugin`) when a `tracing`
+    /// subscriber is installed, otherwise this process's stderr: a plugin's
+    /// output, its panics and tracebacks included, is never dropped
+    /// silently. The default.
+    #[default]
+    Auto,
+    /// `tracing` events (target `goproc::plugin`, with the plugin's name,
+    /// pid and stream, at the level each line states), whether or not a
+    /// subscriber listens.
+    Tracing,
+    /// This process's stderr, each line as `[name pid] line`.
+    Stderr,
+    /// A writer of yours (a log file, a buffer in a test), each line as
+    /// `[name pid] line`. See [`PluginOutput::writer`].
+    Writer(Arc<Mutex<dyn std::io::Write + Send>>),
+}
+
+impl PluginOutput {
+    /// Lines go to `writer`, each as `[name pid] line`.
+    pub fn writer(writer: impl std::io::Write + Send + 'static) -> Self {
+        PluginOutput::Writer(Arc::new(Mutex::new(writer)))
+    }
+}
+
+impl std::fmt::Debug for PluginOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginOutput::Auto => "Auto",
+            PluginOutput::Tracing => "Tracing",
+            PluginOutput::Stderr => "Stderr",
+            PluginOutput::Writer(_) => "Writer(..)",
+        })
+    }
+}
+
 /// The output of one plugin process.
 pub(crate) struct Output {
     plugin: String,
     pid: u32,
+    sink: PluginOutput,
     tail: Mutex<VecDeque<String>>,
+    stdout_tail: Mutex<VecDeque<String>>,
     readers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -41,11 +84,13 @@ enum Stream {
 }
 
 impl Output {
-    pub(crate) fn new(plugin: String, pid: u32) -> Arc<Output> {
+    pub(crate) fn new(plugin: String, pid: u32, sink: PluginOutput) -> Arc<Output> {
         Arc::new(Output {
             plugin,
             pid,
+            sink,
             tail: Mutex::new(VecDeque::with_capacity(TAIL_LINES)),
+            stdout_tail: Mutex::new(VecDeque::with_capacity(TAIL_LINES)),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -115,12 +160,13 @@ impl Output {
             .push(task);
     }
 
-    /// Remembers a stderr line for the exit error.
+    /// Remembers a line for the exit error.
     fn keep(&self, stream: Stream, line: &str) {
-        if stream != Stream::Stderr {
-            return;
-        }
-        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = match stream {
+            Stream::Stderr => &self.tail,
+            Stream::Stdout => &self.stdout_tail,
+        };
+        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
         if tail.len() == TAIL_LINES {
             tail.pop_front();
         }
@@ -137,6 +183,30 @@ impl Output {
             },
         };
         let (plugin, pid) = (self.plugin.as_str(), self.pid);
+        let to_tracing = match &self.sink {
+            PluginOutput::Auto => {
+                tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>())
+            }
+            PluginOutput::Tracing => true,
+            PluginOutput::Stderr | PluginOutput::Writer(_) => false,
+        };
+        if !to_tracing {
+            let mut text = String::with_capacity(message.len() + 32);
+            for line in message.lines() {
+                text.push_str(&format!("[{plugin} {pid}] {line}\n"));
+            }
+            match &self.sink {
+                PluginOutput::Writer(writer) => {
+                    let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = writer.write_all(text.as_bytes());
+                    let _ = writer.flush();
+                }
+                _ => {
+                    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+                }
+            }
+            return;
+        }
         let stream = match stream {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
@@ -170,8 +240,16 @@ impl Output {
 
     /// The last stderr lines, oldest first.
     pub(crate) fn stderr_tail(&self) -> Vec<String> {
-        self.tail
-            .lock()
+        Self::lines(&self.tail)
+    }
+
+    /// The last stdout lines, oldest first.
+    pub(crate) fn stdout_tail(&self) -> Vec<String> {
+        Self::lines(&self.stdout_tail)
+    }
+
+    fn lines(tail: &Mutex<VecDeque<String>>) -> Vec<String> {
+        tail.lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .cloned()
