@@ -402,3 +402,21 @@ fn a_plugin_run_by_hand_says_what_it_is_and_exits_non_zero() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_plugin_that_dies_slowly_after_closing_its_socket_reports_its_last_stderr_line() {
+    let plugin = start("dies-slowly").await;
+    let calc: CalculatorClient = plugin.client().expect("announces Calculator");
+    let err = calc.add(1, 2).await.expect_err("it dies");
+    match &err {
+        Error::PluginExited { status, stderr, .. } => {
+            assert!(status.contains("exit status: 1"), "{status}");
+            assert_eq!(
+                stderr.last().map(String::as_str),
+                Some("RecursionError: maximum recursion depth exceeded"),
+                "{stderr:?}"
+            );
+        }
+        other => panic!("expected PluginExited, got {other}"),
+    }
+}

@@ -8,34 +8,50 @@
 //! protocol (`docs/WIRE.md`). A plugin that crashes takes nothing down with
 //! it: its calls fail with [`Error::PluginExited`].
 //!
-//! ```ignore
+//! One program, host and plugin at once (a doc test that runs: started by
+//! a host, it serves; otherwise it is the host, and starts itself):
+//!
+//! ```
 //! #[goproc::plugin_interface]
 //! pub trait Calculator {
 //!     /// Adds two numbers.
 //!     async fn add(&self, a: i64, b: i64) -> i64;
-//!     /// Divides, or says why not.
+//!     /// Divides, or says why not: a domain error, typed at the host.
 //!     async fn divide(&self, a: i64, b: i64) -> Result<i64, String>;
 //! }
 //!
-//! // Host:
-//! let plugin = goproc::Plugin::builder("./calculator-plugin")
-//!     .contract::<CalculatorClient>()
-//!     .spawn()
-//!     .await?;
-//! let calc: CalculatorClient = plugin.client()?;
-//! assert_eq!(calc.add(1, 2).await?, 3);
-//! assert_eq!(calc.divide(1, 0).await?, Err("division by zero".to_string()));
-//!
-//! // Plugin:
+//! // The plugin side: implement the trait.
 //! struct Calc;
 //! impl Calculator for Calc {
-//!     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+//!     async fn add(&self, a: i64, b: i64) -> i64 {
+//!         a + b
+//!     }
 //!     async fn divide(&self, a: i64, b: i64) -> Result<i64, String> {
 //!         a.checked_div(b).ok_or_else(|| "division by zero".to_string())
 //!     }
 //! }
-//! goproc::serve(CalculatorServer::new(Calc)).await?;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     if std::env::var_os(goproc::env::ENV_ADDR).is_some() {
+//!         // Started by a host: serve until it goes away.
+//!         return Ok(goproc::serve(CalculatorServer::new(Calc)).await?);
+//!     }
+//!     // The host side: start the plugin (here, this very program) and call it.
+//!     let plugin = goproc::Plugin::builder(std::env::current_exe()?)
+//!         .contract::<CalculatorClient>() // refuse a plugin built from another contract
+//!         .spawn()
+//!         .await?;
+//!     let calc: CalculatorClient = plugin.client()?;
+//!     assert_eq!(calc.add(1, 2).await?, 3);
+//!     assert_eq!(calc.divide(1, 0).await?, Err("division by zero".to_string()));
+//!     plugin.shutdown(std::time::Duration::from_secs(5)).await?;
+//!     Ok(())
+//! }
 //! ```
+//!
+//! A real plugin is its own program (see the README's quick start), or a
+//! Python or TypeScript one from stubs `goproc-codegen` writes.
 //!
 //! ## What the macro generates
 //!
@@ -72,6 +88,47 @@ pub mod __private;
 pub use connection::Args;
 pub use contract::ContractInfo;
 pub use error::{Error, RemoteCode};
+/// Turns a trait into a goproc plugin contract.
+///
+/// On `trait Calculator` it generates:
+///
+/// - the trait itself, each `async fn` becoming a method that returns
+///   `impl Future<Output = R> + Send` (an `impl` may still write `async
+///   fn`), with `Send + Sync + 'static` added so handlers run on any thread;
+/// - `CalculatorClient`, the host's typed client: `Clone + Send + Sync`, one
+///   `async fn` per method with the same name and arguments, returning
+///   `Result<R, goproc::Error>` (a method declared `-> Result<T, E>` returns
+///   `Result<Result<T, E>, goproc::Error>`: the outer error is goproc's, the
+///   inner one the plugin's domain error); `with_timeout(d)` and
+///   `without_timeout()` give copies with another deadline;
+/// - `CalculatorServer<T>`, the plugin's dispatcher for [`serve`] or
+///   [`Server::add`];
+/// - `impl goproc::Client for CalculatorClient`, whose `CONTRACT` is the
+///   contract's [`ContractInfo`] (name, fingerprint, methods).
+///
+/// Methods take `&self` and owned arguments whose types serialize with
+/// serde and fit the wire (docs/CONTRACTS.md lists what is refused, and
+/// why: the compiler says so at the line, with what to write instead). The
+/// one argument is `crate = "path::to::goproc"`, for a crate that
+/// re-exports goproc under another path.
+///
+/// ```
+/// #[goproc::plugin_interface]
+/// pub trait Greeter {
+///     async fn hello(&self, name: String) -> String;
+/// }
+///
+/// struct English;
+/// impl Greeter for English {
+///     async fn hello(&self, name: String) -> String {
+///         format!("Hello, {name}!")
+///     }
+/// }
+///
+/// let _server = GreeterServer::new(English); // for goproc::serve
+/// let contract = <GreeterClient as goproc::Client>::CONTRACT;
+/// assert_eq!((contract.name, contract.methods), ("Greeter", &["hello"][..]));
+/// ```
 pub use goproc_macros::plugin_interface;
 pub use host::{
     Client, Plugin, PluginBuilder, PluginOutput, ServiceHandle, DEFAULT_CALL_TIMEOUT,

@@ -187,6 +187,19 @@ pub async fn run(role: &str) {
                 std::process::exit(1);
             }
         }
+        // On the first call, closes its socket and takes most of a second to
+        // write its dying words to stderr, as a long traceback does.
+        "dies-slowly" => {
+            let (mut s, _) = handshake().await;
+            let _ = read_frame(&mut s, u32::MAX).await;
+            drop(s);
+            for i in 0..40 {
+                eprintln!("  File \"plugin.py\", line {i}, in recurse");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            eprintln!("RecursionError: maximum recursion depth exceeded");
+            std::process::exit(1);
+        }
         // Says something on both streams, then serves the calculator.
         "chatty" => {
             eprintln!("chatty: to stderr");

@@ -22,8 +22,10 @@ pub(crate) struct Exit {
     pub(crate) status: Option<std::process::ExitStatus>,
 }
 
-/// After the socket closes, how long the process gets to exit by itself.
-const EXIT_AFTER_CLOSE: Duration = Duration::from_millis(500);
+/// After the socket closes, how long the process gets to exit by itself:
+/// one that is dying may still be writing a long traceback, which its
+/// calls' error should end with.
+const EXIT_AFTER_CLOSE: Duration = Duration::from_secs(3);
 /// After the process exits, how long the reader gets to take what it wrote.
 const READ_AFTER_EXIT: Duration = Duration::from_millis(500);
 /// How long to wait for the last stderr lines after the process ended.
