@@ -182,6 +182,62 @@ fn edge_vectors() -> Vec<Vector> {
     ]
 }
 
+/// NaNs with their bits (docs/TYPESCRIPT.md, "NaN bits"): a JavaScript
+/// number is a double, so an `f32` signalling NaN comes back quieted (bit 22
+/// set, the rest kept) wherever it is; an `f64` one comes back as sent when
+/// it is a value of its own, a struct's field or in an array that holds more
+/// than numbers; quiet NaNs keep their sign and payload in both widths.
+fn nan_vectors() -> Vec<Vector> {
+    let f32_snan = f32::from_bits(0x7fa0_0001);
+    let f32_quieted = f32::from_bits(0x7fe0_0001);
+    let f64_snan = f64::from_bits(0x7ff4_0000_0000_0001);
+    let vector = |method, sent: Vec<u8>, answered: Vec<u8>| Vector {
+        method,
+        input: sent,
+        expect: Some(answered),
+    };
+    let same = |method, bytes: Vec<u8>| vector(method, bytes.clone(), bytes);
+    let record = |score: f64, circle: f32| everything::Record {
+        id: 1,
+        name: "nan".into(),
+        score,
+        flags: vec![true],
+        nickname: None,
+        shape: everything::Shape::Circle(circle),
+        blob: vec![],
+    };
+    vec![
+        // f32 signalling NaNs: quieted, sign and payload kept.
+        vector("echo_f32", enc(&f32_snan), enc(&f32_quieted)),
+        vector(
+            "echo_f32",
+            enc(&f32::from_bits(0xff80_0001)),
+            enc(&f32::from_bits(0xffc0_0001)),
+        ),
+        vector(
+            "echo_shape",
+            enc(&everything::Shape::Circle(f32_snan)),
+            enc(&everything::Shape::Circle(f32_quieted)),
+        ),
+        // f32 quiet NaNs: as sent.
+        same("echo_f32", enc(&f32::from_bits(0x7fc1_2345))),
+        same("echo_f32", enc(&f32::from_bits(0xffff_ffff))),
+        // f64 signalling NaNs: as sent when alone or a struct's field...
+        same("echo_f64", enc(&f64_snan)),
+        same("echo_f64", enc(&f64::from_bits(0xfff0_0000_0000_0001))),
+        vector(
+            "echo_record",
+            enc(&record(f64_snan, f32_snan)),
+            enc(&record(f64_snan, f32_quieted)),
+        ),
+        // ...or in an array that holds more than numbers.
+        same("echo_tuple", enc(&(7u8, String::from("x"), f64_snan))),
+        // f64 quiet NaNs: as sent.
+        same("echo_f64", enc(&f64::from_bits(0x7ff8_dead_0000_beef))),
+        same("echo_f64", enc(&f64::from_bits(0xffff_ffff_ffff_ffff))),
+    ]
+}
+
 /// `Tree` nested `depth` enums deep: `Node([Node([... Leaf(7) ...])])`.
 fn nested_tree(depth: usize) -> Vec<u8> {
     let mut v = Vec::new();
@@ -306,6 +362,7 @@ fn typescript_decodes_and_reencodes_rust_bytes_exactly() {
     let mut vectors = echo_vectors(seed, 60);
     vectors.extend(edge_vectors());
     vectors.extend(limit_vectors());
+    vectors.extend(nan_vectors());
     vectors.extend(malformed_vectors());
     let input: String = vectors
         .iter()

@@ -80,13 +80,46 @@ async fn a_thrown_error_is_handler_failed_and_the_plugin_keeps_serving() {
         .fail("kaboom".into())
         .await
         .expect_err("the handler throws");
+    // `<name>: <message>` and nothing else; the host names the call.
     assert!(
         matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, detail, .. }
-            if message.contains("Error: kaboom") && detail.contains("lifecycle_plugin.js")),
+            if message == "Error: kaboom" && detail.contains("lifecycle_plugin.js")),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Lifecycle.fail failed in the plugin: handler failed: Error: kaboom"
     );
     assert_eq!(client.add(i64::MAX, 1).await.expect("add"), i64::MIN);
     assert_eq!(client.pid().await.expect("pid"), plugin.pid());
+}
+
+#[tokio::test]
+async fn an_error_without_a_message_and_a_thrown_non_error_have_one_shape() {
+    let (_plugin, client) = start().await;
+    let remote = |e: Error| match e {
+        Error::Remote {
+            code: RemoteCode::HandlerFailed,
+            message,
+            detail,
+            ..
+        } => (message, detail),
+        other => panic!("expected HandlerFailed, got {other:?}"),
+    };
+    // `throw new Error()`: the name alone, and the stack.
+    let (message, detail) = remote(client.fail("empty".into()).await.expect_err("throws"));
+    assert_eq!(message, "Error");
+    assert!(detail.contains("lifecycle_plugin.js"), "no stack: {detail}");
+    // `throw "..."`: `thrown: ` and the value as `String()` gives it; no stack.
+    let (message, detail) = remote(
+        client
+            .fail("thrown-string".into())
+            .await
+            .expect_err("throws"),
+    );
+    assert_eq!(message, "thrown: a string, not an Error");
+    assert_eq!(detail, "");
+    assert_eq!(client.add(1, 2).await.expect("still serving"), 3);
 }
 
 #[tokio::test]
@@ -98,7 +131,7 @@ async fn an_error_message_that_is_not_valid_unicode_still_reaches_the_host() {
         .expect_err("the handler throws");
     assert!(
         matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
-            if message.contains("RangeError: half of an emoji: \u{fffd}, then the rest")),
+            if message == "RangeError: half of an emoji: \u{fffd}, then the rest"),
         "{err:?}"
     );
     assert_eq!(client.add(1, 1).await.expect("still serving"), 2);
@@ -115,7 +148,7 @@ async fn an_error_too_long_for_a_frame_is_cut_short_and_still_reaches_the_host()
     let client: LifecycleClient = plugin.client().expect("client");
     // The message and the stack that repeats it do not fit in 64 KiB
     // together; the cut falls in the middle of an emoji.
-    let prefix = "the handler raised Error: ".len();
+    let prefix = "Error: ".len();
     let message = format!("{}😀{}", "x".repeat(4095 - prefix), "y".repeat(40_000));
     let err = client.fail(message).await.expect_err("the handler throws");
     match &err {
@@ -124,10 +157,7 @@ async fn an_error_too_long_for_a_frame_is_cut_short_and_still_reaches_the_host()
             message,
             ..
         } => {
-            assert!(
-                message.starts_with("the handler raised Error: xxx"),
-                "{message:.80}"
-            );
+            assert!(message.starts_with("Error: xxx"), "{message:.80}");
             assert!(
                 message.len() < 8 * 1024,
                 "cut short: {} bytes",

@@ -25,6 +25,8 @@ const calculator: Calculator = {
         throw new TypeError("greet was told to throw");
       case "throw-value":
         throw 42;
+      case "throw-empty":
+        throw new RangeError();
       case "lone-surrogate":
         return "\uD800";
       case "wait":

@@ -55,6 +55,11 @@ const lifecycle: Lifecycle = {
       // reach the host.
       throw new RangeError("half of an emoji: \uD83D, then the rest");
     }
+    if (message === "empty") throw new Error();
+    if (message === "thrown-string") {
+      // Not an Error: no name, no stack.
+      throw "a string, not an Error";
+    }
     throw new Error(message);
   },
 

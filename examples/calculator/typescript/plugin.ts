@@ -1,7 +1,7 @@
 // The calculator plugin in TypeScript. The host (a Rust program) starts it
 // as `node dist/plugin.js`; run by hand it says it needs a host and exits.
 //
-// Build: npm ci && npx tsc -p .   (see README.md)
+// Build: npm ci && npm run build   (docs/TYPESCRIPT.md)
 
 import { serveCalculator, type Calculator } from "./generated/contract.js";
 

@@ -1154,15 +1154,37 @@ function idKey(buf: Buffer, at: number): number | bigint {
   return hi < 0x200000 ? hi * TWO_32 + lo : buf.readBigUInt64LE(at + 5);
 }
 
+/**
+ * What the host is told of a thrown value (docs/WIRE.md, ERROR code 4): an
+ * Error as `<name>: <message>` (the name alone when the message is empty)
+ * with its stack as the detail; anything else as `thrown: <String(value)>`.
+ * No method name: the host names the call itself.
+ */
 function errorMessage(e: unknown): { message: string; detail: string } {
   try {
     if (e instanceof Error) {
-      return { message: `${String(e.name)}: ${String(e.message)}`, detail: String(e.stack ?? "") };
+      // As `Error.prototype.toString` has it: an empty message gives the name alone.
+      const name = e.name === undefined ? "Error" : String(e.name);
+      const text = e.message === undefined ? "" : String(e.message);
+      const message = text === "" ? name : name === "" ? text : `${name}: ${text}`;
+      let detail = "";
+      try {
+        detail = String(e.stack ?? "");
+      } catch {
+        // A stack that cannot be read: the message alone.
+      }
+      return { message, detail };
     }
   } catch {
-    // An error whose name, message or stack cannot be read: describe it.
+    // An error whose name or message cannot be read: described as a value.
   }
-  return { message: `a non-Error value was thrown: ${describe(e)}`, detail: "" };
+  let text: string;
+  try {
+    text = String(e);
+  } catch {
+    text = `a ${typeof e} with no string form`;
+  }
+  return { message: `thrown: ${text}`, detail: "" };
 }
 
 /** Whether `await` would wait for `v` (it has a callable `then`). */
@@ -1515,7 +1537,7 @@ class Connection {
       result = run(call);
     } catch (e) {
       const { message, detail } = errorMessage(e);
-      this.sendError(id, ErrorCode.HandlerFailed, `the handler raised ${message}`, detail);
+      this.sendError(id, ErrorCode.HandlerFailed, message, detail);
       return;
     }
     if (!isThenable(result)) {
@@ -1544,7 +1566,7 @@ class Connection {
       (e: unknown) => {
         if (!this.release(id, call)) return;
         const { message, detail } = errorMessage(e);
-        this.sendError(id, ErrorCode.HandlerFailed, `the handler raised ${message}`, detail);
+        this.sendError(id, ErrorCode.HandlerFailed, message, detail);
         this.maybeFinishDraining();
       },
     );
