@@ -305,6 +305,11 @@ pub async fn a_host_that_never_reads_keeps_the_plugins_memory_bounded_and_loses_
         let now = crate::common::raw_host::Memory::of(pid);
         worst.rss = worst.rss.max(now.rss);
     }
+    eprintln!(
+        "{}: the plugin grew by {} KiB while its host did not read",
+        rt.language,
+        worst.rss.saturating_sub(before.rss) >> 10
+    );
     assert!(
         worst.rss < before.rss + NOT_READING_BOUND,
         "the plugin grew from {} to {} bytes while its host did not read",
@@ -357,6 +362,11 @@ pub async fn a_16_mib_frame_costs_the_plugin_less_than_three_times_its_size(rt: 
     assert_eq!(body, args, "the 16 MiB answer echoes the argument");
     let after = host.memory();
     let cost = after.peak.saturating_sub(before.rss);
+    eprintln!(
+        "{}: a 16 MiB frame raised the plugin's peak by {} MiB",
+        rt.language,
+        cost >> 20
+    );
     assert!(
         cost < 3 * u64::from(FRAME),
         "a 16 MiB frame raised the plugin's peak memory by {} MiB (from {} to {} MiB)",
