@@ -464,11 +464,99 @@ async def answers_past_the_high_water_mark_stop_the_reading_until_they_are_writt
     assert not transport.paused
 
 
+class Refusal(rt.DomainError[int]):
+    """The domain error of `Failing.refuse`, a u8."""
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class Failing:
+    """Handlers that fail in every way a handler can."""
+
+    async def boom(self) -> int:
+        raise ValueError("boom")
+
+    async def silent(self) -> int:
+        raise RuntimeError()
+
+    def plain(self) -> int:
+        raise KeyError("k")
+
+    async def unprintable(self) -> int:
+        raise Unprintable()
+
+    async def bad_return(self) -> int:
+        return 256
+
+    async def refuse(self) -> int:
+        raise Refusal(300)
+
+    async def huge(self) -> bytes:
+        return bytes(2 << 20)
+
+    async def cancelled(self) -> int:
+        raise asyncio.CancelledError()
+
+
+FAILING = rt.Contract(
+    name="Failing",
+    fingerprint="00",
+    methods=(
+        rt.MethodSpec("boom", lambda r: (), rt.w_u8),
+        rt.MethodSpec("silent", lambda r: (), rt.w_u8),
+        rt.MethodSpec("plain", lambda r: (), rt.w_u8),
+        rt.MethodSpec("unprintable", lambda r: (), rt.w_u8),
+        rt.MethodSpec("bad_return", lambda r: (), rt.w_u8),
+        rt.MethodSpec("refuse", lambda r: (), rt.w_u8, Refusal, rt.w_u8),
+        rt.MethodSpec("huge", lambda r: (), rt.w_bytes),
+        rt.MethodSpec("cancelled", lambda r: (), rt.w_u8),
+    ),
+)
+
+
+async def a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method() -> None:
+    plugin = rt._Plugin([rt.Service(FAILING, Failing())], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, WELCOME)
+    feed(plugin, b"".join(request(k + 1, k) for k in range(len(FAILING.methods))))
+    await turns()
+    errors: dict[str, tuple[str, str]] = {}
+    for kind, call_id, body in transport.frames():
+        assert kind == rt.KIND_ERROR, (kind, call_id, body)
+        r = Reader(body)
+        code, message, detail = r.u32(), r.str_(), r.str_()
+        r.done()
+        assert code == rt.CODE_HANDLER_FAILED, (call_id, code, message)
+        errors[FAILING.methods[call_id - 1].name] = (message, detail)
+    assert {name: message for name, (message, _) in errors.items()} == {
+        "boom": "ValueError: boom",
+        "silent": "RuntimeError",
+        "plain": "KeyError: 'k'",
+        "unprintable": "Unprintable: <exception str() failed>",
+        "bad_return": "the handler's return value cannot be encoded: EncodeError: 256 is out of range for u8",
+        "refuse": "the handler's domain error cannot be encoded: EncodeError: 300 is out of range for u8",
+        "huge": f"the answer is {9 + 5 + (2 << 20)} bytes, more than the maximum frame size {1 << 20}",
+        "cancelled": "the handler raised CancelledError, but the call was not cancelled",
+    }, errors
+    # The traceback is the detail, ending with the message's exception.
+    for name in ("boom", "silent", "plain", "unprintable", "bad_return", "refuse", "cancelled"):
+        detail = errors[name][1]
+        assert detail.startswith("Traceback (most recent call last):"), (name, detail)
+    assert errors["boom"][1].endswith("ValueError: boom\n"), errors["boom"][1]
+    assert errors["huge"][1] == ""
+    assert not plugin.finished.done()
+
+
 def test_serving() -> None:
     for test in (
         a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id,
         a_request_reusing_a_running_calls_id_ends_the_connection,
         answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
+        a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method,
     ):
         asyncio.run(test())
 

@@ -652,6 +652,19 @@ class Service:
         self.is_async = [inspect.iscoroutinefunction(fn) for fn in handlers]
 
 
+def _describe(exc: BaseException) -> str:
+    """How a failed call names its exception: `<class name>: <str(exc)>`, or
+    the class name alone when `str(exc)` is empty (`ValueError: boom`,
+    `RuntimeError`)."""
+    kind = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:
+        # As Python's own traceback says it.
+        text = "<exception str() failed>"
+    return f"{kind}: {text}" if text else kind
+
+
 def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
     out = bytearray(HEADER_LEN)
     _HEADER.pack_into(out, 0, MIN_LENGTH + len(body), kind, call_id)
@@ -1128,7 +1141,7 @@ class _Plugin(asyncio.BufferedProtocol):
             # would wait forever.
             frame = _error_frame(
                 call_id, CODE_HANDLER_FAILED,
-                f"{spec.name}: the handler raised CancelledError, but the call was not cancelled",
+                "the handler raised CancelledError, but the call was not cancelled",
                 "".join(traceback.format_exception(e)),
             )
         except Exception as e:
@@ -1150,7 +1163,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 out.append(0)
             spec.encode_ok(out, result)
         except Exception as e:
-            return self.answer_failure(call_id, spec, e, "its return value cannot be encoded: ")
+            return self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: ")
         length = len(out) - 4
         if length > self.max_frame:
             return self.too_long(call_id, spec, length)
@@ -1164,12 +1177,12 @@ class _Plugin(asyncio.BufferedProtocol):
             try:
                 spec.encode_err(out, exc.value)
             except Exception as e:
-                return self.answer_failure(call_id, spec, e, "its domain error cannot be encoded: ")
+                return self.answer_failure(call_id, spec, e, "the handler's domain error cannot be encoded: ")
             return self.finish_response(call_id, spec, out)
-        detail = "".join(traceback.format_exception(exc))
+        # The host names the method already: the message is what went wrong.
         return _error_frame(
-            call_id, CODE_HANDLER_FAILED,
-            f"{spec.name}: {context}{type(exc).__name__}: {exc}", detail,
+            call_id, CODE_HANDLER_FAILED, context + _describe(exc),
+            "".join(traceback.format_exception(exc)),
         )
 
     def finish_response(self, call_id: int, spec: MethodSpec, out: bytearray) -> bytearray:
@@ -1182,7 +1195,7 @@ class _Plugin(asyncio.BufferedProtocol):
     def too_long(self, call_id: int, spec: MethodSpec, length: int) -> bytearray:
         return _error_frame(
             call_id, CODE_HANDLER_FAILED,
-            f"{spec.name}: the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
+            f"the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
         )
 
     def maybe_drained(self) -> None:
