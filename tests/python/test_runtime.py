@@ -302,6 +302,45 @@ def test_checked_encoding() -> None:
         assert Reader(bytes(out)).i64() == v
 
 
+def test_f32_nans() -> None:
+    def f64_bits(v: float) -> int:
+        return int(struct.unpack("<Q", struct.pack("<d", v))[0])
+
+    def f32_out(v: float) -> int:
+        out = bytearray()
+        rt.w_f32(out, v)
+        return int(struct.unpack("<I", out)[0])
+
+    def double(bits: int) -> float:
+        return float(struct.unpack("<d", struct.pack("<Q", bits))[0])
+
+    # An f32 NaN is the double NaN with its sign, its payload (shifted to the
+    # top) and its signalling bit, and goes back to the same f32 bits.
+    for bits, want in (
+        (0x7F80_0001, 0x7FF0_0000_2000_0000),
+        (0xFF80_0001, 0xFFF0_0000_2000_0000),
+        (0x7FBF_FFFF, 0x7FF7_FFFF_E000_0000),
+        (0x7FC0_0000, 0x7FF8_0000_0000_0000),
+        (0xFFC0_1234, 0xFFF8_0246_8000_0000),
+    ):
+        v = Reader(struct.pack("<I", bits)).f32()
+        assert f64_bits(v) == want, (hex(bits), hex(f64_bits(v)))
+        assert f32_out(v) == bits, (hex(bits), hex(f32_out(v)))
+    # A double NaN encoded as f32 keeps the top of its payload and its
+    # signalling bit; one whose payload has no bit in the top 23 becomes the
+    # quiet NaN, never an infinity.
+    for bits, want in (
+        (0x7FF0_0000_4000_0000, 0x7F80_0002),
+        (0x7FF8_0000_2000_0001, 0x7FC0_0001),
+        (0x7FF0_0000_0000_0001, 0x7FC0_0000),
+        (0xFFF0_0000_1FFF_FFFF, 0xFFC0_0000),
+        (0x7FF8_0000_0000_0000, 0x7FC0_0000),
+    ):
+        assert f32_out(double(bits)) == want, (hex(bits), hex(f32_out(double(bits))))
+    # Other values are as before.
+    assert f32_out(float("inf")) == 0x7F80_0000 and f32_out(-0.0) == 0x8000_0000
+
+
 class FakeTransport(asyncio.Transport):
     """Keeps what the plugin writes; says whether reading is paused."""
 
@@ -567,6 +606,7 @@ def main() -> None:
     test_limits()
     test_view_reader()
     test_checked_encoding()
+    test_f32_nans()
     test_serving()
     print("runtime tests passed")
 

@@ -90,6 +90,27 @@ _U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
 _U128_MAX = (1 << 128) - 1
 
 
+def _f32_nan(bits: int) -> float:
+    """The float for the f32 NaN `bits`: the double NaN with the same sign and
+    payload, signalling if it is. (Python's conversion from f32 to double
+    sets the quiet bit, so a signalling NaN would come back quiet.)"""
+    return float(_F64.unpack(_U64.pack(
+        (bits & 0x8000_0000) << 32 | 0x7FF0_0000_0000_0000 | (bits & 0x7F_FFFF) << 29
+    ))[0])
+
+
+def _f32_nan_bits(v: float) -> int:
+    """The f32 bits of the NaN float `v`, the inverse of `_f32_nan`: the
+    payload's top 23 bits, quiet if none of them is set (as a conversion
+    would make it), so a NaN never becomes an infinity."""
+    try:
+        bits: int = _U64.unpack(_F64.pack(v))[0]
+    except struct.error as e:
+        raise EncodeError(f"{v!r} cannot be encoded as f32: {e}") from None
+    payload = bits >> 29 & 0x7F_FFFF
+    return (bits >> 32 & 0x8000_0000) | 0x7F80_0000 | (payload or 0x40_0000)
+
+
 class DecodeError(ValueError):
     """Bytes that are not a valid encoding of the expected type."""
 
@@ -266,7 +287,10 @@ class Reader:
         if p + 4 > self.end:
             raise self._short(4)
         self.pos = p + 4
-        return float(_F32.unpack_from(self.buf, p)[0])
+        v: float = _F32.unpack_from(self.buf, p)[0]
+        if v != v:
+            return _f32_nan(_U32.unpack_from(self.buf, p)[0])
+        return v
 
     def f64(self) -> float:
         p = self.pos
@@ -519,6 +543,9 @@ def w_i128(out: bytearray, v: int) -> None:
 
 
 def w_f32(out: bytearray, v: float) -> None:
+    if v != v:
+        out += _U32.pack(_f32_nan_bits(v))
+        return
     try:
         out += _F32.pack(v)
     except (struct.error, OverflowError) as e:
