@@ -396,6 +396,43 @@ fn a_python_plugin_run_by_hand_says_so_and_exits_with_status_2() {
     );
 }
 
+/// Runs the calculator example after making `sys.version_info` say 3.10.13:
+/// the runtime checks the version when it is imported.
+#[tokio::test]
+async fn a_python_older_than_the_runtime_needs_is_named_in_one_line_and_the_plugin_exits_2() {
+    let spawned = goproc::Plugin::builder(common::python::python3())
+        .args([
+            "-c",
+            "import runpy, sys; sys.version_info = (3, 10, 13, 'final', 0); \
+             runpy.run_path(sys.argv[1], run_name='__main__')",
+        ])
+        .arg(example("examples/calculator/python/plugin.py"))
+        .env("PYTHONPATH", example("examples/calculator/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .name("old-python")
+        .contract::<CalculatorClient>()
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await;
+    let Err(err) = spawned else {
+        panic!("the plugin started on a Python it does not support");
+    };
+    match &err {
+        Error::PluginExited { status, stderr, .. } => {
+            assert_eq!(status, "exit status: 2, before it connected", "{err}");
+            assert_eq!(stderr.len(), 1, "one line: {stderr:?}");
+            let line = &stderr[0];
+            assert!(
+                line.starts_with(
+                    "goproc plugin: this plugin needs Python 3.11 or newer; it runs on Python 3.10.13 (/"
+                ) && line.ends_with(')'),
+                "{line}"
+            );
+        }
+        other => panic!("expected PluginExited, got {other:?}"),
+    }
+}
+
 #[test]
 fn the_checked_in_python_example_stubs_are_up_to_date() {
     for (contract, out) in [

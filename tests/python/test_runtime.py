@@ -10,6 +10,7 @@ import asyncio
 import random
 import re
 import struct
+import subprocess
 import sys
 from typing import Any, Callable, cast
 
@@ -600,6 +601,28 @@ def test_serving() -> None:
         asyncio.run(test())
 
 
+def test_an_older_python_is_named_and_refused() -> None:
+    """The runtime checks the Python version when it is imported, before
+    anything that fails on an older one. (An older Python is faked: the
+    check reads `sys.version_info`.)"""
+
+    def import_as(version: tuple[int, int, int]) -> subprocess.CompletedProcess[str]:
+        fake = f"import sys; sys.version_info = {version + ('final', 0)!r}; import goproc_stubs.everything"
+        return subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=60)
+
+    for version in ((3, 10, 13), (3, 7, 0), (2, 7, 18)):
+        old = import_as(version)
+        found = ".".join(map(str, version))
+        assert (old.returncode, old.stdout, old.stderr) == (
+            2, "",
+            f"goproc plugin: this plugin needs Python 3.11 or newer; it runs on Python {found} ({sys.executable})\n",
+        ), (version, old)
+    for version in ((3, 11, 0), (3, 13, 1), (4, 0, 0)):
+        new = import_as(version)
+        assert (new.returncode, new.stdout, new.stderr) == (0, "", ""), (version, new)
+    assert rt.PYTHON_MIN == (3, 11)
+
+
 def main() -> None:
     test_golden(sys.argv[1])
     test_strict_decoding()
@@ -608,6 +631,7 @@ def main() -> None:
     test_checked_encoding()
     test_f32_nans()
     test_serving()
+    test_an_older_python_is_named_and_refused()
     print("runtime tests passed")
 
 

@@ -13,12 +13,26 @@ about the call it serves with `deadline()` and `time_left()`.
 
 from __future__ import annotations
 
+import sys
+
+# The oldest Python this runtime runs on (`asyncio.timeout` and
+# `asyncio.Task.cancelling` are new in 3.11). Checked before anything else:
+# an older Python gets one line that says so, not a cryptic error later
+# (`dataclass(slots=True)` is a TypeError before 3.10).
+PYTHON_MIN = (3, 11)
+if sys.version_info < PYTHON_MIN:
+    _found = ".".join(str(part) for part in sys.version_info[:3])
+    sys.stderr.write(
+        f"goproc plugin: this plugin needs Python {PYTHON_MIN[0]}.{PYTHON_MIN[1]} or newer; "
+        f"it runs on Python {_found} ({sys.executable})\n"
+    )
+    sys.exit(2)
+
 import asyncio
 import contextvars
 import inspect
 import os
 import struct
-import sys
 import threading
 import time
 import traceback
