@@ -91,7 +91,10 @@ async fn a_raised_exception_is_handler_failed_with_its_traceback_and_the_plugin_
         "Lifecycle.fail failed in the plugin: handler failed: RuntimeError: kaboom"
     );
     // An exception whose text is empty is named by its class alone.
-    let err = client.fail(String::new()).await.expect_err("the handler raises");
+    let err = client
+        .fail(String::new())
+        .await
+        .expect_err("the handler raises");
     assert!(
         matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
             if message == "RuntimeError"),
