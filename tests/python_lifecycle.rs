@@ -117,6 +117,35 @@ async fn a_raised_exception_is_handler_failed_with_its_traceback_and_the_plugin_
     assert_eq!(client.pid().await.expect("pid"), plugin.pid());
 }
 
+/// An exception whose text and traceback do not fit in a frame (16 MiB)
+/// fails its call with the start of its message, not the connection.
+#[tokio::test]
+async fn an_error_too_long_for_a_frame_fails_its_call_with_the_start_of_its_message() {
+    let (plugin, client) = start().await;
+    let err = client
+        .fail("x".repeat(10 << 20))
+        .await
+        .expect_err("the handler raises");
+    match &err {
+        Error::Remote {
+            code: RemoteCode::HandlerFailed,
+            message,
+            detail,
+            ..
+        } => {
+            assert_eq!(message.len(), 4096, "{}", &message[..40]);
+            assert!(
+                message.starts_with("RuntimeError: xxx"),
+                "{}",
+                &message[..40]
+            );
+            assert_eq!(detail, "");
+        }
+        other => panic!("expected a handler failure, got {other}"),
+    }
+    assert_eq!(client.pid().await.expect("pid"), plugin.pid());
+}
+
 #[tokio::test]
 async fn graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones() {
     let (plugin, client) = start().await;

@@ -591,12 +591,39 @@ async def a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_metho
     assert not plugin.finished.done()
 
 
+async def an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message() -> None:
+    class Long:
+        async def long(self) -> int:
+            raise ValueError("x" + "é" * 3_000_000)
+
+    contract = rt.Contract("Long", "00", (rt.MethodSpec("long", lambda r: (), rt.w_u8),))
+    for max_frame, chars in ((1 << 20, 4096 - len("ValueError: x")), (4096, 2031)):
+        plugin = rt._Plugin([rt.Service(contract, Long())], b"")
+        transport = FakeTransport()
+        plugin.connection_made(transport)
+        welcome = bytes([1, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
+        feed(plugin, frame(rt.KIND_WELCOME, 0, welcome) + request(1, 0))
+        await turns()
+        [(kind, call_id, body)] = transport.frames()
+        assert (kind, call_id) == (rt.KIND_ERROR, 1)
+        assert rt.HEADER_LEN - 4 + len(body) <= max_frame, len(body)
+        r = Reader(body)
+        code, message, detail = r.u32(), r.str_(), r.str_()
+        r.done()
+        # With a 4096-byte frame, 4075 bytes of message fit: the half of an
+        # "é" past them is dropped.
+        assert (code, message, detail) == (rt.CODE_HANDLER_FAILED, "ValueError: x" + "é" * chars, ""), (
+            max_frame, code, len(message), message[:40], detail[:40],
+        )
+
+
 def test_serving() -> None:
     for test in (
         a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id,
         a_request_reusing_a_running_calls_id_ends_the_connection,
         answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
         a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method,
+        an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message,
     ):
         asyncio.run(test())
 

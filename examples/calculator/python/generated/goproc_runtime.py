@@ -713,7 +713,18 @@ def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
     return out
 
 
-def _error_frame(call_id: int, code: int, message: str, detail: str = "") -> bytearray:
+# The longest message an ERROR frame keeps when the whole error does not fit
+# in a frame (characters), as in the other runtimes.
+_SHORT_ERROR_CHARS = 4096
+
+
+def _error_frame(
+    call_id: int, code: int, message: str, detail: str = "", max_frame: int = 0,
+) -> bytearray:
+    """An ERROR frame. With `max_frame`, an error too long for a frame loses
+    its detail and keeps as much of its message as fits (at most
+    _SHORT_ERROR_CHARS characters): the host takes a longer frame for a
+    broken connection."""
     out = bytearray(HEADER_LEN)
     _w_var(out, code)
     # Replace what has no UTF-8 form rather than fail to report the failure.
@@ -721,6 +732,13 @@ def _error_frame(call_id: int, code: int, message: str, detail: str = "") -> byt
         raw = text.encode("utf-8", "replace")
         _w_var(out, len(raw))
         out += raw
+    if max_frame and len(out) - 4 > max_frame:
+        # The header, the code and the message's length (5 bytes at most
+        # each), the empty detail's length.
+        room = max_frame - MIN_LENGTH - 5 - 5 - 1
+        short = message[:_SHORT_ERROR_CHARS].encode("utf-8", "replace")[:room]
+        # A character cut in half is dropped.
+        return _error_frame(call_id, code, short.decode("utf-8", "ignore"))
     _HEADER.pack_into(out, 0, len(out) - 4, KIND_ERROR, call_id)
     return out
 
@@ -1183,7 +1201,7 @@ class _Plugin(asyncio.BufferedProtocol):
             frame = _error_frame(
                 call_id, CODE_HANDLER_FAILED,
                 "the handler raised CancelledError, but the call was not cancelled",
-                "".join(traceback.format_exception(e)),
+                "".join(traceback.format_exception(e)), self.max_frame,
             )
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
@@ -1223,7 +1241,7 @@ class _Plugin(asyncio.BufferedProtocol):
         # The host names the method already: the message is what went wrong.
         return _error_frame(
             call_id, CODE_HANDLER_FAILED, context + _describe(exc),
-            "".join(traceback.format_exception(exc)),
+            "".join(traceback.format_exception(exc)), self.max_frame,
         )
 
     def finish_response(self, call_id: int, spec: MethodSpec, out: bytearray) -> bytearray:
