@@ -17,7 +17,7 @@ mod values;
 
 use goproc::wire::codec;
 use serde::Serialize;
-use values::Gen;
+use values::{Gen, F32_NANS, F64_NANS};
 
 const PER_TYPE: usize = 300;
 
@@ -85,6 +85,30 @@ fn cases() -> Cases {
     case!("echo_many", |i| g.many(i));
     case!("nothing", |_i| ());
     case!("echo_tree", |i| g.tree(i, 0));
+    // NaNs keep their bits, the signalling ones too: Python's own conversion
+    // between f32 and its double-precision floats would quiet them.
+    let same = |bytes: Vec<u8>| (bytes.clone(), bytes);
+    cases.push((
+        "echo_f32",
+        F32_NANS
+            .iter()
+            .map(|&b| same(enc(&f32::from_bits(b))))
+            .collect(),
+    ));
+    cases.push((
+        "echo_f64",
+        F64_NANS
+            .iter()
+            .map(|&b| same(enc(&f64::from_bits(b))))
+            .collect(),
+    ));
+    cases.push((
+        "echo_shape",
+        F32_NANS
+            .iter()
+            .map(|&b| same(enc(&everything::Shape::Circle(f32::from_bits(b)))))
+            .collect(),
+    ));
     let units = (0..PER_TYPE)
         .map(|i| {
             let units = g.units(i);

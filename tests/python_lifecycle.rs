@@ -87,11 +87,28 @@ async fn a_raised_exception_is_handler_failed_with_its_traceback_and_the_plugin_
         .fail("kaboom".into())
         .await
         .expect_err("the handler raises");
+    // The message is the exception's class and text, no more: the host
+    // names the method itself.
     assert!(
         matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, detail, .. }
-            if message.contains("RuntimeError: kaboom")
+            if message == "RuntimeError: kaboom"
                 && detail.starts_with("Traceback (most recent call last):")
-                && detail.contains("lifecycle_plugin.py")),
+                && detail.contains("lifecycle_plugin.py")
+                && detail.ends_with("RuntimeError: kaboom\n")),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Lifecycle.fail failed in the plugin: handler failed: RuntimeError: kaboom"
+    );
+    // An exception whose text is empty is named by its class alone.
+    let err = client
+        .fail(String::new())
+        .await
+        .expect_err("the handler raises");
+    assert!(
+        matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
+            if message == "RuntimeError"),
         "{err:?}"
     );
     // A CancelledError the handler raises itself, with the call not
@@ -102,11 +119,41 @@ async fn a_raised_exception_is_handler_failed_with_its_traceback_and_the_plugin_
         .await
         .expect_err("the handler raises CancelledError");
     assert!(
-        matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, .. }
-            if message.contains("CancelledError")),
+        matches!(&err, Error::Remote { code: RemoteCode::HandlerFailed, message, detail, .. }
+            if message == "the handler raised CancelledError, but the call was not cancelled"
+                && detail.contains("CancelledError")),
         "{err:?}"
     );
     assert_eq!(client.add(i64::MAX, 1).await.expect("add"), i64::MIN);
+    assert_eq!(client.pid().await.expect("pid"), plugin.pid());
+}
+
+/// An exception whose text and traceback do not fit in a frame (16 MiB)
+/// fails its call with the start of its message, not the connection.
+#[tokio::test]
+async fn an_error_too_long_for_a_frame_fails_its_call_with_the_start_of_its_message() {
+    let (plugin, client) = start().await;
+    let err = client
+        .fail("x".repeat(10 << 20))
+        .await
+        .expect_err("the handler raises");
+    match &err {
+        Error::Remote {
+            code: RemoteCode::HandlerFailed,
+            message,
+            detail,
+            ..
+        } => {
+            assert_eq!(message.len(), 4096, "{}", &message[..40]);
+            assert!(
+                message.starts_with("RuntimeError: xxx"),
+                "{}",
+                &message[..40]
+            );
+            assert_eq!(detail, "");
+        }
+        other => panic!("expected a handler failure, got {other}"),
+    }
     assert_eq!(client.pid().await.expect("pid"), plugin.pid());
 }
 

@@ -149,3 +149,86 @@ fn results_inside_values_type_check_decode_and_count_toward_the_nesting_limit() 
     let printed = common::python::run_script(&check, &pythonpath, &[], "");
     assert_eq!(printed, "results decode\n");
 }
+
+/// docs/PYTHON.md's type check of a plugin, `mypy --strict plugin/plugin.py`
+/// run from the folder that holds `plugin/`: it accepts the calculator
+/// example against its stubs, and once the stubs are regenerated from a
+/// changed contract it fails, naming each method the plugin no longer
+/// matches, before anything runs.
+#[test]
+fn mypy_strict_names_the_methods_of_a_plugin_that_regenerated_stubs_no_longer_match() {
+    let mypy = common::python::mypy();
+    let root = common::root();
+    let dir = common::scratch("python-mypy-plugin-check");
+    let plugin = dir.join("plugin");
+    let _ = std::fs::remove_dir_all(&plugin);
+    let _ = std::fs::remove_dir_all(dir.join(".mypy_cache"));
+    std::fs::create_dir_all(&plugin).expect("creating plugin/");
+    std::fs::copy(
+        root.join("examples/calculator/python/plugin.py"),
+        plugin.join("plugin.py"),
+    )
+    .expect("copying the calculator example");
+    let generate = |contract: &std::path::Path| {
+        let files = goproc_codegen::generate(goproc_codegen::Lang::Python, &[contract.into()])
+            .unwrap_or_else(|e| panic!("generating Python for {}: {e}", contract.display()));
+        let out = plugin.join("generated");
+        let _ = std::fs::remove_dir_all(&out);
+        goproc_codegen::output::write_all(&out, &files).expect("writing the stubs");
+    };
+    let check = || {
+        Command::new(&mypy)
+            .args(["--strict", "plugin/plugin.py"])
+            .current_dir(&dir)
+            .env_remove("MYPYPATH")
+            .output()
+            .expect("running mypy")
+    };
+
+    let contract = root.join("examples/calculator/contract.rs");
+    generate(&contract);
+    let out = check();
+    assert!(
+        out.status.success(),
+        "mypy --strict rejects the calculator example:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The contract changes: `greet` takes one more argument, and there is a
+    // new method.
+    let original = std::fs::read_to_string(&contract).expect("reading the contract");
+    let changed = original.replace(
+        "async fn greet(&self, name: String) -> String;",
+        "async fn greet(&self, name: String, polite: bool) -> String;\n    \
+         async fn square(&self, a: i64) -> i64;",
+    );
+    assert_ne!(changed, original, "the contract no longer declares greet");
+    let changed_path = dir.join("contract.rs");
+    std::fs::write(&changed_path, changed).expect("writing the changed contract");
+    generate(&changed_path);
+    let out = check();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let error = |says: &str| {
+        report
+            .lines()
+            .any(|l| l.starts_with("plugin/plugin.py:") && l.ends_with(says))
+    };
+    assert!(
+        error(
+            ": error: Signature of \"greet\" incompatible with supertype \"Calculator\"  [override]"
+        ),
+        "{report}"
+    );
+    assert!(
+        error(
+            ": error: Cannot instantiate abstract class \"Calc\" with abstract attribute \"square\"  [abstract]"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.ends_with("Found 2 errors in 1 file (checked 1 source file)\n"),
+        "{report}"
+    );
+}

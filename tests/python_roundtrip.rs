@@ -150,6 +150,30 @@ async fn every_everything_method_round_trips_random_values_through_python() {
 
     echo!(echo_tree, |i| |g: &mut Gen| g.tree(i, 0));
 
+    // NaNs come back with their bits, signalling ones included (Python's
+    // own f32 conversion would quiet them).
+    for bits in values::F32_NANS {
+        let v = f32::from_bits(bits);
+        let got = c.echo_f32(v).await.expect("echo_f32").to_bits();
+        assert_eq!(got, bits, "echo_f32: sent {bits:#010x}, got {got:#010x}");
+        let shape = c
+            .echo_shape(everything::Shape::Circle(v))
+            .await
+            .expect("echo_shape");
+        assert!(
+            matches!(shape, everything::Shape::Circle(f) if f.to_bits() == bits),
+            "echo_shape: sent Circle({bits:#010x}), got {shape:?}"
+        );
+    }
+    for bits in values::F64_NANS {
+        let got = c
+            .echo_f64(f64::from_bits(bits))
+            .await
+            .expect("echo_f64")
+            .to_bits();
+        assert_eq!(got, bits, "echo_f64: sent {bits:#018x}, got {got:#018x}");
+    }
+
     // Unit values take no bytes: a request may hold at most as many as its
     // body has bytes (docs/WIRE.md section 3.1), 4 for a one-byte count.
     for i in 0..PER_TYPE {

@@ -10,6 +10,7 @@ import asyncio
 import random
 import re
 import struct
+import subprocess
 import sys
 from typing import Any, Callable, cast
 
@@ -302,6 +303,45 @@ def test_checked_encoding() -> None:
         assert Reader(bytes(out)).i64() == v
 
 
+def test_f32_nans() -> None:
+    def f64_bits(v: float) -> int:
+        return int(struct.unpack("<Q", struct.pack("<d", v))[0])
+
+    def f32_out(v: float) -> int:
+        out = bytearray()
+        rt.w_f32(out, v)
+        return int(struct.unpack("<I", out)[0])
+
+    def double(bits: int) -> float:
+        return float(struct.unpack("<d", struct.pack("<Q", bits))[0])
+
+    # An f32 NaN is the double NaN with its sign, its payload (shifted to the
+    # top) and its signalling bit, and goes back to the same f32 bits.
+    for bits, want in (
+        (0x7F80_0001, 0x7FF0_0000_2000_0000),
+        (0xFF80_0001, 0xFFF0_0000_2000_0000),
+        (0x7FBF_FFFF, 0x7FF7_FFFF_E000_0000),
+        (0x7FC0_0000, 0x7FF8_0000_0000_0000),
+        (0xFFC0_1234, 0xFFF8_0246_8000_0000),
+    ):
+        v = Reader(struct.pack("<I", bits)).f32()
+        assert f64_bits(v) == want, (hex(bits), hex(f64_bits(v)))
+        assert f32_out(v) == bits, (hex(bits), hex(f32_out(v)))
+    # A double NaN encoded as f32 keeps the top of its payload and its
+    # signalling bit; one whose payload has no bit in the top 23 becomes the
+    # quiet NaN, never an infinity.
+    for bits, want in (
+        (0x7FF0_0000_4000_0000, 0x7F80_0002),
+        (0x7FF8_0000_2000_0001, 0x7FC0_0001),
+        (0x7FF0_0000_0000_0001, 0x7FC0_0000),
+        (0xFFF0_0000_1FFF_FFFF, 0xFFC0_0000),
+        (0x7FF8_0000_0000_0000, 0x7FC0_0000),
+    ):
+        assert f32_out(double(bits)) == want, (hex(bits), hex(f32_out(double(bits))))
+    # Other values are as before.
+    assert f32_out(float("inf")) == 0x7F80_0000 and f32_out(-0.0) == 0x8000_0000
+
+
 class FakeTransport(asyncio.Transport):
     """Keeps what the plugin writes; says whether reading is paused."""
 
@@ -464,13 +504,150 @@ async def answers_past_the_high_water_mark_stop_the_reading_until_they_are_writt
     assert not transport.paused
 
 
+class Refusal(rt.DomainError[int]):
+    """The domain error of `Failing.refuse`, a u8."""
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class Failing:
+    """Handlers that fail in every way a handler can."""
+
+    async def boom(self) -> int:
+        raise ValueError("boom")
+
+    async def silent(self) -> int:
+        raise RuntimeError()
+
+    def plain(self) -> int:
+        raise KeyError("k")
+
+    async def unprintable(self) -> int:
+        raise Unprintable()
+
+    async def bad_return(self) -> int:
+        return 256
+
+    async def refuse(self) -> int:
+        raise Refusal(300)
+
+    async def huge(self) -> bytes:
+        return bytes(2 << 20)
+
+    async def cancelled(self) -> int:
+        raise asyncio.CancelledError()
+
+
+FAILING = rt.Contract(
+    name="Failing",
+    fingerprint="00",
+    methods=(
+        rt.MethodSpec("boom", lambda r: (), rt.w_u8),
+        rt.MethodSpec("silent", lambda r: (), rt.w_u8),
+        rt.MethodSpec("plain", lambda r: (), rt.w_u8),
+        rt.MethodSpec("unprintable", lambda r: (), rt.w_u8),
+        rt.MethodSpec("bad_return", lambda r: (), rt.w_u8),
+        rt.MethodSpec("refuse", lambda r: (), rt.w_u8, Refusal, rt.w_u8),
+        rt.MethodSpec("huge", lambda r: (), rt.w_bytes),
+        rt.MethodSpec("cancelled", lambda r: (), rt.w_u8),
+    ),
+)
+
+
+async def a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method() -> None:
+    plugin = rt._Plugin([rt.Service(FAILING, Failing())], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, WELCOME)
+    feed(plugin, b"".join(request(k + 1, k) for k in range(len(FAILING.methods))))
+    await turns()
+    errors: dict[str, tuple[str, str]] = {}
+    for kind, call_id, body in transport.frames():
+        assert kind == rt.KIND_ERROR, (kind, call_id, body)
+        r = Reader(body)
+        code, message, detail = r.u32(), r.str_(), r.str_()
+        r.done()
+        assert code == rt.CODE_HANDLER_FAILED, (call_id, code, message)
+        errors[FAILING.methods[call_id - 1].name] = (message, detail)
+    assert {name: message for name, (message, _) in errors.items()} == {
+        "boom": "ValueError: boom",
+        "silent": "RuntimeError",
+        "plain": "KeyError: 'k'",
+        "unprintable": "Unprintable: <exception str() failed>",
+        "bad_return": "the handler's return value cannot be encoded: EncodeError: 256 is out of range for u8",
+        "refuse": "the handler's domain error cannot be encoded: EncodeError: 300 is out of range for u8",
+        "huge": f"the answer is {9 + 5 + (2 << 20)} bytes, more than the maximum frame size {1 << 20}",
+        "cancelled": "the handler raised CancelledError, but the call was not cancelled",
+    }, errors
+    # The traceback is the detail, ending with the message's exception.
+    for name in ("boom", "silent", "plain", "unprintable", "bad_return", "refuse", "cancelled"):
+        detail = errors[name][1]
+        assert detail.startswith("Traceback (most recent call last):"), (name, detail)
+    assert errors["boom"][1].endswith("ValueError: boom\n"), errors["boom"][1]
+    assert errors["huge"][1] == ""
+    assert not plugin.finished.done()
+
+
+async def an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message() -> None:
+    class Long:
+        async def long(self) -> int:
+            raise ValueError("x" + "é" * 3_000_000)
+
+    contract = rt.Contract("Long", "00", (rt.MethodSpec("long", lambda r: (), rt.w_u8),))
+    for max_frame, chars in ((1 << 20, 4096 - len("ValueError: x")), (4096, 2031)):
+        plugin = rt._Plugin([rt.Service(contract, Long())], b"")
+        transport = FakeTransport()
+        plugin.connection_made(transport)
+        welcome = bytes([1, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
+        feed(plugin, frame(rt.KIND_WELCOME, 0, welcome) + request(1, 0))
+        await turns()
+        [(kind, call_id, body)] = transport.frames()
+        assert (kind, call_id) == (rt.KIND_ERROR, 1)
+        assert rt.HEADER_LEN - 4 + len(body) <= max_frame, len(body)
+        r = Reader(body)
+        code, message, detail = r.u32(), r.str_(), r.str_()
+        r.done()
+        # With a 4096-byte frame, 4075 bytes of message fit: the half of an
+        # "é" past them is dropped.
+        assert (code, message, detail) == (rt.CODE_HANDLER_FAILED, "ValueError: x" + "é" * chars, ""), (
+            max_frame, code, len(message), message[:40], detail[:40],
+        )
+
+
 def test_serving() -> None:
     for test in (
         a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id,
         a_request_reusing_a_running_calls_id_ends_the_connection,
         answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
+        a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method,
+        an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message,
     ):
         asyncio.run(test())
+
+
+def test_an_older_python_is_named_and_refused() -> None:
+    """The runtime checks the Python version when it is imported, before
+    anything that fails on an older one. (An older Python is faked: the
+    check reads `sys.version_info`.)"""
+
+    def import_as(version: tuple[int, int, int]) -> subprocess.CompletedProcess[str]:
+        fake = f"import sys; sys.version_info = {version + ('final', 0)!r}; import goproc_stubs.everything"
+        return subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=60)
+
+    for version in ((3, 10, 13), (3, 7, 0), (2, 7, 18)):
+        old = import_as(version)
+        found = ".".join(map(str, version))
+        assert (old.returncode, old.stdout, old.stderr) == (
+            2, "",
+            f"goproc plugin: this plugin needs Python 3.11 or newer; it runs on Python {found} ({sys.executable})\n",
+        ), (version, old)
+    for version in ((3, 11, 0), (3, 13, 1), (4, 0, 0)):
+        new = import_as(version)
+        assert (new.returncode, new.stdout, new.stderr) == (0, "", ""), (version, new)
+    assert rt.PYTHON_MIN == (3, 11)
 
 
 def main() -> None:
@@ -479,7 +656,9 @@ def main() -> None:
     test_limits()
     test_view_reader()
     test_checked_encoding()
+    test_f32_nans()
     test_serving()
+    test_an_older_python_is_named_and_refused()
     print("runtime tests passed")
 
 

@@ -8,6 +8,30 @@ use rand::{Rng, SeedableRng};
 
 use crate::everything::{Keywords, Marker, Page, Pair, Record, Shape, Tree};
 
+/// f32 NaNs, which [`Gen::f32`] never makes: signalling ones (the top bit
+/// of the payload clear) with the smallest, a middle and the largest
+/// payload, a negative one, and quiet ones.
+pub const F32_NANS: [u32; 8] = [
+    0x7f80_0001,
+    0x7fa0_0000,
+    0x7fbf_ffff,
+    0xff80_0001,
+    0x7fc0_0000,
+    0x7fc0_0001,
+    0xffc0_1234,
+    0x7fff_ffff,
+];
+
+/// f64 NaNs, which [`Gen::f64`] never makes, likewise.
+pub const F64_NANS: [u64; 6] = [
+    0x7ff0_0000_0000_0001,
+    0x7ff4_0000_0000_0000,
+    0xfff0_0000_0000_0001,
+    0x7ff8_0000_0000_0000,
+    0x7ff8_0000_2000_0001,
+    0xffff_ffff_ffff_ffff,
+];
+
 /// A seeded generator; `i` is the index of the value in its series, and the
 /// first indices give edge values.
 pub struct Gen {

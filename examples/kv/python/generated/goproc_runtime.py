@@ -13,12 +13,26 @@ about the call it serves with `deadline()` and `time_left()`.
 
 from __future__ import annotations
 
+import sys
+
+# The oldest Python this runtime runs on (`asyncio.timeout` and
+# `asyncio.Task.cancelling` are new in 3.11). Checked before anything else:
+# an older Python gets one line that says so, not a cryptic error later
+# (`dataclass(slots=True)` is a TypeError before 3.10).
+PYTHON_MIN = (3, 11)
+if sys.version_info < PYTHON_MIN:
+    _found = ".".join(str(part) for part in sys.version_info[:3])
+    sys.stderr.write(
+        f"goproc plugin: this plugin needs Python {PYTHON_MIN[0]}.{PYTHON_MIN[1]} or newer; "
+        f"it runs on Python {_found} ({sys.executable})\n"
+    )
+    sys.exit(2)
+
 import asyncio
 import contextvars
 import inspect
 import os
 import struct
-import sys
 import threading
 import time
 import traceback
@@ -88,6 +102,27 @@ _U16_MAX = 0xFFFF
 _U32_MAX = 0xFFFF_FFFF
 _U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
 _U128_MAX = (1 << 128) - 1
+
+
+def _f32_nan(bits: int) -> float:
+    """The float for the f32 NaN `bits`: the double NaN with the same sign and
+    payload, signalling if it is. (Python's conversion from f32 to double
+    sets the quiet bit, so a signalling NaN would come back quiet.)"""
+    return float(_F64.unpack(_U64.pack(
+        (bits & 0x8000_0000) << 32 | 0x7FF0_0000_0000_0000 | (bits & 0x7F_FFFF) << 29
+    ))[0])
+
+
+def _f32_nan_bits(v: float) -> int:
+    """The f32 bits of the NaN float `v`, the inverse of `_f32_nan`: the
+    payload's top 23 bits, quiet if none of them is set (as a conversion
+    would make it), so a NaN never becomes an infinity."""
+    try:
+        bits: int = _U64.unpack(_F64.pack(v))[0]
+    except struct.error as e:
+        raise EncodeError(f"{v!r} cannot be encoded as f32: {e}") from None
+    payload = bits >> 29 & 0x7F_FFFF
+    return (bits >> 32 & 0x8000_0000) | 0x7F80_0000 | (payload or 0x40_0000)
 
 
 class DecodeError(ValueError):
@@ -266,7 +301,10 @@ class Reader:
         if p + 4 > self.end:
             raise self._short(4)
         self.pos = p + 4
-        return float(_F32.unpack_from(self.buf, p)[0])
+        v: float = _F32.unpack_from(self.buf, p)[0]
+        if v != v:
+            return _f32_nan(_U32.unpack_from(self.buf, p)[0])
+        return v
 
     def f64(self) -> float:
         p = self.pos
@@ -519,6 +557,9 @@ def w_i128(out: bytearray, v: int) -> None:
 
 
 def w_f32(out: bytearray, v: float) -> None:
+    if v != v:
+        out += _U32.pack(_f32_nan_bits(v))
+        return
     try:
         out += _F32.pack(v)
     except (struct.error, OverflowError) as e:
@@ -652,6 +693,19 @@ class Service:
         self.is_async = [inspect.iscoroutinefunction(fn) for fn in handlers]
 
 
+def _describe(exc: BaseException) -> str:
+    """How a failed call names its exception: `<class name>: <str(exc)>`, or
+    the class name alone when `str(exc)` is empty (`ValueError: boom`,
+    `RuntimeError`)."""
+    kind = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:
+        # As Python's own traceback says it.
+        text = "<exception str() failed>"
+    return f"{kind}: {text}" if text else kind
+
+
 def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
     out = bytearray(HEADER_LEN)
     _HEADER.pack_into(out, 0, MIN_LENGTH + len(body), kind, call_id)
@@ -659,7 +713,18 @@ def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
     return out
 
 
-def _error_frame(call_id: int, code: int, message: str, detail: str = "") -> bytearray:
+# The longest message an ERROR frame keeps when the whole error does not fit
+# in a frame (characters), as in the other runtimes.
+_SHORT_ERROR_CHARS = 4096
+
+
+def _error_frame(
+    call_id: int, code: int, message: str, detail: str = "", max_frame: int = 0,
+) -> bytearray:
+    """An ERROR frame. With `max_frame`, an error too long for a frame loses
+    its detail and keeps as much of its message as fits (at most
+    _SHORT_ERROR_CHARS characters): the host takes a longer frame for a
+    broken connection."""
     out = bytearray(HEADER_LEN)
     _w_var(out, code)
     # Replace what has no UTF-8 form rather than fail to report the failure.
@@ -667,6 +732,13 @@ def _error_frame(call_id: int, code: int, message: str, detail: str = "") -> byt
         raw = text.encode("utf-8", "replace")
         _w_var(out, len(raw))
         out += raw
+    if max_frame and len(out) - 4 > max_frame:
+        # The header, the code and the message's length (5 bytes at most
+        # each), the empty detail's length.
+        room = max_frame - MIN_LENGTH - 5 - 5 - 1
+        short = message[:_SHORT_ERROR_CHARS].encode("utf-8", "replace")[:room]
+        # A character cut in half is dropped.
+        return _error_frame(call_id, code, short.decode("utf-8", "ignore"))
     _HEADER.pack_into(out, 0, len(out) - 4, KIND_ERROR, call_id)
     return out
 
@@ -1128,8 +1200,8 @@ class _Plugin(asyncio.BufferedProtocol):
             # would wait forever.
             frame = _error_frame(
                 call_id, CODE_HANDLER_FAILED,
-                f"{spec.name}: the handler raised CancelledError, but the call was not cancelled",
-                "".join(traceback.format_exception(e)),
+                "the handler raised CancelledError, but the call was not cancelled",
+                "".join(traceback.format_exception(e)), self.max_frame,
             )
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
@@ -1150,7 +1222,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 out.append(0)
             spec.encode_ok(out, result)
         except Exception as e:
-            return self.answer_failure(call_id, spec, e, "its return value cannot be encoded: ")
+            return self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: ")
         length = len(out) - 4
         if length > self.max_frame:
             return self.too_long(call_id, spec, length)
@@ -1164,12 +1236,12 @@ class _Plugin(asyncio.BufferedProtocol):
             try:
                 spec.encode_err(out, exc.value)
             except Exception as e:
-                return self.answer_failure(call_id, spec, e, "its domain error cannot be encoded: ")
+                return self.answer_failure(call_id, spec, e, "the handler's domain error cannot be encoded: ")
             return self.finish_response(call_id, spec, out)
-        detail = "".join(traceback.format_exception(exc))
+        # The host names the method already: the message is what went wrong.
         return _error_frame(
-            call_id, CODE_HANDLER_FAILED,
-            f"{spec.name}: {context}{type(exc).__name__}: {exc}", detail,
+            call_id, CODE_HANDLER_FAILED, context + _describe(exc),
+            "".join(traceback.format_exception(exc)), self.max_frame,
         )
 
     def finish_response(self, call_id: int, spec: MethodSpec, out: bytearray) -> bytearray:
@@ -1182,7 +1254,7 @@ class _Plugin(asyncio.BufferedProtocol):
     def too_long(self, call_id: int, spec: MethodSpec, length: int) -> bytearray:
         return _error_frame(
             call_id, CODE_HANDLER_FAILED,
-            f"{spec.name}: the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
+            f"the answer is {length} bytes, more than the maximum frame size {self.max_frame}",
         )
 
     def maybe_drained(self) -> None:
