@@ -258,17 +258,22 @@ impl PluginBuilder {
             started = started => started?,
             status = child.wait() => {
                 output.drained(Duration::from_millis(500)).await;
+                let stderr = output.stderr_tail();
+                // Silent on stderr: perhaps not a goproc plugin at all.
+                let hint = if stderr.is_empty() {
+                    "; is it a goproc plugin that calls `goproc::serve` (or its generated \
+                     `serve`)?"
+                } else {
+                    ""
+                };
                 return Err(Error::PluginExited {
                     plugin: name,
                     pid,
                     status: match status {
-                        Ok(s) => format!(
-                            "{s}, before it connected; is it a goproc plugin that calls \
-                             `goproc::serve` (or its generated `serve`)?"
-                        ),
+                        Ok(s) => format!("{s}, before it connected{hint}"),
                         Err(e) => format!("status unknown: {e}"),
                     },
-                    stderr: output.stderr_tail(),
+                    stderr,
                     stdout: output.stdout_tail(),
                 });
             }
