@@ -2,7 +2,7 @@
 //! tool does, as a library call (the tests use it too).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use crate::model::schema::{self, Diagnostic};
 use crate::output::OutputFile;
@@ -54,21 +54,83 @@ impl fmt::Display for GenerateError {
 impl std::error::Error for GenerateError {}
 
 /// Reads the contracts in `inputs` (`.rs` files or crate folders) and
-/// prints the stubs for `lang`. The generated headers name the inputs as
-/// given, so output is the same for the same command line.
+/// prints the stubs for `lang`.
+///
+/// The generated headers name the files the contracts and their types come
+/// from, each as [`header_path`] spells it, so the output does not depend on
+/// how the inputs are spelled (`src/lib.rs`, `./src/lib.rs`, an absolute
+/// path, or the crate folder), only on the current directory.
 pub fn generate(lang: Lang, inputs: &[PathBuf]) -> Result<Vec<OutputFile>, GenerateError> {
-    let schema = schema::load(inputs).map_err(GenerateError::Model)?;
+    let mut schema = schema::load(inputs).map_err(GenerateError::Model)?;
     if schema.contracts.is_empty() {
         return Err(GenerateError::NoContract(inputs.to_vec()));
     }
-    let source = inputs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    for sc in &mut schema.contracts {
+        sc.file = PathBuf::from(header_path(&sc.file));
+    }
+    let mut sources: Vec<String> = schema.sources.iter().map(|p| header_path(p)).collect();
+    sources.sort();
+    sources.dedup();
+    let source = sources.join(" ");
     match lang {
         Lang::Python => crate::python::generate(&schema, &source),
         Lang::Typescript => crate::typescript::generate(&schema, &source),
     }
     .map_err(GenerateError::Generator)
+}
+
+/// How a generated header names a source file: its path relative to the
+/// current directory, after resolving `.`, `..` and symbolic links, with `/`
+/// separators (`examples/kv/contract.rs`; `../contract/src/lib.rs` for a
+/// file outside the current directory). When the two share no root (another
+/// drive on Windows) it is the resolved absolute path; when the file cannot
+/// be resolved, the path as given with `.` components dropped.
+pub fn header_path(file: &Path) -> String {
+    let resolved = std::fs::canonicalize(file).ok();
+    let cwd = std::env::current_dir()
+        .ok()
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+    let components: Vec<String> = match (&resolved, &cwd) {
+        (Some(file), Some(cwd)) => relative(file, cwd),
+        (Some(file), None) => names(file.components()),
+        (None, _) => names(
+            file.components()
+                .filter(|c| !matches!(c, Component::CurDir)),
+        ),
+    };
+    components.join("/").replace("//", "/")
+}
+
+/// `file` relative to `base`, both absolute and resolved, as path components.
+fn relative(file: &Path, base: &Path) -> Vec<String> {
+    let file_parts: Vec<Component<'_>> = file.components().collect();
+    let base_parts: Vec<Component<'_>> = base.components().collect();
+    let common = file_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // No shared root (a prefix or root differs): the absolute path.
+    if common == 0
+        || file_parts[..common]
+            .iter()
+            .all(|c| matches!(c, Component::Prefix(_)))
+    {
+        return names(file_parts.into_iter());
+    }
+    let mut out: Vec<String> = base_parts[common..]
+        .iter()
+        .map(|_| "..".to_string())
+        .collect();
+    out.extend(names(file_parts[common..].iter().copied()));
+    out
+}
+
+fn names<'a>(components: impl Iterator<Item = Component<'a>>) -> Vec<String> {
+    components
+        .map(|c| match c {
+            Component::RootDir => String::new(),
+            other => other.as_os_str().to_string_lossy().into_owned(),
+        })
+        .collect()
 }

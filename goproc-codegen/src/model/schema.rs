@@ -15,6 +15,9 @@ pub struct Schema {
     pub contracts: Vec<SourceContract>,
     /// Every user type the contracts reach, by name.
     pub types: BTreeMap<String, TypeDef>,
+    /// The files the contracts and the types they reach are defined in, in
+    /// the order they were read (the other files read add nothing).
+    pub sources: Vec<PathBuf>,
 }
 
 /// A contract and the file it came from.
@@ -74,6 +77,11 @@ impl Diagnostic {
 
 /// Reads `.rs` files, or every `.rs` file below a folder (skipping `target`
 /// and hidden folders), and builds the schema of every contract in them.
+///
+/// A file named twice (`src/lib.rs` and `./src/lib.rs`, or a crate folder
+/// and a file in it) is read once, under the first spelling given; files
+/// are read in the order of their canonical paths, so the schema does not
+/// depend on how the inputs are spelled.
 pub fn load(inputs: &[PathBuf]) -> Result<Schema, Vec<Diagnostic>> {
     let mut files = Vec::new();
     for input in inputs {
@@ -86,10 +94,14 @@ pub fn load(inputs: &[PathBuf]) -> Result<Schema, Vec<Diagnostic>> {
             }]
         })?;
     }
-    files.sort();
-    files.dedup();
+    let mut keyed: Vec<(PathBuf, PathBuf)> = files
+        .into_iter()
+        .map(|f| (std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone()), f))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|later, first| later.0 == first.0);
     let mut sources = Vec::new();
-    for file in files {
+    for (_, file) in keyed {
         let text = std::fs::read_to_string(&file).map_err(|e| {
             vec![Diagnostic {
                 file: file.clone(),
@@ -139,6 +151,7 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
 
     // Reach every type from the contracts' signatures, breadth first.
     let mut types = BTreeMap::new();
+    let mut type_files: BTreeMap<String, PathBuf> = BTreeMap::new();
     // (type name, who uses it, the file and line:column of the use)
     let mut queue: Vec<(String, String, PathBuf, (usize, usize))> = Vec::new();
     for sc in &contracts {
@@ -196,6 +209,7 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
         };
         match parsed {
             Ok(td) => {
+                type_files.insert(name.clone(), file.clone());
                 let at = def.ident().span().start();
                 let line = (at.line, at.column + 1);
                 for inner in td.named_types() {
@@ -213,7 +227,19 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
     }
 
     if diags.is_empty() {
-        Ok(Schema { contracts, types })
+        let mut used: Vec<&PathBuf> = contracts.iter().map(|sc| &sc.file).collect();
+        used.extend(type_files.values());
+        let sources = sources
+            .iter()
+            .map(|(file, _)| file)
+            .filter(|f| used.contains(f))
+            .cloned()
+            .collect();
+        Ok(Schema {
+            contracts,
+            types,
+            sources,
+        })
     } else {
         Err(diags)
     }
