@@ -77,8 +77,14 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(1);
     }
-    match output::write_all(&cli.out, &files) {
-        Ok(()) => ExitCode::SUCCESS,
+    match output::write(&cli.out, &files) {
+        Ok(written) => {
+            for w in written {
+                let what = if w.changed { "wrote" } else { "unchanged" };
+                println!("{what} {}", w.path.display());
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("goproc-codegen: writing {}: {e}", cli.out.display());
             ExitCode::from(2)

@@ -247,3 +247,42 @@ fn check_shows_a_difference_in_line_endings() {
         "{err}"
     );
 }
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn success_says_what_was_written_and_check_says_up_to_date() {
+    let dir = scratch("success");
+    contract_crate(&dir);
+    let generate = || run(&dir, &["--lang", "python", "--out", "out", "plug"]);
+
+    let first = generate();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(
+        stdout(&first),
+        "wrote out/__init__.py\nwrote out/goproc_runtime.py\nwrote out/geometry.py\n"
+    );
+    assert_eq!(stderr(&first), "");
+
+    // Again, with one file edited: only that one is written.
+    std::fs::write(dir.join("out/geometry.py"), "# edited\n").expect("editing");
+    let second = generate();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(
+        stdout(&second),
+        "unchanged out/__init__.py\nunchanged out/goproc_runtime.py\nwrote out/geometry.py\n"
+    );
+
+    let check = run(
+        &dir,
+        &["--lang", "python", "--check", "--out", "out", "plug"],
+    );
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert_eq!(
+        stdout(&check),
+        "goproc-codegen: the stubs in out are up to date (3 files)\n"
+    );
+    assert_eq!(stderr(&check), "");
+}
