@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::model::schema::{self, Diagnostic};
+use crate::model::schema::{self, Diagnostic, TraitSite};
 use crate::output::OutputFile;
 
 /// The languages stubs are written in.
@@ -23,7 +23,14 @@ pub enum GenerateError {
     /// The contract model refused the sources (file, line, message each).
     Model(Vec<Diagnostic>),
     /// The inputs hold no `#[plugin_interface]` trait.
-    NoContract(Vec<PathBuf>),
+    NoContract {
+        /// The inputs, as given.
+        inputs: Vec<PathBuf>,
+        /// How many `.rs` files they held.
+        files_read: usize,
+        /// The traits they define without the attribute.
+        unmarked: Vec<TraitSite>,
+    },
     /// The generator refused what the model accepted (a name clash, say).
     Generator(String),
 }
@@ -37,21 +44,81 @@ impl fmt::Display for GenerateError {
                 }
                 write!(f, "{} error(s); nothing written", diagnostics.len())
             }
-            GenerateError::NoContract(inputs) => write!(
-                f,
-                "no `#[plugin_interface]` trait found in {}",
-                inputs
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            GenerateError::NoContract {
+                inputs,
+                files_read,
+                unmarked,
+            } => no_contract(f, inputs, *files_read, unmarked),
             GenerateError::Generator(message) => f.write_str(message),
         }
     }
 }
 
 impl std::error::Error for GenerateError {}
+
+/// The most traits without the attribute that are listed one by one.
+const LISTED: usize = 20;
+
+/// No contract in the inputs: the traits that lack the attribute, or that
+/// there is no trait at all, and what to write.
+fn no_contract(
+    f: &mut fmt::Formatter<'_>,
+    inputs: &[PathBuf],
+    files_read: usize,
+    unmarked: &[TraitSite],
+) -> fmt::Result {
+    let inputs = inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let files = if files_read == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{files_read} files")
+    };
+    if unmarked.is_empty() {
+        return write!(
+            f,
+            "no contract in {inputs} ({files} read): the inputs define no trait at all. A plugin \
+             contract is a Rust trait marked `#[goproc::plugin_interface]`; pass the file or \
+             crate folder that defines it"
+        );
+    }
+    writeln!(
+        f,
+        "no contract in {inputs} ({files} read): no trait there is marked \
+         `#[goproc::plugin_interface]`. The traits without it:"
+    )?;
+    for t in unmarked.iter().take(LISTED) {
+        write!(
+            f,
+            "{}:{}:{}: trait `{}`",
+            t.file.display(),
+            t.line,
+            t.column,
+            t.name
+        )?;
+        if !t.near_misses.is_empty() {
+            let named: Vec<String> = t.near_misses.iter().map(|a| format!("`{a}`")).collect();
+            write!(
+                f,
+                " (its {} is not `#[goproc::plugin_interface]`)",
+                named.join(", ")
+            )?;
+        }
+        writeln!(f)?;
+    }
+    if unmarked.len() > LISTED {
+        writeln!(f, "... and {} more", unmarked.len() - LISTED)?;
+    }
+    write!(
+        f,
+        "To make a trait the plugin contract, put `#[goproc::plugin_interface]` on the line above \
+         it:\n    #[goproc::plugin_interface]\n    trait {} {{ ... }}",
+        unmarked[0].name
+    )
+}
 
 /// Reads the contracts in `inputs` (`.rs` files or crate folders) and
 /// prints the stubs for `lang`.
@@ -63,7 +130,11 @@ impl std::error::Error for GenerateError {}
 pub fn generate(lang: Lang, inputs: &[PathBuf]) -> Result<Vec<OutputFile>, GenerateError> {
     let mut schema = schema::load(inputs).map_err(GenerateError::Model)?;
     if schema.contracts.is_empty() {
-        return Err(GenerateError::NoContract(inputs.to_vec()));
+        return Err(GenerateError::NoContract {
+            inputs: inputs.to_vec(),
+            files_read: schema.files_read,
+            unmarked: schema.unmarked_traits,
+        });
     }
     for sc in &mut schema.contracts {
         sc.file = PathBuf::from(header_path(&sc.file));

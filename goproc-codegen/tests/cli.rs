@@ -286,3 +286,80 @@ fn success_says_what_was_written_and_check_says_up_to_date() {
     );
     assert_eq!(stderr(&check), "");
 }
+
+#[test]
+fn a_trait_without_the_attribute_is_named_with_what_to_add() {
+    let dir = scratch("unmarked");
+    write_files(
+        &dir,
+        &[
+            (
+                "plug/src/lib.rs",
+                "/// Stores things.\npub trait Store {\n    async fn get(&self, k: String) -> u8;\n}\n",
+            ),
+            (
+                "plug/src/extra.rs",
+                "#[goproc::plugin]\npub(crate) trait Other {}\n",
+            ),
+            ("plug/src/main.rs", MAIN_RS),
+        ],
+    );
+    for lang in LANGS {
+        let out = run(&dir, &["--lang", lang, "--out", "out", "plug"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "goproc-codegen: no contract in plug (3 files read): no trait there is marked \
+             `#[goproc::plugin_interface]`. The traits without it:
+plug/src/extra.rs:2:18: trait `Other` (its `#[goproc::plugin]` is not `#[goproc::plugin_interface]`)
+plug/src/lib.rs:2:11: trait `Store`
+To make a trait the plugin contract, put `#[goproc::plugin_interface]` on the line above it:
+    #[goproc::plugin_interface]
+    trait Other { ... }
+"
+        );
+        assert!(!dir.join("out").exists(), "{lang}: files were written");
+    }
+}
+
+#[test]
+fn inputs_without_a_trait_or_without_rust_files_say_what_to_pass() {
+    let dir = scratch("no-trait");
+    write_files(
+        &dir,
+        &[
+            ("plug/Cargo.toml", "[package]\nname = \"plug\"\n"),
+            ("plug/src/main.rs", MAIN_RS),
+            ("empty/README.md", "nothing here\n"),
+        ],
+    );
+    let refused = |input: &str| {
+        let out = run(&dir, &["--lang", "python", "--out", "out", input]);
+        assert_eq!(out.status.code(), Some(2), "{input}: {}", stderr(&out));
+        assert!(!dir.join("out").exists(), "{input}: files were written");
+        stderr(&out)
+    };
+    assert_eq!(
+        refused("plug"),
+        "goproc-codegen: no contract in plug (1 file read): the inputs define no trait at all. \
+         A plugin contract is a Rust trait marked `#[goproc::plugin_interface]`; pass the file or \
+         crate folder that defines it\n"
+    );
+    let err = refused("empty");
+    assert!(
+        err.starts_with("empty: error: this folder holds no `.rs` file"),
+        "{err}"
+    );
+    assert_eq!(
+        refused("plug/Cargo.toml").lines().next(),
+        Some(
+            "plug/Cargo.toml: error: not a `.rs` file; to read the crate, pass its folder (`plug`)"
+        )
+    );
+    let err = refused("plug/nope.rs");
+    assert!(
+        err.starts_with("plug/nope.rs: error: cannot read: ")
+            && err.contains("; pass a `.rs` file or a crate folder"),
+        "{err}"
+    );
+}

@@ -18,6 +18,27 @@ pub struct Schema {
     /// The files the contracts and the types they reach are defined in, in
     /// the order they were read (the other files read add nothing).
     pub sources: Vec<PathBuf>,
+    /// How many files were read.
+    pub files_read: usize,
+    /// The traits without a `#[plugin_interface]` attribute, in the order
+    /// read: what the user may have meant when there is no contract.
+    pub unmarked_traits: Vec<TraitSite>,
+}
+
+/// Where a trait is defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraitSite {
+    /// The trait's name.
+    pub name: String,
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line of its name.
+    pub line: usize,
+    /// 1-based column of its name.
+    pub column: usize,
+    /// Its attributes that look meant for goproc (`#[goproc::plugin]`,
+    /// `#[plugin_interfaces]`), as written.
+    pub near_misses: Vec<String>,
 }
 
 /// A contract and the file it came from.
@@ -84,15 +105,34 @@ impl Diagnostic {
 /// depend on how the inputs are spelled.
 pub fn load(inputs: &[PathBuf]) -> Result<Schema, Vec<Diagnostic>> {
     let mut files = Vec::new();
+    let mut diags = Vec::new();
     for input in inputs {
-        collect_files(input, &mut files).map_err(|e| {
-            vec![Diagnostic {
+        let before = files.len();
+        let problem = match collect_files(input, &mut files) {
+            Err(e) => Some(format!(
+                "cannot read: {e}; pass a `.rs` file or a crate folder"
+            )),
+            Ok(()) if input.is_dir() && files.len() == before => Some(
+                "this folder holds no `.rs` file (`target`, `node_modules` and hidden folders \
+                 are skipped); pass the crate folder or the `.rs` file that defines the contract"
+                    .to_string(),
+            ),
+            Ok(()) if input.is_file() && input.extension().is_none_or(|e| e != "rs") => {
+                Some(not_rust(input))
+            }
+            Ok(()) => None,
+        };
+        if let Some(message) = problem {
+            diags.push(Diagnostic {
                 file: input.clone(),
                 line: 0,
                 column: 0,
-                message: format!("cannot read: {e}"),
-            }]
-        })?;
+                message,
+            });
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
     }
     let mut keyed: Vec<(PathBuf, PathBuf)> = files
         .into_iter()
@@ -117,8 +157,10 @@ pub fn load(inputs: &[PathBuf]) -> Result<Schema, Vec<Diagnostic>> {
 
 /// Builds a schema from `(file name, Rust source)` pairs.
 pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnostic>> {
+    let sources_len = sources.len();
     let mut diags = Vec::new();
     let mut contracts = Vec::new();
+    let mut unmarked_traits = Vec::new();
     // Candidate type definitions by name; parsed only when a contract reaches them.
     let mut defs: BTreeMap<String, Vec<(PathBuf, Def)>> = BTreeMap::new();
     for (file, text) in sources {
@@ -137,6 +179,24 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
                 }),
                 Err(e) => diags.extend(Diagnostic::from_syn(file, e)),
             },
+            syn::Item::Trait(t) => {
+                let at = t.ident.span().start();
+                unmarked_traits.push(TraitSite {
+                    name: t.ident.to_string(),
+                    file: file.clone(),
+                    line: at.line,
+                    column: at.column + 1,
+                    near_misses: t
+                        .attrs
+                        .iter()
+                        .filter(|a| {
+                            let path = path_text(a.path());
+                            path.contains("goproc") || path.contains("plugin")
+                        })
+                        .map(|a| format!("#[{}]", path_text(a.path())))
+                        .collect(),
+                });
+            }
             syn::Item::Struct(s) => defs
                 .entry(s.ident.to_string())
                 .or_default()
@@ -239,6 +299,8 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
             contracts,
             types,
             sources,
+            files_read: sources_len,
+            unmarked_traits,
         })
     } else {
         Err(diags)
@@ -261,6 +323,34 @@ impl Def {
 
 fn location(file: &Path, ident: &syn::Ident) -> String {
     format!("{}:{}", file.display(), ident.span().start().line)
+}
+
+/// Why a file input that is not a `.rs` file cannot be read, and what to pass.
+fn not_rust(input: &Path) -> String {
+    let folder = input
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if input.file_name().is_some_and(|n| n == "Cargo.toml") {
+        format!(
+            "not a `.rs` file; to read the crate, pass its folder (`{}`)",
+            folder.display()
+        )
+    } else {
+        "not a `.rs` file; pass the Rust file that defines the contract, or its crate folder"
+            .to_string()
+    }
+}
+
+/// A path as written, `goproc::plugin_interface`.
+fn path_text(path: &syn::Path) -> String {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let lead = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{lead}{}", names.join("::"))
 }
 
 /// `#[plugin_interface]`, `#[goproc::plugin_interface]` or with arguments.
