@@ -363,3 +363,111 @@ fn inputs_without_a_trait_or_without_rust_files_say_what_to_pass() {
         "{err}"
     );
 }
+
+const STD_TYPES: &str = "use std::path::PathBuf;
+
+#[goproc::plugin_interface]
+pub trait Jobs {
+    async fn wait(&self, timeout: std::time::Duration) -> Vec<PathBuf>;
+    async fn last(&self) -> Option<Job>;
+}
+
+pub struct Job {
+    pub id: u64,
+    pub started: SystemTime,
+}
+";
+
+#[test]
+fn std_types_without_a_mapping_say_what_to_send_instead_at_their_line() {
+    let dir = scratch("std-types");
+    write_files(&dir, &[("jobs.rs", STD_TYPES)]);
+    for lang in LANGS {
+        let out = run(&dir, &["--lang", lang, "--out", "out", "jobs.rs"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "jobs.rs:5:35: error: `std::time::Duration`, used by `Jobs.wait`, has no mapping in \
+             the Python and TypeScript stubs; send a `u64` of milliseconds instead \
+             (`d.as_millis() as u64`; read it back with `Duration::from_millis(ms)`)
+jobs.rs:5:63: error: `PathBuf` (`std::path::PathBuf`), used by `Jobs.wait`, has no mapping in \
+             the Python and TypeScript stubs; send a `String` instead \
+             (`p.to_string_lossy().into_owned()`; read it back with `PathBuf::from(s)`); if \
+             `PathBuf` is a type of your own, add the file that defines it to the inputs
+jobs.rs:11:18: error: `SystemTime` (`std::time::SystemTime`), used by type `Job`, has no \
+             mapping in the Python and TypeScript stubs; send a `u64` of milliseconds since the \
+             Unix epoch instead (`t.duration_since(UNIX_EPOCH)?.as_millis() as u64`; read it \
+             back with `UNIX_EPOCH + Duration::from_millis(ms)`); if `SystemTime` is a type of \
+             your own, add the file that defines it to the inputs
+goproc-codegen: 3 error(s); nothing written
+",
+            "{lang}"
+        );
+        assert!(!dir.join("out").exists(), "{lang}: files were written");
+    }
+
+    // A type of the user's own with one of those names is used.
+    let own = "#[goproc::plugin_interface]
+pub trait Timer {
+    async fn sleep(&self, d: Duration) -> Path;
+}
+
+pub struct Duration { pub ms: u64 }
+pub struct Path { pub hops: Vec<String> }
+";
+    write_files(&dir, &[("timer.rs", own)]);
+    for lang in LANGS {
+        let out = run(&dir, &["--lang", lang, "--out", lang, "timer.rs"]);
+        assert!(out.status.success(), "{lang}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_type_defined_twice_is_reported_once() {
+    let dir = scratch("defined-twice");
+    let a = "#[goproc::plugin_interface]
+pub trait Store {
+    async fn put(&self, a: Thing, b: Thing) -> Vec<Thing>;
+}
+pub struct Thing { a: u8 }
+";
+    let b = "pub struct Thing { b: u16 }\n";
+    write_files(&dir, &[("a.rs", a), ("b.rs", b)]);
+    let out = run(
+        &dir,
+        &["--lang", "typescript", "--out", "out", "a.rs", "b.rs"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "b.rs:1:12: error: type `Thing` is defined more than once (a.rs:5, b.rs:1); stubs need \
+         one definition
+goproc-codegen: 1 error(s); nothing written
+"
+    );
+}
+
+#[test]
+fn an_unknown_type_is_refused_where_it_is_written() {
+    let dir = scratch("unknown-type");
+    let text = "#[goproc::plugin_interface]
+pub trait Store {
+    async fn put(&self, key: String, value: Thing) -> u8;
+}
+
+pub struct Wrapper {
+    pub inner: Thing,
+}
+";
+    write_files(&dir, &[("store.rs", text)]);
+    let out = run(&dir, &["--lang", "python", "--out", "out", "store.rs"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "store.rs:3:45: error: type `Thing`, used by `Store.put`, is not defined in the inputs; \
+         add the file that defines it to the inputs (a crate folder reads all its files), or use \
+         a type from the type table
+goproc-codegen: 1 error(s); nothing written
+"
+    );
+}

@@ -1,10 +1,11 @@
 //! Everything a generator needs from a set of Rust sources: the
 //! `#[plugin_interface]` traits, and the user types they reach.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::std_types;
 use super::typedefs::{parse_enum, parse_struct, TypeDef};
 use super::{parse_contract, Contract, Ty};
 
@@ -212,40 +213,48 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
     // Reach every type from the contracts' signatures, breadth first.
     let mut types = BTreeMap::new();
     let mut type_files: BTreeMap<String, PathBuf> = BTreeMap::new();
-    // (type name, who uses it, the file and line:column of the use)
-    let mut queue: Vec<(String, String, PathBuf, (usize, usize))> = Vec::new();
+    // Names already resolved, refused or reported as defined twice.
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut queue: VecDeque<Use> = VecDeque::new();
     for sc in &contracts {
         for m in &sc.contract.methods {
-            let mut shapes: Vec<&Ty> = m.args.iter().map(|a| &a.shape).collect();
-            shapes.push(&m.ret);
-            for shape in shapes {
-                for name in shape.named_types() {
-                    queue.push((
-                        name.to_string(),
-                        format!("{}.{} in {}", sc.contract.name, m.name, sc.file.display()),
-                        sc.file.clone(),
-                        (m.span.start().line, m.span.start().column + 1),
-                    ));
+            let used_by = format!("`{}.{}`", sc.contract.name, m.name);
+            let mut typed: Vec<(&Ty, Option<&syn::Type>)> =
+                m.args.iter().map(|a| (&a.shape, Some(&a.ty))).collect();
+            typed.push((&m.ret, m.output.as_ref()));
+            for (shape, written) in typed {
+                let names = shape.named_types();
+                let found = written.map(|t| paths_naming(t, &names)).unwrap_or_default();
+                if found.is_empty() {
+                    // Not found in the tokens: point at the method.
+                    let at = m.span.start();
+                    queue.extend(names.iter().map(|n| Use {
+                        name: n.to_string(),
+                        written: n.to_string(),
+                        used_by: used_by.clone(),
+                        file: sc.file.clone(),
+                        at: (at.line, at.column + 1),
+                    }));
                 }
+                queue.extend(found.into_iter().map(|p| Use::of(p, &used_by, &sc.file)));
             }
         }
     }
-    while let Some((name, used_by, use_file, (use_line, use_column))) = queue.pop() {
-        if types.contains_key(&name) {
+    while let Some(u) = queue.pop_front() {
+        if done.contains(&u.name) {
             continue;
         }
-        let Some(candidates) = defs.get(&name) else {
+        let Some(candidates) = defs.get(&u.name) else {
             diags.push(Diagnostic {
-                file: use_file,
-                line: use_line,
-                column: use_column,
-                message: format!(
-                    "type `{name}`, used by {used_by}, is not defined in the inputs; add the file \
-                     that defines it, or use a type from the type table"
-                ),
+                file: u.file.clone(),
+                line: u.at.0,
+                column: u.at.1,
+                message: not_defined(&u),
             });
             continue;
         };
+        done.insert(u.name.clone());
+        let name = u.name;
         if candidates.len() > 1 {
             let places: Vec<String> = candidates
                 .iter()
@@ -270,21 +279,23 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
         match parsed {
             Ok(td) => {
                 type_files.insert(name.clone(), file.clone());
-                let at = def.ident().span().start();
-                let line = (at.line, at.column + 1);
-                for inner in td.named_types() {
-                    queue.push((
-                        inner.to_string(),
-                        format!("type {name} in {}", file.display()),
-                        file.clone(),
-                        line,
-                    ));
+                let used_by = format!("type `{name}`");
+                let names = td.named_types();
+                for field in def.field_types() {
+                    queue.extend(
+                        paths_naming(field, &names)
+                            .into_iter()
+                            .map(|p| Use::of(p, &used_by, file)),
+                    );
                 }
                 types.insert(name, td);
             }
             Err(e) => diags.extend(Diagnostic::from_syn(file, e)),
         }
     }
+    // In source order, each once.
+    diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    diags.dedup();
 
     if diags.is_empty() {
         let mut used: Vec<&PathBuf> = contracts.iter().map(|sc| &sc.file).collect();
@@ -307,12 +318,128 @@ pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Schema, Vec<Diagnos
     }
 }
 
+/// One place a contract or a type names a user type.
+struct Use {
+    /// The type's name, the last segment of its path.
+    name: String,
+    /// Its path as written, without generic arguments (`std::time::Duration`).
+    written: String,
+    /// Who uses it, for messages: `` `Store.get` `` or `` type `Entry` ``.
+    used_by: String,
+    /// The file, and the 1-based line and column of the path.
+    file: PathBuf,
+    at: (usize, usize),
+}
+
+impl Use {
+    fn of(path: &syn::Path, used_by: &str, file: &Path) -> Use {
+        let first = path
+            .segments
+            .first()
+            .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span())
+            .start();
+        Use {
+            name: path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            written: path_text(path),
+            used_by: used_by.to_string(),
+            file: file.to_path_buf(),
+            at: (first.line, first.column + 1),
+        }
+    }
+}
+
+/// Why a type that no input defines cannot be used: a well-known type with
+/// no mapping in the stubs says what to send instead.
+fn not_defined(u: &Use) -> String {
+    let name = &u.name;
+    let used_by = &u.used_by;
+    let Some(std) = std_types::no_mapping(name) else {
+        return format!(
+            "type `{name}`, used by {used_by}, is not defined in the inputs; add the file that \
+             defines it to the inputs (a crate folder reads all its files), or use a type from \
+             the type table"
+        );
+    };
+    // Written with its crate (`std::time::Duration`), or a primitive: it is
+    // certainly not a type of the user's.
+    let root = u.written.trim_start_matches("::").split("::").next();
+    let std_root = std.path.split("::").next();
+    let explicit = !std.path.contains("::")
+        || u.written.contains("::")
+            && (root == std_root
+                || std_root == Some("std") && matches!(root, Some("core" | "alloc")));
+    let subject = if explicit {
+        format!("`{}`", u.written)
+    } else {
+        format!("`{name}` (`{}`)", std.path)
+    };
+    let own = if explicit {
+        String::new()
+    } else {
+        format!("; if `{name}` is a type of your own, add the file that defines it to the inputs")
+    };
+    format!(
+        "{subject}, used by {used_by}, has no mapping in the Python and TypeScript stubs; send {} \
+         instead ({}){own}",
+        std.instead, std.how
+    )
+}
+
+/// Every path in `ty` whose last segment is one of `names`, in order.
+fn paths_naming<'a>(ty: &'a syn::Type, names: &[&str]) -> Vec<&'a syn::Path> {
+    let mut out = Vec::new();
+    collect_paths(ty, &mut |p| {
+        if p.segments.last().is_some_and(|s| {
+            let ident = s.ident.to_string();
+            names.iter().any(|n| *n == ident)
+        }) {
+            out.push(p);
+        }
+    });
+    out
+}
+
+fn collect_paths<'a>(ty: &'a syn::Type, f: &mut impl FnMut(&'a syn::Path)) {
+    match ty {
+        syn::Type::Path(p) => {
+            f(&p.path);
+            for seg in &p.path.segments {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    for arg in &a.args {
+                        if let syn::GenericArgument::Type(t) = arg {
+                            collect_paths(t, f);
+                        }
+                    }
+                }
+            }
+        }
+        syn::Type::Tuple(t) => t.elems.iter().for_each(|e| collect_paths(e, f)),
+        syn::Type::Array(a) => collect_paths(&a.elem, f),
+        syn::Type::Paren(p) => collect_paths(&p.elem, f),
+        syn::Type::Group(g) => collect_paths(&g.elem, f),
+        _ => {}
+    }
+}
+
 enum Def {
     Struct(syn::ItemStruct),
     Enum(syn::ItemEnum),
 }
 
 impl Def {
+    /// The types of its fields (of every variant, for an enum), in order.
+    fn field_types(&self) -> Vec<&syn::Type> {
+        let fields: Vec<&syn::Fields> = match self {
+            Def::Struct(s) => vec![&s.fields],
+            Def::Enum(e) => e.variants.iter().map(|v| &v.fields).collect(),
+        };
+        fields.into_iter().flatten().map(|f| &f.ty).collect()
+    }
+
     fn ident(&self) -> &syn::Ident {
         match self {
             Def::Struct(s) => &s.ident,
