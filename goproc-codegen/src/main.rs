@@ -9,7 +9,11 @@ use goproc_codegen::{output, GenerateError, Lang};
 
 /// Writes Python or TypeScript plugin stubs from Rust contract traits.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    after_help = "The generated headers name the source files relative to the current \
+                  directory, so run --check from the folder the stubs were generated in."
+)]
 struct Cli {
     /// The language to write.
     #[arg(long, value_enum)]
