@@ -9,7 +9,11 @@ use goproc_codegen::{output, GenerateError, Lang};
 
 /// Writes Python or TypeScript plugin stubs from Rust contract traits.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    after_help = "The generated headers name the source files relative to the current \
+                  directory, so run --check from the folder the stubs were generated in."
+)]
 struct Cli {
     /// The language to write.
     #[arg(long, value_enum)]
@@ -17,8 +21,8 @@ struct Cli {
     /// The folder to write into.
     #[arg(long)]
     out: PathBuf,
-    /// Write nothing; exit with status 1 and list the files when OUT differs
-    /// from what would be written.
+    /// Write nothing; exit with status 1 when OUT differs from what would be
+    /// written, naming each stale file and its first differing line.
     #[arg(long)]
     check: bool,
     /// `.rs` files, or crate folders to search for `#[plugin_interface]` traits.
@@ -46,18 +50,45 @@ fn main() -> ExitCode {
         }
     };
     if cli.check {
-        let stale = output::stale(&cli.out, &files);
+        let stale = output::check(&cli.out, &files);
         if stale.is_empty() {
+            println!(
+                "goproc-codegen: the stubs in {} are up to date ({} files)",
+                cli.out.display(),
+                files.len()
+            );
             return ExitCode::SUCCESS;
         }
-        eprintln!("goproc-codegen: these files are stale; run goproc-codegen without --check:");
-        for path in stale {
-            eprintln!("  {}", path.display());
+        eprintln!(
+            "goproc-codegen: {} of the {} files in {} are stale; run the same command without \
+             --check to regenerate them:",
+            stale.len(),
+            files.len(),
+            cli.out.display()
+        );
+        for s in &stale {
+            eprintln!("  {s}");
+        }
+        if stale.iter().any(|s| s.why.only_the_header()) {
+            let here = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "the current directory".to_string());
+            eprintln!(
+                "goproc-codegen: a header names the source files relative to the folder \
+                 goproc-codegen runs in (now {here}); to check stubs generated from another \
+                 folder, run it from that folder"
+            );
         }
         return ExitCode::from(1);
     }
-    match output::write_all(&cli.out, &files) {
-        Ok(()) => ExitCode::SUCCESS,
+    match output::write(&cli.out, &files) {
+        Ok(written) => {
+            for w in written {
+                let what = if w.changed { "wrote" } else { "unchanged" };
+                println!("{what} {}", w.path.display());
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("goproc-codegen: writing {}: {e}", cli.out.display());
             ExitCode::from(2)

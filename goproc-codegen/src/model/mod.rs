@@ -5,6 +5,7 @@ mod attr;
 mod fingerprint;
 mod parse;
 pub mod schema;
+pub mod std_types;
 mod ty;
 pub mod typedefs;
 
