@@ -27,44 +27,7 @@ async fn start() -> (Plugin, LifecycleClient) {
     (plugin, client)
 }
 
-#[tokio::test]
-async fn a_call_past_its_deadline_times_out_at_the_host_and_the_handler_is_cancelled() {
-    let (_plugin, client) = start().await;
-    lifecycle_support::a_call_past_its_deadline_times_out_and_the_handler_is_cancelled(&client)
-        .await;
-}
-
-#[tokio::test]
-async fn a_hung_handler_times_out_at_the_builders_call_timeout_with_no_with_timeout_written() {
-    lifecycle_support::a_hung_handler_times_out_at_the_builders_call_timeout(builder()).await;
-}
-
-#[tokio::test]
-async fn shutting_down_an_idle_plugin_returns_its_exit_status() {
-    let (plugin, _client) = start().await;
-    lifecycle_support::shutting_down_an_idle_plugin_returns_its_exit_status(plugin).await;
-}
-
-#[tokio::test]
-async fn the_handler_sees_the_deadline_its_call_carries() {
-    let (_plugin, client) = start().await;
-    lifecycle_support::the_handler_sees_the_deadline_its_call_carries(&client).await;
-}
-
-#[tokio::test]
-async fn dropping_a_call_future_cancels_the_handler_and_a_late_answer_is_dropped_quietly() {
-    let (plugin, client) = start().await;
-    lifecycle_support::dropping_a_call_future_cancels_the_handler(&plugin, &client).await;
-}
-
-#[tokio::test]
-async fn graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones() {
-    let (plugin, client) = start().await;
-    lifecycle_support::graceful_shutdown_lets_calls_in_flight_finish_and_refuses_new_ones(
-        plugin, client,
-    )
-    .await;
-}
+lifecycle_support::lifecycle_tests!();
 
 #[tokio::test]
 async fn graceful_shutdown_kills_a_plugin_that_outlives_the_grace_period() {
