@@ -130,41 +130,6 @@ fn has_floats(method_name: &str) -> bool {
     )
 }
 
-fn mutate(rng: &mut StdRng, args: &mut Vec<u8>) {
-    const INTERESTING: [u8; 12] = [
-        0, 1, 2, 0x7f, 0x80, 0xc3, 0xed, 0xf4, 0xfb, 0xfc, 0xfd, 0xff,
-    ];
-    for _ in 0..rng.random_range(1..3) {
-        let len = args.len();
-        match rng.random_range(0..6) {
-            0 if len > 0 => {
-                let at = rng.random_range(0..len);
-                args[at] ^= 1 << rng.random_range(0..8);
-            }
-            1 if len > 0 => {
-                let at = rng.random_range(0..len);
-                args[at] = INTERESTING[rng.random_range(0..INTERESTING.len())];
-            }
-            2 if len > 0 => args.truncate(rng.random_range(0..len)),
-            3 if len > 0 => {
-                let at = rng.random_range(0..len);
-                let end = (at + rng.random_range(1..6)).min(len);
-                args.drain(at..end);
-            }
-            4 => {
-                let at = rng.random_range(0..=len);
-                let n = rng.random_range(1..5);
-                let bytes: Vec<u8> = (0..n).map(|_| rng.random()).collect();
-                args.splice(at..at, bytes);
-            }
-            _ => {
-                let at = rng.random_range(0..=len);
-                args.insert(at, INTERESTING[rng.random_range(0..INTERESTING.len())]);
-            }
-        }
-    }
-}
-
 /// Sends every request (method, args) to `plugin` in batches and returns
 /// its answers in order.
 async fn answers(plugin: Command, requests: &[(u32, Vec<u8>)], names: &[&str]) -> Vec<Answer> {
@@ -250,7 +215,8 @@ async fn rust_python_and_typescript_plugins_answer_mutated_requests_alike() {
         .map(|_| {
             let (m, mut args) = seeds[rng.random_range(0..seeds.len())].clone();
             if rng.random_range(0..5) > 0 {
-                mutate(&mut rng, &mut args);
+                let other = &seeds[rng.random_range(0..seeds.len())].1;
+                common::mutate::mutate(&mut rng, &mut args, other);
             }
             (m, args)
         })

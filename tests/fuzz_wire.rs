@@ -19,6 +19,11 @@
 #[path = "contracts/everything.rs"]
 mod everything;
 #[allow(dead_code)]
+#[path = "common/memory.rs"]
+mod memory;
+#[path = "common/mutate.rs"]
+mod mutate;
+#[allow(dead_code)]
 #[path = "python/values.rs"]
 mod values;
 
@@ -363,64 +368,6 @@ fn targets(seed: u64) -> Vec<Target> {
 }
 
 // ---------------------------------------------------------------------------
-// Mutations
-// ---------------------------------------------------------------------------
-
-/// Bytes that matter to the encoding: varint markers, bool and option tags,
-/// UTF-8 lead bytes.
-const INTERESTING: [u8; 12] = [
-    0, 1, 2, 0x7f, 0x80, 0xc3, 0xed, 0xf4, 0xfb, 0xfc, 0xfd, 0xff,
-];
-
-fn mutate(rng: &mut StdRng, input: &mut Vec<u8>, other: &[u8]) {
-    for _ in 0..rng.random_range(1..4) {
-        let len = input.len();
-        match rng.random_range(0..9) {
-            0 if len > 0 => {
-                let at = rng.random_range(0..len);
-                input[at] ^= 1 << rng.random_range(0..8);
-            }
-            1 if len > 0 => {
-                let at = rng.random_range(0..len);
-                input[at] = INTERESTING[rng.random_range(0..INTERESTING.len())];
-            }
-            2 => {
-                let at = rng.random_range(0..=len);
-                let n = rng.random_range(1..9);
-                let bytes: Vec<u8> = (0..n).map(|_| rng.random()).collect();
-                input.splice(at..at, bytes);
-            }
-            3 if len > 0 => {
-                let at = rng.random_range(0..len);
-                let end = (at + rng.random_range(1..9)).min(len);
-                input.drain(at..end);
-            }
-            4 if len > 0 => input.truncate(rng.random_range(0..len)),
-            5 => {
-                // A huge length or count where one may be.
-                let at = rng.random_range(0..=len);
-                let mut huge = vec![0xfd];
-                huge.extend_from_slice(&rng.random_range(1u64 << 20..u64::MAX).to_le_bytes());
-                input.splice(at..at, huge);
-            }
-            6 if !other.is_empty() => {
-                let from = rng.random_range(0..other.len());
-                let end = (from + rng.random_range(1..32)).min(other.len());
-                let at = rng.random_range(0..=len);
-                input.splice(at..at, other[from..end].iter().copied());
-            }
-            7 if len > 0 => {
-                let at = rng.random_range(0..len);
-                let end = (at + rng.random_range(1..16)).min(len);
-                let copy = input[at..end].to_vec();
-                input.splice(end..end, copy);
-            }
-            _ => input.push(rng.random()),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
 // The decoder
 // ---------------------------------------------------------------------------
 
@@ -433,7 +380,7 @@ fn the_decoder_survives_every_input_and_agrees_with_bincode() {
         .spawn(move || fuzz_decoder(seed, inputs))
         .expect("thread");
     let counts = worker.join().expect("no panic, no stack overflow");
-    let hwm = peak_memory_kib();
+    let hwm = memory::Memory::of_self().peak >> 10;
     eprintln!(
         "decoder: {inputs} inputs (seed {seed}): {} decoded, {} refused, {} at a limit; peak \
          memory {hwm} KiB",
@@ -473,7 +420,7 @@ fn fuzz_decoder(seed: u64, inputs: usize) -> [u64; 3] {
         };
         if !input.is_empty() && rng.random_range(0..10) > 1 {
             let other = &targets[rng.random_range(0..targets.len())].seeds[0];
-            mutate(&mut rng, &mut input, other);
+            mutate::mutate(&mut rng, &mut input, other);
         }
         let outcome = std::panic::catch_unwind(|| (target.check)(&input)).unwrap_or_else(|_| {
             panic!(
@@ -488,17 +435,6 @@ fn fuzz_decoder(seed: u64, inputs: usize) -> [u64; 3] {
         }] += 1;
     }
     counts
-}
-
-fn peak_memory_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -566,7 +502,7 @@ fn the_frame_reader_returns_frames_within_the_limit_or_a_clear_error() {
             stream.extend(frame.finish(u32::MAX).expect("finish"));
         }
         if rng.random_range(0..4) > 0 && !stream.is_empty() {
-            mutate(&mut rng, &mut stream, &[]);
+            mutate::mutate(&mut rng, &mut stream, &[]);
         }
         let pieces = Pieces {
             data: stream.clone(),

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod memory;
+pub mod mutate;
 pub mod node;
 pub mod python;
 pub mod raw_host;

@@ -14,6 +14,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::process::{Child, Command};
 
+pub use super::memory::Memory;
+
 /// The maximum frame size the raw host's welcome names.
 pub const MAX_FRAME: u32 = 1 << 20;
 /// The token the raw host gives every plugin.
@@ -204,33 +206,4 @@ pub fn request_with_deadline(
 /// A frame with an empty body.
 pub fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
     FrameBuf::new(kind, id).finish(u32::MAX).expect("small")
-}
-
-/// A process's resident memory, from `/proc/<pid>/status`.
-#[derive(Debug, Clone, Copy)]
-pub struct Memory {
-    /// Resident now (`VmRSS`), in bytes.
-    pub rss: u64,
-    /// Resident at the peak so far (`VmHWM`), in bytes.
-    pub peak: u64,
-}
-
-impl Memory {
-    pub fn of(pid: u32) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse::<u64>().ok())
-                .map(|kib| kib * 1024)
-                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
-        };
-        Memory {
-            rss: field("VmRSS:"),
-            peak: field("VmHWM:"),
-        }
-    }
 }

@@ -24,6 +24,8 @@ mod calculator;
 #[allow(dead_code)]
 #[path = "../contracts/everything.rs"]
 mod everything;
+#[path = "../common/memory.rs"]
+mod memory;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -204,10 +206,10 @@ async fn big_answer(plugin_bin: &str) {
         items: vec![0i64; 2 << 20],
         next: None,
     };
-    let before = status_kib("VmRSS:");
+    let before = rss_kib();
     reset_peak();
     let echoed = client.echo_page_of_ints(page).await.expect("the echo");
-    let peak = status_kib("VmHWM:");
+    let peak = memory::Memory::of_self().peak >> 10;
     assert_eq!(echoed.items.len(), 2 << 20);
     println!("call_peak_kib={}", peak.saturating_sub(before));
 }
@@ -217,21 +219,9 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// A field of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// This process's resident memory, in KiB.
 fn rss_kib() -> u64 {
-    status_kib("VmRSS:")
+    memory::Memory::of_self().rss >> 10
 }
 
 fn signal(pid: u32, which: &str) {

@@ -302,7 +302,7 @@ pub async fn a_host_that_never_reads_keeps_the_plugins_memory_bounded_and_loses_
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = crate::common::raw_host::Memory::of(pid);
+        let now = crate::common::memory::Memory::of(pid);
         worst.rss = worst.rss.max(now.rss);
     }
     eprintln!(
