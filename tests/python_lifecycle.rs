@@ -349,25 +349,8 @@ async fn a_frozen_python_instance_is_replaced_by_the_health_check() {
 
 #[test]
 fn the_lifecycle_plugin_passes_mypy_strict() {
-    let mypy = common::python::mypy();
-    let out = std::process::Command::new(&mypy)
-        .args([
-            "--strict",
-            "--python-version",
-            "3.11",
-            "--no-incremental",
-            "--cache-dir=/dev/null",
-        ])
-        .arg(pythonpath().join("goproc_stubs"))
-        .arg(script())
-        .env("MYPYPATH", pythonpath())
-        .current_dir(pythonpath())
-        .output()
-        .expect("running mypy");
-    assert!(
-        out.status.success(),
-        "mypy --strict found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::python::assert_mypy_strict_accepts(
+        pythonpath(),
+        &[pythonpath().join("goproc_stubs"), script()],
     );
 }

@@ -8,7 +8,6 @@ use std::process::Command;
 
 #[test]
 fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
-    let mypy = common::python::mypy();
     // The stubs the test plugins import, as one package.
     let pythonpath = common::python::generate(
         "python-mypy",
@@ -36,25 +35,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         ));
     }
     for (path, files) in checks {
-        let out = Command::new(&mypy)
-            .args([
-                "--strict",
-                "--python-version",
-                "3.11",
-                "--no-incremental",
-                "--cache-dir=/dev/null",
-            ])
-            .args(&files)
-            .env("MYPYPATH", &path)
-            .current_dir(&path)
-            .output()
-            .expect("running mypy");
-        assert!(
-            out.status.success(),
-            "mypy --strict found problems in {files:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::python::assert_mypy_strict_accepts(&path, &files);
     }
 }
 
@@ -119,32 +100,15 @@ print("results decode")
 
 #[test]
 fn results_inside_values_type_check_decode_and_count_toward_the_nesting_limit() {
-    let mypy = common::python::mypy();
     let dir = common::scratch("python-mypy-results");
     let contract = dir.join("results.rs");
     std::fs::write(&contract, RESULTS).expect("writing the contract");
     let check = dir.join("check_results.py");
     std::fs::write(&check, RESULTS_CHECK).expect("writing the check");
     let pythonpath = common::python::generate_from("python-mypy-results", &[contract]);
-    let out = Command::new(&mypy)
-        .args([
-            "--strict",
-            "--python-version",
-            "3.11",
-            "--no-incremental",
-            "--cache-dir=/dev/null",
-        ])
-        .arg(pythonpath.join("goproc_stubs"))
-        .arg(&check)
-        .env("MYPYPATH", &pythonpath)
-        .current_dir(&pythonpath)
-        .output()
-        .expect("running mypy");
-    assert!(
-        out.status.success(),
-        "mypy --strict found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::python::assert_mypy_strict_accepts(
+        &pythonpath,
+        &[pythonpath.join("goproc_stubs"), check.clone()],
     );
     let printed = common::python::run_script(&check, &pythonpath, &[], "");
     assert_eq!(printed, "results decode\n");

@@ -90,6 +90,31 @@ pub fn mypy() -> PathBuf {
     bin.join("mypy")
 }
 
+/// Runs the pinned `mypy --strict` on `files` from `dir` (also its
+/// `MYPYPATH`), and fails the test with what it printed unless it accepts
+/// them all.
+pub fn assert_mypy_strict_accepts(dir: &Path, files: &[PathBuf]) {
+    let out = Command::new(mypy())
+        .args([
+            "--strict",
+            "--python-version",
+            "3.11",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+        ])
+        .args(files)
+        .env("MYPYPATH", dir)
+        .current_dir(dir)
+        .output()
+        .expect("running mypy");
+    assert!(
+        out.status.success(),
+        "mypy --strict found problems in {files:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `python3 -c <code>`-style commands: a script with arguments, stdin
 /// text, returns stdout; fails the test with stderr on a non-zero exit.
 pub fn run_script(script: &Path, pythonpath: &Path, args: &[&str], stdin: &str) -> String {
