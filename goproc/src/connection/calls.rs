@@ -60,7 +60,12 @@ impl Connection {
         let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args_size);
         codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
         encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
-        self.finish_request(frame)
+        frame.finish(self.max_frame).map_err(|e| {
+            CallFailure::Encode(format!(
+                "the request is {} bytes, more than the maximum frame size {}",
+                e.length, e.max
+            ))
+        })
     }
 
     /// `frame` (a request some connection did not send) with a new head:
@@ -73,19 +78,11 @@ impl Connection {
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
         let (_, used) = codec::decode_request_head(body).map_err(CallFailure::Encode)?;
         let args = &body[used..];
-        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args.len());
-        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
-        frame.body_mut().extend_from_slice(args);
-        self.finish_request(frame)
-    }
-
-    fn finish_request(&self, frame: FrameBuf) -> Result<Vec<u8>, CallFailure> {
-        frame.finish(self.max_frame).map_err(|e| {
-            CallFailure::Encode(format!(
-                "the request is {} bytes, more than the maximum frame size {}",
-                e.length, e.max
-            ))
-        })
+        let copy_args = |out: &mut Vec<u8>| {
+            out.extend_from_slice(args);
+            Ok(())
+        };
+        self.request_frame(head, copy_args, args.len())
     }
 
     /// Sends a request and waits for its answer body.

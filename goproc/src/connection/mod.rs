@@ -184,7 +184,8 @@ impl Connection {
     /// Marks the connection unusable: every waiting call and every later one
     /// fails with `err`, and the handlers of the peer's calls are aborted.
     pub(crate) fn fail_all(&self, err: Error) {
-        let failed: Vec<Waiter> = {
+        let mut wakers = Vec::new();
+        {
             let mut calls = lock(&self.calls);
             if calls.closed.is_none() {
                 calls.closed = Some(err);
@@ -192,22 +193,17 @@ impl Connection {
             self.unusable.store(true, Ordering::Release);
             // A call whose answer arrived keeps it: its caller has not
             // taken it yet, and an answer the peer sent is never lost.
-            let waiting: Vec<u64> = calls
-                .pending
-                .iter()
-                .filter(|(_, waiter)| waiter.reply.is_none())
-                .map(|(id, _)| *id)
-                .collect();
-            waiting
-                .iter()
-                .filter_map(|id| calls.pending.remove(id))
-                .collect()
-        };
+            calls.pending.retain(|_, waiter| {
+                if waiter.reply.is_some() {
+                    return true;
+                }
+                wakers.extend(waiter.waker.take());
+                false
+            });
+        }
         // Each waiting call wakes, finds its entry gone and reads `closed`.
-        for waiter in failed {
-            if let Some(waker) = waiter.waker {
-                waker.wake();
-            }
+        for waker in wakers {
+            waker.wake();
         }
         // Callers waiting for room to send give up too.
         self.outbox.refuse_requests();

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use super::lock;
 use super::room::{Closed, RequestRoom, Room};
-use crate::wire::frame::HEADER_LEN;
+use crate::wire::frame::{parse_header, HEADER_LEN};
 use crate::wire::Kind;
 
 /// Frames at least this large are queued as they are, not copied.
@@ -133,7 +133,7 @@ impl Outbox {
     /// An outbox whose requests, and whose answers, may each hold about
     /// `limit` unwritten bytes.
     pub(super) fn new(limit: usize) -> Self {
-        let limit = limit.clamp(1, u32::MAX as usize);
+        let limit = limit.max(1);
         Outbox {
             queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
@@ -188,8 +188,7 @@ impl Outbox {
         if q.refuses() {
             return Err(Stopped);
         }
-        self.answer_backlog.fetch_add(frame.len(), Ordering::AcqRel);
-        q.answer_bytes += frame.len();
+        self.count_answers(&mut q, frame.len());
         q.append(frame);
         self.wake_writer(q);
         Ok(())
@@ -220,9 +219,7 @@ impl Outbox {
         if q.refuses() {
             return Err(Stopped);
         }
-        self.answer_backlog
-            .fetch_add(frames.len(), Ordering::AcqRel);
-        q.answer_bytes += frames.len();
+        self.count_answers(&mut q, frames.len());
         q.tail.extend_from_slice(frames);
         self.wake_writer(q);
         Ok(())
@@ -258,9 +255,7 @@ impl Outbox {
         let mut q = lock(&self.queue);
         q.claimed = false;
         if written < frames.len() {
-            let rest = frames.len() - written;
-            self.answer_backlog.fetch_add(rest, Ordering::AcqRel);
-            q.answer_bytes += rest;
+            self.count_answers(&mut q, frames.len() - written);
             q.ordered.push_front(frames[written..].to_vec());
             q.partial_front = true;
         }
@@ -280,6 +275,13 @@ impl Outbox {
             drop(q);
             self.ready.notify_one();
         }
+    }
+
+    /// Counts `bytes` of answers about to be queued: in the queue, for the
+    /// batch that takes them, and in the backlog until they are written.
+    fn count_answers(&self, q: &mut Queue, bytes: usize) {
+        self.answer_backlog.fetch_add(bytes, Ordering::AcqRel);
+        q.answer_bytes += bytes;
     }
 
     /// Whether unwritten answers are over the budget: the reader then
@@ -376,16 +378,21 @@ impl Outbox {
         let mut freed = 0;
         let mut keep = |buf: &[u8], out: &mut Vec<u8>| {
             let mut at = 0;
-            while at + HEADER_LEN <= buf.len() {
-                let len = 4 + u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
-                    as usize;
+            // Frames this side built: well formed, but never trusted to be,
+            // so a surprise keeps the rest as it is.
+            while let Some(Ok(head)) = buf
+                .get(at..at + HEADER_LEN)
+                .map(<&[u8; HEADER_LEN]>::try_from)
+            {
+                let Ok(header) = parse_header(head, u32::MAX) else {
+                    break;
+                };
+                let len = HEADER_LEN + header.body_len;
                 let Some(frame) = buf.get(at..at + len) else {
                     break;
                 };
-                let kind = frame[4];
-                let id = u64::from_le_bytes(frame[5..HEADER_LEN].try_into().unwrap_or_default());
-                let is_request = kind == Kind::Request as u8 || kind == Kind::Ping as u8;
-                if is_request && withdrawn.contains(&id) {
+                let is_request = matches!(header.kind, Kind::Request | Kind::Ping);
+                if is_request && withdrawn.contains(&header.id) {
                     freed += self.request_room.size_of(len);
                 } else {
                     out.extend_from_slice(frame);

@@ -7,6 +7,7 @@ mod group;
 mod level;
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -193,7 +194,7 @@ impl Output {
         if !to_tracing {
             let mut text = String::with_capacity(message.len() + 32);
             for line in message.lines() {
-                text.push_str(&format!("[{plugin} {pid}] {line}\n"));
+                let _ = writeln!(text, "[{plugin} {pid}] {line}");
             }
             match &self.sink {
                 PluginOutput::Writer(writer) => {

@@ -186,7 +186,8 @@ impl<'de> Decoder<'de> {
         Ok(())
     }
 
-    fn enter(&mut self) -> Result<()> {
+    /// A struct or enum value: counted against the nesting limit.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.depth >= NESTING_LIMIT {
             return Err(DecodeError(format!(
                 "the value breaks the nesting limit: more than {NESTING_LIMIT} structs and enums \
@@ -195,18 +196,8 @@ impl<'de> Decoder<'de> {
             )));
         }
         self.depth += 1;
-        Ok(())
-    }
-
-    fn leave(&mut self) {
-        self.depth -= 1;
-    }
-
-    /// A struct or enum value: counted against the nesting limit.
-    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.enter()?;
         let value = f(self)?;
-        self.leave();
+        self.depth -= 1;
         Ok(value)
     }
 
