@@ -72,6 +72,7 @@
 
 #![warn(missing_docs)]
 
+mod client;
 mod connection;
 mod contract;
 pub mod env;
@@ -79,12 +80,15 @@ mod error;
 mod host;
 mod plugin;
 mod pool;
+mod service;
 mod transport;
 pub mod wire;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use client::{peer, Client, ServiceHandle};
+pub use connection::context::{deadline, time_left};
 pub use connection::Args;
 pub use contract::ContractInfo;
 pub use error::{Error, RemoteCode};
@@ -130,9 +134,7 @@ pub use error::{Error, RemoteCode};
 /// assert_eq!((contract.name, contract.methods), ("Greeter", &["hello"][..]));
 /// ```
 pub use goproc_macros::plugin_interface;
-pub use host::{
-    Client, Plugin, PluginBuilder, PluginOutput, ServiceHandle, DEFAULT_CALL_TIMEOUT,
-    DEFAULT_START_TIMEOUT,
-};
-pub use plugin::{deadline, serve, time_left, Server, Service};
+pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
+pub use service::Service;

@@ -66,11 +66,15 @@ impl From<Vec<u8>> for Args {
 
 /// Routes a request to a handler. Implemented by goproc's `Server`.
 pub trait Dispatch: Send + Sync + 'static {
-    /// Starts the handler for `method` of service `service`, with the
+    /// Starts the handler for `method` of contract number `contract`, with the
     /// encoded arguments; fails at once if either is unknown or the
     /// arguments do not decode.
-    fn dispatch(&self, service: u32, method: u32, args: Args)
-        -> Result<HandlerFuture, RemoteError>;
+    fn dispatch(
+        &self,
+        contract: u32,
+        method: u32,
+        args: Args,
+    ) -> Result<HandlerFuture, RemoteError>;
 }
 
 /// A failure reported to the caller in an ERROR frame.
@@ -197,14 +201,17 @@ impl Connection {
         };
         let Some(dispatcher) = &self.dispatcher else {
             return refuse(RemoteError::new(
-                RemoteCode::UnknownService,
-                "this side serves no contracts (callbacks to the host are not enabled)",
+                RemoteCode::UnknownContract,
+                format!("{} serves no contracts to {}", self.side.name(), self.peer),
             ));
         };
         if self.draining.load(Ordering::Acquire) {
             return refuse(RemoteError::new(
                 RemoteCode::ShuttingDown,
-                "the plugin is shutting down and takes no new calls",
+                format!(
+                    "{} is shutting down and takes no new calls",
+                    self.side.name()
+                ),
             ));
         }
         let (head, used) = match codec::decode_request_head(&body) {
@@ -216,12 +223,16 @@ impl Connection {
                 ))
             }
         };
-        let handler = match dispatcher.dispatch(head.service, head.method, Args::new(body, used)) {
+        let handler = match dispatcher.dispatch(head.contract, head.method, Args::new(body, used)) {
             Ok(h) => h,
             Err(e) => return refuse(e),
         };
         let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
-        let handler = crate::plugin::with_deadline(deadline.map(|d| Instant::now() + d), handler);
+        let call = super::context::CallScope {
+            deadline: deadline.map(|d| Instant::now() + d),
+            conn: self.clone(),
+        };
+        let handler = super::context::scope(call, handler);
         let mut answer = Box::pin(async move {
             let run = AssertUnwindSafe(handler).catch_unwind();
             let outcome = match deadline {

@@ -6,6 +6,7 @@
 //! callbacks use the same path as the host's calls).
 
 mod calls;
+pub(crate) mod context;
 mod dispatch;
 mod io;
 mod outbox;
@@ -28,7 +29,7 @@ pub use dispatch::{Args, Dispatch, HandlerFuture, RemoteError};
 pub use outbox::DEFAULT_OUTBOX_LIMIT;
 pub(crate) use panics::record_panics;
 
-use crate::wire::messages::ErrorBody;
+use crate::wire::messages::{ContractRef, ErrorBody};
 use crate::wire::{FrameHeader, Kind};
 use crate::Error;
 
@@ -71,9 +72,47 @@ struct Calls {
     refusing: Option<Error>,
 }
 
+/// Which end of a connection this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Host,
+    Plugin,
+}
+
+impl Side {
+    /// "the host" or "the plugin", for messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Side::Host => "the host",
+            Side::Plugin => "the plugin",
+        }
+    }
+}
+
+/// What a connection is started with, once the handshake is done.
+pub(crate) struct Setup {
+    /// Which end this process is.
+    pub(crate) side: Side,
+    /// The other side's name, for errors.
+    pub(crate) peer: String,
+    /// The largest frame either side may send.
+    pub(crate) max_frame: u32,
+    /// The unwritten bytes of this side's requests, and separately of its
+    /// answers, that may wait for a peer that does not read
+    /// (docs/WIRE.md, "Backpressure").
+    pub(crate) outbox_limit: usize,
+    /// Serves the peer's calls; `None` refuses them.
+    pub(crate) dispatcher: Option<Arc<dyn Dispatch>>,
+    /// The contracts the peer serves, in its handshake's order: a request's
+    /// `contract` indexes this list.
+    pub(crate) peer_contracts: Vec<ContractRef>,
+}
+
 /// A live connection. Cheap to share behind an `Arc`.
 pub(crate) struct Connection {
+    side: Side,
     peer: String,
+    peer_contracts: Vec<ContractRef>,
     max_frame: u32,
     outbox: Arc<outbox::Outbox>,
     calls: Mutex<Calls>,
@@ -95,21 +134,23 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Starts the reader and writer tasks on an already shaken-hands stream.
-    /// `outbox_limit` bounds the unwritten bytes of this side's requests,
-    /// and separately of its answers (docs/WIRE.md, "Backpressure").
-    pub(crate) fn start<S>(
-        stream: S,
-        peer: String,
-        max_frame: u32,
-        outbox_limit: usize,
-        dispatcher: Option<Arc<dyn Dispatch>>,
-    ) -> Arc<Connection>
+    pub(crate) fn start<S>(stream: S, setup: Setup) -> Arc<Connection>
     where
         S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
     {
+        let Setup {
+            side,
+            peer,
+            max_frame,
+            outbox_limit,
+            dispatcher,
+            peer_contracts,
+        } = setup;
         let outbox = Arc::new(outbox::Outbox::new(outbox_limit));
         let conn = Arc::new(Connection {
+            side,
             peer,
+            peer_contracts,
             max_frame,
             outbox: outbox.clone(),
             calls: Mutex::new(Calls {
@@ -156,6 +197,11 @@ impl Connection {
     /// The other side's name, for errors.
     pub(crate) fn peer(&self) -> &str {
         &self.peer
+    }
+
+    /// The contracts the other side serves, in its handshake's order.
+    pub(crate) fn peer_contracts(&self) -> &[ContractRef] {
+        &self.peer_contracts
     }
 
     /// Waits until the reader or writer stops, and says why.

@@ -55,6 +55,13 @@ impl PoolBuilder {
         self
     }
 
+    /// Serves a host contract to every instance (see
+    /// [`PluginBuilder::serve`]); the instances share `service`.
+    pub fn serve(mut self, service: impl crate::Service) -> Self {
+        self.plugin = self.plugin.serve(service);
+        self
+    }
+
     /// Pings every instance every `interval`; one that does not answer within
     /// `timeout` is killed and replaced.
     pub fn health_check(mut self, interval: Duration, timeout: Duration) -> Self {
@@ -192,9 +199,9 @@ impl Shared {
                 Pick::Slot(index, ready) => {
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let head = RequestHead {
-                        service: ready.services[contract],
+                        contract: ready.services[contract],
                         method,
-                        deadline_ms: crate::host::deadline_ms(left),
+                        deadline_ms: crate::client::deadline_ms(left),
                     };
                     let frame = match (unsent.take(), encode_args.take()) {
                         (Some(frame), _) => ready.conn.readdress(frame, head),

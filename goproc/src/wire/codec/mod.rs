@@ -79,7 +79,7 @@ pub fn decode_prefix_in_body<T: DeserializeOwned>(
 pub fn decode_request_head(body: &[u8]) -> Result<(RequestHead, usize), String> {
     let mut decoder = de::Decoder::new(body, body.len());
     let head = RequestHead {
-        service: decoder.u32_varint("the head's service").map_err(|e| e.0)?,
+        contract: decoder.u32_varint("the head's contract").map_err(|e| e.0)?,
         method: decoder.u32_varint("the head's method").map_err(|e| e.0)?,
         deadline_ms: decoder.u64_varint("the head's deadline").map_err(|e| e.0)?,
     };

@@ -220,17 +220,17 @@ fn the_request_head_reads_as_serde_reads_it() {
     use crate::wire::messages::RequestHead;
     let heads = [
         RequestHead {
-            service: 0,
+            contract: 0,
             method: 0,
             deadline_ms: 0,
         },
         RequestHead {
-            service: 250,
+            contract: 250,
             method: 251,
             deadline_ms: 65_536,
         },
         RequestHead {
-            service: u32::MAX,
+            contract: u32::MAX,
             method: 7,
             deadline_ms: u64::MAX,
         },
