@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::connection::{CallFailure, Connection};
+use crate::driver::{CallFailure, Connection};
 use crate::wire::codec;
 use crate::wire::messages::ContractRef;
 use crate::wire::messages::RequestHead;
@@ -126,7 +126,7 @@ impl ServiceHandle {
     pub fn timeout(&self) -> Option<Duration> {
         match self.timeout {
             Timeout::Own(timeout) => timeout,
-            Timeout::Inherited => crate::connection::context::time_left(),
+            Timeout::Inherited => crate::driver::context::time_left(),
         }
     }
 
@@ -308,7 +308,7 @@ pub(crate) fn check_contract(
 /// `C`, or serves another version of it; outside a handler in a host, or
 /// in a plugin not yet connected, with [`Error::NoPeer`].
 pub fn peer<C: Client>() -> Result<C, Error> {
-    let conn = crate::connection::context::current_connection()
+    let conn = crate::driver::context::current_connection()
         .or_else(crate::plugin::host_connection)
         .ok_or(Error::NoPeer {
             contract: C::CONTRACT.name,

@@ -73,14 +73,15 @@
 #![warn(missing_docs)]
 
 mod client;
-mod connection;
 mod contract;
+mod driver;
 pub mod env;
 mod error;
 mod host;
 mod plugin;
 mod pool;
 mod service;
+mod session;
 mod transport;
 pub mod wire;
 
@@ -88,9 +89,9 @@ pub mod wire;
 pub mod __private;
 
 pub use client::{peer, Client, ServiceHandle};
-pub use connection::context::{deadline, time_left};
-pub use connection::Args;
 pub use contract::ContractInfo;
+pub use driver::context::{deadline, time_left};
+pub use driver::Args;
 pub use error::{Error, RemoteCode};
 /// Turns a trait into a goproc plugin contract.
 ///

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::connection::{Args, Dispatch, HandlerFuture, RemoteError};
+use crate::driver::{Args, Dispatch, HandlerFuture, RemoteError};
 use crate::wire::messages::ContractRef;
 use crate::{ContractInfo, RemoteCode};
 

@@ -12,7 +12,7 @@ use super::handshake::Expect;
 use super::logs::{Output, PluginOutput};
 use super::supervise::{supervise, Exit};
 use crate::client::{check_contract, Client, ServiceHandle};
-use crate::connection::{Connection, Setup, Side};
+use crate::driver::{Connection, Setup, Side};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_NAME, ENV_TOKEN};
 use crate::service::{Service, Services};
 use crate::transport::Endpoint;
@@ -398,7 +398,7 @@ impl Plugin {
             contracts: Vec::new(),
             services: Services::default(),
             max_frame: DEFAULT_MAX_FRAME,
-            outbox_limit: crate::connection::DEFAULT_OUTBOX_LIMIT,
+            outbox_limit: crate::driver::DEFAULT_OUTBOX_LIMIT,
             busy_poll: None,
             output: PluginOutput::default(),
         }
@@ -453,12 +453,12 @@ impl Plugin {
     pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
         let start = std::time::Instant::now();
         self.inner.conn.ping(timeout).await.map_err(|f| match f {
-            crate::connection::CallFailure::Timeout(after) => Error::Timeout {
+            crate::driver::CallFailure::Timeout(after) => Error::Timeout {
                 method: "ping".into(),
                 after,
             },
-            crate::connection::CallFailure::Connection(e) => e,
-            crate::connection::CallFailure::NotSent(unsent) => unsent.error,
+            crate::driver::CallFailure::Connection(e) => e,
+            crate::driver::CallFailure::NotSent(unsent) => unsent.error,
             other => Error::Protocol {
                 peer: self.inner.name.clone(),
                 reason: format!("unexpected answer to a ping: {other:?}"),

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::client::{check_contract, Client};
-use crate::connection::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
+use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::service::{Service, Services};
 use crate::wire::frame::{read_frame, write_body, MIN_MAX_FRAME};
@@ -69,7 +69,7 @@ impl Server {
     /// this prints one line that says so to stderr and exits with status 2,
     /// as a plugin has nothing else useful to do.
     pub async fn serve(self) -> Result<(), Error> {
-        crate::connection::record_panics();
+        crate::driver::record_panics();
         let (address, token) = match (std::env::var(ENV_ADDR), std::env::var(ENV_TOKEN)) {
             (Ok(a), Ok(t)) => (a, t),
             (Err(_), _) => not_started_by_host(ENV_ADDR),

@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 pub use policy::RestartPolicy;
 use slot::{Slot, State};
 
-use crate::connection::CallFailure;
+use crate::driver::CallFailure;
 use crate::wire::messages::RequestHead;
 use crate::{Client, ContractInfo, Error, PluginBuilder, ServiceHandle};
 

@@ -456,6 +456,11 @@ async fn read_spinning<R: AsyncRead + Unpin>(
     }
 }
 
+/// A frame with an empty body (CANCEL, PING, PONG, SHUTDOWN, CLOSE).
+pub fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
+    FrameBuf::new(kind, id).finish(u32::MAX).unwrap_or_default()
+}
+
 /// Encodes `body` into one frame with id 0 and writes it (used by the
 /// handshake, before a connection's writer task exists).
 pub async fn write_frame<W: AsyncWrite + Unpin, T: serde::Serialize>(

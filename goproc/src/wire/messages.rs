@@ -129,6 +129,21 @@ pub struct RequestHead {
     pub deadline_ms: u64,
 }
 
+impl RequestHead {
+    /// Decodes the head at the front of a REQUEST body; returns it and the
+    /// bytes used. (The same bytes as `codec::decode_prefix::<RequestHead>`,
+    /// read directly: every call pays for it.)
+    pub fn decode(body: &[u8]) -> Result<(RequestHead, usize), String> {
+        let mut decoder = codec::de::Decoder::new(body, body.len());
+        let head = RequestHead {
+            contract: decoder.u32_varint("the head's contract").map_err(|e| e.0)?,
+            method: decoder.u32_varint("the head's method").map_err(|e| e.0)?,
+            deadline_ms: decoder.u64_varint("the head's deadline").map_err(|e| e.0)?,
+        };
+        Ok((head, decoder.position()))
+    }
+}
+
 /// The body of an ERROR frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
