@@ -68,7 +68,6 @@ pub(crate) struct Setup {
 
 /// A live connection. Cheap to share behind an `Arc`.
 pub(crate) struct Connection {
-    side: Side,
     peer: String,
     peer_contracts: Vec<ContractRef>,
     max_frame: u32,
@@ -104,12 +103,16 @@ impl Connection {
         let outbox = Arc::new(outbox::Outbox::new(outbox_limit));
         let peer_name = peer.clone();
         let conn = Arc::new(Connection {
-            side,
             peer,
             peer_contracts,
             max_frame,
             outbox: outbox.clone(),
-            session: Mutex::new(Session::new(side, peer_name, max_frame)),
+            session: Mutex::new(Session::new(
+                side,
+                peer_name,
+                max_frame,
+                dispatcher.is_some(),
+            )),
             handlers_idle: Notify::new(),
             dispatcher,
             unusable: AtomicBool::new(false),
@@ -287,7 +290,22 @@ impl Connection {
                     waker.wake();
                 }
             }
-            Ok(Incoming::Serve { id, body }) => self.serve(id, body, turn),
+            Ok(Incoming::Serve {
+                id,
+                head,
+                deadline,
+                body,
+                args_at,
+            }) => self.serve(
+                serve::Request {
+                    id,
+                    head,
+                    deadline,
+                    body,
+                    args_at,
+                },
+                turn,
+            ),
             Ok(Incoming::Answer(frame)) => {
                 let _ = self.send_answer(frame);
             }

@@ -103,6 +103,15 @@ impl RemoteError {
     }
 }
 
+/// A request the session found well formed, to serve.
+pub(super) struct Request {
+    pub(super) id: u64,
+    pub(super) head: RequestHead,
+    pub(super) deadline: Option<Duration>,
+    pub(super) body: Vec<u8>,
+    pub(super) args_at: usize,
+}
+
 /// How long the handlers started by one read turn may run inline, on the
 /// reader, before the rest of the turn's handlers are spawned as tasks (so a slow
 /// handler delays the frames behind it by at most about this much).
@@ -151,31 +160,27 @@ impl ReadTurn {
 impl Connection {
     /// Starts the handler of the peer's call `id` (the session checked the
     /// frame), or answers at once why not.
-    pub(super) fn serve(self: &Arc<Self>, id: u64, body: Vec<u8>, turn: &mut ReadTurn) {
+    pub(super) fn serve(self: &Arc<Self>, request: Request, turn: &mut ReadTurn) {
+        let Request {
+            id,
+            head,
+            deadline,
+            body,
+            args_at,
+        } = request;
         let max_frame = self.max_frame;
         let refuse = |err: RemoteError| {
             let _ = self.send_answer(err.into_frame(id, max_frame));
         };
+        // The session refuses requests when nothing is served.
         let Some(dispatcher) = &self.dispatcher else {
-            return refuse(RemoteError::new(
-                RemoteCode::UnknownContract,
-                format!("{} serves no contracts to {}", self.side.name(), self.peer),
-            ));
+            return;
         };
-        let (head, used) = match RequestHead::decode(&body) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                return refuse(RemoteError::new(
-                    RemoteCode::BadRequest,
-                    format!("the request head does not decode: {e}"),
-                ))
-            }
-        };
-        let handler = match dispatcher.dispatch(head.contract, head.method, Args::new(body, used)) {
-            Ok(h) => h,
-            Err(e) => return refuse(e),
-        };
-        let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
+        let handler =
+            match dispatcher.dispatch(head.contract, head.method, Args::new(body, args_at)) {
+                Ok(h) => h,
+                Err(e) => return refuse(e),
+            };
         let call = super::context::CallScope {
             deadline: deadline.map(|d| Instant::now() + d),
             conn: self.clone(),

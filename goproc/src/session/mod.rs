@@ -19,13 +19,14 @@ mod tests;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use ids::IdHasher;
 
 use crate::error::RemoteCode;
 use crate::wire::codec;
 use crate::wire::frame::{control_frame, FrameBuf, FrameHeader, Kind};
-use crate::wire::messages::ErrorBody;
+use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::Error;
 
 /// Which end of a connection this process is.
@@ -64,9 +65,16 @@ pub(crate) enum Incoming<H> {
     /// Nothing more to do than wake this caller, if any: an answer reached
     /// its call (or was dropped: a late or stray answer).
     Wake(Option<Waker>),
-    /// Serve the peer's request `id` (its body: the head, then the
-    /// arguments).
-    Serve { id: u64, body: Vec<u8> },
+    /// Serve the peer's request `id`: call `head`'s method with the
+    /// arguments at `args_at` of `body`, within `deadline` (from when the
+    /// request was read), if the caller set one.
+    Serve {
+        id: u64,
+        head: RequestHead,
+        deadline: Option<Duration>,
+        body: Vec<u8>,
+        args_at: usize,
+    },
     /// Send this frame back at once (a PONG, or an ERROR refusing a
     /// request while draining).
     Answer(Vec<u8>),
@@ -92,6 +100,8 @@ pub(crate) struct Session<H> {
     side: Side,
     peer: String,
     max_frame: u32,
+    /// Whether this side serves any contract to the peer.
+    serves: bool,
     next_id: u64,
     /// This side's calls sent and not yet taken by their caller (answered
     /// or not). An entry that disappears before its answer arrived was
@@ -109,12 +119,14 @@ pub(crate) struct Session<H> {
 
 impl<H> Session<H> {
     /// A session with `peer` (its name, for errors) whose frames are at
-    /// most `max_frame` bytes.
-    pub(crate) fn new(side: Side, peer: String, max_frame: u32) -> Self {
+    /// most `max_frame` bytes; `serves` says whether this side serves any
+    /// contract to the peer (its requests are refused otherwise).
+    pub(crate) fn new(side: Side, peer: String, max_frame: u32, serves: bool) -> Self {
         Session {
             side,
             peer,
             max_frame,
+            serves,
             next_id: 0,
             calls: HashMap::default(),
             serving: HashMap::new(),
@@ -249,18 +261,46 @@ impl<H> Session<H> {
                  calls in flight)"
             )));
         }
-        if self.draining {
-            return Ok(Incoming::Answer(error_frame(
+        let refuse = |code, message| {
+            Ok(Incoming::Answer(error_frame(
                 id,
+                code,
+                message,
+                self.max_frame,
+            )))
+        };
+        if !self.serves {
+            return refuse(
+                RemoteCode::UnknownContract,
+                format!("{} serves no contracts to {}", self.side.name(), self.peer),
+            );
+        }
+        if self.draining {
+            return refuse(
                 RemoteCode::ShuttingDown,
                 format!(
                     "{} is shutting down and takes no new calls",
                     self.side.name()
                 ),
-                self.max_frame,
-            )));
+            );
         }
-        Ok(Incoming::Serve { id, body })
+        let (head, args_at) = match RequestHead::decode(&body) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                return refuse(
+                    RemoteCode::BadRequest,
+                    format!("the request head does not decode: {e}"),
+                )
+            }
+        };
+        let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
+        Ok(Incoming::Serve {
+            id,
+            head,
+            deadline,
+            body,
+            args_at,
+        })
     }
 
     fn broken(&self, reason: String) -> End {

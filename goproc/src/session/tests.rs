@@ -26,7 +26,7 @@ fn counter() -> (Arc<Count>, Waker) {
 }
 
 fn session() -> Session<&'static str> {
-    Session::new(Side::Host, "calc".into(), 1 << 20)
+    Session::new(Side::Host, "calc".into(), 1 << 20, true)
 }
 
 fn header(kind: Kind, id: u64, body_len: usize) -> FrameHeader {
@@ -132,8 +132,21 @@ fn an_abandoned_call_is_forgotten_and_says_whether_the_peer_must_be_told() {
 #[test]
 fn requests_are_served_cancelled_and_a_reused_running_id_breaks_the_rules() {
     let mut s = session();
-    match receive(&mut s, frame(Kind::Request, 7, vec![0, 0, 0])) {
-        Ok(Incoming::Serve { id, body }) => assert_eq!((id, body), (7, vec![0, 0, 0])),
+    match receive(
+        &mut s,
+        frame(Kind::Request, 7, vec![1, 2, 0xfb, 0xdc, 0x05, 9]),
+    ) {
+        Ok(Incoming::Serve {
+            id,
+            head,
+            deadline,
+            body,
+            args_at,
+        }) => {
+            assert_eq!((id, head.contract, head.method), (7, 1, 2));
+            assert_eq!(deadline, Some(std::time::Duration::from_millis(1500)));
+            assert_eq!(&body[args_at..], [9], "the arguments follow the head");
+        }
         _ => panic!("a request is served"),
     }
     s.serving(7, "handler 7");
@@ -155,6 +168,36 @@ fn requests_are_served_cancelled_and_a_reused_running_id_breaks_the_rules() {
     ));
 }
 
+/// The ERROR frame in `incoming`, decoded.
+fn refusal<H>(incoming: Result<Incoming<H>, End>) -> ErrorBody {
+    match incoming {
+        Ok(Incoming::Answer(error)) => codec::decode(&error[HEADER_LEN..]).unwrap(),
+        _ => panic!("the request should be refused with an ERROR"),
+    }
+}
+
+#[test]
+fn a_request_with_a_bad_head_or_to_a_side_serving_nothing_is_refused_and_the_session_lives() {
+    let mut s = session();
+    let bad = refusal(receive(&mut s, frame(Kind::Request, 1, vec![0xfd])));
+    assert_eq!(bad.code, 3);
+    assert!(
+        bad.message.contains("head does not decode"),
+        "{}",
+        bad.message
+    );
+    let mut plugin = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, false);
+    let none = refusal(receive(&mut plugin, frame(Kind::Request, 1, vec![0, 0, 0])));
+    assert_eq!(none.code, 1);
+    assert!(
+        none.message
+            .contains("the plugin serves no contracts to host"),
+        "{}",
+        none.message
+    );
+    assert_eq!(s.calls_under_way() + plugin.calls_under_way(), 0);
+}
+
 #[test]
 fn a_ping_is_answered_with_a_pong_of_the_same_id() {
     let mut s = session();
@@ -170,7 +213,7 @@ fn a_ping_is_answered_with_a_pong_of_the_same_id() {
 
 #[test]
 fn after_shutdown_new_requests_are_refused_with_code_7_and_running_ones_finish() {
-    let mut s = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20);
+    let mut s = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, true);
     s.serving(1, "running");
     assert!(matches!(
         receive(&mut s, frame(Kind::Shutdown, 0, vec![])),
@@ -325,7 +368,7 @@ proptest! {
     fn any_interleaving_leaves_no_call_waiting_and_no_entry_behind(
         steps in proptest::collection::vec(step(), 1..80)
     ) {
-        let mut s = Session::<u64>::new(Side::Host, "peer".into(), 1 << 20);
+        let mut s = Session::<u64>::new(Side::Host, "peer".into(), 1 << 20, true);
         let mut callers: Vec<Caller> = Vec::new();
         let mut failed = false;
         for step in steps {
@@ -403,7 +446,7 @@ proptest! {
                         Err(End::Broken(_)) => {
                             // Only a reused running id breaks the rules: the
                             // test then starts a new connection.
-                            s = Session::new(Side::Host, "peer".into(), 1 << 20);
+                            s = Session::new(Side::Host, "peer".into(), 1 << 20, true);
                             callers.clear();
                             failed = false;
                         }
