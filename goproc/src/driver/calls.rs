@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::outbox::Queued;
 use super::room::Room;
 use super::{lock, Connection};
-use crate::session::Reply;
+use crate::session::{Asked, Reply};
 use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
@@ -119,17 +119,21 @@ impl Connection {
                 }
             },
         };
-        let begun = lock(&self.session).begin_call();
+        let asked = if frame[4] == Kind::Request as u8 {
+            Asked::Request
+        } else {
+            Asked::Ping
+        };
+        let begun = lock(&self.session).begin_call(asked);
         let id = match begun {
             Ok(id) => id,
             Err(err) => return Err(CallFailure::not_sent(err, frame)),
         };
         set_id(&mut frame, id);
-        let is_request = frame[4] == Kind::Request as u8;
         let mut guard = Pending {
             conn: self,
             id,
-            cancel_on_drop: is_request,
+            cancel_on_drop: asked == Asked::Request,
             queued: None,
             registered: true,
         };

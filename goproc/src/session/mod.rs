@@ -53,9 +53,18 @@ pub(crate) enum Reply {
     Err(ErrorBody),
 }
 
+/// What one of this side's calls sent, and so what may answer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// A REQUEST: answered by RESPONSE or ERROR.
+    Request,
+    /// A PING: answered by PONG.
+    Ping,
+}
+
 /// One of this side's calls, waiting for its answer.
-#[derive(Default)]
 struct Waiter {
+    asked: Asked,
     reply: Option<Reply>,
     waker: Option<Waker>,
 }
@@ -138,14 +147,19 @@ impl<H> Session<H> {
 
     // ---- this side's calls -------------------------------------------
 
-    /// Numbers a new call and starts waiting for its answer; fails when the
-    /// connection no longer takes calls.
-    pub(crate) fn begin_call(&mut self) -> Result<u64, Error> {
+    /// Numbers a new call (a REQUEST or a PING) and starts waiting for its
+    /// answer; fails when the connection no longer takes calls.
+    pub(crate) fn begin_call(&mut self, asked: Asked) -> Result<u64, Error> {
         if let Some(err) = self.closed.as_ref().or(self.refusing.as_ref()) {
             return Err(err.clone());
         }
         self.next_id += 1;
-        self.calls.insert(self.next_id, Waiter::default());
+        let waiter = Waiter {
+            asked,
+            reply: None,
+            waker: None,
+        };
+        self.calls.insert(self.next_id, waiter);
         Ok(self.next_id)
     }
 
@@ -170,6 +184,13 @@ impl<H> Session<H> {
     /// Whether call `id` still waits for its answer.
     pub(crate) fn is_waiting(&self, id: u64) -> bool {
         self.calls.get(&id).is_some_and(|w| w.reply.is_none())
+    }
+
+    /// Whether call `id` still waits for an answer to what it `asked`.
+    fn waits_for(&self, id: u64, asked: Asked) -> bool {
+        self.calls
+            .get(&id)
+            .is_some_and(|w| w.reply.is_none() && w.asked == asked)
     }
 
     /// The caller of `id` stopped waiting (dropped, or past its deadline):
@@ -204,14 +225,15 @@ impl<H> Session<H> {
         }
         let id = header.id;
         Ok(match header.kind {
-            Kind::Response => self.resolve(id, Reply::Ok(body)),
-            Kind::Pong => self.resolve(id, Reply::Ok(Vec::new())),
-            // An answer nobody waits for is dropped unread (docs/WIRE.md 4).
-            Kind::Error if self.is_waiting(id) => {
+            // An answer nobody waits for, or one of the wrong kind (a PONG
+            // to a REQUEST), is dropped unread (docs/WIRE.md 4).
+            Kind::Response => self.resolve(id, Asked::Request, Reply::Ok(body)),
+            Kind::Pong => self.resolve(id, Asked::Ping, Reply::Ok(Vec::new())),
+            Kind::Error if self.waits_for(id, Asked::Request) => {
                 let err: ErrorBody = codec::decode(&body).map_err(|e| {
                     self.broken(format!("error frame for call {id} does not decode: {e}"))
                 })?;
-                self.resolve(id, Reply::Err(err))
+                self.resolve(id, Asked::Request, Reply::Err(err))
             }
             Kind::Error => Incoming::Wake(None),
             Kind::Request => self.request(id, body)?,
@@ -242,9 +264,9 @@ impl<H> Session<H> {
     /// Hands an answer to the call waiting for it. The first answer wins:
     /// a second one, or a late answer to a call that was cancelled or timed
     /// out, is dropped quietly.
-    fn resolve(&mut self, id: u64, reply: Reply) -> Incoming<H> {
+    fn resolve(&mut self, id: u64, answers: Asked, reply: Reply) -> Incoming<H> {
         match self.calls.get_mut(&id) {
-            Some(waiter) if waiter.reply.is_none() => {
+            Some(waiter) if waiter.reply.is_none() && waiter.asked == answers => {
                 waiter.reply = Some(reply);
                 Incoming::Wake(waiter.waker.take())
             }

@@ -61,7 +61,7 @@ fn broken_reason<H>(result: Result<Incoming<H>, End>) -> String {
 #[test]
 fn an_answer_wakes_its_caller_and_is_taken_once() {
     let mut s = session();
-    let id = s.begin_call().unwrap();
+    let id = s.begin_call(Asked::Request).unwrap();
     let (count, waker) = counter();
     assert!(s.poll_answer(id, &waker).is_pending());
     let woke = receive(&mut s, frame(Kind::Response, id, vec![6]));
@@ -80,7 +80,7 @@ fn an_answer_wakes_its_caller_and_is_taken_once() {
 #[test]
 fn the_first_answer_wins_and_later_or_stray_ones_are_dropped_quietly() {
     let mut s = session();
-    let id = s.begin_call().unwrap();
+    let id = s.begin_call(Asked::Request).unwrap();
     assert!(matches!(
         receive(&mut s, frame(Kind::Response, id, vec![1])),
         Ok(Incoming::Wake(None))
@@ -99,16 +99,41 @@ fn the_first_answer_wins_and_later_or_stray_ones_are_dropped_quietly() {
 }
 
 #[test]
+fn a_pong_answers_only_a_ping_and_a_response_only_a_request() {
+    let mut s = session();
+    let request = s.begin_call(Asked::Request).unwrap();
+    let ping = s.begin_call(Asked::Ping).unwrap();
+    // The wrong kinds are dropped as strays...
+    assert!(matches!(
+        receive(&mut s, frame(Kind::Pong, request, vec![])),
+        Ok(Incoming::Wake(None))
+    ));
+    assert!(matches!(
+        receive(&mut s, frame(Kind::Response, ping, vec![])),
+        Ok(Incoming::Wake(None))
+    ));
+    assert!(matches!(
+        receive(&mut s, frame(Kind::Error, ping, vec![0xff])),
+        Ok(Incoming::Wake(None))
+    ));
+    assert!(s.is_waiting(request) && s.is_waiting(ping));
+    // ...and the right ones are taken.
+    receive(&mut s, frame(Kind::Pong, ping, vec![])).unwrap();
+    receive(&mut s, frame(Kind::Response, request, vec![4])).unwrap();
+    assert!(!s.is_waiting(request) && !s.is_waiting(ping));
+}
+
+#[test]
 fn an_error_answer_reaches_its_caller_typed_and_a_malformed_one_breaks_the_rules() {
     let mut s = session();
-    let id = s.begin_call().unwrap();
+    let id = s.begin_call(Asked::Request).unwrap();
     receive(&mut s, frame(Kind::Error, id, error_body(5, "cancelled"))).unwrap();
     let (_, waker) = counter();
     match s.poll_answer(id, &waker) {
         Poll::Ready(Some(Reply::Err(e))) => assert_eq!((e.code, &*e.message), (5, "cancelled")),
         other => panic!("{other:?}"),
     }
-    let id = s.begin_call().unwrap();
+    let id = s.begin_call(Asked::Request).unwrap();
     let reason = broken_reason(receive(&mut s, frame(Kind::Error, id, vec![0xff])));
     assert!(reason.contains("does not decode"), "{reason}");
 }
@@ -116,8 +141,8 @@ fn an_error_answer_reaches_its_caller_typed_and_a_malformed_one_breaks_the_rules
 #[test]
 fn an_abandoned_call_is_forgotten_and_says_whether_the_peer_must_be_told() {
     let mut s = session();
-    let waiting = s.begin_call().unwrap();
-    let answered = s.begin_call().unwrap();
+    let waiting = s.begin_call(Asked::Request).unwrap();
+    let answered = s.begin_call(Asked::Request).unwrap();
     receive(&mut s, frame(Kind::Response, answered, vec![])).unwrap();
     assert!(s.abandon(waiting), "still waiting: the peer gets a CANCEL");
     assert!(!s.abandon(answered), "answered already: nothing to cancel");
@@ -257,8 +282,8 @@ fn frames_that_break_the_rules_end_the_session_naming_the_rule() {
 #[test]
 fn failing_fails_every_waiting_call_keeps_arrived_answers_and_refuses_new_calls() {
     let mut s = session();
-    let waiting = s.begin_call().unwrap();
-    let answered = s.begin_call().unwrap();
+    let waiting = s.begin_call(Asked::Request).unwrap();
+    let answered = s.begin_call(Asked::Request).unwrap();
     let (count, waker) = counter();
     assert!(s.poll_answer(waiting, &waker).is_pending());
     receive(&mut s, frame(Kind::Response, answered, vec![9])).unwrap();
@@ -277,7 +302,7 @@ fn failing_fails_every_waiting_call_keeps_arrived_answers_and_refuses_new_calls(
         s.poll_answer(answered, &waker),
         Poll::Ready(Some(Reply::Ok(_)))
     ));
-    let err = s.begin_call().unwrap_err();
+    let err = s.begin_call(Asked::Request).unwrap_err();
     assert!(err.to_string().contains("gone"), "{err}");
     assert_eq!(s.calls_under_way(), 0);
 }
@@ -285,12 +310,12 @@ fn failing_fails_every_waiting_call_keeps_arrived_answers_and_refuses_new_calls(
 #[test]
 fn refusing_new_calls_lets_calls_in_flight_finish() {
     let mut s = session();
-    let id = s.begin_call().unwrap();
+    let id = s.begin_call(Asked::Request).unwrap();
     s.refuse_new_calls(Error::Closed {
         peer: "calc".into(),
         reason: "shutting down".into(),
     });
-    assert!(s.begin_call().is_err());
+    assert!(s.begin_call(Asked::Request).is_err());
     receive(&mut s, frame(Kind::Response, id, vec![])).unwrap();
     let (_, waker) = counter();
     assert!(matches!(s.poll_answer(id, &waker), Poll::Ready(Some(_))));
@@ -374,7 +399,7 @@ proptest! {
         for step in steps {
             match step {
                 Step::Call => {
-                    if let Ok(id) = s.begin_call() {
+                    if let Ok(id) = s.begin_call(Asked::Request) {
                         prop_assert!(callers.iter().all(|c| c.id != id), "ids are unique");
                         let (count, waker) = counter();
                         callers.push(Caller { id, count, waker, done: false, answers_sent: 0, asleep: false });
