@@ -437,6 +437,10 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
             "examples/calculator/python/generated",
         ),
         ("examples/kv/contract.rs", "examples/kv/python/generated"),
+        (
+            "examples/host_services/contract.rs",
+            "examples/host_services/python/generated",
+        ),
     ] {
         // What `goproc-codegen --lang python --check --out OUT CONTRACT` run
         // from the workspace root compares (the CLI itself is tested in
