@@ -287,3 +287,39 @@ async fn graceful_pool_shutdown_finishes_calls_in_flight_and_refuses_new_ones() 
     stopping.await.expect("shutdown");
     wait_until("every instance exited", || !all.iter().any(|p| running(*p))).await;
 }
+
+#[tokio::test]
+async fn after_waiting_for_a_slot_the_handler_sees_only_the_deadline_left() {
+    let pool = Pool::builder(plugin())
+        .size(1)
+        .max_in_flight(1)
+        .start()
+        .await
+        .expect("pool starts");
+    let client: LifecycleClient = pool.client().expect("client");
+    let busy = {
+        let client = client.clone();
+        tokio::spawn(async move { client.sleep(700).await })
+    };
+    // Let the sleep take the only slot.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let left = client
+        .with_timeout(Duration::from_secs(3))
+        .deadline_ms()
+        .await
+        .expect("deadline_ms")
+        .expect("the call carries a deadline");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400),
+        "the call waited for the slot ({waited:?})"
+    );
+    let most = 3000 - waited.as_millis() as u64 + 50;
+    assert!(
+        left <= most,
+        "the handler had {left} ms left, but the host waits only {most} ms more after {waited:?} \
+         in the queue"
+    );
+    busy.await.expect("join").expect("sleep");
+}
