@@ -520,10 +520,7 @@ async fn the_python_page_counter_counts_in_the_hosts_store_and_logs_through_its_
         log.iter().all(|(level, _)| *level == Level::Info),
         "{log:?}"
     );
-    assert_eq!(
-        log[1].1,
-        "counted visit 2 to home (stored under visits/home)"
-    );
+    assert_eq!(log[1].1, "python counted visit 2 of home");
     // Without the host services it requires, the plugin does not start.
     let err = example_plugin("examples/host_services/python/plugin.py")
         .contract::<PageCounterClient>()

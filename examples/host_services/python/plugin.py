@@ -26,15 +26,22 @@ class Counter(contract.PageCounter):
         # `serve` has connected.
         self.store = StoreClient.from_host()
         self.log = LoggerClient.from_host()
-        # Visits to the same page in this process count one after the other.
+        # Visits to one page count one after the other in this process.
         self.lock = asyncio.Lock()
 
     async def visit(self, page: str) -> int:
+        # The calls below inherit this handler's deadline, and are
+        # cancelled with it.
         key = f"visits/{page}"
         async with self.lock:
-            count = int(await self.store.get(key) or "0") + 1
+            seen = await self.store.get(key)
+            try:
+                count = int(seen or "0") + 1
+            except ValueError:
+                # Not a count: start again.
+                count = 1
             await self.store.put(key, str(count))
-        await self.log.log(LevelInfo(), f"counted visit {count} to {page} (stored under {key})")
+        await self.log.log(LevelInfo(), f"python counted visit {count} of {page}")
         return count
 
 
