@@ -1,8 +1,9 @@
 //! End to end: Python plugins built from generated stubs, called by a Rust
 //! host. The calculator and key-value examples answer exactly as the Rust
-//! plugins do (domain errors included); a raised exception reaches the host
-//! as a handler failure with its traceback; stale stubs are refused at the
-//! handshake.
+//! plugins do (domain errors included); the host_services example calls the
+//! host's Store and Logger while it serves; a raised exception reaches the
+//! host as a handler failure with its traceback; stale stubs are refused at
+//! the handshake.
 
 mod common;
 
@@ -10,10 +11,15 @@ mod common;
 #[path = "../examples/calculator/contract.rs"]
 mod calculator;
 #[allow(dead_code)]
+#[path = "../examples/host_services/contract.rs"]
+mod host_services;
+#[allow(dead_code)]
 #[path = "../examples/kv/contract.rs"]
 mod kv;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calculator::{CalculatorClient, MathError};
@@ -437,6 +443,10 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
             "examples/calculator/python/generated",
         ),
         ("examples/kv/contract.rs", "examples/kv/python/generated"),
+        (
+            "examples/host_services/contract.rs",
+            "examples/host_services/python/generated",
+        ),
     ] {
         // What `goproc-codegen --lang python --check --out OUT CONTRACT` run
         // from the workspace root compares (the CLI itself is tested in
@@ -450,4 +460,77 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
             "{out} is stale ({stale:?}); regenerate it with `cargo run -p goproc-codegen -- --lang python --out {out} {contract}`"
         );
     }
+}
+
+/// The host's side of the host_services example: its `Store` and `Logger`.
+#[derive(Clone, Default)]
+struct ExampleHost {
+    store: Arc<Mutex<HashMap<String, String>>>,
+    log: Arc<Mutex<Vec<(host_services::Level, String)>>>,
+}
+
+impl host_services::Store for ExampleHost {
+    async fn get(&self, key: String) -> Option<String> {
+        self.store.lock().unwrap().get(&key).cloned()
+    }
+
+    async fn put(&self, key: String, value: String) -> Option<String> {
+        self.store.lock().unwrap().insert(key, value)
+    }
+}
+
+impl host_services::Logger for ExampleHost {
+    async fn log(&self, level: host_services::Level, message: String) {
+        self.log.lock().unwrap().push((level, message));
+    }
+}
+
+#[tokio::test]
+async fn the_python_page_counter_counts_in_the_hosts_store_and_logs_through_its_logger() {
+    use host_services::{Level, LoggerServer, PageCounterClient, StoreServer};
+    let host = ExampleHost::default();
+    let plugin = example_plugin("examples/host_services/python/plugin.py")
+        .contract::<PageCounterClient>()
+        .serve(StoreServer::new(host.clone()))
+        .serve(LoggerServer::new(host.clone()))
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await
+        .expect("starting the Python page counter");
+    let counter: PageCounterClient = plugin.client().expect("serves PageCounter");
+    assert_eq!(counter.visit("home".into()).await.expect("visit"), 1);
+    assert_eq!(counter.visit("home".into()).await.expect("visit"), 2);
+    assert_eq!(counter.visit("about".into()).await.expect("visit"), 1);
+    // Visits to one page at once are counted one after the other.
+    let visits = (0..20).map(|_| counter.visit("busy".into()));
+    let mut counts: Vec<u64> = futures::future::join_all(visits)
+        .await
+        .into_iter()
+        .map(|n| n.expect("visit"))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+    let store = host.store.lock().unwrap().clone();
+    assert_eq!(store.get("visits/home").map(String::as_str), Some("2"));
+    assert_eq!(store.get("visits/about").map(String::as_str), Some("1"));
+    assert_eq!(store.get("visits/busy").map(String::as_str), Some("20"));
+    let log = host.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 23, "{log:?}");
+    assert!(
+        log.iter().all(|(level, _)| *level == Level::Info),
+        "{log:?}"
+    );
+    assert_eq!(log[1].1, "python counted visit 2 of home");
+    // Without the host services it requires, the plugin does not start.
+    let err = example_plugin("examples/host_services/python/plugin.py")
+        .contract::<PageCounterClient>()
+        .serve(StoreServer::new(host.clone()))
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await
+        .expect_err("the host serves no Logger");
+    assert!(
+        matches!(err, Error::Handshake { .. }) && err.to_string().contains("Logger"),
+        "{err}"
+    );
 }

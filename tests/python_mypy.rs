@@ -13,6 +13,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         "python-mypy",
         &[
             "tests/contracts/everything.rs",
+            "tests/contracts/host_services.rs",
             "examples/calculator/contract.rs",
         ],
     );
@@ -24,10 +25,15 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
             root.join("tests/python/everything_plugin.py"),
             root.join("tests/python/faulty_calculator.py"),
             root.join("tests/python/golden_roundtrip.py"),
+            root.join("tests/python/guest_plugin.py"),
             root.join("tests/python/test_runtime.py"),
         ],
     )];
-    for example in ["examples/calculator/python", "examples/kv/python"] {
+    for example in [
+        "examples/calculator/python",
+        "examples/kv/python",
+        "examples/host_services/python",
+    ] {
         let dir = root.join(example);
         checks.push((
             dir.clone(),

@@ -100,6 +100,10 @@ fn check_passes_on_the_checked_in_example_stubs() {
             "examples/calculator/python/generated",
         ),
         ("examples/kv/contract.rs", "examples/kv/python/generated"),
+        (
+            "examples/host_services/contract.rs",
+            "examples/host_services/python/generated",
+        ),
     ] {
         let result = codegen()
             .current_dir(workspace_root())
@@ -292,4 +296,29 @@ pub struct ShapeCircle { s: u8 }
 ";
     let (_, err) = refused("collision", &[("contract.rs", text)]);
     assert!(err.contains("`ShapeCircle` twice"), "{err}");
+}
+
+#[test]
+fn a_client_class_that_would_collide_or_hide_its_own_methods_is_refused() {
+    // The client of `Store` is `StoreClient`, which a type already names.
+    let text = "#[goproc::plugin_interface]
+pub trait Store {
+    async fn put(&self, v: u8) -> StoreClient;
+}
+pub struct StoreClient { s: u8 }
+";
+    let (_, err) = refused("client-collision", &[("contract.rs", text)]);
+    assert!(err.contains("`StoreClient` twice"), "{err}");
+    assert!(err.contains("contract Store's client class"), "{err}");
+    // A method named like the client's own `from_host` would hide it.
+    let text = "#[goproc::plugin_interface]
+pub trait Store {
+    async fn from_host(&self, v: u8) -> u8;
+}
+";
+    let (_, err) = refused("client-method", &[("contract.rs", text)]);
+    assert!(
+        err.contains("method `from_host` of contract Store would hide"),
+        "{err}"
+    );
 }

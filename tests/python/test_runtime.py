@@ -1,8 +1,10 @@
 """Tests of the Python runtime on its own: docs/WIRE.md's golden rows (read
 from the file given as the first argument), strict decoding, the limits of
-WIRE.md section 3.1, range-checked encoding, and the serve loop over a fake
-transport (a reused call id, backpressure). Needs the Everything stubs
-importable as `goproc_stubs`."""
+WIRE.md section 3.1, range-checked encoding, the serve loop over a fake
+transport (a reused call id, backpressure), and the plugin's own calls to
+its host over a fake transport (answers routed, cancel, deadlines, the end
+of the connection). Needs the Everything stubs importable as
+`goproc_stubs`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import re
 import struct
 import subprocess
 import sys
-from typing import Any, Callable, cast
+from typing import Any, Callable, Coroutine, cast
 
 from goproc_stubs import everything as ev
 from goproc_stubs import goproc_runtime as rt
@@ -79,14 +81,29 @@ def frame_rows() -> dict[str, bytes]:
                    lambda o: rt.w_i64(o, 1), lambda o: rt.w_i64(o, 2))
     head_div = enc(lambda o: rt.w_u32(o, 0), lambda o: rt.w_u32(o, 1), lambda o: rt.w_u64(o, 1500),
                    lambda o: rt.w_i64(o, 1), lambda o: rt.w_i64(o, 0))
-    hello = enc(
+    # The runtime's own encoder, as the Rust plugin would say it.
+    hello = rt.encode_hello(
+        "c0ffee", 4242, [rt.Contract("Calculator", "3f9a", ())], [rt.Contract("Store", "5b7e", ())],
+        language="rust", runtime="goproc-rust 0.1.0",
+    )
+    # Version 1, which this runtime no longer speaks: no `requires`.
+    hello_v1 = enc(
         lambda o: rt.w_u32(o, 1), lambda o: rt.w_u32(o, 1), lambda o: rt.w_str(o, "c0ffee"),
         lambda o: rt.w_str(o, "rust"), lambda o: rt.w_str(o, "goproc-rust 0.1.0"),
         lambda o: rt.w_u32(o, 4242), lambda o: rt.w_len(o, 1), lambda o: rt.w_str(o, "Calculator"),
         lambda o: rt.w_str(o, "3f9a"),
     )
+    welcome_v1 = enc(lambda o: rt.w_u32(o, 1), lambda o: rt.w_u32(o, 16 << 20), lambda o: rt.w_u32(o, 100))
+    welcome = enc(
+        lambda o: rt.w_u32(o, 2), lambda o: rt.w_u32(o, 16 << 20), lambda o: rt.w_u32(o, 100),
+        lambda o: rt.w_len(o, 1), lambda o: rt.w_str(o, "Store"), lambda o: rt.w_str(o, "5b7e"),
+    )
     return {
         "HELLO": bytes(rt._frame(rt.KIND_HELLO, 0, hello)),
+        "WELCOME": bytes(rt._frame(rt.KIND_WELCOME, 0, welcome)),
+        "HELLO protocol 1": bytes(rt._frame(rt.KIND_HELLO, 0, hello_v1)),
+        "WELCOME protocol 1": bytes(rt._frame(rt.KIND_WELCOME, 0, welcome_v1)),
+        "REFUSE": bytes(rt._frame(rt.KIND_REFUSE, 0, enc(lambda o: rt.w_str(o, "wrong token")))),
         "REQUEST add(1, 2)": bytes(rt._frame(rt.KIND_REQUEST, 1, head_add)),
         "RESPONSE 3": bytes(rt._frame(rt.KIND_RESPONSE, 1, enc(lambda o: rt.w_i64(o, 3)))),
         "REQUEST divide(1, 0) deadline 1500 ms": bytes(rt._frame(rt.KIND_REQUEST, 2, head_div)),
@@ -97,6 +114,14 @@ def frame_rows() -> dict[str, bytes]:
         "PONG 7": bytes(rt._frame(rt.KIND_PONG, 7)),
         "SHUTDOWN": bytes(rt._frame(rt.KIND_SHUTDOWN, 0)),
         "CLOSE": bytes(rt._frame(rt.KIND_CLOSE, 0)),
+        # The plugin's own call and the host's answer are checked through a
+        # client (test_golden_call).
+        'REQUEST Store.get("k") from the plugin': bytes(rt._frame(
+            rt.KIND_REQUEST, 1, enc(lambda o: o.extend(b"\x00\x00\x00"), lambda o: rt.w_str(o, "k")),
+        )),
+        'RESPONSE Some("v") from the host': bytes(rt._frame(
+            rt.KIND_RESPONSE, 1, enc(lambda o: o.append(1), lambda o: rt.w_str(o, "v")),
+        )),
     }
 
 
@@ -126,9 +151,8 @@ def test_golden(path: str) -> None:
     for name, want in values.items():
         assert ours[name] == want, f"{name}: {ours[name].hex()} != WIRE.md {want.hex()}"
     ours_frames = frame_rows()
+    assert set(frames) == set(ours_frames), f"WIRE.md frame rows differ from this test's: {set(frames) ^ set(ours_frames)}"
     for name, want in frames.items():
-        if name == "WELCOME" or name == "REFUSE":
-            continue
         assert ours_frames[name] == want, f"{name}: {ours_frames[name].hex()} != WIRE.md {want.hex()}"
     # The decoders read the golden values back.
     assert Reader(values["u16 251"]).u16() == 251
@@ -136,9 +160,8 @@ def test_golden(path: str) -> None:
     assert Reader(values["i64 -2"]).i64() == -2
     assert Reader(values["char 'é'"]).char() == "é"
     assert ev._dec_Shape(Reader(values["enum Shape::Rect { w: 2, h: 3 }"])) == ev.ShapeRect(2, 3)
-    welcome = Reader(frames["WELCOME"], 13)
-    assert (welcome.u32(), welcome.u32(), welcome.u32()) == (1, 16 * 1024 * 1024, 100)
-    welcome.done()
+    asyncio.run(the_golden_welcomes_are_read(frames))
+    asyncio.run(the_golden_call_goes_out_and_its_answer_comes_back(frames))
 
 
 def test_strict_decoding() -> None:
@@ -436,7 +459,17 @@ CALLS = rt.Contract(
         rt.MethodSpec("big", lambda r: (), rt.w_bytes),
     ),
 )
-WELCOME = frame(rt.KIND_WELCOME, 0, bytes([1, 0xFC]) + (1 << 20).to_bytes(4, "little") + bytes([1]))
+def welcome_body(max_frame: int = 1 << 20, serves: tuple[rt.Contract, ...] = ()) -> bytes:
+    """A WELCOME body of version 2: host pid 1, and the contracts it serves."""
+    body = bytearray([2, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
+    rt.w_len(body, len(serves))
+    for c in serves:
+        rt.w_str(body, c.name)
+        rt.w_str(body, c.fingerprint)
+    return bytes(body)
+
+
+WELCOME = frame(rt.KIND_WELCOME, 0, welcome_body())
 
 
 def start(calls: Calls) -> tuple[Any, FakeTransport]:
@@ -487,20 +520,25 @@ async def answers_past_the_high_water_mark_stop_the_reading_until_they_are_writt
     # Written (the fake transport takes everything): read again.
     assert [f[1] for f in transport.frames()] == list(range(100, 110))
     assert not transport.paused and transport.pauses == 2
-    # While the transport is over its mark, answers wait in the plugin and
-    # nothing is read; once it drains, they go and reading resumes.
+    # While the transport is over its mark, answers wait in the plugin, and
+    # reading goes on (the host's answers to the plugin's own calls must get
+    # through) until they pass the mark too; once the transport drains, they
+    # go and reading resumes.
     plugin.pause_writing()
-    assert transport.paused
+    assert not transport.paused
     feed(plugin, request(200, 1))
     await turns()
     calls.finish.set()
     await turns()
     feed(plugin, request(201, 1))
     await turns()
+    assert not transport.paused
+    feed(plugin, b"".join(request(300 + k, 2) for k in range(5)))
+    assert transport.paused and transport.pauses == 3
     assert [f[1] for f in transport.frames()][10:] == [], "written while the transport was full"
     plugin.resume_writing()
     await turns()
-    assert [f[1] for f in transport.frames()][10:] == [200, 201]
+    assert [f[1] for f in transport.frames()][10:] == [200, 201, 300, 301, 302, 303, 304]
     assert not transport.paused
 
 
@@ -601,8 +639,7 @@ async def an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_
         plugin = rt._Plugin([rt.Service(contract, Long())], b"")
         transport = FakeTransport()
         plugin.connection_made(transport)
-        welcome = bytes([1, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
-        feed(plugin, frame(rt.KIND_WELCOME, 0, welcome) + request(1, 0))
+        feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(max_frame)) + request(1, 0))
         await turns()
         [(kind, call_id, body)] = transport.frames()
         assert (kind, call_id) == (rt.KIND_ERROR, 1)
@@ -626,6 +663,419 @@ def test_serving() -> None:
         an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message,
     ):
         asyncio.run(test())
+
+
+# ---------------------------------------------------------------------------
+# The plugin's calls to its host
+
+
+class StoreFailRaised(rt.DomainError[str]):
+    """The domain error of `Store.fail`, a String."""
+
+
+def _answer_get(r: Reader) -> str | None:
+    return r.str_() if r.option() else None
+
+
+STORE = rt.Contract(
+    name="Store",
+    fingerprint="5b7e",
+    methods=(
+        rt.MethodSpec("get", lambda r: (r.str_(),), rt.w_str),
+        rt.MethodSpec("fail", lambda r: (r.str_(),), rt.w_u32, StoreFailRaised, rt.w_str),
+    ),
+)
+
+
+class StoreClient(rt.Client):
+    """As goproc-codegen writes a client: `get(key) -> Option<String>`,
+    `fail(how) -> Result<u32, String>`, served by the host as contract 0."""
+
+    __slots__ = ()
+    CONTRACT = STORE
+
+    async def get(self, key: str) -> str | None:
+        out = rt.request_buffer()
+        rt.w_str(out, key)
+        return await self._call(0, out, _answer_get)
+
+    async def fail(self, how: str) -> int:
+        out = rt.request_buffer()
+        rt.w_str(out, how)
+        return await self._call_result(1, out, Reader.u32, Reader.str_, StoreFailRaised)
+
+
+def _answer_units(r: Reader) -> list[None]:
+    return [None for _ in range(r.count_any())]
+
+
+class OddClient(rt.Client):
+    """Store's methods, with the answers of other types: a `Tree`, a `Vec<()>`."""
+
+    __slots__ = ()
+    CONTRACT = STORE
+
+    async def tree(self) -> ev.Tree:
+        return await self._call(0, rt.request_buffer(), ev._dec_Tree)
+
+    async def units(self) -> list[None]:
+        return await self._call(0, rt.request_buffer(), _answer_units)
+
+
+class Relay:
+    """Handlers that call the host while they serve."""
+
+    def __init__(self) -> None:
+        self.store = StoreClient.from_host()
+
+    async def relay(self, key: str) -> str:
+        return await self.store.get(key) or "-"
+
+    async def left(self) -> str:
+        """Calls the host, and says how the call's deadline looked: the
+        request's `deadline_ms` is what the test reads."""
+        await self.store.get("left")
+        return "done"
+
+
+RELAY = rt.Contract(
+    name="Relay",
+    fingerprint="00",
+    methods=(
+        rt.MethodSpec("relay", lambda r: (r.str_(),), rt.w_str),
+        rt.MethodSpec("left", lambda r: (), rt.w_str),
+    ),
+)
+
+
+def connect(
+    requires: tuple[rt.Contract, ...] = (STORE,), serves: tuple[rt.Contract, ...] = (STORE,),
+) -> tuple[Any, FakeTransport]:
+    """A plugin serving Relay, welcomed by a host that serves `serves`; the
+    clients call through it."""
+    plugin = rt._Plugin([rt.Service(RELAY, Relay())], b"", requires)
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(serves=serves)))
+    rt._connection = plugin
+    return plugin, transport
+
+
+def request_head(body: bytes) -> tuple[int, int, int, Reader]:
+    """A REQUEST body's head (contract, method, deadline_ms) and a reader at its arguments."""
+    r = Reader(body)
+    return r.u32(), r.u32(), r.u64(), r
+
+
+def response(call_id: int, body: bytes) -> bytes:
+    return frame(rt.KIND_RESPONSE, call_id, body)
+
+
+def error(call_id: int, code: int, message: str, detail: str = "") -> bytes:
+    return bytes(rt._error_frame(call_id, code, message, detail))
+
+
+def some(text: str) -> bytes:
+    return enc(lambda o: o.append(1), lambda o: rt.w_str(o, text))
+
+
+async def expect_raises(kind: type[BaseException], task: asyncio.Task[Any], *needles: str) -> BaseException:
+    try:
+        await task
+    except kind as e:
+        for needle in needles:
+            assert needle in str(e), f"{kind.__name__} {str(e)!r} does not mention {needle!r}"
+        return e
+    except BaseException as e:
+        raise AssertionError(f"expected {kind.__name__}, got {type(e).__name__}: {e}") from e
+    raise AssertionError(f"expected {kind.__name__}, the call returned")
+
+
+async def the_golden_welcomes_are_read(frames: dict[str, bytes]) -> None:
+    # The plugin reads the golden WELCOME: what the host serves, and its maximum frame.
+    plugin = rt._Plugin([], b"", [STORE])
+    plugin.connection_made(FakeTransport())
+    feed(plugin, frames["WELCOME"])
+    assert plugin.welcomed and not plugin.finished.done()
+    assert (plugin.max_frame, plugin.host_contracts) == (16 << 20, {"Store": (0, "5b7e")})
+    # A WELCOME of version 1 ends the start: this runtime speaks version 2 only.
+    plugin = rt._Plugin([], b"")
+    plugin.connection_made(FakeTransport())
+    feed(plugin, frames["WELCOME protocol 1"])
+    assert not plugin.welcomed
+    assert "the host chose protocol 1, which this runtime does not speak (it speaks 2..2)" in (
+        plugin.finished.result() or ""
+    ), plugin.finished.result()
+
+
+async def the_golden_call_goes_out_and_its_answer_comes_back(frames: dict[str, bytes]) -> None:
+    plugin, transport = connect()
+    task = asyncio.create_task(StoreClient.from_host().get("k"))
+    await turns()
+    [(kind, call_id, body)] = transport.frames()
+    assert frame(kind, call_id, body) == frames['REQUEST Store.get("k") from the plugin'], body.hex()
+    feed(plugin, frames['RESPONSE Some("v") from the host'])
+    assert await task == "v"
+
+
+async def answers_reach_their_calls_and_the_first_answer_wins() -> None:
+    plugin, transport = connect()
+    store = StoreClient.from_host()
+    first = asyncio.create_task(store.get("a"))
+    second = asyncio.create_task(store.get("b"))
+    failing = asyncio.create_task(store.fail("x"))
+    await turns()
+    ids = {request_head(body)[3].str_(): call_id for _, call_id, body in transport.frames()}
+    assert sorted(ids) == ["a", "b", "x"] and len(set(ids.values())) == 3, ids
+    # Answered out of order, each to its own call; the second answer to a call is dropped.
+    feed(plugin, response(ids["b"], some("B")) + response(ids["a"], b"\x00") + response(ids["b"], some("late")))
+    feed(plugin, error(ids["a"], rt.CODE_HANDLER_FAILED, "late"))
+    assert (await first, await second) == (None, "B")
+    # Answers to ids nobody waits for are dropped, even an ERROR that would not decode.
+    feed(plugin, response(999, b"\x01") + error(998, 1, "x") + frame(rt.KIND_ERROR, 997, b"\xff") + frame(rt.KIND_PONG, 996))
+    assert not plugin.finished.done() and not failing.done()
+    feed(plugin, response(ids["x"], b"\x00\x07"))
+    assert await failing == 7
+    # The domain error is the contract's exception, with the value.
+    failing = asyncio.create_task(store.fail("x"))
+    await turns()
+    feed(plugin, response(transport.frames()[-1][1], b"\x01\x02no"))
+    e = await expect_raises(StoreFailRaised, failing)
+    assert cast(StoreFailRaised, e).value == "no"
+    # ERROR: a RemoteError with the host's code, message and detail.
+    call = asyncio.create_task(store.get("e"))
+    await turns()
+    feed(plugin, error(transport.frames()[-1][1], rt.CODE_HANDLER_FAILED, "panic: oops", "at store.rs:1"))
+    e = await expect_raises(rt.RemoteError, call, "Store.get failed in the host: handler failed: panic: oops")
+    remote = cast(rt.RemoteError, e)
+    assert (remote.code, remote.message, remote.detail, remote.method) == (4, "panic: oops", "at store.rs:1", "Store.get")
+    assert isinstance(remote, rt.CallError)
+    assert not plugin.finished.done()
+
+
+async def an_answer_that_does_not_decode_fails_its_call_not_the_connection() -> None:
+    plugin, transport = connect()
+    store = StoreClient.from_host()
+    for body, needle in (
+        (b"\x01", "unexpected end of input"),
+        (b"\x00\x00", "trailing byte"),
+        (b"\x02", "invalid Option tag 2"),
+        (b"\x01\x05ab", "longer than"),
+    ):
+        call = asyncio.create_task(store.get("k"))
+        await turns()
+        feed(plugin, response(transport.frames()[-1][1], body))
+        await expect_raises(rt.CallError, call, "the answer of Store.get does not decode", needle)
+    failing = asyncio.create_task(store.fail("k"))
+    await turns()
+    feed(plugin, response(transport.frames()[-1][1], b"\x02"))
+    await expect_raises(rt.CallError, failing, "does not decode", "out of range for Result")
+    # The limits of WIRE.md section 3.1 hold for answers as for requests.
+    odd = OddClient.from_host()
+    odd_calls: list[tuple[Callable[[], Coroutine[Any, Any, Any]], bytes, str]] = [
+        (odd.tree, nested_tree(rt.NESTING_LIMIT + 1), "nesting limit"),
+        (odd.units, b"\x05", "item budget"),
+    ]
+    for make, body, needle in odd_calls:
+        odd_call = asyncio.create_task(make())
+        await turns()
+        feed(plugin, response(transport.frames()[-1][1], body))
+        await expect_raises(rt.CallError, odd_call, "does not decode", needle)
+    tree = asyncio.create_task(odd.tree())
+    await turns()
+    feed(plugin, response(transport.frames()[-1][1], nested_tree(rt.NESTING_LIMIT)))
+    assert isinstance(await tree, ev.TreeNode)
+    assert not plugin.finished.done()
+    # An ERROR whose body does not decode breaks the framing rules.
+    call = asyncio.create_task(store.get("k"))
+    await turns()
+    feed(plugin, frame(rt.KIND_ERROR, transport.frames()[-1][1], b"\x04\x01"))
+    await expect_raises(rt.ConnectionClosed, call, "protocol error", "does not decode")
+    assert "protocol error" in (plugin.finished.result() or "")
+
+
+async def a_cancelled_call_sends_cancel_and_an_unwritten_one_is_withdrawn() -> None:
+    plugin, transport = connect()
+    store = StoreClient.from_host()
+    call = asyncio.create_task(store.get("k"))
+    await turns()
+    [(kind, call_id, _)] = transport.frames()
+    call.cancel()
+    await turns()
+    assert transport.frames()[1:] == [(rt.KIND_CANCEL, call_id, b"")], transport.frames()
+    # Its late answer is dropped.
+    feed(plugin, response(call_id, some("late")))
+    assert call.cancelled() and not plugin.calls and not plugin.finished.done()
+    # While the transport is full, requests wait unwritten; one whose caller
+    # gives up is never sent, and needs no CANCEL.
+    plugin.pause_writing()
+    kept = asyncio.create_task(store.get("kept"))
+    dropped = asyncio.create_task(store.get("dropped"))
+    await turns()
+    dropped.cancel()
+    await turns()
+    plugin.resume_writing()
+    await turns()
+    sent = [(kind, request_head(body)[3].str_()) for kind, _, body in transport.frames()[2:]]
+    assert sent == [(rt.KIND_REQUEST, "kept")], sent
+    feed(plugin, response(transport.frames()[-1][1], some("yes")))
+    assert await kept == "yes"
+
+
+async def a_handler_stopped_by_the_host_cancels_its_calls_to_the_host() -> None:
+    plugin, transport = connect()
+    # The host cancels its call: the handler's call to the host is cancelled.
+    feed(plugin, frame(rt.KIND_REQUEST, 50, bytes([0, 0, 0]) + enc(lambda o: rt.w_str(o, "k"))))
+    await turns()
+    [(kind, call_id, body)] = transport.frames()
+    assert kind == rt.KIND_REQUEST and request_head(body)[:3] == (0, 0, 0)
+    feed(plugin, frame(rt.KIND_CANCEL, 50))
+    await turns()
+    assert transport.frames()[1:] == [(rt.KIND_CANCEL, call_id, b"")], transport.frames()
+    # Past its deadline the same: the host hears CANCEL for the inner call,
+    # and the handler's call is answered with "deadline exceeded".
+    feed(plugin, frame(rt.KIND_REQUEST, 51, bytes([0, 1, 60])))
+    await turns()
+    (kind, inner, body) = transport.frames()[2]
+    assert kind == rt.KIND_REQUEST and 0 < request_head(body)[2] <= 60, request_head(body)
+    await asyncio.sleep(0.15)
+    rest = transport.frames()[3:]
+    assert (rt.KIND_CANCEL, inner, b"") in rest, rest
+    [(code_kind, outer, body)] = [f for f in rest if f[0] == rt.KIND_ERROR]
+    assert outer == 51 and Reader(body).u32() == rt.CODE_DEADLINE_EXCEEDED, rest
+    assert not plugin.calls and not plugin.finished.done()
+
+
+async def a_calls_deadline_is_its_own_else_its_handlers() -> None:
+    plugin, transport = connect()
+    store = StoreClient.from_host()
+
+    def deadline_of_last() -> int:
+        return request_head(transport.frames()[-1][2])[2]
+
+    # Outside a handler: none, unless the call has its own.
+    asyncio.create_task(store.get("k"))
+    await turns()
+    assert deadline_of_last() == 0
+    asyncio.create_task(store.with_timeout(2.5).get("k"))
+    await turns()
+    assert 2400 < deadline_of_last() <= 2500, deadline_of_last()
+    # In a handler whose call has 1.5 s: what is left of them.
+    feed(plugin, frame(rt.KIND_REQUEST, 60, bytes([0, 1, 0xFB]) + (1500).to_bytes(2, "little")))
+    await turns()
+    assert 1400 < deadline_of_last() <= 1500, deadline_of_last()
+    # A call past its own deadline raises CallTimeout and tells the host to stop.
+    call = asyncio.create_task(store.with_timeout(0.05).get("slow"))
+    await turns()
+    call_id = transport.frames()[-1][1]
+    e = await expect_raises(rt.CallTimeout, call, "the call to Store.get timed out after 0.05 s")
+    assert isinstance(e, TimeoutError) and isinstance(e, rt.CallError)
+    await turns()
+    assert transport.frames()[-1] == (rt.KIND_CANCEL, call_id, b""), transport.frames()[-1]
+    # The host saying the deadline passed is a timeout too, for a call with one.
+    call = asyncio.create_task(store.with_timeout(5).get("k"))
+    await turns()
+    feed(plugin, error(transport.frames()[-1][1], rt.CODE_DEADLINE_EXCEEDED, "too slow"))
+    await expect_raises(rt.CallTimeout, call, "timed out")
+    assert not plugin.finished.done()
+
+
+async def calls_nest_while_the_plugin_keeps_reading() -> None:
+    plugin, transport = connect()
+    # Two handlers wait on the host; the host answers them in reverse order,
+    # then a third request is served while nothing else is answered.
+    feed(plugin, frame(rt.KIND_REQUEST, 70, bytes([0, 0, 0]) + enc(lambda o: rt.w_str(o, "a"))))
+    feed(plugin, frame(rt.KIND_REQUEST, 71, bytes([0, 0, 0]) + enc(lambda o: rt.w_str(o, "b"))))
+    await turns()
+    inner = {request_head(body)[3].str_(): call_id for _, call_id, body in transport.frames()}
+    feed(plugin, response(inner["b"], some("B")) + response(inner["a"], b"\x00"))
+    await turns()
+    answers = {call_id: Reader(body).str_() for kind, call_id, body in transport.frames() if kind == rt.KIND_RESPONSE}
+    assert answers == {70: "-", 71: "B"}, answers
+
+
+async def the_end_of_the_connection_fails_every_call() -> None:
+    plugin, transport = connect()
+    store = StoreClient.from_host()
+    calls = [asyncio.create_task(store.get(str(k))) for k in range(3)]
+    await turns()
+    plugin.connection_lost(None)
+    for call in calls:
+        await expect_raises(rt.ConnectionClosed, call, "the connection to the host ended before Store.get was answered")
+    # Later calls fail at once; so do calls before any connection.
+    await expect_raises(rt.ConnectionClosed, asyncio.create_task(store.get("k")), "cannot be sent")
+    rt._connection = None
+    await expect_raises(rt.ConnectionClosed, asyncio.create_task(store.get("k")), "not connected to a host")
+
+
+async def a_call_made_before_the_welcome_waits_for_it() -> None:
+    plugin = rt._Plugin([], b"", [STORE])
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    rt._connection = plugin
+    call = asyncio.create_task(StoreClient.from_host().get("early"))
+    await turns()
+    assert transport.frames() == []
+    feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(serves=(STORE,))))
+    await turns()
+    [(kind, call_id, body)] = transport.frames()
+    feed(plugin, response(call_id, some("ok")))
+    assert await call == "ok"
+
+
+async def a_contract_the_host_does_not_serve_fails_the_start_or_the_call() -> None:
+    other = rt.Contract("Store", "aaaa", ())
+    plugin, transport = connect(requires=(other,))
+    assert "this plugin requires host contract Store fingerprint aaaa, but the host serves Store with fingerprint 5b7e" in (
+        plugin.finished.result() or ""
+    ), plugin.finished.result()
+    assert transport.frames() == [(rt.KIND_CLOSE, 0, b"")], transport.frames()
+    plugin, _ = connect(requires=(rt.Contract("Logger", "11", ()),))
+    assert "the host does not serve contract Logger, which this plugin requires (it serves: Store)" in (
+        plugin.finished.result() or ""
+    ), plugin.finished.result()
+    # Not required, not served: the call fails, the connection lives.
+    plugin, _ = connect(requires=(), serves=())
+    await expect_raises(
+        rt.ContractNotServed, asyncio.create_task(StoreClient.from_host().get("k")),
+        "Store.get cannot be called: the host does not serve contract Store",
+    )
+    assert not plugin.finished.done()
+
+
+async def a_ping_is_answered_by_its_pong() -> None:
+    plugin, transport = connect()
+    ping = asyncio.create_task(rt.ping())
+    await turns()
+    [(kind, ping_id, _)] = transport.frames()
+    assert kind == rt.KIND_PING
+    # A RESPONSE does not answer a PING, nor a PONG a REQUEST.
+    call = asyncio.create_task(StoreClient.from_host().get("k"))
+    await turns()
+    call_id = transport.frames()[-1][1]
+    feed(plugin, response(ping_id, b"") + frame(rt.KIND_PONG, call_id))
+    assert not ping.done() and not call.done()
+    feed(plugin, frame(rt.KIND_PONG, ping_id) + response(call_id, b"\x00"))
+    assert await ping >= 0 and await call is None
+
+
+def test_calls_to_the_host() -> None:
+    try:
+        for test in (
+            answers_reach_their_calls_and_the_first_answer_wins,
+            an_answer_that_does_not_decode_fails_its_call_not_the_connection,
+            a_cancelled_call_sends_cancel_and_an_unwritten_one_is_withdrawn,
+            a_handler_stopped_by_the_host_cancels_its_calls_to_the_host,
+            a_calls_deadline_is_its_own_else_its_handlers,
+            calls_nest_while_the_plugin_keeps_reading,
+            the_end_of_the_connection_fails_every_call,
+            a_call_made_before_the_welcome_waits_for_it,
+            a_contract_the_host_does_not_serve_fails_the_start_or_the_call,
+            a_ping_is_answered_by_its_pong,
+        ):
+            asyncio.run(test())
+    finally:
+        rt._connection = None
 
 
 def test_an_older_python_is_named_and_refused() -> None:
@@ -658,6 +1108,7 @@ def main() -> None:
     test_checked_encoding()
     test_f32_nans()
     test_serving()
+    test_calls_to_the_host()
     test_an_older_python_is_named_and_refused()
     print("runtime tests passed")
 

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::names::{ident, pascal_case, snake_case, string_literal, type_name};
-use super::types::{annotation, decode_expr, direct_encoder, encode_stmts, Block, Ctx};
+use super::types::{
+    annotation, decode_expr, direct_decoder, direct_encoder, encode_stmts, Block, Ctx,
+};
 use crate::model::schema::{Schema, SourceContract};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
 use crate::model::{Method, Ty};
@@ -119,9 +121,19 @@ pub fn plan<'a>(
         let c = &sc.contract.name.to_string();
         define(type_name(c), format!("contract {c}"))?;
         define(contract_const(c), format!("contract {c}'s table"))?;
+        define(client_class(c), format!("contract {c}'s client class"))?;
         let (service, serve) = entry_names(c, single);
         define(service, format!("contract {c}'s service function"))?;
         define(serve, format!("contract {c}'s serve function"))?;
+        for m in &sc.contract.methods {
+            let name = py_method(m);
+            if CLIENT_MEMBERS.contains(&name.as_str()) {
+                return Err(format!(
+                    "method `{name}` of contract {c} would hide the Python client's own `{name}`; \
+                     rename the method"
+                ));
+            }
+        }
     }
     Ok(ModulePlan {
         contracts,
@@ -137,6 +149,15 @@ fn variant_class(enum_name: &str, variant: &str) -> String {
         type_name(enum_name),
         variant.strip_prefix("r#").unwrap_or(variant)
     )
+}
+
+/// What the runtime's `Client` base class defines, which a method of a
+/// generated client must not hide.
+const CLIENT_MEMBERS: &[&str] = &["from_host", "with_timeout", "CONTRACT"];
+
+/// `Store` -> `StoreClient`.
+fn client_class(contract: &str) -> String {
+    format!("{}Client", type_name(contract))
 }
 
 fn contract_const(contract: &str) -> String {
@@ -583,9 +604,150 @@ fn emit_contract(
     b.line(format!("    return _rt.Service({konst}, impl)"));
     b.lines.push(String::new());
     b.lines.push(String::new());
-    b.line(format!("def {serve}(impl: {class}) -> _t.NoReturn:"));
-    b.line("    \"\"\"Serves `impl` to the host that started this process, then exits.\"\"\"");
-    b.line(format!("    _rt.serve({service}(impl))"));
+    b.line(format!(
+        "def {serve}(impl: {class}, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoReturn:"
+    ));
+    b.line("    \"\"\"Serves `impl` to the host that started this process, then exits.");
+    b.lines.push(String::new());
+    b.line("    `requires` lists the clients of the host contracts `impl` calls");
+    b.line("    (`[StoreClient]`): the host refuses the plugin unless it serves each.");
+    b.line("    \"\"\"");
+    b.line(format!("    _rt.serve({service}(impl), requires=requires)"));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    emit_client(sc, &konst, &error_class, &ctx, b);
+}
+
+/// The decoder of a method's answer: an existing function when there is
+/// one, else a new function named `name`.
+fn decoder_def(name: &str, ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {
+    if let Some(direct) = direct_decoder(ty) {
+        return direct;
+    }
+    b.line(format!("def {name}(r: _rt.Reader) -> {}:", annotation(ty)));
+    b.line(format!("    return {}", decode_expr(ty, ctx)));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    name.to_string()
+}
+
+/// The client class of a contract (`StoreClient`), for a plugin that calls
+/// the contract served by its host, and the functions that encode each
+/// method's request and decode its answer.
+fn emit_client(
+    sc: &SourceContract,
+    konst: &str,
+    error_class: &dyn Fn(&Ty) -> String,
+    ctx: &Ctx,
+    b: &mut Block,
+) {
+    let c = &sc.contract;
+    let cname = c.name.to_string();
+    let snake = snake_case(&cname);
+    let client = client_class(&cname);
+    // Per method: the call's expression, built from the functions printed here.
+    let mut calls = Vec::new();
+    for (index, m) in c.methods.iter().enumerate() {
+        let name = py_method(m);
+        let request = if m.args.is_empty() {
+            "_rt.request_buffer()".to_string()
+        } else {
+            let f = format!("_{snake}_request_{name}");
+            let params: Vec<String> = m
+                .args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| format!("a{i}: {}", annotation(&a.shape)))
+                .collect();
+            b.line(format!("def {f}({}) -> bytearray:", params.join(", ")));
+            b.reset_vars();
+            b.indent += 1;
+            b.line("out = _rt.request_buffer()");
+            for (i, a) in m.args.iter().enumerate() {
+                encode_stmts(&a.shape, &format!("a{i}"), ctx, b);
+            }
+            b.line("return out");
+            b.indent -= 1;
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            let args: Vec<String> = m
+                .args
+                .iter()
+                .map(|a| ident(&syn::ext::IdentExt::unraw(&a.name).to_string()))
+                .collect();
+            format!("{f}({})", args.join(", "))
+        };
+        let call = match m.domain_result() {
+            Some((ok, err)) => {
+                let ok_fn = decoder_def(&format!("_{snake}_answer_{name}"), ok, ctx, b);
+                let err_fn = decoder_def(&format!("_{snake}_error_{name}"), err, ctx, b);
+                format!(
+                    "self._call_result({index}, {request}, {ok_fn}, {err_fn}, {})",
+                    error_class(err)
+                )
+            }
+            None => {
+                let ret_fn = decoder_def(&format!("_{snake}_answer_{name}"), &m.ret, ctx, b);
+                format!("self._call({index}, {request}, {ret_fn})")
+            }
+        };
+        calls.push(call);
+    }
+
+    b.line(format!("class {client}(_rt.Client):"));
+    b.indent += 1;
+    let mut docs = vec![format!(
+        "Calls {cname} served by the host that started this plugin: `{client}.from_host()`."
+    )];
+    if !c.docs.is_empty() {
+        docs.push(String::new());
+        docs.extend(c.docs.iter().cloned());
+    }
+    docs.push(String::new());
+    docs.push(format!(
+        "List `{client}` in `serve(..., requires=[{client}])`. Each call's deadline is \
+         `with_timeout(seconds)`, else what is left of the handler it is made in; a call that \
+         fails raises `goproc_runtime.CallError`."
+    ));
+    docstring(&docs, b);
+    b.lines.push(String::new());
+    b.line("__slots__ = ()");
+    b.line(format!("CONTRACT = {konst}"));
+    for (m, call) in c.methods.iter().zip(calls) {
+        b.lines.push(String::new());
+        let mut params = vec!["self".to_string()];
+        for a in &m.args {
+            params.push(format!(
+                "{}: {}",
+                ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
+                annotation(&a.shape)
+            ));
+        }
+        let ret = match m.domain_result() {
+            Some((ok, _)) => annotation(ok),
+            None => annotation(&m.ret),
+        };
+        b.line(format!(
+            "async def {}({}) -> {ret}:",
+            py_method(m),
+            params.join(", ")
+        ));
+        b.indent += 1;
+        let mut mdocs = m.docs.clone();
+        if let Some((_, err)) = m.domain_result() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(format!(
+                "Raises `{}(error)` when the host answers with the domain error `Err(error)`.",
+                error_class(err)
+            ));
+        }
+        docstring(&mdocs, b);
+        b.line(format!("return await {call}"));
+        b.indent -= 1;
+    }
+    b.indent -= 1;
     b.lines.push(String::new());
     b.lines.push(String::new());
 }
@@ -638,7 +800,7 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
             annotation(ty)
         ));
         b.line(format!(
-            "    \"\"\"Raised by a handler to answer with the domain error `Err(value)` ({}).\"\"\"",
+            "    \"\"\"The domain error `Err(value)` ({}): a handler raises it to answer with it, a client's call raises it when answered with it.\"\"\"",
             ty
         ));
         b.lines.push(String::new());

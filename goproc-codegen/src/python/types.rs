@@ -395,6 +395,21 @@ pub fn direct_encoder(ty: &Ty) -> Option<String> {
     }
 }
 
+/// An existing function `(Reader) -> value` for the shape, when there is
+/// one (scalars, `()`, non-generic user types).
+pub fn direct_decoder(ty: &Ty) -> Option<String> {
+    if let Some((method, _)) = scalar(ty) {
+        return Some(format!("_rt.Reader.{method}"));
+    }
+    match ty {
+        Ty::Unit => Some("_rt.read_unit".into()),
+        Ty::Named { name, args } if args.is_empty() => {
+            Some(format!("_dec_{}", names::type_name(name)))
+        }
+        _ => None,
+    }
+}
+
 /// A callable `(bytearray, value) -> None` for a type argument of a generic
 /// type; compound shapes get a local function defined just before the use.
 pub fn encoder_fn(ty: &Ty, ctx: &Ctx, b: &mut Block) -> String {

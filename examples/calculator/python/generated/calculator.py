@@ -60,7 +60,7 @@ def _enc_MathError(out: bytearray, v: MathError) -> None:
 
 
 class MathErrorRaised(_rt.DomainError[MathError]):
-    """Raised by a handler to answer with the domain error `Err(value)` (MathError)."""
+    """The domain error `Err(value)` (MathError): a handler raises it to answer with it, a client's call raises it when answered with it."""
 
 
 class Calculator(_abc.ABC):
@@ -123,6 +123,69 @@ def service(impl: Calculator) -> _rt.Service:
     return _rt.Service(CALCULATOR_CONTRACT, impl)
 
 
-def serve(impl: Calculator) -> _t.NoReturn:
-    """Serves `impl` to the host that started this process, then exits."""
-    _rt.serve(service(impl))
+def serve(impl: Calculator, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoReturn:
+    """Serves `impl` to the host that started this process, then exits.
+
+    `requires` lists the clients of the host contracts `impl` calls
+    (`[StoreClient]`): the host refuses the plugin unless it serves each.
+    """
+    _rt.serve(service(impl), requires=requires)
+
+
+def _calculator_request_add(a0: int, a1: int) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_i64(out, a0)
+    _rt.w_i64(out, a1)
+    return out
+
+
+def _calculator_request_divide(a0: int, a1: int) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_i64(out, a0)
+    _rt.w_i64(out, a1)
+    return out
+
+
+def _calculator_request_sum(a0: list[float]) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_len(out, len(a0))
+    for i1 in a0:
+        _rt.w_f64(out, i1)
+    return out
+
+
+def _calculator_request_greet(a0: str) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_str(out, a0)
+    return out
+
+
+class CalculatorClient(_rt.Client):
+    """Calls Calculator served by the host that started this plugin: `CalculatorClient.from_host()`.
+
+    A calculator that lives in another process.
+
+    List `CalculatorClient` in `serve(..., requires=[CalculatorClient])`. Each call's deadline is `with_timeout(seconds)`, else what is left of the handler it is made in; a call that fails raises `goproc_runtime.CallError`.
+    """
+
+    __slots__ = ()
+    CONTRACT = CALCULATOR_CONTRACT
+
+    async def add(self, a: int, b: int) -> int:
+        """Adds two numbers."""
+        return await self._call(0, _calculator_request_add(a, b), _rt.Reader.i64)
+
+    async def divide(self, a: int, b: int) -> int:
+        """Divides `a` by `b`; dividing by zero is a domain error, not a crash.
+
+        Raises `MathErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        """
+        return await self._call_result(1, _calculator_request_divide(a, b), _rt.Reader.i64, _dec_MathError, MathErrorRaised)
+
+    async def sum(self, values: list[float]) -> float:
+        """Sums a list of numbers."""
+        return await self._call(2, _calculator_request_sum(values), _rt.Reader.f64)
+
+    async def greet(self, name: str) -> str:
+        """Greets someone by name."""
+        return await self._call(3, _calculator_request_greet(name), _rt.Reader.str_)

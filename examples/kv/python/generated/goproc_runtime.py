@@ -2,13 +2,22 @@
 
 This module is written out by `goproc-codegen --lang python` next to the
 modules it generates from Rust contract traits. It implements the goproc wire
-protocol, version 1 (`docs/WIRE.md`): frames, the bincode `standard` value
-encoding, the handshake, and the loop that serves calls.
+protocol, version 2 (`docs/WIRE.md`): frames, the bincode `standard` value
+encoding, the handshake, the loop that serves calls, and the plugin's own
+calls to the contracts its host serves.
 
 A plugin implements the contract's abstract class and calls the generated
 `serve(impl)`; several contracts are served together with
 `goproc_runtime.serve(a.service(impl_a), b.service(impl_b))`. A handler asks
 about the call it serves with `deadline()` and `time_left()`.
+
+A plugin that calls its host names the host contracts it needs,
+`serve(impl, requires=[StoreClient])`, and calls them through the generated
+client classes: `await StoreClient.from_host().get("k")`. A call that fails
+without an answer of its type raises a `CallError` (`CallTimeout`,
+`RemoteError`, `ConnectionClosed`, `ContractNotServed`); a domain error
+(`-> Result<T, E>` answering `Err(e)`) raises the contract's `<E>Raised`,
+the exception a handler raises to answer with it.
 """
 
 from __future__ import annotations
@@ -37,10 +46,12 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Sequence, TypeVar, cast
+from typing import (
+    Any, Awaitable, Callable, ClassVar, Coroutine, Generic, NoReturn, Self, Sequence, TypeVar, cast,
+)
 
-PROTOCOL_MIN = 1
-PROTOCOL_MAX = 1
+PROTOCOL_MIN = 2
+PROTOCOL_MAX = 2
 RUNTIME = "goproc-python 0.1.0"
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_HANDSHAKE_FRAME = 64 * 1024
@@ -149,6 +160,63 @@ class DomainError(Exception, Generic[E]):
     def __init__(self, value: E) -> None:
         super().__init__(value)
         self.value = value
+
+
+class CallError(Exception):
+    """A call to the host that ended without an answer of its type.
+
+    `method` names the call (`Store.get`). The subclasses say why; a domain
+    error is not a `CallError` but the contract's `<E>Raised`.
+    """
+
+    method: str
+
+    def __init__(self, method: str, message: str) -> None:
+        super().__init__(message)
+        self.method = method
+
+
+class CallTimeout(CallError, TimeoutError):
+    """The call's deadline passed before its answer arrived (the host was
+    told to stop with CANCEL, or said itself that the deadline passed)."""
+
+
+class RemoteError(CallError):
+    """The host answered with an error: it does not know the method, could
+    not decode the arguments, its handler failed (panicked), or it is
+    shutting down. `code` is the ERROR frame's code (`CODE_HANDLER_FAILED`,
+    ...), `message` the host's message (`panic: ...`), `detail` where it
+    failed (may be empty)."""
+
+    code: int
+    message: str
+    detail: str
+
+    def __init__(self, method: str, code: int, message: str, detail: str) -> None:
+        super().__init__(method, f"{method} failed in the host: {_code_name(code)}: {message}")
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+class ConnectionClosed(CallError, ConnectionError):
+    """The connection to the host ended before the answer arrived (or before
+    the call could be sent)."""
+
+
+class ContractNotServed(CallError):
+    """The host does not serve the client's contract, or serves another
+    version of it (another fingerprint)."""
+
+
+_CODE_NAMES = {
+    1: "unknown contract", 2: "unknown method", 3: "bad request", 4: "handler failed",
+    5: "cancelled", 6: "deadline exceeded", 7: "shutting down",
+}
+
+
+def _code_name(code: int) -> str:
+    return _CODE_NAMES.get(code) or f"error code {code}"
 
 
 @dataclass(slots=True)
@@ -693,6 +761,100 @@ class Service:
         self.is_async = [inspect.iscoroutinefunction(fn) for fn in handlers]
 
 
+# Room for a request's header and head in front of its arguments: 13 bytes
+# of header, and the head's three varints at their widest (5 + 5 + 9).
+REQUEST_ROOM = HEADER_LEN + 19
+
+
+def request_buffer() -> bytearray:
+    """A buffer for one request's arguments: the generated clients append
+    the arguments after `REQUEST_ROOM` bytes, where the call writes the
+    header and head once it knows them (no copy of the arguments)."""
+    return bytearray(REQUEST_ROOM)
+
+
+def read_unit(r: Reader) -> None:
+    """The decoder of a method that returns `()`."""
+    return None
+
+
+# The connection `serve` opened: the one the clients call through.
+_connection: _Plugin | None = None
+
+
+class Client:
+    """The base of the generated client classes (`StoreClient`): calls to a
+    contract that the host serves to this plugin.
+
+    `StoreClient.from_host()` makes one; it may be made at any time (at
+    import, in `__init__`), and its calls work once `serve` has connected,
+    from handlers and from any other task alike. Each call's deadline is
+    its client's timeout (`with_timeout`), else what is left of the handler
+    it is made in (`time_left()`), else none.
+    """
+
+    CONTRACT: ClassVar[Contract]
+    __slots__ = ("_timeout",)
+
+    def __init__(self) -> None:
+        self._timeout: float | None = None
+
+    @classmethod
+    def from_host(cls) -> Self:
+        """A client of this contract, served by the host that started this process."""
+        return cls()
+
+    def with_timeout(self, seconds: float) -> Self:
+        """The same client, whose calls have a deadline of their own: each
+        fails with `CallTimeout` (and the host is told to stop) when its
+        answer has not arrived `seconds` after it was made. It replaces the
+        deadline a call would inherit from its handler."""
+        if not seconds >= 0:
+            raise ValueError(f"a timeout is a number of seconds, not {seconds!r}")
+        client = type(self)()
+        client._timeout = float(seconds)
+        return client
+
+    def _call(self, method: int, request: bytearray, decode: Callable[[Reader], T]) -> Awaitable[T]:
+        """Calls method number `method` with the arguments in `request` (a
+        `request_buffer()`), and decodes its answer with `decode`."""
+        return self._conn(method).call(self.CONTRACT, method, request, decode, None, None, self._timeout)
+
+    def _call_result(
+        self, method: int, request: bytearray, decode: Callable[[Reader], T],
+        decode_err: Callable[[Reader], E], error: type[DomainError[E]],
+    ) -> Awaitable[T]:
+        """As `_call`, for a method declared `-> Result<T, E>`: returns the
+        `Ok` value, raises `error(value)` for `Err(value)`."""
+        return self._conn(method).call(self.CONTRACT, method, request, decode, decode_err, error, self._timeout)
+
+    def _conn(self, method: int) -> _Plugin:
+        conn = _connection
+        if conn is None:
+            name = _method_name(self.CONTRACT, method)
+            raise ConnectionClosed(
+                name, f"{name} cannot be sent: this process is not connected to a host "
+                "(calls to the host work once serve() has connected)",
+            )
+        return conn
+
+
+def _method_name(contract: Contract | None, method: int) -> str:
+    if contract is None:
+        return "ping"
+    return f"{contract.name}.{contract.methods[method].name}"
+
+
+async def ping(timeout: float | None = None) -> float:
+    """Sends PING to the host and waits for its PONG: the round trip, in
+    seconds. Fails like a call (`CallTimeout` past `timeout`, or past the
+    current handler's deadline; `ConnectionClosed`)."""
+    conn = _connection
+    if conn is None:
+        raise ConnectionClosed("ping", "ping cannot be sent: this process is not connected to a host")
+    return await conn.ping(timeout)
+
+
 def _describe(exc: BaseException) -> str:
     """How a failed call names its exception: `<class name>: <str(exc)>`, or
     the class name alone when `str(exc)` is empty (`ValueError: boom`,
@@ -743,19 +905,24 @@ def _error_frame(
     return out
 
 
-def encode_hello(token: str, pid: int, contracts: Sequence[Contract]) -> bytearray:
-    """The body of this plugin's HELLO frame."""
+def encode_hello(
+    token: str, pid: int, contracts: Sequence[Contract], requires: Sequence[Contract] = (),
+    language: str = "python", runtime: str = RUNTIME,
+) -> bytearray:
+    """The body of this plugin's HELLO frame: it serves `contracts` and
+    calls the host's `requires`."""
     out = bytearray()
     w_u32(out, PROTOCOL_MIN)
     w_u32(out, PROTOCOL_MAX)
     w_str(out, token)
-    w_str(out, "python")
-    w_str(out, RUNTIME)
+    w_str(out, language)
+    w_str(out, runtime)
     w_u32(out, pid)
-    w_len(out, len(contracts))
-    for c in contracts:
-        w_str(out, c.name)
-        w_str(out, c.fingerprint)
+    for listed in (contracts, requires):
+        w_len(out, len(listed))
+        for c in listed:
+            w_str(out, c.name)
+            w_str(out, c.fingerprint)
     return out
 
 
@@ -785,12 +952,59 @@ _EMPTY_BODY_KINDS = {
 }
 
 
-class _Plugin(asyncio.BufferedProtocol):
-    """The plugin's side of one connection: frames in, handlers run, frames out."""
+class _Call:
+    """One call of this plugin to the host, waiting for its answer."""
 
-    def __init__(self, services: Sequence[Service], hello: bytes) -> None:
+    __slots__ = ("future", "contract", "method", "decode", "decode_err", "error", "frame", "seconds", "timer")
+
+    def __init__(
+        self, future: asyncio.Future[Any], contract: Contract | None, method: int,
+        decode: Callable[[Reader], Any] | None, decode_err: Callable[[Reader], Any] | None,
+        error: type[DomainError[Any]] | None, frame: bytearray, seconds: float | None,
+    ) -> None:
+        self.future = future
+        self.contract = contract
+        self.method = method
+        self.decode = decode
+        self.decode_err = decode_err
+        self.error = error
+        # The REQUEST (or PING) frame, to withdraw it while it is unwritten.
+        self.frame = frame
+        # How long the call had when it was sent, when it has a deadline.
+        self.seconds = seconds
+        self.timer: asyncio.TimerHandle | None = None
+
+    def name(self) -> str:
+        return _method_name(self.contract, self.method)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    """Fails a call's future, unless it is done (cancelled) already. The
+    exception counts as seen: a task cancelled at the same moment never
+    reads it, and asyncio would log it as never retrieved."""
+    if not future.done():
+        future.set_exception(exc)
+        future.exception()
+
+
+class _Plugin(asyncio.BufferedProtocol):
+    """The plugin's side of one connection: frames in, handlers run, frames
+    out; and the plugin's own calls to the host."""
+
+    # Slots: the attributes the read loop touches for every frame load at
+    # the speed of a slot, however many the class has.
+    __slots__ = (
+        "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
+        "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
+        "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
+        "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
+        "room", "finished", "closed",
+    )
+
+    def __init__(self, services: Sequence[Service], hello: bytes, requires: Sequence[Contract] = ()) -> None:
         self.services = list(services)
         self.hello = hello
+        self.requires = list(requires)
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         # Reads land in one reused buffer (no new bytes object per read);
@@ -818,8 +1032,21 @@ class _Plugin(asyncio.BufferedProtocol):
         # How many tasks were created for calls (see process).
         self.spawned = 0
         self.draining = False
-        # Set by finish, as `finished` is.
+        # Set by finish, as `finished` is; end_reason says why the connection ended.
         self.ended = False
+        self.end_reason = ""
+        # The contracts the host serves to this plugin (WELCOME): name -> (index, fingerprint).
+        self.host_contracts: dict[str, tuple[int, str]] = {}
+        # Set when the host welcomed this plugin; failed if the connection ends first.
+        self.welcome: asyncio.Future[None] = self.loop.create_future()
+        # This plugin's calls to the host that wait for their answers, by id.
+        self.calls: dict[int, _Call] = {}
+        self.next_id = 1
+        # The bytes of requests (and CANCEL, PING) in outbuf: unlike answers,
+        # they never stop the reading (docs/WIRE.md section 4, "Backpressure").
+        self.request_bytes = 0
+        # Set when requests may be queued again after they passed _HIGH_WATER.
+        self.room: asyncio.Future[None] | None = None
         self.finished: asyncio.Future[str | None] = self.loop.create_future()
         # Set when the transport is closed and its last bytes written.
         self.closed: asyncio.Future[None] = self.loop.create_future()
@@ -835,15 +1062,34 @@ class _Plugin(asyncio.BufferedProtocol):
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
 
+    def send_request(self, frame: bytearray) -> None:
+        """Queues one of this plugin's own frames (REQUEST, CANCEL, PING):
+        as `send`, but it does not count toward the answers that stop the
+        reading."""
+        self.outbuf.append(frame)
+        self.request_bytes += len(frame)
+        if not self.flush_scheduled and not self.reading:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
     def flush(self) -> None:
         self.flush_scheduled = False
         self.write_out()
+        if self.write_paused and self.outbytes > _HIGH_WATER:
+            # Answers made outside a read (by handlers' tasks) passed the mark.
+            self.stop_reading()
 
     def write_out(self) -> None:
         """Gives the queued frames to the transport, unless it is over its
         high-water mark; then reads again if reading waited only for that."""
         if self.outbuf and not self.write_paused:
             self.write_all()
+        room = self.room
+        if room is not None and not self.write_paused:
+            # Requests that waited for room may be queued.
+            self.room = None
+            if not room.done():
+                room.set_result(None)
         if self.read_paused and not self.write_paused and not self.resume_scheduled:
             self.resume_scheduled = True
             self.loop.call_soon(self.read_again)
@@ -857,12 +1103,14 @@ class _Plugin(asyncio.BufferedProtocol):
             t.write(memoryview(data) if len(data) > _VIEW_WRITE else data)
         out.clear()
         self.outbytes = 0
+        self.request_bytes = 0
 
     def pause_writing(self) -> None:
         # The transport holds more than _HIGH_WATER unwritten bytes: new
-        # frames wait in outbuf, and no more requests are read.
+        # frames wait in outbuf. Reading goes on (the host's answers to this
+        # plugin's calls must get through) until the answers waiting here
+        # pass _HIGH_WATER too (process, flush).
         self.write_paused = True
-        self.stop_reading()
 
     def resume_writing(self) -> None:
         # The transport is down to _LOW_WATER.
@@ -891,6 +1139,22 @@ class _Plugin(asyncio.BufferedProtocol):
         if self.ended:
             return
         self.ended = True
+        self.end_reason = error or "the connection ended"
+        # The calls to the host fail first: the handlers cancelled below
+        # then send no CANCEL for them.
+        calls = list(self.calls.values())
+        self.calls.clear()
+        for call in calls:
+            if call.timer is not None:
+                call.timer.cancel()
+            name = call.name()
+            _fail(call.future, ConnectionClosed(
+                name, f"the connection to the host ended before {name} was answered: {self.end_reason}",
+            ))
+        _fail(self.welcome, ConnectionClosed("", self.end_reason))
+        if self.room is not None:
+            _fail(self.room, ConnectionClosed("", self.end_reason))
+            self.room = None
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
@@ -1059,9 +1323,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 self.draining = True
                 self.maybe_drained()
         elif kind in (KIND_RESPONSE, KIND_ERROR, KIND_PONG):
-            # An answer to a call this plugin is not waiting for (it makes no
-            # calls of its own): dropped unread.
-            pass
+            self.on_answer(kind, call_id, body)
         else:
             raise ProtocolError(f"unexpected frame kind 0x{kind:02x} after the handshake")
 
@@ -1077,22 +1339,55 @@ class _Plugin(asyncio.BufferedProtocol):
                 protocol = r.u32()
                 max_frame = r.u32()
                 r.u32()  # host pid
-                r.done()
                 if not PROTOCOL_MIN <= protocol <= PROTOCOL_MAX:
-                    raise ProtocolError(f"the host chose protocol {protocol}, which this runtime does not speak")
+                    raise ProtocolError(
+                        f"the host chose protocol {protocol}, which this runtime does not speak "
+                        f"(it speaks {PROTOCOL_MIN}..{PROTOCOL_MAX})"
+                    )
+                served: dict[str, tuple[int, str]] = {}
+                for index in range(r.count()):
+                    name = r.str_()
+                    served.setdefault(name, (index, r.str_()))
+                r.done()
                 if max_frame < MIN_MAX_FRAME:
                     raise ProtocolError(
                         f"the host's welcome names a maximum frame size of {max_frame} bytes, "
                         f"below the protocol's minimum of {MIN_MAX_FRAME}"
                     )
                 self.max_frame = max_frame
+                self.host_contracts = served
+                missing = self.missing_host_contract()
+                if missing is not None:
+                    # The session is open: CLOSE is its last frame.
+                    self.send(_frame(KIND_CLOSE, 0))
+                    self.finish(missing)
+                    return
                 self.welcomed = True
+                self.welcome.set_result(None)
             else:
                 reason = r.str_()
                 r.done()
                 self.finish(f"the host refused this plugin: {reason}")
         except DecodeError as e:
             raise ProtocolError(f"the host's answer to the hello does not decode: {e}") from None
+
+    def missing_host_contract(self) -> str | None:
+        """Why the host's WELCOME does not do for this plugin: a required
+        contract it does not serve, or serves in another version."""
+        for c in self.requires:
+            served = self.host_contracts.get(c.name)
+            if served is None:
+                others = ", ".join(self.host_contracts) or "none"
+                return (
+                    f"the host does not serve contract {c.name}, which this plugin requires "
+                    f"(it serves: {others})"
+                )
+            if served[1] != c.fingerprint:
+                return (
+                    f"this plugin requires host contract {c.name} fingerprint {c.fingerprint}, but the "
+                    f"host serves {c.name} with fingerprint {served[1]}; build both from the same contract"
+                )
+        return None
 
     def on_request(self, call_id: int, r: Reader) -> None:
         if call_id in self.tasks:
@@ -1180,7 +1475,10 @@ class _Plugin(asyncio.BufferedProtocol):
                     async with asyncio.timeout(max(0.0, when - time.monotonic())) as cm:
                         result = await handler(*args)
                 except TimeoutError:
-                    if not cm.expired():
+                    # Past the deadline, whichever timer fired first: this
+                    # handler's, or that of a call to the host it made,
+                    # which inherited the deadline and raised CallTimeout.
+                    if not cm.expired() and time.monotonic() < when:
                         raise
                     frame = _error_frame(
                         call_id, CODE_DEADLINE_EXCEEDED,
@@ -1262,13 +1560,222 @@ class _Plugin(asyncio.BufferedProtocol):
             self.send(_frame(KIND_CLOSE, 0))
             self.finish(None)
 
+    # -- this plugin's calls to the host --------------------------------
 
-async def serve_async(*services: Service) -> None:
+    async def call(
+        self, contract: Contract, method: int, out: bytearray, decode: Callable[[Reader], Any],
+        decode_err: Callable[[Reader], Any] | None, error: type[DomainError[Any]] | None,
+        timeout: float | None,
+    ) -> Any:
+        """Calls `contract.method` with the arguments in `out` (after
+        REQUEST_ROOM bytes) and returns the decoded answer."""
+        # The deadline: the call's own, else what is left of its handler's.
+        when = _DEADLINE.get() if timeout is None else time.monotonic() + timeout
+        if not self.welcomed:
+            await self.wait_for_welcome(contract, method, when)
+        served = self.host_contracts.get(contract.name)
+        if served is None or served[1] != contract.fingerprint:
+            name = _method_name(contract, method)
+            if served is None:
+                why = f"the host does not serve contract {contract.name}"
+            else:
+                why = (
+                    f"the host serves contract {contract.name} with fingerprint {served[1]}, "
+                    f"this plugin's stubs have {contract.fingerprint}"
+                )
+            raise ContractNotServed(name, f"{name} cannot be called: {why}")
+        left = None if when is None else when - time.monotonic()
+        deadline_ms = 0
+        if left is not None:
+            if left <= 0:
+                name = _method_name(contract, method)
+                raise CallTimeout(name, f"the call to {name} timed out: its deadline passed before it was sent")
+            deadline_ms = max(1, int(left * 1000))
+        head = bytearray()
+        _w_var(head, served[0])
+        _w_var(head, method)
+        _w_var(head, deadline_ms)
+        start = REQUEST_ROOM - HEADER_LEN - len(head)
+        length = len(out) - start - 4
+        if length > self.max_frame:
+            name = _method_name(contract, method)
+            raise CallError(
+                name, f"the request of {name} is {length} bytes, more than the host's maximum frame "
+                f"size {self.max_frame}",
+            )
+        out[start + HEADER_LEN:REQUEST_ROOM] = head
+        call = _Call(self.loop.create_future(), contract, method, decode, decode_err, error, out, left)
+        return await self.round_trip(call, start, KIND_REQUEST, when)
+
+    async def ping(self, timeout: float | None) -> float:
+        when = _DEADLINE.get() if timeout is None else time.monotonic() + timeout
+        if not self.welcomed:
+            await self.wait_for_welcome(None, 0, when)
+        left = None if when is None else when - time.monotonic()
+        if left is not None and left <= 0:
+            raise CallTimeout("ping", "the ping timed out: its deadline passed before it was sent")
+        call = _Call(self.loop.create_future(), None, 0, None, None, None, bytearray(HEADER_LEN), left)
+        started = time.monotonic()
+        await self.round_trip(call, 0, KIND_PING, when)
+        return time.monotonic() - started
+
+    async def round_trip(self, call: _Call, start: int, kind: int, when: float | None) -> Any:
+        """Sends `call.frame` (from `start`, where its header goes) with a
+        new id, and waits for the answer."""
+        if self.ended:
+            raise self.closed_error(call.name())
+        if self.write_paused and self.request_bytes > _HIGH_WATER:
+            await self.wait_for_room(call.name(), when)
+        call_id = self.next_id
+        self.next_id = call_id + 1
+        frame = call.frame
+        _HEADER.pack_into(frame, start, len(frame) - start - 4, kind, call_id)
+        if start:
+            # The header and head end where the arguments start: the
+            # arguments are not copied.
+            del frame[:start]
+        self.calls[call_id] = call
+        self.send_request(frame)
+        if when is not None:
+            call.timer = self.loop.call_later(max(0.0, when - time.monotonic()), self.expire, call_id, call)
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            # The caller's task was cancelled (its handler was, or its own
+            # caller gave up): the host is told to stop too.
+            if self.calls.get(call_id) is call:
+                del self.calls[call_id]
+                self.stop_call(call_id, call)
+            raise
+
+    def stop_call(self, call_id: int, call: _Call) -> None:
+        """Forgets a call that waits no more: withdraws its frame if it is
+        still unwritten, else sends CANCEL (a PING needs none)."""
+        if call.timer is not None:
+            call.timer.cancel()
+        frame = call.frame
+        for i, queued in enumerate(self.outbuf):
+            if queued is frame:
+                del self.outbuf[i]
+                self.request_bytes -= len(frame)
+                return
+        if call.contract is not None and not self.ended:
+            self.send_request(_frame(KIND_CANCEL, call_id))
+
+    def expire(self, call_id: int, call: _Call) -> None:
+        """The deadline of a call passed before its answer came."""
+        if self.calls.get(call_id) is not call:
+            return
+        del self.calls[call_id]
+        call.timer = None
+        self.stop_call(call_id, call)
+        name = call.name()
+        _fail(call.future, CallTimeout(name, f"the call to {name} timed out after {call.seconds:.3g} s"))
+
+    def closed_error(self, name: str) -> ConnectionClosed:
+        return ConnectionClosed(name, f"{name} cannot be sent: the connection to the host ended: {self.end_reason}")
+
+    async def wait_for_welcome(self, contract: Contract | None, method: int, when: float | None) -> None:
+        """Waits (within the call's deadline) until the host welcomed this plugin."""
+        try:
+            if when is None:
+                await asyncio.shield(self.welcome)
+            else:
+                async with asyncio.timeout(max(0.0, when - time.monotonic())):
+                    await asyncio.shield(self.welcome)
+        except ConnectionClosed:
+            raise self.closed_error(_method_name(contract, method)) from None
+        except TimeoutError:
+            name = _method_name(contract, method)
+            raise CallTimeout(
+                name, f"the call to {name} timed out before the host welcomed this plugin",
+            ) from None
+
+    async def wait_for_room(self, name: str, when: float | None) -> None:
+        """Waits (within the call's deadline) until the requests waiting to
+        be written are below _HIGH_WATER: the host does not read."""
+        while self.write_paused and self.request_bytes > _HIGH_WATER:
+            if self.ended:
+                raise self.closed_error(name)
+            if self.room is None:
+                self.room = self.loop.create_future()
+            try:
+                if when is None:
+                    await asyncio.shield(self.room)
+                else:
+                    async with asyncio.timeout(max(0.0, when - time.monotonic())):
+                        await asyncio.shield(self.room)
+            except ConnectionClosed:
+                raise self.closed_error(name) from None
+            except TimeoutError:
+                raise CallTimeout(
+                    name, f"the call to {name} timed out waiting to be sent (the host does not read)",
+                ) from None
+
+    def on_answer(self, kind: int, call_id: int, body: memoryview) -> None:
+        """Hands a RESPONSE, ERROR or PONG to the call it answers. The first
+        answer wins; one nobody waits for is dropped unread."""
+        call = self.calls.get(call_id)
+        if call is None or (kind == KIND_PONG) != (call.contract is None):
+            return
+        if kind == KIND_ERROR:
+            try:
+                r = Reader(bytes(body))
+                code, message, detail = r.u32(), r.str_(), r.str_()
+                r.done()
+            except DecodeError as e:
+                raise ProtocolError(f"the ERROR frame answering call {call_id} does not decode: {e}") from None
+        del self.calls[call_id]
+        if call.timer is not None:
+            call.timer.cancel()
+        future = call.future
+        if future.done():
+            # Cancelled a moment ago: its task has not run yet.
+            return
+        if kind == KIND_PONG:
+            future.set_result(None)
+            return
+        name = call.name()
+        if kind == KIND_ERROR:
+            if code == CODE_DEADLINE_EXCEEDED and call.seconds is not None:
+                # The host gave up on the deadline a moment before this side did.
+                _fail(future, CallTimeout(name, f"the call to {name} timed out after {call.seconds:.3g} s"))
+            else:
+                _fail(future, RemoteError(name, code, message, detail))
+            return
+        r = _ViewReader(cast(bytes, body)) if len(body) > _LONG_FRAME else Reader(bytes(body))
+        decode = cast(Callable[[Reader], Any], call.decode)
+        try:
+            if call.decode_err is None:
+                value = decode(r)
+                r.done()
+            elif r.enter_result() == 0:
+                value = r.leave(decode(r))
+                r.done()
+            else:
+                err = r.leave(call.decode_err(r))
+                r.done()
+                _fail(future, cast(type[DomainError[Any]], call.error)(err))
+                return
+        except (DecodeError, RecursionError) as e:
+            _fail(future, CallError(
+                name, f"the answer of {name} does not decode as its return type: {e}; were the host "
+                "and this plugin built from different versions of the types the contract uses?",
+            ))
+            return
+        future.set_result(value)
+
+
+async def serve_async(*services: Service, requires: Sequence[type[Client]] = ()) -> None:
     """Connects to the host that started this process and serves `services`
     until the host closes the connection or asks the plugin to shut down.
+    `requires` are the clients of the host's contracts this plugin calls
+    (`StoreClient`): the host refuses the plugin unless it serves each.
 
-    Raises `ConnectionError` when the host refuses the plugin or breaks the protocol.
+    Raises `ConnectionError` when the host refuses the plugin, does not
+    serve a required contract, or breaks the protocol.
     """
+    global _connection
     address = os.environ.get("GOPROC_ADDR")
     token = os.environ.get("GOPROC_TOKEN")
     if address is None or token is None:
@@ -1276,9 +1783,15 @@ async def serve_async(*services: Service) -> None:
         raise _NotStartedByHost(missing)
     if not services:
         raise ValueError("serve() needs at least one service")
-    hello = bytes(encode_hello(token, os.getpid(), [s.contract for s in services]))
+    for client in requires:
+        if not (isinstance(client, type) and issubclass(client, Client) and hasattr(client, "CONTRACT")):
+            raise TypeError(f"requires= lists generated client classes (StoreClient), not {client!r}")
+    needed = [client.CONTRACT for client in requires]
+    hello = bytes(encode_hello(token, os.getpid(), [s.contract for s in services], needed))
     loop = asyncio.get_running_loop()
-    plugin = _Plugin(services, hello)
+    plugin = _Plugin(services, hello, needed)
+    # The clients call through this connection, from now on.
+    _connection = plugin
     try:
         await loop.create_unix_connection(lambda: plugin, address)
     except OSError as e:
@@ -1349,17 +1862,19 @@ def _exit(code: int) -> NoReturn:
     sys.exit(code)
 
 
-def serve(*services: Service) -> NoReturn:
+def serve(*services: Service, requires: Sequence[type[Client]] = ()) -> NoReturn:
     """Serves `services` (from the generated `service(impl)` functions) and
     exits the process when the host is done with it: status 0 when the host
     closed the connection or asked the plugin to shut down, 1 (with one line
-    on stderr) when the host refused the plugin or broke the protocol.
+    on stderr) when the host refused the plugin, does not serve a contract
+    in `requires` (the generated clients of the host contracts this plugin
+    calls, `[StoreClient]`) or broke the protocol.
 
     Run by hand, not by a goproc host, it prints one line that says so and
     exits with status 2.
     """
     try:
-        _run(serve_async(*services))
+        _run(serve_async(*services, requires=requires))
     except _NotStartedByHost as e:
         print(f"{NOT_STARTED_BY_HOST} (missing environment variable {e.missing})", file=sys.stderr)
         _exit(2)

@@ -197,7 +197,7 @@ def _enc_StoreError(out: bytearray, v: StoreError) -> None:
 
 
 class StoreErrorRaised(_rt.DomainError[StoreError]):
-    """Raised by a handler to answer with the domain error `Err(value)` (StoreError)."""
+    """The domain error `Err(value)` (StoreError): a handler raises it to answer with it, a client's call raises it when answered with it."""
 
 
 class KeyValueStore(_abc.ABC):
@@ -305,6 +305,102 @@ def service(impl: KeyValueStore) -> _rt.Service:
     return _rt.Service(KEY_VALUE_STORE_CONTRACT, impl)
 
 
-def serve(impl: KeyValueStore) -> _t.NoReturn:
-    """Serves `impl` to the host that started this process, then exits."""
-    _rt.serve(service(impl))
+def serve(impl: KeyValueStore, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoReturn:
+    """Serves `impl` to the host that started this process, then exits.
+
+    `requires` lists the clients of the host contracts `impl` calls
+    (`[StoreClient]`): the host refuses the plugin unless it serves each.
+    """
+    _rt.serve(service(impl), requires=requires)
+
+
+def _key_value_store_request_put(a0: str, a1: bytes, a2: list[str], a3: int | None) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_str(out, a0)
+    _rt.w_bytes(out, a1)
+    _rt.w_len(out, len(a2))
+    for i1 in a2:
+        _rt.w_str(out, i1)
+    if a3 is None:
+        out.append(0)
+    else:
+        out.append(1)
+        _rt.w_u32(out, a3)
+    return out
+
+
+def _key_value_store_request_get(a0: str) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_str(out, a0)
+    return out
+
+
+def _key_value_store_answer_get(r: _rt.Reader) -> Entry | None:
+    return (_dec_Entry(r) if r.option() else None)
+
+
+def _key_value_store_request_delete(a0: str) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_str(out, a0)
+    return out
+
+
+def _key_value_store_request_batch(a0: list[Op]) -> bytearray:
+    out = _rt.request_buffer()
+    _rt.w_len(out, len(a0))
+    for i1 in a0:
+        _enc_Op(out, i1)
+    return out
+
+
+def _key_value_store_answer_tag_counts(r: _rt.Reader) -> dict[str, int]:
+    return {r.str_(): r.u64() for _ in range(r.count())}
+
+
+def _key_value_store_answer_keys(r: _rt.Reader) -> list[str]:
+    return [r.str_() for _ in range(r.count())]
+
+
+class KeyValueStoreClient(_rt.Client):
+    """Calls KeyValueStore served by the host that started this plugin: `KeyValueStoreClient.from_host()`.
+
+    A key-value store that lives in a plugin process.
+
+    List `KeyValueStoreClient` in `serve(..., requires=[KeyValueStoreClient])`. Each call's deadline is `with_timeout(seconds)`, else what is left of the handler it is made in; a call that fails raises `goproc_runtime.CallError`.
+    """
+
+    __slots__ = ()
+    CONTRACT = KEY_VALUE_STORE_CONTRACT
+
+    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: int | None) -> int:
+        """Stores `value` under `key` with optional tags and expiry; returns the new version.
+
+        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        """
+        return await self._call_result(0, _key_value_store_request_put(key, value, tags, ttl_seconds), _rt.Reader.u64, _dec_StoreError, StoreErrorRaised)
+
+    async def get(self, key: str) -> Entry | None:
+        """The entry under `key`, if any."""
+        return await self._call(1, _key_value_store_request_get(key), _key_value_store_answer_get)
+
+    async def delete(self, key: str) -> Entry:
+        """Removes `key`; a missing key is a domain error.
+
+        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        """
+        return await self._call_result(2, _key_value_store_request_delete(key), _dec_Entry, _dec_StoreError, StoreErrorRaised)
+
+    async def batch(self, ops: list[Op]) -> BatchReport:
+        """Applies changes in order.
+
+        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        """
+        return await self._call_result(3, _key_value_store_request_batch(ops), _dec_BatchReport, _dec_StoreError, StoreErrorRaised)
+
+    async def tag_counts(self) -> dict[str, int]:
+        """How many keys carry each tag."""
+        return await self._call(4, _rt.request_buffer(), _key_value_store_answer_tag_counts)
+
+    async def keys(self) -> list[str]:
+        """Every key, sorted."""
+        return await self._call(5, _rt.request_buffer(), _key_value_store_answer_keys)
