@@ -9,13 +9,13 @@
 
 #[path = "contract.rs"]
 mod contract;
+#[path = "../support/languages.rs"]
+mod languages;
 #[path = "plugin.rs"]
 mod plugin;
-#[path = "../support/typescript.rs"]
-mod typescript;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use contract::{Level, Logger, LoggerServer, PageCounterClient, Store, StoreServer};
@@ -52,24 +52,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/host_services");
-    let typescript = typescript::build(&examples.join("typescript"))?;
     let store = MemoryStore::default();
-
-    let commands: [(&'static str, PathBuf, Vec<String>); 3] = [
-        ("rust", std::env::current_exe()?, vec!["plugin".into()]),
-        (
-            "python",
-            "python3".into(),
-            vec![examples.join("python/plugin.py").display().to_string()],
-        ),
-        (
-            "typescript",
-            "node".into(),
-            vec![typescript.display().to_string()],
-        ),
-    ];
     let mut plugins = Vec::new();
-    for (language, program, args) in commands {
+    for (language, program, args) in languages::plugin_commands(&examples)? {
         let plugin = goproc::Plugin::builder(program)
             .args(args)
             .name(format!("counter ({language})"))

@@ -7,12 +7,12 @@
 
 #[path = "../calculator/contract.rs"]
 mod contract;
+#[path = "../support/languages.rs"]
+mod languages;
 #[path = "../calculator/plugin.rs"]
 mod plugin;
-#[path = "../support/typescript.rs"]
-mod typescript;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use contract::CalculatorClient;
 
@@ -25,23 +25,8 @@ async fn main() -> Result<(), Failure> {
         return Ok(());
     }
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/calculator");
-    let typescript = typescript::build(&examples.join("typescript"))?;
-
-    let commands: [(&str, PathBuf, Vec<String>); 3] = [
-        ("rust", std::env::current_exe()?, vec!["plugin".into()]),
-        (
-            "python",
-            "python3".into(),
-            vec![examples.join("python/plugin.py").display().to_string()],
-        ),
-        (
-            "typescript",
-            "node".into(),
-            vec![typescript.display().to_string()],
-        ),
-    ];
     let mut clients = Vec::new();
-    for (language, program, args) in commands {
+    for (language, program, args) in languages::plugin_commands(&examples)? {
         let plugin = goproc::Plugin::builder(program)
             .args(args)
             .name(format!("calculator ({language})"))

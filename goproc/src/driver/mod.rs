@@ -290,22 +290,7 @@ impl Connection {
                     waker.wake();
                 }
             }
-            Ok(Incoming::Serve {
-                id,
-                head,
-                deadline,
-                body,
-                args_at,
-            }) => self.serve(
-                serve::Request {
-                    id,
-                    head,
-                    deadline,
-                    body,
-                    args_at,
-                },
-                turn,
-            ),
+            Ok(Incoming::Serve(request)) => self.serve(request, turn),
             Ok(Incoming::Answer(frame)) => {
                 let _ = self.send_answer(frame);
             }

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 
 use super::{lock, Connection};
-use crate::session::error_frame_with_detail;
+use crate::session::{error_frame_with_detail, Request};
 use crate::wire::frame::{set_id, FrameBuf};
-use crate::wire::messages::RequestHead;
 use crate::RemoteCode;
 
 /// What a handler produces: the RESPONSE frame (its id is filled in later)
@@ -101,15 +100,6 @@ impl RemoteError {
     fn into_frame(self, id: u64, max_frame: u32) -> Vec<u8> {
         error_frame_with_detail(id, self.code, self.message, self.detail, max_frame)
     }
-}
-
-/// A request the session found well formed, to serve.
-pub(super) struct Request {
-    pub(super) id: u64,
-    pub(super) head: RequestHead,
-    pub(super) deadline: Option<Duration>,
-    pub(super) body: Vec<u8>,
-    pub(super) args_at: usize,
 }
 
 /// How long the handlers started by one read turn may run inline, on the

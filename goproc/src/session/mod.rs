@@ -74,16 +74,8 @@ pub(crate) enum Incoming<H> {
     /// Nothing more to do than wake this caller, if any: an answer reached
     /// its call (or was dropped: a late or stray answer).
     Wake(Option<Waker>),
-    /// Serve the peer's request `id`: call `head`'s method with the
-    /// arguments at `args_at` of `body`, within `deadline` (from when the
-    /// request was read), if the caller set one.
-    Serve {
-        id: u64,
-        head: RequestHead,
-        deadline: Option<Duration>,
-        body: Vec<u8>,
-        args_at: usize,
-    },
+    /// Serve the peer's request.
+    Serve(Request),
     /// Send this frame back at once (a PONG, or an ERROR refusing a
     /// request while draining).
     Answer(Vec<u8>),
@@ -92,6 +84,17 @@ pub(crate) enum Incoming<H> {
     Stop(Option<H>),
     /// The peer asked this side to finish its calls and close.
     ShutdownRequested,
+}
+
+/// A request of the peer's, well formed, to serve: call `head`'s method
+/// with the arguments at `args_at` of `body`, within `deadline` (from when
+/// the request was read), if the caller set one.
+pub(crate) struct Request {
+    pub(crate) id: u64,
+    pub(crate) head: RequestHead,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) args_at: usize,
 }
 
 /// Why the connection cannot go on.
@@ -316,13 +319,13 @@ impl<H> Session<H> {
             }
         };
         let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
-        Ok(Incoming::Serve {
+        Ok(Incoming::Serve(Request {
             id,
             head,
             deadline,
             body,
             args_at,
-        })
+        }))
     }
 
     fn broken(&self, reason: String) -> End {

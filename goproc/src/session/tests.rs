@@ -161,13 +161,13 @@ fn requests_are_served_cancelled_and_a_reused_running_id_breaks_the_rules() {
         &mut s,
         frame(Kind::Request, 7, vec![1, 2, 0xfb, 0xdc, 0x05, 9]),
     ) {
-        Ok(Incoming::Serve {
+        Ok(Incoming::Serve(Request {
             id,
             head,
             deadline,
             body,
             args_at,
-        }) => {
+        })) => {
             assert_eq!((id, head.contract, head.method), (7, 1, 2));
             assert_eq!(deadline, Some(std::time::Duration::from_millis(1500)));
             assert_eq!(&body[args_at..], [9], "the arguments follow the head");
@@ -185,7 +185,7 @@ fn requests_are_served_cancelled_and_a_reused_running_id_breaks_the_rules() {
     // Once cancelled, the id is free again; a CANCEL for nothing is fine.
     assert!(matches!(
         receive(&mut s, frame(Kind::Request, 7, vec![0, 0, 0])),
-        Ok(Incoming::Serve { .. })
+        Ok(Incoming::Serve(_))
     ));
     assert!(matches!(
         receive(&mut s, frame(Kind::Cancel, 8, vec![])),
@@ -466,7 +466,7 @@ proptest! {
                 }
                 Step::Request(id) => {
                     match receive(&mut s, frame(Kind::Request, id, vec![0, 0, 0])) {
-                        Ok(Incoming::Serve { id: got, .. }) => prop_assert_eq!(got, id),
+                        Ok(Incoming::Serve(request)) => prop_assert_eq!(request.id, id),
                         Ok(Incoming::Answer(_)) => prop_assert!(s.is_draining()),
                         Err(End::Broken(_)) => {
                             // Only a reused running id breaks the rules: the

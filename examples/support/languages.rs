@@ -1,14 +1,38 @@
-//! Shared by the examples with a TypeScript plugin: compile it with its
-//! pinned compiler when its sources changed.
+//! Shared by the examples that start one plugin per language: the command
+//! of each, the TypeScript one compiled with its pinned compiler first
+//! when its sources changed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 type Failure = Box<dyn std::error::Error>;
 
+/// One language's plugin: (language, program, arguments).
+pub type PluginCommand = (&'static str, PathBuf, Vec<String>);
+
+/// How to start the example's plugin in each language: this very program
+/// with the argument `plugin` (Rust), `python/plugin.py` and the compiled
+/// `typescript/` plugin of `folder`.
+pub fn plugin_commands(folder: &Path) -> Result<[PluginCommand; 3], Failure> {
+    let typescript = build(&folder.join("typescript"))?;
+    Ok([
+        ("rust", std::env::current_exe()?, vec!["plugin".into()]),
+        (
+            "python",
+            "python3".into(),
+            vec![folder.join("python/plugin.py").display().to_string()],
+        ),
+        (
+            "typescript",
+            "node".into(),
+            vec![typescript.display().to_string()],
+        ),
+    ])
+}
+
 /// Compiles the TypeScript plugin when its output is missing or older than
 /// its sources, installing the pinned compiler first; returns the `.js` to run.
-pub fn build(dir: &Path) -> Result<PathBuf, Failure> {
+fn build(dir: &Path) -> Result<PathBuf, Failure> {
     let output = dir.join("dist/plugin.js");
     let newest_source = [
         "plugin.ts",
