@@ -1434,7 +1434,10 @@ class Call implements CallContext {
 
   /** Stops the call: aborts its signal with `reason`, and cancels its calls to the host. */
   abort(reason: Error): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.controller?.abort(reason);
@@ -1457,7 +1460,7 @@ class Pending {
   readonly decode: (r: Reader) => unknown;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
-  /** When the caller stops waiting, in `Date.now()` ms; `null` for never. */
+  /** When the caller stops waiting, in `performance.now()` ms; `null` for never. */
   deadline: number | null = null;
   /** The call's own timeout, for messages; `undefined` when the deadline is the handler's. */
   timeoutMs: number | undefined = undefined;
@@ -1947,9 +1950,9 @@ class Connection {
         reject(new CallCancelled(p.label, `${p.label} was not sent: its abort signal had aborted`, { cause: signal.reason }));
         return;
       }
-      const now = Date.now();
+      const now = performance.now();
       if (timeout === undefined) {
-        p.deadline = parent === undefined ? null : parent.deadline;
+        if (parent !== undefined && parent.deadline !== null) p.deadline = now + (parent.deadline - Date.now());
       } else if (timeout !== null) {
         p.deadline = now + timeout;
         p.timeoutMs = timeout;
@@ -2046,7 +2049,7 @@ class Connection {
     if (this.closed) return;
     let deadlineMs = 0;
     if (p.deadline !== null) {
-      const left = Math.ceil(p.deadline - Date.now());
+      const left = Math.ceil(p.deadline - performance.now());
       if (left <= 0) {
         this.expire(p);
         return;
@@ -2098,6 +2101,12 @@ class Connection {
 
   /** The deadline of call `p` passed. */
   private expire(p: Pending): void {
+    const parent = p.parent;
+    if (p.timeoutMs === undefined && parent !== undefined && parent.timer !== undefined && parent.stopped === undefined) {
+      // The deadline is the handler's, whose own timer, due now too, stops
+      // it (ERROR code 6 to the host) and then this call (CallTimeout).
+      return;
+    }
     this.giveUp(p, timeoutError(p));
   }
 
@@ -2262,7 +2271,10 @@ class Connection {
   private release(key: number | bigint, call: Call): boolean {
     if (this.running.get(key) !== call) return false;
     this.running.delete(key);
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.timer !== undefined) {
+      clearTimeout(call.timer);
+      call.timer = undefined;
+    }
     return true;
   }
 
