@@ -346,7 +346,7 @@ fn targets(seed: u64) -> Vec<Target> {
             Err(everything::EchoError::Refused { reason: g.string(i) })
         }),
         target!(RequestHead, |i| RequestHead {
-            service: g.u32(i),
+            contract: g.u32(i),
             method: g.u32(i + 1),
             deadline_ms: g.u64(i),
         }),
@@ -363,6 +363,7 @@ fn targets(seed: u64) -> Vec<Target> {
             runtime: g.string(i + 3),
             pid: g.u32(i + 2),
             contracts: Vec::new(),
+            requires: Vec::new(),
         }),
     ]
 }

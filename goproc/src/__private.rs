@@ -3,9 +3,9 @@
 pub use serde;
 pub use serde_bytes;
 
-pub use crate::connection::{Args, HandlerFuture, RemoteError};
-pub use crate::host::{Client, ServiceHandle};
-pub use crate::plugin::Service;
+pub use crate::client::{Client, ServiceHandle};
+pub use crate::driver::{Args, HandlerFuture, RemoteError};
+pub use crate::service::Service;
 pub use crate::wire::frame::FrameBuf;
 pub use crate::{ContractInfo, Error, RemoteCode};
 

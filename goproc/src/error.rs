@@ -85,6 +85,31 @@ pub enum Error {
         served: Vec<String>,
     },
 
+    /// The other side of a connection does not serve a contract this side
+    /// asked [`crate::peer`] for, or serves another version of it.
+    #[error("`{peer}` does not serve contract {contract} as this side knows it: {reason}")]
+    PeerContract {
+        /// The other side: `host`, or the plugin's name.
+        peer: String,
+        /// The contract asked for.
+        contract: &'static str,
+        /// What it serves instead.
+        reason: String,
+    },
+
+    /// [`crate::peer`] was called with no other side to call: outside a
+    /// handler in a host (use [`crate::Plugin::client`] there), or in a
+    /// plugin before it connected to its host.
+    #[error(
+        "no peer to call {contract} on: `goproc::peer` works inside a handler (on either side) \
+         and in a plugin connected to its host; a host calls its plugins through \
+         `Plugin::client`"
+    )]
+    NoPeer {
+        /// The contract asked for.
+        contract: &'static str,
+    },
+
     /// The plugin process ended (crashed, was killed, or exited). Every call
     /// in flight on it fails with this error, and so does every later call.
     #[error(
@@ -219,7 +244,7 @@ impl Error {
 #[non_exhaustive]
 pub enum RemoteCode {
     /// The request named a contract the plugin does not serve.
-    UnknownService,
+    UnknownContract,
     /// The request named a method the contract does not have.
     UnknownMethod,
     /// The arguments did not decode as the method's argument types.
@@ -240,7 +265,7 @@ impl RemoteCode {
     /// The number on the wire.
     pub fn to_wire(self) -> u32 {
         match self {
-            RemoteCode::UnknownService => 1,
+            RemoteCode::UnknownContract => 1,
             RemoteCode::UnknownMethod => 2,
             RemoteCode::BadRequest => 3,
             RemoteCode::HandlerFailed => 4,
@@ -254,7 +279,7 @@ impl RemoteCode {
     /// The code for a number on the wire.
     pub fn from_wire(n: u32) -> Self {
         match n {
-            1 => RemoteCode::UnknownService,
+            1 => RemoteCode::UnknownContract,
             2 => RemoteCode::UnknownMethod,
             3 => RemoteCode::BadRequest,
             4 => RemoteCode::HandlerFailed,
@@ -269,7 +294,7 @@ impl RemoteCode {
 impl fmt::Display for RemoteCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemoteCode::UnknownService => f.write_str("unknown contract"),
+            RemoteCode::UnknownContract => f.write_str("unknown contract"),
             RemoteCode::UnknownMethod => f.write_str("unknown method"),
             RemoteCode::BadRequest => f.write_str("bad request"),
             RemoteCode::HandlerFailed => f.write_str("handler failed"),

@@ -72,21 +72,26 @@
 
 #![warn(missing_docs)]
 
-mod connection;
+mod client;
 mod contract;
+mod driver;
 pub mod env;
 mod error;
 mod host;
 mod plugin;
 mod pool;
+mod service;
+mod session;
 mod transport;
 pub mod wire;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use connection::Args;
+pub use client::{peer, Client, ServiceHandle};
 pub use contract::ContractInfo;
+pub use driver::context::{deadline, time_left};
+pub use driver::Args;
 pub use error::{Error, RemoteCode};
 /// Turns a trait into a goproc plugin contract.
 ///
@@ -130,9 +135,7 @@ pub use error::{Error, RemoteCode};
 /// assert_eq!((contract.name, contract.methods), ("Greeter", &["hello"][..]));
 /// ```
 pub use goproc_macros::plugin_interface;
-pub use host::{
-    Client, Plugin, PluginBuilder, PluginOutput, ServiceHandle, DEFAULT_CALL_TIMEOUT,
-    DEFAULT_START_TIMEOUT,
-};
-pub use plugin::{deadline, serve, time_left, Server, Service};
+pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
+pub use service::Service;

@@ -67,6 +67,26 @@ enum Shape {
     },
 }
 
+fn contract(name: &str, fingerprint: &str) -> ContractRef {
+    ContractRef {
+        name: name.into(),
+        fingerprint: fingerprint.into(),
+    }
+}
+
+/// A WELCOME frame encoded as the version it names.
+fn welcome_frame(protocol: u32, contracts: Vec<ContractRef>) -> Vec<u8> {
+    let welcome = Welcome {
+        protocol,
+        max_frame: 16 * 1024 * 1024,
+        host_pid: 100,
+        contracts,
+    };
+    let mut f = FrameBuf::new(Kind::Welcome, 0);
+    f.body_mut().extend(welcome.encode().unwrap());
+    f.finish(u32::MAX).unwrap()
+}
+
 fn expected() -> Vec<(&'static str, Vec<u8>)> {
     let mut map = BTreeMap::new();
     map.insert(1u8, "one".to_string());
@@ -114,31 +134,35 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
                 Kind::Hello,
                 0,
                 &[&Hello {
-                    protocol_min: 1,
-                    protocol_max: 1,
+                    protocol_min: 2,
+                    protocol_max: 2,
                     token: "c0ffee".into(),
                     language: "rust".into(),
                     runtime: "goproc-rust 0.1.0".into(),
                     pid: 4242,
-                    contracts: vec![ContractRef {
-                        name: "Calculator".into(),
-                        fingerprint: "3f9a".into(),
-                    }],
+                    contracts: vec![contract("Calculator", "3f9a")],
+                    requires: vec![contract("Store", "5b7e")],
                 }],
             ),
         ),
+        ("WELCOME", welcome_frame(2, vec![contract("Store", "5b7e")])),
         (
-            "WELCOME",
+            "HELLO protocol 1",
             frame(
-                Kind::Welcome,
+                Kind::Hello,
                 0,
-                &[&Welcome {
-                    protocol: 1,
-                    max_frame: 16 * 1024 * 1024,
-                    host_pid: 100,
-                }],
+                &[&(
+                    1u32,
+                    1u32,
+                    "c0ffee",
+                    "rust",
+                    "goproc-rust 0.1.0",
+                    4242u32,
+                    vec![contract("Calculator", "3f9a")],
+                )],
             ),
         ),
+        ("WELCOME protocol 1", welcome_frame(1, Vec::new())),
         (
             "REFUSE",
             frame(
@@ -152,7 +176,7 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("REQUEST add(1, 2)", {
             let mut f = FrameBuf::new(Kind::Request, 1);
             let head = RequestHead {
-                service: 0,
+                contract: 0,
                 method: 0,
                 deadline_ms: 0,
             };
@@ -164,7 +188,7 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("REQUEST divide(1, 0) deadline 1500 ms", {
             let mut f = FrameBuf::new(Kind::Request, 2);
             let head = RequestHead {
-                service: 0,
+                contract: 0,
                 method: 1,
                 deadline_ms: 1500,
             };
@@ -197,6 +221,21 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("PONG 7", empty(Kind::Pong, 7)),
         ("SHUTDOWN", empty(Kind::Shutdown, 0)),
         ("CLOSE", empty(Kind::Close, 0)),
+        ("REQUEST Store.get(\"k\") from the plugin", {
+            let mut f = FrameBuf::new(Kind::Request, 1);
+            let head = RequestHead {
+                contract: 0,
+                method: 0,
+                deadline_ms: 0,
+            };
+            codec::encode_into(&head, f.body_mut()).unwrap();
+            codec::encode_into(&("k",), f.body_mut()).unwrap();
+            f.finish(u32::MAX).unwrap()
+        }),
+        (
+            "RESPONSE Some(\"v\") from the host",
+            frame(Kind::Response, 1, &[&Some("v")]),
+        ),
     ]
 }
 
@@ -255,4 +294,26 @@ fn golden_bytes_in_wire_md_match_the_runtime() {
         ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_host_reads_the_hello_of_either_protocol_version() {
+    let rows = doc_rows();
+    let body = |name: &str| {
+        let bytes: Vec<u8> = rows[name]
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        bytes[13..].to_vec()
+    };
+    let v2 = Hello::decode(&body("HELLO")).expect("a version 2 hello");
+    assert_eq!(v2.requires, vec![contract("Store", "5b7e")]);
+    let v1 = Hello::decode(&body("HELLO protocol 1")).expect("a version 1 hello");
+    assert_eq!((v1.protocol_max, v1.pid), (1, 4242));
+    assert_eq!(v1.contracts, vec![contract("Calculator", "3f9a")]);
+    assert!(v1.requires.is_empty());
+    // A version 1 hello with anything after its contracts is malformed.
+    let mut longer = body("HELLO protocol 1");
+    longer.push(0);
+    assert!(Hello::decode(&longer).unwrap_err().contains("trailing"));
 }

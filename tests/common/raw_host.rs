@@ -50,7 +50,7 @@ impl RawHost {
             .expect("accept");
         let (header, body) = read_frame(&mut stream, 1 << 16).await.expect("hello");
         assert_eq!((header.kind, header.id), (Kind::Hello, 0));
-        let hello: Hello = codec::decode(&body).expect("hello decodes");
+        let hello = Hello::decode(&body).expect("hello decodes");
         RawHost {
             stream,
             child,
@@ -75,9 +75,10 @@ impl RawHost {
             &mut self.stream,
             Kind::Welcome,
             &Welcome {
-                protocol: 1,
+                protocol: 2,
                 max_frame,
                 host_pid: std::process::id(),
+                contracts: Vec::new(),
             },
         )
         .await
@@ -97,11 +98,11 @@ impl RawHost {
     pub async fn request_to(
         &mut self,
         id: u64,
-        service: u32,
+        contract: u32,
         method: u32,
         args: &[u8],
     ) -> (FrameHeader, Vec<u8>) {
-        self.send(&request_frame(id, service, method, args)).await;
+        self.send(&request_frame(id, contract, method, args)).await;
         self.answer().await
     }
 
@@ -178,13 +179,13 @@ async fn wait(child: Child) -> (Option<i32>, String) {
 }
 
 /// A request frame without a deadline: the head, then `args` as they are.
-pub fn request_frame(id: u64, service: u32, method: u32, args: &[u8]) -> Vec<u8> {
-    request_with_deadline(id, service, method, 0, args)
+pub fn request_frame(id: u64, contract: u32, method: u32, args: &[u8]) -> Vec<u8> {
+    request_with_deadline(id, contract, method, 0, args)
 }
 
 pub fn request_with_deadline(
     id: u64,
-    service: u32,
+    contract: u32,
     method: u32,
     deadline_ms: u64,
     args: &[u8],
@@ -192,7 +193,7 @@ pub fn request_with_deadline(
     let mut f = FrameBuf::new(Kind::Request, id);
     codec::encode_into(
         &RequestHead {
-            service,
+            contract,
             method,
             deadline_ms,
         },

@@ -50,8 +50,8 @@ pub async fn run() {
         "wrong-token" | "stolen-token" => {
             let contract = <CalculatorClient as Client>::CONTRACT;
             let hello = Hello {
-                protocol_min: 1,
-                protocol_max: 1,
+                protocol_min: 2,
+                protocol_max: 2,
                 token: if mode == "stolen-token" {
                     stolen
                 } else {
@@ -64,6 +64,7 @@ pub async fn run() {
                     name: contract.name.into(),
                     fingerprint: contract.fingerprint.into(),
                 }],
+                requires: Vec::new(),
             };
             let _ = write_frame(&mut stream, Kind::Hello, &hello).await;
             match read_frame(&mut stream, 1 << 16).await {

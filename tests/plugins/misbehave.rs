@@ -151,7 +151,7 @@ pub async fn run(role: &str) {
                         let mut f = FrameBuf::new(Kind::Request, id);
                         codec::encode_into(
                             &RequestHead {
-                                service: 0,
+                                contract: 0,
                                 method: 0,
                                 deadline_ms: 0,
                             },
@@ -234,8 +234,8 @@ fn everything_hello() -> Hello {
 fn hello() -> Hello {
     let contract = <CalculatorClient as Client>::CONTRACT;
     Hello {
-        protocol_min: 1,
-        protocol_max: 1,
+        protocol_min: 2,
+        protocol_max: 2,
         token: std::env::var("GOPROC_TOKEN").expect("GOPROC_TOKEN"),
         language: "rust".into(),
         runtime: "misbehaving test plugin".into(),
@@ -244,6 +244,7 @@ fn hello() -> Hello {
             name: contract.name.into(),
             fingerprint: contract.fingerprint.into(),
         }],
+        requires: Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `test-plugin`: the Rust plugins the end-to-end tests start.
 //!
 //! `test-plugin <role>` where role is one of the well-behaved plugins
-//! (`calculator`, `kv`, `everything`, `lifecycle`, `all`) or a misbehaving one used to
+//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `all`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
 #[path = "../contracts/calculator_changed.rs"]
@@ -14,6 +14,9 @@ mod calculator_plugin;
 mod everything;
 #[path = "everything.rs"]
 mod everything_impl;
+mod guest;
+#[path = "../contracts/host_services.rs"]
+mod host_services;
 mod intruder;
 #[path = "../../examples/kv/contract.rs"]
 mod kv_contract;
@@ -52,6 +55,13 @@ async fn main() {
                 kv_store::Store::default(),
             ))
             .await
+        }
+        "guest" => {
+            goproc::Server::new()
+                .add(host_services::GuestServer::new(guest::Plugin))
+                .require::<host_services::HostApiClient>()
+                .serve()
+                .await
         }
         "all" => {
             goproc::Server::new()

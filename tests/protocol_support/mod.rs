@@ -76,7 +76,11 @@ pub async fn the_hello_names_the_language_pid_token_and_contract_fingerprint(rt:
     );
     assert_eq!(hello.token, "raw-token");
     assert_eq!(Some(hello.pid), host.child.id());
-    assert_eq!((hello.protocol_min, hello.protocol_max), (1, 1));
+    assert_eq!((hello.protocol_min, hello.protocol_max), (2, 2));
+    assert!(
+        hello.requires.is_empty(),
+        "the calculator requires nothing: {hello:?}"
+    );
     let contract = <CalculatorClient as goproc::Client>::CONTRACT;
     assert_eq!(hello.contracts.len(), 1);
     assert_eq!(hello.contracts[0].name, contract.name);
@@ -259,6 +263,7 @@ pub async fn a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_m
             protocol: 9,
             max_frame: MAX_FRAME,
             host_pid: std::process::id(),
+            contracts: Vec::new(),
         },
     )
     .await

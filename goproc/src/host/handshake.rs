@@ -3,7 +3,8 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::wire::frame::{read_frame, write_frame as send};
+use crate::client::check_contract;
+use crate::wire::frame::{read_frame, write_body as send};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::{ContractInfo, Error};
@@ -16,6 +17,8 @@ pub(super) struct Expect<'a> {
     pub plugin: &'a str,
     pub token: &'a str,
     pub contracts: &'a [&'static ContractInfo],
+    /// The contracts the host serves to the plugin.
+    pub serves: &'a [ContractRef],
     pub max_frame: u32,
 }
 
@@ -57,7 +60,7 @@ pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
             header.id
         ))));
     }
-    let hello: Hello = codec::decode(&body)
+    let hello = Hello::decode(&body)
         .map_err(|e| Failed::Stranger(fail(format!("its hello does not decode: {e}"))))?;
     if hello.token != expect.token {
         let err = fail(
@@ -66,23 +69,34 @@ pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
                 .into(),
         );
         let reason = err.to_string();
-        let _ = send(stream, Kind::Refuse, &Refuse { reason }).await;
+        refuse(stream, reason).await;
         return Err(Failed::Stranger(err));
     }
     if let Err(err) = check(&hello, expect) {
         let reason = err.to_string();
-        let _ = send(stream, Kind::Refuse, &Refuse { reason }).await;
+        refuse(stream, reason).await;
         return Err(Failed::Plugin(err));
     }
     let welcome = Welcome {
         protocol: hello.protocol_max.min(PROTOCOL_MAX),
         max_frame: expect.max_frame,
         host_pid: std::process::id(),
+        contracts: expect.serves.to_vec(),
     };
-    send(stream, Kind::Welcome, &welcome)
+    let body = welcome
+        .encode()
+        .map_err(|e| Failed::Plugin(fail(format!("encoding welcome: {e}"))))?;
+    send(stream, Kind::Welcome, &body)
         .await
         .map_err(|e| Failed::Plugin(fail(format!("sending welcome: {e}"))))?;
     Ok(hello)
+}
+
+/// Tells the plugin why it is refused (it may not be listening any more).
+async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, reason: String) {
+    if let Ok(body) = codec::encode(&Refuse { reason }) {
+        let _ = send(stream, Kind::Refuse, &body).await;
+    }
 }
 
 /// Checks what a hello with the right token says.
@@ -101,30 +115,44 @@ fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
     for wanted in expect.contracts {
         check_contract(&hello.contracts, wanted, expect.plugin)?;
     }
+    for required in &hello.requires {
+        check_required(required, expect)?;
+    }
     Ok(())
 }
 
-/// Finds `wanted` among the served contracts, with the same fingerprint;
-/// returns its service index.
-pub(crate) fn check_contract(
-    served: &[ContractRef],
-    wanted: &ContractInfo,
-    plugin: &str,
-) -> Result<u32, Error> {
-    let Some(index) = served.iter().position(|c| c.name == wanted.name) else {
-        return Err(Error::ContractNotServed {
-            plugin: plugin.to_string(),
-            contract: wanted.name.to_string(),
-            served: served.iter().map(|c| c.name.clone()).collect(),
-        });
+/// Checks that the host serves a contract the plugin requires, with the
+/// same fingerprint.
+fn check_required(required: &ContractRef, expect: &Expect<'_>) -> Result<(), Error> {
+    let short = |f: &str| f.get(..12).unwrap_or(f).to_string();
+    let reason = match expect.serves.iter().find(|c| c.name == required.name) {
+        Some(served) if served.fingerprint == required.fingerprint => return Ok(()),
+        Some(served) => format!(
+            "the plugin requires host contract {} fingerprint {}, but the host serves {} with              fingerprint {}; build the host and the plugin (or its stubs) from the same contract",
+            required.name,
+            short(&required.fingerprint),
+            served.name,
+            short(&served.fingerprint)
+        ),
+        None if expect.serves.is_empty() => format!(
+            "the plugin requires host contract {} (fingerprint {}), but the host does not serve              it: it serves no contracts; add it to the plugin's builder with `.serve(...)`",
+            required.name,
+            short(&required.fingerprint)
+        ),
+        None => format!(
+            "the plugin requires host contract {} (fingerprint {}), but the host does not serve              it; it serves: {}",
+            required.name,
+            short(&required.fingerprint),
+            expect
+                .serves
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    if served[index].fingerprint != wanted.fingerprint {
-        return Err(Error::ContractMismatch {
-            plugin: plugin.to_string(),
-            contract: wanted.name.to_string(),
-            host_fingerprint: wanted.fingerprint.to_string(),
-            plugin_fingerprint: served[index].fingerprint.clone(),
-        });
-    }
-    Ok(index as u32)
+    Err(Error::Handshake {
+        plugin: expect.plugin.to_string(),
+        reason,
+    })
 }

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
-use super::handshake::{self, Expect};
+use super::handshake::Expect;
 use super::logs::{Output, PluginOutput};
 use super::supervise::{supervise, Exit};
-use super::{Client, ServiceHandle};
-use crate::connection::Connection;
+use crate::client::{check_contract, Client, ServiceHandle};
+use crate::driver::{Connection, Setup, Side};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_NAME, ENV_TOKEN};
+use crate::service::{Service, Services};
 use crate::transport::Endpoint;
 use crate::wire::messages::ContractRef;
 use crate::wire::DEFAULT_MAX_FRAME;
@@ -39,6 +40,7 @@ pub struct PluginBuilder {
     start_timeout: Duration,
     call_timeout: Option<Duration>,
     contracts: Vec<&'static ContractInfo>,
+    services: Services,
     max_frame: u32,
     outbox_limit: usize,
     busy_poll: Option<Duration>,
@@ -129,6 +131,18 @@ impl PluginBuilder {
     /// fingerprint; otherwise the handshake refuses it before any call.
     pub fn contract<C: Client>(mut self) -> Self {
         self.contracts.push(C::CONTRACT);
+        self
+    }
+
+    /// Serves a contract the host implements (a store, a logger, a prompt
+    /// to the user) to the plugin, which calls it with a client from
+    /// [`crate::peer`]; `service` is its generated server, such as
+    /// `StoreServer::new(store)`. A plugin that requires a host contract
+    /// not served here, or served with another fingerprint, is refused at
+    /// the handshake. Inside the service's handlers, [`crate::peer`] gives
+    /// a client of the calling plugin, to call it back.
+    pub fn serve(mut self, service: impl Service) -> Self {
+        self.services.push(service);
         self
     }
 
@@ -247,10 +261,12 @@ impl PluginBuilder {
             output.forward_stderr(err);
         }
 
+        let serves = self.services.refs();
         let expect = Expect {
             plugin: &name,
             token: &token,
             contracts: &self.contracts,
+            serves: &serves,
             max_frame: self.max_frame,
         };
         let started = super::accept::accept_plugin(&endpoint, &expect, pid);
@@ -295,10 +311,14 @@ impl PluginBuilder {
 
         let conn = Connection::start(
             stream,
-            name.clone(),
-            self.max_frame,
-            self.outbox_limit,
-            None,
+            Setup {
+                side: Side::Host,
+                peer: name.clone(),
+                max_frame: self.max_frame,
+                outbox_limit: self.outbox_limit,
+                dispatcher: self.services.dispatcher(),
+                peer_contracts: hello.contracts.clone(),
+            },
         );
         conn.set_busy_poll(self.busy_poll);
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -376,8 +396,9 @@ impl Plugin {
             start_timeout: DEFAULT_START_TIMEOUT,
             call_timeout: Some(DEFAULT_CALL_TIMEOUT),
             contracts: Vec::new(),
+            services: Services::default(),
             max_frame: DEFAULT_MAX_FRAME,
-            outbox_limit: crate::connection::DEFAULT_OUTBOX_LIMIT,
+            outbox_limit: crate::driver::DEFAULT_OUTBOX_LIMIT,
             busy_poll: None,
             output: PluginOutput::default(),
         }
@@ -386,8 +407,7 @@ impl Plugin {
     /// A typed client for contract `C`, checked against what the plugin
     /// announced (name and fingerprint).
     pub fn client<C: Client>(&self) -> Result<C, Error> {
-        let service =
-            handshake::check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
+        let service = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
         let handle = ServiceHandle::new(self.inner.conn.clone(), service, C::CONTRACT, owner);
         Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
@@ -433,12 +453,12 @@ impl Plugin {
     pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
         let start = std::time::Instant::now();
         self.inner.conn.ping(timeout).await.map_err(|f| match f {
-            crate::connection::CallFailure::Timeout(after) => Error::Timeout {
+            crate::driver::CallFailure::Timeout(after) => Error::Timeout {
                 method: "ping".into(),
                 after,
             },
-            crate::connection::CallFailure::Connection(e) => e,
-            crate::connection::CallFailure::NotSent(unsent) => unsent.error,
+            crate::driver::CallFailure::Connection(e) => e,
+            crate::driver::CallFailure::NotSent(unsent) => unsent.error,
             other => Error::Protocol {
                 peer: self.inner.name.clone(),
                 reason: format!("unexpected answer to a ping: {other:?}"),

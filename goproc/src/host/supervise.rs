@@ -10,7 +10,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::logs::Output;
 use super::plugin::Stop;
-use crate::connection::{Connection, Ended};
+use crate::driver::{Connection, Ended};
 use crate::Error;
 
 /// How a plugin ended.

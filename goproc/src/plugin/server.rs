@@ -1,33 +1,24 @@
-//! [`Server`]: the contracts one plugin process serves, and the loop that
-//! serves them.
+//! [`Server`]: the contracts one plugin process serves, the host contracts
+//! it calls, and the loop that serves them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::connection::{
-    Args, Connection, Dispatch, Ended, HandlerFuture, RemoteError, DEFAULT_OUTBOX_LIMIT,
-};
+use crate::client::{check_contract, Client};
+use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
-use crate::wire::frame::{read_frame, write_frame, MIN_MAX_FRAME};
+use crate::service::{Service, Services};
+use crate::wire::frame::{read_frame, write_body, MIN_MAX_FRAME};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
-use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
-use crate::{ContractInfo, Error, RemoteCode};
+use crate::wire::{codec, Kind, PLUGIN_PROTOCOL_MIN, PROTOCOL_MAX};
+use crate::{ContractInfo, Error};
 
 /// How long the host may take to answer the hello.
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long queued answers may take to reach the host before the process exits.
 const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
 
-/// One contract's dispatcher, such as the generated `CalculatorServer`.
-pub trait Service: Send + Sync + 'static {
-    /// The contract it serves.
-    fn contract(&self) -> &'static ContractInfo;
-
-    /// Decodes the arguments of method number `method` and starts its handler.
-    fn call(&self, method: u32, args: Args) -> Result<HandlerFuture, RemoteError>;
-}
-
-/// The contracts one plugin process serves.
+/// The contracts one plugin process serves, and the host contracts it calls.
 ///
 /// ```no_run
 /// # async fn run(calc: impl goproc::Service, kv: impl goproc::Service) -> Result<(), goproc::Error> {
@@ -36,7 +27,17 @@ pub trait Service: Send + Sync + 'static {
 /// ```
 #[derive(Default)]
 pub struct Server {
-    services: Vec<Box<dyn Service>>,
+    services: Services,
+    requires: Vec<&'static ContractInfo>,
+}
+
+/// The connection to the host, once [`Server::serve`] has made it: what
+/// [`crate::peer`] uses outside a handler.
+static HOST: Mutex<Weak<Connection>> = Mutex::new(Weak::new());
+
+/// This process's connection to its host, if it is a plugin that serves.
+pub(crate) fn host_connection() -> Option<Arc<Connection>> {
+    HOST.lock().unwrap_or_else(|p| p.into_inner()).upgrade()
 }
 
 impl Server {
@@ -49,7 +50,15 @@ impl Server {
     // A builder's `add`, not arithmetic: `Server` is no number.
     #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, service: impl Service) -> Self {
-        self.services.push(Box::new(service));
+        self.services.push(service);
+        self
+    }
+
+    /// Requires the host to serve `C`'s contract (a store, a logger) with
+    /// the same fingerprint: the host refuses this plugin at the handshake
+    /// otherwise, before any call. Get the client with [`crate::peer`].
+    pub fn require<C: Client>(mut self) -> Self {
+        self.requires.push(C::CONTRACT);
         self
     }
 
@@ -60,7 +69,7 @@ impl Server {
     /// this prints one line that says so to stderr and exits with status 2,
     /// as a plugin has nothing else useful to do.
     pub async fn serve(self) -> Result<(), Error> {
-        crate::connection::record_panics();
+        crate::driver::record_panics();
         let (address, token) = match (std::env::var(ENV_ADDR), std::env::var(ENV_TOKEN)) {
             (Ok(a), Ok(t)) => (a, t),
             (Err(_), _) => not_started_by_host(ENV_ADDR),
@@ -71,22 +80,17 @@ impl Server {
             .map_err(|e| Error::transport(format!("connecting to the host at {address}"), e))?;
 
         let hello = Hello {
-            protocol_min: PROTOCOL_MIN,
+            protocol_min: PLUGIN_PROTOCOL_MIN,
             protocol_max: PROTOCOL_MAX,
             token,
             language: "rust".into(),
             runtime: concat!("goproc-rust ", env!("CARGO_PKG_VERSION")).into(),
             pid: std::process::id(),
-            contracts: self
-                .services
-                .iter()
-                .map(|s| ContractRef {
-                    name: s.contract().name.into(),
-                    fingerprint: s.contract().fingerprint.into(),
-                })
-                .collect(),
+            contracts: self.services.refs(),
+            requires: self.requires.iter().map(|c| ContractRef::of(c)).collect(),
         };
-        write_frame(&mut stream, Kind::Hello, &hello)
+        let body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
+        write_body(&mut stream, Kind::Hello, &body)
             .await
             .map_err(|e| Error::transport("sending hello to the host", e))?;
         let welcome = read_welcome(&mut stream).await?;
@@ -100,24 +104,25 @@ impl Server {
                 ),
             });
         }
-        if !(PROTOCOL_MIN..=PROTOCOL_MAX).contains(&welcome.protocol) {
-            return Err(Error::Handshake {
+        for required in &self.requires {
+            check_contract(&welcome.contracts, required, "host").map_err(|e| Error::Handshake {
                 plugin: "this plugin".into(),
-                reason: format!(
-                    "the host chose protocol {}; this plugin speaks versions \
-                     {PROTOCOL_MIN}..={PROTOCOL_MAX}",
-                    welcome.protocol
-                ),
-            });
+                reason: format!("the host's welcome does not match what it requires: {e}"),
+            })?;
         }
 
         let conn = Connection::start(
             stream,
-            "host".into(),
-            welcome.max_frame,
-            DEFAULT_OUTBOX_LIMIT,
-            Some(Arc::new(self)),
+            Setup {
+                side: Side::Plugin,
+                peer: "host".into(),
+                max_frame: welcome.max_frame,
+                outbox_limit: DEFAULT_OUTBOX_LIMIT,
+                dispatcher: self.services.dispatcher(),
+                peer_contracts: welcome.contracts,
+            },
         );
+        *HOST.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&conn);
         conn.set_busy_poll(
             std::env::var(ENV_BUSY_POLL)
                 .ok()
@@ -167,8 +172,20 @@ async fn read_welcome(stream: &mut crate::transport::SharedStream) -> Result<Wel
         )));
     }
     match header.kind {
-        Kind::Welcome => codec::decode(&body)
-            .map_err(|e| handshake(format!("the host's welcome does not decode: {e}"))),
+        Kind::Welcome => {
+            // This runtime speaks version 2 only, so the host must have
+            // chosen it, and its WELCOME carries the contracts it serves.
+            let ((protocol,), _) = codec::decode_prefix::<(u32,)>(&body)
+                .map_err(|e| handshake(format!("the host's welcome does not decode: {e}")))?;
+            if !(PLUGIN_PROTOCOL_MIN..=PROTOCOL_MAX).contains(&protocol) {
+                return Err(handshake(format!(
+                    "the host chose protocol {protocol}; this plugin speaks versions \
+                     {PLUGIN_PROTOCOL_MIN}..={PROTOCOL_MAX}"
+                )));
+            }
+            codec::decode(&body)
+                .map_err(|e| handshake(format!("the host's welcome does not decode: {e}")))
+        }
         Kind::Refuse => {
             let refuse: Refuse = codec::decode(&body)
                 .map_err(|e| handshake(format!("the host's refusal does not decode: {e}")))?;
@@ -193,26 +210,6 @@ fn closed(reason: &str) -> Error {
 fn not_started_by_host(missing: &'static str) -> ! {
     eprintln!("{}", Error::NotStartedByHost { missing });
     std::process::exit(2)
-}
-
-impl Dispatch for Server {
-    fn dispatch(
-        &self,
-        service: u32,
-        method: u32,
-        args: Args,
-    ) -> Result<HandlerFuture, RemoteError> {
-        match self.services.get(service as usize) {
-            Some(s) => s.call(method, args),
-            None => Err(RemoteError::new(
-                RemoteCode::UnknownService,
-                format!(
-                    "this plugin serves {} contract(s); there is no contract number {service}",
-                    self.services.len()
-                ),
-            )),
-        }
-    }
 }
 
 /// Serves one contract: shorthand for `Server::new().add(service).serve()`.

@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 pub use policy::RestartPolicy;
 use slot::{Slot, State};
 
-use crate::connection::CallFailure;
+use crate::driver::CallFailure;
 use crate::wire::messages::RequestHead;
 use crate::{Client, ContractInfo, Error, PluginBuilder, ServiceHandle};
 
@@ -52,6 +52,13 @@ impl PoolBuilder {
     /// How crashed instances are replaced (default [`RestartPolicy::default`]).
     pub fn restart(mut self, policy: RestartPolicy) -> Self {
         self.restart = policy;
+        self
+    }
+
+    /// Serves a host contract to every instance (see
+    /// [`PluginBuilder::serve`]); the instances share `service`.
+    pub fn serve(mut self, service: impl crate::Service) -> Self {
+        self.plugin = self.plugin.serve(service);
         self
     }
 
@@ -192,9 +199,9 @@ impl Shared {
                 Pick::Slot(index, ready) => {
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let head = RequestHead {
-                        service: ready.services[contract],
+                        contract: ready.services[contract],
                         method,
-                        deadline_ms: crate::host::deadline_ms(left),
+                        deadline_ms: crate::client::deadline_ms(left),
                     };
                     let frame = match (unsent.take(), encode_args.take()) {
                         (Some(frame), _) => ready.conn.readdress(frame, head),

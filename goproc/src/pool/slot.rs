@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::policy::Backoff;
 use super::Shared;
-use crate::connection::Connection;
-use crate::host::handshake::check_contract;
+use crate::client::check_contract;
+use crate::driver::Connection;
 use crate::{Error, Plugin};
 
 /// A started instance, as callers see it.

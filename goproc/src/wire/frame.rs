@@ -456,15 +456,30 @@ async fn read_spinning<R: AsyncRead + Unpin>(
     }
 }
 
-/// Encodes `body` into one frame and writes it (used by the handshake,
-/// before a connection's writer task exists).
+/// A frame with an empty body (CANCEL, PING, PONG, SHUTDOWN, CLOSE).
+pub fn control_frame(kind: Kind, id: u64) -> Vec<u8> {
+    FrameBuf::new(kind, id).finish(u32::MAX).unwrap_or_default()
+}
+
+/// Encodes `body` into one frame with id 0 and writes it (used by the
+/// handshake, before a connection's writer task exists).
 pub async fn write_frame<W: AsyncWrite + Unpin, T: serde::Serialize>(
     stream: &mut W,
     kind: Kind,
     body: &T,
 ) -> std::io::Result<()> {
-    let mut frame = FrameBuf::new(kind, 0);
-    super::codec::encode_into(body, frame.body_mut()).map_err(std::io::Error::other)?;
+    let body = super::codec::encode(body).map_err(std::io::Error::other)?;
+    write_body(stream, kind, &body).await
+}
+
+/// Writes one frame with id 0 and an encoded `body`.
+pub async fn write_body<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    kind: Kind,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut frame = FrameBuf::with_capacity(kind, 0, body.len());
+    frame.body_mut().extend_from_slice(body);
     let frame = frame.finish(DEFAULT_MAX_FRAME).map_err(|e| {
         std::io::Error::other(format!(
             "a {kind:?} frame of {} bytes is too large",

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec;
+
 /// A contract a plugin serves: its name and fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractRef {
@@ -11,7 +13,20 @@ pub struct ContractRef {
     pub fingerprint: String,
 }
 
+impl ContractRef {
+    /// The name and fingerprint of a contract known at compile time.
+    pub fn of(contract: &crate::ContractInfo) -> Self {
+        ContractRef {
+            name: contract.name.into(),
+            fingerprint: contract.fingerprint.into(),
+        }
+    }
+}
+
 /// The body of a HELLO frame: plugin to host, the first frame on a connection.
+///
+/// `requires` is on the wire from protocol version 2 on: it is present when
+/// `protocol_max >= 2` ([`Hello::decode`] reads both forms).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     /// Oldest protocol version the plugin speaks.
@@ -26,11 +41,51 @@ pub struct Hello {
     pub runtime: String,
     /// The plugin's process id.
     pub pid: u32,
-    /// The contracts it serves; a request's `service` is an index into this list.
+    /// The contracts it serves; the host's requests' `contract` is an index
+    /// into this list.
     pub contracts: Vec<ContractRef>,
+    /// The host contracts it calls (protocol 2 on).
+    pub requires: Vec<ContractRef>,
+}
+
+/// The fields of a HELLO that every protocol version has.
+#[derive(Deserialize)]
+struct HelloV1 {
+    protocol_min: u32,
+    protocol_max: u32,
+    token: String,
+    language: String,
+    runtime: String,
+    pid: u32,
+    contracts: Vec<ContractRef>,
+}
+
+impl Hello {
+    /// Decodes a HELLO body of any protocol version: `requires` only
+    /// follows when the plugin speaks version 2 or newer.
+    pub fn decode(body: &[u8]) -> Result<Hello, String> {
+        let ((_, protocol_max), _) = codec::decode_prefix::<(u32, u32)>(body)?;
+        if protocol_max >= 2 {
+            return codec::decode(body);
+        }
+        let v1: HelloV1 = codec::decode(body)?;
+        Ok(Hello {
+            protocol_min: v1.protocol_min,
+            protocol_max: v1.protocol_max,
+            token: v1.token,
+            language: v1.language,
+            runtime: v1.runtime,
+            pid: v1.pid,
+            contracts: v1.contracts,
+            requires: Vec::new(),
+        })
+    }
 }
 
 /// The body of a WELCOME frame: host to plugin, the handshake succeeded.
+///
+/// `contracts` is on the wire from protocol version 2 on (see
+/// [`Welcome::encode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
     /// The protocol version both sides now speak.
@@ -39,6 +94,20 @@ pub struct Welcome {
     pub max_frame: u32,
     /// The host's process id.
     pub host_pid: u32,
+    /// The contracts the host serves to this plugin (protocol 2 on); the
+    /// plugin's requests' `contract` is an index into this list.
+    pub contracts: Vec<ContractRef>,
+}
+
+impl Welcome {
+    /// The body for the protocol version it names: without `contracts`
+    /// for version 1.
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        if self.protocol >= 2 {
+            return codec::encode(self);
+        }
+        codec::encode(&(self.protocol, self.max_frame, self.host_pid))
+    }
 }
 
 /// The body of a REFUSE frame: host to plugin, the handshake failed.
@@ -51,12 +120,28 @@ pub struct Refuse {
 /// The start of a REQUEST body; the arguments follow, encoded in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestHead {
-    /// Index of the contract in the plugin's HELLO.
-    pub service: u32,
+    /// Index of the contract in the callee's list: the plugin's HELLO
+    /// `contracts` for the host's calls, the WELCOME's for the plugin's.
+    pub contract: u32,
     /// Index of the method in the contract, in declaration order.
     pub method: u32,
     /// Milliseconds the caller still waits for the answer; 0 means no deadline.
     pub deadline_ms: u64,
+}
+
+impl RequestHead {
+    /// Decodes the head at the front of a REQUEST body; returns it and the
+    /// bytes used. (The same bytes as `codec::decode_prefix::<RequestHead>`,
+    /// read directly: every call pays for it.)
+    pub fn decode(body: &[u8]) -> Result<(RequestHead, usize), String> {
+        let mut decoder = codec::de::Decoder::new(body, body.len());
+        let head = RequestHead {
+            contract: decoder.u32_varint("the head's contract").map_err(|e| e.0)?,
+            method: decoder.u32_varint("the head's method").map_err(|e| e.0)?,
+            deadline_ms: decoder.u64_varint("the head's deadline").map_err(|e| e.0)?,
+        };
+        Ok((head, decoder.position()))
+    }
 }
 
 /// The body of an ERROR frame.

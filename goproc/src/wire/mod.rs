@@ -7,7 +7,10 @@ pub mod messages;
 
 pub use frame::{FrameHeader, Kind, DEFAULT_MAX_FRAME, HEADER_LEN};
 
-/// The protocol versions this runtime speaks.
+/// The oldest protocol version a host accepts (version 1 plugins cannot
+/// call the host, and are otherwise served as before).
 pub const PROTOCOL_MIN: u32 = 1;
+/// The oldest protocol version a plugin of this runtime speaks.
+pub const PLUGIN_PROTOCOL_MIN: u32 = 2;
 /// The newest protocol version this runtime speaks.
-pub const PROTOCOL_MAX: u32 = 1;
+pub const PROTOCOL_MAX: u32 = 2;

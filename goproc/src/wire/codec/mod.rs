@@ -14,8 +14,6 @@ use bincode::config;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::messages::RequestHead;
-
 pub use de::{DecodeError, NESTING_LIMIT};
 
 /// Appends the encoding of `value` to `out`.
@@ -71,19 +69,6 @@ pub fn decode_prefix_in_body<T: DeserializeOwned>(
     let mut decoder = de::Decoder::new(bytes, body_len);
     let value = T::deserialize(&mut decoder).map_err(|e| e.0)?;
     Ok((value, decoder.position()))
-}
-
-/// Decodes the head at the front of a REQUEST body; returns it and the bytes
-/// used. (The same bytes as `decode_prefix::<RequestHead>`, read directly:
-/// every call pays for it.)
-pub fn decode_request_head(body: &[u8]) -> Result<(RequestHead, usize), String> {
-    let mut decoder = de::Decoder::new(body, body.len());
-    let head = RequestHead {
-        service: decoder.u32_varint("the head's service").map_err(|e| e.0)?,
-        method: decoder.u32_varint("the head's method").map_err(|e| e.0)?,
-        deadline_ms: decoder.u64_varint("the head's deadline").map_err(|e| e.0)?,
-    };
-    Ok((head, decoder.position()))
 }
 
 /// Decodes a byte string (a length, then the bytes) that starts at `at` and

@@ -220,17 +220,17 @@ fn the_request_head_reads_as_serde_reads_it() {
     use crate::wire::messages::RequestHead;
     let heads = [
         RequestHead {
-            service: 0,
+            contract: 0,
             method: 0,
             deadline_ms: 0,
         },
         RequestHead {
-            service: 250,
+            contract: 250,
             method: 251,
             deadline_ms: 65_536,
         },
         RequestHead {
-            service: u32::MAX,
+            contract: u32::MAX,
             method: 7,
             deadline_ms: u64::MAX,
         },
@@ -239,7 +239,7 @@ fn the_request_head_reads_as_serde_reads_it() {
         let mut bytes = encode(&head).expect("encode");
         bytes.extend_from_slice(&[9, 9]);
         assert_eq!(
-            decode_request_head(&bytes),
+            crate::wire::messages::RequestHead::decode(&bytes),
             decode_prefix::<RequestHead>(&bytes)
         );
     }
@@ -249,7 +249,10 @@ fn the_request_head_reads_as_serde_reads_it() {
         &[0, 0xff][..],
         &[1, 2][..],
     ] {
-        assert!(decode_request_head(bad).is_err(), "{bad:?}");
+        assert!(
+            crate::wire::messages::RequestHead::decode(bad).is_err(),
+            "{bad:?}"
+        );
         assert!(decode_prefix::<crate::wire::messages::RequestHead>(bad).is_err());
     }
 }

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::outbox::Queued;
 use super::room::Room;
-use super::{control_frame, lock, Connection, Reply, Waiter};
-use crate::wire::frame::{set_id, FrameBuf, HEADER_LEN};
+use super::{lock, Connection};
+use crate::session::Reply;
+use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
 use crate::Error;
@@ -76,7 +77,7 @@ impl Connection {
         head: RequestHead,
     ) -> Result<Vec<u8>, CallFailure> {
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
-        let (_, used) = codec::decode_request_head(body).map_err(CallFailure::Encode)?;
+        let (_, used) = RequestHead::decode(body).map_err(CallFailure::Encode)?;
         let args = &body[used..];
         let copy_args = |out: &mut Vec<u8>| {
             out.extend_from_slice(args);
@@ -118,15 +119,10 @@ impl Connection {
                 }
             },
         };
-        let id = {
-            let mut calls = lock(&self.calls);
-            if let Some(err) = calls.closed.as_ref().or(calls.refusing.as_ref()) {
-                return Err(CallFailure::not_sent(err.clone(), frame));
-            }
-            calls.next_id += 1;
-            let id = calls.next_id;
-            calls.pending.insert(id, Waiter::default());
-            id
+        let begun = lock(&self.session).begin_call();
+        let id = match begun {
+            Ok(id) => id,
+            Err(err) => return Err(CallFailure::not_sent(err, frame)),
         };
         set_id(&mut frame, id);
         let is_request = frame[4] == Kind::Request as u8;
@@ -190,9 +186,8 @@ impl Connection {
     async fn spin_until_answered(&self, id: u64, spin: Duration) {
         let until = std::time::Instant::now() + spin;
         while std::time::Instant::now() < until {
-            match lock(&self.calls).pending.get(&id) {
-                Some(Waiter { reply: None, .. }) => {}
-                _ => return,
+            if !lock(&self.session).is_waiting(id) {
+                return;
             }
             super::spin_pause().await;
         }
@@ -215,19 +210,7 @@ impl Future for Answer<'_> {
     type Output = Option<Reply>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
-        let mut calls = lock(&self.conn.calls);
-        let Some(waiter) = calls.pending.get_mut(&self.id) else {
-            return Poll::Ready(None);
-        };
-        if let Some(reply) = waiter.reply.take() {
-            calls.pending.remove(&self.id);
-            return Poll::Ready(Some(reply));
-        }
-        match &waiter.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => waiter.waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        lock(&self.conn.session).poll_answer(self.id, cx.waker())
     }
 }
 
@@ -249,8 +232,7 @@ impl Drop for Pending<'_> {
         if !self.registered {
             return;
         }
-        let entry = lock(&self.conn.calls).pending.remove(&self.id);
-        let was_waiting = entry.is_some_and(|waiter| waiter.reply.is_none());
+        let was_waiting = lock(&self.conn.session).abandon(self.id);
         let Some(queued) = self.queued else {
             return;
         };

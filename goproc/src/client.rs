@@ -1,4 +1,6 @@
-//! Typed clients: what `#[plugin_interface]` generates wraps a [`ServiceHandle`].
+//! Typed clients: what `#[plugin_interface]` generates wraps a
+//! [`ServiceHandle`]. A host gets them from its plugins; either side gets
+//! one for the other side's contracts with [`peer`].
 
 use std::any::Any;
 use std::sync::Arc;
@@ -7,14 +9,16 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::connection::{CallFailure, Connection};
+use crate::driver::{CallFailure, Connection};
 use crate::wire::codec;
+use crate::wire::messages::ContractRef;
 use crate::wire::messages::RequestHead;
 use crate::{ContractInfo, Error, RemoteCode};
 
 /// A generated client type, such as `CalculatorClient`.
 ///
-/// Get one from a started plugin with [`crate::Plugin::client`].
+/// Get one from a started plugin with [`crate::Plugin::client`], or for the
+/// other side of the call a handler serves with [`peer`].
 pub trait Client: Clone + Send + Sync + Sized + 'static {
     /// The contract this client calls.
     const CONTRACT: &'static ContractInfo;
@@ -31,7 +35,17 @@ pub trait Client: Clone + Send + Sync + Sized + 'static {
 pub struct ServiceHandle {
     route: Route,
     contract: &'static ContractInfo,
-    timeout: Option<Duration>,
+    timeout: Timeout,
+}
+
+/// The deadline of a handle's calls.
+#[derive(Debug, Clone, Copy)]
+enum Timeout {
+    /// Its own: after this long (`None`: no deadline).
+    Own(Option<Duration>),
+    /// What is left of the deadline of the call the calling handler
+    /// serves (none outside a handler, or when that call has none).
+    Inherited,
 }
 
 /// Where calls go.
@@ -65,7 +79,24 @@ impl ServiceHandle {
                 _owner: owner,
             },
             contract,
-            timeout: None,
+            timeout: Timeout::Own(None),
+        }
+    }
+
+    /// A handle whose calls inherit the calling handler's deadline.
+    fn inheriting(
+        conn: Arc<Connection>,
+        contract_index: u32,
+        contract: &'static ContractInfo,
+    ) -> Self {
+        ServiceHandle {
+            route: Route::Direct {
+                conn,
+                service: contract_index,
+                _owner: Arc::new(()),
+            },
+            contract,
+            timeout: Timeout::Inherited,
         }
     }
 
@@ -80,7 +111,7 @@ impl ServiceHandle {
                 contract: index,
             },
             contract,
-            timeout: None,
+            timeout: Timeout::Own(None),
         }
     }
 
@@ -89,15 +120,21 @@ impl ServiceHandle {
         self.contract
     }
 
-    /// The deadline every call through this handle gets, if any.
+    /// The deadline a call made now through this handle gets, if any:
+    /// its own, or for a handle from [`peer`] what is left of the calling
+    /// handler's.
     pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
+        match self.timeout {
+            Timeout::Own(timeout) => timeout,
+            Timeout::Inherited => crate::driver::context::time_left(),
+        }
     }
 
-    /// A copy whose calls fail with [`Error::Timeout`] after `timeout`.
+    /// A copy whose calls fail with [`Error::Timeout`] after `timeout`
+    /// (`None`: no deadline), whatever the calling handler's deadline.
     pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
         ServiceHandle {
-            timeout,
+            timeout: Timeout::Own(timeout),
             ..self.clone()
         }
     }
@@ -174,24 +211,25 @@ impl ServiceHandle {
         A: Serialize + ?Sized,
     {
         let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
+        let timeout = self.timeout();
         let answer = match &self.route {
             Route::Direct { conn, service, .. } => {
                 let head = RequestHead {
-                    service: *service,
+                    contract: *service,
                     method,
-                    deadline_ms: deadline_ms(self.timeout),
+                    deadline_ms: deadline_ms(timeout),
                 };
-                conn.call(head, encode, args_size, self.timeout).await
+                conn.call(head, encode, args_size, timeout).await
             }
             Route::Pool { pool, contract } => {
-                pool.call(*contract, method, encode, args_size, self.timeout)
+                pool.call(*contract, method, encode, args_size, timeout)
                     .await
             }
         };
-        answer.map_err(|failure| self.failure(method, failure))
+        answer.map_err(|failure| self.failure(method, failure, timeout))
     }
 
-    fn failure(&self, method: u32, failure: CallFailure) -> Error {
+    fn failure(&self, method: u32, failure: CallFailure, timeout: Option<Duration>) -> Error {
         let method_path = self.contract.method_path(method);
         match failure {
             CallFailure::Encode(message) => Error::Codec {
@@ -204,9 +242,9 @@ impl ServiceHandle {
             },
             CallFailure::Remote(body) => match RemoteCode::from_wire(body.code) {
                 // The plugin gave up on the deadline a moment before the host did.
-                RemoteCode::DeadlineExceeded if self.timeout.is_some() => Error::Timeout {
+                RemoteCode::DeadlineExceeded if timeout.is_some() => Error::Timeout {
                     method: method_path,
-                    after: self.timeout.unwrap_or_default(),
+                    after: timeout.unwrap_or_default(),
                 },
                 code => Error::Remote {
                     method: method_path,
@@ -219,6 +257,97 @@ impl ServiceHandle {
             CallFailure::NotSent(unsent) => unsent.error,
         }
     }
+}
+
+/// Finds `wanted` among the served contracts, with the same fingerprint;
+/// returns its service index.
+pub(crate) fn check_contract(
+    served: &[ContractRef],
+    wanted: &ContractInfo,
+    plugin: &str,
+) -> Result<u32, Error> {
+    let Some(index) = served.iter().position(|c| c.name == wanted.name) else {
+        return Err(Error::ContractNotServed {
+            plugin: plugin.to_string(),
+            contract: wanted.name.to_string(),
+            served: served.iter().map(|c| c.name.clone()).collect(),
+        });
+    };
+    if served[index].fingerprint != wanted.fingerprint {
+        return Err(Error::ContractMismatch {
+            plugin: plugin.to_string(),
+            contract: wanted.name.to_string(),
+            host_fingerprint: wanted.fingerprint.to_string(),
+            plugin_fingerprint: served[index].fingerprint.clone(),
+        });
+    }
+    Ok(index as u32)
+}
+
+/// A typed client for contract `C`, served by the other side of the call
+/// the current handler serves: inside a plugin's handler, the host's
+/// contract (a store, a logger); inside a host service's handler, the
+/// calling plugin's contract, to call it back. Outside a handler, in a
+/// plugin process, the host's contract.
+///
+/// Its calls inherit what is left of the handler's deadline, unless given
+/// their own with `with_timeout`; when the handler is cancelled (its
+/// caller gave up, or its deadline passed), its calls in flight are
+/// cancelled too.
+///
+/// ```no_run
+/// # #[goproc::plugin_interface]
+/// # pub trait Store { async fn get(&self, key: String) -> Option<String>; }
+/// # async fn handler() -> Result<(), goproc::Error> {
+/// let store: StoreClient = goproc::peer()?;
+/// let theme = store.get("theme".into()).await?;
+/// # Ok(()) }
+/// ```
+///
+/// Fails with [`Error::PeerContract`] when the other side does not serve
+/// `C`, or serves another version of it; outside a handler in a host, or
+/// in a plugin not yet connected, with [`Error::NoPeer`].
+pub fn peer<C: Client>() -> Result<C, Error> {
+    let conn = crate::driver::context::current_connection()
+        .or_else(crate::plugin::host_connection)
+        .ok_or(Error::NoPeer {
+            contract: C::CONTRACT.name,
+        })?;
+    let index = peer_contract(conn.peer_contracts(), C::CONTRACT, conn.peer())?;
+    Ok(C::from_handle(ServiceHandle::inheriting(
+        conn.clone(),
+        index,
+        C::CONTRACT,
+    )))
+}
+
+/// Finds `wanted` among the contracts the other side serves.
+fn peer_contract(served: &[ContractRef], wanted: &ContractInfo, peer: &str) -> Result<u32, Error> {
+    let short = |f: &str| f.get(..12).unwrap_or(f).to_string();
+    let reason = match served.iter().position(|c| c.name == wanted.name) {
+        Some(i) if served[i].fingerprint == wanted.fingerprint => return Ok(i as u32),
+        Some(i) => format!(
+            "it serves {} with fingerprint {}, this side was built with {}; build both from the \
+             same contract",
+            wanted.name,
+            short(&served[i].fingerprint),
+            wanted.short_fingerprint()
+        ),
+        None if served.is_empty() => "it serves no contracts to this side".to_string(),
+        None => format!(
+            "it serves: {}",
+            served
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(Error::PeerContract {
+        peer: peer.to_string(),
+        contract: wanted.name,
+        reason,
+    })
 }
 
 /// The `deadline_ms` of a request whose caller waits `left` more: 0 for no

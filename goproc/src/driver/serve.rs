@@ -1,20 +1,20 @@
-//! The peer's calls: decode the request head, find the handler, run it as
-//! its own task, and answer with RESPONSE or ERROR.
+//! Serving the peer's calls: decode the request head, find the handler,
+//! run its first step on the reader (most answer at once) or as its own
+//! task, and answer with RESPONSE or ERROR.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use super::{lock, Connection, Ended};
+use super::{lock, Connection};
+use crate::session::error_frame_with_detail;
 use crate::wire::frame::{set_id, FrameBuf};
-use crate::wire::messages::ErrorBody;
-use crate::wire::{codec, Kind};
+use crate::wire::messages::RequestHead;
 use crate::RemoteCode;
 
 /// What a handler produces: the RESPONSE frame (its id is filled in later)
@@ -66,11 +66,15 @@ impl From<Vec<u8>> for Args {
 
 /// Routes a request to a handler. Implemented by goproc's `Server`.
 pub trait Dispatch: Send + Sync + 'static {
-    /// Starts the handler for `method` of service `service`, with the
+    /// Starts the handler for `method` of contract number `contract`, with the
     /// encoded arguments; fails at once if either is unknown or the
     /// arguments do not decode.
-    fn dispatch(&self, service: u32, method: u32, args: Args)
-        -> Result<HandlerFuture, RemoteError>;
+    fn dispatch(
+        &self,
+        contract: u32,
+        method: u32,
+        args: Args,
+    ) -> Result<HandlerFuture, RemoteError>;
 }
 
 /// A failure reported to the caller in an ERROR frame.
@@ -95,54 +99,32 @@ impl RemoteError {
     }
 
     fn into_frame(self, id: u64, max_frame: u32) -> Vec<u8> {
-        let body = ErrorBody {
-            code: self.code.to_wire(),
-            message: self.message,
-            detail: self.detail,
-        };
-        let mut frame = FrameBuf::new(Kind::Error, id);
-        if codec::encode_into(&body, frame.body_mut()).is_err() {
-            frame = FrameBuf::new(Kind::Error, id);
-        }
-        match frame.finish(max_frame) {
-            Ok(f) => f,
-            // A detail too large for a frame: send the message alone.
-            Err(_) => {
-                let short = ErrorBody {
-                    detail: String::new(),
-                    message: body.message.chars().take(4096).collect(),
-                    ..body
-                };
-                let mut frame = FrameBuf::new(Kind::Error, id);
-                let _ = codec::encode_into(&short, frame.body_mut());
-                frame.finish(u32::MAX).unwrap_or_default()
-            }
-        }
+        error_frame_with_detail(id, self.code, self.message, self.detail, max_frame)
     }
 }
 
-/// How long the handlers started by one read batch may run inline, on the
-/// reader, before the rest of the batch is spawned as tasks (so a slow
+/// How long the handlers started by one read turn may run inline, on the
+/// reader, before the rest of the turn's handlers are spawned as tasks (so a slow
 /// handler delays the frames behind it by at most about this much).
 const INLINE_BUDGET: Duration = Duration::from_micros(200);
 
 /// The clock is read once every this many inline handlers.
 const INLINE_CHECK_EVERY: u32 = 4;
 
-/// The reader's state for one batch of frames: answers ready to send, and
-/// how long the batch's handlers have been running inline.
+/// The reader's state for the frames of one read (a turn): the answers
+/// ready to send, and how long the turn's handlers have run inline.
 #[derive(Default)]
-pub(super) struct Batch {
-    /// Finished frames, written with one send when the batch ends.
+pub(super) struct ReadTurn {
+    /// Finished answers, written with one send when the turn ends.
     pub(super) out: Vec<u8>,
     started: Option<Instant>,
     handled: u32,
     over_budget: bool,
 }
 
-impl Batch {
+impl ReadTurn {
     /// Hands the answers gathered so far (if any) to `send`, and starts a
-    /// new batch.
+    /// new turn.
     pub(super) fn flush(&mut self, send: impl FnOnce(&[u8])) {
         if !self.out.is_empty() {
             send(&self.out);
@@ -167,47 +149,20 @@ impl Batch {
 }
 
 impl Connection {
-    /// Starts the handler of the peer's call `id`, or answers at once why
-    /// not. An `Err` breaks the framing rules and closes the connection.
-    pub(super) fn on_request(
-        self: &Arc<Self>,
-        id: u64,
-        body: Vec<u8>,
-        batch: &mut Batch,
-    ) -> Result<(), Ended> {
-        // Most handlers answer inline and never enter the table: an empty
-        // table needs no lookup.
-        let running = lock(&self.handlers);
-        let reused = !running.is_empty() && running.contains_key(&id);
-        drop(running);
-        if reused {
-            return Err(self.protocol(format!(
-                "a REQUEST reuses id {id} of a call still running (ids are unique among the \
-                 calls in flight)"
-            )));
-        }
-        self.start_handler(id, body, batch);
-        Ok(())
-    }
-
-    fn start_handler(self: &Arc<Self>, id: u64, body: Vec<u8>, batch: &mut Batch) {
+    /// Starts the handler of the peer's call `id` (the session checked the
+    /// frame), or answers at once why not.
+    pub(super) fn serve(self: &Arc<Self>, id: u64, body: Vec<u8>, turn: &mut ReadTurn) {
         let max_frame = self.max_frame;
         let refuse = |err: RemoteError| {
             let _ = self.send_answer(err.into_frame(id, max_frame));
         };
         let Some(dispatcher) = &self.dispatcher else {
             return refuse(RemoteError::new(
-                RemoteCode::UnknownService,
-                "this side serves no contracts (callbacks to the host are not enabled)",
+                RemoteCode::UnknownContract,
+                format!("{} serves no contracts to {}", self.side.name(), self.peer),
             ));
         };
-        if self.draining.load(Ordering::Acquire) {
-            return refuse(RemoteError::new(
-                RemoteCode::ShuttingDown,
-                "the plugin is shutting down and takes no new calls",
-            ));
-        }
-        let (head, used) = match codec::decode_request_head(&body) {
+        let (head, used) = match RequestHead::decode(&body) {
             Ok(decoded) => decoded,
             Err(e) => {
                 return refuse(RemoteError::new(
@@ -216,12 +171,16 @@ impl Connection {
                 ))
             }
         };
-        let handler = match dispatcher.dispatch(head.service, head.method, Args::new(body, used)) {
+        let handler = match dispatcher.dispatch(head.contract, head.method, Args::new(body, used)) {
             Ok(h) => h,
             Err(e) => return refuse(e),
         };
         let deadline = (head.deadline_ms > 0).then(|| Duration::from_millis(head.deadline_ms));
-        let handler = crate::plugin::with_deadline(deadline.map(|d| Instant::now() + d), handler);
+        let call = super::context::CallScope {
+            deadline: deadline.map(|d| Instant::now() + d),
+            conn: self.clone(),
+        };
+        let handler = super::context::scope(call, handler);
         let mut answer = Box::pin(async move {
             let run = AssertUnwindSafe(handler).catch_unwind();
             let outcome = match deadline {
@@ -265,37 +224,37 @@ impl Connection {
         // and save a task, a wake-up and a hand-off to the writer per call.
         // Polling with a no-op waker is sound: a handler still pending is
         // polled again (with its task's waker) as soon as it is spawned.
-        if batch.may_inline() {
+        if turn.may_inline() {
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(frame) = answer.as_mut().poll(&mut cx) {
                 if frame.len() >= super::outbox::LARGE_FRAME {
-                    // Not worth a copy into the batch: send it as it is.
-                    self.send_batch(batch);
+                    // Not worth a copy into the turn's answers: send it as it is.
+                    self.send_turn(turn);
                     let _ = self.send_answer(frame);
                 } else {
-                    batch.out.extend_from_slice(&frame);
+                    turn.out.extend_from_slice(&frame);
                 }
                 return;
             }
         }
 
         let conn = self.clone();
-        let mut handlers = lock(&self.handlers);
+        let mut session = lock(&self.session);
         let task = tokio::spawn(async move {
             let frame = answer.await;
-            // Under the table's lock: a CANCEL arriving now finds nothing,
-            // and a shutdown that waits for an empty table (then closes the
-            // outbox) cannot close it between the removal and the answer.
+            // Under the session's lock: a CANCEL arriving now finds nothing,
+            // and a shutdown that waits for no handler to run (then closes
+            // the outbox) cannot close it between the removal and the answer.
             {
-                let mut handlers = lock(&conn.handlers);
-                if handlers.remove(&id).is_some() {
+                let mut session = lock(&conn.session);
+                if session.served(id) {
                     let _ = conn.send_answer(frame);
                 }
             }
             conn.handlers_idle.notify_waiters();
         });
-        // Inserted under the same lock the task takes to remove itself, so
+        // Recorded under the same lock the task takes to remove itself, so
         // the entry cannot outlive the task.
-        handlers.insert(id, task.abort_handle());
+        session.serving(id, task.abort_handle());
     }
 }

@@ -5,8 +5,8 @@ use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::dispatch::Batch;
-use super::outbox::{self, Outbox, Taken};
+use super::outbox::{Outbox, Taken, WriteBatch};
+use super::serve::ReadTurn;
 use super::{Connection, Ended};
 use crate::wire::frame::{FrameReader, ReadError};
 use crate::Error;
@@ -26,19 +26,19 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
     conn: Arc<Connection>,
 ) {
     let mut frames = FrameReader::new(conn.max_frame);
-    let mut batch = Batch::default();
+    let mut turn = ReadTurn::default();
     let mut read = 0u32;
     let why = loop {
         // The answers of the frames read in one go leave in one write.
-        if !frames.has_frame() || batch.out.len() >= BATCH_BYTES {
-            batch.flush(|answers| {
+        if !frames.has_frame() || turn.out.len() >= BATCH_BYTES {
+            turn.flush(|answers| {
                 let _ = conn.outbox.write_or_push(&mut writer, answers);
             });
         }
         // A peer that does not read its answers gets no more read from it
         // until it does (docs/WIRE.md, "Backpressure").
         if conn.outbox.answers_over_limit() {
-            conn.send_batch(&mut batch);
+            conn.send_turn(&mut turn);
             conn.outbox.answers_drained().await;
         }
         // However many frames arrive in one read, let the runtime's other
@@ -49,8 +49,8 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
         }
         match frames.next_spinning(&mut reader, conn.busy_poll()).await {
             Ok((header, body)) => {
-                if let Err(why) = conn.on_frame(header, body, &mut batch) {
-                    conn.send_batch(&mut batch);
+                if let Err(why) = conn.on_frame(header, body, &mut turn) {
+                    conn.send_turn(&mut turn);
                     break why;
                 }
             }
@@ -63,8 +63,8 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
 
 impl Connection {
     /// Queues the answers gathered by the reader, if any.
-    pub(super) fn send_batch(&self, batch: &mut Batch) {
-        batch.flush(|answers| {
+    pub(super) fn send_turn(&self, turn: &mut ReadTurn) {
+        turn.flush(|answers| {
             let _ = self.outbox.push_answers(answers);
         });
     }
@@ -77,7 +77,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     outbox: Arc<Outbox>,
     conn: Weak<Connection>,
 ) {
-    let mut batch = outbox::Batch::default();
+    let mut batch = WriteBatch::default();
     loop {
         match outbox.take(&mut batch) {
             Taken::Done => return,
@@ -123,7 +123,7 @@ async fn to_back_of_run_queue() {
 
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    batch: &mut outbox::Batch,
+    batch: &mut WriteBatch,
 ) -> std::io::Result<()> {
     while let Some(frames) = batch.ordered.pop_front() {
         writer.write_all(&frames).await?;

@@ -88,9 +88,9 @@ impl Queue {
     }
 }
 
-/// What the writer takes in one go.
+/// What the writer takes in one go, and writes with one or few writes.
 #[derive(Default)]
-pub(super) struct Batch {
+pub(super) struct WriteBatch {
     pub(super) ordered: VecDeque<Vec<u8>>,
     pub(super) tail: Vec<u8>,
     /// Request budget to give back once the batch is written.
@@ -338,7 +338,7 @@ impl Outbox {
 
     /// Moves everything queued into `batch` (whose buffers were written and
     /// are reused, so a steady stream of frames allocates nothing).
-    pub(super) fn take(&self, batch: &mut Batch) -> Taken {
+    pub(super) fn take(&self, batch: &mut WriteBatch) -> Taken {
         let mut q = lock(&self.queue);
         if q.claimed {
             // Woken while another task writes: it wakes the writer again.
@@ -425,7 +425,7 @@ impl Outbox {
 
     /// Called by the writer once `batch` is written: gives the budget its
     /// frames held back.
-    pub(super) fn written(&self, batch: &mut Batch) {
+    pub(super) fn written(&self, batch: &mut WriteBatch) {
         self.request_room
             .give_back(std::mem::take(&mut batch.request_room));
         let answers = std::mem::take(&mut batch.answer_bytes);

@@ -1,0 +1,385 @@
+//! The protocol of one connection, without I/O: which frames may come,
+//! what each one means, and the state they change. Frames go in
+//! ([`Session::receive`]); what the driver must do comes out ([`Incoming`]:
+//! wake a caller, serve a request, stop a handler, answer at once).
+//!
+//! A session owns this side's call ids and the table of its calls in
+//! flight (each with the answer once it came, and whom to wake), the table
+//! of the peer's calls this side is serving (with whatever the driver uses
+//! to stop a handler, `H`), whether the connection still takes calls, and
+//! the drain a SHUTDOWN starts. It knows nothing of sockets, tasks or
+//! clocks, so it is tested alone with scripted frames (`tests.rs`). The
+//! driver (`crate::driver`) keeps it behind one lock, the way h2 and
+//! quinn keep their protocol state machines.
+
+mod ids;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::task::{Poll, Waker};
+
+use ids::IdHasher;
+
+use crate::error::RemoteCode;
+use crate::wire::codec;
+use crate::wire::frame::{control_frame, FrameBuf, FrameHeader, Kind};
+use crate::wire::messages::ErrorBody;
+use crate::Error;
+
+/// Which end of a connection this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Host,
+    Plugin,
+}
+
+impl Side {
+    /// "the host" or "the plugin", for messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Side::Host => "the host",
+            Side::Plugin => "the plugin",
+        }
+    }
+}
+
+/// The answer to one of this side's calls.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Ok(Vec<u8>),
+    Err(ErrorBody),
+}
+
+/// One of this side's calls, waiting for its answer.
+#[derive(Default)]
+struct Waiter {
+    reply: Option<Reply>,
+    waker: Option<Waker>,
+}
+
+/// What a frame from the peer asks of the driver.
+pub(crate) enum Incoming<H> {
+    /// Nothing more to do than wake this caller, if any: an answer reached
+    /// its call (or was dropped: a late or stray answer).
+    Wake(Option<Waker>),
+    /// Serve the peer's request `id` (its body: the head, then the
+    /// arguments).
+    Serve { id: u64, body: Vec<u8> },
+    /// Send this frame back at once (a PONG, or an ERROR refusing a
+    /// request while draining).
+    Answer(Vec<u8>),
+    /// Stop this handler (the peer cancelled its call); `None` when the
+    /// call was not running any more.
+    Stop(Option<H>),
+    /// The peer asked this side to finish its calls and close.
+    ShutdownRequested,
+}
+
+/// Why the connection cannot go on.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The peer sent CLOSE.
+    PeerClosed,
+    /// A frame broke the rules of docs/WIRE.md.
+    Broken(Error),
+}
+
+/// The protocol state of one connection. `H` is what the driver keeps to
+/// stop a handler of the peer's calls (a task's abort handle).
+pub(crate) struct Session<H> {
+    side: Side,
+    peer: String,
+    max_frame: u32,
+    next_id: u64,
+    /// This side's calls sent and not yet taken by their caller (answered
+    /// or not). An entry that disappears before its answer arrived was
+    /// failed by [`Session::fail_all`].
+    calls: HashMap<u64, Waiter, BuildHasherDefault<IdHasher>>,
+    /// The peer's calls whose handlers run, by call id.
+    serving: HashMap<u64, H>,
+    /// Set once the connection is unusable; later calls fail with it.
+    closed: Option<Error>,
+    /// Set by a graceful shutdown: new calls fail with it, calls in flight go on.
+    refusing: Option<Error>,
+    /// Set by SHUTDOWN: the peer's new requests are refused, running ones finish.
+    draining: bool,
+}
+
+impl<H> Session<H> {
+    /// A session with `peer` (its name, for errors) whose frames are at
+    /// most `max_frame` bytes.
+    pub(crate) fn new(side: Side, peer: String, max_frame: u32) -> Self {
+        Session {
+            side,
+            peer,
+            max_frame,
+            next_id: 0,
+            calls: HashMap::default(),
+            serving: HashMap::new(),
+            closed: None,
+            refusing: None,
+            draining: false,
+        }
+    }
+
+    // ---- this side's calls -------------------------------------------
+
+    /// Numbers a new call and starts waiting for its answer; fails when the
+    /// connection no longer takes calls.
+    pub(crate) fn begin_call(&mut self) -> Result<u64, Error> {
+        if let Some(err) = self.closed.as_ref().or(self.refusing.as_ref()) {
+            return Err(err.clone());
+        }
+        self.next_id += 1;
+        self.calls.insert(self.next_id, Waiter::default());
+        Ok(self.next_id)
+    }
+
+    /// The answer to call `id` if it came (the call is then forgotten);
+    /// otherwise remembers `waker` to wake when it comes. `Ready(None)`:
+    /// the connection failed first ([`Session::closed_error`] says how).
+    pub(crate) fn poll_answer(&mut self, id: u64, waker: &Waker) -> Poll<Option<Reply>> {
+        let Some(waiter) = self.calls.get_mut(&id) else {
+            return Poll::Ready(None);
+        };
+        if let Some(reply) = waiter.reply.take() {
+            self.calls.remove(&id);
+            return Poll::Ready(Some(reply));
+        }
+        match &waiter.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => waiter.waker = Some(waker.clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Whether call `id` still waits for its answer.
+    pub(crate) fn is_waiting(&self, id: u64) -> bool {
+        self.calls.get(&id).is_some_and(|w| w.reply.is_none())
+    }
+
+    /// The caller of `id` stopped waiting (dropped, or past its deadline):
+    /// forgets the call. Returns whether it was still waiting for its
+    /// answer, in which case the peer should be told (CANCEL), unless the
+    /// request was never sent.
+    pub(crate) fn abandon(&mut self, id: u64) -> bool {
+        self.calls.remove(&id).is_some_and(|w| w.reply.is_none())
+    }
+
+    // ---- frames from the peer ------------------------------------------
+
+    /// Applies one frame from the peer. `Err` ends the connection.
+    pub(crate) fn receive(
+        &mut self,
+        header: FrameHeader,
+        body: Vec<u8>,
+    ) -> Result<Incoming<H>, End> {
+        if header.kind.has_empty_body() && !body.is_empty() {
+            return Err(self.broken(format!(
+                "a {} frame must have an empty body; this one has {} byte(s)",
+                header.kind.name(),
+                body.len()
+            )));
+        }
+        if header.kind.has_id_zero() && header.id != 0 {
+            return Err(self.broken(format!(
+                "a {} frame must carry id 0, not {}",
+                header.kind.name(),
+                header.id
+            )));
+        }
+        let id = header.id;
+        Ok(match header.kind {
+            Kind::Response => self.resolve(id, Reply::Ok(body)),
+            Kind::Pong => self.resolve(id, Reply::Ok(Vec::new())),
+            // An answer nobody waits for is dropped unread (docs/WIRE.md 4).
+            Kind::Error if self.is_waiting(id) => {
+                let err: ErrorBody = codec::decode(&body).map_err(|e| {
+                    self.broken(format!("error frame for call {id} does not decode: {e}"))
+                })?;
+                self.resolve(id, Reply::Err(err))
+            }
+            Kind::Error => Incoming::Wake(None),
+            Kind::Request => self.request(id, body)?,
+            Kind::Cancel => Incoming::Stop(self.serving.remove(&id)),
+            Kind::Ping => Incoming::Answer(control_frame(Kind::Pong, id)),
+            Kind::Shutdown => {
+                self.draining = true;
+                Incoming::ShutdownRequested
+            }
+            Kind::Close => return Err(End::PeerClosed),
+            Kind::Hello | Kind::Welcome | Kind::Refuse => {
+                return Err(self.broken(format!(
+                    "unexpected {} frame after the handshake",
+                    header.kind.name()
+                )))
+            }
+            Kind::Event | Kind::StreamItem | Kind::StreamEnd => {
+                return Err(self.broken(format!(
+                    "{} frames (kind 0x{:02x}) are reserved and not supported by protocol \
+                     version 2",
+                    header.kind.name(),
+                    header.kind as u8
+                )))
+            }
+        })
+    }
+
+    /// Hands an answer to the call waiting for it. The first answer wins:
+    /// a second one, or a late answer to a call that was cancelled or timed
+    /// out, is dropped quietly.
+    fn resolve(&mut self, id: u64, reply: Reply) -> Incoming<H> {
+        match self.calls.get_mut(&id) {
+            Some(waiter) if waiter.reply.is_none() => {
+                waiter.reply = Some(reply);
+                Incoming::Wake(waiter.waker.take())
+            }
+            _ => Incoming::Wake(None),
+        }
+    }
+
+    fn request(&mut self, id: u64, body: Vec<u8>) -> Result<Incoming<H>, End> {
+        // Most handlers answer at once and never enter the table: an empty
+        // table needs no lookup.
+        if !self.serving.is_empty() && self.serving.contains_key(&id) {
+            return Err(self.broken(format!(
+                "a REQUEST reuses id {id} of a call still running (ids are unique among the \
+                 calls in flight)"
+            )));
+        }
+        if self.draining {
+            return Ok(Incoming::Answer(error_frame(
+                id,
+                RemoteCode::ShuttingDown,
+                format!(
+                    "{} is shutting down and takes no new calls",
+                    self.side.name()
+                ),
+                self.max_frame,
+            )));
+        }
+        Ok(Incoming::Serve { id, body })
+    }
+
+    fn broken(&self, reason: String) -> End {
+        End::Broken(Error::Protocol {
+            peer: self.peer.clone(),
+            reason,
+        })
+    }
+
+    // ---- the peer's calls ----------------------------------------------
+
+    /// A handler of the peer's call `id` keeps running after the frame
+    /// that started it: `stop` stops it if the peer cancels.
+    pub(crate) fn serving(&mut self, id: u64, stop: H) {
+        self.serving.insert(id, stop);
+    }
+
+    /// The handler of call `id` finished: whether its answer is still
+    /// wanted (not when the call was cancelled, or the connection failed).
+    pub(crate) fn served(&mut self, id: u64) -> bool {
+        self.serving.remove(&id).is_some()
+    }
+
+    /// Whether the peer asked this side to shut down.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    // ---- the connection as a whole -------------------------------------
+
+    /// This side's calls in flight and the peer's calls being served.
+    pub(crate) fn calls_under_way(&self) -> usize {
+        self.calls.len() + self.serving.len()
+    }
+
+    /// How many of the peer's calls are being served.
+    pub(crate) fn handlers_running(&self) -> usize {
+        self.serving.len()
+    }
+
+    /// Refuses new calls from this side with `err`; calls in flight go on.
+    pub(crate) fn refuse_new_calls(&mut self, err: Error) {
+        self.refusing.get_or_insert(err);
+    }
+
+    /// The connection is unusable: every call waiting for its answer fails
+    /// with `err` (its caller is woken and finds it gone), and so does every
+    /// later one; the handlers of the peer's calls are to be stopped.
+    /// A call whose answer arrived keeps it: an answer the peer sent is
+    /// never lost.
+    pub(crate) fn fail_all(&mut self, err: Error) -> Failed<H> {
+        self.closed.get_or_insert(err);
+        let mut wakers = Vec::new();
+        self.calls.retain(|_, waiter| {
+            if waiter.reply.is_some() {
+                return true;
+            }
+            wakers.extend(waiter.waker.take());
+            false
+        });
+        Failed {
+            wakers,
+            handlers: self.serving.drain().map(|(_, h)| h).collect(),
+        }
+    }
+
+    /// The error that closed the connection, or a generic one.
+    pub(crate) fn closed_error(&self) -> Error {
+        self.closed.clone().unwrap_or_else(|| Error::Closed {
+            peer: self.peer.clone(),
+            reason: "the connection ended".into(),
+        })
+    }
+}
+
+/// What [`Session::fail_all`] leaves the driver to do.
+pub(crate) struct Failed<H> {
+    /// Callers to wake: they find their call failed.
+    pub(crate) wakers: Vec<Waker>,
+    /// Handlers to stop.
+    pub(crate) handlers: Vec<H>,
+}
+
+/// An ERROR frame for call `id`. A message and detail too large for a
+/// frame of `max_frame` bytes are cut to the first 4096 characters of the
+/// message.
+pub(crate) fn error_frame(id: u64, code: RemoteCode, message: String, max_frame: u32) -> Vec<u8> {
+    error_frame_with_detail(id, code, message, String::new(), max_frame)
+}
+
+/// [`error_frame`] with a detail (a backtrace, a traceback).
+pub(crate) fn error_frame_with_detail(
+    id: u64,
+    code: RemoteCode,
+    message: String,
+    detail: String,
+    max_frame: u32,
+) -> Vec<u8> {
+    let body = ErrorBody {
+        code: code.to_wire(),
+        message,
+        detail,
+    };
+    let mut frame = FrameBuf::new(Kind::Error, id);
+    if codec::encode_into(&body, frame.body_mut()).is_err() {
+        frame = FrameBuf::new(Kind::Error, id);
+    }
+    match frame.finish(max_frame) {
+        Ok(f) => f,
+        // A detail too large for a frame: send the message alone.
+        Err(_) => {
+            let short = ErrorBody {
+                detail: String::new(),
+                message: body.message.chars().take(4096).collect(),
+                ..body
+            };
+            let mut frame = FrameBuf::new(Kind::Error, id);
+            let _ = codec::encode_into(&short, frame.body_mut());
+            frame.finish(u32::MAX).unwrap_or_default()
+        }
+    }
+}
