@@ -2105,6 +2105,8 @@ class Connection {
     if (p.timeoutMs === undefined && parent !== undefined && parent.timer !== undefined && parent.stopped === undefined) {
       // The deadline is the handler's, whose own timer, due now too, stops
       // it (ERROR code 6 to the host) and then this call (CallTimeout).
+      // Looked at again in a moment, in case the handler ends first.
+      p.timer = setTimeout(() => this.expire(p), 1);
       return;
     }
     this.giveUp(p, timeoutError(p));
