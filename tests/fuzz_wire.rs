@@ -36,8 +36,9 @@ use std::task::{Context, Poll};
 
 use everything::{Keywords, Page, Pair, Record, Shape, Tree};
 use goproc::wire::codec;
-use goproc::wire::frame::{FrameBuf, FrameReader, Kind, ReadError};
+use goproc::wire::frame::{FrameBuf, Kind};
 use goproc::wire::messages::{ErrorBody, Hello, RequestHead};
+use goproc::wire::stream::{FrameReader, ReadError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;

@@ -35,7 +35,9 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use tokio::runtime::Runtime;
 
 use calculator::CalculatorClient;
-use contract::{BenchEchoClient, BenchEchoServer, Echo};
+use contract::{
+    BenchDriverClient, BenchDriverServer, BenchEchoClient, BenchEchoServer, Driver, Echo,
+};
 use peers::{ChildGuard, RawClient, TarpcEchoClient};
 
 #[global_allocator]
@@ -134,7 +136,11 @@ fn run_role(role: &str) {
     if role == "plugin" {
         // A plugin as users write one: `#[tokio::main]`, the multi-thread runtime.
         let rt = tokio::runtime::Runtime::new().expect("plugin runtime");
-        if let Err(e) = rt.block_on(goproc::serve(BenchEchoServer::new(Echo))) {
+        let server = goproc::Server::new()
+            .add(BenchEchoServer::new(Echo))
+            .add(BenchDriverServer::new(Driver))
+            .require::<BenchEchoClient>();
+        if let Err(e) = rt.block_on(server.serve()) {
             eprintln!("bench plugin: {e}");
             std::process::exit(1);
         }
@@ -243,10 +249,14 @@ fn rust_plugin() -> goproc::PluginBuilder {
         .env(peers::ROLE, "plugin")
         .name("bench-plugin")
         .contract::<BenchEchoClient>()
+        .contract::<BenchDriverClient>()
+        .serve(BenchEchoServer::new(Echo))
 }
 
 struct RustPeers {
     goproc: BenchEchoClient,
+    /// Makes the plugin call the host's echo (the plugin → host rows).
+    driver: BenchDriverClient,
     /// A second plugin in low-latency mode ([`BUSY_POLL`]).
     busy: BenchEchoClient,
     raw: RawClient,
@@ -267,6 +277,10 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
         .await
         .expect("starting the bench plugin");
     let goproc: BenchEchoClient = plugin.client().expect("the bench client");
+    let driver = plugin
+        .client::<BenchDriverClient>()
+        .expect("the bench driver")
+        .without_timeout();
     let busy_plugin = rust_plugin()
         .busy_poll(BUSY_POLL)
         .spawn()
@@ -296,8 +310,16 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
     busy.echo(payload.clone())
         .await
         .expect("first busy-poll call");
+    assert_eq!(
+        driver
+            .call_host(1, 1, payload.clone())
+            .await
+            .expect("first plugin → host call"),
+        1
+    );
     RustPeers {
         goproc,
+        driver,
         busy,
         raw,
         tarpc,
@@ -333,6 +355,16 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
                 for _ in 0..n {
                     s.goproc.echo(s.payload.clone()).await.expect("goproc call");
                 }
+            })
+        });
+        measure(&mut g, "plugin-to-host", &rt, &seq, |s, n| {
+            Box::pin(async move {
+                let answered = s
+                    .driver
+                    .call_host(n, 1, s.payload.clone())
+                    .await
+                    .expect("driver call");
+                assert_eq!(answered, n, "every plugin → host call answered");
             })
         });
         measure(&mut g, "goproc-busy-poll", &rt, &seq, |s, n| {
@@ -376,6 +408,17 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
                     r.expect("goproc call");
                 }
             }
+        })
+    });
+    measure(&mut g, "plugin-to-host", &rt, &seq, |s, n| {
+        Box::pin(async move {
+            let calls = n * IN_FLIGHT as u64;
+            let answered = s
+                .driver
+                .call_host(calls, IN_FLIGHT as u32, s.payload.clone())
+                .await
+                .expect("driver call");
+            assert_eq!(answered, calls, "every plugin → host call answered");
         })
     });
     measure(&mut g, "tarpc", &rt, &seq, |s, n| {

@@ -202,6 +202,16 @@ fn rows() -> Vec<Row> {
             "tarpc",
             Latency,
         ),
+        vs(
+            row(
+                "sequential, current-thread: plugin → host (vs host → plugin)",
+                "seq-ct",
+                "plugin-to-host",
+                Latency,
+            ),
+            "goproc",
+            TimeRatioAtMost(1.1),
+        ),
         cross_core(vs(
             row(
                 "sequential, current-thread: goproc busy-poll (100 µs)",
@@ -243,6 +253,16 @@ fn rows() -> Vec<Row> {
             "seq-mt",
             "tarpc",
             Latency,
+        ),
+        vs(
+            row(
+                "sequential, multi-thread: plugin → host (vs host → plugin)",
+                "seq-mt",
+                "plugin-to-host",
+                Latency,
+            ),
+            "goproc",
+            TimeRatioAtMost(1.1),
         ),
         cross_core(vs(
             row(
@@ -286,6 +306,16 @@ fn rows() -> Vec<Row> {
             "tarpc",
             Rate(N),
         ),
+        vs(
+            row(
+                "128 in flight, current-thread: plugin → host (vs host → plugin)",
+                "inflight128-ct",
+                "plugin-to-host",
+                Rate(N),
+            ),
+            "goproc",
+            RateRatioAtLeast(1.0 / 1.1),
+        ),
         row(
             "128 in flight, multi-thread: raw pipelined",
             "inflight128-mt",
@@ -317,6 +347,16 @@ fn rows() -> Vec<Row> {
             "inflight128-mt",
             "tarpc",
             Rate(N),
+        ),
+        vs(
+            row(
+                "128 in flight, multi-thread: plugin → host (vs host → plugin)",
+                "inflight128-mt",
+                "plugin-to-host",
+                Rate(N),
+            ),
+            "goproc",
+            RateRatioAtLeast(1.0 / 1.1),
         ),
         row(
             "pool of 10, 1,000 calls in flight from one task",

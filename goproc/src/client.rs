@@ -48,6 +48,28 @@ enum Timeout {
     Inherited,
 }
 
+/// Encodes a call's arguments after its request head.
+pub(crate) type EncodeArgs<'a> = &'a (dyn Fn(&mut Vec<u8>) -> Result<(), String> + Sync);
+
+/// What the answer of a call routed by a [`Balance`] is.
+pub(crate) type Routed<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, CallFailure>> + Send + 'a>>;
+
+/// Spreads calls over several connections (a pool's instances). Defined
+/// here, implemented by the pool, so that clients need not know pools.
+pub(crate) trait Balance: Send + Sync + 'static {
+    /// Sends a call of method `method` of the pool's contract number
+    /// `contract` to one instance and waits for its answer body.
+    fn call<'a>(
+        &'a self,
+        contract: usize,
+        method: u32,
+        encode_args: EncodeArgs<'a>,
+        args_size: usize,
+        timeout: Option<Duration>,
+    ) -> Routed<'a>;
+}
+
 /// Where calls go.
 #[derive(Clone)]
 enum Route {
@@ -60,7 +82,7 @@ enum Route {
     },
     /// The least-loaded instance of a pool; `contract` indexes the pool's contracts.
     Pool {
-        pool: Arc<crate::pool::Shared>,
+        pool: Arc<dyn Balance>,
         contract: usize,
     },
 }
@@ -101,7 +123,7 @@ impl ServiceHandle {
     }
 
     pub(crate) fn pooled(
-        pool: Arc<crate::pool::Shared>,
+        pool: Arc<dyn Balance>,
         index: usize,
         contract: &'static ContractInfo,
     ) -> Self {
@@ -143,7 +165,7 @@ impl ServiceHandle {
     /// the arguments) and decodes the answer as `R`.
     pub async fn call<A, R>(&self, method: u32, args: &A) -> Result<R, Error>
     where
-        A: Serialize + ?Sized,
+        A: Serialize + Sync + ?Sized,
         R: DeserializeOwned,
     {
         self.call_sized(method, args, 0).await
@@ -159,7 +181,7 @@ impl ServiceHandle {
         args_size: usize,
     ) -> Result<R, Error>
     where
-        A: Serialize + ?Sized,
+        A: Serialize + Sync + ?Sized,
         R: DeserializeOwned,
     {
         let body = self.call_raw(method, args, args_size).await?;
@@ -176,7 +198,7 @@ impl ServiceHandle {
         args_size: usize,
     ) -> Result<Vec<u8>, Error>
     where
-        A: Serialize + ?Sized,
+        A: Serialize + Sync + ?Sized,
     {
         let body = self.call_raw(method, args, args_size).await?;
         codec::decode_bytes_in_place(body, 0).map_err(|e| self.bad_answer(method, e))
@@ -208,7 +230,7 @@ impl ServiceHandle {
     /// Sends the call and returns the answer's encoded body.
     async fn call_raw<A>(&self, method: u32, args: &A, args_size: usize) -> Result<Vec<u8>, Error>
     where
-        A: Serialize + ?Sized,
+        A: Serialize + Sync + ?Sized,
     {
         let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
         let timeout = self.timeout();
@@ -222,7 +244,7 @@ impl ServiceHandle {
                 conn.call(head, encode, args_size, timeout).await
             }
             Route::Pool { pool, contract } => {
-                pool.call(*contract, method, encode, args_size, timeout)
+                pool.call(*contract, method, &encode, args_size, timeout)
                     .await
             }
         };
@@ -259,31 +281,6 @@ impl ServiceHandle {
     }
 }
 
-/// Finds `wanted` among the served contracts, with the same fingerprint;
-/// returns its service index.
-pub(crate) fn check_contract(
-    served: &[ContractRef],
-    wanted: &ContractInfo,
-    plugin: &str,
-) -> Result<u32, Error> {
-    let Some(index) = served.iter().position(|c| c.name == wanted.name) else {
-        return Err(Error::ContractNotServed {
-            plugin: plugin.to_string(),
-            contract: wanted.name.to_string(),
-            served: served.iter().map(|c| c.name.clone()).collect(),
-        });
-    };
-    if served[index].fingerprint != wanted.fingerprint {
-        return Err(Error::ContractMismatch {
-            plugin: plugin.to_string(),
-            contract: wanted.name.to_string(),
-            host_fingerprint: wanted.fingerprint.to_string(),
-            plugin_fingerprint: served[index].fingerprint.clone(),
-        });
-    }
-    Ok(index as u32)
-}
-
 /// A typed client for contract `C`, served by the other side of the call
 /// the current handler serves: inside a plugin's handler, the host's
 /// contract (a store, a logger); inside a host service's handler, the
@@ -309,7 +306,7 @@ pub(crate) fn check_contract(
 /// in a plugin not yet connected, with [`Error::NoPeer`].
 pub fn peer<C: Client>() -> Result<C, Error> {
     let conn = crate::driver::context::current_connection()
-        .or_else(crate::plugin::host_connection)
+        .or_else(crate::driver::context::host_connection)
         .ok_or(Error::NoPeer {
             contract: C::CONTRACT.name,
         })?;

@@ -37,10 +37,7 @@ impl Services {
 
     /// Names and fingerprints, for the handshake.
     pub(crate) fn refs(&self) -> Vec<ContractRef> {
-        self.list
-            .iter()
-            .map(|s| ContractRef::of(s.contract()))
-            .collect()
+        self.list.iter().map(|s| s.contract().to_ref()).collect()
     }
 
     /// The dispatcher for a connection: `None` when nothing is served.

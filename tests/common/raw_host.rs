@@ -7,8 +7,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use goproc::wire::codec;
-use goproc::wire::frame::{read_frame, write_frame, FrameBuf, FrameHeader};
+use goproc::wire::frame::{FrameBuf, FrameHeader};
 use goproc::wire::messages::{ErrorBody, Hello, RequestHead, Welcome};
+use goproc::wire::stream::{read_frame, write_frame};
 use goproc::wire::Kind;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};

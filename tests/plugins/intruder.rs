@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use goproc::wire::frame::{read_frame, write_frame};
 use goproc::wire::messages::{Hello, Refuse};
+use goproc::wire::stream::{read_frame, write_frame};
 use goproc::wire::{codec, Kind};
 use goproc::Client;
 use tokio::io::AsyncWriteExt;

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use goproc::wire::codec;
-use goproc::wire::frame::{read_frame, write_frame, FrameBuf};
+use goproc::wire::frame::FrameBuf;
 use goproc::wire::messages::{ContractRef, ErrorBody, Hello, RequestHead};
+use goproc::wire::stream::{read_frame, write_frame};
 use goproc::wire::Kind;
 use goproc::Client;
 use tokio::io::AsyncWriteExt;

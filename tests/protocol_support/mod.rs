@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use calculator::CalculatorClient;
 use goproc::wire::codec;
-use goproc::wire::frame::{write_frame, FrameBuf};
+use goproc::wire::frame::FrameBuf;
 use goproc::wire::messages::{Refuse, Welcome};
+use goproc::wire::stream::write_frame;
 use goproc::wire::Kind;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;

@@ -189,7 +189,7 @@ impl Connection {
             if !lock(&self.session).is_waiting(id) {
                 return;
             }
-            super::spin_pause().await;
+            super::busy_poll::spin_pause().await;
         }
     }
 }

@@ -3,7 +3,7 @@
 //! every handler, on either side, by the connection that runs it.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::Connection;
@@ -24,6 +24,20 @@ pub(crate) struct CallScope {
 /// Runs a handler with its call in scope.
 pub(crate) fn scope<F: Future>(call: CallScope, handler: F) -> impl Future<Output = F::Output> {
     CALL.scope(call, handler)
+}
+
+/// In a plugin process, the connection to its host once it is up: what a
+/// task outside any handler calls the host through.
+static HOST: Mutex<Weak<Connection>> = Mutex::new(Weak::new());
+
+/// Records this plugin process's connection to its host.
+pub(crate) fn set_host_connection(conn: &Arc<Connection>) {
+    *HOST.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(conn);
+}
+
+/// This process's connection to its host, if it is a plugin that serves.
+pub(crate) fn host_connection() -> Option<Arc<Connection>> {
+    HOST.lock().unwrap_or_else(|p| p.into_inner()).upgrade()
 }
 
 /// The connection of the call the current task serves, if it serves one.

@@ -5,10 +5,11 @@ use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::busy_poll::BusyPoll;
 use super::outbox::{Outbox, Taken, WriteBatch};
 use super::serve::ReadTurn;
 use super::{Connection, Ended};
-use crate::wire::frame::{FrameReader, ReadError};
+use crate::wire::stream::{FrameReader, ReadError};
 use crate::Error;
 
 /// The reader spends a unit of the task's cooperative budget every this
@@ -20,7 +21,7 @@ const BUDGET_EVERY: u32 = 32;
 const BATCH_BYTES: usize = 64 * 1024;
 
 /// Reads frames until the stream ends or breaks a rule.
-pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
+pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin + Send>(
     mut reader: S,
     mut writer: S,
     conn: Arc<Connection>,
@@ -47,7 +48,10 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
         if read % BUDGET_EVERY == 0 {
             tokio::task::consume_budget().await;
         }
-        match frames.next_spinning(&mut reader, conn.busy_poll()).await {
+        match frames
+            .next_with(&mut reader, &BusyPoll(conn.busy_poll()))
+            .await
+        {
             Ok((header, body)) => {
                 if let Err(why) = conn.on_frame(header, body, &mut turn) {
                     conn.send_turn(&mut turn);

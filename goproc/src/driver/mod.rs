@@ -5,6 +5,7 @@
 //! the first poll of a handler on the reader, busy-polling. Host and plugin
 //! run the same driver; they differ only at start-up.
 
+mod busy_poll;
 mod calls;
 pub(crate) mod context;
 mod io;
@@ -316,14 +317,6 @@ impl Drop for Connection {
         // Nobody can send any more: the writer writes what is queued and stops.
         self.outbox.close(None);
     }
-}
-
-/// One turn of a busy-poll loop: let a process sharing this core run (the
-/// peer may be it), then let the runtime poll the OS for I/O without
-/// sleeping.
-async fn spin_pause() {
-    std::thread::yield_now();
-    tokio::task::yield_now().await;
 }
 
 /// Locks a mutex; a panic elsewhere while holding it does not poison ours,

@@ -3,9 +3,9 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::client::check_contract;
-use crate::wire::frame::{read_frame, write_body as send};
+use crate::contract::check_contract;
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
+use crate::wire::stream::{read_frame, write_body as send};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::{ContractInfo, Error};
 

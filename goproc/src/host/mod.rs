@@ -2,12 +2,14 @@
 //! clients, and watch the process until it ends.
 
 mod accept;
+mod builder;
+mod handle;
 pub(crate) mod handshake;
 mod logs;
-mod plugin;
 mod program;
 mod spawn;
 mod supervise;
 
+pub use builder::{PluginBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use handle::Plugin;
 pub use logs::PluginOutput;
-pub use plugin::{Plugin, PluginBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};

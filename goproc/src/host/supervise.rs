@@ -9,9 +9,16 @@ use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
 use super::logs::Output;
-use super::plugin::Stop;
 use crate::driver::{Connection, Ended};
 use crate::Error;
+
+/// What the supervisor is asked to do.
+pub(crate) enum Stop {
+    /// Ask the plugin to finish its calls, wait up to the grace period, then kill.
+    Graceful(Duration),
+    /// Kill at once.
+    Kill,
+}
 
 /// How a plugin ended.
 #[derive(Clone)]

@@ -3,5 +3,4 @@
 
 mod server;
 
-pub(crate) use server::host_connection;
 pub use server::{serve, Server};

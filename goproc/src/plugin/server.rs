@@ -1,15 +1,16 @@
 //! [`Server`]: the contracts one plugin process serves, the host contracts
 //! it calls, and the loop that serves them.
 
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::client::{check_contract, Client};
+use crate::client::Client;
+use crate::contract::check_contract;
 use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::service::{Service, Services};
-use crate::wire::frame::{read_frame, write_body, MIN_MAX_FRAME};
-use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
+use crate::wire::frame::MIN_MAX_FRAME;
+use crate::wire::messages::{Hello, Refuse, Welcome};
+use crate::wire::stream::{read_frame, write_body};
 use crate::wire::{codec, Kind, PLUGIN_PROTOCOL_MIN, PROTOCOL_MAX};
 use crate::{ContractInfo, Error};
 
@@ -29,15 +30,6 @@ const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
 pub struct Server {
     services: Services,
     requires: Vec<&'static ContractInfo>,
-}
-
-/// The connection to the host, once [`Server::serve`] has made it: what
-/// [`crate::peer`] uses outside a handler.
-static HOST: Mutex<Weak<Connection>> = Mutex::new(Weak::new());
-
-/// This process's connection to its host, if it is a plugin that serves.
-pub(crate) fn host_connection() -> Option<Arc<Connection>> {
-    HOST.lock().unwrap_or_else(|p| p.into_inner()).upgrade()
 }
 
 impl Server {
@@ -87,7 +79,7 @@ impl Server {
             runtime: concat!("goproc-rust ", env!("CARGO_PKG_VERSION")).into(),
             pid: std::process::id(),
             contracts: self.services.refs(),
-            requires: self.requires.iter().map(|c| ContractRef::of(c)).collect(),
+            requires: self.requires.iter().map(|c| c.to_ref()).collect(),
         };
         let body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
         write_body(&mut stream, Kind::Hello, &body)
@@ -122,7 +114,7 @@ impl Server {
                 peer_contracts: welcome.contracts,
             },
         );
-        *HOST.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&conn);
+        crate::driver::context::set_host_connection(&conn);
         conn.set_busy_poll(
             std::env::var(ENV_BUSY_POLL)
                 .ok()

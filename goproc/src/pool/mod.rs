@@ -13,6 +13,7 @@ use tokio::sync::{watch, Notify};
 pub use policy::RestartPolicy;
 use slot::{Slot, State};
 
+use crate::client::{Balance, EncodeArgs, Routed};
 use crate::driver::CallFailure;
 use crate::wire::messages::RequestHead;
 use crate::{Client, ContractInfo, Error, PluginBuilder, ServiceHandle};
@@ -175,11 +176,11 @@ impl Shared {
 
     /// Sends a call to the least-loaded running instance. A request an
     /// instance could not send (it had just exited) goes to another one.
-    pub(crate) async fn call(
+    async fn call(
         self: &Arc<Self>,
         contract: usize,
         method: u32,
-        encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        encode_args: EncodeArgs<'_>,
         args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
@@ -237,6 +238,25 @@ impl Shared {
                 None => changed.await,
             }
         }
+    }
+}
+
+/// What a pool's clients call through.
+struct Balancer(Arc<Shared>);
+
+impl Balance for Balancer {
+    fn call<'a>(
+        &'a self,
+        contract: usize,
+        method: u32,
+        encode_args: EncodeArgs<'a>,
+        args_size: usize,
+        timeout: Option<Duration>,
+    ) -> Routed<'a> {
+        Box::pin(
+            self.0
+                .call(contract, method, encode_args, args_size, timeout),
+        )
     }
 }
 
@@ -313,7 +333,8 @@ impl Pool {
                     .map(|c| c.name.to_string())
                     .collect(),
             })?;
-        let handle = ServiceHandle::pooled(self.shared.clone(), index, C::CONTRACT);
+        let handle =
+            ServiceHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT);
         Ok(C::from_handle(
             handle.with_timeout(self.shared.builder.default_call_timeout()),
         ))

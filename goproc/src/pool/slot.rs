@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::policy::Backoff;
 use super::Shared;
-use crate::client::check_contract;
+use crate::contract::check_contract;
 use crate::driver::Connection;
 use crate::{Error, Plugin};
 

@@ -9,7 +9,7 @@
 //! to stop a handler, `H`), whether the connection still takes calls, and
 //! the drain a SHUTDOWN starts. It knows nothing of sockets, tasks or
 //! clocks, so it is tested alone with scripted frames (`tests.rs`). The
-//! driver (`crate::driver`) keeps it behind one lock, the way h2 and
+//! driver keeps it behind one lock, the way h2 and
 //! quinn keep their protocol state machines.
 
 mod ids;

@@ -13,16 +13,6 @@ pub struct ContractRef {
     pub fingerprint: String,
 }
 
-impl ContractRef {
-    /// The name and fingerprint of a contract known at compile time.
-    pub fn of(contract: &crate::ContractInfo) -> Self {
-        ContractRef {
-            name: contract.name.into(),
-            fingerprint: contract.fingerprint.into(),
-        }
-    }
-}
-
 /// The body of a HELLO frame: plugin to host, the first frame on a connection.
 ///
 /// `requires` is on the wire from protocol version 2 on: it is present when

@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod frame;
 pub mod messages;
+pub mod stream;
 
 pub use frame::{FrameHeader, Kind, DEFAULT_MAX_FRAME, HEADER_LEN};
 

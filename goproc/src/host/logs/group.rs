@@ -1,9 +1,9 @@
 //! Multi-line reports — a Rust panic, a Python traceback, an uncaught Node
 //! exception — gathered into one event instead of dozens of lines.
 
-/// What a line does to the report being gathered.
+/// The kinds of multi-line report gathered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+enum Report {
     RustPanic,
     PythonTraceback,
     NodeException,
@@ -12,7 +12,7 @@ enum Kind {
 /// Gathers lines; `push` returns the events that are complete.
 #[derive(Debug, Default)]
 pub(crate) struct Grouper {
-    open: Option<(Kind, Vec<String>)>,
+    open: Option<(Report, Vec<String>)>,
 }
 
 /// One event: a single line, or a whole report.
@@ -66,13 +66,13 @@ impl Grouper {
     }
 }
 
-fn starts(line: &str) -> Option<Kind> {
+fn starts(line: &str) -> Option<Report> {
     // `thread 'main' panicked at ...`, or `thread 'main' (1234) panicked at ...`.
     if line.starts_with("thread '") && line.contains(" panicked at ") {
-        return Some(Kind::RustPanic);
+        return Some(Report::RustPanic);
     }
     if line.starts_with("Traceback (most recent call last):") {
-        return Some(Kind::PythonTraceback);
+        return Some(Report::PythonTraceback);
     }
     // Node prints `file:line` of the throw site first, or the error itself
     // for errors thrown from async code.
@@ -83,7 +83,7 @@ fn starts(line: &str) -> Option<Kind> {
                 .next()
                 .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     if location || is_js_error_line(line) {
-        return Some(Kind::NodeException);
+        return Some(Report::NodeException);
     }
     None
 }
@@ -102,10 +102,10 @@ enum Continue {
     No,
 }
 
-fn continues(kind: Kind, lines: &[String], line: &str) -> Continue {
+fn continues(kind: Report, lines: &[String], line: &str) -> Continue {
     let indented = line.starts_with(' ') || line.starts_with('\t');
     match kind {
-        Kind::RustPanic => {
+        Report::RustPanic => {
             if line.starts_with("note: ") {
                 Continue::Last
             } else if indented || line.starts_with("stack backtrace:") || line.is_empty() {
@@ -117,7 +117,7 @@ fn continues(kind: Kind, lines: &[String], line: &str) -> Continue {
                 Continue::No
             }
         }
-        Kind::PythonTraceback => {
+        Report::PythonTraceback => {
             let after_frames = lines
                 .last()
                 .is_some_and(|l| l.is_empty() || l.starts_with(' '));
@@ -136,7 +136,7 @@ fn continues(kind: Kind, lines: &[String], line: &str) -> Continue {
                 Continue::No
             }
         }
-        Kind::NodeException => {
+        Report::NodeException => {
             if line.starts_with("Node.js v") {
                 Continue::Last
             } else if indented || line.is_empty() || line.trim() == "^" || is_js_error_line(line) {

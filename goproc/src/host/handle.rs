@@ -1,0 +1,211 @@
+//! [`Plugin`]: one running plugin process, as its host holds it: clients,
+//! ping, shutdown, kill, how it ended.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use super::supervise::{Exit, Stop};
+use crate::client::{Client, ServiceHandle};
+use crate::contract::check_contract;
+use crate::driver::Connection;
+use crate::wire::messages::{ContractRef, Hello};
+use crate::Error;
+
+/// A running plugin process.
+///
+/// Clients made from it keep it alive; when the `Plugin` and every client
+/// are dropped, the process is killed. When the process ends on its own,
+/// every call in flight fails with [`Error::PluginExited`], which carries
+/// the exit status and the last lines of its stderr.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    pid: u32,
+    call_timeout: Option<Duration>,
+    hello_language: String,
+    hello_runtime: String,
+    contracts: Vec<ContractRef>,
+    conn: Arc<Connection>,
+    exit: watch::Receiver<Option<Exit>>,
+    /// Dropped with the last handle: the supervisor kills the process.
+    stop: std::sync::Mutex<Option<oneshot::Sender<Stop>>>,
+}
+
+/// What a successful start hands to the [`Plugin`].
+pub(super) struct Started {
+    pub(super) name: String,
+    pub(super) pid: u32,
+    pub(super) call_timeout: Option<Duration>,
+    pub(super) hello: Hello,
+    pub(super) conn: Arc<Connection>,
+    pub(super) exit: watch::Receiver<Option<Exit>>,
+    pub(super) stop: oneshot::Sender<Stop>,
+}
+
+impl Plugin {
+    pub(super) fn new(started: Started) -> Plugin {
+        Plugin {
+            inner: Arc::new(Inner {
+                name: started.name,
+                pid: started.pid,
+                call_timeout: started.call_timeout,
+                hello_language: started.hello.language,
+                hello_runtime: started.hello.runtime,
+                contracts: started.hello.contracts,
+                conn: started.conn,
+                exit: started.exit,
+                stop: std::sync::Mutex::new(Some(started.stop)),
+            }),
+        }
+    }
+
+    /// A typed client for contract `C`, checked against what the plugin
+    /// announced (name and fingerprint).
+    pub fn client<C: Client>(&self) -> Result<C, Error> {
+        let service = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
+        let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
+        let handle = ServiceHandle::new(self.inner.conn.clone(), service, C::CONTRACT, owner);
+        Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
+    }
+
+    pub(crate) fn announced(&self) -> &[ContractRef] {
+        &self.inner.contracts
+    }
+
+    pub(crate) fn connection(&self) -> Arc<Connection> {
+        self.inner.conn.clone()
+    }
+
+    /// The plugin's name, as used in logs and errors.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The plugin's process id.
+    pub fn pid(&self) -> u32 {
+        self.inner.pid
+    }
+
+    /// The language the plugin said it is written in (`rust`, `python`, `typescript`).
+    pub fn language(&self) -> &str {
+        &self.inner.hello_language
+    }
+
+    /// The plugin's runtime and version, as it announced them.
+    pub fn runtime(&self) -> &str {
+        &self.inner.hello_runtime
+    }
+
+    /// The names and fingerprints of the contracts the plugin serves.
+    pub fn contracts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner
+            .contracts
+            .iter()
+            .map(|c| (c.name.as_str(), c.fingerprint.as_str()))
+    }
+
+    /// Sends a ping and waits for the answer; returns the round-trip time.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
+        let start = std::time::Instant::now();
+        self.inner.conn.ping(timeout).await.map_err(|f| match f {
+            crate::driver::CallFailure::Timeout(after) => Error::Timeout {
+                method: "ping".into(),
+                after,
+            },
+            crate::driver::CallFailure::Connection(e) => e,
+            crate::driver::CallFailure::NotSent(unsent) => unsent.error,
+            other => Error::Protocol {
+                peer: self.inner.name.clone(),
+                reason: format!("unexpected answer to a ping: {other:?}"),
+            },
+        })?;
+        Ok(start.elapsed())
+    }
+
+    /// Whether the process has ended.
+    pub fn has_exited(&self) -> bool {
+        self.inner.exit.borrow().is_some()
+    }
+
+    /// Waits until the process ends and returns how it ended (an
+    /// [`Error::PluginExited`], or the protocol error that closed it).
+    pub async fn exited(&self) -> Error {
+        let mut exit = self.inner.exit.clone();
+        let error = match exit.wait_for(Option::is_some).await {
+            Ok(e) => e.as_ref().map(|e| e.error.clone()),
+            Err(_) => None,
+        };
+        error.unwrap_or_else(|| self.gone())
+    }
+
+    /// Stops the plugin gracefully: new calls are refused at once with a
+    /// clear error, calls in flight may finish within `grace`, then the
+    /// process is killed if it has not exited by itself.
+    ///
+    /// Returns the plugin's exit status when it exited by itself within the
+    /// grace; otherwise the error its calls failed with (killed at the end
+    /// of the grace, or it had ended before). Later calls fail with
+    /// [`Error::Closed`], saying the plugin was shut down by this host.
+    pub async fn shutdown(&self, grace: Duration) -> Result<std::process::ExitStatus, Error> {
+        self.inner.conn.refuse_new_calls(Error::Closed {
+            peer: self.inner.name.clone(),
+            reason: "the plugin is shutting down".into(),
+        });
+        self.stop(Stop::Graceful(grace));
+        let mut exit = self.inner.exit.clone();
+        let exit = match exit.wait_for(Option::is_some).await {
+            Ok(e) => e.clone(),
+            Err(_) => None,
+        };
+        match exit {
+            Some(Exit {
+                status: Some(status),
+                ..
+            }) => Ok(status),
+            Some(Exit { error, .. }) => Err(error),
+            None => Err(self.gone()),
+        }
+    }
+
+    /// Kills the process at once; calls in flight fail with
+    /// [`Error::PluginExited`]. Returns without waiting (see [`Plugin::exited`]).
+    pub fn kill(&self) {
+        self.stop(Stop::Kill);
+    }
+
+    /// Tells the supervisor how to stop; only the first request counts.
+    fn stop(&self, how: Stop) {
+        let stop = self
+            .inner
+            .stop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(stop) = stop {
+            let _ = stop.send(how);
+        }
+    }
+
+    fn gone(&self) -> Error {
+        Error::Closed {
+            peer: self.inner.name.clone(),
+            reason: "the plugin's supervisor stopped".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("pid", &self.inner.pid)
+            .field("language", &self.inner.hello_language)
+            .finish()
+    }
+}
