@@ -467,7 +467,7 @@ fn typescript_runtime_handshake_and_client_tests_pass() {
     );
     let passed = stdout.lines().filter(|l| l.starts_with("ok ")).count();
     assert!(
-        passed >= 17 && stdout.contains(&format!("runtime tests: {passed} passed, 0 failed")),
+        passed >= 18 && stdout.contains(&format!("runtime tests: {passed} passed, 0 failed")),
         "{stdout}"
     );
 }

@@ -507,6 +507,22 @@ test("a call past its own timeout rejects with CallTimeout and sends CANCEL", as
   await end(s);
 });
 
+test("an answer that came before the deadline wins even when the event loop stalled past it", async () => {
+  const s = await session();
+  const call = outcome(store.withTimeout(100).get("k"));
+  const req = request(await s.fake.next());
+  s.fake.send(responseFrame(req.id, some("in time")));
+  // The answer is in the plugin's socket; the event loop stalls past the
+  // deadline, so the call's timer is due before the socket is read again.
+  const until = Date.now() + 250;
+  while (Date.now() < until) {
+    // busy
+  }
+  assert.equal(await call, "ok in time");
+  assert.deepEqual(await barrier(s.fake, 6n), [], "no CANCEL");
+  await end(s);
+});
+
 test("a handler's call inherits what is left of its deadline; its own timeout or none replace it", async () => {
   const s = await session();
   const visit = (id: bigint, page: string, deadlineMs: bigint): Buffer =>

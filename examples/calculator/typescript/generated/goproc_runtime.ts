@@ -1965,7 +1965,7 @@ class Connection {
         }
         // setTimeout holds at most 2^31-1 ms (24.8 days): a call waits longer
         // only if it has no deadline worth the name.
-        if (left <= 0x7fffffff) p.timer = setTimeout(() => this.expire(p), left);
+        if (left <= 0x7fffffff) p.timer = setTimeout(() => this.timedOut(p), left);
       }
       if (parent !== undefined) {
         p.parent = parent;
@@ -2099,6 +2099,16 @@ class Connection {
     p.reject(error);
   }
 
+  /**
+   * The timer of call `p` fired. Node runs timers before it reads the
+   * socket: after a stall (a handler that blocked the event loop, a busy
+   * machine) an answer that came in time may be waiting unread. The call
+   * times out only after the socket was read once more.
+   */
+  private timedOut(p: Pending): void {
+    if (!p.done) setImmediate(() => this.expire(p));
+  }
+
   /** The deadline of call `p` passed. */
   private expire(p: Pending): void {
     const parent = p.parent;
@@ -2106,7 +2116,7 @@ class Connection {
       // The deadline is the handler's, whose own timer, due now too, stops
       // it (ERROR code 6 to the host) and then this call (CallTimeout).
       // Looked at again in a moment, in case the handler ends first.
-      p.timer = setTimeout(() => this.expire(p), 1);
+      p.timer = setTimeout(() => this.timedOut(p), 1);
       return;
     }
     this.giveUp(p, timeoutError(p));
