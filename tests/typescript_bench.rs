@@ -1,6 +1,8 @@
 //! Throughput of the TypeScript calculator example plugin from a Rust host:
-//! sequential round trips and 128 calls in flight. A measurement, not a
-//! test of speed (nothing is asserted about timing); run it with
+//! sequential round trips and 128 calls in flight, as it is and with host
+//! clients in use (a `host(...)` client made, so its handlers run in an
+//! `AsyncLocalStorage` context). A measurement, not a test of speed (nothing
+//! is asserted about timing); run it with
 //!
 //! ```text
 //! cargo test --release --test typescript_bench -- --ignored --nocapture
@@ -10,6 +12,7 @@ mod common;
 #[path = "../examples/calculator/contract.rs"]
 mod contract;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use contract::CalculatorClient;
@@ -41,7 +44,9 @@ async fn measure(c: &CalculatorClient, label: &str, in_flight: usize, total: usi
     );
 }
 
-async fn run(flavour: &str) {
+/// The example compiled, as it is (`dist/plugin.js`) and with a host
+/// client made at the start (`dist/plugin_host_calls.js`).
+fn build() -> PathBuf {
     let out = common::scratch("ts-bench");
     common::node::mark_es_modules(&out);
     common::node::tsc(&[
@@ -55,8 +60,22 @@ async fn run(flavour: &str) {
         "--outDir",
         &out.join("dist").display().to_string(),
     ]);
+    let dist = out.join("dist");
+    let plugin = std::fs::read_to_string(dist.join("plugin.js")).expect("reading plugin.js");
+    let import = "import { serveCalculator } from \"./generated/contract.js\";";
+    assert!(plugin.contains(import), "{plugin}");
+    let with_client = plugin.replace(
+        import,
+        "import { CalculatorClient, host, serveCalculator } from \"./generated/contract.js\";\n\
+         host(CalculatorClient);",
+    );
+    std::fs::write(dist.join("plugin_host_calls.js"), with_client).expect("writing the variant");
+    dist
+}
+
+async fn run(flavour: &str, js: &Path) {
     let plugin = goproc::Plugin::builder(common::node::node())
-        .arg(out.join("dist/plugin.js"))
+        .arg(js)
         .contract::<CalculatorClient>()
         .spawn()
         .await
@@ -87,6 +106,12 @@ fn typescript_calculator_calls_per_second() {
                 .build(),
         ),
     ] {
-        rt.expect("tokio runtime").block_on(run(flavour));
+        let dist = build();
+        let rt = rt.expect("tokio runtime");
+        rt.block_on(run(flavour, &dist.join("plugin.js")));
+        rt.block_on(run(
+            &format!("{flavour}, host clients in use"),
+            &dist.join("plugin_host_calls.js"),
+        ));
     }
 }

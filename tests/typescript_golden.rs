@@ -3,7 +3,8 @@
 //! TypeScript decodes each with the contract's method table, echoes it and
 //! re-encodes it, and must give the same bytes. Malformed inputs must be
 //! refused, and the TypeScript encoders must refuse values that do not fit
-//! their Rust type.
+//! their Rust type. The runtime's handshake and calls to the host are
+//! checked against docs/WIRE.md's golden frames and a host faked by hand.
 
 mod common;
 #[path = "contracts/everything.rs"]
@@ -439,5 +440,34 @@ fn typescript_decodes_and_reencodes_rust_bytes_exactly() {
             .map(|f| f.chars().take(400).collect::<String>())
             .collect::<Vec<_>>()
             .join("\n")
+    );
+}
+
+/// The runtime's handshake and client side against a host faked by hand in
+/// the same Node process (tests/typescript/runtime_test.ts): WIRE.md's golden
+/// HELLO, WELCOME, plugin-to-host REQUEST and RESPONSE rows, and the table
+/// of calls to the host.
+#[test]
+fn typescript_runtime_handshake_and_client_tests_pass() {
+    let out = common::node::build(
+        "runtime",
+        &["examples/host_services/contract.rs"],
+        &["runtime_test.ts"],
+    );
+    let result = Command::new(common::node::node())
+        .arg(out.join("runtime_test.js"))
+        .arg(common::root().join("docs/WIRE.md"))
+        .output()
+        .expect("running the runtime tests");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "the runtime tests failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let passed = stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    assert!(
+        passed >= 18 && stdout.contains(&format!("runtime tests: {passed} passed, 0 failed")),
+        "{stdout}"
     );
 }

@@ -1,6 +1,6 @@
 //! The generated TypeScript (runtime and contract modules) compiles with
 //! `tsc --strict` and the stricter checks projects often turn on, for every
-//! test contract; the example plugin compiles with its own tsconfig.json,
+//! test contract; the example plugins compile with their own tsconfig.json,
 //! and the example project (package.json, tsconfig.json) is a starting point
 //! that refuses to emit a plugin which misses a contract method.
 
@@ -15,6 +15,8 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
         "tests/contracts/everything.rs",
         "examples/calculator/contract.rs",
         "examples/kv/contract.rs",
+        "examples/host_services/contract.rs",
+        "tests/contracts/host_services.rs",
     ];
     for (i, contract) in contracts.iter().enumerate() {
         let dir = common::scratch(&format!("ts-strict-{i}"));
@@ -58,21 +60,29 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
 }
 
 #[test]
-fn the_example_plugin_compiles_with_its_tsconfig() {
-    let out = common::scratch("ts-example-noemit");
-    common::node::tsc(&[
-        "-p",
-        &common::root()
-            .join("examples/calculator/typescript/tsconfig.json")
-            .display()
-            .to_string(),
-        "--typeRoots",
-        &common::node::type_roots(),
-        "--outDir",
-        &out.display().to_string(),
-    ]);
-    assert!(out.join("plugin.js").is_file());
-    assert!(out.join("generated/goproc_runtime.js").is_file());
+fn the_example_plugins_compile_with_their_tsconfig() {
+    for example in ["calculator", "host_services"] {
+        let out = common::scratch(&format!("ts-example-noemit-{example}"));
+        let _ = std::fs::remove_dir_all(&out);
+        common::node::tsc(&[
+            "-p",
+            &common::root()
+                .join("examples")
+                .join(example)
+                .join("typescript/tsconfig.json")
+                .display()
+                .to_string(),
+            "--typeRoots",
+            &common::node::type_roots(),
+            "--outDir",
+            &out.display().to_string(),
+        ]);
+        assert!(out.join("plugin.js").is_file(), "{example}");
+        assert!(
+            out.join("generated/goproc_runtime.js").is_file(),
+            "{example}"
+        );
+    }
 }
 
 /// The files a plugin author copies from `examples/calculator/typescript/`.
@@ -202,25 +212,31 @@ fn the_example_pins_the_typescript_the_tests_compile_with() {
             .trim()
             .to_string()
     };
-    let example = "examples/calculator/typescript/package.json";
-    let typescript = read(example, "p.devDependencies.typescript");
-    assert!(
-        typescript.starts_with("5.") && typescript.chars().all(|c| c.is_ascii_digit() || c == '.'),
-        "the example must pin an exact TypeScript 5.x, not {typescript:?}"
-    );
-    assert_eq!(read(example, "p.scripts.build"), "tsc -p .");
-    let deps = "JSON.stringify(p.devDependencies)";
-    assert_eq!(
-        read(example, deps),
-        read("tests/typescript/package.json", deps),
-        "the example and the tests' toolchain pin different versions"
-    );
-    let locked = "JSON.stringify(Object.entries(p.packages).filter(([k]) => k !== '').map(([k, v]) => [k, v.version, v.integrity]))";
-    assert_eq!(
-        read("examples/calculator/typescript/package-lock.json", locked),
-        read("tests/typescript/package-lock.json", locked),
-        "the example's package-lock.json and the tests' resolve differently"
-    );
+    for dir in [
+        "examples/calculator/typescript",
+        "examples/host_services/typescript",
+    ] {
+        let example = format!("{dir}/package.json");
+        let typescript = read(&example, "p.devDependencies.typescript");
+        assert!(
+            typescript.starts_with("5.")
+                && typescript.chars().all(|c| c.is_ascii_digit() || c == '.'),
+            "{dir} must pin an exact TypeScript 5.x, not {typescript:?}"
+        );
+        assert_eq!(read(&example, "p.scripts.build"), "tsc -p .");
+        let deps = "JSON.stringify(p.devDependencies)";
+        assert_eq!(
+            read(&example, deps),
+            read("tests/typescript/package.json", deps),
+            "{dir} and the tests' toolchain pin different versions"
+        );
+        let locked = "JSON.stringify(Object.entries(p.packages).filter(([k]) => k !== '').map(([k, v]) => [k, v.version, v.integrity]))";
+        assert_eq!(
+            read(&format!("{dir}/package-lock.json"), locked),
+            read("tests/typescript/package-lock.json", locked),
+            "{dir}/package-lock.json and the tests' resolve differently"
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The `goproc-codegen --lang typescript` command line: it writes the
 //! stubs, `--check` fails on a stale folder and passes on a fresh one, and
-//! the checked-in calculator example is up to date.
+//! the checked-in examples' stubs are up to date.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -55,19 +55,23 @@ fn check_fails_on_a_stale_folder_and_passes_on_a_fresh_one() {
 }
 
 #[test]
-fn the_checked_in_calculator_stubs_are_up_to_date() {
-    let check = run(&[
-        "--lang",
-        "typescript",
-        "--check",
-        "--out",
-        "examples/calculator/typescript/generated",
-        "examples/calculator/contract.rs",
-    ]);
-    assert!(
-        check.status.success(),
-        "regenerate with `cargo run -p goproc-codegen -- --lang typescript --out \
-         examples/calculator/typescript/generated examples/calculator/contract.rs`: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+fn the_checked_in_example_stubs_are_up_to_date() {
+    for (contract, out) in [
+        (
+            "examples/calculator/contract.rs",
+            "examples/calculator/typescript/generated",
+        ),
+        (
+            "examples/host_services/contract.rs",
+            "examples/host_services/typescript/generated",
+        ),
+    ] {
+        let check = run(&["--lang", "typescript", "--check", "--out", out, contract]);
+        assert!(
+            check.status.success(),
+            "regenerate with `cargo run -p goproc-codegen -- --lang typescript --out {out} \
+             {contract}`: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Prints one generated TypeScript module: the user types with their
-//! encoders and decoders, and each contract's interface, method table and
-//! `serve` helpers.
+//! encoders and decoders, and each contract's interface, method table,
+//! `serve` helpers and client class.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,9 +14,28 @@ use crate::model::{Contract, Ty};
 pub const RUNTIME_MODULE: &str = "goproc_runtime";
 
 /// Names the runtime exports that a generated module re-exports for
-/// convenience, unless a user type takes the name.
+/// convenience, unless a user type or contract takes the name.
 const REEXPORT_TYPES: &[&str] = &["CallContext", "Result", "ServeOptions"];
-const REEXPORT_VALUES: &[&str] = &["ok", "err", "serve"];
+const REEXPORT_VALUES: &[&str] = &[
+    "ok",
+    "err",
+    "serve",
+    "host",
+    "CallError",
+    "CallTimeout",
+    "CallCancelled",
+    "RemoteError",
+    "ConnectionClosed",
+];
+
+/// The members every generated client class inherits from the runtime's
+/// `Client`; a contract method may not take one of these names.
+pub const CLIENT_MEMBERS: &[&str] = &["withTimeout", "withoutTimeout", "withSignal"];
+
+/// The name of the client class of contract `name`.
+pub fn client_name(name: &str) -> String {
+    format!("{name}Client")
+}
 
 /// What one module holds.
 pub struct Module<'a> {
@@ -56,6 +75,7 @@ pub fn module(m: &Module<'_>) -> String {
         .iter()
         .map(|t| names::type_name(&t.name))
         .chain(m.contracts.iter().map(|c| c.name.to_string()))
+        .chain(m.contracts.iter().map(|c| client_name(&c.name.to_string())))
         .collect();
     let types: Vec<&str> = REEXPORT_TYPES
         .iter()
@@ -69,10 +89,15 @@ pub fn module(m: &Module<'_>) -> String {
             types.join(", ")
         );
     }
+    let values: Vec<&str> = REEXPORT_VALUES
+        .iter()
+        .copied()
+        .filter(|n| !taken.iter().any(|t| t == n))
+        .collect();
     let _ = writeln!(
         out,
         "export {{ {} }} from \"./{RUNTIME_MODULE}.js\";",
-        REEXPORT_VALUES.join(", ")
+        values.join(", ")
     );
 
     for def in &m.types {
@@ -489,4 +514,89 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
         out,
         "/**\n * Serves `impl` to the host that started this process, until the host\n * closes the connection or shuts the plugin down; then exits the process.\n */\nexport function serve{name}(impl: {name}, options?: $rt.ServeOptions): Promise<void> {{\n  return $rt.serve({lower}Service(impl), options);\n}}"
     );
+
+    out.push('\n');
+    client(out, c, &scope);
+}
+
+/// The class a plugin calls contract `c` on its host with.
+fn client(out: &mut String, c: &Contract, scope: &Scope<'_>) {
+    use syn::ext::IdentExt;
+    let name = c.name.unraw().to_string();
+    let upper = names::upper_snake(&name);
+    let class = client_name(&name);
+    let lower = names::lower_camel(&name);
+    doc(
+        out,
+        "",
+        &[
+            format!("Calls contract `{name}` on the host that started this process:"),
+            format!("`const {lower} = host({class})`, then `await {lower}.method(...)`."),
+            format!("List the class in `serve(..., {{ requires: [{class}] }})`. Each method"),
+            "resolves with the host's answer, or rejects with a `CallError`".to_string(),
+            "(`CallTimeout`, `CallCancelled`, `RemoteError`, `ConnectionClosed`).".to_string(),
+            "In a handler, a call inherits what is left of the handler's deadline".to_string(),
+            "and is cancelled with it; `withTimeout(ms)` gives it a deadline of its own."
+                .to_string(),
+        ],
+    );
+    let _ = writeln!(out, "export class {class} extends $rt.Client {{");
+    let _ = writeln!(
+        out,
+        "  /** The contract this client calls. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT }};"
+    );
+    for (i, m) in c.methods.iter().enumerate() {
+        out.push('\n');
+        let mname = m.name.unraw().to_string();
+        let mut docs = m.docs.clone();
+        if m.domain_result().is_some() {
+            if !docs.is_empty() {
+                docs.push(String::new());
+            }
+            docs.push(
+                "Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain error."
+                    .to_string(),
+            );
+        }
+        doc(out, "  ", &docs);
+        let params: Vec<String> = m
+            .args
+            .iter()
+            .map(|a| format!("{}: {}", arg_name(a), scope.ts_type(&a.shape)))
+            .collect();
+        let ret = if m.ret == Ty::Unit {
+            "void".to_string()
+        } else {
+            scope.ts_type(&m.ret)
+        };
+        // The writer is `$w`: no argument can be called that.
+        let args = if m.args.is_empty() {
+            "() => {}".to_string()
+        } else {
+            let writes: Vec<String> = m
+                .args
+                .iter()
+                .map(|a| format!("{};", scope.encode_to("$w", &a.shape, &arg_name(a), 0)))
+                .collect();
+            format!("($w) => {{ {} }}", writes.join(" "))
+        };
+        let answer = if m.ret == Ty::Unit {
+            "$rt.noAnswer".to_string()
+        } else {
+            format!("(r) => {}", scope.decode(&m.ret))
+        };
+        let _ = writeln!(
+            out,
+            "  {}({}): Promise<{ret}> {{",
+            names::ident(&mname),
+            params.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "    return this.$call<{ret}>({i}, {}, {args}, {answer});",
+            names::string_literal(&mname)
+        );
+        let _ = writeln!(out, "  }}");
+    }
+    let _ = writeln!(out, "}}");
 }

@@ -138,6 +138,7 @@ fn reachable_types<'a>(schema: &'a Schema, contracts: &[&Contract]) -> Vec<&'a T
 fn check(schema: &Schema) -> Result<(), String> {
     use syn::ext::IdentExt;
     let mut problems = Vec::new();
+    let mut members = Vec::new();
     let mut clash = |what: String, names: Vec<String>| {
         let mut seen = BTreeSet::new();
         for n in names {
@@ -156,6 +157,15 @@ fn check(schema: &Schema) -> Result<(), String> {
                 .collect(),
         );
         for m in &c.methods {
+            let ts = names::ident(&m.name.unraw().to_string());
+            if emit::CLIENT_MEMBERS.contains(&ts.as_str()) {
+                members.push(format!(
+                    "method {}.{} in {}: `{ts}` is a member every TypeScript client has; rename the method",
+                    c.name,
+                    m.name,
+                    sc.file.display()
+                ));
+            }
             clash(
                 format!("method {}.{} in {}", c.name, m.name, sc.file.display()),
                 m.args
@@ -191,6 +201,17 @@ fn check(schema: &Schema) -> Result<(), String> {
         "the contracts' types".to_string(),
         schema.types.keys().map(|n| names::type_name(n)).collect(),
     );
+    problems.append(&mut members);
+    for sc in &schema.contracts {
+        let class = emit::client_name(&sc.contract.name.unraw().to_string());
+        if schema.types.keys().any(|n| names::type_name(n) == class) {
+            problems.push(format!(
+                "contract {} in {}: its TypeScript client class `{class}` has the name of a type; rename one of them",
+                sc.contract.name,
+                sc.file.display()
+            ));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -252,6 +273,64 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("export function serveStore(impl: Store"), "{m}");
+    }
+
+    #[test]
+    fn each_contract_has_a_client_class_with_one_method_per_method() {
+        let files = generate_from(SRC).unwrap();
+        let m = &files[1].contents;
+        assert!(
+            m.contains("export class StoreClient extends $rt.Client {"),
+            "{m}"
+        );
+        assert!(
+            m.contains("static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT };"),
+            "{m}"
+        );
+        assert!(
+            m.contains("  put(item: Item, ctx: { some: number | null } | null): Promise<$rt.Result<bigint, Change>> {\n    return this.$call<$rt.Result<bigint, Change>>(0, \"put\", ($w) => { encodeItem($w, item); $w.optionBoxed(ctx, (w, x0) => w.option(x0, (w, x1) => w.u8(x1))); }, (r) => r.result((r) => r.u64(), (r) => decodeChange(r)));"),
+            "{m}"
+        );
+        assert!(
+            m.contains("  delete_(): Promise<void> {\n    return this.$call<void>(1, \"delete\", () => {}, $rt.noAnswer);"),
+            "{m}"
+        );
+        assert!(
+            m.contains("export { ok, err, serve, host, CallError,"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_argument_called_w_does_not_shadow_the_writer() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait Log { async fn write(&self, w: String, r: u8); }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        assert!(m.contains("($w) => { $w.string(w); $w.u8(r); }"), "{m}");
+    }
+
+    #[test]
+    fn a_method_named_like_a_client_member_or_a_type_named_like_a_client_is_refused() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait Store { async fn withTimeout(&self); }
+        "#;
+        let err = generate_from(src).unwrap_err();
+        assert!(
+            err.contains("withTimeout") && err.contains("client"),
+            "{err}"
+        );
+        let src = r#"
+            #[derive(Serialize, Deserialize)]
+            pub struct StoreClient { pub a: u8 }
+            #[plugin_interface]
+            pub trait Store { async fn get(&self) -> StoreClient; }
+        "#;
+        let err = generate_from(src).unwrap_err();
+        assert!(err.contains("StoreClient"), "{err}");
     }
 
     #[test]

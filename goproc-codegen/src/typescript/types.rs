@@ -104,38 +104,44 @@ impl Scope<'_> {
     /// value) to the `Writer` called `w`. `depth` keeps lambda parameter
     /// names apart when calls nest.
     pub fn encode(&self, ty: &Ty, v: &str, depth: usize) -> String {
+        self.encode_to("w", ty, v, depth)
+    }
+
+    /// [`Scope::encode`] to the `Writer` called `w` (the lambdas inside
+    /// still call theirs `w`).
+    pub fn encode_to(&self, w: &str, ty: &Ty, v: &str, depth: usize) -> String {
         let x = format!("x{depth}");
         let inner = |t: &Ty, name: &str| self.encode(t, name, depth + 1);
         match ty {
-            Ty::Bool => format!("w.bool({v})"),
-            Ty::U8 => format!("w.u8({v})"),
-            Ty::U16 => format!("w.u16({v})"),
-            Ty::U32 => format!("w.u32({v})"),
-            Ty::U64 => format!("w.u64({v})"),
-            Ty::U128 => format!("w.u128({v})"),
-            Ty::Usize => format!("w.usize({v})"),
-            Ty::I8 => format!("w.i8({v})"),
-            Ty::I16 => format!("w.i16({v})"),
-            Ty::I32 => format!("w.i32({v})"),
-            Ty::I64 => format!("w.i64({v})"),
-            Ty::I128 => format!("w.i128({v})"),
-            Ty::Isize => format!("w.isize({v})"),
-            Ty::F32 => format!("w.f32({v})"),
-            Ty::F64 => format!("w.f64({v})"),
-            Ty::Char => format!("w.char({v})"),
-            Ty::String => format!("w.string({v})"),
-            Ty::Bytes => format!("w.bytesField({v})"),
-            Ty::Unit => format!("w.unit({v})"),
-            Ty::Seq(t) => format!("w.seq({v}, (w, {x}) => {})", inner(t, &x)),
-            Ty::Array(t, n) => format!("w.array({v}, {n}, (w, {x}) => {})", inner(t, &x)),
+            Ty::Bool => format!("{w}.bool({v})"),
+            Ty::U8 => format!("{w}.u8({v})"),
+            Ty::U16 => format!("{w}.u16({v})"),
+            Ty::U32 => format!("{w}.u32({v})"),
+            Ty::U64 => format!("{w}.u64({v})"),
+            Ty::U128 => format!("{w}.u128({v})"),
+            Ty::Usize => format!("{w}.usize({v})"),
+            Ty::I8 => format!("{w}.i8({v})"),
+            Ty::I16 => format!("{w}.i16({v})"),
+            Ty::I32 => format!("{w}.i32({v})"),
+            Ty::I64 => format!("{w}.i64({v})"),
+            Ty::I128 => format!("{w}.i128({v})"),
+            Ty::Isize => format!("{w}.isize({v})"),
+            Ty::F32 => format!("{w}.f32({v})"),
+            Ty::F64 => format!("{w}.f64({v})"),
+            Ty::Char => format!("{w}.char({v})"),
+            Ty::String => format!("{w}.string({v})"),
+            Ty::Bytes => format!("{w}.bytesField({v})"),
+            Ty::Unit => format!("{w}.unit({v})"),
+            Ty::Seq(t) => format!("{w}.seq({v}, (w, {x}) => {})", inner(t, &x)),
+            Ty::Array(t, n) => format!("{w}.array({v}, {n}, (w, {x}) => {})", inner(t, &x)),
             Ty::Option(t) if self.nullable(t) => {
-                format!("w.optionBoxed({v}, (w, {x}) => {})", inner(t, &x))
+                format!("{w}.optionBoxed({v}, (w, {x}) => {})", inner(t, &x))
             }
-            Ty::Option(t) => format!("w.option({v}, (w, {x}) => {})", inner(t, &x)),
+            Ty::Option(t) => format!("{w}.option({v}, (w, {x}) => {})", inner(t, &x)),
             Ty::Map(k, val) => {
                 let key = format!("k{depth}");
                 format!(
-                    "w.map({v}, (w, {key}) => {}, (w, {x}) => {})",
+                    "{w}.map({v}, (w, {key}) => {}, (w, {x}) => {})",
                     inner(k, &key),
                     inner(val, &x)
                 )
@@ -147,7 +153,7 @@ impl Scope<'_> {
                     .map(|(i, t)| format!("{};", inner(t, &format!("{x}[{i}]"))))
                     .collect();
                 format!(
-                    "w.tuple({v}, {}, (w, {x}) => {{ {} }})",
+                    "{w}.tuple({v}, {}, (w, {x}) => {{ {} }})",
                     ts.len(),
                     parts.join(" ")
                 )
@@ -155,16 +161,16 @@ impl Scope<'_> {
             Ty::Result(ok, err) => {
                 let e = format!("e{depth}");
                 format!(
-                    "w.result({v}, (w, {x}) => {}, (w, {e}) => {})",
+                    "{w}.result({v}, (w, {x}) => {}, (w, {e}) => {})",
                     inner(ok, &x),
                     inner(err, &e)
                 )
             }
             Ty::Named { name, args } => {
                 if let Some(p) = self.param(ty) {
-                    return format!("{}(w, {v})", enc_param(p));
+                    return format!("{}({w}, {v})", enc_param(p));
                 }
-                let mut call = format!("encode{}(w, {v}", names::type_name(name));
+                let mut call = format!("encode{}({w}, {v}", names::type_name(name));
                 for a in args {
                     call.push_str(&format!(", (w, {x}) => {}", inner(a, &x)));
                 }

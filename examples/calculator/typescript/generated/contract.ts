@@ -4,7 +4,7 @@
 
 import * as $rt from "./goproc_runtime.js";
 export type { CallContext, Result, ServeOptions } from "./goproc_runtime.js";
-export { ok, err, serve } from "./goproc_runtime.js";
+export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed } from "./goproc_runtime.js";
 
 /** Why a calculation has no answer. */
 export type MathError =
@@ -115,4 +115,42 @@ export function calculatorService(impl: Calculator): $rt.Service {
  */
 export function serveCalculator(impl: Calculator, options?: $rt.ServeOptions): Promise<void> {
   return $rt.serve(calculatorService(impl), options);
+}
+
+/**
+ * Calls contract `Calculator` on the host that started this process:
+ * `const calculator = host(CalculatorClient)`, then `await calculator.method(...)`.
+ * List the class in `serve(..., { requires: [CalculatorClient] })`. Each method
+ * resolves with the host's answer, or rejects with a `CallError`
+ * (`CallTimeout`, `CallCancelled`, `RemoteError`, `ConnectionClosed`).
+ * In a handler, a call inherits what is left of the handler's deadline
+ * and is cancelled with it; `withTimeout(ms)` gives it a deadline of its own.
+ */
+export class CalculatorClient extends $rt.Client {
+  /** The contract this client calls. */
+  static override readonly contract: $rt.ContractRef = { name: CALCULATOR_NAME, fingerprint: CALCULATOR_FINGERPRINT };
+
+  /** Adds two numbers. */
+  add(a: bigint, b: bigint): Promise<bigint> {
+    return this.$call<bigint>(0, "add", ($w) => { $w.i64(a); $w.i64(b); }, (r) => r.i64());
+  }
+
+  /**
+   * Divides `a` by `b`; dividing by zero is a domain error, not a crash.
+   *
+   * Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain error.
+   */
+  divide(a: bigint, b: bigint): Promise<$rt.Result<bigint, MathError>> {
+    return this.$call<$rt.Result<bigint, MathError>>(1, "divide", ($w) => { $w.i64(a); $w.i64(b); }, (r) => r.result((r) => r.i64(), (r) => decodeMathError(r)));
+  }
+
+  /** Sums a list of numbers. */
+  sum(values: number[]): Promise<number> {
+    return this.$call<number>(2, "sum", ($w) => { $w.seq(values, (w, x0) => w.f64(x0)); }, (r) => r.f64());
+  }
+
+  /** Greets someone by name. */
+  greet(name: string): Promise<string> {
+    return this.$call<string>(3, "greet", ($w) => { $w.string(name); }, (r) => r.string());
+  }
 }

@@ -1,13 +1,15 @@
-// goproc TypeScript runtime: frames, the bincode codec, the handshake and
-// the serve loop (docs/WIRE.md). Written by goproc-codegen next to the
-// generated modules; Node built-ins only. Do not edit: regenerate instead.
+// goproc TypeScript runtime: frames, the bincode codec, the handshake, the
+// serve loop and the calls to the host's contracts (docs/WIRE.md). Written by
+// goproc-codegen next to the generated modules; Node built-ins only. Do not
+// edit: regenerate instead.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as net from "node:net";
 
-/** The protocol versions this runtime speaks. */
-export const PROTOCOL_MIN = 1;
+/** The oldest protocol version this runtime speaks. */
+export const PROTOCOL_MIN = 2;
 /** The newest protocol version this runtime speaks. */
-export const PROTOCOL_MAX = 1;
+export const PROTOCOL_MAX = 2;
 /** The runtime's name and version, sent in the hello. */
 export const RUNTIME = "goproc-typescript 0.1.0";
 /** The largest frame before the host's welcome names another. */
@@ -105,6 +107,94 @@ export class ProtocolError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ProtocolError";
+  }
+}
+
+/**
+ * A call to the host failed. `method` names it (`Store.get`). The subclasses
+ * say how: `CallTimeout`, `CallCancelled`, `RemoteError`, `ConnectionClosed`;
+ * a plain `CallError` is a call that could not be made (no connection, a
+ * contract the host does not serve) or an answer that does not decode.
+ */
+export class CallError extends Error {
+  /** `Contract.method`. */
+  readonly method: string;
+
+  constructor(method: string, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.name = "CallError";
+    this.method = method;
+  }
+}
+
+/**
+ * The call's deadline passed before the host answered (the plugin then sent
+ * CANCEL), or the host answered ERROR code 6, deadline exceeded.
+ */
+export class CallTimeout extends CallError {
+  constructor(method: string, message: string) {
+    super(method, message);
+    this.name = "CallTimeout";
+  }
+}
+
+/**
+ * The call was given up before the host answered: its abort signal aborted,
+ * or the handler that made it was stopped (the host cancelled it). CANCEL
+ * was sent when the request had been.
+ */
+export class CallCancelled extends CallError {
+  constructor(method: string, message: string, options?: { readonly cause?: unknown }) {
+    super(method, message, options);
+    this.name = "CallCancelled";
+  }
+}
+
+/** The host answered the call with an ERROR frame (docs/WIRE.md, ErrorBody). */
+export class RemoteError extends CallError {
+  /** The ERROR frame's code: 1 unknown contract ... 7 shutting down. */
+  readonly code: number;
+  /** The ERROR frame's message, as the host wrote it (`panic: ...`). */
+  readonly remoteMessage: string;
+  /** The ERROR frame's detail: where a host handler panicked, a traceback. */
+  readonly detail: string;
+
+  constructor(method: string, code: number, remoteMessage: string, detail: string) {
+    super(method, `${method} failed in the host: ${errorCodeName(code)}: ${remoteMessage}`);
+    this.name = "RemoteError";
+    this.code = code;
+    this.remoteMessage = remoteMessage;
+    this.detail = detail;
+  }
+}
+
+/** The connection to the host ended before the host answered the call. */
+export class ConnectionClosed extends CallError {
+  constructor(method: string, message: string) {
+    super(method, message);
+    this.name = "ConnectionClosed";
+  }
+}
+
+/** What an ERROR code means, in the words of docs/WIRE.md. */
+function errorCodeName(code: number): string {
+  switch (code) {
+    case ErrorCode.UnknownService:
+      return "unknown contract";
+    case ErrorCode.UnknownMethod:
+      return "unknown method";
+    case ErrorCode.BadRequest:
+      return "bad request";
+    case ErrorCode.HandlerFailed:
+      return "handler failed";
+    case ErrorCode.Cancelled:
+      return "cancelled";
+    case ErrorCode.DeadlineExceeded:
+      return "deadline exceeded";
+    case ErrorCode.ShuttingDown:
+      return "shutting down";
+    default:
+      return `error code ${code}`;
   }
 }
 
@@ -878,6 +968,120 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
 }
 
 // ---------------------------------------------------------------------------
+// Calling the host
+// ---------------------------------------------------------------------------
+
+/** A contract as the handshake names it: its name and fingerprint. */
+export interface ContractRef {
+  readonly name: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * A host contract a plugin requires, for `ServeOptions.requires`: a
+ * generated client class (`StoreClient`) is one.
+ */
+export interface HostContract {
+  readonly contract: ContractRef;
+}
+
+/**
+ * What a handler's calls to the host inherit: the handler's `Call`, kept
+ * across its `await`s by `AsyncLocalStorage`. Made when a plugin first uses
+ * a host client (or requires a host contract), so that a plugin that never
+ * calls its host pays nothing for it.
+ */
+let handlerContext: AsyncLocalStorage<Call> | undefined;
+
+function trackHandlers(): void {
+  handlerContext ??= new AsyncLocalStorage<Call>();
+}
+
+/** The connection `serve` opened; host clients call through it. */
+let current: Connection | undefined;
+
+/**
+ * The base of the generated clients (`StoreClient`): one async method per
+ * contract method, which calls the host that started this process. A client
+ * is a small value; `withTimeout`, `withoutTimeout` and `withSignal` return
+ * a copy that calls with other options.
+ *
+ * A call's deadline is its own timeout (`withTimeout`) if it has one, else
+ * what is left of the deadline of the handler it is made in, else none.
+ * A call made in a handler is cancelled when the handler is (the host
+ * cancels it, or its deadline passes), as when its own signal aborts.
+ */
+export abstract class Client {
+  /** The contract the client calls; each generated class sets it. */
+  static readonly contract: ContractRef;
+  private readonly $contract: ContractRef;
+  /** `undefined`: inherit the handler's deadline; `null`: none; else ms. */
+  private $timeout: number | null | undefined = undefined;
+  private $signal: AbortSignal | undefined = undefined;
+
+  /** Use `host(StoreClient)`. */
+  constructor() {
+    this.$contract = (new.target as unknown as HostContract).contract;
+    trackHandlers();
+  }
+
+  private $with(set: (c: Client) => void): this {
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this);
+    set(copy);
+    return copy;
+  }
+
+  /**
+   * The same client, whose calls wait at most `ms` milliseconds for their
+   * answer (the host is told, as the request's deadline), instead of what is
+   * left of the handler's deadline.
+   */
+  withTimeout(ms: number): this {
+    if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`a timeout is a finite number of milliseconds, not ${describe(ms)}`);
+    }
+    return this.$with((c) => (c.$timeout = ms));
+  }
+
+  /** The same client, whose calls carry no deadline, even in a handler that has one. */
+  withoutTimeout(): this {
+    return this.$with((c) => (c.$timeout = null));
+  }
+
+  /** The same client, whose calls are cancelled (CANCEL sent) when `signal` aborts. */
+  withSignal(signal: AbortSignal): this {
+    return this.$with((c) => (c.$signal = signal));
+  }
+
+  /** Calls method number `method` (`name` for messages); the generated methods use it. */
+  protected $call<R>(method: number, name: string, args: (w: Writer) => void, answer: (r: Reader) => R): Promise<R> {
+    const conn = current;
+    const contract = this.$contract;
+    if (conn === undefined) {
+      const label = `${contract.name}.${name}`;
+      return Promise.reject(
+        new CallError(label, `${label} cannot be called: this plugin is not connected to a host (call serve(...) first)`),
+      );
+    }
+    return conn.call(contract, method, name, args, answer, this.$timeout, this.$signal) as Promise<R>;
+  }
+}
+
+/**
+ * A client of host contract `C`, for calls to the host that started this
+ * process: `const store = host(StoreClient)`. Make it at the top of the
+ * plugin, before `serve`, and call it anywhere once `serve` runs: in a
+ * handler (its calls inherit the handler's deadline and cancellation) or
+ * outside one. Calls made before the host's welcome wait for it.
+ */
+export function host<C extends Client>(client: new () => C): C {
+  return new client();
+}
+
+/** Reads the answer of a method that returns nothing: an empty body. */
+export function noAnswer(_r: Reader): void {}
+
+// ---------------------------------------------------------------------------
 // Frames
 // ---------------------------------------------------------------------------
 
@@ -899,6 +1103,63 @@ function finishFrame(w: Writer, max: number): Uint8Array {
   }
   new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(0, length, true);
   return bytes;
+}
+
+/** A HELLO's fields (docs/WIRE.md, "Handshake bodies"). */
+export interface Hello {
+  readonly protocolMin: number;
+  readonly protocolMax: number;
+  readonly token: string;
+  readonly language: string;
+  readonly runtime: string;
+  readonly pid: number;
+  /** The contracts the plugin serves, in the order the host numbers them. */
+  readonly contracts: readonly ContractRef[];
+  /** The host contracts the plugin calls (sent when `protocolMax >= 2`). */
+  readonly requires: readonly ContractRef[];
+}
+
+/** A WELCOME's fields. */
+export interface Welcome {
+  readonly protocol: number;
+  readonly maxFrame: number;
+  readonly hostPid: number;
+  /** The contracts the host serves to the plugin, in the order the plugin numbers them (protocol 2 on). */
+  readonly contracts: readonly ContractRef[];
+}
+
+function writeContracts(w: Writer, list: readonly ContractRef[]): void {
+  w.len(list.length);
+  for (const c of list) {
+    w.string(c.name);
+    w.string(c.fingerprint);
+  }
+}
+
+/** The whole HELLO frame; an `EncodeError` when it is longer than 64 KiB. */
+export function encodeHello(hello: Hello): Uint8Array {
+  const w = frameWriter(Kind.Hello, null);
+  w.u32(hello.protocolMin);
+  w.u32(hello.protocolMax);
+  w.string(hello.token);
+  w.string(hello.language);
+  w.string(hello.runtime);
+  w.u32(hello.pid);
+  writeContracts(w, hello.contracts);
+  if (hello.protocolMax >= 2) writeContracts(w, hello.requires);
+  return finishFrame(w, HANDSHAKE_MAX_FRAME);
+}
+
+/** A WELCOME body; a `DecodeError` when it is not one. */
+export function decodeWelcome(body: Uint8Array): Welcome {
+  return decodeValue(body, (r) => {
+    const protocol = r.u32();
+    const maxFrame = r.u32();
+    const hostPid = r.u32();
+    const contracts =
+      protocol >= 2 ? r.seq(2, (r) => ({ name: r.string(), fingerprint: r.string() })) : [];
+    return { protocol, maxFrame, hostPid, contracts };
+  });
 }
 
 /** Below this size the frames queued for the host are copied out and the buffer reused. */
@@ -964,20 +1225,34 @@ class Outbox extends Writer {
     }
   }
 
-  /** Writes the queued frames to `socket`, in one write; the outbox starts over empty. */
-  sendTo(socket: net.Socket): void {
+  /** A varint of a non-negative integer below 2^53. */
+  uint(v: number): void {
+    if (v <= 0xffffffff) {
+      this.varSmall(v);
+    } else {
+      const at = this.reserve(9);
+      this.buf[at] = U64_MARK;
+      this.view.setBigUint64(at + 1, BigInt(v), true);
+    }
+  }
+
+  /**
+   * Writes the queued frames to `socket`, in one write; the outbox starts
+   * over empty. Returns how many bytes were handed to the socket.
+   */
+  sendTo(socket: net.Socket): number {
     const bytes = this.buf.subarray(0, this.length);
     this.length = 0;
     const n = this.asIs.length;
     if (n === 0) {
       if (bytes.length <= REUSE_OUTPUT) {
         socket.write(bytes.slice());
-        return;
+        return bytes.length;
       }
       // A large batch is handed over rather than copied.
       this.renew();
       socket.write(bytes);
-      return;
+      return bytes.length;
     }
     // The outbox's bytes around the byte strings sent as they are, gathered
     // into one write by cork/uncork; the buffer goes with them.
@@ -988,14 +1263,17 @@ class Outbox extends Writer {
     this.renew();
     socket.cork();
     let from = 0;
+    let sent = bytes.length;
     for (let i = 0; i < n; i++) {
       const to = asIsAt[i]!;
       if (to > from) socket.write(bytes.subarray(from, to));
       socket.write(asIs[i]!);
+      sent += asIs[i]!.length;
       from = to;
     }
     if (bytes.length > from) socket.write(bytes.subarray(from));
     socket.uncork();
+    return sent;
   }
 
   private renew(): void {
@@ -1105,6 +1383,13 @@ export interface ServeOptions {
    * has nothing else to do; `false` resolves the promise instead.
    */
   readonly exit?: boolean;
+  /**
+   * The host contracts this plugin calls, as their generated client classes
+   * (`[StoreClient, LoggerClient]`): the hello lists them, the host refuses
+   * the plugin when it serves one of them from another contract version,
+   * and the plugin refuses a welcome that does not list each of them.
+   */
+  readonly requires?: readonly HostContract[];
 }
 
 /** How a connection ended: the exit status, and a line for stderr. */
@@ -1122,6 +1407,10 @@ class Call implements CallContext {
   readonly deadline: number | null;
   readonly method: string;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The calls to the host this handler made that wait for their answer. */
+  calls: Set<Pending> | undefined = undefined;
+  /** Stopped because its deadline passed (rather than cancelled). */
+  expired = false;
   private controller: AbortController | undefined = undefined;
   private reason: Error | undefined = undefined;
 
@@ -1138,12 +1427,73 @@ class Call implements CallContext {
     return this.controller.signal;
   }
 
-  /** Stops the call: aborts its signal with `reason`. */
+  /** Why the handler was stopped; `undefined` while it may run. */
+  get stopped(): Error | undefined {
+    return this.reason;
+  }
+
+  /** Stops the call: aborts its signal with `reason`, and cancels its calls to the host. */
   abort(reason: Error): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.controller?.abort(reason);
+    const calls = this.calls;
+    if (calls !== undefined) {
+      this.calls = undefined;
+      for (const p of calls) p.conn.handlerStopped(p, this);
+    }
+  }
+}
+
+/** One call to the host, from `Client.$call` until its answer, or until it is given up. */
+class Pending {
+  readonly conn: Connection;
+  /** `Contract.method`, for messages. */
+  readonly label: string;
+  readonly contract: ContractRef;
+  readonly method: number;
+  readonly args: (w: Writer) => void;
+  readonly decode: (r: Reader) => unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  /** When the caller stops waiting, in `performance.now()` ms; `null` for never. */
+  deadline: number | null = null;
+  /** The call's own timeout, for messages; `undefined` when the deadline is the handler's. */
+  timeoutMs: number | undefined = undefined;
+  /** The call id, once the request is numbered (0 before). */
+  id = 0;
+  /** The request is in the outbox or the socket: giving up sends CANCEL. */
+  written = false;
+  /** Answered or given up. */
+  done = false;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The handler that made the call. */
+  parent: Call | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    conn: Connection,
+    contract: ContractRef,
+    method: number,
+    name: string,
+    args: (w: Writer) => void,
+    decode: (r: Reader) => unknown,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ) {
+    this.conn = conn;
+    this.contract = contract;
+    this.method = method;
+    this.label = `${contract.name}.${name}`;
+    this.args = args;
+    this.decode = decode;
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }
 
@@ -1215,10 +1565,13 @@ function wellFormed(s: string, max = Number.POSITIVE_INFINITY): string {
 }
 
 /**
- * Unwritten answers (what the socket holds, `writableLength`) past which the
- * plugin stops reading the host's requests; it reads again once they are all
- * written (the socket's `drain`), so a host that does not read costs a
- * bounded amount of memory (docs/WIRE.md section 4, "Backpressure").
+ * Unwritten answers (what the socket holds, `writableLength`, less the
+ * requests in it) past which the plugin stops reading the host's requests;
+ * it reads again once they are all written (the socket's `drain`), so a host
+ * that does not read costs a bounded amount of memory (docs/WIRE.md section
+ * 4, "Backpressure"). Unwritten requests past the same amount hold back new
+ * requests instead, until the socket drains; the plugin never stops reading
+ * because of its own requests, so the host's answers keep flowing.
  */
 const HIGH_WATER = 1024 * 1024;
 
@@ -1236,13 +1589,61 @@ function idIsZero(buf: Buffer, at: number): boolean {
   return buf.readUInt32LE(at + 5) === 0 && buf.readUInt32LE(at + 9) === 0;
 }
 
+/** The error of a call whose deadline passed before the host answered. */
+function timeoutError(p: Pending): CallTimeout {
+  return new CallTimeout(
+    p.label,
+    p.timeoutMs !== undefined
+      ? `${p.label} timed out: the host did not answer within ${p.timeoutMs} ms`
+      : `${p.label} timed out: the host did not answer before the deadline of the handler that made the call`,
+  );
+}
+
+/** The error of a call whose handler was stopped before the host answered. */
+function stoppedError(p: Pending, handler: Call): CallError {
+  if (handler.expired) {
+    return new CallTimeout(p.label, `${p.label} timed out: the handler that made it (${handler.method}) passed its deadline`);
+  }
+  const why = handler.stopped;
+  return new CallCancelled(
+    p.label,
+    `${p.label} was cancelled: the handler that made it (${handler.method}) was stopped${why === undefined ? "" : `: ${why.message}`}`,
+    { cause: why },
+  );
+}
+
 /** One connection to the host. */
 class Connection {
   private readonly socket: net.Socket;
   private readonly services: readonly Service[];
+  private readonly requires: readonly ContractRef[];
   private readonly frames: FrameReader;
   private readonly running = new Map<number | bigint, Call>();
   private readonly out = new Outbox(4096);
+  /** The contracts the host serves to this plugin, by name: their index in the welcome, and fingerprint. */
+  private hostContracts = new Map<string, { readonly index: number; readonly fingerprint: string }>();
+  /**
+   * This plugin's calls to the host that wait for their answer, by id. Ids
+   * count up from 1 as plain numbers: they stay below 2^53 (exact in a
+   * number) for as long as any process runs, and an answer whose id is
+   * 2^53 or more is no call's.
+   */
+  private readonly pending = new Map<number | bigint, Pending>();
+  private nextId = 1;
+  /** Calls made before the host's welcome, sent once it comes. */
+  private beforeWelcome: Pending[] = [];
+  /** Requests held back while the socket holds too many unwritten requests. */
+  private held: Pending[] = [];
+  private waitingForDrain = false;
+  /** Bytes of requests in the outbox, not yet handed to the socket. */
+  private unsentRequestBytes = 0;
+  /** Every byte handed to the socket so far. */
+  private sentTotal = 0;
+  /**
+   * For each batch handed to the socket that holds requests, in order: where
+   * the batch ends in `sentTotal`, then how many request bytes it holds.
+   */
+  private readonly requestMarks: number[] = [];
   private maxFrame = DEFAULT_MAX_FRAME;
   private welcomed = false;
   private draining = false;
@@ -1258,6 +1659,10 @@ class Connection {
     this.paused = false;
     if (!this.closed) this.socket.resume();
   };
+  private readonly onRequestsDrained = (): void => {
+    this.waitingForDrain = false;
+    this.releaseHeld();
+  };
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
   /** How the connection ended, once it did. */
@@ -1267,12 +1672,14 @@ class Connection {
     socket: net.Socket,
     frames: FrameReader,
     services: readonly Service[],
+    requires: readonly ContractRef[],
     done: (status: Status) => void,
     onWelcome: () => void,
   ) {
     this.socket = socket;
     this.frames = frames;
     this.services = services;
+    this.requires = requires;
     this.done = done;
     this.onWelcome = onWelcome;
   }
@@ -1292,30 +1699,48 @@ class Connection {
     this.flushQueued = false;
     if (this.closed || this.out.length === 0) return;
     const socket = this.socket;
-    this.out.sendTo(socket);
+    this.sentTotal += this.out.sendTo(socket);
+    if (this.unsentRequestBytes !== 0) {
+      this.requestMarks.push(this.sentTotal, this.unsentRequestBytes);
+      this.unsentRequestBytes = 0;
+    }
     // A write that leaves the socket holding more than its own high-water
     // mark returned false, so `drain` follows once everything is written.
-    if (!this.paused && socket.writableLength > HIGH_WATER) {
+    if (
+      !this.paused &&
+      socket.writableLength > HIGH_WATER &&
+      socket.writableLength - this.unwrittenRequests() > HIGH_WATER
+    ) {
       this.paused = true;
       socket.pause();
       socket.once("drain", this.onDrain);
     }
   }
 
+  /** Bytes of requests the socket holds, not yet written (at most: a batch partly written counts whole). */
+  private unwrittenRequests(): number {
+    const marks = this.requestMarks;
+    if (marks.length === 0) return 0;
+    const written = this.sentTotal - this.socket.writableLength;
+    let i = 0;
+    while (i < marks.length && marks[i]! <= written) i += 2;
+    if (i > 0) marks.splice(0, i);
+    let sum = 0;
+    for (let j = 1; j < marks.length; j += 2) sum += marks[j]!;
+    return sum;
+  }
+
   hello(token: string): void {
-    const w = frameWriter(Kind.Hello, null);
-    w.u32(PROTOCOL_MIN);
-    w.u32(PROTOCOL_MAX);
-    w.string(token);
-    w.string("typescript");
-    w.string(RUNTIME);
-    w.u32(process.pid);
-    w.len(this.services.length);
-    for (const s of this.services) {
-      w.string(s.name);
-      w.string(s.fingerprint);
-    }
-    const frame = finishFrame(w, HANDSHAKE_MAX_FRAME);
+    const frame = encodeHello({
+      protocolMin: PROTOCOL_MIN,
+      protocolMax: PROTOCOL_MAX,
+      token,
+      language: "typescript",
+      runtime: RUNTIME,
+      pid: process.pid,
+      contracts: this.services,
+      requires: this.requires,
+    });
     if (this.closed) return;
     this.out.raw(frame);
     this.queued();
@@ -1355,17 +1780,13 @@ class Connection {
         throw new ProtocolError(`the host's ${kind === Kind.Welcome ? "WELCOME" : "REFUSE"} carries id ${idKey(buf, at)}, not id 0`);
       }
       if (kind === Kind.Welcome) {
-        let protocol: number;
-        let maxFrame: number;
+        let welcome: Welcome;
         try {
-          const r = new Reader(body);
-          protocol = r.u32();
-          maxFrame = r.u32();
-          r.u32(); // the host's pid
-          r.end();
+          welcome = decodeWelcome(body);
         } catch (e) {
           throw new ProtocolError(`the host's welcome does not decode: ${errorMessage(e).message}`);
         }
+        const { protocol, maxFrame } = welcome;
         if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
           throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
         }
@@ -1374,10 +1795,32 @@ class Connection {
             `the host's welcome names a maximum frame size of ${maxFrame} bytes, less than the ${MIN_MAX_FRAME} the protocol requires`,
           );
         }
+        const served = new Map<string, { readonly index: number; readonly fingerprint: string }>();
+        welcome.contracts.forEach((c, index) => {
+          if (!served.has(c.name)) served.set(c.name, { index, fingerprint: c.fingerprint });
+        });
+        for (const c of this.requires) {
+          const offered = served.get(c.name);
+          const problem =
+            offered === undefined
+              ? `the host does not serve contract ${c.name}, which this plugin requires (fingerprint ${c.fingerprint})`
+              : offered.fingerprint !== c.fingerprint
+                ? `this plugin requires host contract ${c.name} fingerprint ${c.fingerprint}, but the host serves ${c.name} with fingerprint ${offered.fingerprint}; build both from the same contract`
+                : undefined;
+          if (problem !== undefined) {
+            this.onWelcome();
+            this.finish({ code: 1, message: problem });
+            return;
+          }
+        }
+        this.hostContracts = served;
         this.maxFrame = maxFrame;
         this.welcomed = true;
         this.frames.max = this.maxFrame;
         this.onWelcome();
+        const waiting = this.beforeWelcome;
+        this.beforeWelcome = [];
+        for (const p of waiting) if (!p.done) this.send(p);
         return;
       }
       if (kind === Kind.Refuse) {
@@ -1424,13 +1867,273 @@ class Connection {
         return;
       case Kind.Response:
       case Kind.Error:
+        this.onAnswer(kind, buf, at, body, owned);
+        return;
       case Kind.Pong:
-        // This runtime makes no calls of its own, so no answer is awaited:
-        // each is dropped without a look at its body.
+        // This runtime sends no pings: no pong is awaited.
         return;
       default:
         throw new ProtocolError(`unexpected frame kind 0x${kind.toString(16)} after the handshake`);
     }
+  }
+
+  /**
+   * A RESPONSE or ERROR: the answer to one of this plugin's calls, or, for an
+   * id no call waits for (answered, given up, never made), dropped unread.
+   * An answer that does not decode fails its call; the connection lives.
+   */
+  private onAnswer(kind: number, buf: Buffer, at: number, body: Buffer, owned: boolean): void {
+    if (this.pending.size === 0) return;
+    const p = this.pending.get(idKey(buf, at));
+    if (p === undefined || !p.written || !this.settle(p)) return;
+    if (kind === Kind.Response) {
+      let value: unknown;
+      try {
+        const r = new Reader(body, owned);
+        value = p.decode(r);
+        r.end();
+      } catch (e) {
+        const why = errorMessage(asDecodeError(e)).message;
+        p.reject(new CallError(p.label, `the host's answer to ${p.label} does not decode: ${why}`, { cause: e }));
+        return;
+      }
+      p.resolve(value);
+      return;
+    }
+    let code: number;
+    let message: string;
+    let detail: string;
+    try {
+      const r = new Reader(body);
+      code = r.u32();
+      message = r.string();
+      detail = r.string();
+      r.end();
+    } catch (e) {
+      const why = errorMessage(asDecodeError(e)).message;
+      p.reject(new CallError(p.label, `the host's ERROR answer to ${p.label} does not decode: ${why}`, { cause: e }));
+      return;
+    }
+    if (code === ErrorCode.DeadlineExceeded) {
+      p.reject(new CallTimeout(p.label, `${p.label} timed out in the host: ${errorCodeName(code)}: ${message}`));
+    } else {
+      p.reject(new RemoteError(p.label, code, message, detail));
+    }
+  }
+
+  /**
+   * Calls method `method` of host contract `contract` (the arguments written
+   * by `args`, the answer read by `decode`). `timeout` is the call's own, in
+   * ms (`null` for none, `undefined` to inherit the handler's deadline).
+   */
+  call(
+    contract: ContractRef,
+    method: number,
+    name: string,
+    args: (w: Writer) => void,
+    decode: (r: Reader) => unknown,
+    timeout: number | null | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const p = new Pending(this, contract, method, name, args, decode, resolve, reject);
+      if (this.closed) {
+        reject(this.closedError(p));
+        return;
+      }
+      const parent = handlerContext?.getStore();
+      if (parent !== undefined && parent.stopped !== undefined) {
+        reject(stoppedError(p, parent));
+        return;
+      }
+      if (signal !== undefined && signal.aborted) {
+        reject(new CallCancelled(p.label, `${p.label} was not sent: its abort signal had aborted`, { cause: signal.reason }));
+        return;
+      }
+      const now = performance.now();
+      if (timeout === undefined) {
+        if (parent !== undefined && parent.deadline !== null) p.deadline = now + (parent.deadline - Date.now());
+      } else if (timeout !== null) {
+        p.deadline = now + timeout;
+        p.timeoutMs = timeout;
+      }
+      if (p.deadline !== null) {
+        const left = p.deadline - now;
+        if (left <= 0) {
+          reject(timeoutError(p));
+          return;
+        }
+        // setTimeout holds at most 2^31-1 ms (24.8 days): a call waits longer
+        // only if it has no deadline worth the name.
+        if (left <= 0x7fffffff) p.timer = setTimeout(() => this.timedOut(p), left);
+      }
+      if (parent !== undefined) {
+        p.parent = parent;
+        (parent.calls ??= new Set()).add(p);
+      }
+      if (signal !== undefined) {
+        p.signal = signal;
+        p.onAbort = () => this.giveUp(p, new CallCancelled(p.label, `${p.label} was cancelled: its abort signal aborted`, { cause: signal.reason }));
+        signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      if (!this.welcomed) {
+        this.beforeWelcome.push(p);
+        return;
+      }
+      this.send(p);
+    });
+  }
+
+  /** Numbers a call and writes its request, or holds it back while too many requests are unwritten. */
+  private send(p: Pending): void {
+    const served = this.hostContracts.get(p.contract.name);
+    if (served === undefined) {
+      this.settle(p);
+      p.reject(new CallError(p.label, `${p.label} cannot be called: the host does not serve contract ${p.contract.name}`));
+      return;
+    }
+    if (served.fingerprint !== p.contract.fingerprint) {
+      this.settle(p);
+      p.reject(
+        new CallError(
+          p.label,
+          `${p.label} cannot be called: this plugin was built against contract ${p.contract.name} fingerprint ${p.contract.fingerprint}, the host serves fingerprint ${served.fingerprint}; build both from the same contract`,
+        ),
+      );
+      return;
+    }
+    p.id = this.nextId++;
+    this.pending.set(p.id, p);
+    if (this.held.length > 0 || this.requestsBackedUp()) {
+      this.held.push(p);
+      this.awaitDrain();
+      return;
+    }
+    this.writeRequest(p, served.index);
+  }
+
+  /** Whether unwritten requests (in the outbox and the socket) passed the limit. */
+  private requestsBackedUp(): boolean {
+    return (
+      this.unsentRequestBytes + this.socket.writableLength > HIGH_WATER &&
+      this.unsentRequestBytes + this.unwrittenRequests() > HIGH_WATER
+    );
+  }
+
+  private awaitDrain(): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    // Requests waiting in the outbox go to the socket first; `drain` follows.
+    if (this.out.length !== 0) this.queued();
+    this.socket.once("drain", this.onRequestsDrained);
+  }
+
+  /** Writes the held-back requests whose callers still wait, while the limit allows. */
+  private releaseHeld(): void {
+    if (this.closed) return;
+    const held = this.held;
+    let i = 0;
+    for (; i < held.length; i++) {
+      const p = held[i]!;
+      if (p.done) continue;
+      if (this.requestsBackedUp()) break;
+      this.writeRequest(p, this.hostContracts.get(p.contract.name)!.index);
+    }
+    this.held = held.slice(i);
+    if (this.held.some((p) => !p.done)) this.awaitDrain();
+    else this.held = [];
+  }
+
+  /** Writes the request of call `p` to the outbox; a request that cannot be written fails its call. */
+  private writeRequest(p: Pending, contract: number): void {
+    if (this.closed) return;
+    let deadlineMs = 0;
+    if (p.deadline !== null) {
+      const left = Math.ceil(p.deadline - performance.now());
+      if (left <= 0) {
+        this.expire(p);
+        return;
+      }
+      deadlineMs = left;
+    }
+    const out = this.out;
+    const at = out.begin(Kind.Request, p.id);
+    try {
+      out.u32(contract);
+      out.u32(p.method);
+      out.uint(deadlineMs);
+      p.args(out);
+      const length = out.end(at);
+      if (length > this.maxFrame) {
+        throw new EncodeError(`the request is ${length} bytes, more than the maximum frame size ${this.maxFrame}`);
+      }
+      this.unsentRequestBytes += length + 4;
+    } catch (e) {
+      out.cut(at);
+      this.settle(p);
+      p.reject(e);
+      return;
+    }
+    p.written = true;
+    this.queued();
+  }
+
+  /**
+   * Ends call `p` here: out of the tables, its timer and signal listener
+   * gone. `false` when it had ended already (answered or given up).
+   */
+  private settle(p: Pending): boolean {
+    if (p.done) return false;
+    p.done = true;
+    if (p.id !== 0) this.pending.delete(p.id);
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.onAbort !== undefined) p.signal?.removeEventListener("abort", p.onAbort);
+    p.parent?.calls?.delete(p);
+    return true;
+  }
+
+  /** The caller stopped waiting for `p`: fails it with `error`, and sends CANCEL if the request went out. */
+  private giveUp(p: Pending, error: CallError): void {
+    if (!this.settle(p)) return;
+    if (p.written) this.control(Kind.Cancel, p.id);
+    p.reject(error);
+  }
+
+  /**
+   * The timer of call `p` fired. Node runs timers before it reads the
+   * socket: after a stall (a handler that blocked the event loop, a busy
+   * machine) an answer that came in time may be waiting unread. The call
+   * times out only after the socket was read once more.
+   */
+  private timedOut(p: Pending): void {
+    if (!p.done) setImmediate(() => this.expire(p));
+  }
+
+  /** The deadline of call `p` passed. */
+  private expire(p: Pending): void {
+    const parent = p.parent;
+    if (p.timeoutMs === undefined && parent !== undefined && parent.timer !== undefined && parent.stopped === undefined) {
+      // The deadline is the handler's, whose own timer, due now too, stops
+      // it (ERROR code 6 to the host) and then this call (CallTimeout).
+      // Looked at again in a moment, in case the handler ends first.
+      p.timer = setTimeout(() => this.timedOut(p), 1);
+      return;
+    }
+    this.giveUp(p, timeoutError(p));
+  }
+
+  /** The handler that made call `p` was stopped (cancelled, or past its deadline). */
+  handlerStopped(p: Pending, handler: Call): void {
+    this.giveUp(p, stoppedError(p, handler));
+  }
+
+  /** The error of a call made on a connection that ended. */
+  private closedError(p: Pending): ConnectionClosed {
+    const why = this.status?.message;
+    return new ConnectionClosed(
+      p.label,
+      `${p.label} got no answer: the connection to the host closed${why === undefined ? "" : ` (${why})`}`,
+    );
   }
 
   /**
@@ -1532,9 +2235,12 @@ class Connection {
     }
     const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
     const call = new Call(bound.name, deadline);
+    // With host clients in use, the handler runs in its own context, which
+    // its calls to the host read; without, it costs nothing.
+    const context = handlerContext;
     let result: unknown;
     try {
-      result = run(call);
+      result = context === undefined ? run(call) : context.run(call, run, call);
     } catch (e) {
       const { message, detail } = errorMessage(e);
       this.sendError(id, ErrorCode.HandlerFailed, message, detail);
@@ -1551,6 +2257,7 @@ class Connection {
       call.timer = setTimeout(() => {
         if (this.running.get(id) !== call) return;
         this.running.delete(id);
+        call.expired = true;
         call.abort(new Error("the call's deadline passed"));
         this.sendError(id, ErrorCode.DeadlineExceeded, "the handler did not finish before the call's deadline");
         this.maybeFinishDraining();
@@ -1576,7 +2283,10 @@ class Connection {
   private release(key: number | bigint, call: Call): boolean {
     if (this.running.get(key) !== call) return false;
     this.running.delete(key);
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.timer !== undefined) {
+      clearTimeout(call.timer);
+      call.timer = undefined;
+    }
     return true;
   }
 
@@ -1593,6 +2303,13 @@ class Connection {
     this.flush();
     this.closed = true;
     this.status = status;
+    // Every call to the host still waiting fails now: none hangs.
+    const waiting = [...this.beforeWelcome, ...this.pending.values()];
+    this.beforeWelcome = [];
+    this.held = [];
+    for (const p of waiting) {
+      if (this.settle(p)) p.reject(this.closedError(p));
+    }
     for (const call of this.running.values()) {
       call.abort(new Error("the connection to the host closed"));
     }
@@ -1623,7 +2340,8 @@ function notStartedByHost(missing: string): never {
  * Connects to the host that started this process and serves `services`
  * (from the generated `...Service(impl)` functions, in this order) until
  * the host closes the connection or asks the plugin to shut down; then
- * exits the process (unless `options.exit` is false).
+ * exits the process (unless `options.exit` is false). `options.requires`
+ * names the host contracts the plugin calls (`host(StoreClient)`).
  *
  * Run by hand, without a host, it prints one line that says so and exits
  * with status 2.
@@ -1635,6 +2353,8 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
   if (address === undefined || address === "") notStartedByHost("GOPROC_ADDR");
   if (token === undefined || token === "") notStartedByHost("GOPROC_TOKEN");
   const exit = options.exit ?? true;
+  const requires = (options.requires ?? []).map((c) => c.contract);
+  if (requires.length > 0) trackHandlers();
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const done = (status: Status): void => {
@@ -1661,7 +2381,8 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
     const welcomeTimer = setTimeout(() => {
       conn.finish({ code: 1, message: `the host did not answer the hello within ${WELCOME_TIMEOUT_MS} ms` });
     }, WELCOME_TIMEOUT_MS);
-    const conn = new Connection(socket, frames, list, done, () => clearTimeout(welcomeTimer));
+    const conn = new Connection(socket, frames, list, requires, done, () => clearTimeout(welcomeTimer));
+    current = conn;
     socket.on("connect", () => {
       try {
         conn.hello(token);
