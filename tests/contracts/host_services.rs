@@ -32,9 +32,9 @@ pub trait Guest {
     /// `[language]` (`"rust"`, `"python"`, `"typescript"`), followed by the
     /// host's `bounce(depth - 1)` when `depth > 0`.
     async fn bounce(&self, depth: u32) -> Vec<String>;
-    /// Calls `HostApi.fail(how)` with a deadline of its own of 500 ms and
+    /// Calls `HostApi.fail(how)` with a deadline of its own of 2 s and
     /// describes the outcome in one line: `ok: N`, `domain error: TEXT`,
-    /// `timeout: MESSAGE` when the host did not answer within 500 ms, or
+    /// `timeout: MESSAGE` when the host did not answer within 2 s, or
     /// `failed: MESSAGE` for any other failure of the call, where MESSAGE
     /// is the runtime's description of the error (for a host handler that
     /// panicked it contains the host's `panic: ...` message).

@@ -31,7 +31,7 @@ impl Guest for Plugin {
     }
 
     async fn call_failing(&self, how: String) -> String {
-        let host = host().with_timeout(Duration::from_millis(500));
+        let host = host().with_timeout(Duration::from_secs(2));
         match host.fail(how).await {
             Ok(Ok(n)) => format!("ok: {n}"),
             Ok(Err(text)) => format!("domain error: {text}"),

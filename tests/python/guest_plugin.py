@@ -26,7 +26,7 @@ class Guest(host_services.Guest):
 
     async def call_failing(self, how: str) -> str:
         try:
-            n = await self.host.with_timeout(0.5).fail(how)
+            n = await self.host.with_timeout(2.0).fail(how)
         except HostApiFailRaised as e:
             return f"domain error: {e.value}"
         except rt.CallTimeout as e:

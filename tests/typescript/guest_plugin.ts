@@ -25,7 +25,7 @@ const guest: Guest = {
 
   call_failing: async (how) => {
     try {
-      const answer = await hostApi.withTimeout(500).fail(how);
+      const answer = await hostApi.withTimeout(2000).fail(how);
       return "ok" in answer ? `ok: ${answer.ok}` : `domain error: ${answer.err}`;
     } catch (e) {
       if (e instanceof CallTimeout) return `timeout: ${describe(e)}`;
