@@ -145,13 +145,13 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
         #trait_docs
         #[derive(Clone, Debug)]
         #vis struct #client {
-            handle: #krate::__private::ServiceHandle,
+            handle: #krate::__private::ClientHandle,
         }
 
         impl #krate::__private::Client for #client {
             const CONTRACT: &'static #krate::__private::ContractInfo = #info;
 
-            fn from_handle(handle: #krate::__private::ServiceHandle) -> Self {
+            fn from_handle(handle: #krate::__private::ClientHandle) -> Self {
                 #client { handle }
             }
         }

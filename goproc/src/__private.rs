@@ -3,7 +3,7 @@
 pub use serde;
 pub use serde_bytes;
 
-pub use crate::client::{Client, ServiceHandle};
+pub use crate::client::{Client, ClientHandle};
 pub use crate::driver::{Args, HandlerFuture, RemoteError};
 pub use crate::service::Service;
 pub use crate::wire::frame::FrameBuf;

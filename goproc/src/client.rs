@@ -1,5 +1,5 @@
 //! Typed clients: what `#[plugin_interface]` generates wraps a
-//! [`ServiceHandle`]. A host gets them from its plugins; either side gets
+//! [`ClientHandle`]. A host gets them from its plugins; either side gets
 //! one for the other side's contracts with [`peer`].
 
 use std::any::Any;
@@ -25,14 +25,14 @@ pub trait Client: Clone + Send + Sync + Sized + 'static {
 
     /// Wraps a handle; called by [`crate::Plugin::client`].
     #[doc(hidden)]
-    fn from_handle(handle: ServiceHandle) -> Self;
+    fn from_handle(handle: ClientHandle) -> Self;
 }
 
 /// One contract on one plugin connection: what a generated client holds.
 /// Cloning is cheap; every clone shares the connection, and keeps the
 /// plugin running.
 #[derive(Clone)]
-pub struct ServiceHandle {
+pub struct ClientHandle {
     route: Route,
     contract: &'static ContractInfo,
     timeout: Timeout,
@@ -76,7 +76,8 @@ enum Route {
     /// One plugin's connection.
     Direct {
         conn: Arc<Connection>,
-        service: u32,
+        /// The contract's index in the peer's handshake list.
+        contract_index: u32,
         /// Keeps the plugin process alive while any client exists.
         _owner: Arc<dyn Any + Send + Sync>,
     },
@@ -87,17 +88,17 @@ enum Route {
     },
 }
 
-impl ServiceHandle {
+impl ClientHandle {
     pub(crate) fn new(
         conn: Arc<Connection>,
-        service: u32,
+        contract_index: u32,
         contract: &'static ContractInfo,
         owner: Arc<dyn Any + Send + Sync>,
     ) -> Self {
-        ServiceHandle {
+        ClientHandle {
             route: Route::Direct {
                 conn,
-                service,
+                contract_index,
                 _owner: owner,
             },
             contract,
@@ -111,10 +112,10 @@ impl ServiceHandle {
         contract_index: u32,
         contract: &'static ContractInfo,
     ) -> Self {
-        ServiceHandle {
+        ClientHandle {
             route: Route::Direct {
                 conn,
-                service: contract_index,
+                contract_index,
                 _owner: Arc::new(()),
             },
             contract,
@@ -127,7 +128,7 @@ impl ServiceHandle {
         index: usize,
         contract: &'static ContractInfo,
     ) -> Self {
-        ServiceHandle {
+        ClientHandle {
             route: Route::Pool {
                 pool,
                 contract: index,
@@ -155,7 +156,7 @@ impl ServiceHandle {
     /// A copy whose calls fail with [`Error::Timeout`] after `timeout`
     /// (`None`: no deadline), whatever the calling handler's deadline.
     pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
-        ServiceHandle {
+        ClientHandle {
             timeout: Timeout::Own(timeout),
             ..self.clone()
         }
@@ -171,7 +172,7 @@ impl ServiceHandle {
         self.call_sized(method, args, 0).await
     }
 
-    /// [`ServiceHandle::call`], with room reserved for `args_size` bytes
+    /// [`ClientHandle::call`], with room reserved for `args_size` bytes
     /// of arguments (what generated code knows of large arguments).
     #[doc(hidden)]
     pub async fn call_sized<A, R>(
@@ -188,7 +189,7 @@ impl ServiceHandle {
         codec::decode(&body).map_err(|e| self.bad_answer(method, e))
     }
 
-    /// [`ServiceHandle::call_sized`] for a method that returns `Vec<u8>`:
+    /// [`ClientHandle::call_sized`] for a method that returns `Vec<u8>`:
     /// the bytes keep the buffer the answer was read into.
     #[doc(hidden)]
     pub async fn call_bytes<A>(
@@ -235,9 +236,13 @@ impl ServiceHandle {
         let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
         let timeout = self.timeout();
         let answer = match &self.route {
-            Route::Direct { conn, service, .. } => {
+            Route::Direct {
+                conn,
+                contract_index,
+                ..
+            } => {
                 let head = RequestHead {
-                    contract: *service,
+                    contract: *contract_index,
                     method,
                     deadline_ms: deadline_ms(timeout),
                 };
@@ -311,7 +316,7 @@ pub fn peer<C: Client>() -> Result<C, Error> {
             contract: C::CONTRACT.name,
         })?;
     let index = peer_contract(conn.peer_contracts(), C::CONTRACT, conn.peer())?;
-    Ok(C::from_handle(ServiceHandle::inheriting(
+    Ok(C::from_handle(ClientHandle::inheriting(
         conn.clone(),
         index,
         C::CONTRACT,
@@ -319,7 +324,11 @@ pub fn peer<C: Client>() -> Result<C, Error> {
 }
 
 /// Finds `wanted` among the contracts the other side serves.
-fn peer_contract(served: &[ContractRef], wanted: &ContractInfo, peer: &str) -> Result<u32, Error> {
+pub(crate) fn peer_contract(
+    served: &[ContractRef],
+    wanted: &ContractInfo,
+    peer: &str,
+) -> Result<u32, Error> {
     let short = |f: &str| f.get(..12).unwrap_or(f).to_string();
     let reason = match served.iter().position(|c| c.name == wanted.name) {
         Some(i) if served[i].fingerprint == wanted.fingerprint => return Ok(i as u32),
@@ -354,13 +363,13 @@ pub(crate) fn deadline_ms(left: Option<Duration>) -> u64 {
         .unwrap_or(0)
 }
 
-impl std::fmt::Debug for ServiceHandle {
+impl std::fmt::Debug for ClientHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let peer = match &self.route {
             Route::Direct { conn, .. } => conn.peer().to_string(),
             Route::Pool { .. } => "a pool".to_string(),
         };
-        f.debug_struct("ServiceHandle")
+        f.debug_struct("ClientHandle")
             .field("contract", &self.contract.name)
             .field("peer", &peer)
             .field("timeout", &self.timeout)

@@ -88,7 +88,7 @@ pub mod wire;
 #[doc(hidden)]
 pub mod __private;
 
-pub use client::{peer, Client, ServiceHandle};
+pub use client::{peer, Client, ClientHandle};
 pub use contract::ContractInfo;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;

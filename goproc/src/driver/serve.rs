@@ -1,6 +1,6 @@
-//! Serving the peer's calls: decode the request head, find the handler,
-//! run its first step on the reader (most answer at once) or as its own
-//! task, and answer with RESPONSE or ERROR.
+//! Serving the peer's calls: for a request the session passed on, find the
+//! handler, run its first step on the reader (most answer at once) or as
+//! its own task, and answer with RESPONSE or ERROR.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -63,7 +63,7 @@ impl From<Vec<u8>> for Args {
     }
 }
 
-/// Routes a request to a handler. Implemented by goproc's `Server`.
+/// Routes a request to a handler: the contracts one side serves.
 pub trait Dispatch: Send + Sync + 'static {
     /// Starts the handler for `method` of contract number `contract`, with the
     /// encoded arguments; fails at once if either is unknown or the
@@ -103,8 +103,8 @@ impl RemoteError {
 }
 
 /// How long the handlers started by one read turn may run inline, on the
-/// reader, before the rest of the turn's handlers are spawned as tasks (so a slow
-/// handler delays the frames behind it by at most about this much).
+/// reader, before the rest of the turn's handlers are spawned as tasks (so
+/// a slow handler delays the frames behind it by at most about this much).
 const INLINE_BUDGET: Duration = Duration::from_micros(200);
 
 /// The clock is read once every this many inline handlers.

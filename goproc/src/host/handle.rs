@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use super::supervise::{Exit, Stop};
-use crate::client::{Client, ServiceHandle};
+use crate::client::{Client, ClientHandle};
 use crate::contract::check_contract;
 use crate::driver::Connection;
 use crate::wire::messages::{ContractRef, Hello};
@@ -68,9 +68,9 @@ impl Plugin {
     /// A typed client for contract `C`, checked against what the plugin
     /// announced (name and fingerprint).
     pub fn client<C: Client>(&self) -> Result<C, Error> {
-        let service = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
+        let index = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
-        let handle = ServiceHandle::new(self.inner.conn.clone(), service, C::CONTRACT, owner);
+        let handle = ClientHandle::new(self.inner.conn.clone(), index, C::CONTRACT, owner);
         Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
     }
 

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::client::Client;
-use crate::contract::check_contract;
+use crate::client::{peer_contract, Client};
 use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::service::{Service, Services};
@@ -97,7 +96,7 @@ impl Server {
             });
         }
         for required in &self.requires {
-            check_contract(&welcome.contracts, required, "host").map_err(|e| Error::Handshake {
+            peer_contract(&welcome.contracts, required, "host").map_err(|e| Error::Handshake {
                 plugin: "this plugin".into(),
                 reason: format!("the host's welcome does not match what it requires: {e}"),
             })?;

@@ -16,7 +16,7 @@ use slot::{Slot, State};
 use crate::client::{Balance, EncodeArgs, Routed};
 use crate::driver::CallFailure;
 use crate::wire::messages::RequestHead;
-use crate::{Client, ContractInfo, Error, PluginBuilder, ServiceHandle};
+use crate::{Client, ClientHandle, ContractInfo, Error, PluginBuilder};
 
 /// Configures a [`Pool`]. Made by [`Pool::builder`].
 #[derive(Debug, Clone)]
@@ -334,7 +334,7 @@ impl Pool {
                     .collect(),
             })?;
         let handle =
-            ServiceHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT);
+            ClientHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT);
         Ok(C::from_handle(
             handle.with_timeout(self.shared.builder.default_call_timeout()),
         ))
