@@ -33,6 +33,10 @@ pub enum WaitState {
 }
 
 impl Host {
+    pub fn stored(&self, key: &str) -> Option<String> {
+        self.store.lock().unwrap().get(key).cloned()
+    }
+
     pub fn wait_state(&self, tag: &str) -> Option<WaitState> {
         self.waits.lock().unwrap().get(tag).copied()
     }

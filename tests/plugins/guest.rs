@@ -7,6 +7,22 @@ use super::host_services::{Guest, HostApiClient};
 
 pub struct Plugin;
 
+/// Outside any handler: once the plugin is connected, writes
+/// `guest/started = rust` to the host's store.
+pub async fn announce_outside_a_handler() {
+    loop {
+        match goproc::peer::<HostApiClient>() {
+            Ok(host) => {
+                let _ = host.put("guest/started".into(), "rust".into()).await;
+                return;
+            }
+            // Not connected yet.
+            Err(goproc::Error::NoPeer { .. }) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// The host's API, for the call the current handler serves.
 fn host() -> HostApiClient {
     goproc::peer().expect("the host serves HostApi (required at the handshake)")

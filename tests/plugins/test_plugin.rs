@@ -57,6 +57,7 @@ async fn main() {
             .await
         }
         "guest" => {
+            tokio::spawn(guest::announce_outside_a_handler());
             goproc::Server::new()
                 .add(host_services::GuestServer::new(guest::Plugin))
                 .require::<host_services::HostApiClient>()

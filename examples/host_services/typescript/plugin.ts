@@ -20,7 +20,7 @@ const counter: PageCounter = {
     const stored = await store.get(key);
     const count = (stored === null ? 0n : BigInt(stored)) + 1n;
     await store.put(key, count.toString());
-    await logger.log({ tag: "Info" }, `typescript: visit ${count} of ${page} (${key} = ${count} in the host's store)`);
+    await logger.log({ tag: "Info" }, `typescript counted visit ${count} of ${page}`);
     return count;
   },
 };
