@@ -39,7 +39,7 @@ impl ContractInfo {
 }
 
 /// Finds `wanted` among the served contracts, with the same fingerprint;
-/// returns its service index.
+/// returns its index in that list.
 pub(crate) fn check_contract(
     served: &[ContractRef],
     wanted: &ContractInfo,

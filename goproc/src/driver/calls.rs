@@ -70,7 +70,7 @@ impl Connection {
     }
 
     /// `frame` (a request some connection did not send) with a new head:
-    /// another service index, the deadline left.
+    /// another contract index, the deadline left.
     pub(crate) fn readdress(
         &self,
         frame: Vec<u8>,

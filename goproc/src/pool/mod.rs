@@ -200,7 +200,7 @@ impl Shared {
                 Pick::Slot(index, ready) => {
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let head = RequestHead {
-                        contract: ready.services[contract],
+                        contract: ready.contract_indexes[contract],
                         method,
                         deadline_ms: crate::client::deadline_ms(left),
                     };

@@ -15,8 +15,8 @@ use crate::{Error, Plugin};
 pub(crate) struct Ready {
     pub(crate) plugin: Plugin,
     pub(crate) conn: Arc<Connection>,
-    /// The service index of each of the pool's contracts on this instance.
-    pub(crate) services: Vec<u32>,
+    /// The contract index of each of the pool's contracts on this instance.
+    pub(crate) contract_indexes: Vec<u32>,
 }
 
 pub(crate) enum State {
@@ -102,16 +102,16 @@ pub(crate) async fn run(shared: Weak<Shared>, index: usize) {
         };
         let last_error = match outcome {
             Ok(plugin) => {
-                let services = contracts
+                let contract_indexes = contracts
                     .iter()
                     .map(|c| check_contract(plugin.announced(), c, plugin.name()))
                     .collect::<Result<Vec<u32>, Error>>();
-                match services {
-                    Ok(services) => {
+                match contract_indexes {
+                    Ok(contract_indexes) => {
                         let ready = Arc::new(Ready {
                             conn: plugin.connection(),
                             plugin: plugin.clone(),
-                            services,
+                            contract_indexes,
                         });
                         let Some(pool) = shared.upgrade() else {
                             return;
