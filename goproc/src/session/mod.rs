@@ -4,13 +4,15 @@
 //! wake a caller, serve a request, stop a handler, answer at once).
 //!
 //! A session owns this side's call ids and the table of its calls in
-//! flight (each with the answer once it came, and whom to wake), the table
-//! of the peer's calls this side is serving (with whatever the driver uses
-//! to stop a handler, `H`), whether the connection still takes calls, and
-//! the drain a SHUTDOWN starts. It knows nothing of sockets, tasks or
-//! clocks, so it is tested alone with scripted frames (`tests.rs`). The
-//! driver keeps it behind one lock, the way h2 and
-//! quinn keep their protocol state machines.
+//! flight (what each asked, its answer once it came, and the `Waker` to
+//! hand back when it does), the table of the peer's calls this side is
+//! serving (with whatever the driver uses to stop a handler, `H`), reading
+//! a request's head and deadline, which answers are taken and which are
+//! dropped (the first wins), whether the connection still takes calls,
+//! and the drain a SHUTDOWN starts. It knows nothing of sockets, tasks or
+//! clocks, so it is tested alone with scripted frames and random
+//! interleavings (`tests.rs`). The driver keeps it behind one lock, the
+//! way h2 and quinn keep their protocol state machines.
 
 mod ids;
 #[cfg(test)]
