@@ -45,10 +45,10 @@ async fn every_instance_of_a_pool_reaches_the_host_services_it_shares() {
 }
 
 #[tokio::test]
-async fn a_plugin_task_outside_any_handler_calls_the_host_once_connected() {
+async fn a_plugin_task_outside_any_handler_calls_the_host_and_waits_while_it_connects() {
     let host = host_services_support::Host::default();
     let (_plugin, _guest) = host_services_support::start(builder(), &host).await;
-    host_services_support::wait_until("the plugin's background task wrote to the store", || {
+    host_services_support::wait_until("the plugin's task wrote to the store", || {
         host.stored("guest/started").as_deref() == Some("rust")
     })
     .await;

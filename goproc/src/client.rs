@@ -81,6 +81,8 @@ enum Route {
         /// Keeps the plugin process alive while any client exists.
         _owner: Arc<dyn Any + Send + Sync>,
     },
+    /// This plugin process's host, once `serve` has connected to it.
+    AwaitHost,
     /// The least-loaded instance of a pool; `contract` indexes the pool's contracts.
     Pool {
         pool: Arc<dyn Balance>,
@@ -118,6 +120,16 @@ impl ClientHandle {
                 contract_index,
                 _owner: Arc::new(()),
             },
+            contract,
+            timeout: Timeout::Inherited,
+        }
+    }
+
+    /// A handle of a plugin process that is still connecting to its host:
+    /// its calls wait for the connection, inheriting deadlines as above.
+    fn awaiting_host(contract: &'static ContractInfo) -> Self {
+        ClientHandle {
+            route: Route::AwaitHost,
             contract,
             timeout: Timeout::Inherited,
         }
@@ -252,8 +264,36 @@ impl ClientHandle {
                 pool.call(*contract, method, &encode, args_size, timeout)
                     .await
             }
+            // Boxed: rare, and it would otherwise enlarge every call's future.
+            Route::AwaitHost => {
+                Box::pin(self.call_when_connected(method, &encode, args_size, timeout)).await
+            }
         };
         answer.map_err(|failure| self.failure(method, failure, timeout))
+    }
+
+    /// A call of a plugin's task made before its connection to the host was
+    /// up: waits for it, then finds the contract in the host's WELCOME.
+    async fn call_when_connected(
+        &self,
+        method: u32,
+        encode: EncodeArgs<'_>,
+        args_size: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let conn = crate::driver::context::wait_for_host()
+            .await
+            .ok_or(CallFailure::Connection(Error::NoPeer {
+                contract: self.contract.name,
+            }))?;
+        let index = peer_contract(conn.peer_contracts(), self.contract, conn.peer())
+            .map_err(CallFailure::Connection)?;
+        let head = RequestHead {
+            contract: index,
+            method,
+            deadline_ms: deadline_ms(timeout),
+        };
+        conn.call(head, encode, args_size, timeout).await
     }
 
     fn failure(&self, method: u32, failure: CallFailure, timeout: Option<Duration>) -> Error {
@@ -290,7 +330,8 @@ impl ClientHandle {
 /// the current handler serves: inside a plugin's handler, the host's
 /// contract (a store, a logger); inside a host service's handler, the
 /// calling plugin's contract, to call it back. Outside a handler, in a
-/// plugin process, the host's contract.
+/// plugin process, the host's contract: once `serve` has started (calls
+/// made while it connects wait for the connection).
 ///
 /// Its calls inherit what is left of the handler's deadline, unless given
 /// their own with `with_timeout`; when the handler is cancelled (its
@@ -307,14 +348,26 @@ impl ClientHandle {
 /// ```
 ///
 /// Fails with [`Error::PeerContract`] when the other side does not serve
-/// `C`, or serves another version of it; outside a handler in a host, or
-/// in a plugin not yet connected, with [`Error::NoPeer`].
+/// `C`, or serves another version of it (for a call made while the plugin
+/// connects, the call fails so); outside a handler in a host, or in a
+/// process that does not serve, with [`Error::NoPeer`].
 pub fn peer<C: Client>() -> Result<C, Error> {
-    let conn = crate::driver::context::current_connection()
-        .or_else(crate::driver::context::host_connection)
-        .ok_or(Error::NoPeer {
-            contract: C::CONTRACT.name,
-        })?;
+    use crate::driver::context::{current_connection, host_now, HostNow};
+    let conn = match current_connection() {
+        Some(conn) => conn,
+        None => match host_now() {
+            HostNow::Connected(conn) => conn,
+            // A task of a plugin whose `serve` is still connecting.
+            HostNow::Connecting => {
+                return Ok(C::from_handle(ClientHandle::awaiting_host(C::CONTRACT)))
+            }
+            HostNow::None => {
+                return Err(Error::NoPeer {
+                    contract: C::CONTRACT.name,
+                })
+            }
+        },
+    };
     let index = peer_contract(conn.peer_contracts(), C::CONTRACT, conn.peer())?;
     Ok(C::from_handle(ClientHandle::inheriting(
         conn.clone(),
@@ -367,6 +420,7 @@ impl std::fmt::Debug for ClientHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let peer = match &self.route {
             Route::Direct { conn, .. } => conn.peer().to_string(),
+            Route::AwaitHost => "host".to_string(),
             Route::Pool { .. } => "a pool".to_string(),
         };
         f.debug_struct("ClientHandle")

@@ -99,10 +99,11 @@ pub enum Error {
 
     /// [`crate::peer`] was called with no other side to call: outside a
     /// handler in a host (use [`crate::Plugin::client`] there), or in a
-    /// plugin before it connected to its host.
+    /// process that has not started [`crate::serve`] (or whose connection
+    /// to its host ended).
     #[error(
         "no peer to call {contract} on: `goproc::peer` works inside a handler (on either side) \
-         and in a plugin connected to its host; a host calls its plugins through \
+         and in a plugin once `serve` has started; a host calls its plugins through \
          `Plugin::client`"
     )]
     NoPeer {

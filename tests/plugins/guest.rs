@@ -7,20 +7,14 @@ use super::host_services::{Guest, HostApiClient};
 
 pub struct Plugin;
 
-/// Outside any handler: once the plugin is connected, writes
-/// `guest/started = rust` to the host's store.
+/// Outside any handler, while the plugin is still connecting: writes
+/// `guest/started = rust` to the host's store (the call waits for the
+/// connection).
 pub async fn announce_outside_a_handler() {
-    loop {
-        match goproc::peer::<HostApiClient>() {
-            Ok(host) => {
-                let _ = host.put("guest/started".into(), "rust".into()).await;
-                return;
-            }
-            // Not connected yet.
-            Err(goproc::Error::NoPeer { .. }) => tokio::time::sleep(Duration::from_millis(5)).await,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    let host = goproc::peer::<HostApiClient>().expect("a plugin that is connecting has a peer");
+    host.put("guest/started".into(), "rust".into())
+        .await
+        .expect("the call reaches the host once connected");
 }
 
 /// The host's API, for the call the current handler serves.

@@ -57,12 +57,12 @@ async fn main() {
             .await
         }
         "guest" => {
-            tokio::spawn(guest::announce_outside_a_handler());
-            goproc::Server::new()
+            let server = goproc::Server::new()
                 .add(host_services::GuestServer::new(guest::Plugin))
-                .require::<host_services::HostApiClient>()
-                .serve()
-                .await
+                .require::<host_services::HostApiClient>();
+            // The announcement is polled after `serve` started connecting.
+            let (served, ()) = tokio::join!(server.serve(), guest::announce_outside_a_handler());
+            served
         }
         "all" => {
             goproc::Server::new()

@@ -3,8 +3,10 @@
 //! every handler, on either side, by the connection that runs it.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use super::Connection;
 
@@ -26,18 +28,77 @@ pub(crate) fn scope<F: Future>(call: CallScope, handler: F) -> impl Future<Outpu
     CALL.scope(call, handler)
 }
 
-/// In a plugin process, the connection to its host once it is up: what a
-/// task outside any handler calls the host through.
-static HOST: Mutex<Weak<Connection>> = Mutex::new(Weak::new());
+/// In a plugin process, its way to its host: what a task outside any
+/// handler calls the host through.
+enum HostLink {
+    /// `serve` has not started: this process is no plugin (yet).
+    NotServing,
+    /// `serve` is connecting: calls wait for it.
+    Connecting,
+    /// Connected.
+    Connected(Weak<Connection>),
+    /// The connection failed to start, or ended.
+    Ended,
+}
+
+static HOST: Mutex<HostLink> = Mutex::new(HostLink::NotServing);
+
+/// Woken when the host link leaves `Connecting`.
+fn host_settled() -> &'static Notify {
+    static SETTLED: OnceLock<Notify> = OnceLock::new();
+    SETTLED.get_or_init(Notify::new)
+}
+
+fn set_host_link(link: HostLink) {
+    *HOST.lock().unwrap_or_else(|p| p.into_inner()) = link;
+    host_settled().notify_waiters();
+}
+
+/// This plugin process starts connecting to its host.
+pub(crate) fn host_connecting() {
+    set_host_link(HostLink::Connecting);
+}
 
 /// Records this plugin process's connection to its host.
 pub(crate) fn set_host_connection(conn: &Arc<Connection>) {
-    *HOST.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(conn);
+    set_host_link(HostLink::Connected(Arc::downgrade(conn)));
 }
 
-/// This process's connection to its host, if it is a plugin that serves.
-pub(crate) fn host_connection() -> Option<Arc<Connection>> {
-    HOST.lock().unwrap_or_else(|p| p.into_inner()).upgrade()
+/// This plugin process's connection to its host failed to start, or ended.
+pub(crate) fn host_ended() {
+    set_host_link(HostLink::Ended);
+}
+
+/// Where this process stands with its host, if it is a plugin.
+pub(crate) enum HostNow {
+    /// Connected: call through this.
+    Connected(Arc<Connection>),
+    /// Connecting: [`wait_for_host`] says when it is done.
+    Connecting,
+    /// No host to call.
+    None,
+}
+
+/// This process's connection to its host, now.
+pub(crate) fn host_now() -> HostNow {
+    match &*HOST.lock().unwrap_or_else(|p| p.into_inner()) {
+        HostLink::Connected(conn) => conn.upgrade().map_or(HostNow::None, HostNow::Connected),
+        HostLink::Connecting => HostNow::Connecting,
+        HostLink::NotServing | HostLink::Ended => HostNow::None,
+    }
+}
+
+/// Waits while this plugin process connects to its host; `None` when there
+/// is no host to call (the handshake failed, or the connection ended).
+pub(crate) async fn wait_for_host() -> Option<Arc<Connection>> {
+    loop {
+        let settled = host_settled().notified();
+        match host_now() {
+            HostNow::Connected(conn) => return Some(conn),
+            HostNow::None => return None,
+            HostNow::Connecting => settled.await,
+        }
+    }
 }
 
 /// The connection of the call the current task serves, if it serves one.

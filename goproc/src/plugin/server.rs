@@ -66,6 +66,15 @@ impl Server {
             (Err(_), _) => not_started_by_host(ENV_ADDR),
             (_, Err(_)) => not_started_by_host(ENV_TOKEN),
         };
+        // Tasks outside any handler may call the host from now on: their
+        // calls wait for the connection.
+        crate::driver::context::host_connecting();
+        let served = self.connect_and_serve(address, token).await;
+        crate::driver::context::host_ended();
+        served
+    }
+
+    async fn connect_and_serve(self, address: String, token: String) -> Result<(), Error> {
         let mut stream = crate::transport::connect(&address)
             .await
             .map_err(|e| Error::transport(format!("connecting to the host at {address}"), e))?;
