@@ -11,15 +11,15 @@ mod common;
 #[path = "../examples/calculator/contract.rs"]
 mod calculator;
 #[allow(dead_code)]
+#[path = "common/example_host.rs"]
+mod example_host;
 #[path = "../examples/host_services/contract.rs"]
 mod host_services;
 #[allow(dead_code)]
 #[path = "../examples/kv/contract.rs"]
 mod kv;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calculator::{CalculatorClient, MathError};
@@ -462,33 +462,10 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
     }
 }
 
-/// The host's side of the host_services example: its `Store` and `Logger`.
-#[derive(Clone, Default)]
-struct ExampleHost {
-    store: Arc<Mutex<HashMap<String, String>>>,
-    log: Arc<Mutex<Vec<(host_services::Level, String)>>>,
-}
-
-impl host_services::Store for ExampleHost {
-    async fn get(&self, key: String) -> Option<String> {
-        self.store.lock().unwrap().get(&key).cloned()
-    }
-
-    async fn put(&self, key: String, value: String) -> Option<String> {
-        self.store.lock().unwrap().insert(key, value)
-    }
-}
-
-impl host_services::Logger for ExampleHost {
-    async fn log(&self, level: host_services::Level, message: String) {
-        self.log.lock().unwrap().push((level, message));
-    }
-}
-
 #[tokio::test]
 async fn the_python_page_counter_counts_in_the_hosts_store_and_logs_through_its_logger() {
     use host_services::{Level, LoggerServer, PageCounterClient, StoreServer};
-    let host = ExampleHost::default();
+    let host = example_host::ExampleHost::default();
     let plugin = example_plugin("examples/host_services/python/plugin.py")
         .contract::<PageCounterClient>()
         .serve(StoreServer::new(host.clone()))

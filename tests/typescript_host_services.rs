@@ -52,8 +52,10 @@ fn builder() -> goproc::PluginBuilder {
 
 host_services_support::host_services_tests!();
 
+#[path = "common/example_host.rs"]
+mod example_host;
 #[path = "../examples/host_services/contract.rs"]
-mod example;
+mod host_services;
 
 /// The host_services example's TypeScript plugin
 /// (`examples/host_services/typescript`), compiled with its own tsconfig.json.
@@ -78,46 +80,23 @@ fn build_example() -> PathBuf {
     out.join("dist/plugin.js")
 }
 
-/// The example host's store and log, as the test sees them.
-#[derive(Clone, Default)]
-struct ExampleHost {
-    store: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
-    log: std::sync::Arc<std::sync::Mutex<Vec<(example::Level, String)>>>,
-}
-
-impl example::Store for ExampleHost {
-    async fn get(&self, key: String) -> Option<String> {
-        self.store.lock().unwrap().get(&key).cloned()
-    }
-
-    async fn put(&self, key: String, value: String) -> Option<String> {
-        self.store.lock().unwrap().insert(key, value)
-    }
-}
-
-impl example::Logger for ExampleHost {
-    async fn log(&self, level: example::Level, message: String) {
-        self.log.lock().unwrap().push((level, message));
-    }
-}
-
 #[tokio::test]
 async fn the_example_plugin_counts_visits_in_the_hosts_store_and_logs_them_through_the_host() {
-    let host = ExampleHost::default();
+    let host = example_host::ExampleHost::default();
     host.store
         .lock()
         .unwrap()
         .insert("visits/docs".into(), "41".into());
     let plugin = Plugin::builder(common::node::node())
         .arg(example_plugin_js())
-        .contract::<example::PageCounterClient>()
-        .serve(example::StoreServer::new(host.clone()))
-        .serve(example::LoggerServer::new(host.clone()))
+        .contract::<host_services::PageCounterClient>()
+        .serve(host_services::StoreServer::new(host.clone()))
+        .serve(host_services::LoggerServer::new(host.clone()))
         .start_timeout(Duration::from_secs(30))
         .spawn()
         .await
         .expect("starting the example's TypeScript plugin");
-    let counter: example::PageCounterClient = plugin.client().expect("serves PageCounter");
+    let counter: host_services::PageCounterClient = plugin.client().expect("serves PageCounter");
     assert_eq!(counter.visit("home".into()).await.expect("visit"), 1);
     assert_eq!(counter.visit("home".into()).await.expect("visit"), 2);
     assert_eq!(counter.visit("docs".into()).await.expect("visit"), 42);
@@ -127,7 +106,8 @@ async fn the_example_plugin_counts_visits_in_the_hosts_store_and_logs_them_throu
     let log = host.log.lock().unwrap().clone();
     assert_eq!(log.len(), 3, "one line per visit: {log:?}");
     assert!(
-        log.iter().all(|(level, _)| *level == example::Level::Info),
+        log.iter()
+            .all(|(level, _)| *level == host_services::Level::Info),
         "{log:?}"
     );
     assert!(
@@ -137,8 +117,8 @@ async fn the_example_plugin_counts_visits_in_the_hosts_store_and_logs_them_throu
     // A host that serves no Logger refuses the plugin, which requires one.
     let err = Plugin::builder(common::node::node())
         .arg(example_plugin_js())
-        .contract::<example::PageCounterClient>()
-        .serve(example::StoreServer::new(host.clone()))
+        .contract::<host_services::PageCounterClient>()
+        .serve(host_services::StoreServer::new(host.clone()))
         .start_timeout(Duration::from_secs(30))
         .spawn()
         .await

@@ -67,6 +67,19 @@ enum Shape {
     },
 }
 
+/// A REQUEST to method `method` of contract 0 with `args` (a tuple).
+fn request<A: Serialize>(id: u64, method: u32, deadline_ms: u64, args: A) -> Vec<u8> {
+    let mut f = FrameBuf::new(Kind::Request, id);
+    let head = RequestHead {
+        contract: 0,
+        method,
+        deadline_ms,
+    };
+    codec::encode_into(&head, f.body_mut()).unwrap();
+    codec::encode_into(&args, f.body_mut()).unwrap();
+    f.finish(u32::MAX).unwrap()
+}
+
 fn contract(name: &str, fingerprint: &str) -> ContractRef {
     ContractRef {
         name: name.into(),
@@ -173,29 +186,12 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
                 }],
             ),
         ),
-        ("REQUEST add(1, 2)", {
-            let mut f = FrameBuf::new(Kind::Request, 1);
-            let head = RequestHead {
-                contract: 0,
-                method: 0,
-                deadline_ms: 0,
-            };
-            codec::encode_into(&head, f.body_mut()).unwrap();
-            codec::encode_into(&(1i64, 2i64), f.body_mut()).unwrap();
-            f.finish(u32::MAX).unwrap()
-        }),
+        ("REQUEST add(1, 2)", request(1, 0, 0, (1i64, 2i64))),
         ("RESPONSE 3", frame(Kind::Response, 1, &[&3i64])),
-        ("REQUEST divide(1, 0) deadline 1500 ms", {
-            let mut f = FrameBuf::new(Kind::Request, 2);
-            let head = RequestHead {
-                contract: 0,
-                method: 1,
-                deadline_ms: 1500,
-            };
-            codec::encode_into(&head, f.body_mut()).unwrap();
-            codec::encode_into(&(1i64, 0i64), f.body_mut()).unwrap();
-            f.finish(u32::MAX).unwrap()
-        }),
+        (
+            "REQUEST divide(1, 0) deadline 1500 ms",
+            request(2, 1, 1500, (1i64, 0i64)),
+        ),
         (
             "RESPONSE Err(DivisionByZero)",
             frame(
@@ -221,17 +217,10 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
         ("PONG 7", empty(Kind::Pong, 7)),
         ("SHUTDOWN", empty(Kind::Shutdown, 0)),
         ("CLOSE", empty(Kind::Close, 0)),
-        ("REQUEST Store.get(\"k\") from the plugin", {
-            let mut f = FrameBuf::new(Kind::Request, 1);
-            let head = RequestHead {
-                contract: 0,
-                method: 0,
-                deadline_ms: 0,
-            };
-            codec::encode_into(&head, f.body_mut()).unwrap();
-            codec::encode_into(&("k",), f.body_mut()).unwrap();
-            f.finish(u32::MAX).unwrap()
-        }),
+        (
+            "REQUEST Store.get(\"k\") from the plugin",
+            request(1, 0, 0, ("k",)),
+        ),
         (
             "RESPONSE Some(\"v\") from the host",
             frame(Kind::Response, 1, &[&Some("v")]),

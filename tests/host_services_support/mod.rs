@@ -6,6 +6,10 @@
 //! runs `host_services_tests!()`.
 #![allow(dead_code)]
 
+#[path = "../common/wait.rs"]
+mod wait;
+pub use wait::wait_until;
+
 #[path = "../contracts/host_api_changed.rs"]
 pub mod host_api_changed;
 #[path = "../contracts/host_services.rs"]
@@ -113,15 +117,6 @@ pub async fn start(builder: PluginBuilder, host: &Host) -> (Plugin, GuestClient)
         .expect("starting the Guest plugin with HostApi served");
     let client = plugin.client().expect("the plugin serves Guest");
     (plugin, client)
-}
-
-/// Waits until `done`, failing the test after ten seconds.
-pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// The scenarios every runtime runs the same way; the invoking file

@@ -4,6 +4,10 @@
 //! language's test file starts its own plugin and runs these.
 #![allow(dead_code)]
 
+#[path = "../common/wait.rs"]
+mod wait;
+pub use wait::wait_until;
+
 #[path = "../contracts/lifecycle.rs"]
 pub mod lifecycle;
 
@@ -78,15 +82,6 @@ pub fn sigkill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
-}
-
-/// Waits until `done`, failing the test after ten seconds.
-pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Polls `cancelled()` until it returns `want` or two seconds pass.

@@ -502,23 +502,7 @@ fn emit_contract(
     for m in &c.methods {
         b.lines.push(String::new());
         b.line("@_abc.abstractmethod");
-        let mut params = vec!["self".to_string()];
-        for a in &m.args {
-            params.push(format!(
-                "{}: {}",
-                ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
-                annotation(&a.shape)
-            ));
-        }
-        let ret = match m.domain_result() {
-            Some((ok, _)) => annotation(ok),
-            None => annotation(&m.ret),
-        };
-        b.line(format!(
-            "async def {}({}) -> {ret}:",
-            py_method(m),
-            params.join(", ")
-        ));
+        b.line(method_signature(m));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
@@ -715,23 +699,7 @@ fn emit_client(
     b.line(format!("CONTRACT = {konst}"));
     for (m, call) in c.methods.iter().zip(calls) {
         b.lines.push(String::new());
-        let mut params = vec!["self".to_string()];
-        for a in &m.args {
-            params.push(format!(
-                "{}: {}",
-                ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
-                annotation(&a.shape)
-            ));
-        }
-        let ret = match m.domain_result() {
-            Some((ok, _)) => annotation(ok),
-            None => annotation(&m.ret),
-        };
-        b.line(format!(
-            "async def {}({}) -> {ret}:",
-            py_method(m),
-            params.join(", ")
-        ));
+        b.line(method_signature(m));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
@@ -816,4 +784,27 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
     let mut text = b.lines.join("\n");
     text.push('\n');
     text
+}
+
+/// `async def name(self, arg: T, ...) -> R:`, the line that opens a method
+/// of a contract's abstract class or of its client: the same arguments, and
+/// for `-> Result<T, E>` the `Ok` type (the `Err` is raised).
+fn method_signature(m: &Method) -> String {
+    let mut params = vec!["self".to_string()];
+    for a in &m.args {
+        params.push(format!(
+            "{}: {}",
+            ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
+            annotation(&a.shape)
+        ));
+    }
+    let ret = match m.domain_result() {
+        Some((ok, _)) => annotation(ok),
+        None => annotation(&m.ret),
+    };
+    format!(
+        "async def {}({}) -> {ret}:",
+        py_method(m),
+        params.join(", ")
+    )
 }
