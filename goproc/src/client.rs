@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::contract::{find_contract, names, short, NotListed};
 use crate::driver::{CallFailure, Connection};
 use crate::wire::codec;
 use crate::wire::messages::ContractRef;
@@ -382,25 +383,19 @@ pub(crate) fn peer_contract(
     wanted: &ContractInfo,
     peer: &str,
 ) -> Result<u32, Error> {
-    let short = |f: &str| f.get(..12).unwrap_or(f).to_string();
-    let reason = match served.iter().position(|c| c.name == wanted.name) {
-        Some(i) if served[i].fingerprint == wanted.fingerprint => return Ok(i as u32),
-        Some(i) => format!(
+    let reason = match find_contract(served, wanted.name, wanted.fingerprint) {
+        Ok(index) => return Ok(index),
+        Err(NotListed::Other(other)) => format!(
             "it serves {} with fingerprint {}, this side was built with {}; build both from the \
              same contract",
             wanted.name,
-            short(&served[i].fingerprint),
+            short(&other.fingerprint),
             wanted.short_fingerprint()
         ),
-        None if served.is_empty() => "it serves no contracts to this side".to_string(),
-        None => format!(
-            "it serves: {}",
-            served
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Err(NotListed::Missing) if served.is_empty() => {
+            "it serves no contracts to this side".to_string()
+        }
+        Err(NotListed::Missing) => format!("it serves: {}", names(served)),
     };
     Err(Error::PeerContract {
         peer: peer.to_string(),

@@ -34,31 +34,64 @@ impl ContractInfo {
 
     /// The first 12 hex digits of the fingerprint, for messages.
     pub fn short_fingerprint(&self) -> &'static str {
-        self.fingerprint.get(..12).unwrap_or(self.fingerprint)
+        short(self.fingerprint)
     }
 }
 
-/// Finds `wanted` among the served contracts, with the same fingerprint;
-/// returns its index in that list.
+/// The first 12 hex digits of a fingerprint, for messages.
+pub(crate) fn short(fingerprint: &str) -> &str {
+    fingerprint.get(..12).unwrap_or(fingerprint)
+}
+
+/// Why a contract is not in a handshake's list.
+pub(crate) enum NotListed<'a> {
+    /// No contract of that name.
+    Missing,
+    /// One of that name, with another fingerprint.
+    Other(&'a ContractRef),
+}
+
+/// Finds the contract `name` with `fingerprint` in a handshake's list (what
+/// one side serves): its index, which requests carry.
+pub(crate) fn find_contract<'a>(
+    served: &'a [ContractRef],
+    name: &str,
+    fingerprint: &str,
+) -> Result<u32, NotListed<'a>> {
+    match served.iter().position(|c| c.name == name) {
+        Some(i) if served[i].fingerprint == fingerprint => Ok(i as u32),
+        Some(i) => Err(NotListed::Other(&served[i])),
+        None => Err(NotListed::Missing),
+    }
+}
+
+/// The names in a handshake's list, for messages.
+pub(crate) fn names(served: &[ContractRef]) -> String {
+    served
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Finds `wanted` among the contracts a plugin serves, with the same
+/// fingerprint; returns its index in that list.
 pub(crate) fn check_contract(
     served: &[ContractRef],
     wanted: &ContractInfo,
     plugin: &str,
 ) -> Result<u32, Error> {
-    let Some(index) = served.iter().position(|c| c.name == wanted.name) else {
-        return Err(Error::ContractNotServed {
+    find_contract(served, wanted.name, wanted.fingerprint).map_err(|not| match not {
+        NotListed::Missing => Error::ContractNotServed {
             plugin: plugin.to_string(),
             contract: wanted.name.to_string(),
             served: served.iter().map(|c| c.name.clone()).collect(),
-        });
-    };
-    if served[index].fingerprint != wanted.fingerprint {
-        return Err(Error::ContractMismatch {
+        },
+        NotListed::Other(other) => Error::ContractMismatch {
             plugin: plugin.to_string(),
             contract: wanted.name.to_string(),
             host_fingerprint: wanted.fingerprint.to_string(),
-            plugin_fingerprint: served[index].fingerprint.clone(),
-        });
-    }
-    Ok(index as u32)
+            plugin_fingerprint: other.fingerprint.clone(),
+        },
+    })
 }

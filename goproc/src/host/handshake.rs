@@ -3,7 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::contract::check_contract;
+use crate::contract::{check_contract, find_contract, names, short, NotListed};
 use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
 use crate::wire::stream::{read_frame, write_body as send};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
@@ -124,31 +124,28 @@ fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
 /// Checks that the host serves a contract the plugin requires, with the
 /// same fingerprint.
 fn check_required(required: &ContractRef, expect: &Expect<'_>) -> Result<(), Error> {
-    let short = |f: &str| f.get(..12).unwrap_or(f).to_string();
-    let reason = match expect.serves.iter().find(|c| c.name == required.name) {
-        Some(served) if served.fingerprint == required.fingerprint => return Ok(()),
-        Some(served) => format!(
-            "the plugin requires host contract {} fingerprint {}, but the host serves {} with              fingerprint {}; build the host and the plugin (or its stubs) from the same contract",
+    let reason = match find_contract(expect.serves, &required.name, &required.fingerprint) {
+        Ok(_) => return Ok(()),
+        Err(NotListed::Other(served)) => format!(
+            "the plugin requires host contract {} fingerprint {}, but the host serves {} with \
+             fingerprint {}; build the host and the plugin (or its stubs) from the same contract",
             required.name,
             short(&required.fingerprint),
             served.name,
             short(&served.fingerprint)
         ),
-        None if expect.serves.is_empty() => format!(
-            "the plugin requires host contract {} (fingerprint {}), but the host does not serve              it: it serves no contracts; add it to the plugin's builder with `.serve(...)`",
+        Err(NotListed::Missing) if expect.serves.is_empty() => format!(
+            "the plugin requires host contract {} (fingerprint {}), but the host does not serve \
+             it: it serves no contracts; add it to the plugin's builder with `.serve(...)`",
             required.name,
             short(&required.fingerprint)
         ),
-        None => format!(
-            "the plugin requires host contract {} (fingerprint {}), but the host does not serve              it; it serves: {}",
+        Err(NotListed::Missing) => format!(
+            "the plugin requires host contract {} (fingerprint {}), but the host does not serve \
+             it; it serves: {}",
             required.name,
             short(&required.fingerprint),
-            expect
-                .serves
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names(expect.serves)
         ),
     };
     Err(Error::Handshake {
