@@ -24,22 +24,9 @@ const RUST_PLUGIN: &str = env!("CARGO_BIN_EXE_test-plugin");
 /// its own tsconfig.json into a scratch folder.
 fn example_calculator() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT.get_or_init(build_example_calculator).clone()
-}
-
-fn build_example_calculator() -> PathBuf {
-    let out = common::scratch("ts-example-calculator");
-    common::node::mark_es_modules(&out);
-    let tsconfig = common::root().join("examples/calculator/typescript/tsconfig.json");
-    common::node::tsc(&[
-        "-p",
-        &tsconfig.display().to_string(),
-        "--outDir",
-        &out.join("dist").display().to_string(),
-        "--typeRoots",
-        &common::node::type_roots(),
-    ]);
-    out.join("dist/plugin.js")
+    BUILT
+        .get_or_init(|| common::node::build_example("calculator", "ts-example-calculator"))
+        .clone()
 }
 
 async fn spawn_calculator(program: &str, args: &[PathBuf]) -> goproc::Plugin {

@@ -33,7 +33,10 @@ fn plugins() -> &'static (PathBuf, PathBuf) {
             &["guest_plugin.ts"],
         )
         .join("guest_plugin.js");
-        (guest, build_example())
+        (
+            guest,
+            common::node::build_example("host_services", "ts-example-host-services"),
+        )
     })
 }
 
@@ -61,23 +64,6 @@ mod host_services;
 /// (`examples/host_services/typescript`), compiled with its own tsconfig.json.
 fn example_plugin_js() -> PathBuf {
     plugins().1.clone()
-}
-
-fn build_example() -> PathBuf {
-    let out = common::scratch("ts-example-host-services");
-    common::node::mark_es_modules(&out);
-    common::node::tsc(&[
-        "-p",
-        &common::root()
-            .join("examples/host_services/typescript/tsconfig.json")
-            .display()
-            .to_string(),
-        "--outDir",
-        &out.join("dist").display().to_string(),
-        "--typeRoots",
-        &common::node::type_roots(),
-    ]);
-    out.join("dist/plugin.js")
 }
 
 #[tokio::test]

@@ -22,20 +22,7 @@ use tokio::process::Command;
 fn calculator_js() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let out = common::scratch("ts-protocol-calculator");
-            common::node::mark_es_modules(&out);
-            let tsconfig = common::root().join("examples/calculator/typescript/tsconfig.json");
-            common::node::tsc(&[
-                "-p",
-                &tsconfig.display().to_string(),
-                "--outDir",
-                &out.join("dist").display().to_string(),
-                "--typeRoots",
-                &common::node::type_roots(),
-            ]);
-            out.join("dist/plugin.js")
-        })
+        .get_or_init(|| common::node::build_example("calculator", "ts-protocol-calculator"))
         .clone()
 }
 

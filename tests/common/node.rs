@@ -89,6 +89,27 @@ pub fn mark_es_modules(dir: &Path) {
         .expect("writing package.json");
 }
 
+/// Compiles the TypeScript plugin of `examples/<example>/typescript` with its
+/// own tsconfig.json into the scratch folder `name`; returns its
+/// `dist/plugin.js`.
+pub fn build_example(example: &str, name: &str) -> PathBuf {
+    let out = scratch(name);
+    mark_es_modules(&out);
+    let tsconfig = root()
+        .join("examples")
+        .join(example)
+        .join("typescript/tsconfig.json");
+    tsc(&[
+        "-p",
+        &tsconfig.display().to_string(),
+        "--outDir",
+        &out.join("dist").display().to_string(),
+        "--typeRoots",
+        &type_roots(),
+    ]);
+    out.join("dist/plugin.js")
+}
+
 /// Builds a TypeScript program once per test binary: generates stubs for
 /// `contracts` (paths relative to the workspace root), copies `sources`
 /// from `tests/typescript/`, and compiles everything with `tsc --strict`.
