@@ -10,7 +10,7 @@ pub(crate) fn expand(args: &InterfaceArgs, item: &syn::ItemTrait) -> TokenStream
         Some(path) => quote!(#path),
         None => quote!(::goproc),
     };
-    let (contract, errors) = parse_contract_partial(item);
+    let (contract, errors) = parse_contract_partial(item, args.events);
     let errors = errors.err().map(|e| e.to_compile_error());
     let trait_item = expand_trait(&contract);
     let client = expand_client(&contract, &krate);

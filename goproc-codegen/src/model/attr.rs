@@ -6,10 +6,13 @@ use syn::parse::{Parse, ParseStream};
 ///
 /// - `crate = "path"`: where the generated code finds the runtime, for crates
 ///   that re-export goproc under another name (default `::goproc`).
+/// - `events`: the trait declares kinds of events, not methods to call.
 #[derive(Debug, Clone, Default)]
 pub struct InterfaceArgs {
     /// The path given with `crate = "..."`, if any.
     pub krate: Option<syn::Path>,
+    /// Whether `events` was given.
+    pub events: bool,
 }
 
 impl Parse for InterfaceArgs {
@@ -42,6 +45,12 @@ impl Parse for InterfaceArgs {
                         )
                     })?);
                 }
+                syn::Meta::Path(p) if p.is_ident("events") => {
+                    if args.events {
+                        return Err(syn::Error::new_spanned(&meta, "`events` is given twice"));
+                    }
+                    args.events = true;
+                }
                 syn::Meta::Path(p) if p.is_ident("crate") => {
                     return Err(syn::Error::new_spanned(
                         &meta,
@@ -51,8 +60,8 @@ impl Parse for InterfaceArgs {
                 _ => {
                     return Err(syn::Error::new_spanned(
                         &meta,
-                        "unknown argument to `#[plugin_interface]`; the only argument is \
-                         `crate = \"path::to::goproc\"`",
+                        "unknown argument to `#[plugin_interface]`; it takes `events` (an \
+                         event contract) and `crate = \"path::to::goproc\"`",
                     ));
                 }
             }

@@ -13,7 +13,18 @@ use super::{Contract, Method};
 
 /// The text that is hashed; one line per item, stable across releases of the
 /// same protocol (the first line names the scheme).
-pub fn canonical_text(name: &str, methods: &[Method]) -> String {
+///
+/// An event contract's text starts `events Name` and lists `event` lines, so
+/// it never shares a fingerprint with a contract of calls.
+pub fn canonical_text(name: &str, events: bool, methods: &[Method]) -> String {
+    if events {
+        let mut text = format!("goproc-contract/1\nevents {name}\n");
+        for m in methods {
+            let args: Vec<String> = m.args.iter().map(|a| a.shape.to_string()).collect();
+            text.push_str(&format!("event {}({})\n", m.name.unraw(), args.join(",")));
+        }
+        return text;
+    }
     let mut text = format!("goproc-contract/1\ntrait {name}\n");
     for m in methods {
         let args: Vec<String> = m.args.iter().map(|a| a.shape.to_string()).collect();
@@ -28,14 +39,14 @@ pub fn canonical_text(name: &str, methods: &[Method]) -> String {
 }
 
 /// Lowercase hex SHA-256 of [`canonical_text`].
-pub fn fingerprint(name: &str, methods: &[Method]) -> String {
-    let digest = Sha256::digest(canonical_text(name, methods).as_bytes());
+pub fn fingerprint(name: &str, events: bool, methods: &[Method]) -> String {
+    let digest = Sha256::digest(canonical_text(name, events, methods).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Contract {
     /// The canonical text behind [`Contract::fingerprint`].
     pub fn canonical_text(&self) -> String {
-        canonical_text(&self.name.to_string(), &self.methods)
+        canonical_text(&self.name.to_string(), self.events, &self.methods)
     }
 }

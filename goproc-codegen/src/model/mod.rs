@@ -14,7 +14,7 @@ mod tests;
 
 pub use attr::InterfaceArgs;
 pub use fingerprint::{canonical_text, fingerprint};
-pub use parse::{parse_contract, parse_contract_partial, RESERVED_METHOD_NAMES};
+pub use parse::{is_interface_attr, parse_contract, parse_contract_partial, RESERVED_METHOD_NAMES};
 pub use ty::{parse_type, Ty};
 
 use proc_macro2::Span;
@@ -34,6 +34,17 @@ pub struct Contract {
     pub methods: Vec<Method>,
     /// Hex SHA-256 of [`canonical_text`]; travels in the handshake.
     pub fingerprint: String,
+    /// An event contract (`#[plugin_interface(events)]`): each method is a
+    /// kind of event whose one argument is the payload; nothing is called.
+    pub events: bool,
+}
+
+impl Contract {
+    /// An event contract's channel on the wire: the fingerprint's first 16
+    /// hex digits as a big-endian u64.
+    pub fn channel(&self) -> u64 {
+        u64::from_str_radix(&self.fingerprint[..16], 16).expect("a fingerprint is hex")
+    }
 }
 
 /// One method of a contract.
@@ -56,6 +67,26 @@ pub struct Method {
 }
 
 impl Method {
+    /// The item type of the stream this method answers with, if it does.
+    pub fn answer_stream(&self) -> Option<&Ty> {
+        self.ret.stream_item()
+    }
+
+    /// The position (among all arguments) and item type of the stream
+    /// argument, if the method takes one. It travels in frames of its own,
+    /// not in the REQUEST.
+    pub fn stream_arg(&self) -> Option<(usize, &Ty)> {
+        self.args
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| a.shape.stream_item().map(|item| (i, item)))
+    }
+
+    /// The arguments the REQUEST carries: all but the stream argument.
+    pub fn request_args(&self) -> impl Iterator<Item = &Arg> {
+        self.args.iter().filter(|a| a.shape.stream_item().is_none())
+    }
+
     /// For a method declared `-> Result<T, E>`: the shapes of `T` and `E`.
     /// The plugin's `Err(e)` is a domain error and reaches the caller typed.
     pub fn domain_result(&self) -> Option<(&Ty, &Ty)> {

@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use super::ty::parse_type;
-use super::{doc_lines, fingerprint, Arg, Contract, Errors, Method, Ty};
+use super::{doc_lines, fingerprint, Arg, Contract, Errors, InterfaceArgs, Method, Ty};
 
 /// Names the generated client and server define themselves; a method may not take them.
 pub const RESERVED_METHOD_NAMES: &[&str] = &[
@@ -26,15 +26,34 @@ const MAX_ARGS: usize = 16;
 
 /// Reads a contract trait. Every mistake is reported on its own tokens, all
 /// of them at once, combined into one `syn::Error`.
+///
+/// Whether it is an event contract is read from its own
+/// `#[plugin_interface(events)]` attribute (a source file as `goproc-codegen`
+/// reads it); the macro, which receives its arguments apart, calls
+/// [`parse_contract_partial`].
 pub fn parse_contract(item: &syn::ItemTrait) -> syn::Result<Contract> {
-    let (contract, errors) = parse_contract_partial(item);
+    let args = match item.attrs.iter().find(|a| is_interface_attr(a)) {
+        Some(attr) if matches!(attr.meta, syn::Meta::List(_)) => {
+            attr.parse_args::<InterfaceArgs>()?
+        }
+        _ => InterfaceArgs::default(),
+    };
+    let (contract, errors) = parse_contract_partial(item, args.events);
     errors.map(|()| contract)
+}
+
+/// Whether an attribute is `#[plugin_interface]` (under any path).
+pub fn is_interface_attr(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "plugin_interface")
 }
 
 /// Like [`parse_contract`], but also returns what could be read when there
 /// are errors (the methods without mistakes), so the macro can still emit
 /// the generated items and a mistake yields one error, not a cascade.
-pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<()>) {
+pub fn parse_contract_partial(item: &syn::ItemTrait, events: bool) -> (Contract, syn::Result<()>) {
     let mut errors = Errors::default();
     check_trait_header(item, &mut errors);
 
@@ -53,7 +72,7 @@ pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<(
     for trait_item in &item.items {
         match trait_item {
             syn::TraitItem::Fn(f) => {
-                let Some(method) = parse_method(f, &mut errors) else {
+                let Some(method) = parse_method(f, events, &mut errors) else {
                     continue;
                 };
                 if uses_any(&method, &trait_params) {
@@ -101,7 +120,8 @@ pub fn parse_contract_partial(item: &syn::ItemTrait) -> (Contract, syn::Result<(
             .filter(|a| !a.path().is_ident("doc"))
             .cloned()
             .collect(),
-        fingerprint: fingerprint(&name, &methods),
+        fingerprint: fingerprint(&name, events, &methods),
+        events,
         methods,
     };
     (contract, errors.finish())
@@ -157,11 +177,22 @@ fn check_trait_header(item: &syn::ItemTrait, errors: &mut Errors) {
     }
 }
 
-fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
+fn parse_method(f: &syn::TraitItemFn, events: bool, errors: &mut Errors) -> Option<Method> {
     let sig = &f.sig;
     let mut errs = Errors::default();
 
-    if sig.asyncness.is_none() {
+    if events {
+        if let Some(a) = &sig.asyncness {
+            errs.push(syn::Error::new_spanned(
+                a,
+                format!(
+                    "event `{}` is published, not called: declare it without `async`, as \
+                     `fn {}(&self, payload: T);`",
+                    sig.ident, sig.ident
+                ),
+            ));
+        }
+    } else if sig.asyncness.is_none() {
         let (fn_token, ident) = (&sig.fn_token, &sig.ident);
         errs.push(syn::Error::new_spanned(
             quote::quote!(#fn_token #ident),
@@ -337,6 +368,12 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
         },
     };
 
+    if events {
+        check_event(sig, &args, &mut errs);
+    } else {
+        check_streams(sig, &args, &ret, &mut errs);
+    }
+
     match errs.finish() {
         Ok(()) => Some(Method {
             name: sig.ident.clone(),
@@ -355,6 +392,71 @@ fn parse_method(f: &syn::TraitItemFn, errors: &mut Errors) -> Option<Method> {
         Err(e) => {
             errors.push(e);
             None
+        }
+    }
+}
+
+/// An event declares one payload and returns nothing: it is published, and
+/// nobody answers it.
+fn check_event(sig: &syn::Signature, args: &[Arg], errs: &mut Errors) {
+    let ident = &sig.ident;
+    if args.len() != 1 {
+        errs.push(syn::Error::new(
+            sig.paren_token.span.join(),
+            format!(
+                "event `{ident}` must take exactly one payload after `&self`, found {}; group \
+                 several values in a struct: `fn {ident}(&self, payload: T);`",
+                args.len()
+            ),
+        ));
+    }
+    if let syn::ReturnType::Type(_, ty) = &sig.output {
+        errs.push(syn::Error::new_spanned(
+            ty,
+            format!("event `{ident}` cannot return a value: an event is never answered"),
+        ));
+    }
+    for a in args
+        .iter()
+        .filter(|a| matches!(a.shape, Ty::Stream(_)) || a.shape.has_inner_stream())
+    {
+        errs.push(syn::Error::new_spanned(
+            &a.ty,
+            "an event's payload is one value; it cannot be a stream",
+        ));
+    }
+}
+
+/// Streams stand at the top of a signature: the answer, or one argument.
+fn check_streams(sig: &syn::Signature, args: &[Arg], ret: &Ty, errs: &mut Errors) {
+    for a in args.iter().filter(|a| a.shape.has_inner_stream()) {
+        errs.push(syn::Error::new_spanned(
+            &a.ty,
+            "a stream cannot be nested inside another type; take `goproc::Stream<T>` as an \
+             argument of its own",
+        ));
+    }
+    let streams: Vec<&Arg> = args
+        .iter()
+        .filter(|a| matches!(a.shape, Ty::Stream(_)))
+        .collect();
+    for extra in streams.iter().skip(1) {
+        errs.push(syn::Error::new_spanned(
+            &extra.ty,
+            format!(
+                "contract method `{}` takes more than one stream; a method takes at most one \
+                 (send several kinds of items as an enum)",
+                sig.ident
+            ),
+        ));
+    }
+    if ret.has_inner_stream() {
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            errs.push(syn::Error::new_spanned(
+                ty,
+                "a stream cannot be nested inside another type; return `goproc::Stream<T>` \
+                 itself (to end a stream with a domain error, make its items `Result<T, E>`)",
+            ));
         }
     }
 }

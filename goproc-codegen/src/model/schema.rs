@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::std_types;
 use super::typedefs::{parse_enum, parse_struct, TypeDef};
-use super::{parse_contract, Contract, Ty};
+use super::{is_interface_attr, parse_contract, Contract, Ty};
 
 /// Contracts and their types, read from source files.
 #[derive(Debug, Clone)]
@@ -482,12 +482,7 @@ fn path_text(path: &syn::Path) -> String {
 
 /// `#[plugin_interface]`, `#[goproc::plugin_interface]` or with arguments.
 fn has_interface_attr(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "plugin_interface")
-    })
+    attrs.iter().any(is_interface_attr)
 }
 
 fn walk_items(items: &[syn::Item], f: &mut impl FnMut(&syn::Item)) {
@@ -522,4 +517,34 @@ fn collect_files(input: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+impl Schema {
+    /// Refuses what a generator cannot emit yet, naming the contract and
+    /// the method: streams and event contracts need the version-3 runtime.
+    pub fn refuse_streams_and_events(&self, language: &str) -> Result<(), String> {
+        for sc in &self.contracts {
+            let c = &sc.contract;
+            if c.events {
+                return Err(format!(
+                    "{}: event contract `{}` cannot be generated for {language} yet",
+                    sc.file.display(),
+                    c.name
+                ));
+            }
+            if let Some(m) = c
+                .methods
+                .iter()
+                .find(|m| m.answer_stream().is_some() || m.stream_arg().is_some())
+            {
+                return Err(format!(
+                    "{}: `{}::{}` streams, which the {language} generator does not support yet",
+                    sc.file.display(),
+                    c.name,
+                    m.name
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -85,10 +85,13 @@ fn calculator_fingerprint_is_stable() {
     assert_eq!(c.canonical_text(), CALCULATOR_TEXT);
     assert_eq!(c.fingerprint, CALCULATOR_FINGERPRINT);
     assert_eq!(
-        fingerprint("Calculator", &c.methods),
+        fingerprint("Calculator", false, &c.methods),
         CALCULATOR_FINGERPRINT
     );
-    assert_eq!(canonical_text("Calculator", &c.methods), CALCULATOR_TEXT);
+    assert_eq!(
+        canonical_text("Calculator", false, &c.methods),
+        CALCULATOR_TEXT
+    );
 }
 
 #[test]
@@ -240,7 +243,7 @@ fn a_partial_contract_keeps_the_methods_without_mistakes() {
         "trait S { async fn good(&self) -> u8; fn bad(&self); async fn also_good(&self); }",
     )
     .expect("a trait");
-    let (c, errs) = parse_contract_partial(&item);
+    let (c, errs) = parse_contract_partial(&item, false);
     assert_eq!(errs.map_err(|e| e.into_iter().count()), Err(1));
     let names: Vec<String> = c.methods.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(names, ["good", "also_good"]);
@@ -252,7 +255,7 @@ fn a_generic_trait_is_one_error_and_its_generic_methods_are_left_out() {
         "trait S<T> { async fn put(&self, v: Vec<T>); async fn len(&self) -> u64; }",
     )
     .expect("a trait");
-    let (c, errs) = parse_contract_partial(&item);
+    let (c, errs) = parse_contract_partial(&item, false);
     assert_eq!(errs.map_err(|e| e.into_iter().count()), Err(1));
     let names: Vec<String> = c.methods.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(names, ["len"]);
@@ -592,4 +595,113 @@ fn an_unsized_slice_is_rejected() {
         "[u8]",
         &["unsized slice", "use `Vec<T>`"],
     );
+}
+
+#[test]
+fn streams_stand_as_the_answer_or_one_argument() {
+    let c = parse(
+        "trait Logs {
+            async fn tail(&self, path: String) -> goproc::Stream<String>;
+            async fn upload(&self, name: String, data: Stream<Vec<u8>>) -> u64;
+            async fn transform(&self, lines: Stream<String>, upper: bool) -> Stream<String>;
+        }",
+    );
+    assert_eq!(c.methods[0].answer_stream(), Some(&super::Ty::String));
+    assert_eq!(c.methods[0].stream_arg(), None);
+    assert_eq!(c.methods[1].stream_arg(), Some((1, &super::Ty::Bytes)));
+    assert_eq!(c.methods[1].answer_stream(), None);
+    let sent: Vec<String> = c.methods[2]
+        .request_args()
+        .map(|a| a.name.to_string())
+        .collect();
+    assert_eq!(sent, ["upper"]);
+    assert!(c
+        .canonical_text()
+        .contains("fn transform(stream<string>,bool) -> stream<string>\n"));
+}
+
+#[test]
+fn a_stream_inside_another_type_is_refused_at_the_type() {
+    rejects(
+        &method("async fn a(&self, x: Option<Stream<u8>>);"),
+        "Option<Stream<u8>>",
+        &["cannot be nested"],
+    );
+    rejects(
+        &method("async fn a(&self) -> Result<Stream<u8>, String>;"),
+        "Result<Stream<u8>, String>",
+        &["cannot be nested", "Result<T, E>"],
+    );
+    rejects(
+        &method("async fn a(&self) -> Stream<Stream<u8>>;"),
+        "Stream<Stream<u8>>",
+        &["cannot be nested"],
+    );
+}
+
+#[test]
+fn a_method_takes_at_most_one_stream() {
+    rejects(
+        &method("async fn a(&self, x: Stream<u8>, y: Stream<u16>);"),
+        "Stream<u16>",
+        &["more than one stream", "at most one"],
+    );
+}
+
+fn parse_events(src: &str) -> Result<Contract, Vec<String>> {
+    let item: syn::ItemTrait = syn::parse_str(src).expect("test source is a trait");
+    let (c, errs) = parse_contract_partial(&item, true);
+    errs.map(|()| c)
+        .map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+}
+
+#[test]
+fn an_event_contract_declares_one_payload_per_event() {
+    let c = parse_events(
+        "trait Telemetry {
+            fn temperature(&self, celsius: f32);
+            fn alarm(&self, alarm: Alarm);
+        }",
+    )
+    .unwrap();
+    assert!(c.events);
+    assert_eq!(
+        c.canonical_text(),
+        "goproc-contract/1\nevents Telemetry\nevent temperature(f32)\nevent alarm(Alarm)\n"
+    );
+    assert_eq!(
+        c.channel(),
+        u64::from_str_radix(&c.fingerprint[..16], 16).unwrap()
+    );
+    // The same methods as a contract of calls never share its fingerprint.
+    let calls = parse("trait Telemetry { async fn temperature(&self, celsius: f32); async fn alarm(&self, alarm: Alarm); }");
+    assert_ne!(calls.fingerprint, c.fingerprint);
+
+    let errs = parse_events(
+        "trait E {
+            async fn a(&self, x: u8);
+            fn b(&self, x: u8, y: u8);
+            fn c(&self) -> u8;
+            fn d(&self, x: Stream<u8>);
+        }",
+    )
+    .unwrap_err();
+    let all = errs.join("\n");
+    for part in [
+        "declare it without `async`",
+        "exactly one payload after `&self`, found 2",
+        "exactly one payload after `&self`, found 0",
+        "cannot return a value",
+        "cannot be a stream",
+    ] {
+        assert!(all.contains(part), "{part:?} missing from:\n{all}");
+    }
+}
+
+#[test]
+fn the_events_flag_is_read_from_the_attribute_in_a_source_file() {
+    let item: syn::ItemTrait =
+        syn::parse_str("#[goproc::plugin_interface(events)] trait E { fn a(&self, x: u8); }")
+            .unwrap();
+    assert!(parse_contract(&item).unwrap().events);
 }

@@ -59,6 +59,9 @@ pub enum Ty {
     Tuple(Vec<Ty>),
     /// `Result<T, E>`: variant 0 is `Ok`, 1 is `Err`.
     Result(Box<Ty>, Box<Ty>),
+    /// `goproc::Stream<T>`: items of `T` in their own frames, one at a time
+    /// under credit. Only a method's return type or one of its arguments.
+    Stream(Box<Ty>),
     /// A user type (struct or enum) by its name, with its generic arguments.
     Named {
         /// The type's name: the last segment of its path.
@@ -77,6 +80,26 @@ impl Ty {
         )
     }
 
+    /// The item type of a stream shape.
+    pub fn stream_item(&self) -> Option<&Ty> {
+        match self {
+            Ty::Stream(item) => Some(item),
+            _ => None,
+        }
+    }
+
+    /// Whether a stream appears inside this shape below its top level
+    /// (`Option<Stream<T>>`, `Stream<Stream<T>>`), where none may be.
+    pub fn has_inner_stream(&self) -> bool {
+        let inner = match self {
+            Ty::Stream(item) => item.as_ref(),
+            other => other,
+        };
+        let mut found = false;
+        inner.walk(&mut |t| found |= matches!(t, Ty::Stream(_)));
+        found
+    }
+
     /// Every user type this shape names, outermost first.
     pub fn named_types(&self) -> Vec<&str> {
         let mut out = Vec::new();
@@ -91,7 +114,7 @@ impl Ty {
     fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Ty)) {
         f(self);
         match self {
-            Ty::Seq(t) | Ty::Array(t, _) | Ty::Option(t) => t.walk(f),
+            Ty::Seq(t) | Ty::Array(t, _) | Ty::Option(t) | Ty::Stream(t) => t.walk(f),
             Ty::Map(a, b) | Ty::Result(a, b) => {
                 a.walk(f);
                 b.walk(f);
@@ -145,6 +168,7 @@ impl fmt::Display for Ty {
                 f.write_str(")")
             }
             Ty::Result(ok, err) => write!(f, "result<{ok},{err}>"),
+            Ty::Stream(t) => write!(f, "stream<{t}>"),
             Ty::Named { name, args } => {
                 f.write_str(name)?;
                 if !args.is_empty() {
@@ -303,6 +327,10 @@ fn parse_path(path: &syn::Path) -> syn::Result<Ty> {
                 Box::new(parse_type(&args[0])?),
                 Box::new(parse_type(&args[1])?),
             ))
+        }
+        "Stream" => {
+            arity(1)?;
+            Ok(Ty::Stream(Box::new(parse_type(&args[0])?)))
         }
         "Result" => {
             arity(2)?;

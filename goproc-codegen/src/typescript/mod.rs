@@ -29,6 +29,7 @@ pub const RUNTIME_SOURCE: &str = include_str!("goproc_runtime.ts");
 /// (as given on the command line), for the regeneration hint in each header.
 pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String> {
     check(schema)?;
+    schema.refuse_streams_and_events("TypeScript")?;
     let mut files = vec![OutputFile {
         path: PathBuf::from(format!("{}.ts", emit::RUNTIME_MODULE)),
         contents: RUNTIME_SOURCE.to_string(),

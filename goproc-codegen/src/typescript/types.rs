@@ -48,6 +48,7 @@ impl Scope<'_> {
     /// The TypeScript type of a value of `ty`.
     pub fn ts_type(&self, ty: &Ty) -> String {
         match ty {
+            Ty::Stream(item) => format!("AsyncIterable<{}>", self.ts_type(item)),
             Ty::Bool => "boolean".into(),
             Ty::U8 | Ty::U16 | Ty::U32 | Ty::I8 | Ty::I16 | Ty::I32 | Ty::F32 | Ty::F64 => {
                 "number".into()
@@ -113,6 +114,7 @@ impl Scope<'_> {
         let x = format!("x{depth}");
         let inner = |t: &Ty, name: &str| self.encode(t, name, depth + 1);
         match ty {
+            Ty::Stream(_) => unreachable!("a stream's items travel in frames of their own"),
             Ty::Bool => format!("{w}.bool({v})"),
             Ty::U8 => format!("{w}.u8({v})"),
             Ty::U16 => format!("{w}.u16({v})"),
@@ -184,6 +186,7 @@ impl Scope<'_> {
     pub fn decode(&self, ty: &Ty) -> String {
         let lambda = |t: &Ty| format!("(r) => {}", self.decode(t));
         match ty {
+            Ty::Stream(_) => unreachable!("a stream's items travel in frames of their own"),
             Ty::Bool => "r.bool()".into(),
             Ty::U8 => "r.u8()".into(),
             Ty::U16 => "r.u16()".into(),
