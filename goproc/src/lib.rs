@@ -77,6 +77,7 @@ mod contract;
 mod driver;
 pub mod env;
 mod error;
+mod events;
 mod host;
 mod plugin;
 mod pool;
@@ -93,6 +94,7 @@ pub use contract::ContractInfo;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;
 pub use error::{Error, RemoteCode};
+pub use events::{Bus, Event, EventContract, Subscription};
 /// Turns a trait into a goproc plugin contract.
 ///
 /// On `trait Calculator` it generates:
