@@ -196,6 +196,15 @@ impl Bus {
         self.inner.capacity
     }
 
+    /// How many subscriptions are live: on a host's bus, its own and its
+    /// plugins'; on a plugin's, the plugin's own.
+    pub fn subscriptions(&self) -> usize {
+        match &self.inner.remote {
+            None => self.router().len(),
+            Some(remote) => lock(&remote.subscriptions).len(),
+        }
+    }
+
     /// Whether `self` and `other` are the same bus.
     pub fn same(&self, other: &Bus) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)

@@ -35,7 +35,6 @@ impl Router {
     }
 
     /// How many subscriptions there are.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         table.values().map(Vec::len).sum()

@@ -15,7 +15,6 @@ use crate::Error;
 
 /// One event a [`Subscription`] received.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct Event<T> {
     /// The topic it was published on.
     pub topic: String,
