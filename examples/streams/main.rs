@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (line, mut lines) = first.await?;
     println!("tail (rust)        {}", line.ok_or("the tail ended")??);
     for _ in 0..4 {
-        println!("tail (rust)        {}", lines.next().await.ok_or("the tail ended")??);
+        println!(
+            "tail (rust)        {}",
+            lines.next().await.ok_or("the tail ended")??
+        );
     }
     drop(lines);
     println!("tail (rust)        stopped: the host dropped the stream");
@@ -71,7 +74,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .spawn()
         .await?;
     let transformer = Plugin::builder("node")
-        .arg(languages::typescript_plugin(&examples)?.display().to_string())
+        .arg(
+            languages::typescript_plugin(&examples)?
+                .display()
+                .to_string(),
+        )
         .name("transformer (typescript)")
         .contract::<TransformerClient>()
         .spawn()
