@@ -92,6 +92,7 @@ pub mod __private;
 
 pub use client::{peer, Client, ClientHandle};
 pub use contract::ContractInfo;
+pub use driver::bus_link::host_bus;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;
 pub use driver::DEFAULT_STREAM_WINDOW;
