@@ -173,9 +173,6 @@ async fn a_slow_plugin_lags_exactly_and_a_fast_host_subscriber_misses_nothing() 
 }
 
 #[tokio::test]
-#[ignore = "the host keeps a dead plugin's subscriptions until an event for them arrives: the \
-            task in driver/bus_link.rs that writes its EVENT frames holds its bus member while \
-            it waits for the next one"]
 async fn a_plugin_that_dies_takes_its_subscriptions_with_it() {
     let bus = Bus::new();
     let (plugin, probe) = start(&bus, "leaver").await;
