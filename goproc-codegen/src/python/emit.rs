@@ -1034,3 +1034,116 @@ fn method_signature(m: &Method, client: bool) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::model::schema::from_sources;
+
+    /// The module generated for one source file (`logs.py`, or
+    /// `contract.py` for several contracts).
+    fn generate(source: &str) -> String {
+        let schema = from_sources(&[(PathBuf::from("contract.rs"), source.to_string())])
+            .unwrap_or_else(|d| panic!("the contract does not parse: {d:?}"));
+        let files = super::super::generate(&schema, "contract.rs").expect("generating Python");
+        files
+            .into_iter()
+            .find(|f| {
+                !["__init__.py", "goproc_runtime.py"].contains(&f.path.to_str().unwrap_or(""))
+            })
+            .map(|f| f.contents)
+            .expect("the contracts' module")
+    }
+
+    const LOGS: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Logs {
+            async fn tail(&self, path: String) -> goproc::Stream<String>;
+            async fn upload(&self, name: String, data: goproc::Stream<Vec<u8>>) -> u64;
+            async fn transform(&self, lines: goproc::Stream<String>, upper: bool) -> goproc::Stream<String>;
+        }
+    "#;
+
+    #[test]
+    fn stream_handlers_are_async_generators_and_stream_arguments_async_iterators() {
+        let py = generate(LOGS);
+        for line in [
+            "    def tail(self, path: str) -> _t.AsyncIterator[str]:",
+            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> int:",
+            "    def transform(self, lines: _t.AsyncIterator[str], upper: bool) -> _t.AsyncIterator[str]:",
+            // The REQUEST carries only the other arguments.
+            "def _logs_args_transform(r: _rt.Reader) -> tuple[bool]:",
+            "        _rt.MethodSpec(\"tail\", _logs_args_tail, _rt.w_str, stream=True),",
+            "        _rt.MethodSpec(\"upload\", _logs_args_upload, _rt.w_u64, arg_at=1, decode_item=_rt.Reader.bytes_),",
+            "        _rt.MethodSpec(\"transform\", _logs_args_transform, _rt.w_str, stream=True, arg_at=0, decode_item=_rt.Reader.str_),",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn stream_clients_return_async_iterators_and_take_any_iterable() {
+        let py = generate(LOGS);
+        for line in [
+            "    def tail(self, path: str) -> _t.AsyncGenerator[str, None]:",
+            "        return self._stream(0, _logs_request_tail(path), _rt.Reader.str_)",
+            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> int:",
+            "        return await self._call(1, _logs_request_upload(name), _rt.Reader.u64, data, _rt.w_bytes)",
+            "    def transform(self, lines: _t.AsyncIterable[str] | _t.Iterable[str], upper: bool) -> _t.AsyncGenerator[str, None]:",
+            "        return self._stream(2, _logs_request_transform(upper), _rt.Reader.str_, lines, _rt.w_str)",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn event_contracts_get_a_class_that_publishes_and_subscribes() {
+        let py = generate(
+            r#"
+            #[derive(Serialize, Deserialize)]
+            pub struct Reading { pub celsius: f32 }
+            #[goproc::plugin_interface(events)]
+            pub trait Telemetry {
+                fn temperature(&self, reading: Reading);
+                fn topic(&self, topic: String);
+            }
+            #[goproc::plugin_interface]
+            pub trait Logs {
+                async fn tail(&self, path: String) -> goproc::Stream<String>;
+            }
+            "#,
+        );
+        for line in [
+            "TELEMETRY_EVENTS = _rt.EventContract(",
+            "    kinds=(\"temperature\", \"topic\"),",
+            "class TelemetryEvents(_rt.Events):",
+            "    EVENTS = TELEMETRY_EVENTS",
+            "    def publish_temperature(self, topic: str, reading: Reading) -> None:",
+            "        self._publish(0, topic, reading, _enc_Reading)",
+            "    def subscribe_temperature(self, pattern: str, capacity: int = _rt.DEFAULT_EVENT_QUEUE) -> _rt.Subscription[Reading]:",
+            "        return self._subscribe(0, pattern, _dec_Reading, capacity)",
+            // A payload named like the topic is renamed.
+            "    def publish_topic(self, topic: str, payload: str) -> None:",
+            // One contract to serve besides the event contract: plain names.
+            "def serve(impl: Logs, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoReturn:",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        let channel = py
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("CHANNEL = 0x"))
+            .expect("a CHANNEL constant");
+        let fingerprint = py
+            .lines()
+            .find_map(|l| l.strip_prefix("# Contract Telemetry fingerprint "))
+            .expect("Telemetry's fingerprint");
+        assert_eq!(channel, &fingerprint[..16]);
+    }
+
+    #[test]
+    fn an_events_name_is_not_doubled() {
+        assert_eq!(super::events_class("SensorEvents"), "SensorEvents");
+        assert_eq!(super::events_class("Telemetry"), "TelemetryEvents");
+    }
+}
