@@ -77,11 +77,13 @@ mod contract;
 mod driver;
 pub mod env;
 mod error;
+mod events;
 mod host;
 mod plugin;
 mod pool;
 mod service;
 mod session;
+mod stream;
 mod transport;
 pub mod wire;
 
@@ -90,9 +92,12 @@ pub mod __private;
 
 pub use client::{peer, Client, ClientHandle};
 pub use contract::ContractInfo;
+pub use driver::bus_link::host_bus;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;
+pub use driver::DEFAULT_STREAM_WINDOW;
 pub use error::{Error, RemoteCode};
+pub use events::{Bus, Event, EventContract, Subscription};
 /// Turns a trait into a goproc plugin contract.
 ///
 /// On `trait Calculator` it generates:
@@ -139,3 +144,4 @@ pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAUL
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;
+pub use stream::{Stream, DEFAULT_CHUNK};

@@ -44,6 +44,8 @@ pub struct PluginBuilder {
     services: Services,
     max_frame: u32,
     outbox_limit: usize,
+    stream_window: u32,
+    bus: Option<crate::Bus>,
     busy_poll: Option<Duration>,
     output: PluginOutput,
 }
@@ -65,6 +67,8 @@ impl PluginBuilder {
             services: Services::default(),
             max_frame: DEFAULT_MAX_FRAME,
             outbox_limit: crate::driver::DEFAULT_OUTBOX_LIMIT,
+            stream_window: crate::driver::DEFAULT_STREAM_WINDOW,
+            bus: None,
             busy_poll: None,
             output: PluginOutput::default(),
         }
@@ -185,6 +189,26 @@ impl PluginBuilder {
     /// a plugin that stops reading costs the host a bounded amount of memory.
     pub fn outbox_limit(mut self, bytes: usize) -> Self {
         self.outbox_limit = bytes.max(1);
+        self
+    }
+
+    /// The credit window, in bytes, the host grants each stream it
+    /// receives from this plugin (an answer stream, unless the client sets
+    /// its own with `with_stream_window`; the argument stream of a host
+    /// service; default 1 MiB): the plugin never sends more than this ahead
+    /// of the code that reads it, so a fast producer cannot grow the host.
+    pub fn stream_window(mut self, bytes: u32) -> Self {
+        self.stream_window = bytes.max(1);
+        self
+    }
+
+    /// The bus this plugin's events go through (default [`crate::Bus::global`]):
+    /// what it publishes reaches the bus's subscribers (the host's, and
+    /// other plugins' on the same bus), and its subscriptions get what is
+    /// published there. Plugins on different buses never see each other's
+    /// events.
+    pub fn bus(mut self, bus: &crate::Bus) -> Self {
+        self.bus = Some(bus.clone());
         self
     }
 
@@ -339,10 +363,16 @@ impl PluginBuilder {
                 max_frame: self.max_frame,
                 outbox_limit: self.outbox_limit,
                 dispatcher: self.services.dispatcher(),
+                protocol: hello.protocol_max.min(crate::wire::PROTOCOL_MAX),
+                stream_window: self.stream_window,
                 peer_contracts: hello.contracts.clone(),
             },
         );
         conn.set_busy_poll(self.busy_poll);
+        conn.join_bus(
+            self.bus.as_ref().unwrap_or(&crate::Bus::global()),
+            name.clone(),
+        );
         let (stop_tx, stop_rx) = oneshot::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
         tokio::spawn(supervise(
