@@ -200,7 +200,7 @@ async fn flow_control_bounds_the_memory_of_a_slow_consumer() {
         assert_eq!(chunk.len(), 1024);
         read += 1;
         tokio::time::sleep(Duration::from_millis(1)).await;
-        if read % 100 == 0 {
+        if read.is_multiple_of(100) {
             host_max = host_max.max(Memory::of_self().rss);
             plugin_max = plugin_max.max(Memory::of(plugin.pid()).rss);
         }
@@ -332,7 +332,7 @@ async fn a_slow_python_watcher_reports_lagged_and_a_fast_one_misses_nothing() {
     slow.next().await.expect("live").expect("not an error");
     fast.next().await.expect("live").expect("not an error");
     let events = TelemetryEvents::on(&bus);
-    let total = 2000;
+    let total: u32 = 2000;
     for i in 0..total {
         events
             .publish_temperature(
@@ -343,7 +343,7 @@ async fn a_slow_python_watcher_reports_lagged_and_a_fast_one_misses_nothing() {
                 },
             )
             .expect("publish");
-        if i % 100 == 99 {
+        if (i + 1).is_multiple_of(100) {
             // Let the fast side keep up with the host's queue of 256.
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
