@@ -40,6 +40,13 @@ pub trait Ticks {
     fn tick(&self, topic: u64);
 }
 
+/// A contract whose name says `Events` already: the struct keeps it.
+#[goproc::plugin_interface(events)]
+pub trait DoorEvents {
+    /// A door opened.
+    fn opened(&self, door: String);
+}
+
 fn reading(sensor: &str, celsius: f64) -> Reading {
     Reading {
         sensor: sensor.into(),
@@ -167,6 +174,17 @@ async fn the_generated_struct_describes_its_contract() {
         TelemetryEvents::CHANNEL,
         u64::from_str_radix(&TelemetryEvents::FINGERPRINT[..16], 16).unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_contract_named_events_keeps_its_name() {
+    let doors = DoorEvents::on(&Bus::new());
+    assert_eq!(DoorEvents::NAME, "DoorEvents");
+    let mut opened = doors.subscribe_opened("doors/+").unwrap();
+    doors
+        .publish_opened("doors/front", &"front".into())
+        .unwrap();
+    assert_eq!(next(&mut opened).await.payload, "front");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod contract;
 mod peers;
 mod report;
 mod scripts;
+mod streams;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -36,7 +37,8 @@ use tokio::runtime::Runtime;
 
 use calculator::CalculatorClient;
 use contract::{
-    BenchDriverClient, BenchDriverServer, BenchEchoClient, BenchEchoServer, Driver, Echo,
+    BenchDriverClient, BenchDriverServer, BenchEchoClient, BenchEchoServer, BenchStreamsServer,
+    Driver, Echo, Streamer,
 };
 use peers::{ChildGuard, RawClient, TarpcEchoClient};
 
@@ -118,6 +120,8 @@ fn main() {
         }
         bench_pool(&mut c, &p);
         bench_large(&mut c, &p);
+        streams::bench_streams(&mut c, &p);
+        streams::bench_events(&mut c, &p, &mut notes);
         bench_python(&mut c, &p, &mut notes);
         bench_node(&mut c, &p, &mut notes);
         if placement == "default" {
@@ -139,11 +143,22 @@ fn run_role(role: &str) {
         let server = goproc::Server::new()
             .add(BenchEchoServer::new(Echo))
             .add(BenchDriverServer::new(Driver))
+            .add(BenchStreamsServer::new(Streamer))
             .require::<BenchEchoClient>();
         if let Err(e) = rt.block_on(server.serve()) {
             eprintln!("bench plugin: {e}");
             std::process::exit(1);
         }
+        return;
+    }
+    if role == "raw-stream" {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("raw producer runtime");
+        rt.block_on(streams::raw_stream_serve(
+            std::env::var(peers::ADDR).expect("the producer's socket"),
+        ));
         return;
     }
     if !peers::run_role(role) {

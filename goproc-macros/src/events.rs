@@ -16,14 +16,20 @@ pub(crate) fn expand(
 ) -> TokenStream {
     let (vis, attrs) = (&c.vis, &c.attrs);
     let name = c.name.unraw().to_string();
-    let events = format_ident!("{}Events", c.name.unraw());
+    // `Telemetry` -> `TelemetryEvents`; a name that says `Events` already
+    // (`SensorEvents`) stays as it is, as in Python and TypeScript.
+    let events = if name.ends_with("Events") {
+        format_ident!("{}", name)
+    } else {
+        format_ident!("{}Events", name)
+    };
     let fingerprint = &c.fingerprint;
     let channel = c.channel();
     let kinds = c.methods.iter().map(|m| m.name.unraw().to_string());
     let private = quote!(#krate::__private);
     let intro = format!(
         "The events of contract `{name}`: publish and subscribe to them on a `goproc::Bus` \
-         (`{name}Events::on(&bus)`)."
+         (`{events}::on(&bus)`)."
     );
     let trait_docs = docs(&c.docs);
 

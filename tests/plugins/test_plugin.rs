@@ -1,7 +1,7 @@
 //! `test-plugin`: the Rust plugins the end-to-end tests start.
 //!
 //! `test-plugin <role>` where role is one of the well-behaved plugins
-//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `all`) or a misbehaving one used to
+//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `streams`, `events`, `all`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
 #[path = "../contracts/calculator_changed.rs"]
@@ -10,6 +10,8 @@ mod calculator_changed;
 mod calculator_contract;
 #[path = "../../examples/calculator/plugin.rs"]
 mod calculator_plugin;
+#[path = "events.rs"]
+mod events_impl;
 #[path = "../contracts/everything.rs"]
 mod everything;
 #[path = "everything.rs"]
@@ -61,6 +63,7 @@ async fn main() {
             .await
         }
         "streams" => goproc::serve(streams::StreamsServer::new(streams_impl::Plugin)).await,
+        "events" => goproc::serve(streams::EventProbeServer::new(events_impl::Plugin)).await,
         "guest" => {
             let server = goproc::Server::new()
                 .add(host_services::GuestServer::new(guest::Plugin))

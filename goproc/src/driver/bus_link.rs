@@ -37,13 +37,21 @@ impl Connection {
     /// events routed to it.
     pub(crate) fn join_bus(self: &Arc<Self>, bus: &Bus, name: String) {
         let member = Arc::new(bus.join(name));
-        if self.bus_member.set(member.clone()).is_err() {
+        // The task below holds the only strong reference: when it stops
+        // (the connection ended), the member leaves the bus.
+        if self.bus_member.set(Arc::downgrade(&member)).is_err() {
             return;
         }
         let conn = Arc::downgrade(self);
+        let mut ended = self.ended.subscribe();
         tokio::spawn(async move {
             loop {
-                let delivery = member.next().await;
+                // The member leaves the bus (and its subscriptions with it)
+                // as soon as the connection ends, not at the next event.
+                let delivery = tokio::select! {
+                    delivery = member.next() => delivery,
+                    _ = ended.wait_for(Option::is_some) => return,
+                };
                 let Some(conn) = conn.upgrade() else { return };
                 if conn.is_closed() {
                     return;
@@ -72,7 +80,8 @@ impl Connection {
 
     /// An event frame from the peer.
     pub(super) fn on_event(&self, event: Incoming<AbortHandle>) {
-        match (self.bus_member.get(), event) {
+        let member = self.bus_member.get().and_then(std::sync::Weak::upgrade);
+        match (member, event) {
             (Some(member), Incoming::Publish(head, body, at)) => {
                 if let Err(e) = member.publish(head.channel, head.event, &head.topic, &body[at..]) {
                     tracing::warn!(plugin = %self.peer, "ignored an event the plugin published: {e}");
@@ -120,6 +129,11 @@ struct HostLink;
 
 impl HostLink {
     fn conn(&self) -> Result<Arc<Connection>, Error> {
+        // A handler's own connection first: the plugin serves before its
+        // `serve` records the connection for the rest of the process.
+        if let Some(conn) = super::context::current_connection() {
+            return Ok(conn);
+        }
         match super::context::host_now() {
             super::context::HostNow::Connected(conn) => Ok(conn),
             _ => Err(Error::NoPeer { contract: "events" }),

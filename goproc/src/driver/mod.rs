@@ -94,7 +94,7 @@ pub(crate) struct Connection {
     ended: watch::Sender<Option<Ended>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// On a host: the plugin's place on the host's bus, once joined.
-    bus_member: std::sync::OnceLock<Arc<crate::events::Member>>,
+    bus_member: std::sync::OnceLock<std::sync::Weak<crate::events::Member>>,
 }
 
 impl Connection {

@@ -12,11 +12,7 @@
 //! subscriber that does not keep up loses its oldest events and is told how
 //! many with the next one ([`Event::lagged`]).
 
-// The plugin connections' side (`Bus::join`, `Member`, the queues' ready
-// lists) is the driver's to call; until it does, only the tests use it.
-#[cfg_attr(not(test), allow(dead_code))]
 mod queue;
-#[cfg_attr(not(test), allow(dead_code))]
 mod router;
 mod subscription;
 mod topic;
@@ -30,8 +26,7 @@ use queue::Queue;
 use router::{Route, Router, HOST};
 
 // The driver attaches plugin connections with these.
-#[allow(unused_imports)]
-pub(crate) use router::{Delivery, Member};
+pub(crate) use router::Member;
 #[doc(hidden)]
 pub use subscription::{publish_event, subscribe_event};
 pub use subscription::{Event, Subscription};
@@ -65,7 +60,6 @@ pub(crate) struct Message {
 }
 
 /// The connection from a plugin to its host, as its bus uses it.
-#[allow(dead_code)] // implemented by the plugin's driver
 pub(crate) trait Link: Send + Sync + 'static {
     /// Sends a PUBLISH.
     fn publish(&self, channel: u64, event: u32, topic: &str, payload: Vec<u8>)
@@ -179,7 +173,6 @@ impl Bus {
 
     /// A plugin's bus: publishes and subscriptions go to the host over
     /// `link`, events arrive through [`Bus::deliver`].
-    #[allow(dead_code)] // used by the plugin's driver
     pub(crate) fn remote(link: Arc<dyn Link>) -> Bus {
         Bus::build(
             DEFAULT_CAPACITY,
@@ -220,7 +213,6 @@ impl Bus {
 
     /// An EVENT frame arrived for subscription `id`; an unknown id (one
     /// this side just ended, say) is ignored.
-    #[allow(dead_code)] // used by the plugin's driver
     pub(crate) fn deliver(&self, id: u64, lagged: u64, topic: String, payload: Vec<u8>) {
         let Some(remote) = &self.inner.remote else {
             return;
@@ -237,7 +229,6 @@ impl Bus {
 
     /// The connection to the host ended: every subscription's stream ends
     /// after what it has queued, and publishing or subscribing fails.
-    #[allow(dead_code)] // used by the plugin's driver
     pub(crate) fn close(&self) {
         let Some(remote) = &self.inner.remote else {
             return;
