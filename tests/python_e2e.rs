@@ -447,6 +447,14 @@ fn the_checked_in_python_example_stubs_are_up_to_date() {
             "examples/host_services/contract.rs",
             "examples/host_services/python/generated",
         ),
+        (
+            "examples/streams/contract.rs",
+            "examples/streams/python/generated",
+        ),
+        (
+            "examples/events/contract.rs",
+            "examples/events/python/generated",
+        ),
     ] {
         // What `goproc-codegen --lang python --check --out OUT CONTRACT` run
         // from the workspace root compares (the CLI itself is tested in

@@ -14,6 +14,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         &[
             "tests/contracts/everything.rs",
             "tests/contracts/host_services.rs",
+            "tests/contracts/streams.rs",
             "examples/calculator/contract.rs",
         ],
     );
@@ -26,6 +27,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
             root.join("tests/python/faulty_calculator.py"),
             root.join("tests/python/golden_roundtrip.py"),
             root.join("tests/python/guest_plugin.py"),
+            root.join("tests/python/streams_plugin.py"),
             root.join("tests/python/test_runtime.py"),
         ],
     )];
@@ -33,6 +35,8 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         "examples/calculator/python",
         "examples/kv/python",
         "examples/host_services/python",
+        "examples/streams/python",
+        "examples/events/python",
     ] {
         let dir = root.join(example);
         checks.push((

@@ -14,13 +14,16 @@ import re
 import struct
 import subprocess
 import sys
-from typing import Any, Callable, Coroutine, cast
+from typing import (
+    Any, AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, TypeVar, cast,
+)
 
 from goproc_stubs import everything as ev
 from goproc_stubs import goproc_runtime as rt
 from goproc_stubs.goproc_runtime import DecodeError, EncodeError, Reader
 
 W = Callable[[bytearray], None]
+T = TypeVar("T")
 
 
 def golden_tables(path: str) -> list[dict[str, bytes]]:
@@ -95,7 +98,7 @@ def frame_rows() -> dict[str, bytes]:
     )
     welcome_v1 = enc(lambda o: rt.w_u32(o, 1), lambda o: rt.w_u32(o, 16 << 20), lambda o: rt.w_u32(o, 100))
     welcome = enc(
-        lambda o: rt.w_u32(o, 2), lambda o: rt.w_u32(o, 16 << 20), lambda o: rt.w_u32(o, 100),
+        lambda o: rt.w_u32(o, 3), lambda o: rt.w_u32(o, 16 << 20), lambda o: rt.w_u32(o, 100),
         lambda o: rt.w_len(o, 1), lambda o: rt.w_str(o, "Store"), lambda o: rt.w_str(o, "5b7e"),
     )
     return {
@@ -122,7 +125,17 @@ def frame_rows() -> dict[str, bytes]:
         'RESPONSE Some("v") from the host': bytes(rt._frame(
             rt.KIND_RESPONSE, 1, enc(lambda o: o.append(1), lambda o: rt.w_str(o, "v")),
         )),
-    }
+        # The stream and event rows: what the host sends is built here, what
+        # the plugin sends comes from the runtime (golden_stream_rows).
+        'STREAM_ITEM 3 "hi"': bytes(rt._frame(rt.KIND_STREAM_ITEM, 3, enc(lambda o: rt.w_str(o, "hi")))),
+        "RESPONSE 4 3": bytes(rt._frame(rt.KIND_RESPONSE, 4, enc(lambda o: rt.w_u64(o, 3)))),
+        "ARG_END 5 failed": bytes(rt._frame(rt.KIND_ARG_END, 5, enc(
+            lambda o: rt.w_u32(o, 4), lambda o: rt.w_str(o, "disk"), lambda o: rt.w_str(o, ""),
+        ))),
+        "EVENT 1 lagged 2": bytes(rt._frame(rt.KIND_EVENT, 1, enc(
+            lambda o: rt.w_u64(o, 2), lambda o: rt.w_str(o, "sensors/k/temp"), lambda o: rt.w_f32(o, 21.5),
+        ))),
+    } | asyncio.run(golden_stream_rows())
 
 
 def expect_decode_error(what: str, read: Callable[[Reader], object], data: bytes) -> None:
@@ -151,6 +164,8 @@ def test_golden(path: str) -> None:
     for name, want in values.items():
         assert ours[name] == want, f"{name}: {ours[name].hex()} != WIRE.md {want.hex()}"
     ours_frames = frame_rows()
+    # Rows the runtime cannot make itself, since a plugin never sends them:
+    # read back by golden_streams_are_read.
     assert set(frames) == set(ours_frames), f"WIRE.md frame rows differ from this test's: {set(frames) ^ set(ours_frames)}"
     for name, want in frames.items():
         assert ours_frames[name] == want, f"{name}: {ours_frames[name].hex()} != WIRE.md {want.hex()}"
@@ -162,6 +177,7 @@ def test_golden(path: str) -> None:
     assert ev._dec_Shape(Reader(values["enum Shape::Rect { w: 2, h: 3 }"])) == ev.ShapeRect(2, 3)
     asyncio.run(the_golden_welcomes_are_read(frames))
     asyncio.run(the_golden_call_goes_out_and_its_answer_comes_back(frames))
+    asyncio.run(the_golden_stream_frames_are_read(frames))
 
 
 def test_strict_decoding() -> None:
@@ -459,9 +475,10 @@ CALLS = rt.Contract(
         rt.MethodSpec("big", lambda r: (), rt.w_bytes),
     ),
 )
-def welcome_body(max_frame: int = 1 << 20, serves: tuple[rt.Contract, ...] = ()) -> bytes:
-    """A WELCOME body of version 2: host pid 1, and the contracts it serves."""
-    body = bytearray([2, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
+def welcome_body(max_frame: int = 1 << 20, serves: tuple[rt.Contract, ...] = (), protocol: int = 2) -> bytes:
+    """A WELCOME body (version 2 unless `protocol` says otherwise): host
+    pid 1, and the contracts it serves."""
+    body = bytearray([protocol, 0xFC]) + max_frame.to_bytes(4, "little") + bytes([1])
     rt.w_len(body, len(serves))
     for c in serves:
         rt.w_str(body, c.name)
@@ -798,12 +815,13 @@ async def the_golden_welcomes_are_read(frames: dict[str, bytes]) -> None:
     feed(plugin, frames["WELCOME"])
     assert plugin.welcomed and not plugin.finished.done()
     assert (plugin.max_frame, plugin.host_contracts) == (16 << 20, {"Store": (0, "5b7e")})
-    # A WELCOME of version 1 ends the start: this runtime speaks version 2 only.
+    assert plugin.protocol == 3
+    # A WELCOME of version 1 ends the start: this runtime speaks versions 2 and 3.
     plugin = rt._Plugin([], b"")
     plugin.connection_made(FakeTransport())
     feed(plugin, frames["WELCOME protocol 1"])
     assert not plugin.welcomed
-    assert "the host chose protocol 1, which this runtime does not speak (it speaks 2..2)" in (
+    assert "the host chose protocol 1, which this runtime does not speak (it speaks 2..3)" in (
         plugin.finished.result() or ""
     ), plugin.finished.result()
 
@@ -1100,6 +1118,516 @@ def test_an_older_python_is_named_and_refused() -> None:
     assert rt.PYTHON_MIN == (3, 11)
 
 
+# ---------------------------------------------------------------------------
+# Streams and events (protocol 3)
+
+
+class Logs:
+    """WIRE.md's `Logs` served: `tail` answers `hi`, or `lines` items of
+    `size` bytes each when the path is `many <lines> <size>`; `upload`
+    counts the bytes; `shout` upper-cases its lines. `seen` is what upload
+    read, `failure` what ended its stream."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+        self.failure: BaseException | None = None
+        self.closed = asyncio.Event()
+        self.produced = 0
+
+    async def tail(self, path: str) -> AsyncIterator[str]:
+        try:
+            if path.startswith("many "):
+                _, lines, size = path.split()
+                for _ in range(int(lines)):
+                    self.produced += 1
+                    yield "x" * int(size)
+            elif path == "forever":
+                while True:
+                    self.produced += 1
+                    yield "x"
+                    await asyncio.sleep(0)
+            else:
+                yield "hi"
+        finally:
+            self.closed.set()
+
+    async def upload(self, name: str, data: AsyncIterator[bytes]) -> int:
+        total = 0
+        try:
+            async for chunk in data:
+                self.seen.append(chunk)
+                total += len(chunk)
+        except Exception as e:
+            self.failure = e
+            raise
+        return total
+
+    async def shout(self, lines: AsyncIterator[str]) -> AsyncIterator[str]:
+        async for line in lines:
+            yield line.upper()
+
+
+LOGS = rt.Contract(
+    name="Logs",
+    fingerprint="10c5",
+    methods=(
+        rt.MethodSpec("tail", lambda r: (r.str_(),), rt.w_str, stream=True),
+        rt.MethodSpec("upload", lambda r: (r.str_(),), rt.w_u64, arg_at=1, decode_item=Reader.bytes_),
+        rt.MethodSpec("shout", lambda r: (), rt.w_str, stream=True, arg_at=0, decode_item=Reader.str_),
+    ),
+)
+
+class LogsClient(rt.Client):
+    """As goproc-codegen writes a client of WIRE.md's `Logs`:
+    `tail(path) -> Stream<String>`, `upload(name, data: Stream<Vec<u8>>) -> u64`."""
+
+    __slots__ = ()
+    CONTRACT = LOGS
+
+    def tail(self, path: str) -> AsyncGenerator[str, None]:
+        out = rt.request_buffer()
+        rt.w_str(out, path)
+        return self._stream(0, out, Reader.str_)
+
+    async def upload(self, name: str, data: AsyncIterable[bytes] | Iterable[bytes]) -> int:
+        out = rt.request_buffer()
+        rt.w_str(out, name)
+        return await self._call(1, out, Reader.u64, data, rt.w_bytes)
+
+    def shout(self, lines: AsyncIterable[str] | Iterable[str]) -> AsyncGenerator[str, None]:
+        return self._stream(2, rt.request_buffer(), Reader.str_, lines, rt.w_str)
+
+
+TELEMETRY = rt.EventContract("Telemetry", "3f9a", ("temperature",))
+
+
+class TelemetryEvents(rt.Events):
+    """As goproc-codegen writes the events of WIRE.md's `Telemetry`:
+    `temperature(celsius: f32)`."""
+
+    __slots__ = ()
+    EVENTS = TELEMETRY
+
+    def publish_temperature(self, topic: str, celsius: float) -> None:
+        self._publish(0, topic, celsius, rt.w_f32)
+
+    def subscribe_temperature(self, pattern: str, capacity: int = rt.DEFAULT_EVENT_QUEUE) -> rt.Subscription[float]:
+        return self._subscribe(0, pattern, Reader.f32, capacity)
+
+
+def serve_logs(logs: Logs, window: int = rt.DEFAULT_STREAM_WINDOW) -> tuple[Any, FakeTransport]:
+    """A plugin serving Logs, welcomed (protocol 3) by a host that serves Logs too."""
+    plugin = rt._Plugin([rt.Service(LOGS, logs)], b"", (), window)
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(serves=(LOGS,), protocol=3)))
+    rt._connection = plugin
+    return plugin, transport
+
+
+def credit(kind: int, call_id: int, n: int) -> bytes:
+    return bytes(rt._credit_frame(kind, call_id, n))
+
+
+def logs_request(call_id: int, method: int, args: bytes = b"") -> bytes:
+    return frame(rt.KIND_REQUEST, call_id, bytes([0, method, 0]) + args)
+
+
+def text(value: str) -> bytes:
+    return enc(lambda o: rt.w_str(o, value))
+
+
+async def golden_stream_rows() -> dict[str, bytes]:
+    """The stream and event rows of WIRE.md section 5 that a Python plugin
+    sends, or sends as a caller of its host, made by the runtime itself."""
+    rows: dict[str, bytes] = {}
+    try:
+        # The host's side of the calls, as this runtime's client makes them.
+        plugin, transport = serve_logs(Logs())
+        plugin.next_id = 3
+        tail = LogsClient.from_host().with_stream_window(65536).tail("a")
+        first = asyncio.ensure_future(anext(tail))
+        await turns()
+        (_, _, req), (_, _, grant) = transport.frames()
+        rows['REQUEST tail("a")'] = frame(rt.KIND_REQUEST, 3, req)
+        rows["STREAM_CREDIT 3 +65536"] = frame(rt.KIND_STREAM_CREDIT, 3, grant)
+        first.cancel()
+        await turns()
+        plugin.next_id = 4
+        upload = asyncio.ensure_future(LogsClient.from_host().upload("f", [b"\x01\x02\x03"]))
+        await turns()
+        sent = transport.frames()
+        rows['REQUEST upload("f")'] = frame(rt.KIND_REQUEST, 4, sent[-1][2])
+        feed(plugin, credit(rt.KIND_ARG_CREDIT, 4, 4096))
+        await turns()
+        (_, _, item), (_, _, end) = transport.frames()[len(sent):]
+        rows["ARG_ITEM 4 [1, 2, 3]"] = frame(rt.KIND_ARG_ITEM, 4, item)
+        rows["ARG_END 4"] = frame(rt.KIND_ARG_END, 4, end)
+        upload.cancel()
+        await turns()
+        # The plugin's side: it serves tail and upload, with a window of 4096.
+        plugin, transport = serve_logs(Logs(), window=4096)
+        feed(plugin, rows['REQUEST tail("a")'] + rows["STREAM_CREDIT 3 +65536"])
+        await turns()
+        (_, _, item), (_, _, end) = transport.frames()
+        rows['STREAM_ITEM 3 "hi"'] = frame(rt.KIND_STREAM_ITEM, 3, item)
+        rows["RESPONSE 3 end of stream"] = frame(rt.KIND_RESPONSE, 3, end)
+        feed(plugin, rows['REQUEST upload("f")'])
+        await turns()
+        rows["ARG_CREDIT 4 +4096"] = frame(*transport.frames()[-1])
+        feed(plugin, rows["ARG_ITEM 4 [1, 2, 3]"] + rows["ARG_END 4"])
+        await turns()
+        rows["RESPONSE 4 3"] = frame(*transport.frames()[-1])
+        # Events: subscription 1, a publish, the unsubscribe.
+        plugin, transport = serve_logs(Logs())
+        events = TelemetryEvents.from_host()
+        sub = events.subscribe_temperature("sensors/+/temp")
+        events.publish_temperature("sensors/k/temp", 21.5)
+        sub.close()
+        await turns()
+        subscribe, publish, unsubscribe = transport.frames()
+        rows["SUBSCRIBE 1 sensors/+/temp"] = frame(*subscribe)
+        rows["PUBLISH sensors/k/temp 21.5"] = frame(*publish)
+        rows["UNSUBSCRIBE 1"] = frame(*unsubscribe)
+    finally:
+        rt._connection = None
+    return rows
+
+
+async def the_golden_stream_frames_are_read(frames: dict[str, bytes]) -> None:
+    """The frames only a host sends, read by the runtime."""
+    try:
+        # A caller's stream gets the golden item and end.
+        plugin, transport = serve_logs(Logs())
+        plugin.next_id = 3
+        tail = LogsClient.from_host().tail("a")
+        got = asyncio.ensure_future(collect(tail))
+        await turns()
+        feed(plugin, frames['STREAM_ITEM 3 "hi"'] + frames["RESPONSE 3 end of stream"])
+        assert await got == ["hi"]
+        # The upload's answer.
+        plugin.next_id = 4
+        upload = asyncio.ensure_future(LogsClient.from_host().upload("f", [b"\x01\x02\x03"]))
+        await turns()
+        feed(plugin, frames["ARG_CREDIT 4 +4096"])
+        await turns()
+        feed(plugin, frames["RESPONSE 4 3"])
+        assert await upload == 3
+        # A handler's stream argument that failed at the host: its error is the last item.
+        logs = Logs()
+        plugin, transport = serve_logs(logs)
+        feed(plugin, logs_request(5, 1, text("f")) + frames["ARG_ITEM 4 [1, 2, 3]"].replace(b"\x04", b"\x05", 1))
+        feed(plugin, frames["ARG_END 5 failed"])
+        await turns()
+        assert logs.seen == [b"\x01\x02\x03"], logs.seen
+        assert isinstance(logs.failure, rt.RemoteError) and logs.failure.message == "disk", logs.failure
+        [(kind, call_id, body)] = [f for f in transport.frames() if f[0] == rt.KIND_ERROR]
+        assert call_id == 5 and Reader(body).u32() == rt.CODE_HANDLER_FAILED
+        # An event delivered to subscription 1 after 2 were dropped.
+        sub = TelemetryEvents.from_host().subscribe_temperature("sensors/+/temp")
+        feed(plugin, frames["EVENT 1 lagged 2"])
+        event = await anext(sub)
+        assert (event.topic, event.payload, event.lagged) == ("sensors/k/temp", 21.5, 2), event
+    finally:
+        rt._connection = None
+
+
+async def collect(items: AsyncIterator[T]) -> list[T]:
+    return [item async for item in items]
+
+
+async def an_answer_stream_waits_for_credit_and_ends_cancelled_with_finally() -> None:
+    logs = Logs()
+    plugin, transport = serve_logs(logs)
+    # 100 items of 20 bytes cost 36 bytes each (13 + 1 + 20 + ... the
+    # string's length byte): a grant of 100 bytes lets 3 go (the third takes
+    # the credit below zero), then the generator waits.
+    feed(plugin, logs_request(7, 0, text("many 100 20")) + credit(rt.KIND_STREAM_CREDIT, 7, 100))
+    await turns()
+    items = [f for f in transport.frames() if f[0] == rt.KIND_STREAM_ITEM]
+    assert len(items) == 3 and all(len(body) == 21 for _, _, body in items), items
+    assert logs.produced <= 4, logs.produced
+    feed(plugin, credit(rt.KIND_STREAM_CREDIT, 7, 34))
+    await turns()
+    assert len([f for f in transport.frames() if f[0] == rt.KIND_STREAM_ITEM]) == 4
+    # CANCEL closes the generator: its finally runs, nothing more is sent.
+    before = len(transport.frames())
+    feed(plugin, frame(rt.KIND_CANCEL, 7))
+    await turns()
+    assert logs.closed.is_set() and len(transport.frames()) == before, transport.frames()[before:]
+    assert 7 not in plugin.out_streams and 7 not in plugin.tasks
+    # Run to the end with plenty of credit: the items, then RESPONSE with an empty body.
+    feed(plugin, logs_request(8, 0, text("many 50 1")) + credit(rt.KIND_STREAM_CREDIT, 8, 1 << 20))
+    await turns()
+    mine = [f for f in transport.frames() if f[1] == 8]
+    assert len(mine) == 51 and mine[-1] == (rt.KIND_RESPONSE, 8, b""), mine[-3:]
+    # A credit for a stream that ended is dropped quietly.
+    feed(plugin, credit(rt.KIND_STREAM_CREDIT, 8, 5))
+    assert not plugin.finished.done()
+
+
+async def a_stream_past_its_deadline_ends_with_code_6() -> None:
+    logs = Logs()
+    plugin, transport = serve_logs(logs)
+    feed(plugin, frame(rt.KIND_REQUEST, 9, bytes([0, 0, 30]) + text("forever")) + credit(rt.KIND_STREAM_CREDIT, 9, 1 << 30))
+    await asyncio.sleep(0.1)
+    last = transport.frames()[-1]
+    assert last[:2] == (rt.KIND_ERROR, 9) and Reader(last[2]).u32() == rt.CODE_DEADLINE_EXCEEDED, last
+    assert logs.closed.is_set()
+
+
+async def items_beyond_the_credit_close_the_connection() -> None:
+    # An argument item the plugin granted no credit for.
+    plugin, transport = serve_logs(Logs(), window=20)
+    feed(plugin, logs_request(3, 1, text("f")))
+    await turns()
+    assert transport.frames()[-1] == (rt.KIND_ARG_CREDIT, 3, bytes([20]))
+    # 13 + 11 = 24 bytes: allowed (the credit was above zero), and it goes below.
+    item = frame(rt.KIND_ARG_ITEM, 3, enc(lambda o: rt.w_bytes(o, bytes(10))))
+    feed(plugin, item)
+    assert not plugin.finished.done()
+    feed(plugin, item)
+    reason = plugin.finished.result() or ""
+    assert "protocol error" in reason and "no credit left" in reason and "call 3" in reason, reason
+    # An answer item beyond what the plugin's call granted.
+    plugin, transport = serve_logs(Logs())
+    tail = LogsClient.from_host().with_stream_window(20).tail("a")
+    got = asyncio.ensure_future(collect(tail))
+    await turns()
+    call_id = transport.frames()[0][1]
+    feed(plugin, frame(rt.KIND_STREAM_ITEM, call_id, text("x" * 20)))
+    assert not plugin.finished.done()
+    feed(plugin, frame(rt.KIND_STREAM_ITEM, call_id, text("y")))
+    reason = plugin.finished.result() or ""
+    assert "no credit left" in reason and "window is 20 bytes" in reason, reason
+    try:
+        await got
+    except rt.ConnectionClosed:
+        pass
+    else:
+        raise AssertionError("the stream did not end with the connection")
+
+
+async def a_callers_window_is_granted_again_as_items_are_read() -> None:
+    plugin, transport = serve_logs(Logs())
+    tail = LogsClient.from_host().with_stream_window(100).tail("a")
+    first = asyncio.ensure_future(anext(tail))
+    await turns()
+    (_, call_id, _), grant = transport.frames()
+    assert grant == (rt.KIND_STREAM_CREDIT, call_id, bytes([100]))
+    # Items of 25 bytes (13 + 12): three go within the window plus one.
+    item = frame(rt.KIND_STREAM_ITEM, call_id, text("x" * 11))
+    feed(plugin, item * 4)
+    assert await first == "x" * 11
+    # One read (25 bytes) is less than half the window: no grant yet.
+    assert len(transport.frames()) == 2
+    assert await anext(tail) == "x" * 11
+    await turns()
+    # Two reads are 50 bytes, half the window: granted again.
+    assert transport.frames()[-1] == (rt.KIND_STREAM_CREDIT, call_id, bytes([50])), transport.frames()
+    # Closing the stream early sends CANCEL; later items are dropped.
+    await tail.aclose()
+    await turns()
+    assert transport.frames()[-1] == (rt.KIND_CANCEL, call_id, b"")
+    feed(plugin, item)
+    assert not plugin.finished.done() and not plugin.calls
+
+
+async def an_argument_stream_is_sent_against_credit_and_a_failing_source_reports_its_error() -> None:
+    plugin, transport = serve_logs(Logs())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(10):
+            yield bytes([i]) * 10
+        raise OSError("disk")
+
+    upload = asyncio.ensure_future(LogsClient.from_host().upload("f", chunks()))
+    await turns()
+    [(_, call_id, _)] = transport.frames()
+    # Nothing goes before the host grants credit: then 24 bytes an item.
+    feed(plugin, credit(rt.KIND_ARG_CREDIT, call_id, 48))
+    await turns()
+    assert [f[0] for f in transport.frames()[1:]] == [rt.KIND_ARG_ITEM] * 2
+    feed(plugin, credit(rt.KIND_ARG_CREDIT, call_id, 1000))
+    await turns()
+    sent = transport.frames()[1:]
+    assert [f[0] for f in sent] == [rt.KIND_ARG_ITEM] * 10 + [rt.KIND_ARG_END], sent
+    r = Reader(sent[-1][2])
+    assert (r.u32(), r.str_(), r.str_()) == (4, "OSError: disk", "")
+    feed(plugin, response(call_id, bytes([100])))
+    assert await upload == 100
+    # Once the call is answered, no more items go.
+    endless = asyncio.ensure_future(LogsClient.from_host().upload("f", iter(lambda: b"z", None)))
+    await turns()
+    call_id = transport.frames()[-1][1]
+    feed(plugin, credit(rt.KIND_ARG_CREDIT, call_id, 13 + 2))
+    await turns()
+    feed(plugin, response(call_id, bytes([1])))
+    assert await endless == 1
+    before = len(transport.frames())
+    feed(plugin, credit(rt.KIND_ARG_CREDIT, call_id, 1000))
+    await turns()
+    assert len(transport.frames()) == before, transport.frames()[before:]
+
+
+async def a_handlers_argument_stream_is_granted_again_as_it_reads() -> None:
+    plugin, transport = serve_logs(Logs(), window=100)
+    # shout: both ways at once.
+    feed(plugin, logs_request(4, 2) + credit(rt.KIND_STREAM_CREDIT, 4, 1 << 20))
+    await turns()
+    assert transport.frames() == [(rt.KIND_ARG_CREDIT, 4, bytes([100]))]
+    line = frame(rt.KIND_ARG_ITEM, 4, text("a" * 36))
+    feed(plugin, line * 2)
+    await turns()
+    # Two items of 50 bytes read: half the window each time.
+    kinds = [f[0] for f in transport.frames()[1:]]
+    assert kinds.count(rt.KIND_STREAM_ITEM) == 2 and kinds.count(rt.KIND_ARG_CREDIT) == 2, transport.frames()
+    feed(plugin, frame(rt.KIND_ARG_END, 4))
+    await turns()
+    assert transport.frames()[-1] == (rt.KIND_RESPONSE, 4, b"")
+    # Items and ends for a call that is over are dropped.
+    feed(plugin, line + frame(rt.KIND_ARG_END, 4))
+    assert not plugin.finished.done()
+
+
+async def version_3_frames_on_a_version_2_connection_close_it() -> None:
+    plugin = rt._Plugin([rt.Service(LOGS, Logs())], b"")
+    plugin.connection_made(FakeTransport())
+    body = bytearray(welcome_body())
+    body[0] = 2
+    feed(plugin, frame(rt.KIND_WELCOME, 0, bytes(body)))
+    assert plugin.welcomed and plugin.protocol == 2
+    feed(plugin, credit(rt.KIND_STREAM_CREDIT, 1, 5))
+    reason = plugin.finished.result() or ""
+    assert "belongs to protocol 3" in reason and "speaks protocol 2" in reason, reason
+
+
+def test_streams() -> None:
+    try:
+        for test in (
+            an_answer_stream_waits_for_credit_and_ends_cancelled_with_finally,
+            a_stream_past_its_deadline_ends_with_code_6,
+            items_beyond_the_credit_close_the_connection,
+            a_callers_window_is_granted_again_as_items_are_read,
+            an_argument_stream_is_sent_against_credit_and_a_failing_source_reports_its_error,
+            a_handlers_argument_stream_is_granted_again_as_it_reads,
+            version_3_frames_on_a_version_2_connection_close_it,
+        ):
+            asyncio.run(test())
+    finally:
+        rt._connection = None
+
+
+def event(sub_id: int, lagged: int, topic: str, celsius: float) -> bytes:
+    return frame(rt.KIND_EVENT, sub_id, enc(
+        lambda o: rt.w_u64(o, lagged), lambda o: rt.w_str(o, topic), lambda o: rt.w_f32(o, celsius),
+    ))
+
+
+async def a_slow_subscription_drops_its_oldest_and_says_so_in_lagged() -> None:
+    plugin, transport = serve_logs(Logs())
+    events = TelemetryEvents.from_host()
+    slow = events.subscribe_temperature("sensors/#", capacity=4)
+    fast = events.subscribe_temperature("sensors/+/temp")
+    await turns()
+    ids = [f[1] for f in transport.frames() if f[0] == rt.KIND_SUBSCRIBE]
+    assert ids == [1, 2], ids
+    # Ten events for each; the host says it dropped 3 before the fourth.
+    for i in range(10):
+        feed(plugin, event(1, 3 if i == 3 else 0, f"sensors/{i}/temp", float(i)))
+        feed(plugin, event(2, 0, f"sensors/{i}/temp", float(i)))
+    assert slow.pending() == 4 and fast.pending() == 10
+    # The slow one kept the newest four: the six it dropped, and the host's
+    # three, are counted in the first it reads.
+    got = [await anext(slow) for _ in range(4)]
+    assert [(e.payload, e.lagged) for e in got] == [(6.0, 9), (7.0, 0), (8.0, 0), (9.0, 0)], got
+    assert [(await anext(fast)).lagged for _ in range(10)] == [0] * 10
+    # Closing ends the iteration and tells the host; its later events are dropped.
+    slow.close()
+    await turns()
+    assert transport.frames()[-1] == (rt.KIND_UNSUBSCRIBE, 1, b"")
+    feed(plugin, event(1, 0, "sensors/x/temp", 1.0))
+    assert await collect(slow) == []
+    assert plugin.subscriptions.keys() == {2}
+    # Memory stays bounded: thousands of events wait as 4 at most.
+    few = events.subscribe_temperature("#", capacity=4)
+    await turns()
+    sub_id = transport.frames()[-1][1]
+    for i in range(5000):
+        feed(plugin, event(sub_id, 0, "a", float(i)))
+    assert few.pending() == 4
+    assert (await anext(few)).lagged == 4996
+    # A subscription made before the welcome goes out with it; the end of
+    # the connection ends every subscription with ConnectionClosed.
+    early = rt._Plugin([], b"")
+    early.connection_made(FakeTransport())
+    rt._connection = early
+    waiting = events.subscribe_temperature("a/+")
+    assert early.early and not plugin.finished.done()
+    feed(early, frame(rt.KIND_WELCOME, 0, welcome_body(protocol=3)))
+    await turns()
+    assert cast(FakeTransport, early.transport).frames()[-1][0] == rt.KIND_SUBSCRIBE
+    early.finish(None)
+    try:
+        await anext(waiting)
+    except rt.ConnectionClosed:
+        pass
+    else:
+        raise AssertionError("the subscription outlived the connection")
+
+
+def test_events() -> None:
+    try:
+        asyncio.run(a_slow_subscription_drops_its_oldest_and_says_so_in_lagged())
+    finally:
+        rt._connection = None
+    # Topics and patterns are checked before anything is sent.
+    for topic in ("a", "a/b", "/a", "a//b", "$SYS/x", "é" * 10, "x" * 65535):
+        rt.check_topic(topic)
+    for topic, needle in (
+        ("", "may not be empty"), ("a/+", "contains '+'"), ("a/#", "contains '#'"),
+        ("a\0b", "contains NUL"), ("x" * 65536, "at most 65535 bytes"), ("\ud800", "not valid Unicode"),
+    ):
+        try:
+            rt.check_topic(topic)
+        except rt.TopicError as e:
+            assert needle in str(e), (topic[:20], str(e))
+        else:
+            raise AssertionError(f"topic {topic[:20]!r} was accepted")
+    for pattern in ("a", "+", "#", "a/+/c", "a/#", "+/+", "/#", "$SYS/#"):
+        rt.check_pattern(pattern)
+    for pattern, needle in (
+        ("", "may not be empty"), ("a/b+", "must fill a whole level"), ("a/#/b", "may only be the last level"),
+        ("#a", "must fill a whole level"), ("a\0", "contains NUL"),
+    ):
+        try:
+            rt.check_pattern(pattern)
+        except rt.TopicError as e:
+            assert needle in str(e), (pattern, str(e))
+        else:
+            raise AssertionError(f"pattern {pattern!r} was accepted")
+    # Publishing and subscribing check first, before the connection is even looked at.
+    try:
+        TelemetryEvents.from_host().publish_temperature("a/+", 1.0)
+    except rt.TopicError:
+        pass
+    else:
+        raise AssertionError("a topic with '+' was published")
+    try:
+        TelemetryEvents.from_host().publish_temperature("a", 1.0)
+    except rt.ConnectionClosed as e:
+        assert "not connected" in str(e), str(e)
+    else:
+        raise AssertionError("an event was published without a connection")
+    # The matching rules the host applies, as WIRE.md states them.
+    for pattern, topic, want in (
+        ("a/#", "a", True), ("a/#", "a/b/c", True), ("+/x", "$SYS/x", False), ("#", "$SYS/x", False),
+        ("$SYS/#", "$SYS/x", True), ("a/+", "a/b/c", False), ("a/+/c", "a//c", True), ("+", "a", True),
+    ):
+        assert rt.topic_matches(pattern, topic) == want, (pattern, topic)
+    assert TELEMETRY.channel == 0x3F9A
+
+
 def main() -> None:
     test_golden(sys.argv[1])
     test_strict_decoding()
@@ -1109,6 +1637,8 @@ def main() -> None:
     test_f32_nans()
     test_serving()
     test_calls_to_the_host()
+    test_streams()
+    test_events()
     test_an_older_python_is_named_and_refused()
     print("runtime tests passed")
 

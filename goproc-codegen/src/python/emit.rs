@@ -116,9 +116,14 @@ pub fn plan<'a>(
     for (_, class) in &errors {
         define(class.clone(), "a domain error class".into())?;
     }
-    let single = contracts.len() == 1;
+    let single = contracts.iter().filter(|sc| !sc.contract.events).count() == 1;
     for sc in &contracts {
         let c = &sc.contract.name.to_string();
+        if sc.contract.events {
+            define(events_class(c), format!("event contract {c}'s class"))?;
+            define(events_const(c), format!("event contract {c}'s table"))?;
+            continue;
+        }
         define(type_name(c), format!("contract {c}"))?;
         define(contract_const(c), format!("contract {c}'s table"))?;
         define(client_class(c), format!("contract {c}'s client class"))?;
@@ -153,7 +158,27 @@ fn variant_class(enum_name: &str, variant: &str) -> String {
 
 /// What the runtime's `Client` base class defines, which a method of a
 /// generated client must not hide.
-const CLIENT_MEMBERS: &[&str] = &["from_host", "with_timeout", "CONTRACT"];
+const CLIENT_MEMBERS: &[&str] = &[
+    "from_host",
+    "with_timeout",
+    "with_stream_window",
+    "CONTRACT",
+];
+
+/// `Telemetry` -> `TelemetryEvents`; a name that says `Events` already
+/// (`SensorEvents`) stays as it is.
+fn events_class(contract: &str) -> String {
+    let name = type_name(contract);
+    if name.ends_with("Events") {
+        name
+    } else {
+        format!("{name}Events")
+    }
+}
+
+fn events_const(contract: &str) -> String {
+    format!("{}_EVENTS", crate::case::upper_snake(contract))
+}
 
 /// `Store` -> `StoreClient`.
 fn client_class(contract: &str) -> String {
@@ -480,7 +505,13 @@ fn emit_contract(
         types,
         generics: &[],
     };
-    let (service, serve) = entry_names(&cname, plan.contracts.len() == 1);
+    let single = plan
+        .contracts
+        .iter()
+        .filter(|sc| !sc.contract.events)
+        .count()
+        == 1;
+    let (service, serve) = entry_names(&cname, single);
     let error_class = |err: &Ty| {
         plan.errors
             .iter()
@@ -502,7 +533,7 @@ fn emit_contract(
     for m in &c.methods {
         b.lines.push(String::new());
         b.line("@_abc.abstractmethod");
-        b.line(method_signature(m));
+        b.line(method_signature(m, false));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
@@ -512,6 +543,27 @@ fn emit_contract(
             mdocs.push(format!(
                 "Raise `{}(error)` to answer with the domain error `Err(error)`.",
                 error_class(err)
+            ));
+        }
+        if m.answer_stream().is_some() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(
+                "An async generator (`async def` that yields): each item goes to the host as its \
+                 credit allows; an exception ends the stream with it. When the host stops the call \
+                 the generator is closed, so its `finally` blocks run."
+                    .into(),
+            );
+        }
+        if let Some((pos, _)) = m.stream_arg() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(format!(
+                "`{}` is an async iterator of the items the host sends (`async for`); a stream the \
+                 host's side failed raises its error as its last item.",
+                ident(&syn::ext::IdentExt::unraw(&m.args[pos].name).to_string())
             ));
         }
         if mdocs.is_empty() {
@@ -528,7 +580,7 @@ fn emit_contract(
     let mut specs = Vec::new();
     for m in &c.methods {
         let name = py_method(m);
-        let arg_types: Vec<String> = m.args.iter().map(|a| annotation(&a.shape)).collect();
+        let arg_types: Vec<String> = m.request_args().map(|a| annotation(&a.shape)).collect();
         let args_fn = format!("_{snake}_args_{name}");
         b.line(format!(
             "def {args_fn}(r: _rt.Reader) -> tuple[{}]:",
@@ -538,7 +590,10 @@ fn emit_contract(
                 arg_types.join(", ")
             }
         ));
-        let decoded: Vec<String> = m.args.iter().map(|a| decode_expr(&a.shape, &ctx)).collect();
+        let decoded: Vec<String> = m
+            .request_args()
+            .map(|a| decode_expr(&a.shape, &ctx))
+            .collect();
         b.line(match decoded.len() {
             0 => "    return ()".to_string(),
             1 => format!("    return ({},)", decoded[0]),
@@ -548,7 +603,7 @@ fn emit_contract(
         b.lines.push(String::new());
         let (ok, err) = match m.domain_result() {
             Some((ok, err)) => (ok, Some(err)),
-            None => (&m.ret, None),
+            None => (m.answer_stream().unwrap_or(&m.ret), None),
         };
         let ok_fn = encoder_def(&format!("_{snake}_ok_{name}"), ok, &ctx, b);
         let mut spec = format!(
@@ -558,6 +613,13 @@ fn emit_contract(
         if let Some(err) = err {
             let err_fn = encoder_def(&format!("_{snake}_err_{name}"), err, &ctx, b);
             spec.push_str(&format!(", {}, {err_fn}", error_class(err)));
+        }
+        if m.answer_stream().is_some() {
+            spec.push_str(", stream=True");
+        }
+        if let Some((pos, item)) = m.stream_arg() {
+            let item_fn = decoder_def(&format!("_{snake}_item_{name}"), item, &ctx, b);
+            spec.push_str(&format!(", arg_at={pos}, decode_item={item_fn}"));
         }
         spec.push(')');
         specs.push(spec);
@@ -633,12 +695,12 @@ fn emit_client(
     let mut calls = Vec::new();
     for (index, m) in c.methods.iter().enumerate() {
         let name = py_method(m);
-        let request = if m.args.is_empty() {
+        let request_args: Vec<&crate::model::Arg> = m.request_args().collect();
+        let request = if request_args.is_empty() {
             "_rt.request_buffer()".to_string()
         } else {
             let f = format!("_{snake}_request_{name}");
-            let params: Vec<String> = m
-                .args
+            let params: Vec<String> = request_args
                 .iter()
                 .enumerate()
                 .map(|(i, a)| format!("a{i}: {}", annotation(&a.shape)))
@@ -647,32 +709,44 @@ fn emit_client(
             b.reset_vars();
             b.indent += 1;
             b.line("out = _rt.request_buffer()");
-            for (i, a) in m.args.iter().enumerate() {
+            for (i, a) in request_args.iter().enumerate() {
                 encode_stmts(&a.shape, &format!("a{i}"), ctx, b);
             }
             b.line("return out");
             b.indent -= 1;
             b.lines.push(String::new());
             b.lines.push(String::new());
-            let args: Vec<String> = m
-                .args
+            let args: Vec<String> = request_args
                 .iter()
                 .map(|a| ident(&syn::ext::IdentExt::unraw(&a.name).to_string()))
                 .collect();
             format!("{f}({})", args.join(", "))
         };
-        let call = match m.domain_result() {
-            Some((ok, err)) => {
+        // The stream argument's source and item encoder, when there is one.
+        let source = match m.stream_arg() {
+            Some((pos, item)) => {
+                let enc = encoder_def(&format!("_{snake}_arg_item_{name}"), item, ctx, b);
+                let arg = ident(&syn::ext::IdentExt::unraw(&m.args[pos].name).to_string());
+                format!(", {arg}, {enc}")
+            }
+            None => String::new(),
+        };
+        let call = match (m.answer_stream(), m.domain_result()) {
+            (Some(item), _) => {
+                let item_fn = decoder_def(&format!("_{snake}_answer_{name}"), item, ctx, b);
+                format!("self._stream({index}, {request}, {item_fn}{source})")
+            }
+            (None, Some((ok, err))) => {
                 let ok_fn = decoder_def(&format!("_{snake}_answer_{name}"), ok, ctx, b);
                 let err_fn = decoder_def(&format!("_{snake}_error_{name}"), err, ctx, b);
                 format!(
-                    "self._call_result({index}, {request}, {ok_fn}, {err_fn}, {})",
+                    "await self._call_result({index}, {request}, {ok_fn}, {err_fn}, {}{source})",
                     error_class(err)
                 )
             }
-            None => {
+            (None, None) => {
                 let ret_fn = decoder_def(&format!("_{snake}_answer_{name}"), &m.ret, ctx, b);
-                format!("self._call({index}, {request}, {ret_fn})")
+                format!("await self._call({index}, {request}, {ret_fn}{source})")
             }
         };
         calls.push(call);
@@ -699,7 +773,7 @@ fn emit_client(
     b.line(format!("CONTRACT = {konst}"));
     for (m, call) in c.methods.iter().zip(calls) {
         b.lines.push(String::new());
-        b.line(method_signature(m));
+        b.line(method_signature(m, true));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
@@ -711,8 +785,133 @@ fn emit_client(
                 error_class(err)
             ));
         }
+        if m.answer_stream().is_some() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(
+                "Returns at once (no `await`) an async iterator: the call goes out when it is first \
+                 iterated, and an error ends it as its last item. `aclose()` it to stop early (the \
+                 host is told with CANCEL)."
+                    .into(),
+            );
+        }
+        if let Some((pos, _)) = m.stream_arg() {
+            if !mdocs.is_empty() {
+                mdocs.push(String::new());
+            }
+            mdocs.push(format!(
+                "`{}` is any iterable or async iterable; its items go as the host's credit allows, \
+                 and an exception it raises reaches the host as the stream's error.",
+                ident(&syn::ext::IdentExt::unraw(&m.args[pos].name).to_string())
+            ));
+        }
         docstring(&mdocs, b);
-        b.line(format!("return await {call}"));
+        b.line(format!("return {call}"));
+        b.indent -= 1;
+    }
+    b.indent -= 1;
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+}
+
+/// The class of an event contract (`TelemetryEvents`): for each kind of
+/// event, `publish_<kind>(topic, payload)` and `subscribe_<kind>(pattern)`,
+/// with the payload's codecs; and the contract's table.
+fn emit_events(sc: &SourceContract, types: &BTreeMap<String, TypeDef>, b: &mut Block) {
+    let c = &sc.contract;
+    let cname = c.name.to_string();
+    let snake = snake_case(&cname);
+    let class = events_class(&cname);
+    let konst = events_const(&cname);
+    let ctx = Ctx {
+        types,
+        generics: &[],
+    };
+    b.line(format!("{konst} = _rt.EventContract("));
+    b.line(format!("    name={},", string_literal(&cname)));
+    b.line(format!(
+        "    fingerprint={},",
+        string_literal(&c.fingerprint)
+    ));
+    let kinds: Vec<String> = c
+        .methods
+        .iter()
+        .map(|m| string_literal(&py_method(m)))
+        .collect();
+    b.line(format!(
+        "    kinds=({}{}),",
+        kinds.join(", "),
+        if kinds.len() == 1 { "," } else { "" }
+    ));
+    b.line(")");
+    b.line(format!(
+        "\"\"\"{cname}'s name, fingerprint and kinds of events (index = wire event number).\"\"\""
+    ));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
+    // Each kind's payload codecs, and the methods that use them.
+    let mut methods = Vec::new();
+    for (index, m) in c.methods.iter().enumerate() {
+        let name = py_method(m);
+        let Some(arg) = m.args.first() else { continue };
+        let enc = encoder_def(&format!("_{snake}_publish_{name}"), &arg.shape, &ctx, b);
+        let dec = decoder_def(&format!("_{snake}_event_{name}"), &arg.shape, &ctx, b);
+        let mut param = ident(&syn::ext::IdentExt::unraw(&arg.name).to_string());
+        if matches!(param.as_str(), "topic" | "pattern" | "capacity" | "self") {
+            param = "payload".into();
+        }
+        methods.push((index, name, m, param, annotation(&arg.shape), enc, dec));
+    }
+    b.line(format!("class {class}(_rt.Events):"));
+    b.indent += 1;
+    let mut docs = c.docs.clone();
+    if !docs.is_empty() {
+        docs.push(String::new());
+    }
+    docs.push(format!(
+        "Publishes and subscribes to the events of {cname} through the host that started this \
+         plugin: `{class}.from_host()`. The host routes each event to every other subscriber whose \
+         pattern matches its topic (`+` one level, `#` the rest); a plugin never receives its own."
+    ));
+    docstring(&docs, b);
+    b.lines.push(String::new());
+    b.line("__slots__ = ()");
+    b.line(format!("EVENTS = {konst}"));
+    b.line(format!("CHANNEL = 0x{:016x}", c.channel()));
+    for (index, name, m, param, ty, enc, dec) in methods {
+        b.lines.push(String::new());
+        b.line(format!(
+            "def publish_{name}(self, topic: str, {param}: {ty}) -> None:"
+        ));
+        b.indent += 1;
+        let mut mdocs = m.docs.clone();
+        if !mdocs.is_empty() {
+            mdocs.push(String::new());
+        }
+        mdocs.push(format!(
+            "Publishes `{param}` on `topic` (no `+`, `#` or NUL: `goproc_runtime.TopicError`). \
+             Never waits: an event nobody subscribed to is dropped."
+        ));
+        docstring(&mdocs, b);
+        b.line(format!("self._publish({index}, topic, {param}, {enc})"));
+        b.indent -= 1;
+        b.lines.push(String::new());
+        b.line(format!(
+            "def subscribe_{name}(self, pattern: str, capacity: int = _rt.DEFAULT_EVENT_QUEUE) -> _rt.Subscription[{ty}]:"
+        ));
+        b.indent += 1;
+        docstring(
+            &[format!(
+                "The `{name}` events on topics matching `pattern`, as `async for event in ...` \
+                 (`event.topic`, `event.payload`, `event.lagged`); at most `capacity` wait, then the \
+                 oldest is dropped. `close()` ends the subscription."
+            )],
+            b,
+        );
+        b.line(format!(
+            "return self._subscribe({index}, pattern, {dec}, capacity)"
+        ));
         b.indent -= 1;
     }
     b.indent -= 1;
@@ -775,7 +974,11 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
         b.lines.push(String::new());
     }
     for sc in &plan.contracts {
-        emit_contract(sc, plan, &schema.types, &mut b);
+        if sc.contract.events {
+            emit_events(sc, &schema.types, &mut b);
+        } else {
+            emit_contract(sc, plan, &schema.types, &mut b);
+        }
     }
     // One newline at the end of the file.
     while b.lines.last().is_some_and(|l| l.is_empty()) {
@@ -789,22 +992,158 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
 /// `async def name(self, arg: T, ...) -> R:`, the line that opens a method
 /// of a contract's abstract class or of its client: the same arguments, and
 /// for `-> Result<T, E>` the `Ok` type (the `Err` is raised).
-fn method_signature(m: &Method) -> String {
+///
+/// A method answering with a stream is a plain `def` returning an async
+/// iterator: an async generator implements it, and a client's call returns
+/// one without `await`. A client's stream argument takes any iterable or
+/// async iterable.
+fn method_signature(m: &Method, client: bool) -> String {
     let mut params = vec!["self".to_string()];
     for a in &m.args {
+        let ty = match a.shape.stream_item() {
+            Some(item) if client => {
+                let item = annotation(item);
+                format!("_t.AsyncIterable[{item}] | _t.Iterable[{item}]")
+            }
+            _ => annotation(&a.shape),
+        };
         params.push(format!(
-            "{}: {}",
-            ident(&syn::ext::IdentExt::unraw(&a.name).to_string()),
-            annotation(&a.shape)
+            "{}: {ty}",
+            ident(&syn::ext::IdentExt::unraw(&a.name).to_string())
         ));
     }
-    let ret = match m.domain_result() {
-        Some((ok, _)) => annotation(ok),
-        None => annotation(&m.ret),
-    };
-    format!(
-        "async def {}({}) -> {ret}:",
-        py_method(m),
-        params.join(", ")
-    )
+    match (m.answer_stream(), m.domain_result()) {
+        (Some(item), _) => {
+            let ret = if client {
+                format!("_t.AsyncGenerator[{}, None]", annotation(item))
+            } else {
+                format!("_t.AsyncIterator[{}]", annotation(item))
+            };
+            format!("def {}({}) -> {ret}:", py_method(m), params.join(", "))
+        }
+        (None, result) => {
+            let ret = match result {
+                Some((ok, _)) => annotation(ok),
+                None => annotation(&m.ret),
+            };
+            format!(
+                "async def {}({}) -> {ret}:",
+                py_method(m),
+                params.join(", ")
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::model::schema::from_sources;
+
+    /// The module generated for one source file (`logs.py`, or
+    /// `contract.py` for several contracts).
+    fn generate(source: &str) -> String {
+        let schema = from_sources(&[(PathBuf::from("contract.rs"), source.to_string())])
+            .unwrap_or_else(|d| panic!("the contract does not parse: {d:?}"));
+        let files = super::super::generate(&schema, "contract.rs").expect("generating Python");
+        files
+            .into_iter()
+            .find(|f| {
+                !["__init__.py", "goproc_runtime.py"].contains(&f.path.to_str().unwrap_or(""))
+            })
+            .map(|f| f.contents)
+            .expect("the contracts' module")
+    }
+
+    const LOGS: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Logs {
+            async fn tail(&self, path: String) -> goproc::Stream<String>;
+            async fn upload(&self, name: String, data: goproc::Stream<Vec<u8>>) -> u64;
+            async fn transform(&self, lines: goproc::Stream<String>, upper: bool) -> goproc::Stream<String>;
+        }
+    "#;
+
+    #[test]
+    fn stream_handlers_are_async_generators_and_stream_arguments_async_iterators() {
+        let py = generate(LOGS);
+        for line in [
+            "    def tail(self, path: str) -> _t.AsyncIterator[str]:",
+            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> int:",
+            "    def transform(self, lines: _t.AsyncIterator[str], upper: bool) -> _t.AsyncIterator[str]:",
+            // The REQUEST carries only the other arguments.
+            "def _logs_args_transform(r: _rt.Reader) -> tuple[bool]:",
+            "        _rt.MethodSpec(\"tail\", _logs_args_tail, _rt.w_str, stream=True),",
+            "        _rt.MethodSpec(\"upload\", _logs_args_upload, _rt.w_u64, arg_at=1, decode_item=_rt.Reader.bytes_),",
+            "        _rt.MethodSpec(\"transform\", _logs_args_transform, _rt.w_str, stream=True, arg_at=0, decode_item=_rt.Reader.str_),",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn stream_clients_return_async_iterators_and_take_any_iterable() {
+        let py = generate(LOGS);
+        for line in [
+            "    def tail(self, path: str) -> _t.AsyncGenerator[str, None]:",
+            "        return self._stream(0, _logs_request_tail(path), _rt.Reader.str_)",
+            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> int:",
+            "        return await self._call(1, _logs_request_upload(name), _rt.Reader.u64, data, _rt.w_bytes)",
+            "    def transform(self, lines: _t.AsyncIterable[str] | _t.Iterable[str], upper: bool) -> _t.AsyncGenerator[str, None]:",
+            "        return self._stream(2, _logs_request_transform(upper), _rt.Reader.str_, lines, _rt.w_str)",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn event_contracts_get_a_class_that_publishes_and_subscribes() {
+        let py = generate(
+            r#"
+            #[derive(Serialize, Deserialize)]
+            pub struct Reading { pub celsius: f32 }
+            #[goproc::plugin_interface(events)]
+            pub trait Telemetry {
+                fn temperature(&self, reading: Reading);
+                fn topic(&self, topic: String);
+            }
+            #[goproc::plugin_interface]
+            pub trait Logs {
+                async fn tail(&self, path: String) -> goproc::Stream<String>;
+            }
+            "#,
+        );
+        for line in [
+            "TELEMETRY_EVENTS = _rt.EventContract(",
+            "    kinds=(\"temperature\", \"topic\"),",
+            "class TelemetryEvents(_rt.Events):",
+            "    EVENTS = TELEMETRY_EVENTS",
+            "    def publish_temperature(self, topic: str, reading: Reading) -> None:",
+            "        self._publish(0, topic, reading, _enc_Reading)",
+            "    def subscribe_temperature(self, pattern: str, capacity: int = _rt.DEFAULT_EVENT_QUEUE) -> _rt.Subscription[Reading]:",
+            "        return self._subscribe(0, pattern, _dec_Reading, capacity)",
+            // A payload named like the topic is renamed.
+            "    def publish_topic(self, topic: str, payload: str) -> None:",
+            // One contract to serve besides the event contract: plain names.
+            "def serve(impl: Logs, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoReturn:",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        let channel = py
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("CHANNEL = 0x"))
+            .expect("a CHANNEL constant");
+        let fingerprint = py
+            .lines()
+            .find_map(|l| l.strip_prefix("# Contract Telemetry fingerprint "))
+            .expect("Telemetry's fingerprint");
+        assert_eq!(channel, &fingerprint[..16]);
+    }
+
+    #[test]
+    fn an_events_name_is_not_doubled() {
+        assert_eq!(super::events_class("SensorEvents"), "SensorEvents");
+        assert_eq!(super::events_class("Telemetry"), "TelemetryEvents");
+    }
 }

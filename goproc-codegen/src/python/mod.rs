@@ -24,7 +24,6 @@ pub const RUNTIME: &str = include_str!("goproc_runtime.py");
 /// Prints the Python package for `schema`. `source` names the inputs and
 /// appears in `__init__.py`.
 pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String> {
-    schema.refuse_streams_and_events("Python")?;
     // Group the contracts by file, in the order they were found.
     let mut groups: Vec<(PathBuf, Vec<&SourceContract>)> = Vec::new();
     for sc in &schema.contracts {

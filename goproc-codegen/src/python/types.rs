@@ -55,7 +55,7 @@ pub fn needs_some(inner: &Ty) -> bool {
 /// The Python annotation for a shape.
 pub fn annotation(ty: &Ty) -> String {
     match ty {
-        Ty::Stream(item) => format!("AsyncIterator[{}]", annotation(item)),
+        Ty::Stream(item) => format!("_t.AsyncIterator[{}]", annotation(item)),
         Ty::Bool => "bool".into(),
         Ty::U8
         | Ty::U16

@@ -2,9 +2,10 @@
 
 This module is written out by `goproc-codegen --lang python` next to the
 modules it generates from Rust contract traits. It implements the goproc wire
-protocol, version 2 (`docs/WIRE.md`): frames, the bincode `standard` value
-encoding, the handshake, the loop that serves calls, and the plugin's own
-calls to the contracts its host serves.
+protocol, versions 2 and 3 (`docs/WIRE.md`): frames, the bincode `standard`
+value encoding, the handshake, the loop that serves calls, the plugin's own
+calls to the contracts its host serves, streams with credit flow control,
+and events.
 
 A plugin implements the contract's abstract class and calls the generated
 `serve(impl)`; several contracts are served together with
@@ -18,6 +19,17 @@ without an answer of its type raises a `CallError` (`CallTimeout`,
 `RemoteError`, `ConnectionClosed`, `ContractNotServed`); a domain error
 (`-> Result<T, E>` answering `Err(e)`) raises the contract's `<E>Raised`,
 the exception a handler raises to answer with it.
+
+A method that answers with a stream is an async generator in the handler
+(`async def count(...) -> AsyncIterator[int]: yield ...`); a stream
+argument reaches the handler as an async iterator. A client's stream method
+returns an async iterator at once (no `await`): `async for n in
+client.count(0, 10)`; leaving it early (`aclose()`) cancels the call. A
+stream argument of a client call is any iterable or async iterable.
+
+Events: the generated `<Contract>Events.from_host()` publishes
+(`publish_<event>(topic, payload)`, never blocks) and subscribes
+(`subscribe_<event>(pattern)`, an async iterable of `Event`s).
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ if sys.version_info < PYTHON_MIN:
     sys.exit(2)
 
 import asyncio
+import collections
 import contextvars
 import inspect
 import os
@@ -47,11 +60,14 @@ import time
 import traceback
 from dataclasses import dataclass
 from typing import (
-    Any, Awaitable, Callable, ClassVar, Coroutine, Generic, NoReturn, Self, Sequence, TypeVar, cast,
+    Any, AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, ClassVar, Coroutine,
+    Generic, Iterable, NoReturn, Self, Sequence, TypeVar, cast,
 )
 
 PROTOCOL_MIN = 2
-PROTOCOL_MAX = 2
+PROTOCOL_MAX = 3
+# The first protocol version with streams and events.
+PROTOCOL_STREAMS = 3
 RUNTIME = "goproc-python 0.1.0"
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_HANDSHAKE_FRAME = 64 * 1024
@@ -74,10 +90,33 @@ KIND_PING = 0x20
 KIND_PONG = 0x21
 KIND_SHUTDOWN = 0x30
 KIND_CLOSE = 0x31
+KIND_EVENT = 0x40
+KIND_STREAM_ITEM = 0x41
+KIND_STREAM_CREDIT = 0x42
+KIND_ARG_ITEM = 0x43
+KIND_ARG_END = 0x44
+KIND_ARG_CREDIT = 0x45
+KIND_PUBLISH = 0x46
+KIND_SUBSCRIBE = 0x47
+KIND_UNSUBSCRIBE = 0x48
+# The kinds of version 3: a protocol error on a connection that speaks version 2.
+_V3_KINDS = frozenset(range(KIND_EVENT, KIND_UNSUBSCRIBE + 1))
 _KNOWN_KINDS = frozenset(
     (KIND_HELLO, KIND_WELCOME, KIND_REFUSE, KIND_REQUEST, KIND_RESPONSE, KIND_ERROR,
-     KIND_CANCEL, KIND_PING, KIND_PONG, KIND_SHUTDOWN, KIND_CLOSE, 0x40, 0x41, 0x42)
-)
+     KIND_CANCEL, KIND_PING, KIND_PONG, KIND_SHUTDOWN, KIND_CLOSE)
+) | _V3_KINDS
+
+# How many bytes of stream items a receiver lets its sender send ahead
+# (docs/WIRE.md, "Streams"): `serve(..., stream_window=)` and
+# `client.with_stream_window()` change it.
+DEFAULT_STREAM_WINDOW = 1024 * 1024
+# The largest credit a grant may carry.
+_MAX_CREDIT = 0xFFFF_FFFF
+# How many events a subscription holds for a reader that does not keep up;
+# past it the oldest is dropped (and counted in the next event's `lagged`).
+DEFAULT_EVENT_QUEUE = 256
+# The longest topic or pattern, in UTF-8 bytes.
+MAX_TOPIC = 65535
 
 CODE_UNKNOWN_SERVICE = 1
 CODE_UNKNOWN_METHOD = 2
@@ -207,6 +246,78 @@ class ConnectionClosed(CallError, ConnectionError):
 class ContractNotServed(CallError):
     """The host does not serve the client's contract, or serves another
     version of it (another fingerprint)."""
+
+
+class TopicError(ValueError):
+    """A topic or a pattern that breaks the rules of docs/WIRE.md ("Events"):
+    raised before anything is sent."""
+
+
+def check_topic(topic: str) -> bytes:
+    """`topic`'s UTF-8 bytes, or a `TopicError` saying what is wrong with it:
+    1 to 65,535 bytes, no `+`, `#` or NUL (levels may be empty)."""
+    if type(topic) is not str:
+        raise TopicError(f"a topic is a str, not {type(topic).__name__}")
+    raw = _topic_bytes(topic, "topic")
+    for bad, name in (("+", "'+'"), ("#", "'#'"), ("\0", "NUL")):
+        if bad in topic:
+            raise TopicError(
+                f"topic {topic!r} contains {name}, which only patterns may hold "
+                "(publish on a plain topic such as 'sensors/kitchen/temp')"
+            )
+    return raw
+
+
+def check_pattern(pattern: str) -> bytes:
+    """`pattern`'s UTF-8 bytes, or a `TopicError` saying what is wrong with
+    it: a topic whose levels may be `+` (exactly one level) or, as the last
+    level only, `#` (the rest); each fills its whole level."""
+    if type(pattern) is not str:
+        raise TopicError(f"a pattern is a str, not {type(pattern).__name__}")
+    raw = _topic_bytes(pattern, "pattern")
+    if "\0" in pattern:
+        raise TopicError(f"pattern {pattern!r} contains NUL")
+    levels = pattern.split("/")
+    for i, level in enumerate(levels):
+        if level in ("+", "#"):
+            if level == "#" and i != len(levels) - 1:
+                raise TopicError(
+                    f"pattern {pattern!r} has '#' in level {i + 1} of {len(levels)}: "
+                    "'#' matches the rest of a topic, so it may only be the last level"
+                )
+        elif "+" in level or "#" in level:
+            raise TopicError(
+                f"pattern {pattern!r} has level {level!r}: '+' and '#' must fill a whole level "
+                "('a/+/c', 'a/#'), not share it with other characters"
+            )
+    return raw
+
+
+def _topic_bytes(text: str, what: str) -> bytes:
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise TopicError(f"{what} {text!r} is not valid Unicode: {e}") from None
+    if not raw:
+        raise TopicError(f"a {what} may not be empty")
+    if len(raw) > MAX_TOPIC:
+        raise TopicError(f"a {what} is at most {MAX_TOPIC} bytes of UTF-8, this one is {len(raw)}")
+    return raw
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether `pattern` (checked) matches `topic`, as the host routes
+    events: MQTT 3.1.1 rules, `$`-topics hidden from leading wildcards."""
+    if topic.startswith("$") and pattern[:1] in ("+", "#"):
+        return False
+    want = pattern.split("/")
+    have = topic.split("/")
+    for i, level in enumerate(want):
+        if level == "#":
+            return True
+        if i >= len(have) or (level != "+" and level != have[i]):
+            return False
+    return len(want) == len(have)
 
 
 _CODE_NAMES = {
@@ -729,6 +840,12 @@ class MethodSpec:
     # For `-> Result<T, E>`: the exception class a handler raises for `Err(e)`, and E's encoder.
     error: type[DomainError[Any]] | None = None
     encode_err: Callable[[bytearray, Any], None] | None = None
+    # The method answers with a stream: `encode_ok` encodes one item.
+    stream: bool = False
+    # The position of the stream argument among the handler's arguments (-1:
+    # none), and the decoder of one of its items.
+    arg_at: int = -1
+    decode_item: Callable[[Reader], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -794,39 +911,86 @@ class Client:
     """
 
     CONTRACT: ClassVar[Contract]
-    __slots__ = ("_timeout",)
+    __slots__ = ("_timeout", "_window")
 
     def __init__(self) -> None:
         self._timeout: float | None = None
+        self._window: int | None = None
 
     @classmethod
     def from_host(cls) -> Self:
         """A client of this contract, served by the host that started this process."""
         return cls()
 
+    def _copy(self) -> Self:
+        client = type(self)()
+        client._timeout = self._timeout
+        client._window = self._window
+        return client
+
     def with_timeout(self, seconds: float) -> Self:
         """The same client, whose calls have a deadline of their own: each
         fails with `CallTimeout` (and the host is told to stop) when its
         answer has not arrived `seconds` after it was made. It replaces the
-        deadline a call would inherit from its handler."""
+        deadline a call would inherit from its handler. A stream's deadline
+        covers the whole stream."""
         if not seconds >= 0:
             raise ValueError(f"a timeout is a number of seconds, not {seconds!r}")
-        client = type(self)()
+        client = self._copy()
         client._timeout = float(seconds)
         return client
 
-    def _call(self, method: int, request: bytearray, decode: Callable[[Reader], T]) -> Awaitable[T]:
+    def with_stream_window(self, size: int) -> Self:
+        """The same client, whose answer streams let the host send `size`
+        bytes of items ahead of what this plugin has read (the default is
+        `serve`'s `stream_window`, 1 MiB unless it says otherwise)."""
+        client = self._copy()
+        client._window = _check_window(size)
+        return client
+
+    def _call(
+        self, method: int, request: bytearray, decode: Callable[[Reader], T],
+        source: AsyncIterable[Any] | Iterable[Any] | None = None,
+        encode_item: Callable[[bytearray, Any], None] | None = None,
+    ) -> Awaitable[T]:
         """Calls method number `method` with the arguments in `request` (a
-        `request_buffer()`), and decodes its answer with `decode`."""
-        return self._conn(method).call(self.CONTRACT, method, request, decode, None, None, self._timeout)
+        `request_buffer()`), and decodes its answer with `decode`; a method
+        with a stream argument sends `source`'s items, each encoded with
+        `encode_item`."""
+        return self._conn(method).call(
+            self.CONTRACT, method, request, decode, None, None, self._timeout, source, encode_item,
+        )
 
     def _call_result(
         self, method: int, request: bytearray, decode: Callable[[Reader], T],
         decode_err: Callable[[Reader], E], error: type[DomainError[E]],
+        source: AsyncIterable[Any] | Iterable[Any] | None = None,
+        encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Awaitable[T]:
         """As `_call`, for a method declared `-> Result<T, E>`: returns the
         `Ok` value, raises `error(value)` for `Err(value)`."""
-        return self._conn(method).call(self.CONTRACT, method, request, decode, decode_err, error, self._timeout)
+        return self._conn(method).call(
+            self.CONTRACT, method, request, decode, decode_err, error, self._timeout, source, encode_item,
+        )
+
+    async def _stream(
+        self, method: int, request: bytearray, decode: Callable[[Reader], T],
+        source: AsyncIterable[Any] | Iterable[Any] | None = None,
+        encode_item: Callable[[bytearray, Any], None] | None = None,
+    ) -> AsyncGenerator[T, None]:
+        """Calls method number `method`, which answers with a stream, when
+        first iterated; yields the items decoded with `decode`. Closing the
+        iterator early (`aclose()`, or leaving `async for` and dropping it)
+        tells the host to stop with CANCEL."""
+        conn = self._conn(method)
+        items = conn.stream(
+            self.CONTRACT, method, request, decode, self._timeout, self._window, source, encode_item,
+        )
+        try:
+            async for item in items:
+                yield item
+        finally:
+            await items.aclose()
 
     def _conn(self, method: int) -> _Plugin:
         conn = _connection
@@ -837,6 +1001,166 @@ class Client:
                 "(calls to the host work once serve() has connected)",
             )
         return conn
+
+
+def _check_window(size: int) -> int:
+    if type(size) is not int or not 1 <= size <= _MAX_CREDIT:
+        raise ValueError(f"a stream window is a number of bytes from 1 to {_MAX_CREDIT}, not {size!r}")
+    return size
+
+
+@dataclass(frozen=True, slots=True)
+class EventContract:
+    """An event contract's name, fingerprint and kinds of events (index =
+    the wire's `event`)."""
+
+    name: str
+    fingerprint: str
+    kinds: tuple[str, ...]
+
+    @property
+    def channel(self) -> int:
+        """The wire's `channel`: the fingerprint's first 16 hex digits."""
+        return int(self.fingerprint[:16], 16)
+
+
+@dataclass(slots=True)
+class Event(Generic[T]):
+    """One event a subscription received: its topic, its payload, and how
+    many events the subscription dropped just before it (the host's drops
+    and this process's) because its reader did not keep up."""
+
+    topic: str
+    payload: T
+    lagged: int = 0
+
+
+class Subscription(Generic[T]):
+    """The events of one kind whose topics match one pattern, as they arrive:
+    `async for event in subscription`. At most `capacity` wait for the
+    reader; past that the oldest is dropped and counted in the next event's
+    `lagged`. `close()` ends it (the iteration stops)."""
+
+    __slots__ = ("_conn", "_id", "_name", "_decode", "_queue", "_capacity", "_dropped", "_waiter",
+                 "_closed", "_error", "pattern")
+
+    def __init__(
+        self, conn: _Plugin, sub_id: int, name: str, pattern: str, decode: Callable[[Reader], T],
+        capacity: int,
+    ) -> None:
+        self._conn = conn
+        self._id = sub_id
+        self._name = name
+        self.pattern = pattern
+        self._decode = decode
+        self._queue: collections.deque[tuple[int, str, bytes]] = collections.deque()
+        self._capacity = capacity
+        self._dropped = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Event[T]:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._queue:
+                lagged, topic, body = self._queue.popleft()
+                lagged += self._dropped
+                self._dropped = 0
+                r = Reader(body)
+                try:
+                    payload = self._decode(r)
+                    r.done()
+                except (DecodeError, RecursionError) as e:
+                    raise CallError(
+                        self._name, f"an event of {self._name} on {topic!r} does not decode: {e}",
+                    ) from None
+                return Event(topic, payload, lagged)
+            if self._error is not None:
+                raise self._error
+            waiter = self._waiter = self._conn.loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    def close(self) -> None:
+        """Ends the subscription: the host is told (UNSUBSCRIBE), waiting
+        events are dropped and the iteration stops."""
+        if not self._closed:
+            self._closed = True
+            self._queue.clear()
+            self._conn.unsubscribe(self._id, self)
+            self._wake()
+
+    def pending(self) -> int:
+        """How many events wait to be read."""
+        return len(self._queue)
+
+    def _push(self, lagged: int, topic: str, body: bytes) -> None:
+        if len(self._queue) >= self._capacity:
+            # Drop the oldest; the next event read says so.
+            old = self._queue.popleft()
+            self._dropped += 1 + old[0]
+        self._queue.append((lagged, topic, body))
+        self._wake()
+
+    def _fail(self, error: BaseException) -> None:
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class Events:
+    """The base of the generated event classes (`TelemetryEvents`): publish
+    and subscribe through the host that started this plugin.
+
+    `TelemetryEvents.from_host()` makes one at any time; publishing and
+    subscribing work once `serve` has connected (a subscription made before
+    the host's welcome is sent with it).
+    """
+
+    EVENTS: ClassVar[EventContract]
+    __slots__ = ()
+
+    @classmethod
+    def from_host(cls) -> Self:
+        """The events of this contract, routed by the host that started this process."""
+        return cls()
+
+    def _publish(self, kind: int, topic: str, payload: T, encode: Callable[[bytearray, T], None]) -> None:
+        """Publishes `payload` (encoded with `encode`) as event `kind` on
+        `topic`; never waits."""
+        raw = check_topic(topic)
+        _event_connection(self.EVENTS, kind, "published").publish(self.EVENTS, kind, raw, payload, encode)
+
+    def _subscribe(self, kind: int, pattern: str, decode: Callable[[Reader], T], capacity: int) -> Subscription[T]:
+        """Subscribes to event `kind` on topics matching `pattern`."""
+        check_pattern(pattern)
+        if type(capacity) is not int or capacity < 1:
+            raise ValueError(f"a subscription's capacity is a number of events, at least 1, not {capacity!r}")
+        return _event_connection(self.EVENTS, kind, "subscribed to").subscribe(
+            self.EVENTS, kind, pattern, decode, capacity,
+        )
+
+
+def _event_connection(contract: EventContract, kind: int, what: str) -> _Plugin:
+    conn = _connection
+    if conn is None:
+        name = f"{contract.name}.{contract.kinds[kind]}"
+        raise ConnectionClosed(
+            name, f"{name} cannot be {what}: this process is not connected to a host "
+            "(events work once serve() has connected)",
+        )
+    return conn
 
 
 def _method_name(contract: Contract | None, method: int) -> str:
@@ -940,6 +1264,9 @@ _LONG_FRAME = _READ_BUFFER - 4
 # the transport has written all but _LOW_WATER bytes and took what was queued.
 _HIGH_WATER = 1024 * 1024
 _LOW_WATER = 256 * 1024
+# Past this many unwritten bytes of its own frames while the host does not
+# read, a plugin drops the events it publishes (publishing never waits).
+_EVENT_BACKLOG = 4 * _HIGH_WATER
 # Data longer than this goes to the transport as a memoryview: what the socket
 # does not take at once is then copied once (into the transport's buffer), not
 # twice (a slice of it first).
@@ -952,10 +1279,155 @@ _EMPTY_BODY_KINDS = {
 }
 
 
+def _credit_frame(kind: int, call_id: int, n: int) -> bytearray:
+    """A STREAM_CREDIT or ARG_CREDIT frame granting `n` more bytes."""
+    out = bytearray(HEADER_LEN)
+    _w_var(out, n)
+    _HEADER.pack_into(out, 0, len(out) - 4, kind, call_id)
+    return out
+
+
+class _Credit:
+    """What a sender of stream items may still send, in bytes of frames:
+    it sends while this is above zero, and waits for grants otherwise."""
+
+    __slots__ = ("credit", "waiter")
+
+    def __init__(self) -> None:
+        self.credit = 0
+        self.waiter: asyncio.Future[None] | None = None
+
+    def grant(self, n: int) -> None:
+        self.credit += n
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Returns once there is credit."""
+        while self.credit <= 0:
+            waiter = self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self.waiter = None
+
+
+class _Inbox:
+    """The items of one stream this side receives, held against the credit
+    it granted: never more than the window plus one item. The consumer's
+    `take` grants again each time it has taken half a window."""
+
+    __slots__ = ("items", "credit", "taken", "window", "waiter")
+
+    def __init__(self, window: int) -> None:
+        self.items: collections.deque[bytes] = collections.deque()
+        # Granted and not yet used by the sender (the first grant is the window).
+        self.credit = window
+        self.taken = 0
+        self.window = window
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, body: bytes) -> bool:
+        """Keeps an item; False when the sender had no credit for it."""
+        if self.credit <= 0:
+            return False
+        self.credit -= HEADER_LEN + len(body)
+        self.items.append(body)
+        self.wake()
+        return True
+
+    def take(self) -> tuple[bytes, int]:
+        """The next item, and the credit to grant now (0: none yet)."""
+        body = self.items.popleft()
+        self.taken += HEADER_LEN + len(body)
+        if self.taken >= max(1, self.window // 2):
+            grant = min(self.taken, _MAX_CREDIT)
+            self.taken -= grant
+            self.credit += grant
+            return body, grant
+        return body, 0
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self.waiter = None
+
+
+class _ArgStream(AsyncIterator[Any]):
+    """A handler's stream argument: the items the host sends (ARG_ITEM),
+    decoded as the handler reads them, then the end (ARG_END), or the
+    host's error as the last item."""
+
+    __slots__ = ("conn", "call_id", "name", "decode", "inbox", "ended", "error", "stopped")
+
+    def __init__(self, conn: _Plugin, call_id: int, name: str, decode: Callable[[Reader], Any], window: int) -> None:
+        self.conn = conn
+        self.call_id = call_id
+        self.name = name
+        self.decode = decode
+        self.inbox = _Inbox(window)
+        self.ended = False
+        self.error: BaseException | None = None
+        self.stopped = False
+
+    def __aiter__(self) -> _ArgStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        inbox = self.inbox
+        while True:
+            if self.stopped:
+                raise StopAsyncIteration
+            if inbox.items:
+                body, grant = inbox.take()
+                if grant and self.conn.arg_streams.get(self.call_id) is self and not self.conn.ended:
+                    self.conn.send_request(_credit_frame(KIND_ARG_CREDIT, self.call_id, grant))
+                r = _ViewReader(cast(bytes, memoryview(body))) if len(body) > _LONG_FRAME else Reader(body)
+                try:
+                    value = self.decode(r)
+                    r.done()
+                except (DecodeError, RecursionError) as e:
+                    raise DecodeError(f"an item of the stream argument of {self.name} does not decode: {e}") from None
+                return value
+            if self.ended:
+                error, self.error = self.error, None
+                self.stopped = True
+                if error is not None:
+                    raise error
+                raise StopAsyncIteration
+            await inbox.wait()
+
+    async def aclose(self) -> None:
+        """Stops reading: no more credit is granted, items still arriving are dropped."""
+        self.stop()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.inbox.items.clear()
+        if self.conn.arg_streams.get(self.call_id) is self:
+            del self.conn.arg_streams[self.call_id]
+
+    def end(self, error: BaseException | None) -> None:
+        self.ended = True
+        self.error = error
+        self.inbox.wake()
+
+
 class _Call:
     """One call of this plugin to the host, waiting for its answer."""
 
-    __slots__ = ("future", "contract", "method", "decode", "decode_err", "error", "frame", "seconds", "timer")
+    __slots__ = (
+        "future", "contract", "method", "decode", "decode_err", "error", "frame", "seconds", "timer",
+        "inbox", "credit", "pump", "source", "encode_item",
+    )
 
     def __init__(
         self, future: asyncio.Future[Any], contract: Contract | None, method: int,
@@ -973,9 +1445,30 @@ class _Call:
         # How long the call had when it was sent, when it has a deadline.
         self.seconds = seconds
         self.timer: asyncio.TimerHandle | None = None
+        # An answer stream: the items received, not yet read.
+        self.inbox: _Inbox | None = None
+        # A stream argument: its source, the item encoder, the host's
+        # credit and the task that sends the items.
+        self.source: AsyncIterable[Any] | Iterable[Any] | None = None
+        self.encode_item: Callable[[bytearray, Any], None] | None = None
+        self.credit: _Credit | None = None
+        self.pump: asyncio.Task[None] | None = None
 
     def name(self) -> str:
         return _method_name(self.contract, self.method)
+
+
+def _as_async(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`handler` as an `async` function, whether it is one or not."""
+    if inspect.iscoroutinefunction(handler):
+        return cast(Callable[..., Awaitable[Any]], handler)
+
+    async def call(*args: Any) -> Any:
+        result = handler(*args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    return call
 
 
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
@@ -998,10 +1491,14 @@ class _Plugin(asyncio.BufferedProtocol):
         "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
         "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
-        "room", "finished", "closed",
+        "room", "finished", "closed", "protocol", "window", "out_streams", "arg_streams",
+        "subscriptions", "next_sub", "early", "events_dropped",
     )
 
-    def __init__(self, services: Sequence[Service], hello: bytes, requires: Sequence[Contract] = ()) -> None:
+    def __init__(
+        self, services: Sequence[Service], hello: bytes, requires: Sequence[Contract] = (),
+        window: int = DEFAULT_STREAM_WINDOW,
+    ) -> None:
         self.services = list(services)
         self.hello = hello
         self.requires = list(requires)
@@ -1050,6 +1547,21 @@ class _Plugin(asyncio.BufferedProtocol):
         self.finished: asyncio.Future[str | None] = self.loop.create_future()
         # Set when the transport is closed and its last bytes written.
         self.closed: asyncio.Future[None] = self.loop.create_future()
+        # The protocol version the host chose (WELCOME).
+        self.protocol = 0
+        # The bytes of stream items this plugin lets the host send ahead.
+        self.window = window
+        # The answer streams of the host's calls: the credit the host granted, by id.
+        self.out_streams: dict[int, _Credit] = {}
+        # The stream arguments of the host's calls, by id.
+        self.arg_streams: dict[int, _ArgStream] = {}
+        # This plugin's live subscriptions, by id; the next id to try.
+        self.subscriptions: dict[int, Subscription[Any]] = {}
+        self.next_sub = 1
+        # SUBSCRIBE frames made before the welcome, by subscription id.
+        self.early: dict[int, bytearray] = {}
+        # Events not published because the host did not read.
+        self.events_dropped = 0
 
     # -- output ---------------------------------------------------------
 
@@ -1158,6 +1670,15 @@ class _Plugin(asyncio.BufferedProtocol):
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
+        self.out_streams.clear()
+        for arg in self.arg_streams.values():
+            arg.end(ConnectionClosed(arg.name, f"the connection to the host ended: {self.end_reason}"))
+        self.arg_streams.clear()
+        subscriptions = list(self.subscriptions.values())
+        self.subscriptions.clear()
+        self.early.clear()
+        for sub in subscriptions:
+            sub._fail(ConnectionClosed(sub._name, f"the connection to the host ended: {self.end_reason}"))
         # Whatever the transport holds already, the last frames go too.
         if self.outbuf:
             self.write_all()
@@ -1304,7 +1825,14 @@ class _Plugin(asyncio.BufferedProtocol):
         name = _EMPTY_BODY_KINDS.get(kind)
         if name is not None and len(body):
             raise ProtocolError(f"a {name} frame must have an empty body; this one has {len(body)} byte(s)")
+        if kind in _V3_KINDS:
+            self.on_v3_frame(kind, call_id, body)
+            return
         if kind == KIND_CANCEL:
+            self.out_streams.pop(call_id, None)
+            arg = self.arg_streams.pop(call_id, None)
+            if arg is not None:
+                arg.stopped = True
             task = self.tasks.pop(call_id, None)
             if task is not None:
                 # Its id is free at once; the task may still run a while.
@@ -1326,6 +1854,75 @@ class _Plugin(asyncio.BufferedProtocol):
             self.on_answer(kind, call_id, body)
         else:
             raise ProtocolError(f"unexpected frame kind 0x{kind:02x} after the handshake")
+
+    def on_v3_frame(self, kind: int, call_id: int, body: memoryview) -> None:
+        """The frames of streams and events (version 3)."""
+        if self.protocol < PROTOCOL_STREAMS:
+            raise ProtocolError(
+                f"frame kind 0x{kind:02x} belongs to protocol {PROTOCOL_STREAMS}, but this connection "
+                f"speaks protocol {self.protocol}"
+            )
+        if kind == KIND_STREAM_ITEM:
+            # An item of the answer stream of this plugin's call.
+            call = self.calls.get(call_id)
+            if call is None or call.inbox is None:
+                return
+            if not call.inbox.put(bytes(body)):
+                raise ProtocolError(
+                    f"the host sent a stream item for call {call_id} with no credit left "
+                    f"(the window is {call.inbox.window} bytes)"
+                )
+        elif kind == KIND_ARG_ITEM:
+            arg = self.arg_streams.get(call_id)
+            if arg is None or arg.ended:
+                return
+            if not arg.inbox.put(bytes(body)):
+                raise ProtocolError(
+                    f"the host sent an argument item for call {call_id} with no credit left "
+                    f"(the window is {arg.inbox.window} bytes)"
+                )
+        elif kind == KIND_STREAM_CREDIT or kind == KIND_ARG_CREDIT:
+            name = "STREAM_CREDIT" if kind == KIND_STREAM_CREDIT else "ARG_CREDIT"
+            try:
+                r = Reader(bytes(body))
+                n = r.u32()
+                r.done()
+            except DecodeError as e:
+                raise ProtocolError(f"a {name} frame's body does not decode: {e}") from None
+            if kind == KIND_STREAM_CREDIT:
+                credit = self.out_streams.get(call_id)
+            else:
+                call = self.calls.get(call_id)
+                credit = None if call is None else call.credit
+            if credit is not None:
+                credit.grant(n)
+        elif kind == KIND_ARG_END:
+            arg = self.arg_streams.get(call_id)
+            if arg is None or arg.ended:
+                return
+            error: BaseException | None = None
+            if len(body):
+                try:
+                    r = Reader(bytes(body))
+                    code, message, detail = r.u32(), r.str_(), r.str_()
+                    r.done()
+                except DecodeError as e:
+                    raise ProtocolError(f"the ARG_END frame of call {call_id} does not decode: {e}") from None
+                error = RemoteError(arg.name, code, message, detail)
+            arg.end(error)
+        elif kind == KIND_EVENT:
+            sub = self.subscriptions.get(call_id)
+            if sub is None:
+                return
+            try:
+                r = Reader(bytes(body))
+                lagged = r.u64()
+                topic = r.str_()
+            except DecodeError as e:
+                raise ProtocolError(f"the EVENT frame for subscription {call_id} does not decode: {e}") from None
+            sub._push(lagged, topic, r.buf[r.pos:])
+        else:
+            raise ProtocolError(f"the host sent frame kind 0x{kind:02x}, which only a plugin sends")
 
     def on_handshake(self, kind: int, call_id: int, body: bytes) -> None:
         if kind not in (KIND_WELCOME, KIND_REFUSE):
@@ -1356,6 +1953,7 @@ class _Plugin(asyncio.BufferedProtocol):
                     )
                 self.max_frame = max_frame
                 self.host_contracts = served
+                self.protocol = protocol
                 missing = self.missing_host_contract()
                 if missing is not None:
                     # The session is open: CLOSE is its last frame.
@@ -1364,6 +1962,7 @@ class _Plugin(asyncio.BufferedProtocol):
                     return
                 self.welcomed = True
                 self.welcome.set_result(None)
+                self.send_early_subscriptions()
             else:
                 reason = r.str_()
                 r.done()
@@ -1441,6 +2040,9 @@ class _Plugin(asyncio.BufferedProtocol):
         token = _DEADLINE.set(when) if when is not None else None
         try:
             handler = service.handlers[method_index]
+            if spec.stream or spec.arg_at >= 0:
+                self.start_streaming(call_id, service.contract, spec, handler, args, when)
+                return
             if service.is_async[method_index]:
                 self.tasks[call_id] = self.loop.create_task(self.run(call_id, spec, handler, args, when))
                 self.spawned += 1
@@ -1461,6 +2063,140 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             if token is not None:
                 _DEADLINE.reset(token)
+
+    def start_streaming(
+        self, call_id: int, contract: Contract, spec: MethodSpec, handler: Callable[..., Any],
+        args: tuple[Any, ...], when: float | None,
+    ) -> None:
+        """Starts the task of a call whose answer or argument streams: the
+        stream argument joins the handler's arguments, and its first credit
+        goes to the host as the handler starts."""
+        name = f"{contract.name}.{spec.name}"
+        if self.protocol < PROTOCOL_STREAMS:
+            self.send(_error_frame(
+                call_id, CODE_BAD_REQUEST,
+                f"{name} streams, which needs protocol {PROTOCOL_STREAMS}; this connection speaks "
+                f"protocol {self.protocol}",
+            ))
+            return
+        arg: _ArgStream | None = None
+        if spec.arg_at >= 0:
+            arg = _ArgStream(self, call_id, name, cast(Callable[[Reader], Any], spec.decode_item), self.window)
+            self.arg_streams[call_id] = arg
+            args = args[:spec.arg_at] + (arg,) + args[spec.arg_at:]
+            self.send_request(_credit_frame(KIND_ARG_CREDIT, call_id, self.window))
+        if spec.stream:
+            credit = _Credit()
+            self.out_streams[call_id] = credit
+            task = self.loop.create_task(self.run_stream(call_id, spec, handler, args, when, credit))
+        else:
+            task = self.loop.create_task(self.run(call_id, spec, _as_async(handler), args, when))
+        self.tasks[call_id] = task
+        self.spawned += 1
+        task.add_done_callback(lambda _: self.forget_streams(call_id, arg))
+
+    def forget_streams(self, call_id: int, arg: _ArgStream | None) -> None:
+        """Forgets the stream state of a call whose handler ended (unless a
+        new call took its id)."""
+        if arg is not None:
+            arg.stop()
+        if call_id not in self.tasks:
+            self.out_streams.pop(call_id, None)
+
+    async def run_stream(
+        self, call_id: int, spec: MethodSpec, handler: Callable[..., Any], args: tuple[Any, ...],
+        when: float | None, credit: _Credit,
+    ) -> None:
+        """Runs a handler that answers with a stream: sends its items as the
+        host's credit allows, then the end (RESPONSE with an empty body), or
+        ERROR. Cancelled (CANCEL, the deadline, the end of the connection),
+        the generator is closed, so its `finally` blocks run."""
+        frame: bytearray
+        items: Any = None
+        me = asyncio.current_task()
+        try:
+            try:
+                async with asyncio.timeout(None if when is None else max(0.0, when - time.monotonic())) as cm:
+                    result = handler(*args)
+                    if inspect.isawaitable(result):
+                        result = await result
+                    is_async = hasattr(result, "__aiter__")
+                    items = aiter(result) if is_async else iter(result)
+                    # The end of the stream, unless an item fails.
+                    frame = _frame(KIND_RESPONSE, call_id)
+                    sent = 0
+                    while True:
+                        if is_async:
+                            try:
+                                item = await anext(items)
+                            except StopAsyncIteration:
+                                break
+                        else:
+                            try:
+                                item = next(items)
+                            except StopIteration:
+                                break
+                        out = bytearray(HEADER_LEN)
+                        try:
+                            spec.encode_ok(out, item)
+                        except Exception as e:
+                            frame = self.answer_failure(call_id, spec, e, "an item of the handler's stream cannot be encoded: ")
+                            break
+                        length = len(out) - 4
+                        if length > self.max_frame:
+                            frame = _error_frame(
+                                call_id, CODE_HANDLER_FAILED,
+                                f"an item of the stream is {length} bytes, more than the maximum frame "
+                                f"size {self.max_frame}; send it in smaller items",
+                            )
+                            break
+                        _HEADER.pack_into(out, 0, length, KIND_STREAM_ITEM, call_id)
+                        if credit.credit <= 0:
+                            await credit.wait()
+                        if self.tasks.get(call_id) is not me:
+                            # Cancelled, or the connection ended.
+                            return
+                        self.send(out)
+                        credit.credit -= len(out)
+                        sent += 1
+                        if sent % 512 == 0:
+                            # Let the frames go and the host's be read.
+                            await asyncio.sleep(0)
+            except TimeoutError:
+                if not cm.expired() and (when is None or time.monotonic() < when):
+                    raise
+                frame = _error_frame(call_id, CODE_DEADLINE_EXCEEDED, "the stream did not end before the call's deadline")
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if task is None or task.cancelling() > 0:
+                raise
+            frame = _error_frame(
+                call_id, CODE_HANDLER_FAILED,
+                "the handler raised CancelledError, but the call was not cancelled",
+                "".join(traceback.format_exception(e)), self.max_frame,
+            )
+        except Exception as e:
+            frame = self.answer_failure(call_id, spec, e)
+        finally:
+            aclose = getattr(items, "aclose", None) or getattr(items, "close", None)
+            if aclose is not None:
+                try:
+                    done = aclose()
+                    if inspect.isawaitable(done):
+                        await done
+                except BaseException:
+                    pass
+        self.finish_call(call_id, frame)
+
+    def finish_call(self, call_id: int, frame: bytearray) -> None:
+        """Sends the answer `frame` of the call the current task ran."""
+        if self.cancelled and asyncio.current_task() in self.cancelled:
+            return
+        if self.tasks.pop(call_id, None) is not None:
+            self.out_streams.pop(call_id, None)
+            self.send(frame)
+            if self.draining:
+                self.maybe_drained()
 
     async def run(
         self, call_id: int, spec: MethodSpec, handler: Callable[..., Awaitable[Any]],
@@ -1565,10 +2301,70 @@ class _Plugin(asyncio.BufferedProtocol):
     async def call(
         self, contract: Contract, method: int, out: bytearray, decode: Callable[[Reader], Any],
         decode_err: Callable[[Reader], Any] | None, error: type[DomainError[Any]] | None,
-        timeout: float | None,
+        timeout: float | None, source: AsyncIterable[Any] | Iterable[Any] | None = None,
+        encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Any:
         """Calls `contract.method` with the arguments in `out` (after
-        REQUEST_ROOM bytes) and returns the decoded answer."""
+        REQUEST_ROOM bytes) and returns the decoded answer; `source`'s items
+        are the stream argument, when the method takes one."""
+        when, start, left = await self.prepare(contract, method, out, timeout, source is not None)
+        call = _Call(self.loop.create_future(), contract, method, decode, decode_err, error, out, left)
+        call.source = source
+        call.encode_item = encode_item
+        return await self.round_trip(call, start, KIND_REQUEST, when)
+
+    async def stream(
+        self, contract: Contract, method: int, out: bytearray, decode: Callable[[Reader], Any],
+        timeout: float | None, window: int | None, source: AsyncIterable[Any] | Iterable[Any] | None,
+        encode_item: Callable[[bytearray, Any], None] | None,
+    ) -> AsyncGenerator[Any, None]:
+        """Calls `contract.method`, which answers with a stream, and yields
+        its items as they arrive; the end, or the host's error, ends it.
+        Closed early, it sends CANCEL."""
+        when, start, left = await self.prepare(contract, method, out, timeout, True)
+        window = self.window if window is None else window
+        call = _Call(self.loop.create_future(), contract, method, read_unit, None, None, out, left)
+        call.source = source
+        call.encode_item = encode_item
+        inbox = call.inbox = _Inbox(window)
+        call.future.add_done_callback(lambda _: inbox.wake())
+        call_id = await self.open_call(call, start, KIND_REQUEST, when)
+        self.send_request(_credit_frame(KIND_STREAM_CREDIT, call_id, window))
+        try:
+            while True:
+                if inbox.items:
+                    body, grant = inbox.take()
+                    if grant and self.calls.get(call_id) is call:
+                        self.send_request(_credit_frame(KIND_STREAM_CREDIT, call_id, grant))
+                    r = _ViewReader(cast(bytes, memoryview(body))) if len(body) > _LONG_FRAME else Reader(body)
+                    try:
+                        value = decode(r)
+                        r.done()
+                    except (DecodeError, RecursionError) as e:
+                        name = call.name()
+                        raise CallError(
+                            name, f"an item of the stream of {name} does not decode as its type: {e}; were "
+                            "the host and this plugin built from different versions of the types the "
+                            "contract uses?",
+                        ) from None
+                    yield value
+                elif call.future.done():
+                    # The end (None), or the error as the last item.
+                    call.future.result()
+                    return
+                else:
+                    await inbox.wait()
+        finally:
+            if self.calls.get(call_id) is call:
+                del self.calls[call_id]
+                self.stop_call(call_id, call)
+
+    async def prepare(
+        self, contract: Contract, method: int, out: bytearray, timeout: float | None, streams: bool,
+    ) -> tuple[float | None, int, float | None]:
+        """Checks that the host serves `contract` and writes the REQUEST's
+        head into `out`: the call's deadline, where its frame starts in
+        `out`, and how long it has."""
         # The deadline: the call's own, else what is left of its handler's.
         when = _DEADLINE.get() if timeout is None else time.monotonic() + timeout
         if not self.welcomed:
@@ -1603,9 +2399,102 @@ class _Plugin(asyncio.BufferedProtocol):
                 name, f"the request of {name} is {length} bytes, more than the host's maximum frame "
                 f"size {self.max_frame}",
             )
+        if streams and self.protocol < PROTOCOL_STREAMS:
+            name = _method_name(contract, method)
+            raise CallError(
+                name, f"{name} streams, which needs protocol {PROTOCOL_STREAMS}; the host speaks "
+                f"protocol {self.protocol}",
+            )
         out[start + HEADER_LEN:REQUEST_ROOM] = head
-        call = _Call(self.loop.create_future(), contract, method, decode, decode_err, error, out, left)
-        return await self.round_trip(call, start, KIND_REQUEST, when)
+        return when, start, left
+
+    # -- events -----------------------------------------------------------
+
+    def publish(
+        self, contract: EventContract, kind: int, topic: bytes, payload: T,
+        encode: Callable[[bytearray, T], None],
+    ) -> None:
+        """Sends one PUBLISH; never waits. While the host does not read and
+        this plugin's unwritten frames pass _EVENT_BACKLOG, events are
+        dropped (and counted in `events_dropped`)."""
+        out = bytearray(HEADER_LEN)
+        _w_var(out, contract.channel)
+        _w_var(out, kind)
+        _w_var(out, len(topic))
+        out += topic
+        encode(out, payload)
+        name = f"{contract.name}.{contract.kinds[kind]}"
+        self.check_events(name, "published")
+        length = len(out) - 4
+        if length > self.max_frame:
+            raise EncodeError(
+                f"the event {name} is {length} bytes, more than the host's maximum frame size {self.max_frame}"
+            )
+        if self.write_paused and self.request_bytes > _EVENT_BACKLOG:
+            self.events_dropped += 1
+            return
+        _HEADER.pack_into(out, 0, length, KIND_PUBLISH, 0)
+        self.send_request(out)
+
+    def check_events(self, name: str, what: str) -> None:
+        if self.ended:
+            raise ConnectionClosed(name, f"{name} cannot be {what}: the connection to the host ended: {self.end_reason}")
+        if not self.welcomed:
+            raise ConnectionClosed(name, f"{name} cannot be {what} before the host welcomed this plugin")
+        if self.protocol < PROTOCOL_STREAMS:
+            raise CallError(
+                name, f"{name} cannot be {what}: events need protocol {PROTOCOL_STREAMS}, and the host "
+                f"speaks protocol {self.protocol}",
+            )
+
+    def subscribe(
+        self, contract: EventContract, kind: int, pattern: str, decode: Callable[[Reader], T], capacity: int,
+    ) -> Subscription[T]:
+        """Opens a subscription: SUBSCRIBE now, or with the welcome."""
+        name = f"{contract.name}.{contract.kinds[kind]}"
+        if self.welcomed or self.ended:
+            self.check_events(name, "subscribed to")
+        sub_id = self.next_sub
+        while sub_id in self.subscriptions or sub_id == 0:
+            sub_id = (sub_id + 1) & _U64_MAX
+        self.next_sub = (sub_id + 1) & _U64_MAX or 1
+        sub = Subscription(self, sub_id, name, pattern, decode, capacity)
+        out = bytearray(HEADER_LEN)
+        w_str(out, contract.name)
+        _w_var(out, contract.channel)
+        _w_var(out, kind)
+        w_str(out, pattern)
+        _HEADER.pack_into(out, 0, len(out) - 4, KIND_SUBSCRIBE, sub_id)
+        self.subscriptions[sub_id] = sub
+        if self.welcomed:
+            self.send_request(out)
+        else:
+            self.early[sub_id] = out
+        return sub
+
+    def unsubscribe(self, sub_id: int, sub: Subscription[Any]) -> None:
+        if self.subscriptions.get(sub_id) is not sub:
+            return
+        del self.subscriptions[sub_id]
+        if self.early.pop(sub_id, None) is None and self.welcomed and not self.ended:
+            self.send_request(_frame(KIND_UNSUBSCRIBE, sub_id))
+
+    def send_early_subscriptions(self) -> None:
+        """Sends the subscriptions made before the welcome."""
+        early = list(self.early.items())
+        self.early.clear()
+        for sub_id, out in early:
+            sub = self.subscriptions.get(sub_id)
+            if sub is None:
+                continue
+            if self.protocol < PROTOCOL_STREAMS:
+                del self.subscriptions[sub_id]
+                sub._fail(CallError(
+                    sub._name, f"{sub._name} cannot be subscribed to: events need protocol "
+                    f"{PROTOCOL_STREAMS}, and the host speaks protocol {self.protocol}",
+                ))
+            else:
+                self.send_request(out)
 
     async def ping(self, timeout: float | None) -> float:
         when = _DEADLINE.get() if timeout is None else time.monotonic() + timeout
@@ -1622,6 +2511,20 @@ class _Plugin(asyncio.BufferedProtocol):
     async def round_trip(self, call: _Call, start: int, kind: int, when: float | None) -> Any:
         """Sends `call.frame` (from `start`, where its header goes) with a
         new id, and waits for the answer."""
+        call_id = await self.open_call(call, start, kind, when)
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            # The caller's task was cancelled (its handler was, or its own
+            # caller gave up): the host is told to stop too.
+            if self.calls.get(call_id) is call:
+                del self.calls[call_id]
+                self.stop_call(call_id, call)
+            raise
+
+    async def open_call(self, call: _Call, start: int, kind: int, when: float | None) -> int:
+        """Sends `call.frame` (from `start`, where its header goes) with a
+        new id, and the items of its stream argument after it: the id."""
         if self.ended:
             raise self.closed_error(call.name())
         if self.write_paused and self.request_bytes > _HIGH_WATER:
@@ -1638,21 +2541,83 @@ class _Plugin(asyncio.BufferedProtocol):
         self.send_request(frame)
         if when is not None:
             call.timer = self.loop.call_later(max(0.0, when - time.monotonic()), self.expire, call_id, call)
+        if call.source is not None:
+            call.credit = _Credit()
+            pump = call.pump = self.loop.create_task(self.pump(call_id, call))
+            # Once the call is answered (or fails), no more items go.
+            call.future.add_done_callback(lambda _: pump.cancel())
+        return call_id
+
+    async def pump(self, call_id: int, call: _Call) -> None:
+        """Sends the items of a call's stream argument as the host's credit
+        allows, then ARG_END: empty, or the error of a source that failed."""
+        credit = cast(_Credit, call.credit)
+        encode = cast(Callable[[bytearray, Any], None], call.encode_item)
+        source = call.source
+        call.source = None
+        items: Any = None
+        end = _frame(KIND_ARG_END, call_id)
         try:
-            return await call.future
+            is_async = hasattr(source, "__aiter__")
+            items = aiter(cast(AsyncIterable[Any], source)) if is_async else iter(cast(Iterable[Any], source))
+            sent = 0
+            while True:
+                if is_async:
+                    try:
+                        item = await anext(items)
+                    except StopAsyncIteration:
+                        break
+                else:
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        break
+                out = bytearray(HEADER_LEN)
+                encode(out, item)
+                length = len(out) - 4
+                if length > self.max_frame:
+                    raise EncodeError(
+                        f"an item of the stream is {length} bytes, more than the host's maximum frame "
+                        f"size {self.max_frame}; send it in smaller items"
+                    )
+                _HEADER.pack_into(out, 0, length, KIND_ARG_ITEM, call_id)
+                if credit.credit <= 0:
+                    await credit.wait()
+                if self.calls.get(call_id) is not call or self.ended:
+                    return
+                self.send_request(out)
+                credit.credit -= len(out)
+                sent += 1
+                if sent % 512 == 0:
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
-            # The caller's task was cancelled (its handler was, or its own
-            # caller gave up): the host is told to stop too.
-            if self.calls.get(call_id) is call:
-                del self.calls[call_id]
-                self.stop_call(call_id, call)
             raise
+        except Exception as e:
+            # The source failed: the host's handler sees the error.
+            body = bytearray()
+            _w_var(body, CODE_HANDLER_FAILED)
+            w_str(body, _describe(e).encode("utf-8", "replace").decode("utf-8")[:_SHORT_ERROR_CHARS])
+            w_str(body, "")
+            end = _frame(KIND_ARG_END, call_id, body)
+        finally:
+            aclose = getattr(items, "aclose", None) or getattr(items, "close", None)
+            if aclose is not None:
+                try:
+                    done = aclose()
+                    if inspect.isawaitable(done):
+                        await done
+                except BaseException:
+                    pass
+        if self.calls.get(call_id) is call and not self.ended:
+            self.send_request(end)
 
     def stop_call(self, call_id: int, call: _Call) -> None:
         """Forgets a call that waits no more: withdraws its frame if it is
         still unwritten, else sends CANCEL (a PING needs none)."""
         if call.timer is not None:
             call.timer.cancel()
+        if call.pump is not None:
+            call.pump.cancel()
         frame = call.frame
         for i, queued in enumerate(self.outbuf):
             if queued is frame:
@@ -1766,11 +2731,15 @@ class _Plugin(asyncio.BufferedProtocol):
         future.set_result(value)
 
 
-async def serve_async(*services: Service, requires: Sequence[type[Client]] = ()) -> None:
+async def serve_async(
+    *services: Service, requires: Sequence[type[Client]] = (), stream_window: int = DEFAULT_STREAM_WINDOW,
+) -> None:
     """Connects to the host that started this process and serves `services`
     until the host closes the connection or asks the plugin to shut down.
     `requires` are the clients of the host's contracts this plugin calls
     (`StoreClient`): the host refuses the plugin unless it serves each.
+    `stream_window` is how many bytes of stream items the host may send
+    ahead of what a handler (or a client's answer stream) has read.
 
     Raises `ConnectionError` when the host refuses the plugin, does not
     serve a required contract, or breaks the protocol.
@@ -1789,7 +2758,7 @@ async def serve_async(*services: Service, requires: Sequence[type[Client]] = ())
     needed = [client.CONTRACT for client in requires]
     hello = bytes(encode_hello(token, os.getpid(), [s.contract for s in services], needed))
     loop = asyncio.get_running_loop()
-    plugin = _Plugin(services, hello, needed)
+    plugin = _Plugin(services, hello, needed, _check_window(stream_window))
     # The clients call through this connection, from now on.
     _connection = plugin
     try:
@@ -1862,7 +2831,9 @@ def _exit(code: int) -> NoReturn:
     sys.exit(code)
 
 
-def serve(*services: Service, requires: Sequence[type[Client]] = ()) -> NoReturn:
+def serve(
+    *services: Service, requires: Sequence[type[Client]] = (), stream_window: int = DEFAULT_STREAM_WINDOW,
+) -> NoReturn:
     """Serves `services` (from the generated `service(impl)` functions) and
     exits the process when the host is done with it: status 0 when the host
     closed the connection or asked the plugin to shut down, 1 (with one line
@@ -1874,7 +2845,7 @@ def serve(*services: Service, requires: Sequence[type[Client]] = ()) -> NoReturn
     exits with status 2.
     """
     try:
-        _run(serve_async(*services, requires=requires))
+        _run(serve_async(*services, requires=requires, stream_window=stream_window))
     except _NotStartedByHost as e:
         print(f"{NOT_STARTED_BY_HOST} (missing environment variable {e.missing})", file=sys.stderr)
         _exit(2)
