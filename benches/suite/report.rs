@@ -83,6 +83,10 @@ enum Unit {
     Rate(u64),
     /// Time per iteration, in milliseconds.
     Millis,
+    /// `n` items (of the named kind) per iteration, per second.
+    Per(u64, &'static str),
+    /// `n` bytes per iteration, in MiB/s.
+    Bytes(u64),
 }
 
 fn show(unit: Unit, e: &Estimate) -> String {
@@ -94,6 +98,14 @@ fn show(unit: Unit, e: &Estimate) -> String {
             group_digits(n as f64 * 1e9 / e.median)
         ),
         Unit::Millis => format!("{:.2} ms ±{spread:.0}%", e.median / 1e6),
+        Unit::Per(n, what) => format!(
+            "{} {what}/s ±{spread:.0}%",
+            group_digits(n as f64 * 1e9 / e.median)
+        ),
+        Unit::Bytes(n) => format!(
+            "{} MiB/s ±{spread:.0}%",
+            group_digits(n as f64 * 1e9 / e.median / (1024.0 * 1024.0))
+        ),
     }
 }
 
@@ -441,6 +453,70 @@ fn rows() -> Vec<Row> {
             ),
             RateAtLeast(400e3),
         ),
+        row(
+            "stream of 16-byte items: raw frames written and parsed",
+            "stream16-ct",
+            "raw",
+            Per(crate::streams::ITEMS, "items"),
+        ),
+        vs(
+            row(
+                "stream of 16-byte items: goproc",
+                "stream16-ct",
+                "goproc",
+                Per(crate::streams::ITEMS, "items"),
+            ),
+            "raw",
+            RateRatioAtLeast(0.5),
+        ),
+        row(
+            "byte stream, 64 MiB: raw socket copy",
+            "bytestream-ct",
+            "raw",
+            Bytes(crate::streams::BYTES),
+        ),
+        vs(
+            row(
+                "byte stream, 64 MiB: goproc",
+                "bytestream-ct",
+                "goproc",
+                Bytes(crate::streams::BYTES),
+            ),
+            "raw",
+            RateRatioAtLeast(0.8),
+        ),
+        row(
+            "event round trip: raw ping-pong",
+            "event-rtt-ct",
+            "raw",
+            Latency,
+        ),
+        vs(
+            row(
+                "event round trip: host publishes, a plugin publishes back",
+                "event-rtt-ct",
+                "goproc",
+                Latency,
+            ),
+            "raw",
+            TimeRatioAtMost(f64::INFINITY),
+        ),
+        row(
+            "fan-out to 10 subscribers: raw echoes",
+            "fanout10-ct",
+            "raw",
+            Per(crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64, "events"),
+        ),
+        vs(
+            row(
+                "fan-out to 10 plugins: goproc events delivered",
+                "fanout10-ct",
+                "goproc",
+                Per(crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64, "events"),
+            ),
+            "raw",
+            RateRatioAtLeast(0.0),
+        ),
         held(
             row("spawn to first call: Rust", "spawn", "rust", Millis),
             MillisAtMost(5.0),
@@ -602,7 +678,7 @@ fn judge(
     base: Option<&(&str, Estimate)>,
 ) -> (String, String, String, Option<bool>) {
     let rate = |unit: Unit, x: &Estimate| match unit {
-        Unit::Rate(n) => n as f64 * 1e9 / x.median,
+        Unit::Rate(n) | Unit::Per(n, _) | Unit::Bytes(n) => n as f64 * 1e9 / x.median,
         _ => 1e9 / x.median,
     };
     match (r.target, base) {
