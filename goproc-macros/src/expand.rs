@@ -69,6 +69,160 @@ fn is_plain_byte_vec(ty: &syn::Type, shape: &Ty) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
 }
 
+/// The item type of a `Stream<T>` as the user wrote it.
+fn stream_item(ty: &syn::Type) -> syn::Type {
+    if let syn::Type::Path(p) = ty {
+        if let Some(seg) = p.path.segments.last() {
+            if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                if let Some(syn::GenericArgument::Type(t)) = a.args.first() {
+                    return t.clone();
+                }
+            }
+        }
+    }
+    ty.clone()
+}
+
+/// The type a contract position carries on the wire as the user wrote it:
+/// a stream's item, or the type itself.
+fn wire_type(ty: &syn::Type, shape: &Ty) -> syn::Type {
+    match shape {
+        Ty::Stream(_) => stream_item(ty),
+        _ => ty.clone(),
+    }
+}
+
+/// A stream method's client: the answer is a `goproc::Stream`, returned at
+/// once (nothing is sent until it is polled); or the method only takes a
+/// stream, and is awaited for its one answer.
+fn stream_client_method(index: u32, m: &Method, krate: &TokenStream) -> TokenStream {
+    let (mname, mdoc, ret) = (&m.name, docs(&m.docs), ret_type(m));
+    let params = m.args.iter().map(|a| {
+        let (n, t) = (&a.name, &a.ty);
+        quote!(#n: #t)
+    });
+    let sent: Vec<_> = m.request_args().map(|a| &a.name).collect();
+    let bounds = client_bounds(m, krate);
+    let arg = m.args.iter().find(|a| matches!(a.shape, Ty::Stream(_)));
+    match (&m.output, arg) {
+        (Some(out), arg) if matches!(m.ret, Ty::Stream(_)) => {
+            let item = stream_item(out);
+            let decode = item_decoder(out, &m.ret, krate);
+            let (arg_item, arg_value) = match arg {
+                Some(a) => {
+                    let (n, t) = (&a.name, stream_item(&a.ty));
+                    let encode = item_encoder(&a.ty, &a.shape, krate);
+                    (
+                        quote!(#t),
+                        quote!(::core::option::Option::Some((#n, #encode))),
+                    )
+                }
+                None => (quote!(()), quote!(::core::option::Option::None)),
+            };
+            quote! {
+                #mdoc
+                #[doc = ""]
+                #[doc = "Returns at once: the request goes out when the stream is first polled. Items are `Ok` until the last, which is the error when the call failed; dropping the stream stops the producer."]
+                pub fn #mname(&self, #(#params),*) -> #ret
+                #bounds
+                {
+                    self.handle.call_stream::<_, #arg_item, #item>(#index, (#(#sent,)*), #arg_value, #decode)
+                }
+            }
+        }
+        (_, Some(a)) => {
+            let (n, t) = (&a.name, stream_item(&a.ty));
+            let encode = item_encoder(&a.ty, &a.shape, krate);
+            quote! {
+                #mdoc
+                pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::__private::Error>
+                #bounds
+                {
+                    self.handle.call_with_stream::<_, #t, #ret>(#index, &(#(#sent,)*), #n, #encode).await
+                }
+            }
+        }
+        _ => unreachable!("called for stream methods only"),
+    }
+}
+
+/// A stream method's arm in the server's dispatch.
+fn stream_server_arm(
+    index: u32,
+    m: &Method,
+    trait_name: &syn::Ident,
+    krate: &TokenStream,
+) -> TokenStream {
+    let mname = &m.name;
+    let names: Vec<_> = m.args.iter().map(|a| &a.name).collect();
+    let req: Vec<_> = m.request_args().collect();
+    let req_names = req.iter().map(|a| &a.name);
+    let req_types = req.iter().map(|a| &a.ty);
+    let open_arg = m
+        .args
+        .iter()
+        .find(|a| matches!(a.shape, Ty::Stream(_)))
+        .map(|a| {
+            let (n, t) = (&a.name, stream_item(&a.ty));
+            let decode = item_decoder(&a.ty, &a.shape, krate);
+            quote! {
+                let #n = #krate::__private::arg_stream::<#t>(&args, Self::CONTRACT, method, #decode)?;
+            }
+        });
+    let answers_stream = matches!(m.ret, Ty::Stream(_));
+    let open_sink = answers_stream.then(|| {
+        quote! {
+            let sink = #krate::__private::answer_stream(&args, Self::CONTRACT, method)?;
+        }
+    });
+    let answer = if answers_stream {
+        let out_ty = m.output.as_ref().expect("a stream method returns a stream");
+        let encode = item_encoder(out_ty, &m.ret, krate);
+        quote!(#krate::__private::respond_stream(sink, out, #encode).await)
+    } else {
+        quote!(#krate::__private::respond(&out))
+    };
+    quote! {
+        #index => {
+            let (#(#req_names,)*): (#(#req_types,)*) =
+                #krate::__private::decode_args_ref(&args, Self::CONTRACT, method)?;
+            #open_arg
+            #open_sink
+            let this = ::std::sync::Arc::clone(&self.0);
+            ::core::result::Result::Ok(::std::boxed::Box::pin(async move {
+                let out = <T as #trait_name>::#mname(&this, #(#names),*).await;
+                #answer
+            }))
+        }
+    }
+}
+
+/// The encoder of a stream's items (`ty` is the stream as written).
+fn item_encoder(ty: &syn::Type, shape: &Ty, krate: &TokenStream) -> TokenStream {
+    let item = stream_item(ty);
+    match shape.stream_item() {
+        Some(item_shape) if is_plain_byte_vec(&item, item_shape) => {
+            quote!(#krate::__private::encode_bytes_item)
+        }
+        _ => quote!(#krate::__private::encode_item::<#item>),
+    }
+}
+
+/// The decoder of a stream's items (`ty` is the stream as written).
+fn item_decoder(ty: &syn::Type, shape: &Ty, krate: &TokenStream) -> TokenStream {
+    let item = stream_item(ty);
+    match shape.stream_item() {
+        Some(item_shape) if is_plain_byte_vec(&item, item_shape) => {
+            quote!(#krate::__private::decode_bytes_item)
+        }
+        _ => quote!(#krate::__private::decode_item::<#item>),
+    }
+}
+
+fn is_stream_method(m: &Method) -> bool {
+    matches!(m.ret, Ty::Stream(_)) || m.stream_arg().is_some()
+}
+
 fn contract_info(c: &Contract, krate: &TokenStream) -> TokenStream {
     let name = syn::ext::IdentExt::unraw(&c.name).to_string();
     let fingerprint = &c.fingerprint;
@@ -98,6 +252,9 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
     let trait_docs = docs(&c.docs);
     let methods = c.methods.iter().enumerate().map(|(index, m)| {
         let index = index as u32;
+        if is_stream_method(m) {
+            return stream_client_method(index, m, krate);
+        }
         let (mname, mdoc, ret) = (&m.name, docs(&m.docs), ret_type(m));
         let params = m.args.iter().map(|a| {
             let (n, t) = (&a.name, &a.ty);
@@ -168,6 +325,13 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
                 #client { handle: self.handle.with_timeout(::core::option::Option::None) }
             }
 
+            /// A copy of this client whose answer streams get a credit window
+            /// of `bytes`: the plugin never sends more than this ahead of the
+            /// code that reads the stream.
+            pub fn with_stream_window(&self, bytes: u32) -> Self {
+                #client { handle: self.handle.with_stream_window(bytes) }
+            }
+
             #(#methods)*
         }
     }
@@ -183,6 +347,9 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
     );
     let arms = c.methods.iter().enumerate().map(|(index, m)| {
         let index = index as u32;
+        if is_stream_method(m) {
+            return stream_server_arm(index, m, name, krate);
+        }
         let mname = &m.name;
         let names: Vec<_> = m.args.iter().map(|a| &a.name).collect();
         // A trailing `Vec<u8>` takes the request's buffer instead of a copy.
@@ -293,7 +460,7 @@ fn may_lack_serde(shape: &Ty) -> bool {
     match shape {
         Ty::Named { .. } | Ty::Array(..) | Ty::Map(..) => true,
         Ty::Tuple(ts) => ts.len() > 16 || ts.iter().any(may_lack_serde),
-        Ty::Seq(t) | Ty::Option(t) => may_lack_serde(t),
+        Ty::Seq(t) | Ty::Option(t) | Ty::Stream(t) => may_lack_serde(t),
         Ty::Result(a, b) => may_lack_serde(a) || may_lack_serde(b),
         _ => false,
     }
@@ -310,13 +477,14 @@ fn may_lack_serde(shape: &Ty) -> bool {
 fn client_bounds(m: &Method, krate: &TokenStream) -> TokenStream {
     let serde = quote!(#krate::__private::serde);
     let args = m.args.iter().filter(|a| may_lack_serde(&a.shape)).map(|a| {
-        let t = &a.ty;
+        let t = wire_type(&a.ty, &a.shape);
         quote!(for<'__w> #t: #serde::Serialize,)
     });
     let ret = m
         .output
         .iter()
         .filter(|_| may_lack_serde(&m.ret))
+        .map(|t| wire_type(t, &m.ret))
         .map(|t| quote!(for<'__de> #t: #serde::Deserialize<'__de>,));
     let preds: Vec<TokenStream> = args.chain(ret).collect();
     if preds.is_empty() {
@@ -333,10 +501,11 @@ fn server_bounds(c: &Contract, krate: &TokenStream) -> TokenStream {
     let mut preds = Vec::new();
     for m in &c.methods {
         for a in m.args.iter().filter(|a| may_lack_serde(&a.shape)) {
-            let t = &a.ty;
+            let t = wire_type(&a.ty, &a.shape);
             preds.push(quote!(for<'__de> #t: #serde::Deserialize<'__de>,));
         }
         if let Some(t) = m.output.as_ref().filter(|_| may_lack_serde(&m.ret)) {
+            let t = wire_type(t, &m.ret);
             preds.push(quote!(for<'__w> #t: #serde::Serialize,));
         }
     }
@@ -351,10 +520,10 @@ fn server_bounds(c: &Contract, krate: &TokenStream) -> TokenStream {
 /// user wrote it, so "cannot cross the process boundary" points at their
 /// code, and says what to add.
 fn expand_type_checks(c: &Contract, krate: &TokenStream) -> TokenStream {
-    let mut types: Vec<&syn::Type> = Vec::new();
+    let mut types: Vec<syn::Type> = Vec::new();
     for m in &c.methods {
-        types.extend(m.args.iter().map(|a| &a.ty));
-        types.extend(m.output.iter());
+        types.extend(m.args.iter().map(|a| wire_type(&a.ty, &a.shape)));
+        types.extend(m.output.iter().map(|t| wire_type(t, &m.ret)));
     }
     let checks = types.iter().map(|ty| {
         quote_spanned! {ty.span()=>

@@ -4,7 +4,7 @@ pub use serde;
 pub use serde_bytes;
 
 pub use crate::client::{Client, ClientHandle};
-pub use crate::driver::{Args, HandlerFuture, RemoteError};
+pub use crate::driver::{AnswerSink, Args, DecodeItem, EncodeItem, HandlerFuture, RemoteError};
 pub use crate::service::Service;
 pub use crate::wire::frame::FrameBuf;
 pub use crate::{ContractInfo, Error, RemoteCode};
@@ -17,6 +17,16 @@ use crate::wire::{codec, Kind};
 /// Decodes the arguments of method number `method` of `contract`.
 pub fn decode_args<T: DeserializeOwned>(
     args: Args,
+    contract: &ContractInfo,
+    method: u32,
+) -> Result<T, RemoteError> {
+    codec::decode_in_body(args.bytes(), args.body_len()).map_err(|e| bad_args(contract, method, e))
+}
+
+/// [`decode_args`] for arguments that stay with the call (a stream
+/// method's handler opens its streams on them after).
+pub fn decode_args_ref<T: DeserializeOwned>(
+    args: &Args,
     contract: &ContractInfo,
     method: u32,
 ) -> Result<T, RemoteError> {
@@ -81,6 +91,70 @@ pub fn unknown_method(contract: &ContractInfo, method: u32) -> RemoteError {
              built from a newer contract?)",
             contract.name,
             contract.methods.len()
+        ),
+    )
+}
+
+/// Opens the argument stream of the call `args` came with (method number
+/// `method` of `contract`), typed.
+pub fn arg_stream<T: Send + 'static>(
+    args: &Args,
+    contract: &ContractInfo,
+    method: u32,
+    decode: DecodeItem<T>,
+) -> Result<crate::Stream<T>, RemoteError> {
+    let link = args.link().ok_or_else(|| no_link(contract, method))?;
+    let what = format!("the stream argument of {}", contract.method_path(method));
+    Ok(link.open_args().typed(what, decode))
+}
+
+/// Encodes a stream item with serde.
+pub fn encode_item<T: Serialize>(item: &T, out: &mut Vec<u8>) -> Result<(), String> {
+    codec::encode_into(item, out)
+}
+
+/// Encodes a `Vec<u8>` stream item: a length and the bytes, copied at once.
+// `&Vec<u8>`: it is an `EncodeItem<Vec<u8>>`.
+#[allow(clippy::ptr_arg)]
+pub fn encode_bytes_item(item: &Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
+    codec::encode_into(serde_bytes::Bytes::new(item), out)
+}
+
+/// Decodes a stream item with serde.
+pub fn decode_item<T: DeserializeOwned>(body: Vec<u8>) -> Result<T, String> {
+    codec::decode(&body)
+}
+
+/// Decodes a `Vec<u8>` stream item in the frame's own buffer.
+pub fn decode_bytes_item(body: Vec<u8>) -> Result<Vec<u8>, String> {
+    codec::decode_bytes_in_place(body, 0)
+}
+
+/// Opens the answer stream of the call `args` came with.
+pub fn answer_stream(
+    args: &Args,
+    contract: &ContractInfo,
+    method: u32,
+) -> Result<AnswerSink, RemoteError> {
+    let link = args.link().ok_or_else(|| no_link(contract, method))?;
+    Ok(link.open_answer())
+}
+
+/// Sends a handler's answer stream; the RESPONSE that ends it.
+pub async fn respond_stream<T>(
+    sink: AnswerSink,
+    items: crate::Stream<T>,
+    encode: EncodeItem<T>,
+) -> Result<FrameBuf, RemoteError> {
+    sink.send_all(items, encode).await
+}
+
+fn no_link(contract: &ContractInfo, method: u32) -> RemoteError {
+    RemoteError::new(
+        RemoteCode::BadRequest,
+        format!(
+            "{} streams, and its arguments did not come with a call to stream on",
+            contract.method_path(method)
         ),
     )
 }

@@ -177,6 +177,14 @@ pub enum Error {
         detail: String,
     },
 
+    /// The source of a stream this side sends failed (an item of
+    /// `Stream::from_results` was an error); the receiver's stream ends with it.
+    #[error("the stream's source failed: {message}")]
+    StreamSource {
+        /// What the source said.
+        message: String,
+    },
+
     /// A value could not be encoded, or a received body did not decode.
     #[error("{context}: {message}")]
     Codec {
@@ -225,6 +233,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error a stream's source ends with: the receiver gets it as the
+    /// stream's last item.
+    pub fn stream_source(message: impl fmt::Display) -> Self {
+        Error::StreamSource {
+            message: message.to_string(),
+        }
+    }
+
     pub(crate) fn transport(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Transport {
             context: context.into(),

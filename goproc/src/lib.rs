@@ -82,6 +82,7 @@ mod plugin;
 mod pool;
 mod service;
 mod session;
+mod stream;
 mod transport;
 pub mod wire;
 
@@ -92,6 +93,7 @@ pub use client::{peer, Client, ClientHandle};
 pub use contract::ContractInfo;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;
+pub use driver::DEFAULT_STREAM_WINDOW;
 pub use error::{Error, RemoteCode};
 /// Turns a trait into a goproc plugin contract.
 ///
@@ -139,3 +141,4 @@ pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAUL
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;
+pub use stream::{Stream, DEFAULT_CHUNK};

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use goproc::wire::codec;
 use goproc::wire::frame::FrameBuf;
-use goproc::wire::messages::{ContractRef, ErrorBody, Hello, Refuse, RequestHead, Welcome};
+use goproc::wire::messages::{
+    ContractRef, Delivery, ErrorBody, Hello, Publish, Refuse, RequestHead, Subscribe, Welcome,
+};
 use goproc::wire::Kind;
 use serde::Serialize;
 
@@ -148,7 +150,7 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
                 0,
                 &[&Hello {
                     protocol_min: 2,
-                    protocol_max: 2,
+                    protocol_max: 3,
                     token: "c0ffee".into(),
                     language: "rust".into(),
                     runtime: "goproc-rust 0.1.0".into(),
@@ -158,7 +160,7 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
                 }],
             ),
         ),
-        ("WELCOME", welcome_frame(2, vec![contract("Store", "5b7e")])),
+        ("WELCOME", welcome_frame(3, vec![contract("Store", "5b7e")])),
         (
             "HELLO protocol 1",
             frame(
@@ -225,7 +227,83 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
             "RESPONSE Some(\"v\") from the host",
             frame(Kind::Response, 1, &[&Some("v")]),
         ),
+        // Streams: `Logs.tail(path) -> Stream<String>`, `Logs.upload(name, Stream<Vec<u8>>) -> u64`.
+        ("REQUEST tail(\"a\")", request(3, 0, 0, ("a",))),
+        (
+            "STREAM_CREDIT 3 +65536",
+            frame(Kind::StreamCredit, 3, &[&65536u32]),
+        ),
+        ("STREAM_ITEM 3 \"hi\"", frame(Kind::StreamItem, 3, &[&"hi"])),
+        ("RESPONSE 3 end of stream", empty(Kind::Response, 3)),
+        ("REQUEST upload(\"f\")", request(4, 1, 0, ("f",))),
+        ("ARG_CREDIT 4 +4096", frame(Kind::ArgCredit, 4, &[&4096u32])),
+        (
+            "ARG_ITEM 4 [1, 2, 3]",
+            frame(Kind::ArgItem, 4, &[&vec![1u8, 2, 3]]),
+        ),
+        ("ARG_END 4", empty(Kind::ArgEnd, 4)),
+        ("RESPONSE 4 3", frame(Kind::Response, 4, &[&3u64])),
+        (
+            "ARG_END 5 failed",
+            frame(
+                Kind::ArgEnd,
+                5,
+                &[&ErrorBody {
+                    code: 4,
+                    message: "disk".into(),
+                    detail: String::new(),
+                }],
+            ),
+        ),
+        // Events: `Telemetry` (channel 0x3f9a), event 0 `temperature(celsius: f32)`.
+        (
+            "SUBSCRIBE 1 sensors/+/temp",
+            frame(
+                Kind::Subscribe,
+                1,
+                &[&Subscribe {
+                    contract: "Telemetry".into(),
+                    channel: 0x3f9a,
+                    event: 0,
+                    pattern: "sensors/+/temp".into(),
+                }],
+            ),
+        ),
+        (
+            "PUBLISH sensors/k/temp 21.5",
+            headed(
+                Kind::Publish,
+                0,
+                &Publish {
+                    channel: 0x3f9a,
+                    event: 0,
+                    topic: "sensors/k/temp".into(),
+                },
+                &21.5f32,
+            ),
+        ),
+        (
+            "EVENT 1 lagged 2",
+            headed(
+                Kind::Event,
+                1,
+                &Delivery {
+                    lagged: 2,
+                    topic: "sensors/k/temp".into(),
+                },
+                &21.5f32,
+            ),
+        ),
+        ("UNSUBSCRIBE 1", empty(Kind::Unsubscribe, 1)),
     ]
+}
+
+/// A frame whose body is a head and a payload of another type (events).
+fn headed<H: Serialize, P: Serialize>(kind: Kind, id: u64, head: &H, payload: &P) -> Vec<u8> {
+    let mut f = FrameBuf::new(kind, id);
+    codec::encode_into(head, f.body_mut()).unwrap();
+    codec::encode_into(payload, f.body_mut()).unwrap();
+    f.finish(u32::MAX).unwrap()
 }
 
 /// The rows between `<!-- golden:start -->` and `<!-- golden:end -->`:

@@ -27,6 +27,10 @@ mod lifecycle;
 #[path = "lifecycle.rs"]
 mod lifecycle_impl;
 mod misbehave;
+#[path = "../contracts/streams.rs"]
+mod streams;
+#[path = "streams.rs"]
+mod streams_impl;
 
 use calculator_contract as contract;
 
@@ -56,6 +60,7 @@ async fn main() {
             ))
             .await
         }
+        "streams" => goproc::serve(streams::StreamsServer::new(streams_impl::Plugin)).await,
         "guest" => {
             let server = goproc::Server::new()
                 .add(host_services::GuestServer::new(guest::Plugin))

@@ -5,6 +5,7 @@
 //! the first poll of a handler on the reader, busy-polling. Host and plugin
 //! run the same driver; they differ only at start-up.
 
+mod bus_link;
 mod busy_poll;
 mod calls;
 pub(crate) mod context;
@@ -13,6 +14,7 @@ mod outbox;
 mod panics;
 mod room;
 mod serve;
+mod streams;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +28,8 @@ pub(crate) use calls::CallFailure;
 pub use outbox::DEFAULT_OUTBOX_LIMIT;
 pub(crate) use panics::record_panics;
 pub use serve::{Args, Dispatch, HandlerFuture, RemoteError};
+pub use streams::{AnswerSink, CallLink, DecodeItem, EncodeItem, DEFAULT_STREAM_WINDOW};
+pub(crate) use streams::{ItemSource, OpenCall, StreamCall};
 
 pub(crate) use crate::session::Side;
 use crate::session::{End, Incoming, Session};
@@ -61,6 +65,10 @@ pub(crate) struct Setup {
     pub(crate) outbox_limit: usize,
     /// Serves the peer's calls; `None` refuses them.
     pub(crate) dispatcher: Option<Arc<dyn Dispatch>>,
+    /// The protocol version the handshake chose.
+    pub(crate) protocol: u32,
+    /// The credit window this side grants the streams it receives.
+    pub(crate) stream_window: u32,
     /// The contracts the peer serves, in its handshake's order: a request's
     /// `contract` indexes this list.
     pub(crate) peer_contracts: Vec<ContractRef>,
@@ -71,6 +79,7 @@ pub(crate) struct Connection {
     peer: String,
     peer_contracts: Vec<ContractRef>,
     max_frame: u32,
+    stream_window: u32,
     outbox: Arc<outbox::Outbox>,
     /// The protocol state: calls in flight both ways, drain, closing.
     session: Mutex<Session<AbortHandle>>,
@@ -98,6 +107,8 @@ impl Connection {
             max_frame,
             outbox_limit,
             dispatcher,
+            protocol,
+            stream_window,
             peer_contracts,
         } = setup;
         let outbox = Arc::new(outbox::Outbox::new(outbox_limit));
@@ -106,11 +117,13 @@ impl Connection {
             peer,
             peer_contracts,
             max_frame,
+            stream_window: stream_window.max(1),
             outbox: outbox.clone(),
             session: Mutex::new(Session::new(
                 side,
                 peer_name,
                 max_frame,
+                protocol,
                 dispatcher.is_some(),
             )),
             handlers_idle: Notify::new(),
@@ -301,6 +314,12 @@ impl Connection {
                 self.handlers_idle.notify_waiters();
             }
             Ok(Incoming::ShutdownRequested) => self.shutdown_requested.notify_waiters(),
+            Ok(
+                event @ (Incoming::Publish(..)
+                | Incoming::Subscribe(..)
+                | Incoming::Unsubscribe(..)
+                | Incoming::Deliver(..)),
+            ) => self.on_event(event),
             Err(End::PeerClosed) => return Err(Ended::PeerClosed),
             Err(End::Broken(err)) => return Err(Ended::Failed(err)),
         }

@@ -26,6 +26,8 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<FrameBuf, RemoteErro
 pub struct Args {
     body: Vec<u8>,
     at: usize,
+    /// The call these arguments came with, for its streams.
+    link: Option<super::CallLink>,
 }
 
 impl Args {
@@ -36,7 +38,17 @@ impl Args {
     /// If `at` is past the end of `body`.
     pub fn new(body: Vec<u8>, at: usize) -> Self {
         assert!(at <= body.len(), "arguments start past the end of the body");
-        Args { body, at }
+        Args {
+            body,
+            at,
+            link: None,
+        }
+    }
+
+    /// The call these arguments came with (`None` for arguments made by
+    /// hand): what a stream method's handler sends and reads its streams on.
+    pub fn link(&self) -> Option<&super::CallLink> {
+        self.link.as_ref()
     }
 
     /// The encoded arguments.
@@ -59,7 +71,7 @@ impl Args {
 impl From<Vec<u8>> for Args {
     /// Arguments that fill `body`.
     fn from(body: Vec<u8>) -> Self {
-        Args { body, at: 0 }
+        Args::new(body, 0)
     }
 }
 
@@ -166,11 +178,15 @@ impl Connection {
         let Some(dispatcher) = &self.dispatcher else {
             return;
         };
-        let handler =
-            match dispatcher.dispatch(head.contract, head.method, Args::new(body, args_at)) {
-                Ok(h) => h,
-                Err(e) => return refuse(e),
-            };
+        let mut args = Args::new(body, args_at);
+        args.link = Some(super::CallLink {
+            conn: self.clone(),
+            id,
+        });
+        let handler = match dispatcher.dispatch(head.contract, head.method, args) {
+            Ok(h) => h,
+            Err(e) => return refuse(e),
+        };
         let call = super::context::CallScope {
             deadline: deadline.map(|d| Instant::now() + d),
             conn: self.clone(),

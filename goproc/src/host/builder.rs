@@ -44,6 +44,7 @@ pub struct PluginBuilder {
     services: Services,
     max_frame: u32,
     outbox_limit: usize,
+    stream_window: u32,
     busy_poll: Option<Duration>,
     output: PluginOutput,
 }
@@ -65,6 +66,7 @@ impl PluginBuilder {
             services: Services::default(),
             max_frame: DEFAULT_MAX_FRAME,
             outbox_limit: crate::driver::DEFAULT_OUTBOX_LIMIT,
+            stream_window: crate::driver::DEFAULT_STREAM_WINDOW,
             busy_poll: None,
             output: PluginOutput::default(),
         }
@@ -185,6 +187,16 @@ impl PluginBuilder {
     /// a plugin that stops reading costs the host a bounded amount of memory.
     pub fn outbox_limit(mut self, bytes: usize) -> Self {
         self.outbox_limit = bytes.max(1);
+        self
+    }
+
+    /// The credit window, in bytes, the host grants each stream it
+    /// receives from this plugin (an answer stream, unless the client sets
+    /// its own with `with_stream_window`; the argument stream of a host
+    /// service; default 1 MiB): the plugin never sends more than this ahead
+    /// of the code that reads it, so a fast producer cannot grow the host.
+    pub fn stream_window(mut self, bytes: u32) -> Self {
+        self.stream_window = bytes.max(1);
         self
     }
 
@@ -339,6 +351,8 @@ impl PluginBuilder {
                 max_frame: self.max_frame,
                 outbox_limit: self.outbox_limit,
                 dispatcher: self.services.dispatcher(),
+                protocol: hello.protocol_max.min(crate::wire::PROTOCOL_MAX),
+                stream_window: self.stream_window,
                 peer_contracts: hello.contracts.clone(),
             },
         );

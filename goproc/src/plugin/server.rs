@@ -25,16 +25,35 @@ const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
 /// goproc::Server::new().add(calc).add(kv).serve().await
 /// # }
 /// ```
-#[derive(Default)]
 pub struct Server {
     services: Services,
     requires: Vec<&'static ContractInfo>,
+    stream_window: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            services: Services::default(),
+            requires: Vec::new(),
+            stream_window: crate::driver::DEFAULT_STREAM_WINDOW,
+        }
+    }
 }
 
 impl Server {
     /// A server with no contracts yet.
     pub fn new() -> Self {
         Server::default()
+    }
+
+    /// The credit window, in bytes, this plugin grants each stream it
+    /// receives (an upload's argument stream, a host service's answer
+    /// stream; default 1 MiB): the host never sends more than this ahead
+    /// of the handler that reads it.
+    pub fn stream_window(mut self, bytes: u32) -> Self {
+        self.stream_window = bytes.max(1);
+        self
     }
 
     /// Adds a contract's dispatcher.
@@ -119,6 +138,8 @@ impl Server {
                 max_frame: welcome.max_frame,
                 outbox_limit: DEFAULT_OUTBOX_LIMIT,
                 dispatcher: self.services.dispatcher(),
+                protocol: welcome.protocol,
+                stream_window: self.stream_window,
                 peer_contracts: welcome.contracts,
             },
         );

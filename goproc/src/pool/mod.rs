@@ -14,7 +14,7 @@ pub use policy::RestartPolicy;
 use slot::{Slot, State};
 
 use crate::client::{Balance, EncodeArgs, Routed};
-use crate::driver::CallFailure;
+use crate::driver::{CallFailure, Connection};
 use crate::wire::messages::RequestHead;
 use crate::{Client, ClientHandle, ContractInfo, Error, PluginBuilder};
 
@@ -244,7 +244,75 @@ impl Shared {
 /// What a pool's clients call through.
 struct Balancer(Arc<Shared>);
 
+/// A stream call's hold on one instance: counted in flight there until
+/// the stream ends (dropped), so the instance is not picked past its limit.
+struct Lease {
+    shared: Arc<Shared>,
+    index: usize,
+    /// Keeps the instance's plugin alive while its stream runs.
+    _ready: Arc<slot::Ready>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.shared.slots[self.index].release();
+        self.shared.changed.notify_one();
+    }
+}
+
+impl Shared {
+    /// Picks an instance for a stream call, waiting (within `timeout`) when
+    /// every instance is busy.
+    async fn lease(
+        self: &Arc<Self>,
+        contract: usize,
+        timeout: Option<Duration>,
+    ) -> Result<(Arc<Connection>, u32, Box<dyn std::any::Any + Send + Sync>), CallFailure> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.closing.load(Ordering::Acquire) {
+                return Err(CallFailure::Connection(Error::Closed {
+                    peer: self.builder.display_name(),
+                    reason: "the pool is shutting down".into(),
+                }));
+            }
+            let mut changed = pin!(self.changed.notified());
+            changed.as_mut().enable();
+            match self.pick() {
+                Pick::Slot(index, ready) => {
+                    let conn = ready.conn.clone();
+                    let contract_index = ready.contract_indexes[contract];
+                    let lease = Lease {
+                        shared: self.clone(),
+                        index,
+                        _ready: ready,
+                    };
+                    return Ok((conn, contract_index, Box::new(lease)));
+                }
+                Pick::Dead(err) => return Err(CallFailure::Connection(err)),
+                Pick::Wait => {}
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d.into(), changed).await.is_err() {
+                        return Err(CallFailure::Timeout(timeout.unwrap_or_default()));
+                    }
+                }
+                None => changed.await,
+            }
+        }
+    }
+}
+
 impl Balance for Balancer {
+    fn lease<'a>(
+        &'a self,
+        contract: usize,
+        timeout: Option<Duration>,
+    ) -> crate::client::Leased<'a> {
+        Box::pin(self.0.lease(contract, timeout))
+    }
+
     fn call<'a>(
         &'a self,
         contract: usize,

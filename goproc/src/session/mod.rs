@@ -15,6 +15,7 @@
 //! way h2 and quinn keep their protocol state machines.
 
 mod ids;
+mod streams;
 #[cfg(test)]
 mod tests;
 
@@ -24,11 +25,13 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use ids::IdHasher;
+use streams::Streams;
+pub(crate) use streams::{InEnd, Next, Whose};
 
 use crate::error::RemoteCode;
 use crate::wire::codec;
 use crate::wire::frame::{control_frame, FrameBuf, FrameHeader, Kind};
-use crate::wire::messages::{ErrorBody, RequestHead};
+use crate::wire::messages::{Delivery, ErrorBody, Publish, RequestHead, Subscribe};
 use crate::Error;
 
 /// Which end of a connection this process is.
@@ -86,6 +89,23 @@ pub(crate) enum Incoming<H> {
     Stop(Option<H>),
     /// The peer asked this side to finish its calls and close.
     ShutdownRequested,
+    /// A plugin published an event (the host routes it).
+    Publish(Publish, Vec<u8>, usize),
+    /// A plugin subscribed (the host records it).
+    Subscribe(u64, Subscribe),
+    /// A plugin ended a subscription.
+    Unsubscribe(u64),
+    /// The host delivered an event to subscription `id`: the head, the
+    /// body, and where the payload starts in it.
+    Deliver(u64, Delivery, Vec<u8>, usize),
+}
+
+/// What an answer stream has next for its caller.
+pub(crate) enum StreamNext {
+    /// An item, and the credit to grant back, if it is time to.
+    Item(Vec<u8>, Option<u32>),
+    /// The call's answer: the stream's end (`None`: the connection failed).
+    End(Option<Reply>),
 }
 
 /// A request of the peer's, well formed, to serve: call `head`'s method
@@ -114,6 +134,10 @@ pub(crate) struct Session<H> {
     side: Side,
     peer: String,
     max_frame: u32,
+    /// The protocol version the handshake chose.
+    protocol: u32,
+    /// The streams of calls both ways.
+    streams: Streams,
     /// Whether this side serves any contract to the peer.
     serves: bool,
     next_id: u64,
@@ -135,11 +159,19 @@ impl<H> Session<H> {
     /// A session with `peer` (its name, for errors) whose frames are at
     /// most `max_frame` bytes; `serves` says whether this side serves any
     /// contract to the peer (its requests are refused otherwise).
-    pub(crate) fn new(side: Side, peer: String, max_frame: u32, serves: bool) -> Self {
+    pub(crate) fn new(
+        side: Side,
+        peer: String,
+        max_frame: u32,
+        protocol: u32,
+        serves: bool,
+    ) -> Self {
         Session {
             side,
             peer,
             max_frame,
+            protocol,
+            streams: Streams::default(),
             serves,
             next_id: 0,
             calls: HashMap::default(),
@@ -203,7 +235,83 @@ impl<H> Session<H> {
     /// answer, in which case the peer should be told (CANCEL), unless the
     /// request was never sent.
     pub(crate) fn abandon(&mut self, id: u64) -> bool {
+        self.streams.close_inbound(Whose::Mine, id);
+        self.streams.close_outbound(Whose::Mine, id);
         self.calls.remove(&id).is_some_and(|w| w.reply.is_none())
+    }
+
+    // ---- streams -------------------------------------------------------
+
+    /// Opens the streams of this side's call `id`: an answer stream it
+    /// receives under `answer_window` bytes of credit (granted by the
+    /// STREAM_CREDIT the driver sends after the REQUEST), and an argument
+    /// stream it sends.
+    pub(crate) fn open_my_streams(&mut self, id: u64, answer_window: Option<u32>, args: bool) {
+        if let Some(window) = answer_window {
+            self.streams.open_inbound(Whose::Mine, id, window);
+        }
+        if args {
+            self.streams.open_outbound(Whose::Mine, id);
+        }
+    }
+
+    /// Opens the streams of the peer's call `id` this side serves: an
+    /// argument stream it receives under `arg_window` bytes of credit
+    /// (granted by the ARG_CREDIT the driver sends), and an answer stream
+    /// it sends.
+    pub(crate) fn open_peers_streams(&mut self, id: u64, arg_window: Option<u32>, answer: bool) {
+        if let Some(window) = arg_window {
+            self.streams.open_inbound(Whose::Peers, id, window);
+        }
+        if answer {
+            self.streams.open_outbound(Whose::Peers, id);
+        }
+    }
+
+    /// The next item of call `id`'s answer stream, or the call's answer
+    /// once every item before it was taken.
+    pub(crate) fn poll_stream(&mut self, id: u64, waker: &Waker) -> Poll<StreamNext> {
+        if let Poll::Ready(Some(Next::Item(item, grant))) =
+            self.streams.poll_next(Whose::Mine, id, waker)
+        {
+            return Poll::Ready(StreamNext::Item(item, grant));
+        }
+        match self.poll_answer(id, waker) {
+            Poll::Ready(reply) => {
+                self.streams.close_inbound(Whose::Mine, id);
+                Poll::Ready(StreamNext::End(reply))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The next item of the argument stream of the peer's call `id`.
+    pub(crate) fn poll_arg(&mut self, id: u64, waker: &Waker) -> Poll<Option<Next>> {
+        self.streams.poll_next(Whose::Peers, id, waker)
+    }
+
+    /// Whether an item of an outgoing stream may be sent now (see
+    /// `Streams::poll_credit`); `Ready(false)` also once the connection failed.
+    pub(crate) fn poll_credit(&mut self, whose: Whose, id: u64, waker: &Waker) -> Poll<bool> {
+        if self.closed.is_some() {
+            return Poll::Ready(false);
+        }
+        self.streams.poll_credit(whose, id, waker)
+    }
+
+    /// An item of `body_len` bytes of an outgoing stream is being sent.
+    pub(crate) fn spend(&mut self, whose: Whose, id: u64, body_len: usize) {
+        self.streams.spend(whose, id, body_len);
+    }
+
+    /// Stops receiving a stream (its consumer went away).
+    pub(crate) fn close_inbound(&mut self, whose: Whose, id: u64) {
+        self.streams.close_inbound(whose, id);
+    }
+
+    /// Stops sending a stream.
+    pub(crate) fn close_outbound(&mut self, whose: Whose, id: u64) {
+        self.streams.close_outbound(whose, id);
     }
 
     // ---- frames from the peer ------------------------------------------
@@ -228,6 +336,16 @@ impl<H> Session<H> {
                 header.id
             )));
         }
+        if header.kind.since_version() > self.protocol {
+            return Err(self.broken(format!(
+                "{} frames (kind 0x{:02x}) need protocol version {}; this connection speaks \
+                 version {}",
+                header.kind.name(),
+                header.kind as u8,
+                header.kind.since_version(),
+                self.protocol
+            )));
+        }
         let id = header.id;
         Ok(match header.kind {
             // An answer nobody waits for, or one of the wrong kind (a PONG
@@ -242,7 +360,12 @@ impl<H> Session<H> {
             }
             Kind::Error => Incoming::Wake(None),
             Kind::Request => self.request(id, body)?,
-            Kind::Cancel => Incoming::Stop(self.serving.remove(&id)),
+            Kind::Cancel => {
+                let mut wakers = Vec::new();
+                self.streams.forget_peers(id, &mut wakers);
+                wakers.into_iter().for_each(Waker::wake);
+                Incoming::Stop(self.serving.remove(&id))
+            }
             Kind::Ping => Incoming::Answer(control_frame(Kind::Pong, id)),
             Kind::Shutdown => {
                 self.draining = true;
@@ -255,15 +378,84 @@ impl<H> Session<H> {
                     header.kind.name()
                 )))
             }
-            Kind::Event | Kind::StreamItem | Kind::StreamEnd => {
+            Kind::StreamItem => self.stream_item(Whose::Mine, id, body)?,
+            Kind::ArgItem => self.stream_item(Whose::Peers, id, body)?,
+            Kind::ArgEnd => {
+                let end = if body.is_empty() {
+                    InEnd::Done
+                } else if self.streams.has_inbound(Whose::Peers, id) {
+                    InEnd::Failed(codec::decode(&body).map_err(|e| {
+                        self.broken(format!("ARG_END for call {id} does not decode: {e}"))
+                    })?)
+                } else {
+                    return Ok(Incoming::Wake(None));
+                };
+                Incoming::Wake(self.streams.end(Whose::Peers, id, end))
+            }
+            Kind::StreamCredit => self.credit(Whose::Peers, id, &body)?,
+            Kind::ArgCredit => self.credit(Whose::Mine, id, &body)?,
+            Kind::Publish | Kind::Subscribe | Kind::Unsubscribe if self.side != Side::Host => {
                 return Err(self.broken(format!(
-                    "{} frames (kind 0x{:02x}) are reserved and not supported by protocol \
-                     version 2",
-                    header.kind.name(),
-                    header.kind as u8
+                    "{} frames go from a plugin to its host, not to a plugin",
+                    header.kind.name()
                 )))
             }
+            Kind::Event if self.side != Side::Plugin => {
+                return Err(self
+                    .broken("EVENT frames go from the host to a plugin, not to the host".into()))
+            }
+            Kind::Publish => {
+                let (head, at) = codec::decode_prefix::<Publish>(&body)
+                    .map_err(|e| self.broken(format!("a PUBLISH does not decode: {e}")))?;
+                Incoming::Publish(head, body, at)
+            }
+            Kind::Subscribe => {
+                let sub = codec::decode::<Subscribe>(&body)
+                    .map_err(|e| self.broken(format!("SUBSCRIBE {id} does not decode: {e}")))?;
+                Incoming::Subscribe(id, sub)
+            }
+            Kind::Unsubscribe => Incoming::Unsubscribe(id),
+            Kind::Event => {
+                let (head, at) = codec::decode_prefix::<Delivery>(&body)
+                    .map_err(|e| self.broken(format!("EVENT {id} does not decode: {e}")))?;
+                Incoming::Deliver(id, head, body, at)
+            }
         })
+    }
+
+    /// A stream item arrived: queued for its consumer, dropped if nobody
+    /// receives that stream; one sent without credit ends the connection.
+    fn stream_item(&mut self, whose: Whose, id: u64, body: Vec<u8>) -> Result<Incoming<H>, End> {
+        match self.streams.item(whose, id, body) {
+            Ok(waker) => Ok(Incoming::Wake(waker)),
+            Err(over) => {
+                let what = match whose {
+                    Whose::Mine => "STREAM_ITEM",
+                    Whose::Peers => "ARG_ITEM",
+                };
+                Err(self.broken(format!(
+                    "{} sent a {what} of {} bytes for call {id} without credit left (it may \
+                     send only what the receiver granted; docs/WIRE.md, \"Streams\")",
+                    self.peer, over.cost
+                )))
+            }
+        }
+    }
+
+    /// Credit arrived for a stream this side sends.
+    fn credit(&mut self, whose: Whose, id: u64, body: &[u8]) -> Result<Incoming<H>, End> {
+        let n: u32 = codec::decode(body).map_err(|e| {
+            self.broken(format!("a credit frame for call {id} does not decode: {e}"))
+        })?;
+        if n == 0 {
+            return Err(self.broken(format!("a credit frame for call {id} grants 0 bytes")));
+        }
+        match self.streams.grant(whose, id, n) {
+            Ok(waker) => Ok(Incoming::Wake(waker)),
+            Err(total) => Err(self.broken(format!(
+                "credit for call {id} adds up to {total} unused bytes, more than 2^32 - 1"
+            ))),
+        }
     }
 
     /// Hands an answer to the call waiting for it. The first answer wins:
@@ -273,7 +465,12 @@ impl<H> Session<H> {
         match self.calls.get_mut(&id) {
             Some(waiter) if waiter.reply.is_none() && waiter.asked == answers => {
                 waiter.reply = Some(reply);
-                Incoming::Wake(waiter.waker.take())
+                let waker = waiter.waker.take();
+                // The call is answered: its argument stream stops.
+                if let Some(sender) = self.streams.stop_outbound(Whose::Mine, id) {
+                    sender.wake();
+                }
+                Incoming::Wake(waker)
             }
             _ => Incoming::Wake(None),
         }
@@ -348,6 +545,8 @@ impl<H> Session<H> {
     /// The handler of call `id` finished: whether its answer is still
     /// wanted (not when the call was cancelled, or the connection failed).
     pub(crate) fn served(&mut self, id: u64) -> bool {
+        self.streams.close_inbound(Whose::Peers, id);
+        self.streams.close_outbound(Whose::Peers, id);
         self.serving.remove(&id).is_some()
     }
 
@@ -388,6 +587,7 @@ impl<H> Session<H> {
             wakers.extend(waiter.waker.take());
             false
         });
+        self.streams.fail_all(&mut wakers);
         Failed {
             wakers,
             handlers: self.serving.drain().map(|(_, h)| h).collect(),

@@ -26,7 +26,7 @@ fn counter() -> (Arc<Count>, Waker) {
 }
 
 fn session() -> Session<&'static str> {
-    Session::new(Side::Host, "calc".into(), 1 << 20, true)
+    Session::new(Side::Host, "calc".into(), 1 << 20, 3, true)
 }
 
 fn header(kind: Kind, id: u64, body_len: usize) -> FrameHeader {
@@ -211,7 +211,7 @@ fn a_request_with_a_bad_head_or_to_a_side_serving_nothing_is_refused_and_the_ses
         "{}",
         bad.message
     );
-    let mut plugin = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, false);
+    let mut plugin = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, 3, false);
     let none = refusal(receive(&mut plugin, frame(Kind::Request, 1, vec![0, 0, 0])));
     assert_eq!(none.code, 1);
     assert!(
@@ -238,7 +238,7 @@ fn a_ping_is_answered_with_a_pong_of_the_same_id() {
 
 #[test]
 fn after_shutdown_new_requests_are_refused_with_code_7_and_running_ones_finish() {
-    let mut s = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, true);
+    let mut s = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, 3, true);
     s.serving(1, "running");
     assert!(matches!(
         receive(&mut s, frame(Kind::Shutdown, 0, vec![])),
@@ -267,12 +267,23 @@ fn frames_that_break_the_rules_end_the_session_naming_the_rule() {
         (frame(Kind::Cancel, 1, vec![0]), "must have an empty body"),
         (frame(Kind::Shutdown, 3, vec![]), "must carry id 0"),
         (frame(Kind::Hello, 0, vec![]), "unexpected HELLO frame"),
-        (frame(Kind::StreamItem, 1, vec![]), "reserved"),
+        (frame(Kind::StreamCredit, 1, vec![0]), "grants 0 bytes"),
+        (
+            frame(Kind::Event, 1, vec![0, 0]),
+            "EVENT frames go from the host",
+        ),
     ];
     for (f, says) in cases {
         let reason = broken_reason(receive(&mut session(), f));
         assert!(reason.contains(says), "{reason} should say {says}");
     }
+    // Stream and event frames do not exist before version 3.
+    let mut v2 = Session::<&str>::new(Side::Host, "old".into(), 1 << 20, 2, true);
+    let reason = broken_reason(receive(&mut v2, frame(Kind::StreamItem, 1, vec![])));
+    assert!(reason.contains("need protocol version 3"), "{reason}");
+    let mut plugin = Session::<&str>::new(Side::Plugin, "host".into(), 1 << 20, 3, true);
+    let reason = broken_reason(receive(&mut plugin, frame(Kind::Subscribe, 1, vec![])));
+    assert!(reason.contains("from a plugin to its host"), "{reason}");
     assert!(matches!(
         receive(&mut session(), frame(Kind::Close, 0, vec![])),
         Err(End::PeerClosed)
@@ -393,7 +404,7 @@ proptest! {
     fn any_interleaving_leaves_no_call_waiting_and_no_entry_behind(
         steps in proptest::collection::vec(step(), 1..80)
     ) {
-        let mut s = Session::<u64>::new(Side::Host, "peer".into(), 1 << 20, true);
+        let mut s = Session::<u64>::new(Side::Host, "peer".into(), 1 << 20, 3, true);
         let mut callers: Vec<Caller> = Vec::new();
         let mut failed = false;
         for step in steps {
@@ -471,7 +482,7 @@ proptest! {
                         Err(End::Broken(_)) => {
                             // Only a reused running id breaks the rules: the
                             // test then starts a new connection.
-                            s = Session::new(Side::Host, "peer".into(), 1 << 20, true);
+                            s = Session::new(Side::Host, "peer".into(), 1 << 20, 3, true);
                             callers.clear();
                             failed = false;
                         }
@@ -518,4 +529,117 @@ proptest! {
         }
         prop_assert_eq!(s.calls_under_way(), 0, "entries left behind");
     }
+}
+
+/// The item frames of one stream: a body of `len` bytes costs `13 + len`.
+fn item(kind: Kind, id: u64, len: usize) -> (FrameHeader, Vec<u8>) {
+    frame(kind, id, vec![7; len])
+}
+
+#[test]
+fn an_answer_stream_queues_items_under_credit_and_ends_with_the_answer() {
+    let mut s = session();
+    let id = s.begin_call(Asked::Request).unwrap();
+    // A 100-byte window: items of 37 bytes cost 50; the third overdraws.
+    s.open_my_streams(id, Some(100), false);
+    let (count, waker) = counter();
+    assert!(s.poll_stream(id, &waker).is_pending());
+    // The item hands the consumer's waker to the driver, which wakes it.
+    assert!(matches!(
+        receive(&mut s, item(Kind::StreamItem, id, 37)),
+        Ok(Incoming::Wake(Some(_)))
+    ));
+    assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    receive(&mut s, item(Kind::StreamItem, id, 37)).unwrap();
+    let reason = broken_reason(receive(&mut s, item(Kind::StreamItem, id, 1)));
+    assert!(reason.contains("without credit left"), "{reason}");
+
+    let mut s = session();
+    let id = s.begin_call(Asked::Request).unwrap();
+    s.open_my_streams(id, Some(100), false);
+    receive(&mut s, item(Kind::StreamItem, id, 37)).unwrap();
+    receive(&mut s, item(Kind::StreamItem, id, 37)).unwrap();
+    receive(&mut s, frame(Kind::Response, id, vec![])).unwrap();
+    // Taking the first item (50 of 100 bytes) grants them back.
+    match s.poll_stream(id, &waker) {
+        Poll::Ready(StreamNext::Item(body, grant)) => {
+            assert_eq!(body.len(), 37);
+            assert_eq!(grant, Some(50));
+        }
+        _ => panic!("the first item"),
+    }
+    // The granted credit is usable: a third item is accepted.
+    receive(&mut s, item(Kind::StreamItem, id, 37)).unwrap();
+    assert!(matches!(
+        s.poll_stream(id, &waker),
+        Poll::Ready(StreamNext::Item(..))
+    ));
+    assert!(matches!(
+        s.poll_stream(id, &waker),
+        Poll::Ready(StreamNext::Item(..))
+    ));
+    // The answer comes after every item before it.
+    assert!(matches!(
+        s.poll_stream(id, &waker),
+        Poll::Ready(StreamNext::End(Some(Reply::Ok(_))))
+    ));
+    assert_eq!(s.streams.open(), 0, "nothing is left behind");
+}
+
+#[test]
+fn stray_stream_frames_are_dropped_and_credit_frames_add_up() {
+    let mut s = session();
+    // No such call: items, credit and ends are dropped quietly.
+    for f in [
+        item(Kind::StreamItem, 9, 3),
+        item(Kind::ArgItem, 9, 3),
+        frame(Kind::ArgEnd, 9, vec![]),
+        frame(Kind::ArgCredit, 9, vec![5]),
+        frame(Kind::StreamCredit, 9, vec![5]),
+    ] {
+        assert!(matches!(receive(&mut s, f), Ok(Incoming::Wake(None))));
+    }
+    // A call with an argument stream sends only against credit.
+    let id = s.begin_call(Asked::Request).unwrap();
+    s.open_my_streams(id, None, true);
+    let (_, waker) = counter();
+    assert!(s.poll_credit(Whose::Mine, id, &waker).is_pending());
+    receive(&mut s, frame(Kind::ArgCredit, id, vec![20])).unwrap();
+    assert_eq!(s.poll_credit(Whose::Mine, id, &waker), Poll::Ready(true));
+    s.spend(Whose::Mine, id, 10); // costs 23: credit -3
+    assert!(s.poll_credit(Whose::Mine, id, &waker).is_pending());
+    // More than 2^32 - 1 unused is refused.
+    let mut big = Vec::new();
+    crate::wire::codec::encode_into(&u32::MAX, &mut big).unwrap();
+    receive(&mut s, frame(Kind::ArgCredit, id, big.clone())).unwrap();
+    let reason = broken_reason(receive(&mut s, frame(Kind::ArgCredit, id, big)));
+    assert!(reason.contains("more than 2^32 - 1"), "{reason}");
+}
+
+#[test]
+fn an_answer_stops_the_argument_stream_and_a_cancel_forgets_the_peers() {
+    let mut s = session();
+    let id = s.begin_call(Asked::Request).unwrap();
+    s.open_my_streams(id, None, true);
+    receive(&mut s, frame(Kind::ArgCredit, id, vec![100])).unwrap();
+    let (_, waker) = counter();
+    receive(&mut s, frame(Kind::Response, id, vec![1])).unwrap();
+    assert_eq!(s.poll_credit(Whose::Mine, id, &waker), Poll::Ready(false));
+
+    // The peer's call 4 sends its argument stream; a CANCEL forgets it.
+    s.open_peers_streams(4, Some(1000), true);
+    receive(&mut s, item(Kind::ArgItem, 4, 2)).unwrap();
+    receive(&mut s, frame(Kind::ArgEnd, 4, vec![])).unwrap();
+    assert!(matches!(
+        s.poll_arg(4, &waker),
+        Poll::Ready(Some(Next::Item(..)))
+    ));
+    assert!(matches!(
+        s.poll_arg(4, &waker),
+        Poll::Ready(Some(Next::End(InEnd::Done)))
+    ));
+    s.open_peers_streams(5, Some(1000), true);
+    receive(&mut s, frame(Kind::Cancel, 5, vec![])).unwrap();
+    assert!(matches!(s.poll_arg(5, &waker), Poll::Ready(None)));
+    assert_eq!(s.poll_credit(Whose::Peers, 5, &waker), Poll::Ready(false));
 }

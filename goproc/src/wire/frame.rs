@@ -40,12 +40,24 @@ pub enum Kind {
     Shutdown = 0x30,
     /// The sender will write nothing more on this connection.
     Close = 0x31,
-    /// Reserved: a one-way event.
+    /// Host to plugin (version 3): an event for one of the plugin's subscriptions.
     Event = 0x40,
-    /// Reserved: one item of a streamed answer.
+    /// Callee to caller (version 3): one item of the call's answer stream.
     StreamItem = 0x41,
-    /// Reserved: the end of a streamed answer.
-    StreamEnd = 0x42,
+    /// Caller to callee (version 3): credit for more answer items.
+    StreamCredit = 0x42,
+    /// Caller to callee (version 3): one item of the call's argument stream.
+    ArgItem = 0x43,
+    /// Caller to callee (version 3): the argument stream ended (or failed).
+    ArgEnd = 0x44,
+    /// Callee to caller (version 3): credit for more argument items.
+    ArgCredit = 0x45,
+    /// Plugin to host (version 3): an event to route.
+    Publish = 0x46,
+    /// Plugin to host (version 3): start a subscription.
+    Subscribe = 0x47,
+    /// Plugin to host (version 3): end a subscription.
+    Unsubscribe = 0x48,
 }
 
 impl Kind {
@@ -65,7 +77,13 @@ impl Kind {
             Kind::Close => "CLOSE",
             Kind::Event => "EVENT",
             Kind::StreamItem => "STREAM_ITEM",
-            Kind::StreamEnd => "STREAM_END",
+            Kind::StreamCredit => "STREAM_CREDIT",
+            Kind::ArgItem => "ARG_ITEM",
+            Kind::ArgEnd => "ARG_END",
+            Kind::ArgCredit => "ARG_CREDIT",
+            Kind::Publish => "PUBLISH",
+            Kind::Subscribe => "SUBSCRIBE",
+            Kind::Unsubscribe => "UNSUBSCRIBE",
         }
     }
 
@@ -73,15 +91,41 @@ impl Kind {
     pub fn has_empty_body(self) -> bool {
         matches!(
             self,
-            Kind::Cancel | Kind::Ping | Kind::Pong | Kind::Shutdown | Kind::Close
+            Kind::Cancel
+                | Kind::Ping
+                | Kind::Pong
+                | Kind::Shutdown
+                | Kind::Close
+                | Kind::Unsubscribe
         )
+    }
+
+    /// The first protocol version that has frames of this kind.
+    pub fn since_version(self) -> u32 {
+        match self {
+            Kind::Event
+            | Kind::StreamItem
+            | Kind::StreamCredit
+            | Kind::ArgItem
+            | Kind::ArgEnd
+            | Kind::ArgCredit
+            | Kind::Publish
+            | Kind::Subscribe
+            | Kind::Unsubscribe => 3,
+            _ => 1,
+        }
     }
 
     /// Whether frames of this kind always carry id 0.
     pub fn has_id_zero(self) -> bool {
         matches!(
             self,
-            Kind::Hello | Kind::Welcome | Kind::Refuse | Kind::Shutdown | Kind::Close
+            Kind::Hello
+                | Kind::Welcome
+                | Kind::Refuse
+                | Kind::Shutdown
+                | Kind::Close
+                | Kind::Publish
         )
     }
 
@@ -101,7 +145,13 @@ impl Kind {
             0x31 => Kind::Close,
             0x40 => Kind::Event,
             0x41 => Kind::StreamItem,
-            0x42 => Kind::StreamEnd,
+            0x42 => Kind::StreamCredit,
+            0x43 => Kind::ArgItem,
+            0x44 => Kind::ArgEnd,
+            0x45 => Kind::ArgCredit,
+            0x46 => Kind::Publish,
+            0x47 => Kind::Subscribe,
+            0x48 => Kind::Unsubscribe,
             _ => return None,
         })
     }

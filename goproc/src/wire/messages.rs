@@ -144,3 +144,36 @@ pub struct ErrorBody {
     /// A traceback or backtrace; may be empty.
     pub detail: String,
 }
+
+/// The body of a SUBSCRIBE frame (plugin to host, version 3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribe {
+    /// The event contract's name, for messages.
+    pub contract: String,
+    /// The event contract's channel (its fingerprint's first 64 bits).
+    pub channel: u64,
+    /// The event's position in the contract.
+    pub event: u32,
+    /// An MQTT 3.1.1 topic pattern.
+    pub pattern: String,
+}
+
+/// The head of a PUBLISH frame (plugin to host, version 3); the payload follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publish {
+    /// The event contract's channel.
+    pub channel: u64,
+    /// The event's position in the contract.
+    pub event: u32,
+    /// Where it is published.
+    pub topic: String,
+}
+
+/// The head of an EVENT frame (host to plugin, version 3); the payload follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Events of this subscription dropped before this one.
+    pub lagged: u64,
+    /// Where it was published.
+    pub topic: String,
+}

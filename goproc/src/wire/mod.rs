@@ -14,4 +14,4 @@ pub const PROTOCOL_MIN: u32 = 1;
 /// The oldest protocol version a plugin of this runtime speaks.
 pub const PLUGIN_PROTOCOL_MIN: u32 = 2;
 /// The newest protocol version this runtime speaks.
-pub const PROTOCOL_MAX: u32 = 2;
+pub const PROTOCOL_MAX: u32 = 3;

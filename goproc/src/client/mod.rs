@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+mod streams;
+
 use crate::contract::{find_contract, names, short, NotListed};
 use crate::driver::{CallFailure, Connection};
 use crate::wire::codec;
@@ -37,6 +39,8 @@ pub struct ClientHandle {
     route: Route,
     contract: &'static ContractInfo,
     timeout: Timeout,
+    /// The credit window of answer streams; `None`: the connection's.
+    stream_window: Option<u32>,
 }
 
 /// The deadline of a handle's calls.
@@ -69,7 +73,22 @@ pub(crate) trait Balance: Send + Sync + 'static {
         args_size: usize,
         timeout: Option<Duration>,
     ) -> Routed<'a>;
+
+    /// Picks one instance for a stream call, which stays on it for its
+    /// whole life: the instance's connection, the contract's index there,
+    /// and a lease that counts the call on that instance until dropped.
+    fn lease<'a>(&'a self, contract: usize, timeout: Option<Duration>) -> Leased<'a>;
 }
+
+/// An instance a pool picked for a stream call (see [`Balance::lease`]).
+pub(crate) type Leased<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<(Arc<Connection>, u32, Box<dyn Any + Send + Sync>), CallFailure>,
+            > + Send
+            + 'a,
+    >,
+>;
 
 /// Where calls go.
 #[derive(Clone)]
@@ -106,6 +125,7 @@ impl ClientHandle {
             },
             contract,
             timeout: Timeout::Own(None),
+            stream_window: None,
         }
     }
 
@@ -123,6 +143,7 @@ impl ClientHandle {
             },
             contract,
             timeout: Timeout::Inherited,
+            stream_window: None,
         }
     }
 
@@ -133,6 +154,7 @@ impl ClientHandle {
             route: Route::AwaitHost,
             contract,
             timeout: Timeout::Inherited,
+            stream_window: None,
         }
     }
 
@@ -148,6 +170,7 @@ impl ClientHandle {
             },
             contract,
             timeout: Timeout::Own(None),
+            stream_window: None,
         }
     }
 
