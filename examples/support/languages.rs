@@ -30,6 +30,13 @@ pub fn plugin_commands(folder: &Path) -> Result<[PluginCommand; 3], Failure> {
     ])
 }
 
+/// The compiled TypeScript plugin of `folder/typescript` (built first when
+/// its sources changed), for examples whose languages play different parts.
+#[allow(dead_code)]
+pub fn typescript_plugin(folder: &Path) -> Result<PathBuf, Failure> {
+    build(&folder.join("typescript"))
+}
+
 /// Compiles the TypeScript plugin when its output is missing or older than
 /// its sources, installing the pinned compiler first; returns the `.js` to run.
 fn build(dir: &Path) -> Result<PathBuf, Failure> {

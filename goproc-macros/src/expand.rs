@@ -12,6 +12,9 @@ pub(crate) fn expand(args: &InterfaceArgs, item: &syn::ItemTrait) -> TokenStream
     };
     let (contract, errors) = parse_contract_partial(item, args.events);
     let errors = errors.err().map(|e| e.to_compile_error());
+    if contract.events {
+        return crate::events::expand(&contract, errors, &krate);
+    }
     let trait_item = expand_trait(&contract);
     let client = expand_client(&contract, &krate);
     let server = expand_server(&contract, &krate);

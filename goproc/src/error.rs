@@ -194,6 +194,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A topic to publish an event on, or a pattern to subscribe with,
+    /// breaks the rules of topics (docs/WIRE.md, "Events"): nothing was
+    /// published or subscribed.
+    #[error("{event}: {reason}")]
+    InvalidTopic {
+        /// The event: `Contract.event`.
+        event: String,
+        /// The topic or pattern, and the rule it breaks.
+        reason: String,
+    },
+
     /// The peer broke the wire protocol; the connection was closed.
     #[error("protocol error on the connection to `{peer}`: {reason}")]
     Protocol {

@@ -77,6 +77,7 @@ mod contract;
 mod driver;
 pub mod env;
 mod error;
+mod events;
 mod host;
 mod plugin;
 mod pool;
@@ -91,10 +92,12 @@ pub mod __private;
 
 pub use client::{peer, Client, ClientHandle};
 pub use contract::ContractInfo;
+pub use driver::bus_link::host_bus;
 pub use driver::context::{deadline, time_left};
 pub use driver::Args;
 pub use driver::DEFAULT_STREAM_WINDOW;
 pub use error::{Error, RemoteCode};
+pub use events::{Bus, Event, EventContract, Subscription};
 /// Turns a trait into a goproc plugin contract.
 ///
 /// On `trait Calculator` it generates:

@@ -67,6 +67,7 @@ pub(crate) fn set_host_connection(conn: &Arc<Connection>) {
 /// This plugin process's connection to its host failed to start, or ended.
 pub(crate) fn host_ended() {
     set_host_link(HostLink::Ended);
+    super::bus_link::host_connection_ended();
 }
 
 /// Where this process stands with its host, if it is a plugin.

@@ -5,7 +5,7 @@
 //! the first poll of a handler on the reader, busy-polling. Host and plugin
 //! run the same driver; they differ only at start-up.
 
-mod bus_link;
+pub(crate) mod bus_link;
 mod busy_poll;
 mod calls;
 pub(crate) mod context;
@@ -93,6 +93,8 @@ pub(crate) struct Connection {
     shutdown_requested: Notify,
     ended: watch::Sender<Option<Ended>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// On a host: the plugin's place on the host's bus, once joined.
+    bus_member: std::sync::OnceLock<Arc<crate::events::Member>>,
 }
 
 impl Connection {
@@ -133,6 +135,7 @@ impl Connection {
             shutdown_requested: Notify::new(),
             ended: watch::channel(None).0,
             writer: Mutex::new(None),
+            bus_member: std::sync::OnceLock::new(),
         });
         let writer = tokio::spawn(io::write_loop(
             stream.clone(),

@@ -66,7 +66,7 @@ impl Connection {
 
     /// Queues an item frame (after waiting for room in the outbox: a peer
     /// that does not read holds back the sender, not this side's memory).
-    async fn send_item(&self, frame: Vec<u8>) -> Result<(), ()> {
+    pub(super) async fn send_item(&self, frame: Vec<u8>) -> Result<(), ()> {
         let room = match self.outbox.try_reserve(frame.len()) {
             Some(room) => room,
             None => self.outbox.reserve(frame.len()).await.map_err(|_| ())?,

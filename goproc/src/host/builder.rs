@@ -45,6 +45,7 @@ pub struct PluginBuilder {
     max_frame: u32,
     outbox_limit: usize,
     stream_window: u32,
+    bus: Option<crate::Bus>,
     busy_poll: Option<Duration>,
     output: PluginOutput,
 }
@@ -67,6 +68,7 @@ impl PluginBuilder {
             max_frame: DEFAULT_MAX_FRAME,
             outbox_limit: crate::driver::DEFAULT_OUTBOX_LIMIT,
             stream_window: crate::driver::DEFAULT_STREAM_WINDOW,
+            bus: None,
             busy_poll: None,
             output: PluginOutput::default(),
         }
@@ -197,6 +199,16 @@ impl PluginBuilder {
     /// of the code that reads it, so a fast producer cannot grow the host.
     pub fn stream_window(mut self, bytes: u32) -> Self {
         self.stream_window = bytes.max(1);
+        self
+    }
+
+    /// The bus this plugin's events go through (default [`crate::Bus::global`]):
+    /// what it publishes reaches the bus's subscribers (the host's, and
+    /// other plugins' on the same bus), and its subscriptions get what is
+    /// published there. Plugins on different buses never see each other's
+    /// events.
+    pub fn bus(mut self, bus: &crate::Bus) -> Self {
+        self.bus = Some(bus.clone());
         self
     }
 
@@ -357,6 +369,10 @@ impl PluginBuilder {
             },
         );
         conn.set_busy_poll(self.busy_poll);
+        conn.join_bus(
+            self.bus.as_ref().unwrap_or(&crate::Bus::global()),
+            name.clone(),
+        );
         let (stop_tx, stop_rx) = oneshot::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
         tokio::spawn(supervise(
