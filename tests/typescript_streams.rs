@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use goproc::{Error, Plugin, RemoteCode, Stream};
+use futures::{FutureExt, StreamExt};
+use goproc::{Bus, Error, Plugin, RemoteCode, Stream};
 use memory::Memory;
 use streams::StreamsClient;
 
@@ -271,4 +271,169 @@ async fn credit_keeps_both_sides_flat_under_a_slow_consumer() {
         grew(plugin_before.rss, plugin_peak),
         grew(host_before.rss, host_after.rss)
     );
+}
+
+// ---------------------------------------------------------------------------
+// Events: the TypeScript plugin publishes and subscribes through the host
+// ---------------------------------------------------------------------------
+
+use streams::{EventProbeClient, Reading, Seen, TelemetryEvents};
+
+/// The plugin on `bus`, driven through `EventProbe`.
+async fn probe_on(bus: &Bus) -> (Plugin, EventProbeClient) {
+    let plugin = Plugin::builder(common::node::node())
+        .arg(plugin_js())
+        .name("ts-events")
+        .contract::<EventProbeClient>()
+        .bus(bus)
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await
+        .expect("starting the TypeScript events plugin");
+    let probe = plugin.client().expect("serves EventProbe");
+    (plugin, probe)
+}
+
+fn reading(sensor: &str, celsius: f64) -> Reading {
+    Reading {
+        sensor: sensor.into(),
+        celsius,
+    }
+}
+
+/// The next item of a watch, within 10 s.
+async fn seen(watch: &mut Stream<Seen>) -> Seen {
+    tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the watch goes on")
+        .expect("no failure")
+}
+
+/// Starts a watch and waits until its subscription is live.
+async fn watch(probe: &EventProbeClient, pattern: &str, delay_ms: u32) -> Stream<Seen> {
+    let mut stream = probe.without_timeout().watch(pattern.into(), delay_ms);
+    let live = seen(&mut stream).await;
+    assert_eq!(
+        live.topic, "",
+        "the first item says the subscription is live"
+    );
+    stream
+}
+
+#[tokio::test]
+async fn the_host_receives_what_a_typescript_plugin_publishes_on_a_wildcard() {
+    let bus = Bus::new();
+    let telemetry = TelemetryEvents::on(&bus);
+    let mut all = telemetry.subscribe_temperature("sensors/#").unwrap();
+    let mut kitchen_only = telemetry
+        .subscribe_temperature("sensors/kitchen/+")
+        .unwrap();
+    let (_plugin, probe) = probe_on(&bus).await;
+    probe
+        .publish("sensors/kitchen/temp".into(), "k".into(), 5)
+        .await
+        .unwrap();
+    probe
+        .publish("sensors/hall/temp".into(), "h".into(), 1)
+        .await
+        .unwrap();
+    probe
+        .publish("elsewhere/temp".into(), "x".into(), 1)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        for sub in [&mut all, &mut kitchen_only] {
+            let e = tokio::time::timeout(Duration::from_secs(10), sub.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("the subscription goes on");
+            assert_eq!(e.topic, "sensors/kitchen/temp");
+            assert_eq!(e.payload, reading("k", i as f64));
+            assert_eq!(e.lagged, 0);
+        }
+    }
+    let hall = tokio::time::timeout(Duration::from_secs(10), all.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hall.topic, "sensors/hall/temp");
+    assert!(
+        kitchen_only.next().now_or_never().is_none(),
+        "nothing else matched sensors/kitchen/+"
+    );
+}
+
+#[tokio::test]
+async fn a_typescript_plugin_receives_what_the_host_and_another_plugin_publish() {
+    let bus = Bus::new();
+    let telemetry = TelemetryEvents::on(&bus);
+    let (_watcher, a) = probe_on(&bus).await;
+    let (_publisher, b) = probe_on(&bus).await;
+    let mut stream = watch(&a, "sensors/+/temp", 0).await;
+
+    telemetry
+        .publish_temperature("sensors/hall/temp", &reading("hall", 19.5))
+        .unwrap();
+    let got = seen(&mut stream).await;
+    assert_eq!(got.topic, "sensors/hall/temp");
+    assert_eq!(got.reading, reading("hall", 19.5));
+    assert_eq!(got.lagged, 0);
+
+    b.publish("sensors/den/temp".into(), "den".into(), 2)
+        .await
+        .unwrap();
+    for i in 0..2 {
+        let got = seen(&mut stream).await;
+        assert_eq!(got.topic, "sensors/den/temp");
+        assert_eq!(got.reading, reading("den", i as f64));
+    }
+
+    // Not its own events, and not what the pattern does not match.
+    a.publish("sensors/own/temp".into(), "own".into(), 3)
+        .await
+        .unwrap();
+    b.publish("sensors/den/humidity".into(), "den".into(), 1)
+        .await
+        .unwrap();
+    telemetry
+        .publish_temperature("sensors/last/temp", &reading("last", 1.0))
+        .unwrap();
+    let got = seen(&mut stream).await;
+    assert_eq!(
+        got.topic, "sensors/last/temp",
+        "the plugin received its own events or an unmatched one: {got:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_typescript_watcher_reports_what_it_dropped_in_lagged() {
+    let bus = Bus::new();
+    let telemetry = TelemetryEvents::on(&bus);
+    let (_plugin, probe) = probe_on(&bus).await;
+    // One event per 20 ms, while 3000 come at once.
+    let mut stream = watch(&probe, "load/#", 20).await;
+    const SENT: u64 = 3000;
+    for i in 0..SENT {
+        telemetry
+            .publish_temperature("load/cpu", &reading("cpu", i as f64))
+            .unwrap();
+    }
+    let mut received = 0u64;
+    let mut lagged = 0u64;
+    loop {
+        let got = seen(&mut stream).await;
+        received += 1;
+        lagged += got.lagged;
+        if got.reading.celsius == (SENT - 1) as f64 {
+            break;
+        }
+    }
+    assert!(lagged > 0, "the slow watcher dropped nothing");
+    assert_eq!(
+        received + lagged,
+        SENT,
+        "every event was received or counted as dropped"
+    );
+    assert!(received < SENT);
 }
