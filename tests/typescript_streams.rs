@@ -7,10 +7,6 @@
 //! events routed between the host and TypeScript plugins.
 
 mod common;
-// Only `rss` is read here.
-#[allow(dead_code)]
-#[path = "common/memory.rs"]
-mod memory;
 #[path = "contracts/streams.rs"]
 mod streams;
 
@@ -18,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::memory::Memory;
 use futures::{FutureExt, StreamExt};
 use goproc::{Bus, Error, Plugin, RemoteCode, Stream};
-use memory::Memory;
 use streams::StreamsClient;
 
 /// The plugin, compiled once per test binary with the pinned `tsc --strict`.
@@ -247,7 +243,7 @@ async fn credit_keeps_both_sides_flat_under_a_slow_consumer() {
     while Instant::now() < until {
         stream.next().await.unwrap().unwrap();
         taken += 1;
-        if taken % 100 == 0 {
+        if taken.is_multiple_of(100) {
             plugin_peak = plugin_peak.max(Memory::of(plugin.pid()).rss);
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
