@@ -433,3 +433,75 @@ async fn a_slow_typescript_watcher_reports_what_it_dropped_in_lagged() {
     );
     assert!(received < SENT);
 }
+
+// ---------------------------------------------------------------------------
+// The examples' TypeScript plugins, compiled with their own tsconfig.json
+// ---------------------------------------------------------------------------
+
+#[path = "../examples/events/contract.rs"]
+mod events_example;
+#[path = "../examples/streams/contract.rs"]
+mod streams_example;
+
+#[tokio::test]
+async fn the_streams_example_transformer_writes_one_line_per_sample_as_it_arrives() {
+    use streams_example::{Sample, TransformerClient};
+    let js = common::node::build_example("streams", "ts-example-streams");
+    let plugin = Plugin::builder(common::node::node())
+        .arg(js)
+        .contract::<TransformerClient>()
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await
+        .expect("starting the example transformer");
+    let transformer: TransformerClient = plugin.client().unwrap();
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Sample>();
+    let mut lines = transformer.describe(Stream::new(rx));
+    for seq in 0..12u64 {
+        let value = (seq as f64 * 0.1).sin();
+        tx.unbounded_send(Sample { seq, value }).unwrap();
+        // The line comes back before the next sample goes.
+        let line = lines.next().await.expect("a line").expect("no failure");
+        assert!(
+            line.starts_with(&format!("#{seq} {value:.4} ")),
+            "sample {seq}: {line:?}"
+        );
+        assert_eq!(
+            line.chars().count(),
+            format!("#{seq} {value:.4} ").len() + 1
+        );
+    }
+    drop(tx);
+    assert!(lines.next().await.is_none());
+}
+
+#[tokio::test]
+async fn the_events_example_sensor_publishes_measurements_on_home_room_quantity() {
+    use events_example::{SensorClient, SensorEventsEvents};
+    let js = common::node::build_example("events", "ts-example-events");
+    let bus = Bus::new();
+    let mut sub = SensorEventsEvents::on(&bus)
+        .subscribe_measurement("home/+/humidity")
+        .unwrap();
+    let plugin = Plugin::builder(common::node::node())
+        .arg(js)
+        .env("SENSOR_ROOM", "attic")
+        .env("SENSOR_QUANTITY", "humidity")
+        .contract::<SensorClient>()
+        .bus(&bus)
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await
+        .expect("starting the example sensor");
+    let sensor: SensorClient = plugin.client().unwrap();
+    assert_eq!(sensor.run(3, 10).await.unwrap(), 3);
+    for _ in 0..3 {
+        let e = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .expect("a measurement within 10 s")
+            .expect("the subscription goes on");
+        assert_eq!(e.topic, "home/attic/humidity");
+        assert_eq!(e.payload.sensor, "ts-attic-humidity");
+        assert!((40.0..50.0).contains(&e.payload.value), "{e:?}");
+    }
+}
