@@ -443,15 +443,20 @@ fn typescript_decodes_and_reencodes_rust_bytes_exactly() {
     );
 }
 
-/// The runtime's handshake and client side against a host faked by hand in
-/// the same Node process (tests/typescript/runtime_test.ts): WIRE.md's golden
-/// HELLO, WELCOME, plugin-to-host REQUEST and RESPONSE rows, and the table
-/// of calls to the host.
+/// The runtime's handshake, client side, streams and events against a host
+/// faked by hand in the same Node process (tests/typescript/runtime_test.ts):
+/// WIRE.md's golden HELLO, WELCOME, plugin-to-host REQUEST and RESPONSE rows,
+/// every stream and event row (built by the runtime as caller and as callee),
+/// the table of calls to the host, credit accounting and its enforcement,
+/// the drop-oldest event queue, and topic and pattern checks.
 #[test]
 fn typescript_runtime_handshake_and_client_tests_pass() {
     let out = common::node::build(
         "runtime",
-        &["examples/host_services/contract.rs"],
+        &[
+            "examples/host_services/contract.rs",
+            "tests/typescript/golden_contracts.rs",
+        ],
         &["runtime_test.ts"],
     );
     let result = Command::new(common::node::node())
@@ -467,7 +472,7 @@ fn typescript_runtime_handshake_and_client_tests_pass() {
     );
     let passed = stdout.lines().filter(|l| l.starts_with("ok ")).count();
     assert!(
-        passed >= 18 && stdout.contains(&format!("runtime tests: {passed} passed, 0 failed")),
+        passed >= 31 && stdout.contains(&format!("runtime tests: {passed} passed, 0 failed")),
         "{stdout}"
     );
 }

@@ -215,6 +215,8 @@ fn the_example_pins_the_typescript_the_tests_compile_with() {
     for dir in [
         "examples/calculator/typescript",
         "examples/host_services/typescript",
+        "examples/streams/typescript",
+        "examples/events/typescript",
     ] {
         let example = format!("{dir}/package.json");
         let typescript = read(&example, "p.devDependencies.typescript");

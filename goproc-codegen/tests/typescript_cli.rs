@@ -65,6 +65,14 @@ fn the_checked_in_example_stubs_are_up_to_date() {
             "examples/host_services/contract.rs",
             "examples/host_services/typescript/generated",
         ),
+        (
+            "examples/streams/contract.rs",
+            "examples/streams/typescript/generated",
+        ),
+        (
+            "examples/events/contract.rs",
+            "examples/events/typescript/generated",
+        ),
     ] {
         let check = run(&["--lang", "typescript", "--check", "--out", out, contract]);
         assert!(

@@ -1,11 +1,15 @@
-// Unit tests of the TypeScript runtime's handshake and client side, against
+// Unit tests of the TypeScript runtime's handshake, client side, streams and
+// events, against
 // a host faked by hand in this process (the runtime's own `serve`, the
 // fake host on a Unix socket next to it): docs/WIRE.md's golden rows for
 // HELLO, WELCOME and a call from the plugin to the host, then the table of
 // calls to the host (answers routed by id, the first answer wins, strays and
 // answers that do not decode, CANCEL on abort and on the deadline, the
 // handler's deadline and cancellation inherited, requests held back under
-// backpressure, every pending call failed when the connection ends).
+// backpressure, every pending call failed when the connection ends), the
+// stream and event golden rows built by the runtime both as caller and as
+// callee, credit accounting and its enforcement, the drop-oldest event
+// queue, and topic and pattern checks.
 //
 // Usage: node runtime_test.js <path of docs/WIRE.md>. Prints `ok <test>` or
 // `FAIL <test>: <why>` per test, then a summary; exits 1 when one failed.
@@ -27,6 +31,7 @@ import {
   pageCounterService,
   type PageCounter,
 } from "./contract.js";
+import { LogsClient, TelemetryEvents, logsService, type Logs } from "./golden_contracts.js";
 
 // ---------------------------------------------------------------------------
 // docs/WIRE.md's golden rows
@@ -274,11 +279,15 @@ interface Session {
 }
 
 /** A fake host, and this process serving PageCounter to it; the hello is read, not answered. */
-async function connect(requires: readonly rt.HostContract[] = [StoreClient]): Promise<Session> {
+async function connect(
+  requires: readonly rt.HostContract[] = [StoreClient],
+  services: readonly rt.Service[] = [pageCounterService(counter)],
+  options: rt.ServeOptions = {},
+): Promise<Session> {
   const fake = await FakeHost.start();
   process.env["GOPROC_ADDR"] = fake.path;
   process.env["GOPROC_TOKEN"] = "c0ffee";
-  const served = rt.serve(pageCounterService(counter), { exit: false, requires }).then(
+  const served = rt.serve(services, { ...options, exit: false, requires }).then(
     () => "closed",
     (e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`,
   );
@@ -328,7 +337,7 @@ const test = (name: string, body: () => Promise<void>): void => {
 test("golden HELLO and HELLO protocol 1 are what encodeHello writes", async () => {
   const hello = {
     protocolMin: 2,
-    protocolMax: 2,
+    protocolMax: 3,
     token: "c0ffee",
     language: "rust",
     runtime: "goproc-rust 0.1.0",
@@ -343,7 +352,7 @@ test("golden HELLO and HELLO protocol 1 are what encodeHello writes", async () =
 
 test("golden WELCOME and WELCOME protocol 1 decode", async () => {
   assert.deepEqual(rt.decodeWelcome(row("WELCOME").subarray(13)), {
-    protocol: 2,
+    protocol: 3,
     maxFrame: 16 * 1024 * 1024,
     hostPid: 100,
     contracts: [{ name: "Store", fingerprint: "5b7e" }],
@@ -356,13 +365,13 @@ test("golden WELCOME and WELCOME protocol 1 decode", async () => {
   });
 });
 
-test("the hello names protocol 2, the served contract and the required ones", async () => {
+test("the hello names protocols 2 to 3, the served contract and the required ones", async () => {
   const s = await connect([StoreClient, LoggerClient]);
   const r = new rt.Reader(s.hello.body);
   const contract = (r: rt.Reader) => `${r.string()} ${r.string()}`;
   assert.deepEqual(
     [r.u32(), r.u32(), r.string(), r.string(), r.string(), r.u32()],
-    [2, 2, "c0ffee", "typescript", rt.RUNTIME, process.pid],
+    [2, 3, "c0ffee", "typescript", rt.RUNTIME, process.pid],
   );
   assert.equal(r.seq(2, contract).join(), `${PAGE_COUNTER_NAME} ${pageCounterService(counter).fingerprint}`);
   assert.equal(r.seq(2, contract).join(), `Store ${STORE_FINGERPRINT},Logger ${LOGGER_FINGERPRINT}`);
@@ -663,8 +672,400 @@ test("a call to a contract the host does not serve fails, and the connection liv
 test("a welcome of protocol 1 fails the start", async () => {
   const s = await connect([]);
   s.fake.send(row("WELCOME protocol 1"));
-  assert.match(await s.served, /^failed: protocol error .*the host chose protocol 1, this plugin speaks 2\.\.=2/);
+  assert.match(await s.served, /^failed: protocol error .*the host chose protocol 1, this plugin speaks 2\.\.=3/);
   s.fake.close();
+});
+
+// ---------------------------------------------------------------------------
+// Streams and events (protocol 3)
+// ---------------------------------------------------------------------------
+
+/** What the Logs handlers did, for the tests to look at. */
+const logsSeen = { closed: 0, uploads: [] as string[] };
+
+const logsImpl: Logs = {
+  async *tail(path, ctx) {
+    try {
+      if (path === "a") {
+        yield "hi";
+        return;
+      }
+      // Without end, as fast as credit allows.
+      for (let i = 0; ; i++) {
+        ctx.signal.throwIfAborted();
+        yield `${path}-${i}`;
+      }
+    } finally {
+      logsSeen.closed++;
+    }
+  },
+  async upload(name, data) {
+    let n = 0n;
+    try {
+      for await (const chunk of data) n += BigInt(chunk.length);
+    } catch (e) {
+      logsSeen.uploads.push(`${name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
+    logsSeen.uploads.push(`${name} ${n}`);
+    return n;
+  },
+};
+
+/** A fake host that calls the plugin's Logs (contract 0), protocol 3. */
+async function logsSession(options: rt.ServeOptions = {}): Promise<Session> {
+  const s = await connect([], [logsService(logsImpl)], options);
+  s.fake.send(row("WELCOME"));
+  return s;
+}
+
+/** `Telemetry` as the golden rows fingerprint it (channel 0x3f9a). */
+class GoldenTelemetry extends TelemetryEvents {
+  static override readonly contract: rt.ContractRef = { name: "Telemetry", fingerprint: "3f9a" };
+}
+
+/** `Logs` and `Store` as the host serves them in the client-side rows: Logs is contract 0. */
+const HOST_LOGS: readonly rt.ContractRef[] = [
+  { name: "Logs", fingerprint: LogsClient.contract.fingerprint },
+  { name: "Store", fingerprint: STORE_FINGERPRINT },
+];
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+test("golden stream rows, the plugin as callee: tail and upload answered byte for byte", async () => {
+  const s = await logsSession({ streamWindow: 4096 });
+  s.fake.send(row("REQUEST tail(\"a\")"));
+  s.fake.send(row("STREAM_CREDIT 3 +65536"));
+  const item = await s.fake.next();
+  assert.equal(hex(item.raw), hex(row("STREAM_ITEM 3 \"hi\"")));
+  const endOfStream = await s.fake.next();
+  assert.equal(hex(endOfStream.raw), hex(row("RESPONSE 3 end of stream")));
+  s.fake.send(row("REQUEST upload(\"f\")"));
+  const credit = await s.fake.next();
+  assert.equal(hex(credit.raw), hex(row("ARG_CREDIT 4 +4096")));
+  s.fake.send(row("ARG_ITEM 4 [1, 2, 3]"));
+  s.fake.send(row("ARG_END 4"));
+  const answer = await s.fake.next();
+  assert.equal(hex(answer.raw), hex(row("RESPONSE 4 3")));
+  // Call 5's argument stream failed at the host: the handler sees the error.
+  const upload5 = Buffer.from(row("REQUEST upload(\"f\")"));
+  upload5.writeBigUInt64LE(5n, 5);
+  s.fake.send(upload5);
+  assert.equal((await s.fake.next()).kind, rt.Kind.ArgCredit);
+  s.fake.send(row("ARG_END 5 failed"));
+  const failed = await s.fake.next();
+  assert.deepEqual([failed.kind, failed.id], [rt.Kind.Error, 5n]);
+  const r = new rt.Reader(failed.body);
+  assert.equal(r.u32(), 4);
+  assert.match(r.string(), /^RemoteError: Logs\.upload failed in the host: handler failed: disk$/);
+  assert.deepEqual(logsSeen.uploads.slice(-2), ["f 3", "f failed: Logs.upload failed in the host: handler failed: disk"]);
+  await end(s);
+});
+
+test("golden stream rows, the plugin as caller: tail and upload sent byte for byte", async () => {
+  const s = await connect([LogsClient]);
+  s.fake.send(welcomeFrame(HOST_LOGS, 3));
+  const logs = host(LogsClient);
+  // Calls 1 and 2 go first, so that the stream calls are 3, 4 and 5 as in the rows.
+  for (const key of ["one", "two"]) {
+    const call = store.get(key);
+    const req = request(await s.fake.next());
+    s.fake.send(responseFrame(req.id, some(key)));
+    assert.equal(await call, key);
+  }
+  const lines = logs.withStreamWindow(65536).tail("a");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(s.fake.idle, "nothing is sent before the stream is read");
+  const first = lines.next();
+  assert.equal(hex((await s.fake.next()).raw), hex(row("REQUEST tail(\"a\")")));
+  assert.equal(hex((await s.fake.next()).raw), hex(row("STREAM_CREDIT 3 +65536")));
+  s.fake.send(row("STREAM_ITEM 3 \"hi\""));
+  s.fake.send(row("RESPONSE 3 end of stream"));
+  assert.deepEqual(await first, { value: "hi", done: false });
+  assert.deepEqual(await lines.next(), { value: undefined, done: true });
+
+  const uploaded = logs.upload("f", [Uint8Array.of(1, 2, 3)]);
+  assert.equal(hex((await s.fake.next()).raw), hex(row("REQUEST upload(\"f\")")));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(s.fake.idle, "no item before the host grants credit");
+  s.fake.send(row("ARG_CREDIT 4 +4096"));
+  assert.equal(hex((await s.fake.next()).raw), hex(row("ARG_ITEM 4 [1, 2, 3]")));
+  assert.equal(hex((await s.fake.next()).raw), hex(row("ARG_END 4")));
+  s.fake.send(row("RESPONSE 4 3"));
+  assert.equal(await uploaded, 3n);
+
+  // A source that fails: ARG_END with an ErrorBody. (An error whose name is
+  // empty is described by its message alone, as the row has it.)
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    const e = new Error("disk");
+    e.name = "";
+    throw e;
+  }
+  const failed = outcome(logs.upload("f", failing()));
+  const req5 = await s.fake.next();
+  assert.deepEqual([req5.kind, req5.id], [rt.Kind.Request, 5n]);
+  const credit5 = Buffer.from(row("ARG_CREDIT 4 +4096"));
+  credit5.writeBigUInt64LE(5n, 5);
+  s.fake.send(credit5);
+  assert.equal(hex((await s.fake.next()).raw), hex(row("ARG_END 5 failed")));
+  s.fake.send(errorFrame(5n, 4, "disk"));
+  assert.match(await failed, /^RemoteError: /);
+  await end(s);
+});
+
+test("golden event rows: SUBSCRIBE, PUBLISH, EVENT with lagged, UNSUBSCRIBE", async () => {
+  const s = await connect([]);
+  s.fake.send(row("WELCOME"));
+  const telemetry = rt.events(GoldenTelemetry);
+  const sub = telemetry.subscribeTemperature("sensors/+/temp");
+  assert.equal(hex((await s.fake.next()).raw), hex(row("SUBSCRIBE 1 sensors/+/temp")));
+  telemetry.publishTemperature("sensors/k/temp", 21.5);
+  assert.equal(hex((await s.fake.next()).raw), hex(row("PUBLISH sensors/k/temp 21.5")));
+  s.fake.send(row("EVENT 1 lagged 2"));
+  const it = sub[Symbol.asyncIterator]();
+  assert.deepEqual(await it.next(), { value: { topic: "sensors/k/temp", payload: 21.5, lagged: 2n }, done: false });
+  sub.close();
+  assert.equal(hex((await s.fake.next()).raw), hex(row("UNSUBSCRIBE 1")));
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+  // An event for the closed subscription is dropped quietly.
+  s.fake.send(row("EVENT 1 lagged 2"));
+  assert.deepEqual(await barrier(s.fake, 11n), []);
+  await end(s);
+});
+
+test("an answer stream sends no more than its credit, then waits; CANCEL closes the generator", async () => {
+  const s = await logsSession();
+  const closedBefore = logsSeen.closed;
+  const tail = (id: bigint, path: string): Buffer =>
+    frame(rt.Kind.Request, id, encode((w) => {
+      w.u32(0);
+      w.u32(0);
+      w.u64(0n);
+      w.string(path);
+    }));
+  const credit = (id: bigint, n: number): Buffer => frame(rt.Kind.StreamCredit, id, encode((w) => w.u32(n)));
+  s.fake.send(tail(9n, "x"));
+  assert.deepEqual(await barrier(s.fake, 1n), [], "nothing before the first credit");
+  // "x-0" costs 13 + 4 = 17 bytes: a credit of 40 lets three go (40, 23, 6).
+  s.fake.send(credit(9n, 40));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  let items = await barrier(s.fake, 2n);
+  assert.deepEqual(items.map((f) => new rt.Reader(f.body).string()), ["x-0", "x-1", "x-2"]);
+  s.fake.send(credit(9n, 1));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  items = await barrier(s.fake, 3n);
+  // The credit was -11 after x-2: one more byte leaves it below zero.
+  assert.deepEqual(items, []);
+  s.fake.send(credit(9n, 20));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  items = await barrier(s.fake, 4n);
+  assert.deepEqual(items.map((f) => new rt.Reader(f.body).string()), ["x-3"]);
+  s.fake.send(frame(rt.Kind.Cancel, 9n));
+  s.fake.send(credit(9n, 1000));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(await barrier(s.fake, 5n), [], "nothing after CANCEL");
+  assert.equal(logsSeen.closed, closedBefore + 1, "the generator's finally ran");
+  await end(s);
+});
+
+test("a stream handler past its deadline is closed and the host gets ERROR code 6", async () => {
+  const s = await logsSession();
+  const closedBefore = logsSeen.closed;
+  s.fake.send(frame(rt.Kind.Request, 12n, encode((w) => {
+    w.u32(0);
+    w.u32(0);
+    w.u64(150n);
+    w.string("slow");
+  })));
+  s.fake.send(frame(rt.Kind.StreamCredit, 12n, encode((w) => w.u32(30))));
+  const frames = await s.fake.until((f) => f.kind === rt.Kind.Error);
+  const error = frames[frames.length - 1]!;
+  assert.deepEqual([error.id, new rt.Reader(error.body).u32()], [12n, 6]);
+  assert.ok(frames.slice(0, -1).every((f) => f.kind === rt.Kind.StreamItem));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(logsSeen.closed, closedBefore + 1, "the generator's finally ran");
+  await end(s);
+});
+
+test("a STREAM_ITEM past the credit the plugin granted closes the connection with a clear message", async () => {
+  const s = await connect([LogsClient]);
+  s.fake.send(welcomeFrame(HOST_LOGS, 3));
+  const lines = host(LogsClient).withStreamWindow(20).tail("a");
+  const got = outcome(lines.next());
+  const req = await s.fake.next();
+  assert.equal((await s.fake.next()).kind, rt.Kind.StreamCredit);
+  const item = Buffer.from(row("STREAM_ITEM 3 \"hi\""));
+  item.writeBigUInt64LE(req.id, 5);
+  // 16 bytes each: 20 -> 4 -> -12, and the third came with no credit left.
+  s.fake.send(Buffer.concat([item, item, item]));
+  assert.match(
+    await s.served,
+    /^failed: protocol error on the connection to the host: the host sent a STREAM_ITEM for call \d+ \(Logs\.tail\) with no credit left/,
+  );
+  assert.equal(await got, "ok [object Object]");
+  s.fake.close();
+});
+
+test("an ARG_ITEM past the credit the plugin granted closes the connection with a clear message", async () => {
+  const s = await logsSession({ streamWindow: 20 });
+  s.fake.send(row("REQUEST upload(\"f\")"));
+  const credit = await s.fake.next();
+  assert.deepEqual([credit.kind, new rt.Reader(credit.body).u32()], [rt.Kind.ArgCredit, 20]);
+  const item = row("ARG_ITEM 4 [1, 2, 3]");
+  // 17 bytes each: 20 -> 3 -> -14, and the third came with no credit left.
+  s.fake.send(Buffer.concat([item, item, item]));
+  assert.match(await s.served, /^failed: protocol error .*ARG_ITEM for call 4 with no credit left/);
+  s.fake.close();
+});
+
+test("a caller's answer stream re-grants what was read each half window, and return() sends CANCEL", async () => {
+  const s = await connect([LogsClient]);
+  s.fake.send(welcomeFrame(HOST_LOGS, 3));
+  const lines = host(LogsClient).withStreamWindow(64).tail("a");
+  const first = lines.next();
+  const req = await s.fake.next();
+  const grant = await s.fake.next();
+  assert.deepEqual([grant.kind, new rt.Reader(grant.body).u32()], [rt.Kind.StreamCredit, 64]);
+  const item = Buffer.from(row("STREAM_ITEM 3 \"hi\""));
+  item.writeBigUInt64LE(req.id, 5);
+  s.fake.send(Buffer.concat([item, item, item]));
+  await first;
+  assert.deepEqual(await barrier(s.fake, 21n), [], "16 bytes read: less than half the window");
+  await lines.next();
+  const again = await s.fake.next();
+  assert.deepEqual([again.kind, again.id, new rt.Reader(again.body).u32()], [rt.Kind.StreamCredit, req.id, 32]);
+  await lines.return!();
+  const cancel = await s.fake.next();
+  assert.deepEqual([cancel.kind, cancel.id], [rt.Kind.Cancel, req.id]);
+  // Items after the cancel are strays.
+  s.fake.send(Buffer.concat([item, item, item, item, item]));
+  assert.deepEqual(await barrier(s.fake, 22n), []);
+  await end(s);
+});
+
+test("credit accounting: grants add up, spending may go below zero, half-window re-grants", async () => {
+  const send = new rt.SendCredit();
+  assert.equal(send.open, false);
+  send.grant(10);
+  send.grant(5);
+  assert.equal(send.credit, 15);
+  send.spend(40);
+  assert.equal(send.open, false);
+  assert.equal(send.credit, -25);
+  send.grant(26);
+  assert.equal(send.open, true);
+  assert.throws(() => send.grant(0), /at least 1/);
+  assert.throws(() => send.grant(0xffffffff), /past the limit/);
+  const recv = new rt.ReceiveCredit(100);
+  assert.equal(recv.start(), 100);
+  assert.ok(recv.receive(60));
+  assert.ok(recv.receive(60), "an item may go while credit is above zero");
+  assert.equal(recv.receive(13), false, "no credit left: a violation");
+  assert.equal(recv.take(49), 0, "less than half a window taken");
+  assert.equal(recv.take(1), 50);
+  assert.equal(recv.outstanding, 30);
+  assert.throws(() => new rt.ReceiveCredit(0), /stream window/);
+  assert.equal(rt.itemCost(0), 13);
+});
+
+test("the event queue drops its oldest events and adds them to the next one's lagged", async () => {
+  const q = new rt.EventQueue<number>(3);
+  const ev = (n: number, lagged = 0n): rt.Event<number> => ({ topic: "t", payload: n, lagged });
+  for (let i = 0; i < 5; i++) q.push(ev(i));
+  assert.equal(q.length, 3);
+  assert.deepEqual(q.shift(), ev(2, 2n));
+  assert.deepEqual(q.shift(), ev(3));
+  // A dropped event's own lagged is carried too.
+  q.push(ev(5, 4n));
+  q.push(ev(6));
+  q.push(ev(7));
+  assert.deepEqual(q.shift(), ev(5, 5n));
+  const one = new rt.EventQueue<number>(1);
+  one.push(ev(1, 1n));
+  one.push(ev(2));
+  assert.deepEqual(one.shift(), ev(2, 2n));
+  assert.equal(one.shift(), undefined);
+  // Bounded: a million events in, 256 held.
+  const big = new rt.EventQueue<number>();
+  for (let i = 0; i < 1_000_000; i++) big.push(ev(i));
+  assert.equal(big.length, rt.DEFAULT_EVENT_QUEUE);
+  assert.deepEqual(big.shift(), ev(1_000_000 - 256, BigInt(1_000_000 - 256)));
+});
+
+test("topics and patterns are checked with clear errors", async () => {
+  for (const ok of ["a", "a/b", "a//b", "/a", "a/", "$SYS/x", "é/ü"]) rt.checkTopic(ok);
+  const bad: [string, RegExp][] = [
+    ["", /empty/],
+    ["a/+/b", /contains '\+', a wildcard/],
+    ["a/#", /contains '#'/],
+    ["a\0b", /NUL/],
+    ["x".repeat(65536), /65536 bytes long, more than the 65535 allowed/],
+    ["\uD800", /lone surrogate/],
+  ];
+  for (const [topic, why] of bad) assert.throws(() => rt.checkTopic(topic), (e: unknown) => e instanceof rt.InvalidTopic && why.test(e.message));
+  for (const ok of ["#", "+", "a/+/b", "a/#", "+/+", "/+", "a//#", "$SYS/#"]) rt.checkPattern(ok);
+  const badPatterns: [string, RegExp][] = [
+    ["", /empty/],
+    ["a/b+", /wildcard \('\+' or '#'\) fills a whole level/],
+    ["a/#/b", /'#' before its last level/],
+    ["a#", /fills a whole level/],
+    ["a\0", /NUL/],
+  ];
+  for (const [p, why] of badPatterns) assert.throws(() => rt.checkPattern(p), (e: unknown) => e instanceof rt.InvalidTopic && why.test(e.message));
+  assert.equal(rt.channelOf("3f9a"), 0x3f9an);
+  assert.equal(rt.channelOf("0123456789abcdef0011"), 0x0123456789abcdefn);
+  // The generated class checks before it sends.
+  const s = await connect([]);
+  s.fake.send(welcomeFrame([], 3));
+  const telemetry = rt.events(TelemetryEvents);
+  assert.throws(() => telemetry.publishTemperature("a/+", 1), rt.InvalidTopic);
+  assert.throws(() => telemetry.subscribeTemperature("a/#/b"), rt.InvalidTopic);
+  assert.deepEqual(await barrier(s.fake, 31n), [], "nothing sent");
+  await end(s);
+});
+
+test("a subscription's queue holds at most eventQueue events; the host's lagged adds to its own", async () => {
+  const s = await connect([], [pageCounterService(counter)], { eventQueue: 4 });
+  s.fake.send(welcomeFrame([], 3));
+  const sub = rt.events(TelemetryEvents).subscribeTemperature("t/#");
+  const subscribe = await s.fake.next();
+  assert.equal(subscribe.kind, rt.Kind.Subscribe);
+  const event = (lagged: bigint, celsius: number): Buffer =>
+    frame(rt.Kind.Event, subscribe.id, encode((w) => {
+      w.u64(lagged);
+      w.string("t/x");
+      w.f32(celsius);
+    }));
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 10; i++) frames.push(event(i === 0 ? 3n : 0n, i));
+  s.fake.send(Buffer.concat(frames));
+  await barrier(s.fake, 41n);
+  const seen: [number, bigint][] = [];
+  for await (const e of sub) {
+    seen.push([e.payload, e.lagged]);
+    if (seen.length === 4) break;
+  }
+  // 0..5 were dropped (6 events, and the 3 the host dropped before 0).
+  assert.deepEqual(seen, [[6, 9n], [7, 0n], [8, 0n], [9, 0n]]);
+  const unsubscribe = await s.fake.next();
+  assert.deepEqual([unsubscribe.kind, unsubscribe.id], [rt.Kind.Unsubscribe, subscribe.id]);
+  await end(s);
+});
+
+test("subscriptions and publishes made before the welcome go once it comes", async () => {
+  const s = await connect([]);
+  const telemetry = rt.events(TelemetryEvents);
+  const sub = telemetry.subscribeTemperature("a/+");
+  telemetry.publishTemperature("a/b", 1.5);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(s.fake.idle, "nothing before the welcome");
+  s.fake.send(welcomeFrame([], 3));
+  const [first, second] = [await s.fake.next(), await s.fake.next()];
+  assert.deepEqual([first.kind, second.kind], [rt.Kind.Subscribe, rt.Kind.Publish]);
+  sub.close();
+  await end(s);
 });
 
 let failed = 0;

@@ -8,14 +8,20 @@ use std::fmt::Write as _;
 use super::names;
 use super::types::{dec_param, enc_param, Scope};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind, Variant};
-use crate::model::{Contract, Ty};
+use crate::model::{Contract, Method, Ty};
 
 /// The runtime module's file name, imported by every generated module.
 pub const RUNTIME_MODULE: &str = "goproc_runtime";
 
 /// Names the runtime exports that a generated module re-exports for
 /// convenience, unless a user type or contract takes the name.
-const REEXPORT_TYPES: &[&str] = &["CallContext", "Result", "ServeOptions"];
+const REEXPORT_TYPES: &[&str] = &[
+    "CallContext",
+    "Result",
+    "ServeOptions",
+    "Event",
+    "Subscription",
+];
 const REEXPORT_VALUES: &[&str] = &[
     "ok",
     "err",
@@ -26,15 +32,44 @@ const REEXPORT_VALUES: &[&str] = &[
     "CallCancelled",
     "RemoteError",
     "ConnectionClosed",
+    "events",
+    "InvalidTopic",
 ];
 
 /// The members every generated client class inherits from the runtime's
 /// `Client`; a contract method may not take one of these names.
-pub const CLIENT_MEMBERS: &[&str] = &["withTimeout", "withoutTimeout", "withSignal"];
+pub const CLIENT_MEMBERS: &[&str] = &[
+    "withTimeout",
+    "withoutTimeout",
+    "withSignal",
+    "withStreamWindow",
+];
 
 /// The name of the client class of contract `name`.
 pub fn client_name(name: &str) -> String {
     format!("{name}Client")
+}
+
+/// The name of the class of event contract `name`: `Telemetry` ->
+/// `TelemetryEvents`; a name that ends in `Events` already stays.
+pub fn events_name(name: &str) -> String {
+    if name.ends_with("Events") {
+        name.to_string()
+    } else {
+        format!("{name}Events")
+    }
+}
+
+/// The class a contract's module exports for it: the events class of an
+/// event contract, the client class of any other.
+pub fn class_name(c: &Contract) -> String {
+    use syn::ext::IdentExt;
+    let name = c.name.unraw().to_string();
+    if c.events {
+        events_name(&name)
+    } else {
+        client_name(&name)
+    }
 }
 
 /// What one module holds.
@@ -75,7 +110,7 @@ pub fn module(m: &Module<'_>) -> String {
         .iter()
         .map(|t| names::type_name(&t.name))
         .chain(m.contracts.iter().map(|c| c.name.to_string()))
-        .chain(m.contracts.iter().map(|c| client_name(&c.name.to_string())))
+        .chain(m.contracts.iter().map(|c| class_name(c)))
         .collect();
     let types: Vec<&str> = REEXPORT_TYPES
         .iter()
@@ -109,6 +144,23 @@ pub fn module(m: &Module<'_>) -> String {
         contract(&mut out, c, m.all_types);
     }
     out
+}
+
+/// `text` as lines of at most about 76 characters, broken at spaces.
+fn wrap(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > 76 {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 fn doc(out: &mut String, indent: &str, lines: &[String]) {
@@ -380,6 +432,50 @@ fn arg_name(a: &crate::model::Arg) -> String {
     names::ident(&a.name.unraw().to_string())
 }
 
+/// The TypeScript type a handler of `m` answers with (the item type for a stream).
+fn answer_type(scope: &Scope<'_>, m: &Method) -> String {
+    match m.answer_stream() {
+        Some(item) => scope.ts_type(item),
+        None if m.ret == Ty::Unit => "void".to_string(),
+        None => scope.ts_type(&m.ret),
+    }
+}
+
+/// `prepare` of a method table entry: decodes the REQUEST's arguments, then
+/// calls the handler with them, the stream argument in its place, and `ctx`.
+fn prepare(out: &mut String, m: &Method, scope: &Scope<'_>) {
+    use syn::ext::IdentExt;
+    let mname = m.name.unraw().to_string();
+    let _ = writeln!(out, "      (r) => {{");
+    if m.request_args().next().is_none() {
+        let _ = writeln!(out, "        void r;");
+    }
+    let stream_at = m.stream_arg().map(|(i, _)| i);
+    for (i, a) in m.args.iter().enumerate() {
+        if Some(i) != stream_at {
+            let _ = writeln!(out, "        const a{i} = {};", scope.decode(&a.shape));
+        }
+    }
+    let call_args: Vec<String> = (0..m.args.len())
+        .map(|i| {
+            if Some(i) == stream_at {
+                "input".to_string()
+            } else {
+                format!("a{i}")
+            }
+        })
+        .chain(std::iter::once("ctx".to_string()))
+        .collect();
+    let params = if stream_at.is_some() {
+        "(impl, ctx, input)"
+    } else {
+        "(impl, ctx)"
+    };
+    let call = format!("impl.{}({})", names::ident(&mname), call_args.join(", "));
+    let _ = writeln!(out, "        return {params} => {call};");
+    let _ = writeln!(out, "      }},");
+}
+
 fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     use syn::ext::IdentExt;
     let scope = Scope {
@@ -389,6 +485,13 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     let name = c.name.unraw().to_string();
     let upper = names::upper_snake(&name);
     let lower = names::lower_camel(&name);
+
+    if c.events {
+        name_and_fingerprint(out, c);
+        out.push('\n');
+        events(out, c, &scope);
+        return;
+    }
 
     // The interface a plugin implements.
     let mut docs = c.docs.clone();
@@ -411,14 +514,40 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
             "ctx"
         };
         let mut docs = m.docs.clone();
-        if m.domain_result().is_some() {
+        let note = |docs: &mut Vec<String>, text: String| {
             if !docs.is_empty() {
                 docs.push(String::new());
             }
-            docs.push(
+            docs.extend(wrap(&text));
+        };
+        if m.domain_result().is_some() {
+            note(
+                &mut docs,
                 "Returns `{ ok: value }`, or `{ err: error }` for a domain error that \
                  reaches the host typed."
                     .to_string(),
+            );
+        }
+        if let Some((i, _)) = m.stream_arg() {
+            note(
+                &mut docs,
+                format!(
+                    "`{}` is the stream the host sends: read it with `for await`; a failure \
+                     of the host's stream is thrown as its last item.",
+                    args[i]
+                ),
+            );
+        }
+        if m.answer_stream().is_some() {
+            note(
+                &mut docs,
+                format!(
+                    "Answers with a stream: write it as an async generator (`async *{}(...)`). \
+                     Each item goes as the host's credit allows; a throw ends the stream with \
+                     an error, and when the host stops reading (or the deadline passes) \
+                     `{ctx}.signal` aborts and the generator is closed, so its `finally` runs.",
+                    names::ident(&m.name.unraw().to_string())
+                ),
             );
         }
         doc(out, "  ", &docs);
@@ -429,14 +558,15 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
             .map(|(a, n)| format!("{n}: {}", scope.ts_type(&a.shape)))
             .chain(std::iter::once(format!("{ctx}: $rt.CallContext")))
             .collect();
-        let ret = if m.ret == Ty::Unit {
-            "void".to_string()
+        let ret = answer_type(&scope, m);
+        let returns = if m.answer_stream().is_some() {
+            format!("AsyncIterable<{ret}>")
         } else {
-            scope.ts_type(&m.ret)
+            format!("Promise<{ret}> | {ret}")
         };
         let _ = writeln!(
             out,
-            "  {}({}): Promise<{ret}> | {ret};",
+            "  {}({}): {returns};",
             names::ident(&m.name.unraw().to_string()),
             params.join(", ")
         );
@@ -445,16 +575,7 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
 
     // Name, fingerprint and method table.
     out.push('\n');
-    let _ = writeln!(
-        out,
-        "/** The name of contract `{name}`, as the host knows it. */\nexport const {upper}_NAME = {};",
-        names::string_literal(&name)
-    );
-    let _ = writeln!(
-        out,
-        "/** The fingerprint of contract `{name}`; the host refuses a plugin whose fingerprint differs. */\nexport const {upper}_FINGERPRINT = {};",
-        names::string_literal(&c.fingerprint)
-    );
+    name_and_fingerprint(out, c);
     out.push('\n');
     let _ = writeln!(
         out,
@@ -469,35 +590,36 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     let _ = writeln!(out, "  methods: [");
     for m in &c.methods {
         let mname = m.name.unraw().to_string();
-        let ret = if m.ret == Ty::Unit {
-            "void".to_string()
-        } else {
-            scope.ts_type(&m.ret)
-        };
+        let ret = answer_type(&scope, m);
         // The handler's answer (or a promise of it) goes back to the
         // runtime, which writes it with the encoder: a handler that answers
-        // at once costs no promise.
-        let _ = writeln!(out, "    $rt.method<{name}, {ret}>(");
-        let _ = writeln!(out, "      {},", names::string_literal(&mname));
-        let _ = writeln!(out, "      (r) => {{");
-        if m.args.is_empty() {
-            let _ = writeln!(out, "        void r;");
-        }
-        for (i, a) in m.args.iter().enumerate() {
-            let _ = writeln!(out, "        const a{i} = {};", scope.decode(&a.shape));
-        }
-        let call_args: Vec<String> = (0..m.args.len())
-            .map(|i| format!("a{i}"))
-            .chain(std::iter::once("ctx".to_string()))
-            .collect();
-        let call = format!("impl.{}({})", names::ident(&mname), call_args.join(", "));
-        let _ = writeln!(out, "        return (impl, ctx) => {call};");
-        let _ = writeln!(out, "      }},");
-        if m.ret == Ty::Unit {
-            // A `void` answer is `()` on the wire: nothing to write.
-            let _ = writeln!(out, "      () => {{}},");
+        // at once costs no promise. A stream's items are written one by one.
+        let helper = if m.answer_stream().is_some() {
+            "streamMethod"
         } else {
-            let _ = writeln!(out, "      (w, v) => {},", scope.encode(&m.ret, "v", 0));
+            "method"
+        };
+        let item = m
+            .stream_arg()
+            .map(|(_, item)| format!(", {}", scope.ts_type(item)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "    $rt.{helper}<{name}, {ret}{item}>(");
+        let _ = writeln!(out, "      {},", names::string_literal(&mname));
+        prepare(out, m, &scope);
+        match m.answer_stream() {
+            Some(item) => {
+                let _ = writeln!(out, "      (w, v) => {},", scope.encode(item, "v", 0));
+            }
+            // A `void` answer is `()` on the wire: nothing to write.
+            None if m.ret == Ty::Unit => {
+                let _ = writeln!(out, "      () => {{}},");
+            }
+            None => {
+                let _ = writeln!(out, "      (w, v) => {},", scope.encode(&m.ret, "v", 0));
+            }
+        }
+        if let Some((_, item)) = m.stream_arg() {
+            let _ = writeln!(out, "      (r) => {},", scope.decode(item));
         }
         let _ = writeln!(out, "    ),");
     }
@@ -517,6 +639,101 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
 
     out.push('\n');
     client(out, c, &scope);
+}
+
+/// The `..._NAME` and `..._FINGERPRINT` constants of contract `c`.
+fn name_and_fingerprint(out: &mut String, c: &Contract) {
+    use syn::ext::IdentExt;
+    let name = c.name.unraw().to_string();
+    let upper = names::upper_snake(&name);
+    let _ = writeln!(
+        out,
+        "/** The name of contract `{name}`, as the host knows it. */\nexport const {upper}_NAME = {};",
+        names::string_literal(&name)
+    );
+    let what = if c.events {
+        "only publishers and subscribers of the same fingerprint meet"
+    } else {
+        "the host refuses a plugin whose fingerprint differs"
+    };
+    let _ = writeln!(
+        out,
+        "/** The fingerprint of contract `{name}`; {what}. */\nexport const {upper}_FINGERPRINT = {};",
+        names::string_literal(&c.fingerprint)
+    );
+}
+
+/// The class a plugin publishes and subscribes to the events of event contract `c` with.
+fn events(out: &mut String, c: &Contract, scope: &Scope<'_>) {
+    use syn::ext::IdentExt;
+    let name = c.name.unraw().to_string();
+    let upper = names::upper_snake(&name);
+    let class = events_name(&name);
+    let lower = names::lower_camel(&name);
+    let mut docs = c.docs.clone();
+    if !docs.is_empty() {
+        docs.push(String::new());
+    }
+    let first = c
+        .methods
+        .first()
+        .map(|m| names::upper_camel(&m.name.unraw().to_string()))
+        .unwrap_or_else(|| "Kind".to_string());
+    docs.extend([
+        format!("The events of contract `{name}`, on the host that started this process:"),
+        format!("`const {lower} = events({class})`, then `{lower}.publish{first}(topic, payload)`"),
+        format!("(never waits) and `for await (const e of {lower}.subscribe{first}(\"a/+/b\"))`."),
+        "The host routes each event to every other plugin and host subscriber whose".to_string(),
+        "pattern matches; a plugin never receives its own events. A subscription that".to_string(),
+        "does not keep up drops its oldest events and says how many in `lagged`.".to_string(),
+    ]);
+    doc(out, "", &docs);
+    let _ = writeln!(out, "export class {class} extends $rt.Events {{");
+    let _ = writeln!(
+        out,
+        "  /** The event contract. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT }};"
+    );
+    for (i, m) in c.methods.iter().enumerate() {
+        let mname = m.name.unraw().to_string();
+        let kind = names::upper_camel(&mname);
+        let Some(arg) = m.args.first() else { continue };
+        let mut payload = arg_name(arg);
+        if payload == "topic" {
+            payload = "payload".to_string();
+        }
+        let ty = scope.ts_type(&arg.shape);
+        out.push('\n');
+        let mut docs = m.docs.clone();
+        if !docs.is_empty() {
+            docs.push(String::new());
+        }
+        docs.extend(wrap(&format!(
+            "Publishes a `{mname}` event on `topic`; never waits. Throws `InvalidTopic` for a \
+             topic that is empty, too long, or holds `+`, `#` or NUL."
+        )));
+        doc(out, "  ", &docs);
+        let _ = writeln!(
+            out,
+            "  publish{kind}(topic: string, {payload}: {ty}): void {{\n    this.$publish({i}, topic, ($w) => {{ {}; }});\n  }}",
+            scope.encode_to("$w", &arg.shape, &payload, 0)
+        );
+        out.push('\n');
+        doc(
+            out,
+            "  ",
+            &wrap(&format!(
+                "The `{mname}` events published on topics `pattern` matches (`+` one level, \
+                 `#` the rest), until `close()`. Throws `InvalidTopic` for a pattern that breaks the rules."
+            )),
+        );
+        let _ = writeln!(
+            out,
+            "  subscribe{kind}(pattern: string): $rt.Subscription<{ty}> {{\n    return this.$subscribe({i}, {}, pattern, (r) => {});\n  }}",
+            names::string_literal(&mname),
+            scope.decode(&arg.shape)
+        );
+    }
+    let _ = writeln!(out, "}}");
 }
 
 /// The class a plugin calls contract `c` on its host with.
@@ -549,53 +766,102 @@ fn client(out: &mut String, c: &Contract, scope: &Scope<'_>) {
         out.push('\n');
         let mname = m.name.unraw().to_string();
         let mut docs = m.docs.clone();
-        if m.domain_result().is_some() {
+        let note = |docs: &mut Vec<String>, text: &str| {
             if !docs.is_empty() {
                 docs.push(String::new());
             }
-            docs.push(
-                "Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain error."
-                    .to_string(),
+            docs.extend(wrap(text));
+        };
+        if m.domain_result().is_some() {
+            note(
+                &mut docs,
+                "Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain error.",
+            );
+        }
+        if m.stream_arg().is_some() {
+            note(
+                &mut docs,
+                "The stream argument may be any `AsyncIterable` or `Iterable`; its items go \
+                 as the host grants credit, and a throw from it reaches the host as the \
+                 stream's error.",
+            );
+        }
+        if m.answer_stream().is_some() {
+            note(
+                &mut docs,
+                "Returns the host's answer stream at once; the request goes when it is first \
+                 read. Read it with `for await`: a `break` (or `return()`) cancels the call, \
+                 and a failure is thrown as its last item (a `CallError`).",
             );
         }
         doc(out, "  ", &docs);
         let params: Vec<String> = m
             .args
             .iter()
-            .map(|a| format!("{}: {}", arg_name(a), scope.ts_type(&a.shape)))
+            .map(|a| match a.shape.stream_item() {
+                Some(item) => {
+                    let t = scope.ts_type(item);
+                    format!("{}: AsyncIterable<{t}> | Iterable<{t}>", arg_name(a))
+                }
+                None => format!("{}: {}", arg_name(a), scope.ts_type(&a.shape)),
+            })
             .collect();
-        let ret = if m.ret == Ty::Unit {
-            "void".to_string()
-        } else {
-            scope.ts_type(&m.ret)
-        };
+        let ret = answer_type(scope, m);
         // The writer is `$w`: no argument can be called that.
-        let args = if m.args.is_empty() {
+        let writes: Vec<String> = m
+            .request_args()
+            .map(|a| format!("{};", scope.encode_to("$w", &a.shape, &arg_name(a), 0)))
+            .collect();
+        let args = if writes.is_empty() {
             "() => {}".to_string()
         } else {
-            let writes: Vec<String> = m
-                .args
-                .iter()
-                .map(|a| format!("{};", scope.encode_to("$w", &a.shape, &arg_name(a), 0)))
-                .collect();
             format!("($w) => {{ {} }}", writes.join(" "))
         };
-        let answer = if m.ret == Ty::Unit {
-            "$rt.noAnswer".to_string()
-        } else {
-            format!("(r) => {}", scope.decode(&m.ret))
+        let (input, item_ty) = match m.stream_arg() {
+            Some((at, item)) => (
+                format!(
+                    ", $rt.argStream({}, (w, $v) => {})",
+                    arg_name(&m.args[at]),
+                    scope.encode(item, "$v", 0)
+                ),
+                format!(", {}", scope.ts_type(item)),
+            ),
+            None => (String::new(), String::new()),
         };
-        let _ = writeln!(
-            out,
-            "  {}({}): Promise<{ret}> {{",
-            names::ident(&mname),
-            params.join(", ")
-        );
-        let _ = writeln!(
-            out,
-            "    return this.$call<{ret}>({i}, {}, {args}, {answer});",
-            names::string_literal(&mname)
-        );
+        match m.answer_stream() {
+            Some(item) => {
+                let _ = writeln!(
+                    out,
+                    "  {}({}): AsyncIterableIterator<{ret}> {{",
+                    names::ident(&mname),
+                    params.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "    return this.$stream<{ret}{item_ty}>({i}, {}, {args}, (r) => {}{input});",
+                    names::string_literal(&mname),
+                    scope.decode(item)
+                );
+            }
+            None => {
+                let answer = if m.ret == Ty::Unit {
+                    "$rt.noAnswer".to_string()
+                } else {
+                    format!("(r) => {}", scope.decode(&m.ret))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}({}): Promise<{ret}> {{",
+                    names::ident(&mname),
+                    params.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "    return this.$call<{ret}{item_ty}>({i}, {}, {args}, {answer}{input});",
+                    names::string_literal(&mname)
+                );
+            }
+        }
         let _ = writeln!(out, "  }}");
     }
     let _ = writeln!(out, "}}");

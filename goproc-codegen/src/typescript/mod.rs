@@ -29,7 +29,6 @@ pub const RUNTIME_SOURCE: &str = include_str!("goproc_runtime.ts");
 /// (as given on the command line), for the regeneration hint in each header.
 pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String> {
     check(schema)?;
-    schema.refuse_streams_and_events("TypeScript")?;
     let mut files = vec![OutputFile {
         path: PathBuf::from(format!("{}.ts", emit::RUNTIME_MODULE)),
         contents: RUNTIME_SOURCE.to_string(),
@@ -159,7 +158,7 @@ fn check(schema: &Schema) -> Result<(), String> {
         );
         for m in &c.methods {
             let ts = names::ident(&m.name.unraw().to_string());
-            if emit::CLIENT_MEMBERS.contains(&ts.as_str()) {
+            if !c.events && emit::CLIENT_MEMBERS.contains(&ts.as_str()) {
                 members.push(format!(
                     "method {}.{} in {}: `{ts}` is a member every TypeScript client has; rename the method",
                     c.name,
@@ -204,10 +203,10 @@ fn check(schema: &Schema) -> Result<(), String> {
     );
     problems.append(&mut members);
     for sc in &schema.contracts {
-        let class = emit::client_name(&sc.contract.name.unraw().to_string());
+        let class = emit::class_name(&sc.contract);
         if schema.types.keys().any(|n| names::type_name(n) == class) {
             problems.push(format!(
-                "contract {} in {}: its TypeScript client class `{class}` has the name of a type; rename one of them",
+                "contract {} in {}: its TypeScript class `{class}` has the name of a type; rename one of them",
                 sc.contract.name,
                 sc.file.display()
             ));
@@ -332,6 +331,83 @@ mod tests {
         "#;
         let err = generate_from(src).unwrap_err();
         assert!(err.contains("StoreClient"), "{err}");
+    }
+
+    const STREAMS: &str = r#"
+        #[derive(Serialize, Deserialize)]
+        pub struct Summary { pub bytes: u64 }
+        #[plugin_interface]
+        pub trait Files {
+            async fn tail(&self, path: String) -> goproc::Stream<String>;
+            async fn upload(&self, name: String, data: goproc::Stream<Vec<u8>>) -> Summary;
+            async fn shout(&self, lines: goproc::Stream<String>, prefix: String) -> goproc::Stream<String>;
+        }
+        #[derive(Serialize, Deserialize)]
+        pub struct Reading { pub celsius: f64 }
+        #[plugin_interface(events)]
+        pub trait Telemetry {
+            fn temperature(&self, reading: Reading);
+            fn raw_text(&self, topic: String);
+        }
+    "#;
+
+    #[test]
+    fn stream_methods_are_async_iterables_in_handlers_and_clients() {
+        let files = generate_from(STREAMS).unwrap();
+        let m = &files[1].contents;
+        for expect in [
+            "  tail(path: string, ctx: $rt.CallContext): AsyncIterable<string>;",
+            "  upload(name: string, data: AsyncIterable<Uint8Array>, ctx: $rt.CallContext): Promise<Summary> | Summary;",
+            "  shout(lines: AsyncIterable<string>, prefix: string, ctx: $rt.CallContext): AsyncIterable<string>;",
+            "    $rt.streamMethod<Files, string>(\n      \"tail\",\n      (r) => {\n        const a0 = r.string();\n        return (impl, ctx) => impl.tail(a0, ctx);\n      },\n      (w, v) => w.string(v),\n    ),",
+            "    $rt.method<Files, Summary, Uint8Array>(\n      \"upload\",\n      (r) => {\n        const a0 = r.string();\n        return (impl, ctx, input) => impl.upload(a0, input, ctx);\n      },\n      (w, v) => encodeSummary(w, v),\n      (r) => r.bytesField(),\n    ),",
+            "        const a1 = r.string();\n        return (impl, ctx, input) => impl.shout(input, a1, ctx);",
+            "  tail(path: string): AsyncIterableIterator<string> {\n    return this.$stream<string>(0, \"tail\", ($w) => { $w.string(path); }, (r) => r.string());",
+            "  upload(name: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Summary> {\n    return this.$call<Summary, Uint8Array>(1, \"upload\", ($w) => { $w.string(name); }, (r) => decodeSummary(r), $rt.argStream(data, (w, $v) => w.bytesField($v)));",
+            "  shout(lines: AsyncIterable<string> | Iterable<string>, prefix: string): AsyncIterableIterator<string> {\n    return this.$stream<string, string>(2, \"shout\", ($w) => { $w.string(prefix); }, (r) => r.string(), $rt.argStream(lines, (w, $v) => w.string($v)));",
+        ] {
+            assert!(m.contains(expect), "missing {expect}\n{m}");
+        }
+    }
+
+    #[test]
+    fn an_event_contract_is_a_class_with_publish_and_subscribe_per_kind() {
+        let files = generate_from(STREAMS).unwrap();
+        let m = &files[1].contents;
+        for expect in [
+            "export const TELEMETRY_FINGERPRINT = ",
+            "export class TelemetryEvents extends $rt.Events {",
+            "static override readonly contract: $rt.ContractRef = { name: TELEMETRY_NAME, fingerprint: TELEMETRY_FINGERPRINT };",
+            "  publishTemperature(topic: string, reading: Reading): void {\n    this.$publish(0, topic, ($w) => { encodeReading($w, reading); });",
+            "  subscribeTemperature(pattern: string): $rt.Subscription<Reading> {\n    return this.$subscribe(0, \"temperature\", pattern, (r) => decodeReading(r));",
+            // A payload called `topic` does not shadow the topic.
+            "  publishRawText(topic: string, payload: string): void {\n    this.$publish(1, topic, ($w) => { $w.string(payload); });",
+            "export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed, events, InvalidTopic }",
+        ] {
+            assert!(m.contains(expect), "missing {expect}\n{m}");
+        }
+        // Nothing to serve or call: no interface, method table or client.
+        assert!(!m.contains("TELEMETRY_CONTRACT"), "{m}");
+        assert!(!m.contains("TelemetryClient"), "{m}");
+        assert!(!m.contains("export interface Telemetry "), "{m}");
+    }
+
+    #[test]
+    fn an_event_class_keeps_a_name_that_ends_in_events() {
+        let src = r#"
+            #[plugin_interface(events)]
+            pub trait SensorEvents { fn measurement(&self, value: f64); }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        assert!(
+            m.contains("export class SensorEvents extends $rt.Events {"),
+            "{m}"
+        );
+        assert!(
+            m.contains("publishMeasurement(topic: string, value: number): void"),
+            "{m}"
+        );
     }
 
     #[test]

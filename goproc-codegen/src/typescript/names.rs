@@ -80,9 +80,12 @@ const KEYWORDS: &[&str] = &[
 const GLOBALS: &[&str] = &[
     "AbortSignal",
     "Array",
+    "AsyncIterable",
+    "AsyncIterableIterator",
     "BigInt",
     "Boolean",
     "Error",
+    "Iterable",
     "Map",
     "Number",
     "Object",
@@ -132,6 +135,24 @@ pub fn variant_field(rust: &str) -> String {
 }
 
 pub use crate::case::upper_snake;
+
+/// `fail_after` -> `FailAfter`, `temperature` -> `Temperature`.
+pub fn upper_camel(name: &str) -> String {
+    let bare = name.strip_prefix("r#").unwrap_or(name);
+    let mut out = String::new();
+    let mut upper = true;
+    for c in bare.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// `KeyValueStore` -> `keyValueStore`.
 pub fn lower_camel(name: &str) -> String {

@@ -3,8 +3,8 @@
 // Contract Calculator fingerprint e051df6903642709854962042d75a8496cc5821d7d26e059d3e0376cdff122df
 
 import * as $rt from "./goproc_runtime.js";
-export type { CallContext, Result, ServeOptions } from "./goproc_runtime.js";
-export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed } from "./goproc_runtime.js";
+export type { CallContext, Result, ServeOptions, Event, Subscription } from "./goproc_runtime.js";
+export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed, events, InvalidTopic } from "./goproc_runtime.js";
 
 /** Why a calculation has no answer. */
 export type MathError =
@@ -48,7 +48,8 @@ export interface Calculator {
   /**
    * Divides `a` by `b`; dividing by zero is a domain error, not a crash.
    *
-   * Returns `{ ok: value }`, or `{ err: error }` for a domain error that reaches the host typed.
+   * Returns `{ ok: value }`, or `{ err: error }` for a domain error that reaches
+   * the host typed.
    */
   divide(a: bigint, b: bigint, ctx: $rt.CallContext): Promise<$rt.Result<bigint, MathError>> | $rt.Result<bigint, MathError>;
   /** Sums a list of numbers. */
@@ -138,7 +139,8 @@ export class CalculatorClient extends $rt.Client {
   /**
    * Divides `a` by `b`; dividing by zero is a domain error, not a crash.
    *
-   * Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain error.
+   * Resolves with `{ ok: value }`, or `{ err: error }` for the host's domain
+   * error.
    */
   divide(a: bigint, b: bigint): Promise<$rt.Result<bigint, MathError>> {
     return this.$call<$rt.Result<bigint, MathError>>(1, "divide", ($w) => { $w.i64(a); $w.i64(b); }, (r) => r.result((r) => r.i64(), (r) => decodeMathError(r)));

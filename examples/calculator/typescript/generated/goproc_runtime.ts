@@ -1,5 +1,6 @@
 // goproc TypeScript runtime: frames, the bincode codec, the handshake, the
-// serve loop and the calls to the host's contracts (docs/WIRE.md). Written by
+// serve loop, the calls to the host's contracts, streams and events
+// (docs/WIRE.md). Written by
 // goproc-codegen next to the generated modules; Node built-ins only. Do not
 // edit: regenerate instead.
 
@@ -9,7 +10,7 @@ import * as net from "node:net";
 /** The oldest protocol version this runtime speaks. */
 export const PROTOCOL_MIN = 2;
 /** The newest protocol version this runtime speaks. */
-export const PROTOCOL_MAX = 2;
+export const PROTOCOL_MAX = 3;
 /** The runtime's name and version, sent in the hello. */
 export const RUNTIME = "goproc-typescript 0.1.0";
 /** The largest frame before the host's welcome names another. */
@@ -45,8 +46,27 @@ export const Kind = {
   Close: 0x31,
   Event: 0x40,
   StreamItem: 0x41,
-  StreamEnd: 0x42,
+  StreamCredit: 0x42,
+  ArgItem: 0x43,
+  ArgEnd: 0x44,
+  ArgCredit: 0x45,
+  Publish: 0x46,
+  Subscribe: 0x47,
+  Unsubscribe: 0x48,
 } as const;
+
+/** The first protocol version with streams and events (kinds 0x40 to 0x48). */
+const STREAMS_PROTOCOL = 3;
+/**
+ * The bytes of stream items a receiver lets its sender have in flight, per
+ * stream, unless `ServeOptions.streamWindow` or `Client.withStreamWindow`
+ * name another (docs/WIRE.md, "Streams").
+ */
+export const DEFAULT_STREAM_WINDOW = 1024 * 1024;
+/** Credit not yet used never exceeds this (a u32). */
+const MAX_CREDIT = 0xffffffff;
+/** The events one subscription holds for a slow reader before it drops the oldest. */
+export const DEFAULT_EVENT_QUEUE = 256;
 
 /** Codes of an ERROR frame. */
 export const ErrorCode = {
@@ -195,6 +215,246 @@ function errorCodeName(code: number): string {
       return "shutting down";
     default:
       return `error code ${code}`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Streams: credit accounting (docs/WIRE.md, "Streams (version 3)")
+// ---------------------------------------------------------------------------
+
+/** What a stream item's frame costs: its 13 header bytes and its body. */
+export function itemCost(bodyLength: number): number {
+  return HEADER_LEN + bodyLength;
+}
+
+/** Checks a stream window: a whole number of bytes from 1 to 2^32 - 1. */
+export function checkWindow(bytes: number): number {
+  if (typeof bytes !== "number" || !Number.isInteger(bytes) || bytes < 1 || bytes > MAX_CREDIT) {
+    throw new RangeError(`a stream window is a whole number of bytes from 1 to ${MAX_CREDIT}, not ${describe(bytes)}`);
+  }
+  return bytes;
+}
+
+/**
+ * The sender's side of one stream's credit: what the receiver granted and
+ * the sender has not spent. An item may go while the credit is above zero;
+ * its cost may take the credit below zero.
+ */
+export class SendCredit {
+  /** Bytes the sender may still send; at most 0 means wait. */
+  credit = 0;
+  private waiter: (() => void) | undefined = undefined;
+
+  /** A STREAM_CREDIT or ARG_CREDIT of `n` bytes; a `ProtocolError` when it breaks the rules. */
+  grant(n: number): void {
+    if (n < 1) throw new ProtocolError(`a credit frame grants ${n} bytes; a grant is at least 1`);
+    if (Math.max(this.credit, 0) + n > MAX_CREDIT) {
+      throw new ProtocolError(
+        `a credit frame grants ${n} more bytes to the ${Math.max(this.credit, 0)} not used yet, past the limit of ${MAX_CREDIT}`,
+      );
+    }
+    this.credit += n;
+    this.wake();
+  }
+
+  /** Whether an item may go now. */
+  get open(): boolean {
+    return this.credit > 0;
+  }
+
+  /** An item of `cost` bytes went. */
+  spend(cost: number): void {
+    this.credit -= cost;
+  }
+
+  /** Resolves at the next grant, or when `wake` is called (the stream stopped). */
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Wakes the sender waiting for credit. */
+  wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}
+
+/**
+ * The receiver's side of one stream's credit: it grants a window at the
+ * start, counts what arrives against it (an item that arrives when the
+ * sender had no credit left breaks the protocol), and grants again what its
+ * consumer took each time that reaches half a window.
+ */
+export class ReceiveCredit {
+  readonly window: number;
+  /** Bytes granted that the sender has not used yet, as the receiver counts them. */
+  outstanding = 0;
+  /** Bytes the consumer took since the last grant. */
+  taken = 0;
+
+  constructor(window: number) {
+    this.window = checkWindow(window);
+  }
+
+  /** The first grant: the whole window. */
+  start(): number {
+    this.outstanding += this.window;
+    return this.window;
+  }
+
+  /** An item of `cost` bytes arrived; `false` when its sender had no credit left. */
+  receive(cost: number): boolean {
+    if (this.outstanding <= 0) return false;
+    this.outstanding -= cost;
+    return true;
+  }
+
+  /** The consumer took an item of `cost` bytes; returns the bytes to grant now (0: none yet). */
+  take(cost: number): number {
+    this.taken += cost;
+    if (this.taken * 2 < this.window) return 0;
+    const n = Math.min(this.taken, MAX_CREDIT - Math.max(this.outstanding, 0));
+    this.taken -= n;
+    this.outstanding += n;
+    return n;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Events: topics, patterns, the bounded queue of a subscription
+// ---------------------------------------------------------------------------
+
+/** The longest topic or pattern, in UTF-8 bytes. */
+const MAX_TOPIC_BYTES = 65535;
+
+/** A topic or pattern that breaks the rules of docs/WIRE.md, "Events". */
+export class InvalidTopic extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidTopic";
+  }
+}
+
+function checkTopicText(what: string, s: unknown): string {
+  if (typeof s !== "string") throw new InvalidTopic(`${what} ${describe(s)} is not a string`);
+  if (s.length === 0) throw new InvalidTopic(`${what} is empty; it needs at least one character`);
+  if (!isWellFormed(s)) throw new InvalidTopic(`${what} ${JSON.stringify(s)} has a lone surrogate and is not valid UTF-8`);
+  const bytes = Buffer.byteLength(s, "utf8");
+  if (bytes > MAX_TOPIC_BYTES) {
+    throw new InvalidTopic(`${what} is ${bytes} bytes long, more than the ${MAX_TOPIC_BYTES} allowed`);
+  }
+  if (s.includes("\0")) throw new InvalidTopic(`${what} ${JSON.stringify(s)} contains NUL`);
+  return s;
+}
+
+/**
+ * Checks a topic to publish on: 1 to 65,535 bytes of UTF-8, `/`-separated
+ * levels (empty ones allowed), no `+`, `#` or NUL. Throws `InvalidTopic`.
+ */
+export function checkTopic(topic: string): void {
+  checkTopicText("topic", topic);
+  const wild = /[+#]/.exec(topic);
+  if (wild !== null) {
+    throw new InvalidTopic(
+      `topic ${JSON.stringify(topic)} contains '${wild[0]}', a wildcard: topics name one place (wildcards belong in subscription patterns)`,
+    );
+  }
+}
+
+/**
+ * Checks a subscription pattern (MQTT 3.1.1): `+` matches one level, `#`
+ * the rest of the topic; each fills its whole level and `#` comes last.
+ * Throws `InvalidTopic`.
+ */
+export function checkPattern(pattern: string): void {
+  checkTopicText("pattern", pattern);
+  const levels = pattern.split("/");
+  levels.forEach((level, i) => {
+    if (level === "+" || (level === "#" && i === levels.length - 1)) return;
+    if (level === "#") {
+      throw new InvalidTopic(`pattern ${JSON.stringify(pattern)} has '#' before its last level; '#' matches the rest of a topic and comes last`);
+    }
+    if (level.includes("+") || level.includes("#")) {
+      throw new InvalidTopic(
+        `pattern ${JSON.stringify(pattern)} has level ${JSON.stringify(level)}: a wildcard ('+' or '#') fills a whole level`,
+      );
+    }
+  });
+}
+
+/** An event contract's channel: its fingerprint's first 16 hex digits, read as a big-endian u64. */
+export function channelOf(fingerprint: string): bigint {
+  const digits = fingerprint.slice(0, 16);
+  if (!/^[0-9a-f]+$/.test(digits)) throw new RangeError(`fingerprint ${JSON.stringify(fingerprint)} is not lowercase hex`);
+  return BigInt(`0x${digits}`);
+}
+
+/** One event a subscription received. */
+export interface Event<T> {
+  /** The topic it was published on. */
+  readonly topic: string;
+  /** Its payload. */
+  readonly payload: T;
+  /** How many events this subscription dropped before this one (it did not keep up). */
+  readonly lagged: bigint;
+}
+
+/**
+ * The events of one subscription waiting for their reader: at most
+ * `capacity`; when full, the oldest goes, and the event that becomes the
+ * oldest carries the count in `lagged` (with what the dropped one carried).
+ */
+export class EventQueue<T> {
+  readonly capacity: number;
+  private items: Event<T>[] = [];
+  private head = 0;
+
+  constructor(capacity: number = DEFAULT_EVENT_QUEUE) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`an event queue holds at least 1 event, not ${describe(capacity)}`);
+    }
+    this.capacity = capacity;
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(event: Event<T>): void {
+    let e = event;
+    if (this.length >= this.capacity) {
+      const dropped = this.items[this.head]!;
+      this.items[this.head] = undefined as unknown as Event<T>;
+      this.head++;
+      const carry = dropped.lagged + 1n;
+      if (this.length > 0) {
+        const next = this.items[this.head]!;
+        this.items[this.head] = { ...next, lagged: next.lagged + carry };
+      } else {
+        e = { ...e, lagged: e.lagged + carry };
+      }
+    }
+    this.items.push(e);
+  }
+
+  shift(): Event<T> | undefined {
+    if (this.length === 0) return undefined;
+    const e = this.items[this.head]!;
+    this.items[this.head] = undefined as unknown as Event<T>;
+    this.head++;
+    if (this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return e;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
   }
 }
 
@@ -897,26 +1157,61 @@ export interface MethodDef<I> {
   /** The method's name in the contract. */
   readonly name: string;
   /**
-   * Decodes the arguments (a `DecodeError` is a bad request) and returns a
-   * function that calls the implementation: it gives back the answer, or a
-   * promise of it.
+   * Decodes the arguments the REQUEST carries (a `DecodeError` is a bad
+   * request) and returns a function that calls the implementation: it gives
+   * back the answer, or a promise of it, or, for a method that answers with
+   * a stream, an `AsyncIterable` of the items. `input` is the stream
+   * argument, for a method that takes one.
    */
-  readonly prepare: (r: Reader) => (impl: I, ctx: CallContext) => unknown;
-  /** Writes an answer of this method (what its call gave, once settled). */
+  readonly prepare: (r: Reader) => (impl: I, ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
+  /** Writes an answer of this method, or one item of its answer stream. */
   readonly encode: (w: Writer, v: unknown) => void;
+  /** The method answers with a stream: STREAM_ITEMs, then an empty RESPONSE. */
+  readonly answerStream: boolean;
+  /** Reads one item of the method's stream argument; `undefined` when it takes none. */
+  readonly argItem: ((r: Reader) => unknown) | undefined;
 }
 
 /**
  * A method of contract interface `I` whose answer is an `R`: the generated
  * method tables are built with it, so that `prepare` and `encode` agree.
+ * `argItem` reads the items of its stream argument (`A`), if it takes one.
  */
-export function method<I, R>(
+export function method<I, R, A = never>(
   name: string,
-  prepare: (r: Reader) => (impl: I, ctx: CallContext) => R | PromiseLike<R>,
+  prepare: (r: Reader) => (impl: I, ctx: CallContext, input: AsyncIterable<A>) => R | PromiseLike<R>,
   encode: (w: Writer, v: R) => void,
+  argItem?: (r: Reader) => A,
 ): MethodDef<I> {
-  // Sound: `encode` only ever gets what this method's calls gave.
-  return { name, prepare, encode: encode as (w: Writer, v: unknown) => void };
+  // Sound: `encode` only ever gets what this method's calls gave, and the
+  // runtime passes `input` exactly when `argItem` is given.
+  return {
+    name,
+    prepare: prepare as MethodDef<I>["prepare"],
+    encode: encode as (w: Writer, v: unknown) => void,
+    answerStream: false,
+    argItem,
+  };
+}
+
+/**
+ * A method of contract interface `I` that answers with a stream of `R`
+ * (its handler returns an `AsyncIterable<R>`, an async generator); `encode`
+ * writes one item. `argItem` reads the items of its stream argument.
+ */
+export function streamMethod<I, R, A = never>(
+  name: string,
+  prepare: (r: Reader) => (impl: I, ctx: CallContext, input: AsyncIterable<A>) => AsyncIterable<R>,
+  encode: (w: Writer, v: R) => void,
+  argItem?: (r: Reader) => A,
+): MethodDef<I> {
+  return {
+    name,
+    prepare: prepare as MethodDef<I>["prepare"],
+    encode: encode as (w: Writer, v: unknown) => void,
+    answerStream: true,
+    argItem,
+  };
 }
 
 /** A contract: its name, fingerprint and methods in wire order. */
@@ -932,11 +1227,16 @@ export interface BoundMethod {
   readonly name: string;
   /**
    * Decodes the arguments (throws a `DecodeError` when they do not decode)
-   * and returns the call to run: it gives the answer, or a promise of it.
+   * and returns the call to run: it gives the answer, or a promise of it,
+   * or the answer stream's `AsyncIterable`.
    */
-  readonly decode: (r: Reader) => (ctx: CallContext) => unknown;
-  /** Writes an answer the call gave. */
+  readonly decode: (r: Reader) => (ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
+  /** Writes an answer the call gave, or one item of its answer stream. */
   readonly encode: (w: Writer, v: unknown) => void;
+  /** The method answers with a stream. */
+  readonly answerStream: boolean;
+  /** Reads one item of the stream argument; `undefined` when there is none. */
+  readonly argItem: ((r: Reader) => unknown) | undefined;
 }
 
 /** A contract bound to an implementation, ready for `serve`. */
@@ -955,9 +1255,11 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
     name: `${contract.name}.${m.name}`,
     decode: (r: Reader) => {
       const run = m.prepare(r);
-      return (ctx: CallContext) => run(impl, ctx);
+      return (ctx: CallContext, input?: AsyncIterable<unknown>) => run(impl, ctx, input);
     },
     encode: m.encode,
+    answerStream: m.answerStream === true,
+    argItem: m.argItem,
   }));
   return {
     name: contract.name,
@@ -1018,6 +1320,8 @@ export abstract class Client {
   /** `undefined`: inherit the handler's deadline; `null`: none; else ms. */
   private $timeout: number | null | undefined = undefined;
   private $signal: AbortSignal | undefined = undefined;
+  /** The answer streams' window; `undefined`: `ServeOptions.streamWindow`. */
+  private $window: number | undefined = undefined;
 
   /** Use `host(StoreClient)`. */
   constructor() {
@@ -1053,17 +1357,209 @@ export abstract class Client {
     return this.$with((c) => (c.$signal = signal));
   }
 
-  /** Calls method number `method` (`name` for messages); the generated methods use it. */
-  protected $call<R>(method: number, name: string, args: (w: Writer) => void, answer: (r: Reader) => R): Promise<R> {
+  /**
+   * The same client, whose answer streams let the host send `bytes` bytes
+   * of items ahead of what the caller read (and whose stream arguments use
+   * what the host grants), instead of `ServeOptions.streamWindow`.
+   */
+  withStreamWindow(bytes: number): this {
+    checkWindow(bytes);
+    return this.$with((c) => (c.$window = bytes));
+  }
+
+  /**
+   * Calls method number `method` (`name` for messages); the generated
+   * methods use it. `input` is the stream argument of a method that takes one.
+   */
+  protected $call<R, A = never>(
+    method: number,
+    name: string,
+    args: (w: Writer) => void,
+    answer: (r: Reader) => R,
+    input?: ArgSource<A>,
+  ): Promise<R> {
     const conn = current;
     const contract = this.$contract;
-    if (conn === undefined) {
-      const label = `${contract.name}.${name}`;
-      return Promise.reject(
-        new CallError(label, `${label} cannot be called: this plugin is not connected to a host (call serve(...) first)`),
-      );
+    if (conn === undefined) return Promise.reject(notConnected(`${contract.name}.${name}`));
+    const extra: CallExtra = { window: this.$window, stream: undefined, input: input as ArgSource<unknown> | undefined };
+    return conn.call(contract, method, name, args, answer, this.$timeout, this.$signal, extra) as Promise<R>;
+  }
+
+  /**
+   * Calls method number `method`, which answers with a stream of items read
+   * by `item`. Nothing is sent until the stream is first read; `return()`
+   * (a `break` out of `for await`) cancels the call.
+   */
+  protected $stream<R, A = never>(
+    method: number,
+    name: string,
+    args: (w: Writer) => void,
+    item: (r: Reader) => R,
+    input?: ArgSource<A>,
+  ): AsyncIterableIterator<R> {
+    const contract = this.$contract;
+    const timeout = this.$timeout;
+    const signal = this.$signal;
+    const window = this.$window;
+    // The handler this stream is made in, if any: its first read may come later, elsewhere.
+    const parent = handlerContext?.getStore();
+    return new AnswerStream<R>(`${contract.name}.${name}`, item, (stream) => {
+      const conn = current;
+      if (conn === undefined) return Promise.reject(notConnected(stream.label));
+      const extra: CallExtra = { window, stream: stream as AnswerStream<unknown>, input: input as ArgSource<unknown> | undefined };
+      const start = () => conn.call(contract, method, name, args, noAnswer, timeout, signal, extra);
+      return parent === undefined || handlerContext === undefined ? start() : handlerContext.run(parent, start);
+    });
+  }
+}
+
+function notConnected(label: string): CallError {
+  return new CallError(label, `${label} cannot be called: this plugin is not connected to a host (call serve(...) first)`);
+}
+
+/** The stream argument of a call to the host: where its items come from, and how each is written. */
+export interface ArgSource<A> {
+  readonly source: AsyncIterable<A> | Iterable<A>;
+  readonly encode: (w: Writer, v: A) => void;
+}
+
+/** A stream argument for a generated client method: `source`'s items, each written by `encode`. */
+export function argStream<A>(source: AsyncIterable<A> | Iterable<A>, encode: (w: Writer, v: A) => void): ArgSource<A> {
+  if (
+    source === null ||
+    (typeof source !== "object" && typeof source !== "function") ||
+    (typeof (source as Partial<AsyncIterable<A>>)[Symbol.asyncIterator] !== "function" &&
+      typeof (source as Partial<Iterable<A>>)[Symbol.iterator] !== "function")
+  ) {
+    throw new TypeError(`a stream argument is an AsyncIterable or an Iterable, not ${describe(source)}`);
+  }
+  return { source, encode };
+}
+
+/** What a call to the host streams, besides its arguments. */
+interface CallExtra {
+  /** The answer stream's window; `undefined` for `ServeOptions.streamWindow`. */
+  readonly window: number | undefined;
+  /** The answer stream that receives the items, for a method that answers with one. */
+  readonly stream: AnswerStream<unknown> | undefined;
+  /** The stream argument, for a method that takes one. */
+  readonly input: ArgSource<unknown> | undefined;
+}
+
+/**
+ * The answer stream of a call to the host, as the caller reads it: the
+ * items the host sent (at most a window of them, plus one), then the end,
+ * or the call's error (`CallError`) as the last item.
+ */
+class AnswerStream<R> implements AsyncIterableIterator<R> {
+  readonly label: string;
+  readonly item: (r: Reader) => R;
+  private readonly begin: (s: AnswerStream<R>) => Promise<unknown>;
+  private started = false;
+  /** The consumer returned, or read the end or the error. */
+  private finished = false;
+  private ended = false;
+  private failure: { readonly error: unknown } | undefined = undefined;
+  private values: R[] = [];
+  private costs: number[] = [];
+  private head = 0;
+  private waiter: (() => void) | undefined = undefined;
+  /** Set by the connection when the request is made. */
+  pending: Pending | undefined = undefined;
+  credit: ReceiveCredit | undefined = undefined;
+
+  constructor(label: string, item: (r: Reader) => R, begin: (s: AnswerStream<R>) => Promise<unknown>) {
+    this.label = label;
+    this.item = item;
+    this.begin = begin;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Items received and not read yet. */
+  get buffered(): number {
+    return this.values.length - this.head;
+  }
+
+  /** An item arrived (its cost already counted against the credit). */
+  push(value: R, cost: number): void {
+    if (this.finished) return;
+    this.values.push(value);
+    this.costs.push(cost);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private start(): void {
+    this.started = true;
+    this.begin(this).then(
+      () => {
+        this.ended = true;
+        this.wake();
+      },
+      (e: unknown) => {
+        if (this.failure === undefined && !this.ended) this.failure = { error: e };
+        this.wake();
+      },
+    );
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    if (!this.started) this.start();
+    for (;;) {
+      if (this.finished) return { value: undefined, done: true };
+      if (this.head < this.values.length) {
+        const value = this.values[this.head]!;
+        const cost = this.costs[this.head]!;
+        this.values[this.head] = undefined as R;
+        this.head++;
+        if (this.head * 2 >= this.values.length && this.head > 64) {
+          this.values = this.values.slice(this.head);
+          this.costs = this.costs.slice(this.head);
+          this.head = 0;
+        }
+        const p = this.pending;
+        const grant = this.credit?.take(cost) ?? 0;
+        if (grant > 0 && p !== undefined && !p.done) p.conn.grant(Kind.StreamCredit, p.id, grant);
+        return { value, done: false };
+      }
+      if (this.failure !== undefined) {
+        const { error } = this.failure;
+        this.close();
+        throw error;
+      }
+      if (this.ended) {
+        this.close();
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
     }
-    return conn.call(contract, method, name, args, answer, this.$timeout, this.$signal) as Promise<R>;
+  }
+
+  /** Stops reading: the call is cancelled (CANCEL sent) if the host still streams. */
+  async return(): Promise<IteratorResult<R>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  private close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.values = [];
+    this.costs = [];
+    this.head = 0;
+    const p = this.pending;
+    if (p !== undefined && !p.done) {
+      p.conn.cancelStream(p, new CallCancelled(p.label, `${p.label} was cancelled: its answer stream was closed`));
+    }
+    this.wake();
   }
 }
 
@@ -1080,6 +1576,75 @@ export function host<C extends Client>(client: new () => C): C {
 
 /** Reads the answer of a method that returns nothing: an empty body. */
 export function noAnswer(_r: Reader): void {}
+
+// ---------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------
+
+/** The events of one subscription, read with `for await`; `close()` ends it. */
+export interface Subscription<T> extends AsyncIterable<Event<T>> {
+  /** The pattern it matches topics with. */
+  readonly pattern: string;
+  /** Ends the subscription (UNSUBSCRIBE); a reader waiting in `for await` sees the end. */
+  close(): void;
+}
+
+/**
+ * The base of the generated event classes (`TelemetryEvents`): one
+ * `publish<Kind>(topic, payload)` and one `subscribe<Kind>(pattern)` per
+ * kind of event of the contract. Get one with `events(TelemetryEvents)`.
+ */
+export abstract class Events {
+  /** The event contract; each generated class sets it. */
+  static readonly contract: ContractRef;
+  private readonly $contract: ContractRef;
+  private readonly $channel: bigint;
+
+  /** Use `events(TelemetryEvents)`. */
+  constructor() {
+    this.$contract = (new.target as unknown as HostContract).contract;
+    this.$channel = channelOf(this.$contract.fingerprint);
+  }
+
+  /**
+   * Publishes event number `event` on `topic` (the payload written by
+   * `payload`). Never waits: the event is handed to the host, which routes
+   * it to every other plugin and host subscriber whose pattern matches.
+   * Throws `InvalidTopic` for a topic that breaks the rules.
+   */
+  protected $publish(event: number, topic: string, payload: (w: Writer) => void): void {
+    checkTopic(topic);
+    const conn = current;
+    if (conn === undefined) {
+      throw new Error(`cannot publish ${this.$contract.name} events: this plugin is not connected to a host (call serve(...) first)`);
+    }
+    conn.publish(this.$channel, event, topic, payload);
+  }
+
+  /**
+   * Subscribes to event number `event` (`name` for messages) on the topics
+   * `pattern` matches. Throws `InvalidTopic` for a pattern that breaks the rules.
+   */
+  protected $subscribe<T>(event: number, name: string, pattern: string, payload: (r: Reader) => T): Subscription<T> {
+    checkPattern(pattern);
+    const conn = current;
+    if (conn === undefined) {
+      throw new Error(`cannot subscribe to ${this.$contract.name}.${name}: this plugin is not connected to a host (call serve(...) first)`);
+    }
+    return conn.subscribe(this.$contract.name, this.$channel, event, name, pattern, payload);
+  }
+}
+
+/**
+ * The events of event contract `E` on this plugin's host:
+ * `const telemetry = events(TelemetryEvents)`, then
+ * `telemetry.publishTemperature(topic, reading)` and
+ * `for await (const e of telemetry.subscribeTemperature("sensors/+/temp"))`.
+ * Publish and subscribe once `serve` runs (in a handler, or after `serve`).
+ */
+export function events<E extends Events>(contract: new () => E): E {
+  return new contract();
+}
 
 // ---------------------------------------------------------------------------
 // Frames
@@ -1390,6 +1955,17 @@ export interface ServeOptions {
    * and the plugin refuses a welcome that does not list each of them.
    */
   readonly requires?: readonly HostContract[];
+  /**
+   * The bytes of stream items the plugin lets the host have in flight per
+   * stream: the answer streams of its calls to the host and the stream
+   * arguments of the host's calls (default `DEFAULT_STREAM_WINDOW`, 1 MiB).
+   */
+  readonly streamWindow?: number;
+  /**
+   * The events each subscription holds for a reader that does not keep up
+   * before it drops the oldest (default `DEFAULT_EVENT_QUEUE`, 256).
+   */
+  readonly eventQueue?: number;
 }
 
 /** How a connection ended: the exit status, and a line for stderr. */
@@ -1411,6 +1987,12 @@ class Call implements CallContext {
   calls: Set<Pending> | undefined = undefined;
   /** Stopped because its deadline passed (rather than cancelled). */
   expired = false;
+  /** The credit of its answer stream, for a method that answers with one. */
+  output: SendCredit | undefined = undefined;
+  /** Its stream argument, for a method that takes one. */
+  input: ArgInput | undefined = undefined;
+  /** Run once when the call is stopped: ends its streams. */
+  onStop: (() => void) | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private reason: Error | undefined = undefined;
 
@@ -1441,6 +2023,9 @@ class Call implements CallContext {
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.controller?.abort(reason);
+    const onStop = this.onStop;
+    this.onStop = undefined;
+    onStop?.();
     const calls = this.calls;
     if (calls !== undefined) {
       this.calls = undefined;
@@ -1475,6 +2060,13 @@ class Pending {
   parent: Call | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
+  /** The answer stream that receives its items, for a method that answers with one. */
+  stream: AnswerStream<unknown> | undefined = undefined;
+  /** Its stream argument, for a method that takes one, and the credit the host granted for it. */
+  input: ArgSource<unknown> | undefined = undefined;
+  argCredit: SendCredit | undefined = undefined;
+  /** The answer stream's window. */
+  window = DEFAULT_STREAM_WINDOW;
 
   constructor(
     conn: Connection,
@@ -1612,6 +2204,254 @@ function stoppedError(p: Pending, handler: Call): CallError {
   );
 }
 
+/**
+ * The stream argument of a call the host made, as its handler reads it: the
+ * items that arrived (at most the window granted, plus one), then the end,
+ * or the host's error as the last item. Read once, with `for await`.
+ */
+class ArgInput implements AsyncIterableIterator<unknown> {
+  private readonly conn: Connection;
+  private readonly id: number | bigint;
+  private readonly label: string;
+  private readonly item: (r: Reader) => unknown;
+  readonly credit: ReceiveCredit;
+  private values: unknown[] = [];
+  private costs: number[] = [];
+  private head = 0;
+  private ended = false;
+  private failure: { readonly error: unknown } | undefined = undefined;
+  /** The handler stopped reading (returned from its loop, or the call ended). */
+  private stopped = false;
+  private iterating = false;
+  private waiter: (() => void) | undefined = undefined;
+
+  constructor(conn: Connection, id: number | bigint, label: string, item: (r: Reader) => unknown, window: number) {
+    this.conn = conn;
+    this.id = id;
+    this.label = label;
+    this.item = item;
+    this.credit = new ReceiveCredit(window);
+  }
+
+  [Symbol.asyncIterator](): this {
+    if (this.iterating) throw new TypeError(`the stream argument of ${this.label} can be read once`);
+    this.iterating = true;
+    return this;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** An ARG_ITEM: `false` when the host had no credit left for it. */
+  onItem(body: Uint8Array, owned: boolean): boolean {
+    const cost = itemCost(body.length);
+    if (!this.credit.receive(cost)) return false;
+    if (this.stopped || this.ended || this.failure !== undefined) return true;
+    let value: unknown;
+    try {
+      const r = new Reader(body, owned);
+      value = this.item(r);
+      r.end();
+    } catch (e) {
+      this.failure = {
+        error: new DecodeError(`an item of the stream argument of ${this.label} does not decode: ${errorMessage(asDecodeError(e)).message}`),
+      };
+      this.wake();
+      return true;
+    }
+    this.values.push(value);
+    this.costs.push(cost);
+    this.wake();
+    return true;
+  }
+
+  /** An ARG_END: empty when the host's stream ended, else its error. */
+  onEnd(body: Uint8Array): void {
+    if (this.ended || this.failure !== undefined) return;
+    if (body.length === 0) {
+      this.ended = true;
+    } else {
+      const { code, message, detail } = decodeErrorBody(body);
+      this.failure = { error: new RemoteError(this.label, code, message, detail) };
+    }
+    this.wake();
+  }
+
+  /** The call ended or was stopped: a reader still waiting gets `reason`. */
+  stop(reason: Error | undefined): void {
+    if (this.stopped) return;
+    if (reason !== undefined && !this.ended && this.failure === undefined) this.failure = { error: reason };
+    this.stopped = reason === undefined;
+    this.wake();
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    for (;;) {
+      if (this.head < this.values.length) {
+        const value = this.values[this.head];
+        const cost = this.costs[this.head]!;
+        this.values[this.head] = undefined;
+        this.head++;
+        if (this.head * 2 >= this.values.length && this.head > 64) {
+          this.values = this.values.slice(this.head);
+          this.costs = this.costs.slice(this.head);
+          this.head = 0;
+        }
+        if (!this.stopped) {
+          const grant = this.credit.take(cost);
+          if (grant > 0) this.conn.grant(Kind.ArgCredit, this.id, grant);
+        }
+        return { value, done: false };
+      }
+      if (this.failure !== undefined) {
+        const { error } = this.failure;
+        this.close();
+        throw error;
+      }
+      if (this.ended || this.stopped) {
+        this.close();
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** The handler stops reading: no more credit; items still arriving are dropped. */
+  async return(): Promise<IteratorResult<unknown>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  private close(): void {
+    this.stopped = true;
+    this.ended = true;
+    this.failure = undefined;
+    this.values = [];
+    this.costs = [];
+    this.head = 0;
+    this.wake();
+  }
+}
+
+/** An `ErrorBody`; a `DecodeError` when the bytes are not one. */
+function decodeErrorBody(body: Uint8Array): { code: number; message: string; detail: string } {
+  return decodeValue(body, (r) => ({ code: r.u32(), message: r.string(), detail: r.string() }));
+}
+
+/** The iterator of what a stream handler returned; a `TypeError` when it is no `AsyncIterable` or `Iterable`. */
+function iteratorOf(v: unknown, label: string): AsyncIterator<unknown> | Iterator<unknown> {
+  if (v !== null && (typeof v === "object" || typeof v === "function")) {
+    const asyncIt = (v as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    if (typeof asyncIt === "function") return asyncIt.call(v);
+    const it = (v as Partial<Iterable<unknown>>)[Symbol.iterator];
+    if (typeof it === "function") return it.call(v);
+  }
+  throw new TypeError(`${label} answers with a stream: its handler must return an AsyncIterable (an async generator), not ${describe(v)}`);
+}
+
+/** Ends an iterator early (its `finally` blocks run); what that throws is not the caller's. */
+function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {
+  try {
+    const r = it.return?.();
+    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => {});
+  } catch {
+    // An iterator whose return() throws is done anyway.
+  }
+}
+
+/** A STREAM_CREDIT or ARG_CREDIT body: one u32, at least 1. */
+function decodeCredit(body: Uint8Array, kind: number): number {
+  const name = kind === Kind.StreamCredit ? "STREAM_CREDIT" : "ARG_CREDIT";
+  let n: number;
+  try {
+    n = decodeValue(body, (r) => r.u32());
+  } catch (e) {
+    throw new ProtocolError(`a ${name} body is one u32; this one does not decode: ${errorMessage(e).message}`);
+  }
+  if (n < 1) throw new ProtocolError(`a ${name} grants ${n} bytes; a grant is at least 1`);
+  return n;
+}
+
+/**
+ * Publishes past this many bytes the socket has not written yet are dropped:
+ * publishing never waits, and a host that does not read costs a bounded
+ * amount of memory.
+ */
+const PUBLISH_BACKLOG = 4 * HIGH_WATER;
+
+/** One subscription of this plugin: its queue of events, read by one reader. */
+class Sub implements Subscription<unknown>, AsyncIterator<Event<unknown>> {
+  readonly id: number;
+  readonly pattern: string;
+  readonly label: string;
+  readonly payload: (r: Reader) => unknown;
+  readonly queue: EventQueue<unknown>;
+  private readonly onClose: (s: Sub) => void;
+  private closed = false;
+  private waiter: (() => void) | undefined = undefined;
+
+  constructor(
+    id: number,
+    label: string,
+    pattern: string,
+    payload: (r: Reader) => unknown,
+    capacity: number,
+    onClose: (s: Sub) => void,
+  ) {
+    this.id = id;
+    this.label = label;
+    this.pattern = pattern;
+    this.payload = payload;
+    this.queue = new EventQueue(capacity);
+    this.onClose = onClose;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Event<unknown>> {
+    return this;
+  }
+
+  deliver(e: Event<unknown>): void {
+    if (this.closed) return;
+    this.queue.push(e);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  async next(): Promise<IteratorResult<Event<unknown>>> {
+    for (;;) {
+      const e = this.queue.shift();
+      if (e !== undefined) return { value: e, done: false };
+      if (this.closed) return { value: undefined, done: true };
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<Event<unknown>>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  /** Ends the subscription: UNSUBSCRIBE, and readers see the end. */
+  close(): void {
+    if (this.closed) return;
+    this.end();
+    this.onClose(this);
+  }
+
+  /** Ends it here only (the connection closed). */
+  end(): void {
+    this.closed = true;
+    this.queue.clear();
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}
+
 /** One connection to the host. */
 class Connection {
   private readonly socket: net.Socket;
@@ -1665,6 +2505,19 @@ class Connection {
   };
   private readonly done: (status: Status) => void;
   private readonly onWelcome: () => void;
+  /** The protocol version the host chose (2 until it did). */
+  private protocol = 2;
+  /** The window of the streams this plugin receives. */
+  readonly streamWindow: number;
+  /** The events each subscription holds. */
+  private readonly eventQueue: number;
+  /** This plugin's live subscriptions, by id. */
+  private readonly subs = new Map<number, Sub>();
+  private nextSub = 1;
+  /** PUBLISH and SUBSCRIBE frames made before the host's welcome, sent once it comes (at most `eventQueue` publishes). */
+  private eventsBeforeWelcome: { readonly frame: Uint8Array; readonly publish: boolean; readonly sub?: Sub }[] = [];
+  /** Publishes dropped because the host did not read what the plugin wrote. */
+  droppedPublishes = 0;
   /** How the connection ended, once it did. */
   status: Status | undefined;
 
@@ -1675,6 +2528,7 @@ class Connection {
     requires: readonly ContractRef[],
     done: (status: Status) => void,
     onWelcome: () => void,
+    options: ServeOptions = {},
   ) {
     this.socket = socket;
     this.frames = frames;
@@ -1682,6 +2536,8 @@ class Connection {
     this.requires = requires;
     this.done = done;
     this.onWelcome = onWelcome;
+    this.streamWindow = checkWindow(options.streamWindow ?? DEFAULT_STREAM_WINDOW);
+    this.eventQueue = new EventQueue(options.eventQueue ?? DEFAULT_EVENT_QUEUE).capacity;
   }
 
   /**
@@ -1815,12 +2671,24 @@ class Connection {
         }
         this.hostContracts = served;
         this.maxFrame = maxFrame;
+        this.protocol = protocol;
         this.welcomed = true;
         this.frames.max = this.maxFrame;
         this.onWelcome();
         const waiting = this.beforeWelcome;
         this.beforeWelcome = [];
         for (const p of waiting) if (!p.done) this.send(p);
+        const events = this.eventsBeforeWelcome;
+        this.eventsBeforeWelcome = [];
+        for (const e of events) {
+          if (e.sub !== undefined && !this.subs.has(e.sub.id)) continue;
+          if (this.protocol < STREAMS_PROTOCOL) {
+            e.sub?.end();
+            continue;
+          }
+          this.out.raw(e.frame);
+          this.queued();
+        }
         return;
       }
       if (kind === Kind.Refuse) {
@@ -1844,7 +2712,52 @@ class Connection {
         throw new ProtocolError(`a ${name} frame must carry id 0, this one carries id ${idKey(buf, at)}`);
       }
     }
+    if (kind >= Kind.Event && this.protocol < STREAMS_PROTOCOL) {
+      throw new ProtocolError(`frame kind 0x${kind.toString(16)} is from protocol ${STREAMS_PROTOCOL}, and this connection speaks ${this.protocol}`);
+    }
     switch (kind) {
+      case Kind.StreamCredit:
+      case Kind.ArgCredit: {
+        const n = decodeCredit(body, kind);
+        const key = idKey(buf, at);
+        const credit = kind === Kind.StreamCredit ? this.running.get(key)?.output : this.pending.get(key)?.argCredit;
+        credit?.grant(n);
+        return;
+      }
+      case Kind.StreamItem: {
+        const p = this.pending.size === 0 ? undefined : this.pending.get(idKey(buf, at));
+        const stream = p?.stream;
+        if (p === undefined || stream === undefined || !p.written) return;
+        this.onStreamItem(p, stream, body, owned);
+        return;
+      }
+      case Kind.ArgItem: {
+        const input = this.running.get(idKey(buf, at))?.input;
+        if (input !== undefined && !input.onItem(body, owned)) {
+          throw new ProtocolError(
+            `the host sent an ARG_ITEM for call ${idKey(buf, at)} with no credit left: it may send ${input.credit.window} bytes of items ahead of what the plugin took`,
+          );
+        }
+        return;
+      }
+      case Kind.ArgEnd: {
+        const input = this.running.get(idKey(buf, at))?.input;
+        if (input === undefined) return;
+        let ok = true;
+        if (body.length !== 0) {
+          try {
+            decodeErrorBody(body);
+          } catch {
+            ok = false;
+          }
+        }
+        if (!ok) throw new ProtocolError(`an ARG_END body is empty or an ErrorBody; this one does not decode`);
+        input.onEnd(body);
+        return;
+      }
+      case Kind.Event:
+        this.onEvent(idKey(buf, at), body);
+        return;
       case Kind.Cancel: {
         const key = idKey(buf, at);
         const call = this.running.get(key);
@@ -1934,9 +2847,20 @@ class Connection {
     decode: (r: Reader) => unknown,
     timeout: number | null | undefined,
     signal: AbortSignal | undefined,
+    extra?: CallExtra,
   ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const p = new Pending(this, contract, method, name, args, decode, resolve, reject);
+      if (extra !== undefined) {
+        p.window = extra.window ?? this.streamWindow;
+        p.stream = extra.stream;
+        p.input = extra.input;
+        if (p.input !== undefined) p.argCredit = new SendCredit();
+        if (p.stream !== undefined) {
+          p.stream.pending = p;
+          p.stream.credit = new ReceiveCredit(p.window);
+        }
+      }
       if (this.closed) {
         reject(this.closedError(p));
         return;
@@ -2075,7 +2999,211 @@ class Connection {
       return;
     }
     p.written = true;
+    // An answer stream's first credit follows its request.
+    const credit = p.stream?.credit;
+    if (credit !== undefined) this.grant(Kind.StreamCredit, p.id, credit.start());
+    if (p.input !== undefined) void this.feed(p, p.input);
     this.queued();
+  }
+
+  /**
+   * Sends the stream argument of call `p` to the host as its credit allows,
+   * then ARG_END: empty when the source ended, with an ErrorBody (code 4)
+   * when it threw. Stops, closing the source, once the call is answered.
+   */
+  private async feed(p: Pending, input: ArgSource<unknown>): Promise<void> {
+    const credit = p.argCredit!;
+    let it: AsyncIterator<unknown> | Iterator<unknown> | undefined;
+    let finished = false;
+    try {
+      for (;;) {
+        while (!credit.open) {
+          if (p.done || this.closed) return;
+          await credit.wait();
+        }
+        if (p.done || this.closed) return;
+        let r: IteratorResult<unknown>;
+        try {
+          it ??= iteratorOf(input.source, p.label);
+          r = await it.next();
+        } catch (e) {
+          finished = true;
+          if (p.done || this.closed) return;
+          const { message } = errorMessage(e);
+          const out = this.out;
+          const at = out.begin(Kind.ArgEnd, p.id);
+          out.u32(ErrorCode.HandlerFailed);
+          out.string(wellFormed(message, SHORT_ERROR_CHARS));
+          out.string("");
+          out.end(at);
+          this.queued();
+          return;
+        }
+        if (p.done || this.closed) return;
+        if (r.done === true) {
+          finished = true;
+          this.control(Kind.ArgEnd, p.id);
+          return;
+        }
+        const out = this.out;
+        const at = out.begin(Kind.ArgItem, p.id);
+        let length: number;
+        try {
+          input.encode(out, r.value);
+          length = out.end(at);
+          if (length > this.maxFrame) {
+            throw new EncodeError(`the item is ${length} bytes, more than the maximum frame size ${this.maxFrame}; send a stream of smaller items`);
+          }
+        } catch (e) {
+          out.cut(at);
+          const { message } = errorMessage(e);
+          const end = out.begin(Kind.ArgEnd, p.id);
+          out.u32(ErrorCode.HandlerFailed);
+          out.string(wellFormed(`an item of the stream argument cannot be sent: ${message}`, SHORT_ERROR_CHARS));
+          out.string("");
+          out.end(end);
+          this.queued();
+          return;
+        }
+        credit.spend(length + 4);
+        this.queued();
+      }
+    } finally {
+      if (!finished && it !== undefined) closeIterator(it);
+    }
+  }
+
+  /** Queues a STREAM_CREDIT or ARG_CREDIT of `n` bytes for call `id`. */
+  grant(kind: number, id: number | bigint, n: number): void {
+    if (this.closed) return;
+    const out = this.out;
+    const at = out.begin(kind, id);
+    out.u32(n);
+    out.end(at);
+    this.queued();
+  }
+
+  /** PUBLISH: hands the event to the host, never waiting (dropped while the host does not read). */
+  publish(channel: bigint, event: number, topic: string, payload: (w: Writer) => void): void {
+    if (this.closed) return;
+    if (!this.welcomed) {
+      const w = frameWriter(Kind.Publish, null);
+      w.u64(channel);
+      w.u32(event);
+      w.string(topic);
+      payload(w);
+      const frame = finishFrame(w, this.maxFrame);
+      const queued = this.eventsBeforeWelcome;
+      if (queued.filter((e) => e.publish).length >= this.eventQueue) {
+        queued.splice(queued.findIndex((e) => e.publish), 1);
+        this.droppedPublishes++;
+      }
+      queued.push({ frame, publish: true });
+      return;
+    }
+    if (this.protocol < STREAMS_PROTOCOL) {
+      throw new Error(`cannot publish: the host speaks protocol ${this.protocol}, and events need protocol ${STREAMS_PROTOCOL}`);
+    }
+    const out = this.out;
+    const at = out.begin(Kind.Publish, 0);
+    try {
+      out.u64(channel);
+      out.u32(event);
+      out.string(topic);
+      payload(out);
+      const length = out.end(at);
+      if (length > this.maxFrame) {
+        throw new EncodeError(`the event is ${length} bytes, more than the maximum frame size ${this.maxFrame}`);
+      }
+      if (this.socket.writableLength + out.length > PUBLISH_BACKLOG) {
+        // The host does not read: this event goes the way a full queue's would.
+        out.cut(at);
+        this.droppedPublishes++;
+        return;
+      }
+    } catch (e) {
+      out.cut(at);
+      throw e;
+    }
+    this.queued();
+  }
+
+  /** SUBSCRIBE: a new subscription to event `event` of `channel` on `pattern`. */
+  subscribe<T>(contract: string, channel: bigint, event: number, name: string, pattern: string, payload: (r: Reader) => T): Subscription<T> {
+    if (this.welcomed && this.protocol < STREAMS_PROTOCOL) {
+      throw new Error(`cannot subscribe: the host speaks protocol ${this.protocol}, and events need protocol ${STREAMS_PROTOCOL}`);
+    }
+    while (this.subs.has(this.nextSub) || this.nextSub === 0) this.nextSub = (this.nextSub + 1) % Number.MAX_SAFE_INTEGER;
+    const id = this.nextSub++;
+    const sub = new Sub(id, `${contract}.${name}`, pattern, payload, this.eventQueue, (s) => {
+      if (this.subs.get(s.id) !== s) return;
+      this.subs.delete(s.id);
+      if (this.welcomed) this.control(Kind.Unsubscribe, s.id);
+    });
+    if (this.closed) {
+      sub.end();
+      return sub as Subscription<unknown> as Subscription<T>;
+    }
+    this.subs.set(id, sub);
+    const w = frameWriter(Kind.Subscribe, null);
+    w.string(contract);
+    w.u64(channel);
+    w.u32(event);
+    w.string(pattern);
+    const frame = finishFrame(w, this.welcomed ? this.maxFrame : DEFAULT_MAX_FRAME);
+    new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setBigUint64(5, BigInt(id), true);
+    if (this.welcomed) {
+      this.out.raw(frame);
+      this.queued();
+    } else {
+      this.eventsBeforeWelcome.push({ frame, publish: false, sub });
+    }
+    return sub as Subscription<unknown> as Subscription<T>;
+  }
+
+  /** An EVENT for subscription `id`: queued for its reader, or dropped when it is no live subscription's. */
+  private onEvent(id: number | bigint, body: Buffer): void {
+    const sub = typeof id === "number" ? this.subs.get(id) : undefined;
+    if (sub === undefined) return;
+    let event: Event<unknown>;
+    try {
+      event = decodeValue(body, (r) => {
+        const lagged = r.u64();
+        const topic = r.string();
+        return { topic, lagged, payload: sub.payload(r) };
+      });
+    } catch (e) {
+      process.stderr.write(`goproc: an event for ${sub.label} on ${sub.pattern} does not decode, dropped: ${errorMessage(e).message}\n`);
+      return;
+    }
+    sub.deliver(event);
+  }
+
+  /** The caller closed the answer stream of call `p`: CANCEL, and the call fails with `error` (which nobody reads). */
+  cancelStream(p: Pending, error: CallError): void {
+    this.giveUp(p, error);
+  }
+
+  /** A STREAM_ITEM for call `p`, which waits for items of `stream`. */
+  private onStreamItem(p: Pending, stream: AnswerStream<unknown>, body: Buffer, owned: boolean): void {
+    const cost = itemCost(body.length);
+    const credit = stream.credit!;
+    if (!credit.receive(cost)) {
+      throw new ProtocolError(
+        `the host sent a STREAM_ITEM for call ${p.id} (${p.label}) with no credit left: it may send ${credit.window} bytes of items ahead of what the plugin read`,
+      );
+    }
+    let value: unknown;
+    try {
+      const r = new Reader(body, owned);
+      value = stream.item(r);
+      r.end();
+    } catch (e) {
+      const why = errorMessage(asDecodeError(e)).message;
+      this.giveUp(p, new CallError(p.label, `an item of the answer stream of ${p.label} does not decode: ${why}`, { cause: e }));
+      return;
+    }
+    stream.push(value, cost);
   }
 
   /**
@@ -2089,6 +3217,7 @@ class Connection {
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.onAbort !== undefined) p.signal?.removeEventListener("abort", p.onAbort);
     p.parent?.calls?.delete(p);
+    p.argCredit?.wake();
     return true;
   }
 
@@ -2221,7 +3350,7 @@ class Connection {
       );
       return;
     }
-    let run: (ctx: CallContext) => unknown;
+    let run: (ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
     try {
       run = bound.decode(r);
       r.end();
@@ -2235,34 +3364,55 @@ class Connection {
     }
     const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
     const call = new Call(bound.name, deadline);
+    let input: ArgInput | undefined;
+    if (bound.argItem !== undefined) {
+      // The stream argument's first credit goes when the handler starts.
+      input = new ArgInput(this, id, bound.name, bound.argItem, this.streamWindow);
+      call.input = input;
+      call.onStop = () => input?.stop(call.stopped);
+      this.grant(Kind.ArgCredit, id, input.credit.start());
+    }
     // With host clients in use, the handler runs in its own context, which
     // its calls to the host read; without, it costs nothing.
     const context = handlerContext;
     let result: unknown;
     try {
-      result = context === undefined ? run(call) : context.run(call, run, call);
+      result = context === undefined ? run(call, input) : context.run(call, run, call, input);
     } catch (e) {
       const { message, detail } = errorMessage(e);
       this.sendError(id, ErrorCode.HandlerFailed, message, detail);
       return;
     }
+    if (bound.answerStream) {
+      let it: AsyncIterator<unknown> | Iterator<unknown>;
+      try {
+        it = iteratorOf(result, bound.name);
+      } catch (e) {
+        const { message, detail } = errorMessage(e);
+        this.sendError(id, ErrorCode.HandlerFailed, message, detail);
+        return;
+      }
+      const credit = new SendCredit();
+      call.output = credit;
+      call.onStop = () => {
+        input?.stop(call.stopped);
+        credit.wake();
+        // The generator's `finally` blocks run, in the handler's context.
+        if (context === undefined) closeIterator(it);
+        else context.run(call, closeIterator, it);
+      };
+      this.arm(id, call, deadlineMs);
+      this.running.set(id, call);
+      void this.pump(id, call, bound, it, credit, context);
+      return;
+    }
     if (!isThenable(result)) {
       // Answered at once: no promise, no timer, nothing to cancel.
+      input?.stop(undefined);
       this.answer(id, bound, result);
       return;
     }
-    // The handler sees every deadline, but setTimeout holds at most 2^31-1 ms
-    // (24.8 days): a longer one is left to the host, which stops waiting then.
-    if (deadline !== null && deadlineMs <= 0x7fffffffn) {
-      call.timer = setTimeout(() => {
-        if (this.running.get(id) !== call) return;
-        this.running.delete(id);
-        call.expired = true;
-        call.abort(new Error("the call's deadline passed"));
-        this.sendError(id, ErrorCode.DeadlineExceeded, "the handler did not finish before the call's deadline");
-        this.maybeFinishDraining();
-      }, Math.max(0, deadline - Date.now()));
-    }
+    this.arm(id, call, deadlineMs);
     this.running.set(id, call);
     Promise.resolve(result).then(
       (v) => {
@@ -2279,6 +3429,94 @@ class Connection {
     );
   }
 
+  /** Starts the deadline timer of call `id`: past it, the handler is stopped and the host gets ERROR code 6. */
+  private arm(id: number | bigint, call: Call, deadlineMs: bigint): void {
+    const deadline = call.deadline;
+    // The handler sees every deadline, but setTimeout holds at most 2^31-1 ms
+    // (24.8 days): a longer one is left to the host, which stops waiting then.
+    if (deadline === null || deadlineMs > 0x7fffffffn) return;
+    call.timer = setTimeout(() => {
+      if (this.running.get(id) !== call) return;
+      this.running.delete(id);
+      call.expired = true;
+      call.abort(new Error("the call's deadline passed"));
+      this.sendError(id, ErrorCode.DeadlineExceeded, "the handler did not finish before the call's deadline");
+      this.maybeFinishDraining();
+    }, Math.max(0, deadline - Date.now()));
+  }
+
+  /**
+   * Sends the items of the answer stream of call `id` as its credit allows:
+   * the iterator is not asked for an item while the credit is used up, so
+   * an async generator waits at its `yield`. Ends with an empty RESPONSE,
+   * or ERROR code 4 when the generator throws.
+   */
+  private async pump(
+    id: number | bigint,
+    call: Call,
+    bound: BoundMethod,
+    it: AsyncIterator<unknown> | Iterator<unknown>,
+    credit: SendCredit,
+    context: AsyncLocalStorage<Call> | undefined,
+  ): Promise<void> {
+    const next = (): unknown => it.next();
+    for (;;) {
+      while (!credit.open) {
+        if (this.running.get(id) !== call) return;
+        await credit.wait();
+      }
+      if (this.running.get(id) !== call) return;
+      let r: IteratorResult<unknown>;
+      try {
+        r = (await (context === undefined ? next() : context.run(call, next))) as IteratorResult<unknown>;
+      } catch (e) {
+        if (!this.release(id, call)) return;
+        call.input?.stop(undefined);
+        const { message, detail } = errorMessage(e);
+        this.sendError(id, ErrorCode.HandlerFailed, message, detail);
+        this.maybeFinishDraining();
+        return;
+      }
+      if (this.running.get(id) !== call) return;
+      if (r === null || typeof r !== "object") {
+        this.release(id, call);
+        this.sendError(id, ErrorCode.HandlerFailed, `TypeError: the iterator of ${bound.name} gave ${describe(r)}, not an iterator result`);
+        this.maybeFinishDraining();
+        return;
+      }
+      if (r.done === true) {
+        this.release(id, call);
+        call.input?.stop(undefined);
+        this.control(Kind.Response, id);
+        this.maybeFinishDraining();
+        return;
+      }
+      if (this.closed) return;
+      const out = this.out;
+      const at = out.begin(Kind.StreamItem, id);
+      let length: number;
+      try {
+        bound.encode(out, r.value);
+        length = out.end(at);
+        if (length > this.maxFrame) {
+          throw new EncodeError(`the item is ${length} bytes, more than the maximum frame size ${this.maxFrame}; send a stream of smaller items`);
+        }
+      } catch (e) {
+        out.cut(at);
+        this.release(id, call);
+        call.input?.stop(undefined);
+        if (context === undefined) closeIterator(it);
+        else context.run(call, closeIterator, it);
+        const { message, detail } = errorMessage(e);
+        this.sendError(id, ErrorCode.HandlerFailed, `an item of the answer stream cannot be sent: ${message}`, detail);
+        this.maybeFinishDraining();
+        return;
+      }
+      credit.spend(length + 4);
+      this.queued();
+    }
+  }
+
   /** Ends a call; `false` when it was already cancelled or timed out. */
   private release(key: number | bigint, call: Call): boolean {
     if (this.running.get(key) !== call) return false;
@@ -2287,6 +3525,8 @@ class Connection {
       clearTimeout(call.timer);
       call.timer = undefined;
     }
+    call.onStop = undefined;
+    call.input?.stop(undefined);
     return true;
   }
 
@@ -2314,6 +3554,9 @@ class Connection {
       call.abort(new Error("the connection to the host closed"));
     }
     this.running.clear();
+    for (const sub of this.subs.values()) sub.end();
+    this.subs.clear();
+    this.eventsBeforeWelcome = [];
     const timer = setTimeout(() => {
       this.socket.destroy();
       this.done(status);
@@ -2381,7 +3624,7 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
     const welcomeTimer = setTimeout(() => {
       conn.finish({ code: 1, message: `the host did not answer the hello within ${WELCOME_TIMEOUT_MS} ms` });
     }, WELCOME_TIMEOUT_MS);
-    const conn = new Connection(socket, frames, list, requires, done, () => clearTimeout(welcomeTimer));
+    const conn = new Connection(socket, frames, list, requires, done, () => clearTimeout(welcomeTimer), options);
     current = conn;
     socket.on("connect", () => {
       try {

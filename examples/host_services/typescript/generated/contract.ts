@@ -5,8 +5,8 @@
 // Contract PageCounter fingerprint bf5782165595c0ab4e008374b53ed68ac0bc40cf293f8ff26f0d2b55d8cd97b1
 
 import * as $rt from "./goproc_runtime.js";
-export type { CallContext, Result, ServeOptions } from "./goproc_runtime.js";
-export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed } from "./goproc_runtime.js";
+export type { CallContext, Result, ServeOptions, Event, Subscription } from "./goproc_runtime.js";
+export { ok, err, serve, host, CallError, CallTimeout, CallCancelled, RemoteError, ConnectionClosed, events, InvalidTopic } from "./goproc_runtime.js";
 
 /** How much a log line matters. */
 export type Level =
