@@ -477,10 +477,10 @@ async fn the_streams_example_transformer_writes_one_line_per_sample_as_it_arrive
 
 #[tokio::test]
 async fn the_events_example_sensor_publishes_measurements_on_home_room_quantity() {
-    use events_example::{SensorClient, SensorEventsEvents};
+    use events_example::{SensorClient, SensorEvents};
     let js = common::node::build_example("events", "ts-example-events");
     let bus = Bus::new();
-    let mut sub = SensorEventsEvents::on(&bus)
+    let mut sub = SensorEvents::on(&bus)
         .subscribe_measurement("home/+/humidity")
         .unwrap();
     let plugin = Plugin::builder(common::node::node())
