@@ -505,14 +505,20 @@ fn rows() -> Vec<Row> {
             "fan-out to 10 subscribers: raw echoes",
             "fanout10-ct",
             "raw",
-            Per(crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64, "events"),
+            Per(
+                crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64,
+                "events",
+            ),
         ),
         vs(
             row(
                 "fan-out to 10 plugins: goproc events delivered",
                 "fanout10-ct",
                 "goproc",
-                Per(crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64, "events"),
+                Per(
+                    crate::streams::FAN_EVENTS * crate::streams::SUBSCRIBERS as u64,
+                    "events",
+                ),
             ),
             "raw",
             RateRatioAtLeast(0.0),

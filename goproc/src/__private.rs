@@ -118,6 +118,7 @@ pub fn encode_item<T: Serialize>(item: &T, out: &mut Vec<u8>) -> Result<(), Stri
 // `&Vec<u8>`: it is an `EncodeItem<Vec<u8>>`.
 #[allow(clippy::ptr_arg)]
 pub fn encode_bytes_item(item: &Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
+    out.reserve(item.len() + 9);
     codec::encode_into(serde_bytes::Bytes::new(item), out)
 }
 

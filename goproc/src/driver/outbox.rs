@@ -155,6 +155,21 @@ impl Outbox {
         self.request_room.take(len).await
     }
 
+    /// Queues a copy of a small frame (a stream item) that holds `room`:
+    /// the sender keeps its buffer for the next one. `Err` if the outbox no
+    /// longer takes any.
+    pub(super) fn push_request_copy(&self, frame: &[u8], room: Room<'_>) -> Result<(), Stopped> {
+        debug_assert!(frame.len() < LARGE_FRAME);
+        let mut q = lock(&self.queue);
+        if q.refuses() {
+            return Err(Stopped);
+        }
+        q.request_room += room.keep();
+        q.tail.extend_from_slice(frame);
+        self.wake_writer(q);
+        Ok(())
+    }
+
     /// Queues a request (or ping) frame that holds `room`; gives the frame
     /// back if the outbox no longer takes any.
     pub(super) fn push_request(&self, frame: Vec<u8>, room: Room<'_>) -> Result<Queued, Vec<u8>> {

@@ -16,7 +16,7 @@ use super::calls::CallFailure;
 use super::serve::RemoteError;
 use super::{lock, Connection};
 use crate::session::{Asked, InEnd, Next, Reply, StreamNext, Whose};
-use crate::wire::frame::{control_frame, set_id, FrameBuf};
+use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::ErrorBody;
 use crate::wire::{codec, Kind};
 use crate::{Error, RemoteCode};
@@ -39,23 +39,30 @@ pub type EncodeItem<T> = fn(&T, &mut Vec<u8>) -> Result<(), String>;
 /// Decodes one stream item from its frame's body.
 pub type DecodeItem<T> = fn(Vec<u8>) -> Result<T, String>;
 
-/// A stream item's frame, with the item encoded.
-fn item_frame<T>(
+/// Lays a stream item's frame out in `buf` (reused from item to item).
+fn item_frame_into<T>(
+    buf: &mut Vec<u8>,
     kind: Kind,
     id: u64,
     item: &T,
     encode: EncodeItem<T>,
     max_frame: u32,
-) -> Result<Vec<u8>, String> {
-    let mut frame = FrameBuf::with_capacity(kind, id, 64);
-    encode(item, frame.body_mut())?;
-    frame.finish(max_frame).map_err(|e| {
-        format!(
-            "a stream item is {} bytes, more than the maximum frame size {}; send large values \
-             as a stream of chunks",
-            e.length, e.max
-        )
-    })
+) -> Result<(), String> {
+    buf.clear();
+    buf.extend_from_slice(&[0; HEADER_LEN]);
+    encode(item, buf)?;
+    let length = buf.len() - 4;
+    if length > max_frame as usize {
+        return Err(format!(
+            "a stream item is {} bytes, more than the maximum frame size {max_frame}; send \
+             large values as a stream of chunks",
+            buf.len()
+        ));
+    }
+    buf[..4].copy_from_slice(&(length as u32).to_le_bytes());
+    buf[4] = kind as u8;
+    buf[5..HEADER_LEN].copy_from_slice(&id.to_le_bytes());
+    Ok(())
 }
 
 impl Connection {
@@ -77,6 +84,15 @@ impl Connection {
             .map_err(|_| ())
     }
 
+    /// [`Connection::send_item`] for a small frame, copied into the outbox.
+    async fn send_item_copy(&self, frame: &[u8]) -> Result<(), ()> {
+        let room = match self.outbox.try_reserve(frame.len()) {
+            Some(room) => room,
+            None => self.outbox.reserve(frame.len()).await.map_err(|_| ())?,
+        };
+        self.outbox.push_request_copy(frame, room).map_err(|_| ())
+    }
+
     /// Waits until an item of an outgoing stream may be sent: `false` when
     /// the receiver wants no more, or the connection failed.
     async fn credit(&self, whose: Whose, id: u64) -> bool {
@@ -95,8 +111,12 @@ impl Connection {
         items: &mut crate::Stream<T>,
         encode: EncodeItem<T>,
     ) -> Result<bool, String> {
+        let mut frame = Vec::new();
+        // Whether the last item left credit: then the next goes without
+        // asking the session again.
+        let mut may_send = false;
         loop {
-            if !self.credit(whose, id).await {
+            if !may_send && !self.credit(whose, id).await {
                 return Ok(false);
             }
             let item = match items.next().await {
@@ -104,10 +124,15 @@ impl Connection {
                 Some(Err(e)) => return Err(e.to_string()),
                 Some(Ok(item)) => item,
             };
-            let frame = item_frame(kind, id, &item, encode, self.max_frame)?;
+            item_frame_into(&mut frame, kind, id, &item, encode, self.max_frame)?;
             drop(item);
-            lock(&self.session).spend(whose, id, frame.len() - crate::wire::frame::HEADER_LEN);
-            if self.send_item(frame).await.is_err() {
+            may_send = lock(&self.session).spend(whose, id, frame.len() - HEADER_LEN);
+            let sent = if frame.len() < super::outbox::LARGE_FRAME {
+                self.send_item_copy(&frame).await
+            } else {
+                self.send_item(std::mem::take(&mut frame)).await
+            };
+            if sent.is_err() {
                 return Ok(false);
             }
         }

@@ -299,9 +299,10 @@ impl<H> Session<H> {
         self.streams.poll_credit(whose, id, waker)
     }
 
-    /// An item of `body_len` bytes of an outgoing stream is being sent.
-    pub(crate) fn spend(&mut self, whose: Whose, id: u64, body_len: usize) {
-        self.streams.spend(whose, id, body_len);
+    /// An item of `body_len` bytes of an outgoing stream is being sent;
+    /// whether another may follow without waiting.
+    pub(crate) fn spend(&mut self, whose: Whose, id: u64, body_len: usize) -> bool {
+        self.closed.is_none() && self.streams.spend(whose, id, body_len)
     }
 
     /// Stops receiving a stream (its consumer went away).

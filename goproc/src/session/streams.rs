@@ -204,10 +204,15 @@ impl Streams {
         Poll::Pending
     }
 
-    /// An item of `body_len` bytes is being sent.
-    pub(crate) fn spend(&mut self, whose: Whose, id: u64, body_len: usize) {
-        if let Some(stream) = self.outbound.get_mut(&(whose, id)) {
-            stream.credit -= item_cost(body_len) as i64;
+    /// An item of `body_len` bytes is being sent; whether another may
+    /// follow at once (credit is left and the receiver still wants items).
+    pub(crate) fn spend(&mut self, whose: Whose, id: u64, body_len: usize) -> bool {
+        match self.outbound.get_mut(&(whose, id)) {
+            Some(stream) => {
+                stream.credit -= item_cost(body_len) as i64;
+                stream.credit > 0 && !stream.stopped
+            }
+            None => false,
         }
     }
 
