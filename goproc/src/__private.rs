@@ -143,7 +143,7 @@ pub fn answer_stream(
 }
 
 /// Sends a handler's answer stream; the RESPONSE that ends it.
-pub async fn respond_stream<T>(
+pub async fn respond_stream<T: 'static>(
     sink: AnswerSink,
     items: crate::Stream<T>,
     encode: EncodeItem<T>,

@@ -170,6 +170,32 @@ impl Outbox {
         Ok(())
     }
 
+    /// Queues a frame given as its first bytes and a large rest (a byte
+    /// chunk of a stream, queued as it is: no copy), together, so no other
+    /// frame comes between them. `Err` if the outbox no longer takes any.
+    pub(super) fn push_request_parts(
+        &self,
+        head: &[u8],
+        rest: Vec<u8>,
+        room: Room<'_>,
+    ) -> Result<(), Stopped> {
+        let mut q = lock(&self.queue);
+        if q.refuses() {
+            return Err(Stopped);
+        }
+        q.request_room += room.keep();
+        q.tail.extend_from_slice(head);
+        if rest.len() >= LARGE_FRAME {
+            let gathered = std::mem::take(&mut q.tail);
+            q.ordered.push_back(gathered);
+            q.ordered.push_back(rest);
+        } else {
+            q.tail.extend_from_slice(&rest);
+        }
+        self.wake_writer(q);
+        Ok(())
+    }
+
     /// Queues a request (or ping) frame that holds `room`; gives the frame
     /// back if the outbox no longer takes any.
     pub(super) fn push_request(&self, frame: Vec<u8>, room: Room<'_>) -> Result<Queued, Vec<u8>> {

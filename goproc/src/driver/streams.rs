@@ -65,6 +65,34 @@ fn item_frame_into<T>(
     Ok(())
 }
 
+/// Lays out in `buf` the head of a frame whose body is a byte chunk of
+/// `len` bytes (the frame header and the chunk's length); returns the
+/// body's length.
+fn chunk_head_into(
+    buf: &mut Vec<u8>,
+    kind: Kind,
+    id: u64,
+    len: usize,
+    max_frame: u32,
+) -> Result<usize, String> {
+    buf.clear();
+    buf.extend_from_slice(&[0; HEADER_LEN]);
+    codec::encode_into(&(len as u64), buf)?;
+    let body_len = buf.len() - HEADER_LEN + len;
+    let length = body_len + HEADER_LEN - 4;
+    if length > max_frame as usize {
+        return Err(format!(
+            "a stream item is {} bytes, more than the maximum frame size {max_frame}; send \
+             smaller chunks",
+            length + 4
+        ));
+    }
+    buf[..4].copy_from_slice(&(length as u32).to_le_bytes());
+    buf[4] = kind as u8;
+    buf[5..HEADER_LEN].copy_from_slice(&id.to_le_bytes());
+    Ok(body_len)
+}
+
 impl Connection {
     /// The credit window this side grants its streams unless told otherwise.
     pub(crate) fn stream_window(&self) -> u32 {
@@ -93,6 +121,19 @@ impl Connection {
         self.outbox.push_request_copy(frame, room).map_err(|_| ())
     }
 
+    /// [`Connection::send_item`] for a frame given as its head and a large
+    /// byte chunk that is queued without a copy.
+    async fn send_item_parts(&self, head: &[u8], chunk: Vec<u8>) -> Result<(), ()> {
+        let len = head.len() + chunk.len();
+        let room = match self.outbox.try_reserve(len) {
+            Some(room) => room,
+            None => self.outbox.reserve(len).await.map_err(|_| ())?,
+        };
+        self.outbox
+            .push_request_parts(head, chunk, room)
+            .map_err(|_| ())
+    }
+
     /// Waits until an item of an outgoing stream may be sent: `false` when
     /// the receiver wants no more, or the connection failed.
     async fn credit(&self, whose: Whose, id: u64) -> bool {
@@ -103,7 +144,7 @@ impl Connection {
     /// taking the next item only once it may be sent. Returns how the
     /// source ended: `Ok(true)` it ended, `Ok(false)` the receiver stopped
     /// wanting items, `Err` the source failed (or an item did not encode).
-    async fn pump<T>(
+    async fn pump<T: 'static>(
         &self,
         whose: Whose,
         id: u64,
@@ -119,11 +160,24 @@ impl Connection {
             if !may_send && !self.credit(whose, id).await {
                 return Ok(false);
             }
-            let item = match items.next().await {
+            let mut item = match items.next().await {
                 None => return Ok(true),
                 Some(Err(e)) => return Err(e.to_string()),
                 Some(Ok(item)) => item,
             };
+            // A large byte chunk is queued as it is, after its frame's head.
+            if let Some(chunk) = (&mut item as &mut dyn std::any::Any).downcast_mut::<Vec<u8>>() {
+                if chunk.len() >= super::outbox::LARGE_FRAME {
+                    let chunk = std::mem::take(chunk);
+                    let body_len =
+                        chunk_head_into(&mut frame, kind, id, chunk.len(), self.max_frame)?;
+                    may_send = lock(&self.session).spend(whose, id, body_len);
+                    if self.send_item_parts(&frame, chunk).await.is_err() {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            }
             item_frame_into(&mut frame, kind, id, &item, encode, self.max_frame)?;
             drop(item);
             may_send = lock(&self.session).spend(whose, id, frame.len() - HEADER_LEN);
@@ -439,7 +493,7 @@ pub struct AnswerSink {
 impl AnswerSink {
     /// Sends every item of `items` as credit allows; the RESPONSE that
     /// ends the stream, or why it failed.
-    pub(crate) async fn send_all<T>(
+    pub(crate) async fn send_all<T: 'static>(
         self,
         mut items: crate::Stream<T>,
         encode: EncodeItem<T>,
