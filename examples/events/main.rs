@@ -148,33 +148,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The sensors and their rooms: the Rust one in the hall, and the Python
-/// and TypeScript ones in the kitchen and the garage when their folders
-/// are there (when Python's is not, a second Rust sensor takes the kitchen).
+/// The sensors and their rooms: Rust in the hall, Python in the kitchen,
+/// TypeScript in the garage.
 fn sensor_commands(folder: &Path) -> Result<Vec<Sensor>, Box<dyn std::error::Error>> {
-    let rust = |room: &str| -> Result<Sensor, Box<dyn std::error::Error>> {
-        Ok((
-            "rust",
-            std::env::current_exe()?,
-            vec!["plugin".into()],
-            room.into(),
-        ))
-    };
-    let mut sensors = vec![rust("hall")?];
-    if folder.join("python").is_dir() && folder.join("typescript").is_dir() {
-        let [_, python, typescript] = languages::plugin_commands(folder)?;
-        for ((language, program, args), room) in
-            [python, typescript].into_iter().zip(["kitchen", "garage"])
-        {
-            sensors.push((language, program, args, room.into()));
-        }
-    } else if folder.join("python/plugin.py").is_file() {
-        let script = folder.join("python/plugin.py").display().to_string();
-        sensors.push(("python", "python3".into(), vec![script], "kitchen".into()));
-    } else {
-        sensors.push(rust("kitchen")?);
-    }
-    Ok(sensors)
+    let rooms = ["hall", "kitchen", "garage"];
+    Ok(languages::plugin_commands(folder)?
+        .into_iter()
+        .zip(rooms)
+        .map(|((language, program, args), room)| (language, program, args, room.to_string()))
+        .collect())
 }
 
 /// (language, program, arguments, room)

@@ -2,6 +2,9 @@
 //! of each, the TypeScript one compiled with its pinned compiler first
 //! when its sources changed.
 
+// Each example uses the part it needs.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,7 +35,6 @@ pub fn plugin_commands(folder: &Path) -> Result<[PluginCommand; 3], Failure> {
 
 /// The compiled TypeScript plugin of `folder/typescript` (built first when
 /// its sources changed), for examples whose languages play different parts.
-#[allow(dead_code)]
 pub fn typescript_plugin(folder: &Path) -> Result<PathBuf, Failure> {
     build(&folder.join("typescript"))
 }
