@@ -6,25 +6,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use goproc::{Bus, Event, EventContract, Subscription};
-use serde::{Deserialize, Serialize};
 
-/// A temperature reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reading {
-    /// Which sensor measured it.
-    pub sensor: String,
-    /// Degrees Celsius.
-    pub celsius: f64,
-}
-
-/// The events the tests publish (as in tests/contracts/streams.rs).
-#[goproc::plugin_interface(events)]
-pub trait Telemetry {
-    /// A sensor's reading, on `sensors/<room>/<sensor>`.
-    fn temperature(&self, reading: Reading);
-    /// An alarm's text.
-    fn alarm(&self, text: String);
-}
+#[allow(dead_code)]
+#[path = "contracts/streams.rs"]
+mod streams;
+use streams::{Reading, TelemetryEvents};
 
 /// Another contract with an event of the same name and payload.
 #[goproc::plugin_interface(events)]

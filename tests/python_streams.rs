@@ -5,18 +5,21 @@
 //! memory bound of flow control, and events routed both ways.
 
 mod common;
+#[macro_use]
+mod streams_support;
 
-#[allow(dead_code)]
-#[path = "contracts/streams.rs"]
-mod streams;
+use streams_support::streams;
+
+/// What `fail_after`'s raised exception arrives as.
+const FAILURE: &str = "RuntimeError: boom after 3";
+
+streams_tests!();
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::memory::Memory;
 use futures::StreamExt;
-use goproc::{Error, RemoteCode};
 use streams::{EventProbeClient, Reading, StreamsClient, TelemetryEvents};
 
 /// The folder to put on PYTHONPATH: stubs generated from the streams contracts.
@@ -31,194 +34,6 @@ fn builder() -> goproc::PluginBuilder {
         .contract::<StreamsClient>()
         .contract::<EventProbeClient>()
         .start_timeout(Duration::from_secs(30))
-}
-
-async fn start() -> (goproc::Plugin, StreamsClient) {
-    let plugin = builder()
-        .spawn()
-        .await
-        .expect("starting the Python streams plugin");
-    let client = plugin.client().expect("serves Streams");
-    (plugin, client)
-}
-
-#[tokio::test]
-async fn count_streams_many_items_in_order() {
-    let (_plugin, client) = start().await;
-    let mut items = client.count(5, 100_000);
-    let mut want = 5;
-    while let Some(item) = items.next().await {
-        assert_eq!(item.expect("an item"), want);
-        want += 1;
-    }
-    assert_eq!(want, 100_005);
-    // An empty stream ends at once.
-    assert_eq!(client.count(0, 0).collect::<Vec<_>>().await.len(), 0);
-}
-
-#[tokio::test]
-async fn fail_after_streams_its_items_then_the_error_as_the_last_item() {
-    let (_plugin, client) = start().await;
-    let got: Vec<Result<u32, Error>> = client.fail_after(3).collect().await;
-    assert_eq!(got.len(), 4, "{got:?}");
-    for (i, item) in got[..3].iter().enumerate() {
-        assert_eq!(item.as_ref().expect("an item"), &(i as u32));
-    }
-    match &got[3] {
-        Err(Error::Remote {
-            code: RemoteCode::HandlerFailed,
-            message,
-            ..
-        }) => assert_eq!(message, "RuntimeError: boom after 3"),
-        other => panic!("expected the handler's failure, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn upload_reads_every_chunk_and_adds_them_up() {
-    let (_plugin, client) = start().await;
-    let chunks: Vec<Vec<u8>> = (0..300u32)
-        .map(|i| (0..(i * 37 % 5000)).map(|b| (b * 7 + i) as u8).collect())
-        .collect();
-    let bytes: u64 = chunks.iter().map(|c| c.len() as u64).sum();
-    let checksum = chunks
-        .iter()
-        .flatten()
-        .fold(0u64, |s, &b| s.wrapping_add(b as u64));
-    let summary = client
-        .upload(goproc::Stream::iter(chunks))
-        .await
-        .expect("upload");
-    assert_eq!(
-        summary,
-        streams::UploadSummary {
-            bytes,
-            chunks: 300,
-            checksum
-        }
-    );
-}
-
-#[tokio::test]
-async fn shout_streams_both_ways_at_once() {
-    let (_plugin, client) = start().await;
-    // Each line is sent only after the previous answer arrived: the plugin
-    // answers as lines arrive, not after the argument stream ends.
-    let (tx, rx) = futures::channel::mpsc::unbounded::<String>();
-    let mut answers = client.shout("> ".into(), goproc::Stream::new(rx));
-    for i in 0..50 {
-        tx.unbounded_send(format!("line {i}"))
-            .expect("sending a line");
-        let answer = tokio::time::timeout(Duration::from_secs(10), answers.next())
-            .await
-            .expect("an answer before the next line is sent")
-            .expect("an item")
-            .expect("not an error");
-        assert_eq!(answer, format!("> LINE {i}"));
-    }
-    drop(tx);
-    assert!(
-        answers.next().await.is_none(),
-        "the stream ends with its argument"
-    );
-}
-
-#[tokio::test]
-async fn dropping_a_stream_stops_the_generator() {
-    let (_plugin, client) = start().await;
-    let dir = tempfile::tempdir().expect("a scratch folder");
-    let marker = dir.path().join("marker");
-    let mut items = client.forever(marker.display().to_string());
-    for want in 0..1000u64 {
-        assert_eq!(
-            items.next().await.expect("an item").expect("not an error"),
-            want
-        );
-    }
-    drop(items);
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if std::fs::read_to_string(&marker).ok().as_deref() == Some("stopped") {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "the generator's finally did not run within 10 s of the drop"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // The plugin serves on.
-    assert_eq!(client.count(1, 3).collect::<Vec<_>>().await.len(), 3);
-}
-
-#[tokio::test]
-async fn a_plugin_killed_mid_stream_ends_the_stream_with_an_error() {
-    let (plugin, client) = start().await;
-    let dir = tempfile::tempdir().expect("a scratch folder");
-    let mut items = client.forever(dir.path().join("m").display().to_string());
-    assert!(items.next().await.expect("an item").is_ok());
-    let killed = std::process::Command::new("kill")
-        .args(["-9", &plugin.pid().to_string()])
-        .status()
-        .expect("running kill");
-    assert!(killed.success());
-    let last = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match items.next().await {
-                Some(Ok(_)) => continue,
-                other => return other,
-            }
-        }
-    })
-    .await
-    .expect("the stream ends within 10 s of the kill");
-    assert!(
-        matches!(last, Some(Err(_))),
-        "expected an error as the last item, got {last:?}"
-    );
-}
-
-/// A host that reads one item a millisecond for two seconds from a plugin
-/// that could produce ten million: flow control keeps both sides' memory
-/// flat (the plugin waits at its `yield`, the host holds one window).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flow_control_bounds_the_memory_of_a_slow_consumer() {
-    let (plugin, client) = start().await;
-    let mut items = client.download(10_000_000 * 1024, 1024);
-    // Warm up: the first items, and a moment for both sides to settle.
-    for _ in 0..200 {
-        items.next().await.expect("an item").expect("not an error");
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let host_before = Memory::of_self().rss;
-    let plugin_before = Memory::of(plugin.pid()).rss;
-    let (mut host_max, mut plugin_max) = (host_before, plugin_before);
-    let started = Instant::now();
-    let mut read = 0u64;
-    while started.elapsed() < Duration::from_secs(2) {
-        let chunk = items.next().await.expect("an item").expect("not an error");
-        assert_eq!(chunk.len(), 1024);
-        read += 1;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        if read.is_multiple_of(100) {
-            host_max = host_max.max(Memory::of_self().rss);
-            plugin_max = plugin_max.max(Memory::of(plugin.pid()).rss);
-        }
-    }
-    drop(items);
-    // Without flow control the plugin would have produced gigabytes in two
-    // seconds; with a 1 MiB window neither side may grow by more than a few
-    // windows (allocator slack included).
-    let bound = 16 << 20;
-    assert!(
-        plugin_max - plugin_before < bound,
-        "the plugin grew from {plugin_before} to {plugin_max} bytes while the host read {read} items"
-    );
-    assert!(
-        host_max - host_before < bound,
-        "the host grew from {host_before} to {host_max} bytes while it read {read} items"
-    );
-    assert!(read > 100, "the host read only {read} items in 2 s");
 }
 
 /// A plugin's publishes reach the host's wildcard subscription, in order.

@@ -7,17 +7,23 @@
 //! events routed between the host and TypeScript plugins.
 
 mod common;
-#[path = "contracts/streams.rs"]
-mod streams;
+#[macro_use]
+mod streams_support;
+
+use streams_support::streams;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::memory::Memory;
 use futures::{FutureExt, StreamExt};
-use goproc::{Bus, Error, Plugin, RemoteCode, Stream};
+use goproc::{Bus, Plugin, Stream};
 use streams::StreamsClient;
+
+/// What `fail_after`'s thrown error arrives as.
+const FAILURE: &str = "Error: boom after 3";
+
+streams_tests!();
 
 /// The plugin, compiled once per test binary with the pinned `tsc --strict`.
 fn plugin_js() -> PathBuf {
@@ -40,233 +46,6 @@ fn builder() -> goproc::PluginBuilder {
         .name("ts-streams")
         .contract::<StreamsClient>()
         .start_timeout(Duration::from_secs(30))
-}
-
-async fn start() -> (Plugin, StreamsClient) {
-    let plugin = builder()
-        .spawn()
-        .await
-        .expect("starting the TypeScript streams plugin");
-    let client = plugin.client().expect("serves Streams");
-    (plugin, client)
-}
-
-fn marker(name: &str) -> PathBuf {
-    let dir = common::scratch(&format!("ts-streams-markers-{}", std::process::id()));
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
-}
-
-async fn wait_for_file(path: &std::path::Path, within: Duration) -> Option<String> {
-    let until = Instant::now() + within;
-    while Instant::now() < until {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return Some(text);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
-
-#[tokio::test]
-async fn an_answer_stream_delivers_every_item_in_order_then_ends() {
-    let (_plugin, calc) = start().await;
-    let items: Vec<u64> = calc
-        .count(7, 100_000)
-        .map(|item| item.expect("no failure"))
-        .collect()
-        .await;
-    assert_eq!(items, (7..100_007).collect::<Vec<_>>());
-    assert_eq!(calc.count(0, 0).count().await, 0);
-}
-
-#[tokio::test]
-async fn a_generator_that_throws_ends_the_stream_with_its_error() {
-    let (_plugin, calc) = start().await;
-    let items: Vec<Result<u32, Error>> = calc.fail_after(3).collect().await;
-    assert_eq!(items.len(), 4, "three items and the error: {items:?}");
-    for (i, item) in items[..3].iter().enumerate() {
-        assert_eq!(*item.as_ref().unwrap(), i as u32);
-    }
-    match &items[3] {
-        Err(Error::Remote {
-            code,
-            message,
-            method,
-            ..
-        }) => {
-            assert_eq!(*code, RemoteCode::HandlerFailed);
-            assert_eq!(message, "Error: boom after 3");
-            assert_eq!(method, "Streams.fail_after");
-        }
-        other => panic!("expected the handler's failure, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn an_argument_stream_arrives_whole() {
-    let (_plugin, calc) = start().await;
-    let chunks: Vec<Vec<u8>> = (0..300u32)
-        .map(|i| vec![(i % 256) as u8; 1000 + i as usize * 50])
-        .collect();
-    let bytes: u64 = chunks.iter().map(|c| c.len() as u64).sum();
-    let checksum = chunks
-        .iter()
-        .flatten()
-        .fold(0u64, |s, b| s.wrapping_add(u64::from(*b)));
-    let summary = calc.upload(Stream::iter(chunks)).await.expect("upload");
-    assert_eq!(summary.bytes, bytes);
-    assert_eq!(summary.chunks, 300);
-    assert_eq!(summary.checksum, checksum);
-}
-
-#[tokio::test]
-async fn a_source_that_fails_reaches_the_handler_as_an_error() {
-    let (_plugin, calc) = start().await;
-    let items = futures::stream::iter(vec![
-        Ok(vec![1u8, 2, 3]),
-        Err(Error::stream_source("disk on fire")),
-    ]);
-    let err = calc
-        .upload(Stream::from_results(items))
-        .await
-        .expect_err("the handler's stream fails, and so does it");
-    let text = err.to_string();
-    assert!(text.contains("disk on fire"), "{text}");
-}
-
-#[tokio::test]
-async fn streams_flow_both_ways_at_once() {
-    let (_plugin, calc) = start().await;
-    let (tx, rx) = futures::channel::mpsc::unbounded::<String>();
-    let mut out = calc.shout("> ".into(), Stream::new(rx));
-    // Each answer comes back before the next line is sent.
-    for word in ["alpha", "beta", "gamma", "é"] {
-        tx.unbounded_send(word.to_string()).unwrap();
-        let line = out.next().await.expect("an answer").expect("no failure");
-        assert_eq!(line, format!("> {}", word.to_uppercase()));
-    }
-    drop(tx);
-    assert!(
-        out.next().await.is_none(),
-        "the end of the lines ends the answers"
-    );
-}
-
-#[tokio::test]
-async fn dropping_the_stream_closes_the_generator() {
-    let (_plugin, calc) = start().await;
-    let path = marker("dropped");
-    let mut stream = calc.forever(path.display().to_string());
-    for expected in 0..1000u64 {
-        assert_eq!(stream.next().await.unwrap().unwrap(), expected);
-    }
-    drop(stream);
-    let said = wait_for_file(&path, Duration::from_secs(10)).await;
-    assert_eq!(
-        said.as_deref(),
-        Some("stopped"),
-        "the generator's finally ran"
-    );
-}
-
-#[tokio::test]
-async fn the_deadline_covers_the_whole_stream() {
-    let (_plugin, calc) = start().await;
-    let path = marker("deadline");
-    let started = Instant::now();
-    let mut stream = calc
-        .with_timeout(Duration::from_millis(400))
-        .forever(path.display().to_string());
-    let mut items = 0u64;
-    let last = loop {
-        match stream.next().await {
-            Some(Ok(_)) => items += 1,
-            other => break other,
-        }
-    };
-    assert!(items > 0);
-    assert!(
-        matches!(last, Some(Err(Error::Timeout { .. }))),
-        "the stream ends with the timeout: {last:?}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(5));
-    let said = wait_for_file(&path, Duration::from_secs(10)).await;
-    assert_eq!(said.as_deref(), Some("stopped"), "the plugin stopped too");
-}
-
-#[tokio::test]
-async fn a_plugin_killed_mid_stream_ends_the_stream_with_an_error() {
-    let (plugin, calc) = start().await;
-    let mut stream = calc.count(0, u64::MAX);
-    for _ in 0..100 {
-        stream.next().await.unwrap().unwrap();
-    }
-    plugin.kill();
-    let last = loop {
-        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-            Ok(Some(Ok(_))) => continue,
-            Ok(other) => break other,
-            Err(_) => panic!("the stream did not end after the plugin was killed"),
-        }
-    };
-    match last {
-        Some(Err(e)) => assert!(
-            matches!(e, Error::PluginExited { .. } | Error::Closed { .. }),
-            "{e}"
-        ),
-        other => panic!("expected the exit as the last item, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn credit_keeps_both_sides_flat_under_a_slow_consumer() {
-    let plugin = builder()
-        .stream_window(64 * 1024)
-        .spawn()
-        .await
-        .expect("starting");
-    let calc: StreamsClient = plugin.client().unwrap();
-    // The plugin could produce 10 million items (80 MB and more) at once.
-    let mut stream = calc.count(0, 10_000_000);
-    // Warm up (Node compiles and sizes its heap) at the pace measured below.
-    let warm = Instant::now() + Duration::from_millis(700);
-    while Instant::now() < warm {
-        stream.next().await.unwrap().unwrap();
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let (host_before, plugin_before) = (Memory::of_self(), Memory::of(plugin.pid()));
-    let mut taken = 0u64;
-    let mut plugin_peak = plugin_before.rss;
-    let until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < until {
-        stream.next().await.unwrap().unwrap();
-        taken += 1;
-        if taken.is_multiple_of(100) {
-            plugin_peak = plugin_peak.max(Memory::of(plugin.pid()).rss);
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let host_after = Memory::of_self();
-    let grew = |before: u64, after: u64| after.saturating_sub(before);
-    let limit = 16 * 1024 * 1024;
-    assert!(
-        grew(plugin_before.rss, plugin_peak) < limit,
-        "the plugin grew {} bytes while its consumer was slow",
-        grew(plugin_before.rss, plugin_peak)
-    );
-    assert!(
-        grew(host_before.rss, host_after.rss) < limit,
-        "the host grew {} bytes while it read slowly",
-        grew(host_before.rss, host_after.rss)
-    );
-    assert!(taken > 200, "the consumer took {taken} items");
-    eprintln!(
-        "the plugin grew {} bytes, the host {}, over {taken} items",
-        grew(plugin_before.rss, plugin_peak),
-        grew(host_before.rss, host_after.rss)
-    );
 }
 
 // ---------------------------------------------------------------------------

@@ -188,6 +188,43 @@ impl Shared {
         let mut encode_args = Some(encode_args);
         let mut unsent: Option<Vec<u8>> = None;
         loop {
+            let (index, ready) = self.next_instance(deadline, timeout).await?;
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let head = RequestHead {
+                contract: ready.contract_indexes[contract],
+                method,
+                deadline_ms: crate::client::deadline_ms(left),
+            };
+            let frame = match (unsent.take(), encode_args.take()) {
+                (Some(frame), _) => ready.conn.readdress(frame, head),
+                (None, Some(encode)) => ready.conn.request_frame(head, encode, args_size),
+                (None, None) => Err(CallFailure::Encode(
+                    "the request was lost between two instances".into(),
+                )),
+            };
+            let result = match frame {
+                Ok(frame) => ready.conn.round_trip(frame, left).await,
+                Err(e) => Err(e),
+            };
+            self.slots[index].release();
+            self.changed.notify_one();
+            match result {
+                // It exited before the request left: try another.
+                Err(CallFailure::NotSent(not_sent)) => unsent = Some(not_sent.frame),
+                result => return result,
+            }
+        }
+    }
+
+    /// The least-loaded running instance, counted busy with one more call
+    /// (the caller releases it), waiting until `deadline` when every
+    /// instance is busy or starting.
+    async fn next_instance(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+    ) -> Result<(usize, Arc<slot::Ready>), CallFailure> {
+        loop {
             if self.closing.load(Ordering::Acquire) {
                 return Err(CallFailure::Connection(Error::Closed {
                     peer: self.builder.display_name(),
@@ -197,35 +234,7 @@ impl Shared {
             let mut changed = pin!(self.changed.notified());
             changed.as_mut().enable();
             match self.pick() {
-                Pick::Slot(index, ready) => {
-                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                    let head = RequestHead {
-                        contract: ready.contract_indexes[contract],
-                        method,
-                        deadline_ms: crate::client::deadline_ms(left),
-                    };
-                    let frame = match (unsent.take(), encode_args.take()) {
-                        (Some(frame), _) => ready.conn.readdress(frame, head),
-                        (None, Some(encode)) => ready.conn.request_frame(head, encode, args_size),
-                        (None, None) => Err(CallFailure::Encode(
-                            "the request was lost between two instances".into(),
-                        )),
-                    };
-                    let result = match frame {
-                        Ok(frame) => ready.conn.round_trip(frame, left).await,
-                        Err(e) => Err(e),
-                    };
-                    self.slots[index].release();
-                    self.changed.notify_one();
-                    match result {
-                        // It exited before the request left: try another.
-                        Err(CallFailure::NotSent(not_sent)) => {
-                            unsent = Some(not_sent.frame);
-                            continue;
-                        }
-                        result => return result,
-                    }
-                }
+                Pick::Slot(index, ready) => return Ok((index, ready)),
                 Pick::Dead(err) => return Err(CallFailure::Connection(err)),
                 Pick::Wait => {}
             }
@@ -269,38 +278,15 @@ impl Shared {
         timeout: Option<Duration>,
     ) -> Result<(Arc<Connection>, u32, Box<dyn std::any::Any + Send + Sync>), CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            if self.closing.load(Ordering::Acquire) {
-                return Err(CallFailure::Connection(Error::Closed {
-                    peer: self.builder.display_name(),
-                    reason: "the pool is shutting down".into(),
-                }));
-            }
-            let mut changed = pin!(self.changed.notified());
-            changed.as_mut().enable();
-            match self.pick() {
-                Pick::Slot(index, ready) => {
-                    let conn = ready.conn.clone();
-                    let contract_index = ready.contract_indexes[contract];
-                    let lease = Lease {
-                        shared: self.clone(),
-                        index,
-                        _ready: ready,
-                    };
-                    return Ok((conn, contract_index, Box::new(lease)));
-                }
-                Pick::Dead(err) => return Err(CallFailure::Connection(err)),
-                Pick::Wait => {}
-            }
-            match deadline {
-                Some(d) => {
-                    if tokio::time::timeout_at(d.into(), changed).await.is_err() {
-                        return Err(CallFailure::Timeout(timeout.unwrap_or_default()));
-                    }
-                }
-                None => changed.await,
-            }
-        }
+        let (index, ready) = self.next_instance(deadline, timeout).await?;
+        let conn = ready.conn.clone();
+        let contract_index = ready.contract_indexes[contract];
+        let lease = Lease {
+            shared: self.clone(),
+            index,
+            _ready: ready,
+        };
+        Ok((conn, contract_index, Box::new(lease)))
     }
 }
 
