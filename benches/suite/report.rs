@@ -129,6 +129,8 @@ enum Target {
     TimeRatioAtMost(f64),
     /// goproc's rate / the baseline's rate at least this.
     RateRatioAtLeast(f64),
+    /// goproc's rate / the baseline's rate, shown beside it; no target.
+    RateRatioShown,
     /// At least this many calls per second.
     RateAtLeast(f64),
     /// At most this many milliseconds.
@@ -521,7 +523,7 @@ fn rows() -> Vec<Row> {
                 ),
             ),
             "raw",
-            RateRatioAtLeast(0.0),
+            RateRatioShown,
         ),
         held(
             row("spawn to first call: Rust", "spawn", "rust", Millis),
@@ -712,6 +714,12 @@ fn judge(
                 Some(ratio >= min),
             )
         }
+        (Target::RateRatioShown, Some((id, b))) => (
+            format!("{id}: {}", show(r.unit, b)),
+            format!("{:.2}× rate", rate(r.unit, e) / rate(r.unit, b)),
+            String::new(),
+            None,
+        ),
         (Target::MicrosAtMost(max), Some((id, b))) => (
             format!("{id}: {}", show(r.unit, b)),
             format!("{:.2}× time", e.median / b.median),

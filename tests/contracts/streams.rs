@@ -79,3 +79,14 @@ pub trait EventProbe {
     /// one event per `delay_ms` (a slow subscriber).
     async fn watch(&self, pattern: String, delay_ms: u32) -> goproc::Stream<Seen>;
 }
+
+/// Served by a plugin whose methods call the host's `Streams` (a host
+/// service), so streams are tested the other way round too.
+#[goproc::plugin_interface]
+pub trait StreamGuest {
+    /// The sum of the host's `count(start, count)` stream.
+    async fn sum_from_host(&self, start: u64, count: u64) -> u64;
+    /// Sends `chunks` chunks of `size` bytes (each byte its chunk's number)
+    /// to the host's `upload`, and returns what the host counted.
+    async fn upload_to_host(&self, chunks: u32, size: u32) -> UploadSummary;
+}

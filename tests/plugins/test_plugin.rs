@@ -29,6 +29,7 @@ mod lifecycle;
 #[path = "lifecycle.rs"]
 mod lifecycle_impl;
 mod misbehave;
+mod stream_guest;
 #[path = "../contracts/streams.rs"]
 mod streams;
 #[path = "streams.rs"]
@@ -63,6 +64,13 @@ async fn main() {
             .await
         }
         "streams" => goproc::serve(streams::StreamsServer::new(streams_impl::Plugin)).await,
+        "stream-guest" => {
+            goproc::Server::new()
+                .add(streams::StreamGuestServer::new(stream_guest::Plugin))
+                .require::<streams::StreamsClient>()
+                .serve()
+                .await
+        }
         "events" => goproc::serve(streams::EventProbeServer::new(events_impl::Plugin)).await,
         "guest" => {
             let server = goproc::Server::new()

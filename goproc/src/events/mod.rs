@@ -59,6 +59,12 @@ pub(crate) struct Message {
     pub(crate) payload: Arc<[u8]>,
 }
 
+impl queue::Weigh for Message {
+    fn weight(&self) -> usize {
+        self.topic.len() + self.payload.len()
+    }
+}
+
 /// The connection from a plugin to its host, as its bus uses it.
 pub(crate) trait Link: Send + Sync + 'static {
     /// Sends a PUBLISH.

@@ -11,6 +11,19 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+/// The most bytes of events (topics and payloads) one subscription keeps
+/// for a reader that does not take them: with events as large as a frame
+/// (16 MiB), a count alone would let a slow subscriber hold gigabytes. At
+/// least one event is always kept, whatever its size.
+pub(crate) const QUEUE_BYTES: usize = 1024 * 1024;
+
+/// What an item weighs against [`QUEUE_BYTES`].
+pub(crate) trait Weigh {
+    fn weight(&self) -> usize {
+        0
+    }
+}
+
 /// One subscription's queue of `T`.
 pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
@@ -20,6 +33,8 @@ pub(crate) struct Queue<T> {
 struct State<T> {
     /// Each item with the events dropped before it upstream.
     items: VecDeque<(T, u64)>,
+    /// What the items weigh together.
+    bytes: usize,
     /// Events dropped here since the last item was taken.
     dropped: u64,
     closed: bool,
@@ -38,7 +53,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl<T> Queue<T> {
+impl<T: Weigh> Queue<T> {
     /// A queue of at most `capacity` items (at least one) read by one reader.
     pub(crate) fn new(capacity: usize) -> Queue<T> {
         Queue::with_waiter(capacity, Waiter::Reader(None))
@@ -53,6 +68,7 @@ impl<T> Queue<T> {
         Queue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                bytes: 0,
                 dropped: 0,
                 closed: false,
                 waiter,
@@ -68,12 +84,17 @@ impl<T> Queue<T> {
         if state.closed {
             return;
         }
-        if state.items.len() >= self.capacity {
-            if let Some((_, before)) = state.items.pop_front() {
+        let weight = item.weight();
+        while !state.items.is_empty()
+            && (state.items.len() >= self.capacity || state.bytes + weight > QUEUE_BYTES)
+        {
+            if let Some((old, before)) = state.items.pop_front() {
+                state.bytes -= old.weight();
                 state.dropped = state.dropped.saturating_add(before).saturating_add(1);
             }
         }
         let was_empty = state.items.is_empty();
+        state.bytes += weight;
         state.items.push_back((item, lagged));
         match &mut state.waiter {
             Waiter::Reader(waker) => {
@@ -105,6 +126,7 @@ impl<T> Queue<T> {
 
     fn take_locked(state: &mut State<T>) -> Option<(T, u64)> {
         let (item, before) = state.items.pop_front()?;
+        state.bytes -= item.weight();
         let lagged = std::mem::take(&mut state.dropped).saturating_add(before);
         Some((item, lagged))
     }
@@ -203,6 +225,37 @@ mod tests {
     use super::*;
     use std::future::poll_fn;
     use std::time::Duration;
+
+    impl Weigh for i32 {}
+    impl Weigh for u8 {}
+    impl Weigh for &str {}
+    impl Weigh for (&str, i32) {}
+
+    /// An item of the given weight.
+    struct Sized(usize);
+
+    impl Weigh for Sized {
+        fn weight(&self) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn large_items_are_dropped_by_bytes_before_the_count_is_reached() {
+        let q = Queue::new(256);
+        // Four items of 300 KiB: the first goes when the fourth comes
+        // (1200 KiB > 1 MiB), though 4 is far below 256.
+        for _ in 0..4 {
+            q.push(Sized(300 * 1024), 0);
+        }
+        let (first, lagged) = q.try_take().unwrap();
+        assert_eq!((first.0, lagged), (300 * 1024, 1));
+        // One item larger than the budget is still kept, alone.
+        q.push(Sized(QUEUE_BYTES * 3), 0);
+        let (big, lagged) = q.try_take().unwrap();
+        assert_eq!((big.0, lagged), (QUEUE_BYTES * 3, 2));
+        assert!(q.try_take().is_none());
+    }
 
     #[test]
     fn items_come_out_in_order() {

@@ -97,6 +97,11 @@ pub(crate) struct Delivery {
 
 /// A plugin connection on the host's bus: its subscriptions, and what it
 /// publishes. Dropping it removes its subscriptions.
+/// The most subscriptions one plugin may have at once: each keeps up to
+/// [`super::queue::QUEUE_BYTES`] of events for it, so this bounds what a
+/// plugin that subscribes and never reads can make its host hold.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 1024;
+
 pub(crate) struct Member {
     bus: Bus,
     id: u64,
@@ -152,6 +157,11 @@ impl Member {
         }
         let pattern = Pattern::parse(pattern).map_err(refused)?;
         let mut subscriptions = self.subscriptions();
+        if subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return Err(refused(format!(
+                "the plugin has {MAX_SUBSCRIPTIONS} subscriptions, the most one plugin may have"
+            )));
+        }
         if subscriptions.contains_key(&id) {
             return Err(refused(
                 "the plugin already has a subscription with this id".into(),

@@ -107,6 +107,29 @@ async fn a_plugin_member_and_the_host_meet() {
     assert_eq!(codec::decode::<String>(&delivery.payload).unwrap(), "smoke");
 }
 
+#[test]
+fn a_plugin_may_hold_a_bounded_number_of_subscriptions() {
+    let bus = Bus::new();
+    let plugin = bus.join("greedy".into());
+    for id in 1..=super::router::MAX_SUBSCRIPTIONS as u64 {
+        plugin
+            .subscribe(id, "Telemetry", Telemetry::CHANNEL, 0, "#")
+            .unwrap();
+    }
+    let err = plugin
+        .subscribe(u64::MAX, "Telemetry", Telemetry::CHANNEL, 0, "#")
+        .unwrap_err();
+    assert!(
+        err.contains("plugin `greedy`") && err.contains("the most one plugin may have"),
+        "{err}"
+    );
+    // Ending one makes room for another.
+    plugin.unsubscribe(1);
+    plugin
+        .subscribe(u64::MAX, "Telemetry", Telemetry::CHANNEL, 0, "#")
+        .unwrap();
+}
+
 use crate::wire::codec;
 
 /// What a plugin's bus sent to the host.
