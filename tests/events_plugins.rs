@@ -2,6 +2,9 @@
 //! events`, serving `EventProbe` from tests/contracts/streams.rs) publish
 //! and subscribe to `Telemetry` on the host's bus.
 
+#[allow(dead_code)]
+#[path = "common/memory.rs"]
+mod memory;
 #[path = "contracts/streams.rs"]
 mod streams;
 
@@ -185,4 +188,41 @@ async fn a_plugin_that_dies_takes_its_subscriptions_with_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(bus.subscriptions(), 0);
+}
+
+/// A plugin that floods the bus with events as large as a frame, into a
+/// host subscription that never reads, costs the host a bounded amount of
+/// memory (the subscription keeps at most 1 MiB), and the reader gets the
+/// newest events with what it missed.
+#[tokio::test]
+async fn a_flood_of_large_events_costs_the_host_a_bounded_amount_of_memory() {
+    let bus = Bus::new();
+    let mut alarms = TelemetryEvents::on(&bus)
+        .subscribe_alarm("alarms/#")
+        .unwrap();
+    let before = memory::Memory::of_self().rss;
+    let plugin = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+        .arg("event-flood")
+        .name("flood")
+        .bus(&bus)
+        .start_timeout(Duration::from_secs(20))
+        .spawn()
+        .await
+        .expect("starting the flooding plugin");
+    // 2,000 events of 1 MiB: 2 GiB if they were kept.
+    let mut peak = before;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        peak = peak.max(memory::Memory::of_self().rss);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let grew = peak.saturating_sub(before);
+    assert!(
+        grew < 64 << 20,
+        "the host grew {grew} bytes under the flood"
+    );
+    let event = within(alarms.next()).await.expect("an event");
+    assert_eq!(event.payload.len(), 1 << 20);
+    assert!(event.lagged > 0, "the reader is told what it missed");
+    drop(plugin);
 }

@@ -155,3 +155,40 @@ async fn a_plugin_streams_to_and_from_a_host_service() {
         }
     );
 }
+
+/// A plugin that sends a stream's items without waiting for credit is cut
+/// off: the stream ends with a protocol error naming the rule, and the
+/// host holds no more than its window meanwhile.
+#[tokio::test]
+async fn a_plugin_that_ignores_credit_is_disconnected_with_bounded_memory() {
+    let plugin = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+        .arg("stream-overdraw")
+        .name("overdraw")
+        .contract::<StreamsClient>()
+        .stream_window(64 * 1024)
+        .start_timeout(Duration::from_secs(20))
+        .spawn()
+        .await
+        .expect("starting the hostile plugin");
+    let calc: StreamsClient = plugin.client().unwrap();
+    let before = Memory::of_self().rss;
+    let mut stream = calc.download(1 << 30, 1024);
+    let mut items = 0u64;
+    let last = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Ok(_))) => items += 1,
+            Ok(other) => break other,
+            Err(_) => panic!("the stream neither ended nor failed within 10 s"),
+        }
+    };
+    match last {
+        Some(Err(goproc::Error::Protocol { reason, .. })) => {
+            assert!(reason.contains("without credit left"), "{reason}");
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+    // 64 KiB of credit is about 60 items of 1 KiB: the rest were refused.
+    assert!(items <= 64, "{items} items were taken past the window");
+    let grew = Memory::of_self().rss.saturating_sub(before);
+    assert!(grew < 16 << 20, "the host grew {grew} bytes");
+}

@@ -174,6 +174,58 @@ pub async fn run(role: &str) {
             while s.write_all(&burst).await.is_ok() {}
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        // Serves `Streams` by hand, and answers a stream call with 100,000
+        // items of 1 KiB at once, ignoring the credit the host granted.
+        "stream-overdraw" => {
+            let contract = <crate::streams::StreamsClient as Client>::CONTRACT;
+            let (mut s, _) = handshake_as(Hello {
+                protocol_max: 3,
+                contracts: vec![ContractRef {
+                    name: contract.name.into(),
+                    fingerprint: contract.fingerprint.into(),
+                }],
+                ..hello()
+            })
+            .await;
+            let (header, _) = read_frame(&mut s, u32::MAX).await.expect("request");
+            let mut item = FrameBuf::new(Kind::StreamItem, header.id);
+            codec::encode_into(&vec![7u8; 1024], item.body_mut()).expect("an item");
+            let item = item.finish(u32::MAX).expect("small");
+            let mut burst = Vec::new();
+            for _ in 0..1_000 {
+                burst.extend_from_slice(&item);
+            }
+            for _ in 0..100 {
+                if s.write_all(&burst).await.is_err() {
+                    break;
+                }
+            }
+            linger(s).await;
+        }
+        // Publishes 2,000 `Telemetry.alarm` events of 1 MiB each, as fast
+        // as the host reads them, then waits.
+        "event-flood" => {
+            let (mut s, _) = handshake_as(Hello {
+                protocol_max: 3,
+                ..hello()
+            })
+            .await;
+            let head = goproc::wire::messages::Publish {
+                channel: <crate::streams::TelemetryEvents as goproc::EventContract>::CHANNEL,
+                event: 1,
+                topic: "alarms/flood".into(),
+            };
+            let mut frame = FrameBuf::new(Kind::Publish, 0);
+            codec::encode_into(&head, frame.body_mut()).expect("head");
+            codec::encode_into(&"x".repeat(1 << 20), frame.body_mut()).expect("payload");
+            let frame = frame.finish(u32::MAX).expect("2 MiB at most");
+            for _ in 0..2_000 {
+                if s.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            linger(s).await;
+        }
         // Says hello, then never reads a byte.
         "never-reads" => {
             let (_s, _) = handshake().await;
