@@ -80,80 +80,13 @@ async fn a_two_gib_body_travels_in_chunks_with_bounded_memory() {
     assert!(host_grew < limit, "the host grew {host_grew} bytes");
 }
 
-/// The host's own `Streams`, served to the plugin of the next tests.
-struct HostStreams;
-
-impl streams_support::streams::Streams for HostStreams {
-    async fn count(&self, start: u64, count: u64) -> goproc::Stream<u64> {
-        goproc::Stream::iter(start..start + count)
-    }
-    async fn fail_after(&self, n: u32) -> goproc::Stream<u32> {
-        goproc::Stream::iter(0..n)
-    }
-    async fn upload(
-        &self,
-        mut data: goproc::Stream<Vec<u8>>,
-    ) -> streams_support::streams::UploadSummary {
-        let mut summary = streams_support::streams::UploadSummary {
-            bytes: 0,
-            chunks: 0,
-            checksum: 0,
-        };
-        while let Some(Ok(chunk)) = data.next().await {
-            summary.bytes += chunk.len() as u64;
-            summary.chunks += 1;
-            summary.checksum = chunk
-                .iter()
-                .fold(summary.checksum, |s, b| s.wrapping_add(u64::from(*b)));
-        }
-        summary
-    }
-    async fn shout(
-        &self,
-        _prefix: String,
-        lines: goproc::Stream<String>,
-    ) -> goproc::Stream<String> {
-        lines
-    }
-    async fn forever(&self, _marker: String) -> goproc::Stream<u64> {
-        goproc::Stream::iter(0..)
-    }
-    async fn download(&self, _size: u64, _chunk: u32) -> goproc::Stream<Vec<u8>> {
-        goproc::Stream::empty()
-    }
-    async fn pids(&self, count: u32) -> goproc::Stream<u32> {
-        goproc::Stream::iter(std::iter::repeat_n(std::process::id(), count as usize))
-    }
-}
-
 #[tokio::test]
 async fn a_plugin_streams_to_and_from_a_host_service() {
-    use streams_support::streams::{StreamGuestClient, StreamsServer, UploadSummary};
-    let plugin = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+    let builder = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
         .arg("stream-guest")
         .name("stream-guest")
-        .contract::<StreamGuestClient>()
-        .serve(StreamsServer::new(HostStreams))
-        // A small window: the host's stream must wait for the plugin's credit.
-        .stream_window(4096)
-        .start_timeout(Duration::from_secs(20))
-        .spawn()
-        .await
-        .expect("starting the stream guest");
-    let guest: StreamGuestClient = plugin.client().unwrap();
-    assert_eq!(
-        guest.sum_from_host(1, 100_000).await.unwrap(),
-        (1..100_001).sum::<u64>()
-    );
-    let summary = guest.upload_to_host(40, 10_000).await.unwrap();
-    assert_eq!(
-        summary,
-        UploadSummary {
-            bytes: 400_000,
-            chunks: 40,
-            checksum: (0..40u64).map(|i| i * 10_000).sum(),
-        }
-    );
+        .start_timeout(Duration::from_secs(20));
+    streams_support::a_plugin_streams_to_and_from_a_host_service(builder).await;
 }
 
 /// A plugin that sends a stream's items without waiting for credit is cut
