@@ -144,4 +144,4 @@ pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAUL
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;
-pub use stream::{Stream, DEFAULT_CHUNK};
+pub use stream::{Stream, StreamReader, DEFAULT_CHUNK};

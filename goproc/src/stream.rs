@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use crate::driver::ItemSource;
 use crate::Error;
@@ -98,6 +98,55 @@ impl Stream<Vec<u8>> {
     }
 }
 
+impl Stream<Vec<u8>> {
+    /// The stream's bytes as an [`AsyncRead`], chunk after chunk (to
+    /// `tokio::io::copy` a downloaded body into a file, say). An error item
+    /// is a read error of kind `Other` carrying the [`Error`].
+    pub fn into_reader(self) -> StreamReader {
+        StreamReader {
+            chunks: self,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+/// A byte stream read as an [`AsyncRead`]: see [`Stream::into_reader`].
+pub struct StreamReader {
+    chunks: Stream<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl AsyncRead for StreamReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        while this.at == this.chunk.len() && !this.done {
+            match std::task::ready!(this.chunks.poll_next_unpin(cx)) {
+                Some(Ok(chunk)) => {
+                    this.chunk = chunk;
+                    this.at = 0;
+                }
+                Some(Err(e)) => {
+                    this.done = true;
+                    return Poll::Ready(Err(std::io::Error::other(e)));
+                }
+                None => this.done = true,
+            }
+        }
+        let n = buf.remaining().min(this.chunk.len() - this.at);
+        buf.put_slice(&this.chunk[this.at..this.at + n]);
+        this.at += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl<T> Stream<T> {
     /// A stream of items that may fail on their way (what the runtime
     /// builds for a received stream).
@@ -126,5 +175,44 @@ where
 {
     fn from(items: Vec<T>) -> Self {
         Stream::iter(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_byte_stream_reads_as_its_bytes_in_order() {
+        let chunks = vec![vec![1u8, 2], Vec::new(), vec![3, 4, 5]];
+        let mut out = Vec::new();
+        Stream::iter(chunks)
+            .into_reader()
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        assert_eq!(out, [1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_chunk_is_a_read_error() {
+        let items = futures::stream::iter(vec![Ok(vec![1u8]), Err(Error::stream_source("gone"))]);
+        let mut out = Vec::new();
+        let err = Stream::from_results(items)
+            .into_reader()
+            .read_to_end(&mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(out, [1]);
+        assert!(err.to_string().contains("gone"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn from_reader_and_into_reader_round_trip() {
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let stream = Stream::from_reader(std::io::Cursor::new(body.clone()), 4096);
+        let mut out = Vec::new();
+        stream.into_reader().read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, body);
     }
 }
