@@ -294,16 +294,19 @@ impl Bus {
         let id = self.next_id();
         let queue = Arc::new(Queue::new(self.inner.capacity));
         match &self.inner.remote {
-            None => self.router().add(
-                channel,
-                event,
-                Route {
-                    member: HOST,
-                    id,
-                    pattern: parsed,
-                    queue: Arc::clone(&queue),
-                },
-            ),
+            None => {
+                self.router().note_version(contract, channel, "the host");
+                self.router().add(
+                    channel,
+                    event,
+                    Route {
+                        member: HOST,
+                        id,
+                        pattern: parsed,
+                        queue: Arc::clone(&queue),
+                    },
+                )
+            }
             Some(remote) => {
                 {
                     // Under the lock, so that `close` sees it or it sees

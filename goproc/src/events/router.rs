@@ -18,6 +18,10 @@ pub(crate) const HOST: u64 = 0;
 #[derive(Default)]
 pub(crate) struct Router {
     table: RwLock<HashMap<(u64, u32), Vec<Route>>>,
+    /// Each event contract's channel as its first subscriber had it, and
+    /// who that was: two versions of one contract never meet, so a second
+    /// channel for a name is worth a warning.
+    versions: Mutex<HashMap<String, (u64, String)>>,
 }
 
 /// One subscription, as the router sees it.
@@ -32,6 +36,29 @@ impl Router {
     pub(crate) fn add(&self, channel: u64, event: u32, route: Route) {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         table.entry((channel, event)).or_default().push(route);
+    }
+
+    /// Records that `who` subscribes to event contract `contract` on
+    /// `channel`, and logs a warning when someone else did on another
+    /// channel: they were built from two versions of the contract, and
+    /// will never see each other's events. Returns the warning.
+    pub(crate) fn note_version(&self, contract: &str, channel: u64, who: &str) -> Option<String> {
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        let warning = match versions.get(contract) {
+            Some((known, first)) if *known != channel => format!(
+                "{who} subscribes to event contract {contract} with channel {channel:016x}, but \
+                 {first} uses {known:016x}: they were built from different versions of the \
+                 contract and will not see each other's events; rebuild the plugin or \
+                 regenerate its stubs from the same contract"
+            ),
+            Some(_) => return None,
+            None => {
+                versions.insert(contract.to_string(), (channel, who.to_string()));
+                return None;
+            }
+        };
+        tracing::warn!(target: "goproc::events", "{warning}");
+        Some(warning)
     }
 
     /// How many subscriptions there are.
@@ -167,6 +194,9 @@ impl Member {
                 "the plugin already has a subscription with this id".into(),
             ));
         }
+        self.bus
+            .router()
+            .note_version(contract, channel, &format!("plugin `{}`", self.name));
         let queue = Arc::new(Queue::on_list(
             self.bus.capacity(),
             Arc::clone(&self.ready),

@@ -130,6 +130,30 @@ fn a_plugin_may_hold_a_bounded_number_of_subscriptions() {
         .unwrap();
 }
 
+#[test]
+fn two_versions_of_one_event_contract_are_told_apart_with_a_warning() {
+    let bus = Bus::new();
+    let new = bus.join("sensor-new".into());
+    let old = bus.join("sensor-old".into());
+    new.subscribe(1, "Telemetry", 0x1111, 0, "#").unwrap();
+    // The same version again: nothing to say.
+    assert_eq!(
+        bus.router().note_version("Telemetry", 0x1111, "plugin `x`"),
+        None
+    );
+    old.subscribe(1, "Telemetry", 0x2222, 0, "#").unwrap();
+    let warning = bus
+        .router()
+        .note_version("Telemetry", 0x2222, "plugin `sensor-old`")
+        .expect("a warning");
+    assert!(
+        warning.contains("plugin `sensor-old`")
+            && warning.contains("plugin `sensor-new`")
+            && warning.contains("different versions of the contract"),
+        "{warning}"
+    );
+}
+
 use crate::wire::codec;
 
 /// What a plugin's bus sent to the host.
