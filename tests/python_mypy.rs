@@ -27,6 +27,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
             root.join("tests/python/faulty_calculator.py"),
             root.join("tests/python/golden_roundtrip.py"),
             root.join("tests/python/guest_plugin.py"),
+            root.join("tests/python/stream_guest_plugin.py"),
             root.join("tests/python/streams_plugin.py"),
             root.join("tests/python/test_runtime.py"),
         ],

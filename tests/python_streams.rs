@@ -2,7 +2,9 @@
 //! serving `Streams` and `EventProbe` from tests/contracts/streams.rs) and
 //! a Rust host: many items in order, a failure as the last item, an upload,
 //! both directions at once, cancel on drop, a plugin killed mid-stream, the
-//! memory bound of flow control, and events routed both ways.
+//! memory bound of flow control, and events routed both ways; and a Python
+//! plugin (tests/python/stream_guest_plugin.py) streaming to and from a
+//! host service.
 
 mod common;
 #[macro_use]
@@ -34,6 +36,20 @@ fn builder() -> goproc::PluginBuilder {
         .contract::<StreamsClient>()
         .contract::<EventProbeClient>()
         .start_timeout(Duration::from_secs(30))
+}
+
+/// A Python plugin (tests/python/stream_guest_plugin.py) reads the host's
+/// `Streams.count` and sends a stream to the host's `Streams.upload`, under
+/// a small window so its upload waits for the host's credit.
+#[tokio::test]
+async fn a_python_plugin_streams_to_and_from_a_host_service() {
+    let builder = common::python::plugin(
+        &common::python::script("stream_guest_plugin.py"),
+        pythonpath(),
+    )
+    .name("py-stream-guest")
+    .start_timeout(Duration::from_secs(30));
+    streams_support::a_plugin_streams_to_and_from_a_host_service(builder).await;
 }
 
 /// A plugin's publishes reach the host's wildcard subscription, in order.
