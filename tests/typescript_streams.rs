@@ -3,8 +3,10 @@
 //! from tests/contracts/streams.rs): many items in order, a failure as the
 //! last item, an argument stream and both directions at once, cancel on
 //! drop and on the deadline (the generator's `finally` runs), a plugin
-//! killed mid-stream, memory kept flat by credit under a slow consumer, and
-//! events routed between the host and TypeScript plugins.
+//! killed mid-stream, memory kept flat by credit under a slow consumer,
+//! a plugin (tests/typescript/stream_guest_plugin.ts, serving `StreamGuest`)
+//! streaming to and from the host's `Streams` service, and events routed
+//! between the host and TypeScript plugins.
 
 mod common;
 #[macro_use]
@@ -46,6 +48,23 @@ fn builder() -> goproc::PluginBuilder {
         .name("ts-streams")
         .contract::<StreamsClient>()
         .start_timeout(Duration::from_secs(30))
+}
+
+/// The plugin serving `StreamGuest` (tests/typescript/stream_guest_plugin.ts),
+/// whose handlers stream to and from the host's `Streams`.
+#[tokio::test]
+async fn a_typescript_plugin_streams_to_and_from_a_host_service() {
+    let js = common::node::build(
+        "stream-guest",
+        &["tests/contracts/streams.rs"],
+        &["stream_guest_plugin.ts"],
+    )
+    .join("stream_guest_plugin.js");
+    let builder = Plugin::builder(common::node::node())
+        .arg(js)
+        .name("ts-stream-guest")
+        .start_timeout(Duration::from_secs(30));
+    streams_support::a_plugin_streams_to_and_from_a_host_service(builder).await;
 }
 
 // ---------------------------------------------------------------------------
