@@ -69,6 +69,20 @@
 //! `<CalculatorClient as goproc::Client>::CONTRACT` is the contract's
 //! [`ContractInfo`] (name, fingerprint, methods). The rules of a contract,
 //! and how to evolve one, are in `docs/CONTRACTS.md`.
+//!
+//! ## Streams and events
+//!
+//! A method may answer with a [`Stream`] of items, or take one (an upload,
+//! a body past the frame limit as `Stream<Vec<u8>>`), or both; each stream
+//! has its own credit, so a fast producer never grows the other process.
+//! The client method of a method that answers with a stream returns the
+//! `Stream` at once (a `futures::Stream` of `Result<T, Error>`), and
+//! dropping it stops the producer.
+//!
+//! `#[plugin_interface(events)]` declares an event contract; its generated
+//! `<Name>Events` publishes and subscribes on a [`Bus`] (a host's, or
+//! [`host_bus`] in a plugin) with MQTT topic patterns, routed by the host.
+//! The README's "Streams and events" and `docs/WIRE.md` say the rest.
 
 #![warn(missing_docs)]
 
