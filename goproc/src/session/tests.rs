@@ -643,3 +643,61 @@ fn an_answer_stops_the_argument_stream_and_a_cancel_forgets_the_peers() {
     assert!(matches!(s.poll_arg(5, &waker), Poll::Ready(None)));
     assert_eq!(s.poll_credit(Whose::Peers, 5, &waker), Poll::Ready(false));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Credit bounds what a receiver holds: whatever the item sizes, the
+    /// window and the consumer's pace, the bytes of items queued and not
+    /// taken never pass the window plus one item; an honest sender (one
+    /// that sends only while it has credit) is never refused, and a sender
+    /// that sends without credit is cut off at once.
+    #[test]
+    fn credit_bounds_what_a_receiver_holds(
+        window in 1u32..20_000,
+        ops in proptest::collection::vec((0u8..3, 0usize..6_000), 1..300),
+    ) {
+        let mut s = session();
+        let id = s.begin_call(Asked::Request).unwrap();
+        s.open_my_streams(id, Some(window), false);
+        let (_, waker) = counter();
+        // The sender's credit as it sees it, and what waits at the receiver.
+        let mut credit = i64::from(window);
+        let mut queued: Vec<u64> = Vec::new();
+        let mut largest = 0u64;
+        for (op, size) in ops {
+            let cost = (HEADER_LEN + size) as u64;
+            match op {
+                // The consumer takes an item, and the session may grant.
+                0 => match s.poll_stream(id, &waker) {
+                    Poll::Ready(StreamNext::Item(body, grant)) => {
+                        prop_assert_eq!((HEADER_LEN + body.len()) as u64, queued.remove(0));
+                        credit += i64::from(grant.unwrap_or(0));
+                    }
+                    Poll::Pending => prop_assert!(queued.is_empty()),
+                    Poll::Ready(StreamNext::End(_)) => prop_assert!(false, "the call has no answer"),
+                },
+                // An honest sender: it sends only with credit left.
+                1 if credit <= 0 => {}
+                // A sender, honest or not.
+                _ => {
+                    let got = receive(&mut s, frame(Kind::StreamItem, id, vec![0; size]));
+                    if credit > 0 {
+                        prop_assert!(got.is_ok(), "an item sent with credit was refused");
+                        credit -= cost as i64;
+                        queued.push(cost);
+                        largest = largest.max(cost);
+                    } else {
+                        prop_assert!(broken_reason(got).contains("without credit left"));
+                        return Ok(());
+                    }
+                }
+            }
+            let held: u64 = queued.iter().sum();
+            prop_assert!(
+                held <= u64::from(window) + largest,
+                "{held} bytes held with a window of {window}"
+            );
+        }
+    }
+}
