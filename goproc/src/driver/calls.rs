@@ -168,7 +168,7 @@ impl Connection {
     }
 
     /// Waits for room to send a request of `len` bytes, until `deadline`.
-    async fn wait_for_room(
+    pub(super) async fn wait_for_room(
         &self,
         len: usize,
         deadline: Option<Instant>,
@@ -199,7 +199,7 @@ impl Connection {
 }
 
 /// Why a request found no room to be sent.
-enum WaitFailed {
+pub(super) enum WaitFailed {
     Timeout(Duration),
     Stopped,
 }

@@ -12,11 +12,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::calls::CallFailure;
+use super::calls::{CallFailure, WaitFailed};
+use super::room::Room;
 use super::serve::RemoteError;
 use super::{lock, Connection};
 use crate::session::{Asked, InEnd, Next, Reply, StreamNext, Whose};
-use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
+use crate::wire::frame::{
+    control_frame, set_id, set_length, start_frame, FrameBuf, FrameTooLarge, HEADER_LEN,
+};
 use crate::wire::messages::ErrorBody;
 use crate::wire::{codec, Kind};
 use crate::{Error, RemoteCode};
@@ -39,6 +42,15 @@ pub type EncodeItem<T> = fn(&T, &mut Vec<u8>) -> Result<(), String>;
 /// Decodes one stream item from its frame's body.
 pub type DecodeItem<T> = fn(Vec<u8>) -> Result<T, String>;
 
+/// Why a stream item cannot be sent: its frame is over the limit.
+fn too_large(e: FrameTooLarge, hint: &str) -> String {
+    format!(
+        "a stream item is {} bytes, more than the maximum frame size {}; {hint}",
+        e.length + 4,
+        e.max
+    )
+}
+
 /// Lays a stream item's frame out in `buf` (reused from item to item).
 fn item_frame_into<T>(
     buf: &mut Vec<u8>,
@@ -48,21 +60,11 @@ fn item_frame_into<T>(
     encode: EncodeItem<T>,
     max_frame: u32,
 ) -> Result<(), String> {
-    buf.clear();
-    buf.extend_from_slice(&[0; HEADER_LEN]);
+    start_frame(buf, kind, id);
     encode(item, buf)?;
-    let length = buf.len() - 4;
-    if length > max_frame as usize {
-        return Err(format!(
-            "a stream item is {} bytes, more than the maximum frame size {max_frame}; send \
-             large values as a stream of chunks",
-            buf.len()
-        ));
-    }
-    buf[..4].copy_from_slice(&(length as u32).to_le_bytes());
-    buf[4] = kind as u8;
-    buf[5..HEADER_LEN].copy_from_slice(&id.to_le_bytes());
-    Ok(())
+    let total = buf.len();
+    set_length(buf, total, max_frame)
+        .map_err(|e| too_large(e, "send large values as a stream of chunks"))
 }
 
 /// Lays out in `buf` the head of a frame whose body is a byte chunk of
@@ -75,22 +77,11 @@ fn chunk_head_into(
     len: usize,
     max_frame: u32,
 ) -> Result<usize, String> {
-    buf.clear();
-    buf.extend_from_slice(&[0; HEADER_LEN]);
+    start_frame(buf, kind, id);
     codec::encode_into(&(len as u64), buf)?;
-    let body_len = buf.len() - HEADER_LEN + len;
-    let length = body_len + HEADER_LEN - 4;
-    if length > max_frame as usize {
-        return Err(format!(
-            "a stream item is {} bytes, more than the maximum frame size {max_frame}; send \
-             smaller chunks",
-            length + 4
-        ));
-    }
-    buf[..4].copy_from_slice(&(length as u32).to_le_bytes());
-    buf[4] = kind as u8;
-    buf[5..HEADER_LEN].copy_from_slice(&id.to_le_bytes());
-    Ok(body_len)
+    let total = buf.len() + len;
+    set_length(buf, total, max_frame).map_err(|e| too_large(e, "send smaller chunks"))?;
+    Ok(total - HEADER_LEN)
 }
 
 impl Connection {
@@ -99,13 +90,19 @@ impl Connection {
         self.stream_window
     }
 
-    /// Queues an item frame (after waiting for room in the outbox: a peer
-    /// that does not read holds back the sender, not this side's memory).
+    /// Room in the outbox for an item frame of `len` bytes, waiting for it
+    /// when a peer that does not read holds it back: the sender waits, this
+    /// side's memory does not grow. `Err` once the connection stopped.
+    async fn item_room(&self, len: usize) -> Result<Room<'_>, ()> {
+        match self.outbox.try_reserve(len) {
+            Some(room) => Ok(room),
+            None => self.outbox.reserve(len).await.map_err(|_| ()),
+        }
+    }
+
+    /// Queues an item frame (see [`Connection::item_room`]).
     pub(super) async fn send_item(&self, frame: Vec<u8>) -> Result<(), ()> {
-        let room = match self.outbox.try_reserve(frame.len()) {
-            Some(room) => room,
-            None => self.outbox.reserve(frame.len()).await.map_err(|_| ())?,
-        };
+        let room = self.item_room(frame.len()).await?;
         self.outbox
             .push_request(frame, room)
             .map(|_| ())
@@ -114,21 +111,14 @@ impl Connection {
 
     /// [`Connection::send_item`] for a small frame, copied into the outbox.
     async fn send_item_copy(&self, frame: &[u8]) -> Result<(), ()> {
-        let room = match self.outbox.try_reserve(frame.len()) {
-            Some(room) => room,
-            None => self.outbox.reserve(frame.len()).await.map_err(|_| ())?,
-        };
+        let room = self.item_room(frame.len()).await?;
         self.outbox.push_request_copy(frame, room).map_err(|_| ())
     }
 
     /// [`Connection::send_item`] for a frame given as its head and a large
     /// byte chunk that is queued without a copy.
     async fn send_item_parts(&self, head: &[u8], chunk: Vec<u8>) -> Result<(), ()> {
-        let len = head.len() + chunk.len();
-        let room = match self.outbox.try_reserve(len) {
-            Some(room) => room,
-            None => self.outbox.reserve(len).await.map_err(|_| ())?,
-        };
+        let room = self.item_room(head.len() + chunk.len()).await?;
         self.outbox
             .push_request_parts(head, chunk, room)
             .map_err(|_| ())
@@ -224,14 +214,13 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<OpenCall, CallFailure> {
         let deadline = timeout.map(|t| (Instant::now() + t, t));
-        let wait = self.outbox.reserve(frame.len());
-        let room = match deadline {
-            Some((at, limit)) => tokio::time::timeout_at(at, wait)
-                .await
-                .map_err(|_| CallFailure::Timeout(limit))?,
-            None => wait.await,
-        }
-        .map_err(|_| CallFailure::Connection(self.closed_error()))?;
+        let room = self
+            .wait_for_room(frame.len(), deadline.map(|(at, _)| at), timeout)
+            .await
+            .map_err(|failed| match failed {
+                WaitFailed::Timeout(limit) => CallFailure::Timeout(limit),
+                WaitFailed::Stopped => CallFailure::Connection(self.closed_error()),
+            })?;
         let id = {
             let mut session = lock(&self.session);
             let id = session

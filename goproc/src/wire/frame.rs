@@ -182,9 +182,7 @@ impl FrameBuf {
     /// Starts a frame with room for `body` bytes.
     pub fn with_capacity(kind: Kind, id: u64, body: usize) -> Self {
         let mut v = Vec::with_capacity(HEADER_LEN + body);
-        v.extend_from_slice(&[0; 4]);
-        v.push(kind as u8);
-        v.extend_from_slice(&id.to_le_bytes());
+        start_frame(&mut v, kind, id);
         FrameBuf(v)
     }
 
@@ -196,16 +194,39 @@ impl FrameBuf {
     /// Writes the length and returns the finished frame, or an error if the
     /// frame is longer than `max_frame`.
     pub fn finish(mut self, max_frame: u32) -> Result<Vec<u8>, FrameTooLarge> {
-        let length = self.0.len() - 4;
-        if length > max_frame as usize {
-            return Err(FrameTooLarge {
-                length,
-                max: max_frame,
-            });
-        }
-        self.0[..4].copy_from_slice(&(length as u32).to_le_bytes());
+        let total = self.0.len();
+        set_length(&mut self.0, total, max_frame)?;
         Ok(self.0)
     }
+}
+
+/// Empties `buf` and writes a frame's header into it (its length is
+/// written last, by [`set_length`]); the body is appended after it. For a
+/// buffer reused from frame to frame; [`FrameBuf`] is the owned form.
+pub(crate) fn start_frame(buf: &mut Vec<u8>, kind: Kind, id: u64) {
+    buf.clear();
+    buf.extend_from_slice(&[0; 4]);
+    buf.push(kind as u8);
+    buf.extend_from_slice(&id.to_le_bytes());
+}
+
+/// Writes the `length` field of the frame whose header starts `head`, a
+/// frame of `total` bytes in all (its body may lie partly elsewhere), or
+/// says it is longer than `max_frame`.
+pub(crate) fn set_length(
+    head: &mut [u8],
+    total: usize,
+    max_frame: u32,
+) -> Result<(), FrameTooLarge> {
+    let length = total - 4;
+    if length > max_frame as usize {
+        return Err(FrameTooLarge {
+            length,
+            max: max_frame,
+        });
+    }
+    head[..4].copy_from_slice(&(length as u32).to_le_bytes());
+    Ok(())
 }
 
 /// A frame would exceed the maximum frame size.
