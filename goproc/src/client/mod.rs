@@ -80,15 +80,14 @@ pub(crate) trait Balance: Send + Sync + 'static {
     fn lease<'a>(&'a self, contract: usize, timeout: Option<Duration>) -> Leased<'a>;
 }
 
-/// An instance a pool picked for a stream call (see [`Balance::lease`]).
-pub(crate) type Leased<'a> = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = Result<(Arc<Connection>, u32, Box<dyn Any + Send + Sync>), CallFailure>,
-            > + Send
-            + 'a,
-    >,
->;
+/// An instance a pool picked for a stream call: its connection, the
+/// contract's index there, and what keeps the call counted on it until
+/// dropped (see [`Balance::lease`]).
+pub(crate) type Lease = (Arc<Connection>, u32, Box<dyn Any + Send + Sync>);
+
+/// Picking an instance for a stream call (see [`Balance::lease`]).
+pub(crate) type Leased<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lease, CallFailure>> + Send + 'a>>;
 
 /// Where calls go.
 #[derive(Clone)]

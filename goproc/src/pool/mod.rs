@@ -14,7 +14,7 @@ pub use policy::RestartPolicy;
 use slot::{Slot, State};
 
 use crate::client::{Balance, EncodeArgs, Routed};
-use crate::driver::{CallFailure, Connection};
+use crate::driver::CallFailure;
 use crate::wire::messages::RequestHead;
 use crate::{Client, ClientHandle, ContractInfo, Error, PluginBuilder};
 
@@ -255,14 +255,14 @@ struct Balancer(Arc<Shared>);
 
 /// A stream call's hold on one instance: counted in flight there until
 /// the stream ends (dropped), so the instance is not picked past its limit.
-struct Lease {
+struct InstanceLease {
     shared: Arc<Shared>,
     index: usize,
     /// Keeps the instance's plugin alive while its stream runs.
     _ready: Arc<slot::Ready>,
 }
 
-impl Drop for Lease {
+impl Drop for InstanceLease {
     fn drop(&mut self) {
         self.shared.slots[self.index].release();
         self.shared.changed.notify_one();
@@ -276,12 +276,12 @@ impl Shared {
         self: &Arc<Self>,
         contract: usize,
         timeout: Option<Duration>,
-    ) -> Result<(Arc<Connection>, u32, Box<dyn std::any::Any + Send + Sync>), CallFailure> {
+    ) -> Result<crate::client::Lease, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let (index, ready) = self.next_instance(deadline, timeout).await?;
         let conn = ready.conn.clone();
         let contract_index = ready.contract_indexes[contract];
-        let lease = Lease {
+        let lease = InstanceLease {
             shared: self.clone(),
             index,
             _ready: ready,
