@@ -1,10 +1,12 @@
-//! The Rust plugin of the stream tests: `Streams` from
-//! `tests/contracts/streams.rs`.
+//! The Rust implementation of `Streams` (tests/contracts/streams.rs): the
+//! plugin of the stream tests, and the host's own service in the test of a
+//! plugin that streams to and from its host. Included where the contract
+//! module is its sibling `streams`.
 
 use futures::StreamExt;
 use goproc::Stream;
 
-use crate::streams::{Streams, UploadSummary};
+use super::streams::{Streams, UploadSummary};
 
 pub struct Plugin;
 

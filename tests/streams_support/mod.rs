@@ -6,6 +6,9 @@
 #![allow(dead_code)]
 
 // Also in `common`, which some includers load too: one small file, no state.
+/// The same implementation the Rust test plugin serves, here the host's.
+#[path = "../plugins/streams.rs"]
+mod implementation;
 #[allow(clippy::duplicate_mod)]
 #[path = "../common/memory.rs"]
 pub mod memory;
@@ -227,46 +230,6 @@ pub async fn credit_keeps_both_sides_flat(plugin: Plugin, calc: StreamsClient) {
     assert!(taken > 200, "the host took only {taken} items in 2 s");
 }
 
-/// The host's own `Streams`, served to a plugin whose `StreamGuest`
-/// handlers call it.
-struct HostStreams;
-
-impl streams::Streams for HostStreams {
-    async fn count(&self, start: u64, count: u64) -> Stream<u64> {
-        Stream::iter(start..start + count)
-    }
-    async fn fail_after(&self, n: u32) -> Stream<u32> {
-        Stream::iter(0..n)
-    }
-    async fn upload(&self, mut data: Stream<Vec<u8>>) -> UploadSummary {
-        let mut summary = UploadSummary {
-            bytes: 0,
-            chunks: 0,
-            checksum: 0,
-        };
-        while let Some(Ok(chunk)) = data.next().await {
-            summary.bytes += chunk.len() as u64;
-            summary.chunks += 1;
-            summary.checksum = chunk
-                .iter()
-                .fold(summary.checksum, |s, b| s.wrapping_add(u64::from(*b)));
-        }
-        summary
-    }
-    async fn shout(&self, _prefix: String, lines: Stream<String>) -> Stream<String> {
-        lines
-    }
-    async fn forever(&self, _marker: String) -> Stream<u64> {
-        Stream::iter(0..)
-    }
-    async fn download(&self, _size: u64, _chunk: u32) -> Stream<Vec<u8>> {
-        Stream::empty()
-    }
-    async fn pids(&self, count: u32) -> Stream<u32> {
-        Stream::iter(std::iter::repeat_n(std::process::id(), count as usize))
-    }
-}
-
 /// A plugin (`builder`, serving `StreamGuest` and requiring the host's
 /// `Streams`) reads a stream from its host and sends one to it. The host
 /// grants a small window, so the plugin's upload waits for credit.
@@ -274,7 +237,7 @@ pub async fn a_plugin_streams_to_and_from_a_host_service(builder: PluginBuilder)
     use streams::{StreamGuestClient, StreamsServer};
     let plugin = builder
         .contract::<StreamGuestClient>()
-        .serve(StreamsServer::new(HostStreams))
+        .serve(StreamsServer::new(implementation::Plugin))
         .stream_window(4096)
         .spawn()
         .await
