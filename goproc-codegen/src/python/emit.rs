@@ -523,10 +523,7 @@ fn emit_contract(
     b.line(format!("class {class}(_abc.ABC):"));
     b.indent += 1;
     let mut docs = c.docs.clone();
-    if !docs.is_empty() {
-        docs.push(String::new());
-    }
-    docs.push(format!(
+    add_paragraph(&mut docs, format!(
         "Implement every method (`async def`, or plain `def` for quick non-blocking work) and pass an instance to `{serve}`."
     ));
     docstring(&docs, b);
@@ -537,19 +534,17 @@ fn emit_contract(
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(format!(
-                "Raise `{}(error)` to answer with the domain error `Err(error)`.",
-                error_class(err)
-            ));
+            add_paragraph(
+                &mut mdocs,
+                format!(
+                    "Raise `{}(error)` to answer with the domain error `Err(error)`.",
+                    error_class(err)
+                ),
+            );
         }
         if m.answer_stream().is_some() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(
+            add_paragraph(
+                &mut mdocs,
                 "An async generator (`async def` that yields): each item goes to the host as its \
                  credit allows; an exception ends the stream with it. When the host stops the call \
                  the generator is closed, so its `finally` blocks run."
@@ -557,14 +552,14 @@ fn emit_contract(
             );
         }
         if let Some((pos, _)) = m.stream_arg() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(format!(
+            add_paragraph(
+                &mut mdocs,
+                format!(
                 "`{}` is an async iterator of the items the host sends (`async for`); a stream the \
                  host's side failed raises its error as its last item.",
                 ident(&syn::ext::IdentExt::unraw(&m.args[pos].name).to_string())
-            ));
+            ),
+            );
         }
         if mdocs.is_empty() {
             b.line("...");
@@ -777,19 +772,16 @@ fn emit_client(
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(format!(
-                "Raises `{}(error)` when the host answers with the domain error `Err(error)`.",
-                error_class(err)
-            ));
+            add_paragraph(
+                &mut mdocs,
+                format!(
+                    "Raises `{}(error)` when the host answers with the domain error `Err(error)`.",
+                    error_class(err)
+                ),
+            );
         }
         if m.answer_stream().is_some() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(
+            add_paragraph(&mut mdocs,
                 "Returns at once (no `await`) an async iterator: the call goes out when it is first \
                  iterated, and an error ends it as its last item. `aclose()` it to stop early (the \
                  host is told with CANCEL)."
@@ -797,14 +789,14 @@ fn emit_client(
             );
         }
         if let Some((pos, _)) = m.stream_arg() {
-            if !mdocs.is_empty() {
-                mdocs.push(String::new());
-            }
-            mdocs.push(format!(
+            add_paragraph(
+                &mut mdocs,
+                format!(
                 "`{}` is any iterable or async iterable; its items go as the host's credit allows, \
                  and an exception it raises reaches the host as the stream's error.",
                 ident(&syn::ext::IdentExt::unraw(&m.args[pos].name).to_string())
-            ));
+            ),
+            );
         }
         docstring(&mdocs, b);
         b.line(format!("return {call}"));
@@ -866,14 +858,14 @@ fn emit_events(sc: &SourceContract, types: &BTreeMap<String, TypeDef>, b: &mut B
     b.line(format!("class {class}(_rt.Events):"));
     b.indent += 1;
     let mut docs = c.docs.clone();
-    if !docs.is_empty() {
-        docs.push(String::new());
-    }
-    docs.push(format!(
-        "Publishes and subscribes to the events of {cname} through the host that started this \
+    add_paragraph(
+        &mut docs,
+        format!(
+            "Publishes and subscribes to the events of {cname} through the host that started this \
          plugin: `{class}.from_host()`. The host routes each event to every other subscriber whose \
          pattern matches its topic (`+` one level, `#` the rest); a plugin never receives its own."
-    ));
+        ),
+    );
     docstring(&docs, b);
     b.lines.push(String::new());
     b.line("__slots__ = ()");
@@ -886,13 +878,13 @@ fn emit_events(sc: &SourceContract, types: &BTreeMap<String, TypeDef>, b: &mut B
         ));
         b.indent += 1;
         let mut mdocs = m.docs.clone();
-        if !mdocs.is_empty() {
-            mdocs.push(String::new());
-        }
-        mdocs.push(format!(
+        add_paragraph(
+            &mut mdocs,
+            format!(
             "Publishes `{param}` on `topic` (no `+`, `#` or NUL: `goproc_runtime.TopicError`). \
              Never waits: an event nobody subscribed to is dropped."
-        ));
+        ),
+        );
         docstring(&mdocs, b);
         b.line(format!("self._publish({index}, topic, {param}, {enc})"));
         b.indent -= 1;
@@ -1033,6 +1025,15 @@ fn method_signature(m: &Method, client: bool) -> String {
             )
         }
     }
+}
+
+/// Appends a paragraph to docstring lines, after a blank line when there
+/// is text before it.
+fn add_paragraph(docs: &mut Vec<String>, text: String) {
+    if !docs.is_empty() {
+        docs.push(String::new());
+    }
+    docs.push(text);
 }
 
 #[cfg(test)]
