@@ -255,6 +255,15 @@ fn group<'a>(
     g
 }
 
+/// A private scratch folder for sockets, under `/tmp` (socket paths are
+/// short there), removed when dropped.
+fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("gpb-")
+        .tempdir_in("/tmp")
+        .expect("a scratch folder")
+}
+
 fn exe() -> PathBuf {
     std::env::current_exe().expect("the benchmark binary's path")
 }
@@ -283,10 +292,7 @@ struct RustPeers {
 }
 
 async fn rust_peers(small_frames: usize) -> RustPeers {
-    let dir = tempfile::Builder::new()
-        .prefix("gpb-")
-        .tempdir_in("/tmp")
-        .expect("a scratch folder");
+    let dir = scratch_dir();
     let plugin = rust_plugin()
         .spawn()
         .await
@@ -550,10 +556,7 @@ fn bench_large(c: &mut Criterion, p: &Placement) {
     }
     let rt = Flavor::Current.runtime();
     let state = rt.block_on(async {
-        let dir = tempfile::Builder::new()
-            .prefix("gpb-")
-            .tempdir_in("/tmp")
-            .expect("scratch");
+        let dir = scratch_dir();
         let plugin = rust_plugin()
             .spawn()
             .await
@@ -624,10 +627,7 @@ fn bench_script(
     }
     let rt = Flavor::Current.runtime();
     let state = rt.block_on(async {
-        let dir = tempfile::Builder::new()
-            .prefix("gpb-")
-            .tempdir_in("/tmp")
-            .expect("scratch");
+        let dir = scratch_dir();
         let plugin = plugin
             .spawn()
             .await

@@ -14,7 +14,7 @@ use tokio::net::UnixStream;
 
 use crate::contract::{BenchStreamsClient, BenchTicksEvents};
 use crate::peers::{self, ChildGuard, RawClient};
-use crate::{c_wants, group, measure, rust_plugin, Flavor, Placement};
+use crate::{c_wants, group, measure, rust_plugin, scratch_dir, Flavor, Placement};
 
 /// Items per iteration of the item rows.
 pub const ITEMS: u64 = 10_000;
@@ -162,10 +162,7 @@ pub fn bench_streams(c: &mut Criterion, p: &Placement) {
     }
     let rt = Flavor::Current.runtime();
     let state = rt.block_on(async {
-        let dir = tempfile::Builder::new()
-            .prefix("gpb-")
-            .tempdir_in("/tmp")
-            .expect("scratch");
+        let dir = scratch_dir();
         let plugin = rust_plugin()
             .contract::<BenchStreamsClient>()
             .spawn()
@@ -244,10 +241,7 @@ pub fn bench_events(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
     }
     let rt = Flavor::Current.runtime();
     let state = rt.block_on(async {
-        let dir = tempfile::Builder::new()
-            .prefix("gpb-")
-            .tempdir_in("/tmp")
-            .expect("scratch");
+        let dir = scratch_dir();
         let bus = goproc::Bus::with_capacity(4096);
         let mut plugins = Vec::new();
         for _ in 0..=SUBSCRIBERS {
