@@ -153,7 +153,6 @@ impl Server {
         tokio::select! {
             ended = conn.ended() => {
                 conn.fail_all(closed("the host closed the connection"));
-                crate::driver::bus_link::host_connection_ended();
                 match ended {
                     Ended::Failed(err) => Err(err),
                     _ => Ok(()),
