@@ -304,6 +304,18 @@ impl ClientHandle {
         args_size: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
+        let (conn, index) = self.host_connection().await?;
+        let head = RequestHead {
+            contract: index,
+            method,
+            deadline_ms: deadline_ms(timeout),
+        };
+        conn.call(head, encode, args_size, timeout).await
+    }
+
+    /// A plugin's connection to its host once `serve` has connected, and
+    /// this contract's index among the host's.
+    async fn host_connection(&self) -> Result<(Arc<Connection>, u32), CallFailure> {
         let conn = crate::driver::context::wait_for_host()
             .await
             .ok_or(CallFailure::Connection(Error::NoPeer {
@@ -311,12 +323,7 @@ impl ClientHandle {
             }))?;
         let index = peer_contract(conn.peer_contracts(), self.contract, conn.peer())
             .map_err(CallFailure::Connection)?;
-        let head = RequestHead {
-            contract: index,
-            method,
-            deadline_ms: deadline_ms(timeout),
-        };
-        conn.call(head, encode, args_size, timeout).await
+        Ok((conn, index))
     }
 
     fn failure(&self, method: u32, failure: CallFailure, timeout: Option<Duration>) -> Error {

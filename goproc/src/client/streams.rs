@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{deadline_ms, peer_contract, ClientHandle, Route};
+use super::{deadline_ms, ClientHandle, Route};
 use crate::driver::{CallFailure, Connection, DecodeItem, EncodeItem, OpenCall, StreamCall};
 use crate::wire::codec;
 use crate::wire::messages::RequestHead;
@@ -54,13 +54,7 @@ impl ClientHandle {
                 Ok((conn, index, Some(lease)))
             }
             Route::AwaitHost => {
-                let conn = crate::driver::context::wait_for_host().await.ok_or(
-                    CallFailure::Connection(Error::NoPeer {
-                        contract: self.contract.name,
-                    }),
-                )?;
-                let index = peer_contract(conn.peer_contracts(), self.contract, conn.peer())
-                    .map_err(CallFailure::Connection)?;
+                let (conn, index) = self.host_connection().await?;
                 Ok((conn, index, None))
             }
         }
