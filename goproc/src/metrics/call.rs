@@ -1,0 +1,148 @@
+//! One call as it is measured: when it started, which counters it is
+//! counted in, its `goproc.call` span, and its outcome when it ends. A
+//! call whose future is dropped before it ends counts as cancelled.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::field::Empty;
+use tracing::Span;
+
+use super::recorder::ContractRecorder;
+use super::ErrorKind;
+use crate::{ContractInfo, Error};
+
+/// The counters a call is counted in.
+enum Counted<'a> {
+    /// Not counted (a call with no recorder: to a plugin's host).
+    Nowhere,
+    /// A plugin's counters, held by the calling client.
+    Borrowed(&'a ContractRecorder),
+    /// A pool instance's counters, picked for this call.
+    Owned(Arc<ContractRecorder>),
+}
+
+/// Measures one call from its start until [`CallMeter::finish`], or until
+/// dropped (cancelled).
+pub(crate) struct CallMeter<'a> {
+    counted: Counted<'a>,
+    method: u32,
+    start: Instant,
+    span: Span,
+    done: bool,
+}
+
+impl<'a> CallMeter<'a> {
+    /// Starts measuring a call of `method`, counted in `recorder` if given
+    /// (a pool's calls are counted once an instance is picked:
+    /// [`CallMeter::count_in`]).
+    pub(crate) fn start(
+        contract: &'static ContractInfo,
+        method: u32,
+        recorder: Option<&'a ContractRecorder>,
+    ) -> Self {
+        let span = tracing::debug_span!(
+            target: "goproc::call",
+            "goproc.call",
+            contract = contract.name,
+            method = contract.methods.get(method as usize).copied().unwrap_or("?"),
+            plugin = Empty,
+            pid = Empty,
+            outcome = Empty,
+            duration_us = Empty,
+        );
+        let counted = match recorder {
+            Some(recorder) => {
+                recorder.started(method);
+                describe(&span, recorder);
+                Counted::Borrowed(recorder)
+            }
+            None => Counted::Nowhere,
+        };
+        CallMeter {
+            counted,
+            method,
+            start: Instant::now(),
+            span,
+            done: false,
+        }
+    }
+
+    /// The call's span; disabled (and free to carry) when no subscriber
+    /// wants `goproc::call` at DEBUG.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Counts the call in `recorder` from now on (an instance a pool
+    /// picked), and no longer where it was counted before (an instance
+    /// that could not send it).
+    pub(crate) fn count_in(&mut self, recorder: Arc<ContractRecorder>) {
+        let same = match &self.counted {
+            Counted::Nowhere => false,
+            Counted::Borrowed(r) => std::ptr::eq(*r, &*recorder),
+            Counted::Owned(r) => Arc::ptr_eq(r, &recorder),
+        };
+        if same {
+            return;
+        }
+        self.uncount();
+        recorder.started(self.method);
+        describe(&self.span, &recorder);
+        self.counted = Counted::Owned(recorder);
+    }
+
+    fn uncount(&mut self) {
+        match std::mem::replace(&mut self.counted, Counted::Nowhere) {
+            Counted::Nowhere => {}
+            Counted::Borrowed(r) => r.unstarted(self.method),
+            Counted::Owned(r) => r.unstarted(self.method),
+        }
+    }
+
+    /// Ends the call with its outcome: `Ok(true)` for a method's own
+    /// `Err(e)` (a domain error), `Ok(false)` for a success.
+    pub(crate) fn finish<T>(mut self, result: &Result<T, Error>, domain_error: bool) {
+        let kind = match result {
+            Ok(_) if domain_error => Some(ErrorKind::Domain),
+            Ok(_) => None,
+            Err(e) => Some(ErrorKind::of(e)),
+        };
+        self.end(kind);
+    }
+
+    fn end(&mut self, kind: Option<ErrorKind>) {
+        self.done = true;
+        let elapsed = self.start.elapsed();
+        match &self.counted {
+            Counted::Nowhere => {}
+            Counted::Borrowed(r) => r.finished(self.method, elapsed, kind),
+            Counted::Owned(r) => r.finished(self.method, elapsed, kind),
+        }
+        if !self.span.is_disabled() {
+            let outcome = kind.map_or("ok", ErrorKind::outcome);
+            self.span.record("outcome", outcome);
+            self.span.record(
+                "duration_us",
+                u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            );
+        }
+    }
+}
+
+impl Drop for CallMeter<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // The caller stopped waiting: the call's future was dropped.
+            self.end(Some(ErrorKind::Cancelled));
+        }
+    }
+}
+
+/// Records on the span which plugin (process) the call went to.
+fn describe(span: &Span, recorder: &ContractRecorder) {
+    if !span.is_disabled() {
+        span.record("plugin", recorder.identity.name.as_str());
+        span.record("pid", recorder.identity.pid());
+    }
+}

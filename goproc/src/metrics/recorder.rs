@@ -1,0 +1,187 @@
+//! The counters of one plugin connection (or one pool instance, across its
+//! restarts): per contract and method, allocated when a client for the
+//! contract is made, then only added to.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::histogram::{Histogram, HistogramSnapshot};
+use super::ErrorKind;
+use crate::ContractInfo;
+
+/// Who the counted calls went to.
+pub(crate) struct Identity {
+    pub(crate) name: String,
+    pid: AtomicU32,
+    restarts: AtomicU64,
+}
+
+impl Identity {
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one plugin (or pool instance).
+pub(crate) struct Recorder {
+    identity: Arc<Identity>,
+    /// By the contract's index (the plugin's announced list, or the pool's
+    /// contracts); made on first use.
+    contracts: Box<[OnceLock<Arc<ContractRecorder>>]>,
+}
+
+impl Recorder {
+    pub(crate) fn new(name: String, pid: u32, contracts: usize) -> Self {
+        Recorder {
+            identity: Arc::new(Identity {
+                name,
+                pid: AtomicU32::new(pid),
+                restarts: AtomicU64::new(0),
+            }),
+            contracts: (0..contracts).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The counters of contract number `index`, made the first time.
+    pub(crate) fn contract(
+        &self,
+        index: usize,
+        info: &'static ContractInfo,
+    ) -> Arc<ContractRecorder> {
+        self.contracts[index]
+            .get_or_init(|| {
+                Arc::new(ContractRecorder {
+                    info,
+                    identity: self.identity.clone(),
+                    methods: (0..info.methods.len())
+                        .map(|_| MethodRecorder::new())
+                        .collect(),
+                })
+            })
+            .clone()
+    }
+
+    /// A pool instance whose process ended is being replaced.
+    pub(crate) fn restarting(&self) {
+        self.identity.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The process now serving the counted calls.
+    pub(crate) fn running(&self, pid: u32) {
+        self.identity.pid.store(pid, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> RecorderSnapshot {
+        RecorderSnapshot {
+            plugin: self.identity.name.clone(),
+            pid: self.identity.pid(),
+            restarts: self.identity.restarts.load(Ordering::Relaxed),
+            methods: self
+                .contracts
+                .iter()
+                .filter_map(OnceLock::get)
+                .flat_map(|c| c.snapshot())
+                .collect(),
+        }
+    }
+}
+
+/// The counters of one contract's methods on one plugin.
+pub(crate) struct ContractRecorder {
+    pub(crate) info: &'static ContractInfo,
+    pub(crate) identity: Arc<Identity>,
+    methods: Box<[MethodRecorder]>,
+}
+
+impl ContractRecorder {
+    /// Counts a call of `method` as started.
+    pub(crate) fn started(&self, method: u32) {
+        if let Some(m) = self.methods.get(method as usize) {
+            m.started.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes back [`ContractRecorder::started`]: the call went elsewhere.
+    pub(crate) fn unstarted(&self, method: u32) {
+        if let Some(m) = self.methods.get(method as usize) {
+            m.started.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a started call of `method` as finished.
+    pub(crate) fn finished(&self, method: u32, elapsed: Duration, error: Option<ErrorKind>) {
+        if let Some(m) = self.methods.get(method as usize) {
+            if let Some(kind) = error {
+                m.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
+            }
+            m.latency.record(elapsed);
+        }
+    }
+
+    fn snapshot(&self) -> impl Iterator<Item = MethodSnapshot> + '_ {
+        self.methods.iter().zip(self.info.methods).map(|(m, name)| {
+            // Finished calls first: a call counted there has been counted
+            // as started before, so `in_flight` never reads negative.
+            let latency = m.latency.snapshot();
+            let started = m.started.load(Ordering::Relaxed);
+            MethodSnapshot {
+                contract: self.info.name,
+                method: name,
+                in_flight: started.saturating_sub(latency.count()),
+                errors: std::array::from_fn(|k| m.errors[k].load(Ordering::Relaxed)),
+                latency,
+            }
+        })
+    }
+}
+
+/// One method's counters. Finished calls are the histogram's count, and
+/// in-flight ones the started less the finished: one add when a call
+/// starts, two or three when it ends.
+struct MethodRecorder {
+    started: AtomicU64,
+    errors: [AtomicU64; ErrorKind::COUNT],
+    latency: Histogram,
+}
+
+impl MethodRecorder {
+    fn new() -> Self {
+        MethodRecorder {
+            started: AtomicU64::new(0),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency: Histogram::new(),
+        }
+    }
+}
+
+/// A plugin's counters at one moment, before they are summed up.
+#[derive(Debug, Clone)]
+pub(crate) struct RecorderSnapshot {
+    pub(crate) plugin: String,
+    pub(crate) pid: u32,
+    pub(crate) restarts: u64,
+    pub(crate) methods: Vec<MethodSnapshot>,
+}
+
+/// One method's counters at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodSnapshot {
+    pub(crate) contract: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) in_flight: u64,
+    /// By [`ErrorKind`].
+    pub(crate) errors: [u64; ErrorKind::COUNT],
+    pub(crate) latency: HistogramSnapshot,
+}
+
+impl MethodSnapshot {
+    /// Adds the counts of the same method on another instance.
+    pub(crate) fn merge(&mut self, other: &MethodSnapshot) {
+        self.in_flight += other.in_flight;
+        for (mine, theirs) in self.errors.iter_mut().zip(other.errors) {
+            *mine += theirs;
+        }
+        self.latency.merge(&other.latency);
+    }
+}
