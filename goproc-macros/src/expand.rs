@@ -286,6 +286,10 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => quote! {
                 self.handle.call_bytes(#index, &(#(#sent,)*), #size).await
             },
+            // Counted as a domain error when the plugin answers `Err(e)`.
+            _ if m.domain_result().is_some() => quote! {
+                self.handle.call_result::<_, #ret>(#index, &(#(#sent,)*), #size).await
+            },
             _ => quote! {
                 self.handle.call_sized::<_, #ret>(#index, &(#(#sent,)*), #size).await
             },

@@ -93,6 +93,7 @@ pub mod env;
 mod error;
 mod events;
 mod host;
+mod metrics;
 mod plugin;
 mod pool;
 mod service;
@@ -155,6 +156,7 @@ pub use events::{Bus, Event, EventContract, Subscription};
 /// ```
 pub use goproc_macros::plugin_interface;
 pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use metrics::{ErrorCounts, Latency, MethodMetrics, PluginMetrics, PoolMetrics};
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument;
 
 mod streams;
 
 use crate::contract::{find_contract, names, short, NotListed};
 use crate::driver::{CallFailure, Connection};
+use crate::metrics::{CallMeter, ContractRecorder};
 use crate::wire::codec;
 use crate::wire::messages::ContractRef;
 use crate::wire::messages::RequestHead;
@@ -41,6 +43,8 @@ pub struct ClientHandle {
     timeout: Timeout,
     /// The credit window of answer streams; `None`: the connection's.
     stream_window: Option<u32>,
+    /// Where a plugin's calls are counted (a pool counts them per instance).
+    metrics: Option<Arc<ContractRecorder>>,
 }
 
 /// The deadline of a handle's calls.
@@ -64,7 +68,8 @@ pub(crate) type Routed<'a> =
 /// here, implemented by the pool, so that clients need not know pools.
 pub(crate) trait Balance: Send + Sync + 'static {
     /// Sends a call of method `method` of the pool's contract number
-    /// `contract` to one instance and waits for its answer body.
+    /// `contract` to one instance and waits for its answer body; `meter`
+    /// counts the call in the instance it goes to.
     fn call<'a>(
         &'a self,
         contract: usize,
@@ -72,6 +77,7 @@ pub(crate) trait Balance: Send + Sync + 'static {
         encode_args: EncodeArgs<'a>,
         args_size: usize,
         timeout: Option<Duration>,
+        meter: &'a mut CallMeter<'_>,
     ) -> Routed<'a>;
 
     /// Picks one instance for a stream call, which stays on it for its
@@ -125,6 +131,7 @@ impl ClientHandle {
             contract,
             timeout: Timeout::Own(None),
             stream_window: None,
+            metrics: None,
         }
     }
 
@@ -143,6 +150,7 @@ impl ClientHandle {
             contract,
             timeout: Timeout::Inherited,
             stream_window: None,
+            metrics: None,
         }
     }
 
@@ -154,6 +162,7 @@ impl ClientHandle {
             contract,
             timeout: Timeout::Inherited,
             stream_window: None,
+            metrics: None,
         }
     }
 
@@ -170,6 +179,16 @@ impl ClientHandle {
             contract,
             timeout: Timeout::Own(None),
             stream_window: None,
+            metrics: None,
+        }
+    }
+
+    /// A copy whose calls are counted in `recorder` (a plugin's counters
+    /// of this handle's contract).
+    pub(crate) fn metered(self, recorder: Arc<ContractRecorder>) -> Self {
+        ClientHandle {
+            metrics: Some(recorder),
+            ..self
         }
     }
 
@@ -220,8 +239,36 @@ impl ClientHandle {
         A: Serialize + Sync + ?Sized,
         R: DeserializeOwned,
     {
-        let body = self.call_raw(method, args, args_size).await?;
-        codec::decode(&body).map_err(|e| self.bad_answer(method, e))
+        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let result = match self.call_raw(method, args, args_size, &mut meter).await {
+            Ok(body) => codec::decode(&body).map_err(|e| self.bad_answer(method, e)),
+            Err(e) => Err(e),
+        };
+        meter.finish(&result, false);
+        result
+    }
+
+    /// [`ClientHandle::call_sized`] for a method declared `-> Result<T, E>`:
+    /// an answered `Err(e)` is counted as the call's domain error.
+    #[doc(hidden)]
+    pub async fn call_result<A, R>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+    ) -> Result<R, Error>
+    where
+        A: Serialize + Sync + ?Sized,
+        R: DeserializeOwned + DomainResult,
+    {
+        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let result = match self.call_raw(method, args, args_size, &mut meter).await {
+            Ok(body) => codec::decode::<R>(&body).map_err(|e| self.bad_answer(method, e)),
+            Err(e) => Err(e),
+        };
+        let domain_error = result.as_ref().is_ok_and(DomainResult::is_domain_error);
+        meter.finish(&result, domain_error);
+        result
     }
 
     /// [`ClientHandle::call_sized`] for a method that returns `Vec<u8>`:
@@ -236,8 +283,15 @@ impl ClientHandle {
     where
         A: Serialize + Sync + ?Sized,
     {
-        let body = self.call_raw(method, args, args_size).await?;
-        codec::decode_bytes_in_place(body, 0).map_err(|e| self.bad_answer(method, e))
+        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let result = match self.call_raw(method, args, args_size, &mut meter).await {
+            Ok(body) => {
+                codec::decode_bytes_in_place(body, 0).map_err(|e| self.bad_answer(method, e))
+            }
+            Err(e) => Err(e),
+        };
+        meter.finish(&result, false);
+        result
     }
 
     fn bad_answer(&self, method: u32, e: String) -> Error {
@@ -263,8 +317,34 @@ impl ClientHandle {
         )
     }
 
-    /// Sends the call and returns the answer's encoded body.
-    async fn call_raw<A>(&self, method: u32, args: &A, args_size: usize) -> Result<Vec<u8>, Error>
+    /// Sends the call and returns the answer's encoded body, inside the
+    /// call's span when a subscriber wants it.
+    async fn call_raw<A>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+        meter: &mut CallMeter<'_>,
+    ) -> Result<Vec<u8>, Error>
+    where
+        A: Serialize + Sync + ?Sized,
+    {
+        if meter.span().is_disabled() {
+            return self.send_call(method, args, args_size, meter).await;
+        }
+        let span = meter.span().clone();
+        self.send_call(method, args, args_size, meter)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_call<A>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+        meter: &mut CallMeter<'_>,
+    ) -> Result<Vec<u8>, Error>
     where
         A: Serialize + Sync + ?Sized,
     {
@@ -284,7 +364,7 @@ impl ClientHandle {
                 conn.call(head, encode, args_size, timeout).await
             }
             Route::Pool { pool, contract } => {
-                pool.call(*contract, method, &encode, args_size, timeout)
+                pool.call(*contract, method, &encode, args_size, timeout, meter)
                     .await
             }
             // Boxed: rare, and it would otherwise enlarge every call's future.
@@ -404,6 +484,20 @@ pub fn peer<C: Client>() -> Result<C, Error> {
         index,
         C::CONTRACT,
     )))
+}
+
+/// What a method declared `-> Result<T, E>` answers: whether it is the
+/// method's own `Err(e)`, counted as the call's domain error.
+#[doc(hidden)]
+pub trait DomainResult {
+    /// Whether this is an `Err`.
+    fn is_domain_error(&self) -> bool;
+}
+
+impl<T, E> DomainResult for Result<T, E> {
+    fn is_domain_error(&self) -> bool {
+        self.is_err()
+    }
 }
 
 /// Finds `wanted` among the contracts the other side serves.

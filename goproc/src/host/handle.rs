@@ -10,6 +10,7 @@ use super::supervise::{Exit, Stop};
 use crate::client::{Client, ClientHandle};
 use crate::contract::check_contract;
 use crate::driver::Connection;
+use crate::metrics::{PluginMetrics, Recorder};
 use crate::wire::messages::{ContractRef, Hello};
 use crate::Error;
 
@@ -32,6 +33,8 @@ struct Inner {
     hello_runtime: String,
     contracts: Vec<ContractRef>,
     conn: Arc<Connection>,
+    /// The calls made through its clients, by contract (announced order).
+    metrics: Recorder,
     exit: watch::Receiver<Option<Exit>>,
     /// Dropped with the last handle: the supervisor kills the process.
     stop: std::sync::Mutex<Option<oneshot::Sender<Stop>>>,
@@ -50,6 +53,11 @@ pub(super) struct Started {
 
 impl Plugin {
     pub(super) fn new(started: Started) -> Plugin {
+        let metrics = Recorder::new(
+            started.name.clone(),
+            started.pid,
+            started.hello.contracts.len(),
+        );
         Plugin {
             inner: Arc::new(Inner {
                 name: started.name,
@@ -59,6 +67,7 @@ impl Plugin {
                 hello_runtime: started.hello.runtime,
                 contracts: started.hello.contracts,
                 conn: started.conn,
+                metrics,
                 exit: started.exit,
                 stop: std::sync::Mutex::new(Some(started.stop)),
             }),
@@ -70,8 +79,26 @@ impl Plugin {
     pub fn client<C: Client>(&self) -> Result<C, Error> {
         let index = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
-        let handle = ClientHandle::new(self.inner.conn.clone(), index, C::CONTRACT, owner);
+        let recorder = self.inner.metrics.contract(index as usize, C::CONTRACT);
+        let handle =
+            ClientHandle::new(self.inner.conn.clone(), index, C::CONTRACT, owner).metered(recorder);
         Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
+    }
+
+    /// The calls made so far through this plugin's clients: finished, in
+    /// flight, failed by why, and latencies, by contract and method. A
+    /// snapshot to export; counting goes on meanwhile.
+    ///
+    /// ```no_run
+    /// # fn run(plugin: &goproc::Plugin) {
+    /// let m = plugin.metrics();
+    /// for method in &m.methods {
+    ///     println!("{}.{}: {} calls, p99 {:?}", method.contract, method.method, method.calls, method.latency.p99);
+    /// }
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> PluginMetrics {
+        PluginMetrics::from_recorder(&self.inner.metrics)
     }
 
     pub(crate) fn announced(&self) -> &[ContractRef] {

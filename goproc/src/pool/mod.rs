@@ -15,6 +15,7 @@ use slot::{Slot, State};
 
 use crate::client::{Balance, EncodeArgs, Routed};
 use crate::driver::CallFailure;
+use crate::metrics::{CallMeter, PoolMetrics, Recorder};
 use crate::wire::messages::RequestHead;
 use crate::{Client, ClientHandle, ContractInfo, Error, PluginBuilder};
 
@@ -76,8 +77,11 @@ impl PoolBuilder {
     /// configuration error, not a crash.)
     pub async fn start(self) -> Result<Pool, Error> {
         let contracts = self.plugin.required_contracts();
+        let name = self.plugin.display_name();
         let shared = Arc::new(Shared {
-            slots: (0..self.size).map(Slot::new).collect(),
+            slots: (0..self.size)
+                .map(|index| Slot::new(index, Recorder::new(name.clone(), 0, contracts.len())))
+                .collect(),
             builder: self.plugin,
             contracts,
             max_in_flight: self.max_in_flight,
@@ -183,12 +187,15 @@ impl Shared {
         encode_args: EncodeArgs<'_>,
         args_size: usize,
         timeout: Option<Duration>,
+        meter: &mut CallMeter<'_>,
     ) -> Result<Vec<u8>, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut encode_args = Some(encode_args);
         let mut unsent: Option<Vec<u8>> = None;
         loop {
             let (index, ready) = self.next_instance(deadline, timeout).await?;
+            let info = self.contracts[contract];
+            meter.count_in(self.slots[index].metrics.contract(contract, info));
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let head = RequestHead {
                 contract: ready.contract_indexes[contract],
@@ -306,10 +313,11 @@ impl Balance for Balancer {
         encode_args: EncodeArgs<'a>,
         args_size: usize,
         timeout: Option<Duration>,
+        meter: &'a mut CallMeter<'_>,
     ) -> Routed<'a> {
         Box::pin(
             self.0
-                .call(contract, method, encode_args, args_size, timeout),
+                .call(contract, method, encode_args, args_size, timeout, meter),
         )
     }
 }
@@ -397,6 +405,17 @@ impl Pool {
     /// How many restarts the pool has made.
     pub fn restarts(&self) -> u64 {
         self.shared.restarts.load(Ordering::Relaxed)
+    }
+
+    /// The calls made so far through this pool's clients, by instance
+    /// and in total (see [`PoolMetrics`]), with the restarts. A snapshot
+    /// to export; counting goes on meanwhile.
+    pub fn metrics(&self) -> PoolMetrics {
+        PoolMetrics::from_recorders(
+            self.shared.builder.display_name(),
+            self.restarts(),
+            self.shared.slots.iter().map(|slot| &slot.metrics),
+        )
     }
 
     /// A snapshot of every instance.

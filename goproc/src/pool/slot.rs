@@ -9,6 +9,7 @@ use super::policy::Backoff;
 use super::Shared;
 use crate::contract::check_contract;
 use crate::driver::Connection;
+use crate::metrics::Recorder;
 use crate::{Error, Plugin};
 
 /// A started instance, as callers see it.
@@ -34,14 +35,17 @@ pub(crate) enum State {
 pub(crate) struct Slot {
     pub(crate) index: usize,
     pub(crate) in_flight: AtomicUsize,
+    /// The calls sent to this instance, across its restarts.
+    pub(crate) metrics: Recorder,
     state: Mutex<State>,
 }
 
 impl Slot {
-    pub(crate) fn new(index: usize) -> Self {
+    pub(crate) fn new(index: usize, metrics: Recorder) -> Self {
         Slot {
             index,
             in_flight: AtomicUsize::new(0),
+            metrics,
             state: Mutex::new(State::Idle),
         }
     }
@@ -122,6 +126,7 @@ pub(crate) async fn run(shared: Weak<Shared>, index: usize) {
                                 return;
                             }
                             *state = State::Ready(ready);
+                            pool.slots[index].metrics.running(plugin.pid());
                         }
                         pool.changed.notify_waiters();
                         drop(pool);
@@ -170,6 +175,7 @@ pub(crate) async fn run(shared: Weak<Shared>, index: usize) {
                     *state = State::Starting;
                 }
                 pool.restarts.fetch_add(1, Ordering::Relaxed);
+                pool.slots[index].metrics.restarting();
                 drop(pool);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
