@@ -2,7 +2,7 @@
 
 use crate::contract::{Calculator, CalculatorServer, MathError};
 
-struct Calc;
+pub struct Calc;
 
 impl Calculator for Calc {
     async fn add(&self, a: i64, b: i64) -> i64 {

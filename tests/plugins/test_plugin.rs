@@ -1,7 +1,8 @@
 //! `test-plugin`: the Rust plugins the end-to-end tests start.
 //!
 //! `test-plugin <role>` where role is one of the well-behaved plugins
-//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `streams`, `events`, `all`) or a misbehaving one used to
+//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `streams`, `events`, `all`,
+//! `calculator-lifecycle`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
 #[path = "../contracts/calculator_changed.rs"]
@@ -85,6 +86,16 @@ async fn main() {
                 .add(everything::EverythingServer::new(everything_impl::Echo))
                 .add(kv_contract::KeyValueStoreServer::new(
                     kv_store::Store::default(),
+                ))
+                .serve()
+                .await
+        }
+        // Domain errors and slow calls from one process (tests/metrics.rs).
+        "calculator-lifecycle" => {
+            goproc::Server::new()
+                .add(contract::CalculatorServer::new(calculator_plugin::Calc))
+                .add(lifecycle::LifecycleServer::new(
+                    lifecycle_impl::Plugin::default(),
                 ))
                 .serve()
                 .await
