@@ -7,7 +7,7 @@ mod calculator;
 mod lifecycle_support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use calculator::{CalculatorClient, MathError};
@@ -16,6 +16,7 @@ use lifecycle_support::lifecycle::LifecycleClient;
 use lifecycle_support::{pids, sigkill, wait_until};
 
 fn builder() -> goproc::PluginBuilder {
+    spans();
     Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
         .arg("calculator-lifecycle")
         .name("metrics-probe")
@@ -250,6 +251,21 @@ async fn a_pools_metrics_merge_its_instances_and_count_a_restart() {
 #[derive(Clone, Default)]
 struct Spans(Arc<Mutex<SpanLog>>);
 
+/// The spans of every test in this process. Installed once, globally,
+/// before any test calls: a subscriber set per thread races with the
+/// other tests' threads over `tracing`'s process-wide cache of which
+/// callsites are wanted, and could miss the spans.
+fn spans() -> &'static Spans {
+    static SPANS: OnceLock<Spans> = OnceLock::new();
+    SPANS.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let spans = Spans::default();
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(spans.clone()))
+            .expect("no other global subscriber in this test process");
+        spans
+    })
+}
+
 #[derive(Default)]
 struct SpanLog {
     open: HashMap<tracing::span::Id, HashMap<String, String>>,
@@ -311,11 +327,6 @@ where
 
 #[tokio::test]
 async fn each_call_runs_in_a_goproc_call_span_that_records_its_outcome() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let spans = Spans::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
-
     let plugin = start().await;
     let calc: CalculatorClient = plugin.client().expect("calculator client");
     let life: LifecycleClient = plugin.client().expect("lifecycle client");
@@ -328,8 +339,13 @@ async fn each_call_runs_in_a_goproc_call_span_that_records_its_outcome() {
         .expect_err("times out");
     let _ = life.fail("on purpose".into()).await.expect_err("panics");
 
-    let closed = std::mem::take(&mut spans.0.lock().expect("span log").closed);
     let pid = plugin.pid().to_string();
+    // This test's spans: those of its plugin.
+    let closed: Vec<HashMap<String, String>> = (spans().0.lock().expect("span log").closed)
+        .iter()
+        .filter(|f| f.get("pid") == Some(&pid))
+        .cloned()
+        .collect();
     let seen: Vec<(String, String, String)> = closed
         .iter()
         .map(|f| {

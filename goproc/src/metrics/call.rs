@@ -8,6 +8,7 @@ use std::time::Instant;
 use tracing::field::Empty;
 use tracing::Span;
 
+use super::clock;
 use super::recorder::ContractRecorder;
 use super::ErrorKind;
 use crate::{ContractInfo, Error};
@@ -27,8 +28,12 @@ enum Counted<'a> {
 pub(crate) struct CallMeter<'a> {
     counted: Counted<'a>,
     method: u32,
-    start: Instant,
+    /// In clock ticks.
+    start: u64,
     span: Span,
+    /// When the span is enabled: its `duration_us` is measured apart, in
+    /// plain time.
+    span_start: Option<Instant>,
     done: bool,
 }
 
@@ -59,11 +64,13 @@ impl<'a> CallMeter<'a> {
             }
             None => Counted::Nowhere,
         };
+        let span_start = (!span.is_disabled()).then(Instant::now);
         CallMeter {
             counted,
             method,
-            start: Instant::now(),
+            start: clock::ticks(),
             span,
+            span_start,
             done: false,
         }
     }
@@ -113,19 +120,17 @@ impl<'a> CallMeter<'a> {
 
     fn end(&mut self, kind: Option<ErrorKind>) {
         self.done = true;
-        let elapsed = self.start.elapsed();
+        let elapsed = clock::ticks().saturating_sub(self.start);
         match &self.counted {
             Counted::Nowhere => {}
             Counted::Borrowed(r) => r.finished(self.method, elapsed, kind),
             Counted::Owned(r) => r.finished(self.method, elapsed, kind),
         }
-        if !self.span.is_disabled() {
+        if let Some(at) = self.span_start {
             let outcome = kind.map_or("ok", ErrorKind::outcome);
             self.span.record("outcome", outcome);
-            self.span.record(
-                "duration_us",
-                u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            );
+            let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.span.record("duration_us", micros);
         }
     }
 }

@@ -2,64 +2,65 @@
 //! (HDR-style), so recording is one relaxed add and a snapshot can be merged
 //! with others before percentiles are read.
 //!
-//! Values are nanoseconds. Below 1,024 ns buckets are 32 ns wide; above,
-//! each power of two is split in 32 equal buckets, so a bucket's midpoint is
-//! within 1/64 (about 1.6%) of any value in it. The top bucket starts at
-//! 2^37 ns (about 137 s); longer values land in it, and the exact maximum is
-//! kept apart.
+//! Values are clock ticks (see `clock.rs`; nanoseconds or a little less).
+//! Below 1,024 ticks buckets are 32 ticks wide; above, each power of two is
+//! split in 32 equal buckets, so a bucket's midpoint is within 1/64 (about
+//! 1.6%) of any value in it. The top bucket starts at 2^40 ticks (18 minutes
+//! of nanoseconds, 6 of 3 GHz ticks); longer values land in it, and the
+//! exact maximum is kept apart.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use super::clock;
 
 /// Bits of a value kept below its leading one: 32 buckets per power of two.
 const SUB_BITS: u32 = 5;
 const SUB: usize = 1 << SUB_BITS;
 /// Values below `1 << LINEAR_BITS` ns share buckets of equal width.
 const LINEAR_BITS: u32 = 10;
-/// The highest power of two with buckets of its own (2^36 ns, about 69 s).
-const TOP_EXPONENT: u32 = 36;
-/// The linear buckets, then 32 per power of two from 2^10 to 2^36.
+/// The highest power of two with buckets of its own.
+const TOP_EXPONENT: u32 = 39;
+/// The linear buckets, then 32 per power of two from 2^10 to 2^39.
 pub(crate) const BUCKETS: usize = SUB + (TOP_EXPONENT - LINEAR_BITS + 1) as usize * SUB;
 
-/// Counts of durations, recorded concurrently without locks.
+/// Counts of durations, recorded concurrently without locks. No sum is
+/// kept (one add less per call): the mean is read from the buckets.
 pub(crate) struct Histogram {
     buckets: Box<[AtomicU64]>,
-    sum_ns: AtomicU64,
-    max_ns: AtomicU64,
+    max: AtomicU64,
 }
 
 impl Histogram {
     pub(crate) fn new() -> Self {
         Histogram {
             buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            sum_ns: AtomicU64::new(0),
-            max_ns: AtomicU64::new(0),
+            max: AtomicU64::new(0),
         }
     }
 
-    /// Counts one duration.
-    pub(crate) fn record(&self, elapsed: Duration) {
-        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.buckets[bucket_of(ns)].fetch_add(1, Ordering::Relaxed);
-        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    /// Counts one duration of `ticks`.
+    pub(crate) fn record(&self, ticks: u64) {
+        self.buckets[bucket_of(ticks)].fetch_add(1, Ordering::Relaxed);
         // A load first: the maximum rarely moves, and a plain load does not
         // take the cache line away from the other recording threads.
-        if ns > self.max_ns.load(Ordering::Relaxed) {
-            self.max_ns.fetch_max(ns, Ordering::Relaxed);
+        if ticks > self.max.load(Ordering::Relaxed) {
+            self.max.fetch_max(ticks, Ordering::Relaxed);
         }
     }
 
-    /// The counts as they are now. Recording may go on meanwhile: the
-    /// snapshot is then a moment of each counter, not of all at once.
-    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+    /// The counts as they are now, read with `nanos_per_tick`. Recording
+    /// may go on meanwhile: the snapshot is then a moment of each counter,
+    /// not of all at once.
+    pub(crate) fn snapshot(&self, nanos_per_tick: f64) -> HistogramSnapshot {
         HistogramSnapshot {
             buckets: self
                 .buckets
                 .iter()
                 .map(|b| b.load(Ordering::Relaxed))
                 .collect(),
-            sum_ns: self.sum_ns.load(Ordering::Relaxed),
-            max_ns: self.max_ns.load(Ordering::Relaxed),
+            max: self.max.load(Ordering::Relaxed),
+            nanos_per_tick,
         }
     }
 }
@@ -78,7 +79,13 @@ fn bucket_of(ns: u64) -> usize {
     SUB + (exponent - LINEAR_BITS) as usize * SUB + mantissa
 }
 
-/// The lowest value of bucket `index` and its width, in nanoseconds.
+/// The middle of bucket `index`, what its values read as.
+fn midpoint(index: usize) -> u64 {
+    let (low, width) = bucket_range(index);
+    low + width / 2
+}
+
+/// The lowest value of bucket `index` and its width, in ticks.
 fn bucket_range(index: usize) -> (u64, u64) {
     let linear_width = 1u64 << (LINEAR_BITS - SUB_BITS);
     if index < SUB {
@@ -92,22 +99,13 @@ fn bucket_range(index: usize) -> (u64, u64) {
 }
 
 /// The counts of a [`Histogram`] at one moment; snapshots of several
-/// histograms merge into one (a pool's instances).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// histograms (a pool's instances, on the same clock) merge into one.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HistogramSnapshot {
     buckets: Vec<u64>,
-    sum_ns: u64,
-    max_ns: u64,
-}
-
-impl Default for HistogramSnapshot {
-    fn default() -> Self {
-        HistogramSnapshot {
-            buckets: vec![0; BUCKETS],
-            sum_ns: 0,
-            max_ns: 0,
-        }
-    }
+    /// In ticks.
+    max: u64,
+    nanos_per_tick: f64,
 }
 
 impl HistogramSnapshot {
@@ -121,8 +119,11 @@ impl HistogramSnapshot {
         for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
             *mine += theirs;
         }
-        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
-        self.max_ns = self.max_ns.max(other.max_ns);
+        self.max = self.max.max(other.max);
+    }
+
+    fn duration(&self, ticks: u64) -> Duration {
+        clock::duration(ticks, self.nanos_per_tick)
     }
 
     /// The duration below which a fraction `q` (0 to 1) of the counted
@@ -138,30 +139,45 @@ impl HistogramSnapshot {
         for (index, &n) in self.buckets.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                let (low, width) = bucket_range(index);
-                return Duration::from_nanos((low + width / 2).min(self.max_ns));
+                return self.duration(midpoint(index).min(self.max));
             }
         }
         self.max()
     }
 
-    /// The longest duration counted.
+    /// The longest duration counted (exact).
     pub(crate) fn max(&self) -> Duration {
-        Duration::from_nanos(self.max_ns)
+        self.duration(self.max)
     }
 
-    /// The mean duration (exact: the sum is kept apart from the buckets).
+    /// The mean duration, of the buckets' midpoints (so within the same
+    /// 1.6%), each never past the maximum.
     pub(crate) fn mean(&self) -> Duration {
-        match self.count() {
-            0 => Duration::ZERO,
-            n => Duration::from_nanos(self.sum_ns / n),
+        let count = self.count();
+        if count == 0 {
+            return Duration::ZERO;
         }
+        let sum: u128 = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(index, &n)| u128::from(n) * u128::from(midpoint(index).min(self.max)))
+            .sum();
+        self.duration((sum / u128::from(count)) as u64)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Histogram {
+        /// Records in nanoseconds (ticks read at one nanosecond each).
+        fn record_duration(&self, d: Duration) {
+            self.record(d.as_nanos() as u64);
+        }
+    }
 
     /// The relative error a bucket's midpoint promises above 1 µs.
     const RELATIVE_ERROR: f64 = 1.0 / 64.0;
@@ -208,16 +224,16 @@ mod tests {
         let h = Histogram::new();
         // 1 µs to 10 ms in steps of 1 µs.
         for us in 1..=10_000u64 {
-            h.record(Duration::from_micros(us));
+            h.record_duration(Duration::from_micros(us));
         }
-        let s = h.snapshot();
+        let s = h.snapshot(1.0);
         assert_eq!(s.count(), 10_000);
         assert_close(s.percentile(0.5), Duration::from_micros(5_000));
         assert_close(s.percentile(0.9), Duration::from_micros(9_000));
         assert_close(s.percentile(0.99), Duration::from_micros(9_900));
         assert_close(s.percentile(0.999), Duration::from_micros(9_990));
         assert_eq!(s.max(), Duration::from_micros(10_000));
-        assert_eq!(s.mean(), Duration::from_nanos(5_000_500));
+        assert_close(s.mean(), Duration::from_nanos(5_000_500));
     }
 
     #[test]
@@ -228,9 +244,9 @@ mod tests {
             .collect();
         let h = Histogram::new();
         for v in &values {
-            h.record(*v);
+            h.record_duration(*v);
         }
-        let s = h.snapshot();
+        let s = h.snapshot(1.0);
         for q in [0.01, 0.25, 0.5, 0.9, 0.99, 0.999] {
             let rank = ((q * values.len() as f64).ceil() as usize).max(1);
             assert_close(s.percentile(q), values[rank - 1]);
@@ -241,8 +257,8 @@ mod tests {
     #[test]
     fn a_single_value_is_every_percentile_within_the_error() {
         let h = Histogram::new();
-        h.record(Duration::from_micros(137));
-        let s = h.snapshot();
+        h.record_duration(Duration::from_micros(137));
+        let s = h.snapshot(1.0);
         for q in [0.0, 0.5, 0.999, 1.0] {
             assert_close(s.percentile(q), Duration::from_micros(137));
         }
@@ -251,23 +267,30 @@ mod tests {
     #[test]
     fn below_a_microsecond_the_error_is_absolute() {
         let h = Histogram::new();
-        h.record(Duration::from_nanos(500));
-        let p = h.snapshot().percentile(0.5).as_nanos() as i64;
+        h.record_duration(Duration::from_nanos(500));
+        let p = h.snapshot(1.0).percentile(0.5).as_nanos() as i64;
         assert!((p - 500).abs() <= 16, "500 ns read back as {p} ns");
     }
 
     #[test]
     fn past_the_top_bucket_the_maximum_is_still_exact() {
         let h = Histogram::new();
-        h.record(Duration::from_secs(1_000));
-        let s = h.snapshot();
-        assert_eq!(s.max(), Duration::from_secs(1_000));
-        assert_eq!(s.percentile(1.0), bucket_mid(BUCKETS - 1));
+        h.record_duration(Duration::from_secs(1_000_000));
+        let s = h.snapshot(1.0);
+        assert_eq!(s.max(), Duration::from_secs(1_000_000));
+        assert_eq!(
+            s.percentile(0.5),
+            Duration::from_nanos(midpoint(BUCKETS - 1))
+        );
     }
 
-    fn bucket_mid(index: usize) -> Duration {
-        let (low, width) = bucket_range(index);
-        Duration::from_nanos(low + width / 2)
+    #[test]
+    fn ticks_read_at_their_rate() {
+        let h = Histogram::new();
+        h.record(1_000_000);
+        let s = h.snapshot(0.5);
+        assert_close(s.percentile(0.5), Duration::from_micros(500));
+        assert_eq!(s.max(), Duration::from_micros(500));
     }
 
     #[test]
@@ -275,30 +298,30 @@ mod tests {
         let (a, b, both) = (Histogram::new(), Histogram::new(), Histogram::new());
         for us in 1..=1_000u64 {
             let d = Duration::from_micros(us * 7 % 1_000 + 1);
-            if us % 3 == 0 { &a } else { &b }.record(d);
-            both.record(d);
+            if us % 3 == 0 { &a } else { &b }.record_duration(d);
+            both.record_duration(d);
         }
-        let mut merged = a.snapshot();
-        merged.merge(&b.snapshot());
-        assert_eq!(merged, both.snapshot());
+        let mut merged = a.snapshot(1.0);
+        merged.merge(&b.snapshot(1.0));
+        assert_eq!(merged, both.snapshot(1.0));
         // Merging is of counts, not of percentiles: one slow instance moves
         // the merged p99 where an average of the two p99s would not.
         let (fast, slow) = (Histogram::new(), Histogram::new());
         for _ in 0..98 {
-            fast.record(Duration::from_micros(10));
+            fast.record_duration(Duration::from_micros(10));
         }
         for _ in 0..2 {
-            slow.record(Duration::from_millis(10));
+            slow.record_duration(Duration::from_millis(10));
         }
-        let mut merged = fast.snapshot();
-        merged.merge(&slow.snapshot());
+        let mut merged = fast.snapshot(1.0);
+        merged.merge(&slow.snapshot(1.0));
         assert_close(merged.percentile(0.99), Duration::from_millis(10));
         assert_close(merged.percentile(0.5), Duration::from_micros(10));
     }
 
     #[test]
     fn an_empty_histogram_reads_zero() {
-        let s = Histogram::new().snapshot();
+        let s = Histogram::new().snapshot(1.0);
         assert_eq!(s.count(), 0);
         assert_eq!(s.percentile(0.99), Duration::ZERO);
         assert_eq!(s.mean(), Duration::ZERO);
@@ -312,7 +335,7 @@ mod tests {
                 let h = h.clone();
                 std::thread::spawn(move || {
                     for i in 0..10_000u64 {
-                        h.record(Duration::from_nanos(1_000 + (i * 13 + t) % 50_000));
+                        h.record_duration(Duration::from_nanos(1_000 + (i * 13 + t) % 50_000));
                     }
                 })
             })
@@ -320,6 +343,6 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(h.snapshot().count(), 40_000);
+        assert_eq!(h.snapshot(1.0).count(), 40_000);
     }
 }

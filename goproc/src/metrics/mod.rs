@@ -7,6 +7,7 @@
 //! nanoseconds, under names ending in `_ns`).
 
 mod call;
+mod clock;
 mod histogram;
 mod recorder;
 
@@ -121,9 +122,9 @@ impl ErrorCounts {
 }
 
 /// Latencies of a method's finished calls, whatever their outcome (a
-/// timed-out call counts with the time it waited). Percentiles come from a
+/// timed-out call counts with the time it waited). They come from a
 /// histogram whose buckets are within about 1.6% of the values they hold
-/// (above 1 µs); `max` and `mean` are exact. All zero before any call.
+/// (above 1 µs); `max` is exact. All zero before any call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Latency {
     /// The median.
@@ -141,7 +142,7 @@ pub struct Latency {
     /// The slowest call.
     #[serde(rename = "max_ns", serialize_with = "nanos")]
     pub max: Duration,
-    /// The mean.
+    /// The mean (of the histogram's buckets: within the same 1.6%).
     #[serde(rename = "mean_ns", serialize_with = "nanos")]
     pub mean: Duration,
 }
@@ -216,7 +217,7 @@ pub struct PluginMetrics {
 
 impl PluginMetrics {
     pub(crate) fn from_recorder(recorder: &Recorder) -> Self {
-        Self::from_snapshot(&recorder.snapshot())
+        Self::from_snapshot(&recorder.snapshot(clock::nanos_per_tick()))
     }
 
     fn from_snapshot(s: &RecorderSnapshot) -> Self {
@@ -263,7 +264,8 @@ impl PoolMetrics {
         restarts: u64,
         recorders: impl Iterator<Item = &'a Recorder>,
     ) -> Self {
-        let snapshots: Vec<RecorderSnapshot> = recorders.map(Recorder::snapshot).collect();
+        let rate = clock::nanos_per_tick();
+        let snapshots: Vec<RecorderSnapshot> = recorders.map(|r| r.snapshot(rate)).collect();
         let mut merged: Vec<MethodSnapshot> = Vec::new();
         for method in snapshots.iter().flat_map(|s| &s.methods) {
             let same = merged

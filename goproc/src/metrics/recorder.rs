@@ -2,13 +2,12 @@
 //! restarts): per contract and method, allocated when a client for the
 //! contract is made, then only added to.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
+use super::clock;
 use super::histogram::{Histogram, HistogramSnapshot};
 use super::ErrorKind;
 use crate::ContractInfo;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Who the counted calls went to.
 pub(crate) struct Identity {
@@ -33,6 +32,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new(name: String, pid: u32, contracts: usize) -> Self {
+        clock::init();
         Recorder {
             identity: Arc::new(Identity {
                 name,
@@ -72,7 +72,9 @@ impl Recorder {
         self.identity.pid.store(pid, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> RecorderSnapshot {
+    /// The counters now, latencies read at `nanos_per_tick`
+    /// (`clock::nanos_per_tick`, read once for snapshots merged together).
+    pub(crate) fn snapshot(&self, nanos_per_tick: f64) -> RecorderSnapshot {
         RecorderSnapshot {
             plugin: self.identity.name.clone(),
             pid: self.identity.pid(),
@@ -81,7 +83,7 @@ impl Recorder {
                 .contracts
                 .iter()
                 .filter_map(OnceLock::get)
-                .flat_map(|c| c.snapshot())
+                .flat_map(|c| c.snapshot(nanos_per_tick))
                 .collect(),
         }
     }
@@ -109,8 +111,8 @@ impl ContractRecorder {
         }
     }
 
-    /// Counts a started call of `method` as finished.
-    pub(crate) fn finished(&self, method: u32, elapsed: Duration, error: Option<ErrorKind>) {
+    /// Counts a started call of `method` as finished, `elapsed` ticks later.
+    pub(crate) fn finished(&self, method: u32, elapsed: u64, error: Option<ErrorKind>) {
         if let Some(m) = self.methods.get(method as usize) {
             if let Some(kind) = error {
                 m.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
@@ -119,26 +121,29 @@ impl ContractRecorder {
         }
     }
 
-    fn snapshot(&self) -> impl Iterator<Item = MethodSnapshot> + '_ {
-        self.methods.iter().zip(self.info.methods).map(|(m, name)| {
-            // Finished calls first: a call counted there has been counted
-            // as started before, so `in_flight` never reads negative.
-            let latency = m.latency.snapshot();
-            let started = m.started.load(Ordering::Relaxed);
-            MethodSnapshot {
-                contract: self.info.name,
-                method: name,
-                in_flight: started.saturating_sub(latency.count()),
-                errors: std::array::from_fn(|k| m.errors[k].load(Ordering::Relaxed)),
-                latency,
-            }
-        })
+    fn snapshot(&self, nanos_per_tick: f64) -> impl Iterator<Item = MethodSnapshot> + '_ {
+        self.methods
+            .iter()
+            .zip(self.info.methods)
+            .map(move |(m, name)| {
+                // Finished calls first: a call counted there has been counted
+                // as started before, so `in_flight` never reads negative.
+                let latency = m.latency.snapshot(nanos_per_tick);
+                let started = m.started.load(Ordering::Relaxed);
+                MethodSnapshot {
+                    contract: self.info.name,
+                    method: name,
+                    in_flight: started.saturating_sub(latency.count()),
+                    errors: std::array::from_fn(|k| m.errors[k].load(Ordering::Relaxed)),
+                    latency,
+                }
+            })
     }
 }
 
 /// One method's counters. Finished calls are the histogram's count, and
 /// in-flight ones the started less the finished: one add when a call
-/// starts, two or three when it ends.
+/// starts, one when it ends (two when it failed).
 struct MethodRecorder {
     started: AtomicU64,
     errors: [AtomicU64; ErrorKind::COUNT],
