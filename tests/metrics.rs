@@ -5,15 +5,19 @@
 #[path = "../examples/calculator/contract.rs"]
 mod calculator;
 mod lifecycle_support;
+#[path = "contracts/streams.rs"]
+mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use calculator::{CalculatorClient, MathError};
+use futures::StreamExt;
 use goproc::{Error, MethodMetrics, Plugin, PluginMetrics, Pool, RestartPolicy};
 use lifecycle_support::lifecycle::LifecycleClient;
 use lifecycle_support::{pids, sigkill, wait_until};
+use streams::StreamsClient;
 
 fn builder() -> goproc::PluginBuilder {
     spans();
@@ -149,6 +153,57 @@ async fn every_outcome_of_a_plugins_calls_is_counted_exactly() {
     );
     let m = plugin.metrics();
     assert_eq!((m.errors.connection, m.calls, m.in_flight), (1, 36, 0));
+}
+
+#[tokio::test]
+async fn a_stream_call_counts_from_its_start_to_the_end_of_its_stream() {
+    let plugin = Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+        .arg("streams")
+        .contract::<StreamsClient>()
+        .start_timeout(Duration::from_secs(20))
+        .spawn()
+        .await
+        .expect("the streams plugin starts");
+    let client: StreamsClient = plugin.client().expect("client");
+
+    let counted: Vec<u64> = client
+        .count(0, 10)
+        .map(|n| n.expect("item"))
+        .collect()
+        .await;
+    assert_eq!(counted.len(), 10);
+    let items: Vec<Result<u32, Error>> = client.fail_after(3).collect().await;
+    assert!(
+        matches!(items.last(), Some(Err(Error::Remote { .. }))),
+        "{items:?}"
+    );
+    // Dropped while items keep coming: the caller cancelled it.
+    let dir = tempfile::tempdir().expect("a scratch folder");
+    let marker = dir.path().join("stopped").display().to_string();
+    let mut forever = client.forever(marker);
+    forever.next().await.expect("an item").expect("no failure");
+    let m = plugin.metrics();
+    assert_eq!(method(&m.methods, "Streams", "forever").in_flight, 1);
+    drop(forever);
+    let chunks = (0..4).map(|i| vec![i as u8; 1_000]);
+    let summary = client
+        .upload(goproc::Stream::iter(chunks))
+        .await
+        .expect("upload");
+    assert_eq!(summary.chunks, 4);
+
+    let m = plugin.metrics();
+    assert_eq!((m.calls, m.in_flight), (4, 0), "{m:#?}");
+    assert_eq!(
+        (m.errors.remote, m.errors.cancelled, m.errors.total()),
+        (1, 1, 2)
+    );
+    let count = method(&m.methods, "Streams", "count");
+    assert_eq!((count.calls, count.errors.total()), (1, 0));
+    assert_latency_ordered(count);
+    assert_eq!(method(&m.methods, "Streams", "fail_after").errors.remote, 1);
+    assert_eq!(method(&m.methods, "Streams", "forever").errors.cancelled, 1);
+    assert_eq!(method(&m.methods, "Streams", "upload").calls, 1);
 }
 
 #[tokio::test]

@@ -83,7 +83,13 @@ pub(crate) trait Balance: Send + Sync + 'static {
     /// Picks one instance for a stream call, which stays on it for its
     /// whole life: the instance's connection, the contract's index there,
     /// and a lease that counts the call on that instance until dropped.
-    fn lease<'a>(&'a self, contract: usize, timeout: Option<Duration>) -> Leased<'a>;
+    /// `meter` counts the call in the instance picked.
+    fn lease<'a>(
+        &'a self,
+        contract: usize,
+        timeout: Option<Duration>,
+        meter: &'a mut CallMeter<'_>,
+    ) -> Leased<'a>;
 }
 
 /// An instance a pool picked for a stream call: its connection, the

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::{deadline_ms, ClientHandle, Route};
 use crate::driver::{CallFailure, Connection, DecodeItem, EncodeItem, OpenCall, StreamCall};
+use crate::metrics::CallMeter;
 use crate::wire::codec;
 use crate::wire::messages::RequestHead;
 use crate::{Error, Stream};
@@ -23,7 +24,9 @@ struct Opened {
     _lease: Option<Box<dyn Any + Send + Sync>>,
 }
 
-type Opening = Pin<Box<dyn Future<Output = Result<Opened, Error>> + Send>>;
+/// Opening a call whose answer is a stream; the meter measures it until
+/// the stream ends.
+type Opening = Pin<Box<dyn Future<Output = Result<(Opened, CallMeter<'static>), Error>> + Send>>;
 
 impl ClientHandle {
     /// A copy of this client whose answer streams get a credit window of
@@ -42,6 +45,7 @@ impl ClientHandle {
     async fn stream_connection(
         &self,
         timeout: Option<Duration>,
+        meter: &mut CallMeter<'_>,
     ) -> Result<(Arc<Connection>, u32, Option<Box<dyn Any + Send + Sync>>), CallFailure> {
         match &self.route {
             Route::Direct {
@@ -50,7 +54,7 @@ impl ClientHandle {
                 ..
             } => Ok((conn.clone(), *contract_index, None)),
             Route::Pool { pool, contract } => {
-                let (conn, index, lease) = pool.lease(*contract, timeout).await?;
+                let (conn, index, lease) = pool.lease(*contract, timeout, meter).await?;
                 Ok((conn, index, Some(lease)))
             }
             Route::AwaitHost => {
@@ -67,10 +71,11 @@ impl ClientHandle {
         args: &A,
         answer_stream: bool,
         sends_args: bool,
+        meter: &mut CallMeter<'_>,
     ) -> Result<Opened, Error> {
         let timeout = self.timeout();
         let opened = async {
-            let (conn, index, lease) = self.stream_connection(timeout).await?;
+            let (conn, index, lease) = self.stream_connection(timeout, meter).await?;
             let head = RequestHead {
                 contract: index,
                 method,
@@ -111,13 +116,23 @@ impl ClientHandle {
     {
         let handle = self.clone();
         let timeout = self.timeout();
+        let mut meter = CallMeter::start_owned(self.contract, method, self.metrics.clone());
         let opening: Opening = Box::pin(async move {
             let sends_args = arg_stream.is_some();
-            let mut opened = handle.open(method, &args, true, sends_args).await?;
+            let opened = handle
+                .open(method, &args, true, sends_args, &mut meter)
+                .await;
+            let mut opened = match opened {
+                Ok(opened) => opened,
+                Err(e) => {
+                    meter.ended(Some(&e));
+                    return Err(e);
+                }
+            };
             if let Some((items, encode)) = arg_stream {
                 opened.call.send_args(items, encode);
             }
-            Ok(opened)
+            Ok((opened, meter))
         });
         Stream::from_source(Box::pin(AnswerStream::<T> {
             handle: self.clone(),
@@ -144,20 +159,30 @@ impl ClientHandle {
         R: DeserializeOwned,
     {
         let timeout = self.timeout();
-        let mut opened = self.open(method, args, false, true).await?;
-        opened.call.send_args(arg_stream, encode);
-        let body = opened
-            .call
-            .answer()
-            .await
-            .map_err(|failure| self.failure(method, failure, timeout))?;
-        codec::decode(&body).map_err(|e| self.bad_answer(method, e))
+        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let result = async {
+            let mut opened = self.open(method, args, false, true, &mut meter).await?;
+            opened.call.send_args(arg_stream, encode);
+            let body = opened
+                .call
+                .answer()
+                .await
+                .map_err(|failure| self.failure(method, failure, timeout))?;
+            codec::decode(&body).map_err(|e| self.bad_answer(method, e))
+        }
+        .await;
+        meter.finish(&result, false);
+        result
     }
 }
 
 enum State {
     Opening(Opening),
-    Open(Opened, Option<Pin<Box<tokio::time::Sleep>>>),
+    Open(
+        Opened,
+        Option<Pin<Box<tokio::time::Sleep>>>,
+        CallMeter<'static>,
+    ),
     Done,
 }
 
@@ -169,6 +194,15 @@ struct AnswerStream<T> {
     timeout: Option<Duration>,
     state: State,
     decode: DecodeItem<T>,
+}
+
+impl<T> AnswerStream<T> {
+    /// The stream is over (after `error`, if any): the call ends.
+    fn end(&mut self, error: Option<&Error>) {
+        if let State::Open(_, _, meter) = std::mem::replace(&mut self.state, State::Done) {
+            meter.ended(error);
+        }
+    }
 }
 
 impl<T> futures::Stream for AnswerStream<T> {
@@ -185,15 +219,15 @@ impl<T> futures::Stream for AnswerStream<T> {
                         this.state = State::Done;
                         return Poll::Ready(Some(Err(e)));
                     }
-                    Poll::Ready(Ok(opened)) => {
+                    Poll::Ready(Ok((opened, meter))) => {
                         let timer = opened
                             .call
                             .deadline()
                             .map(|(at, _)| Box::pin(tokio::time::sleep_until(at)));
-                        this.state = State::Open(opened, timer);
+                        this.state = State::Open(opened, timer, meter);
                     }
                 },
-                State::Open(opened, timer) => {
+                State::Open(opened, timer, _) => {
                     let next = opened.call.poll_item(cx);
                     let failure = match next {
                         Poll::Ready(Ok(Some(bytes))) => {
@@ -201,13 +235,14 @@ impl<T> futures::Stream for AnswerStream<T> {
                                 Ok(item) => Ok(item),
                                 Err(e) => {
                                     // Dropping the call cancels it.
-                                    this.state = State::Done;
-                                    Err(this.handle.bad_answer(this.method, e))
+                                    let err = this.handle.bad_answer(this.method, e);
+                                    this.end(Some(&err));
+                                    Err(err)
                                 }
                             }));
                         }
                         Poll::Ready(Ok(None)) => {
-                            this.state = State::Done;
+                            this.end(None);
                             return Poll::Ready(None);
                         }
                         Poll::Ready(Err(failure)) => failure,
@@ -221,8 +256,8 @@ impl<T> futures::Stream for AnswerStream<T> {
                             CallFailure::Timeout(this.timeout.unwrap_or_default())
                         }
                     };
-                    this.state = State::Done;
                     let err = this.handle.failure(this.method, failure, this.timeout);
+                    this.end(Some(&err));
                     return Poll::Ready(Some(Err(err)));
                 }
             }

@@ -37,6 +37,22 @@ pub(crate) struct CallMeter<'a> {
     done: bool,
 }
 
+impl CallMeter<'static> {
+    /// [`CallMeter::start`] for a call that outlives its client's borrow
+    /// (a stream call).
+    pub(crate) fn start_owned(
+        contract: &'static ContractInfo,
+        method: u32,
+        recorder: Option<Arc<ContractRecorder>>,
+    ) -> Self {
+        let mut meter = CallMeter::start(contract, method, None);
+        if let Some(recorder) = recorder {
+            meter.count_in(recorder);
+        }
+        meter
+    }
+}
+
 impl<'a> CallMeter<'a> {
     /// Starts measuring a call of `method`, counted in `recorder` if given
     /// (a pool's calls are counted once an instance is picked:
@@ -116,6 +132,11 @@ impl<'a> CallMeter<'a> {
             Err(e) => Some(ErrorKind::of(e)),
         };
         self.end(kind);
+    }
+
+    /// Ends a stream call: its answer stream ended, after `error` if any.
+    pub(crate) fn ended(mut self, error: Option<&Error>) {
+        self.end(error.map(ErrorKind::of));
     }
 
     fn end(&mut self, kind: Option<ErrorKind>) {

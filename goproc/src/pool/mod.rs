@@ -283,9 +283,12 @@ impl Shared {
         self: &Arc<Self>,
         contract: usize,
         timeout: Option<Duration>,
+        meter: &mut CallMeter<'_>,
     ) -> Result<crate::client::Lease, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let (index, ready) = self.next_instance(deadline, timeout).await?;
+        let info = self.contracts[contract];
+        meter.count_in(self.slots[index].metrics.contract(contract, info));
         let conn = ready.conn.clone();
         let contract_index = ready.contract_indexes[contract];
         let lease = InstanceLease {
@@ -302,8 +305,9 @@ impl Balance for Balancer {
         &'a self,
         contract: usize,
         timeout: Option<Duration>,
+        meter: &'a mut CallMeter<'_>,
     ) -> crate::client::Leased<'a> {
-        Box::pin(self.0.lease(contract, timeout))
+        Box::pin(self.0.lease(contract, timeout, meter))
     }
 
     fn call<'a>(
