@@ -245,13 +245,9 @@ impl ClientHandle {
         A: Serialize + Sync + ?Sized,
         R: DeserializeOwned,
     {
-        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
-        let result = match self.call_raw(method, args, args_size, &mut meter).await {
-            Ok(body) => codec::decode(&body).map_err(|e| self.bad_answer(method, e)),
-            Err(e) => Err(e),
-        };
-        meter.finish(&result, false);
-        result
+        let decode = |body: Vec<u8>| codec::decode(&body);
+        self.call_metered(method, args, args_size, decode, |_| false)
+            .await
     }
 
     /// [`ClientHandle::call_sized`] for a method declared `-> Result<T, E>`:
@@ -267,14 +263,9 @@ impl ClientHandle {
         A: Serialize + Sync + ?Sized,
         R: DeserializeOwned + DomainResult,
     {
-        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
-        let result = match self.call_raw(method, args, args_size, &mut meter).await {
-            Ok(body) => codec::decode::<R>(&body).map_err(|e| self.bad_answer(method, e)),
-            Err(e) => Err(e),
-        };
-        let domain_error = result.as_ref().is_ok_and(DomainResult::is_domain_error);
-        meter.finish(&result, domain_error);
-        result
+        let decode = |body: Vec<u8>| codec::decode(&body);
+        self.call_metered(method, args, args_size, decode, R::is_domain_error)
+            .await
     }
 
     /// [`ClientHandle::call_sized`] for a method that returns `Vec<u8>`:
@@ -289,14 +280,30 @@ impl ClientHandle {
     where
         A: Serialize + Sync + ?Sized,
     {
+        let decode = |body: Vec<u8>| codec::decode_bytes_in_place(body, 0);
+        self.call_metered(method, args, args_size, decode, |_| false)
+            .await
+    }
+
+    /// Makes the call, decodes its answer with `decode`, and counts it:
+    /// as a domain error when `domain_error` says so of the answer.
+    async fn call_metered<A, T>(
+        &self,
+        method: u32,
+        args: &A,
+        args_size: usize,
+        decode: impl FnOnce(Vec<u8>) -> Result<T, String>,
+        domain_error: fn(&T) -> bool,
+    ) -> Result<T, Error>
+    where
+        A: Serialize + Sync + ?Sized,
+    {
         let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
         let result = match self.call_raw(method, args, args_size, &mut meter).await {
-            Ok(body) => {
-                codec::decode_bytes_in_place(body, 0).map_err(|e| self.bad_answer(method, e))
-            }
+            Ok(body) => decode(body).map_err(|e| self.bad_answer(method, e)),
             Err(e) => Err(e),
         };
-        meter.finish(&result, false);
+        meter.finish(&result, result.as_ref().is_ok_and(domain_error));
         result
     }
 
