@@ -299,7 +299,15 @@ async fn a_pools_metrics_merge_its_instances_and_count_a_restart() {
     assert_eq!(m.instances[1].restarts, 0);
     assert_eq!((m.calls, m.in_flight), (50, 0));
     assert_eq!(method(&m.methods, "Lifecycle", "add").calls, 10);
+
+    // A call that reaches no instance counts in the totals only.
     pool.shutdown(Duration::from_secs(5)).await;
+    let err = life.add(1, 1).await.expect_err("the pool is shut down");
+    assert!(matches!(err, Error::Closed { .. }), "{err}");
+    let m = pool.metrics();
+    assert_eq!((m.calls, m.errors.connection, m.in_flight), (51, 1, 0));
+    assert_eq!(m.instances.iter().map(|i| i.calls).sum::<u64>(), 50);
+    assert_eq!(method(&m.methods, "Lifecycle", "add").calls, 11);
 }
 
 /// The fields of each `goproc.call` span, as recorded when it closed.

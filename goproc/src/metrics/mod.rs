@@ -248,26 +248,34 @@ pub struct PoolMetrics {
     pub instances: Vec<PluginMetrics>,
     /// How many instance processes the pool replaced.
     pub restarts: u64,
-    /// Finished calls, failed ones included, on every instance.
+    /// Finished calls, failed ones included, on every instance, and those
+    /// that reached none (no instance free within their deadline, every
+    /// instance given up, the pool shutting down).
     pub calls: u64,
-    /// Calls started and not finished yet, on every instance.
+    /// Calls started and not finished yet, waiting for an instance or on one.
     pub in_flight: u64,
-    /// Finished calls that failed, by why, on every instance.
+    /// Finished calls that failed, by why, as [`PoolMetrics::calls`] counts them.
     pub errors: ErrorCounts,
-    /// By contract and method, merged over the instances.
+    /// By contract and method, merged over the instances, as
+    /// [`PoolMetrics::calls`] counts them.
     pub methods: Vec<MethodMetrics>,
 }
 
 impl PoolMetrics {
+    /// The metrics of a pool whose instances count in `instances`, and
+    /// whose calls that reached no instance count in `unplaced`.
     pub(crate) fn from_recorders<'a>(
         plugin: String,
         restarts: u64,
-        recorders: impl Iterator<Item = &'a Recorder>,
+        instances: impl Iterator<Item = &'a Recorder>,
+        unplaced: &Recorder,
     ) -> Self {
         let rate = clock::nanos_per_tick();
-        let snapshots: Vec<RecorderSnapshot> = recorders.map(|r| r.snapshot(rate)).collect();
+        let snapshots: Vec<RecorderSnapshot> = instances.map(|r| r.snapshot(rate)).collect();
+        let unplaced = unplaced.snapshot(rate);
         let mut merged: Vec<MethodSnapshot> = Vec::new();
-        for method in snapshots.iter().flat_map(|s| &s.methods) {
+        let every_method = snapshots.iter().chain([&unplaced]).flat_map(|s| &s.methods);
+        for method in every_method {
             let same = merged
                 .iter_mut()
                 .find(|m| m.contract == method.contract && m.method == method.method);

@@ -78,10 +78,13 @@ impl PoolBuilder {
     pub async fn start(self) -> Result<Pool, Error> {
         let contracts = self.plugin.required_contracts();
         let name = self.plugin.display_name();
+        let recorder = || Recorder::new(name.clone(), 0, contracts.len());
+        let slots = (0..self.size)
+            .map(|index| Slot::new(index, recorder()))
+            .collect();
+        let unplaced = recorder();
         let shared = Arc::new(Shared {
-            slots: (0..self.size)
-                .map(|index| Slot::new(index, Recorder::new(name.clone(), 0, contracts.len())))
-                .collect(),
+            slots,
             builder: self.plugin,
             contracts,
             max_in_flight: self.max_in_flight,
@@ -89,6 +92,7 @@ impl PoolBuilder {
             health: self.health,
             changed: Notify::new(),
             restarts: AtomicU64::new(0),
+            unplaced,
             closing: AtomicBool::new(false),
             stop: watch::channel(false).0,
         });
@@ -115,6 +119,9 @@ pub(crate) struct Shared {
     /// permit is released (`notify_one`).
     changed: Notify,
     restarts: AtomicU64,
+    /// Counts the calls until they reach an instance, and those that never
+    /// do; each instance's slot counts those that reach it.
+    unplaced: Recorder,
     closing: AtomicBool,
     /// Set (or dropped with the pool) to stop every instance task.
     stop: watch::Sender<bool>,
@@ -400,7 +407,8 @@ impl Pool {
                     .collect(),
             })?;
         let handle =
-            ClientHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT);
+            ClientHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT)
+                .metered(self.shared.unplaced.contract(index, C::CONTRACT));
         Ok(C::from_handle(
             handle.with_timeout(self.shared.builder.default_call_timeout()),
         ))
@@ -419,6 +427,7 @@ impl Pool {
             self.shared.builder.display_name(),
             self.restarts(),
             self.shared.slots.iter().map(|slot| &slot.metrics),
+            &self.shared.unplaced,
         )
     }
 
