@@ -30,10 +30,9 @@ pub(crate) struct CallMeter<'a> {
     method: u32,
     /// In clock ticks.
     start: u64,
-    span: Span,
-    /// When the span is enabled: its `duration_us` is measured apart, in
-    /// plain time.
-    span_start: Option<Instant>,
+    /// The span, when a subscriber wants it. Boxed: every call's future
+    /// carries the meter, and most calls have no span.
+    span: Option<Box<Traced>>,
     done: bool,
 }
 
@@ -72,29 +71,32 @@ impl<'a> CallMeter<'a> {
             outcome = Empty,
             duration_us = Empty,
         );
+        let span = (!span.is_disabled()).then(|| {
+            Box::new(Traced {
+                span,
+                start: Instant::now(),
+            })
+        });
         let counted = match recorder {
             Some(recorder) => {
                 recorder.started(method);
-                describe(&span, recorder);
+                describe(span.as_ref().map(|traced| &traced.span), recorder);
                 Counted::Borrowed(recorder)
             }
             None => Counted::Nowhere,
         };
-        let span_start = (!span.is_disabled()).then(Instant::now);
         CallMeter {
             counted,
             method,
             start: clock::ticks(),
             span,
-            span_start,
             done: false,
         }
     }
 
-    /// The call's span; disabled (and free to carry) when no subscriber
-    /// wants `goproc::call` at DEBUG.
-    pub(crate) fn span(&self) -> &Span {
-        &self.span
+    /// The call's span, when a subscriber wants `goproc::call` at DEBUG.
+    pub(crate) fn span(&self) -> Option<&Span> {
+        self.span.as_ref().map(|traced| &traced.span)
     }
 
     /// Counts the call in `recorder` from now on (an instance a pool
@@ -111,7 +113,7 @@ impl<'a> CallMeter<'a> {
         }
         self.uncount();
         recorder.started(self.method);
-        describe(&self.span, &recorder);
+        describe(self.span(), &recorder);
         self.counted = Counted::Owned(recorder);
     }
 
@@ -147,11 +149,12 @@ impl<'a> CallMeter<'a> {
             Counted::Borrowed(r) => r.finished(self.method, elapsed, kind),
             Counted::Owned(r) => r.finished(self.method, elapsed, kind),
         }
-        if let Some(at) = self.span_start {
+        if let Some(traced) = &self.span {
             let outcome = kind.map_or("ok", ErrorKind::outcome);
-            self.span.record("outcome", outcome);
-            let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.span.record("duration_us", micros);
+            traced.span.record("outcome", outcome);
+            // Plain time, not ticks: read at once, with no rate to measure.
+            let micros = u64::try_from(traced.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            traced.span.record("duration_us", micros);
         }
     }
 }
@@ -165,9 +168,15 @@ impl Drop for CallMeter<'_> {
     }
 }
 
+/// A call's span and when it started.
+struct Traced {
+    span: Span,
+    start: Instant,
+}
+
 /// Records on the span which plugin (process) the call went to.
-fn describe(span: &Span, recorder: &ContractRecorder) {
-    if !span.is_disabled() {
+fn describe(span: Option<&Span>, recorder: &ContractRecorder) {
+    if let Some(span) = span {
         span.record("plugin", recorder.identity.name.as_str());
         span.record("pid", recorder.identity.pid());
     }
