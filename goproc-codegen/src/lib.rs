@@ -6,6 +6,7 @@
 //! `#[goproc::plugin_interface]` macro expands from it, and the Python and
 //! TypeScript generators print from it, so the three languages cannot drift.
 
+pub mod canonical;
 mod case;
 mod generate;
 pub mod model;
