@@ -238,6 +238,20 @@ enum MathError {
     assert_eq!(calc.add(40, 2).await.unwrap(), 42);
 }
 
+#[tokio::test]
+async fn a_pool_describes_its_contracts_through_a_running_instance() {
+    let pool = goproc::Pool::builder(builder("calculator", &["calculator"]))
+        .size(2)
+        .start()
+        .await
+        .expect("the pool starts");
+    pool.wait_all_started().await.expect("both instances run");
+    let described = pool.describe().await.expect("an instance describes itself");
+    let ours = (CalculatorClient::CONTRACT.schema)().as_ref().unwrap();
+    assert_eq!(described, vec![ours.clone()]);
+    pool.shutdown(Duration::from_secs(5)).await;
+}
+
 #[test]
 fn the_rust_schema_of_the_type_table_is_the_generators_byte_for_byte() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/contracts/everything.rs");
