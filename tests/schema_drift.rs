@@ -13,6 +13,9 @@ mod everything;
 #[path = "contracts/meter.rs"]
 #[allow(dead_code)]
 mod meter;
+#[path = "contracts/streams.rs"]
+#[allow(dead_code)]
+mod streams;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -269,4 +272,36 @@ fn the_rust_schema_of_the_type_table_is_the_generators_byte_for_byte() {
         s.methods.iter().map(|m| m.docs.clone()).collect()
     };
     assert_eq!(method_docs(traced), method_docs(&generated));
+}
+
+#[test]
+fn stream_and_event_contracts_trace_as_the_generator_prints_them() {
+    type SchemaFn = fn() -> &'static Result<goproc::schema::ContractSchema, String>;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/contracts/streams.rs");
+    let model = goproc_codegen::model::schema::load(&[path]).expect("the contract file reads");
+    let rust: [(&str, SchemaFn); 4] = [
+        ("Streams", streams::StreamsClient::CONTRACT.schema),
+        ("EventProbe", streams::EventProbeClient::CONTRACT.schema),
+        ("StreamGuest", streams::StreamGuestClient::CONTRACT.schema),
+        (
+            "Telemetry",
+            <streams::TelemetryEvents as goproc::EventContract>::SCHEMA,
+        ),
+    ];
+    assert_eq!(model.contracts.len(), rust.len());
+    for (name, schema) in rust {
+        let source = model
+            .contracts
+            .iter()
+            .find(|c| c.contract.name == name)
+            .unwrap_or_else(|| panic!("{name} in the file"));
+        let generated = goproc_codegen::canonical::from_model(&source.contract, &model.types)
+            .expect("the model gives a schema");
+        let traced = schema().as_ref().expect("the types trace");
+        assert_eq!(
+            traced.canonical_text(),
+            generated.canonical_text(),
+            "{name}"
+        );
+    }
 }
