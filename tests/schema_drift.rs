@@ -197,6 +197,55 @@ async fn a_host_contract_the_plugin_requires_is_compared_too() {
 }
 
 #[tokio::test]
+async fn a_hello_without_one_schema_per_contract_is_refused() {
+    let err = builder("schemas-missing", &["schemas-missing"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "handshake with plugin `schemas-missing` failed: its hello lists 1 contracts and 0 \
+         required host contracts but 0 schemas; it must state one schema per contract (an empty \
+         one when it cannot)"
+    );
+}
+
+#[tokio::test]
+async fn a_schema_that_does_not_read_is_refused_saying_where() {
+    let err = builder("schema-unreadable", &["schema-unreadable"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "handshake with plugin `schema-unreadable` failed: its schema of contract Calculator \
+             does not read: "
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_that_states_no_schema_is_checked_by_its_fingerprint() {
+    let plugin = builder("schema-empty", &["schema-empty"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect("the fingerprints match, so it is served");
+    let calc: CalculatorClient = plugin.client().expect("a client");
+    assert_eq!(calc.add(1, 2).await.unwrap(), 3);
+    let err = plugin.schema("Calculator").expect_err("no schema stated");
+    assert_eq!(
+        err.to_string(),
+        "plugin `schema-empty` has no schema of contract Calculator: its runtime could not \
+         state it (a type it could not trace)"
+    );
+}
+
+#[tokio::test]
 async fn a_plugin_describes_its_contracts_with_their_docs() {
     let plugin = builder("calculator", &["calculator"])
         .contract::<CalculatorClient>()
