@@ -24,6 +24,31 @@ pub struct ModulePlan<'a> {
     pub errors: Vec<(Ty, String)>,
     /// The source file, for the header.
     pub source: String,
+    /// Each served contract's schema texts, by contract name.
+    pub schemas: BTreeMap<String, SchemaTexts>,
+}
+
+/// A contract's schema as a stub carries it.
+pub struct SchemaTexts {
+    /// The canonical text: what HELLO sends and the host compares.
+    pub canonical: String,
+    /// The text with doc comments: what a describe request answers.
+    pub documented: String,
+}
+
+/// The schema of `sc` from the model, or why it has none.
+fn schema_texts(sc: &SourceContract, schema: &Schema) -> Result<SchemaTexts, String> {
+    let s = crate::canonical::from_model(&sc.contract, &schema.types).map_err(|e| {
+        format!(
+            "contract {} in {}: its schema cannot be written: {e}",
+            sc.contract.name,
+            sc.file.display()
+        )
+    })?;
+    Ok(SchemaTexts {
+        canonical: s.canonical_text(),
+        documented: s.documented_text(),
+    })
 }
 
 /// Plans the module for `contracts` (one source file): collects the types
@@ -126,6 +151,11 @@ pub fn plan<'a>(
         }
         define(type_name(c), format!("contract {c}"))?;
         define(contract_const(c), format!("contract {c}'s table"))?;
+        define(schema_const(c), format!("contract {c}'s schema"))?;
+        define(
+            documented_const(c),
+            format!("contract {c}'s documented schema"),
+        )?;
         define(client_class(c), format!("contract {c}'s client class"))?;
         let (service, serve) = entry_names(c, single);
         define(service, format!("contract {c}'s service function"))?;
@@ -140,11 +170,16 @@ pub fn plan<'a>(
             }
         }
     }
+    let mut schemas = BTreeMap::new();
+    for sc in contracts.iter().filter(|sc| !sc.contract.events) {
+        schemas.insert(sc.contract.name.to_string(), schema_texts(sc, schema)?);
+    }
     Ok(ModulePlan {
         contracts,
         types,
         errors,
         source,
+        schemas,
     })
 }
 
@@ -187,6 +222,27 @@ fn client_class(contract: &str) -> String {
 
 fn contract_const(contract: &str) -> String {
     format!("{}_CONTRACT", crate::case::upper_snake(contract))
+}
+
+fn schema_const(contract: &str) -> String {
+    format!("{}_SCHEMA", crate::case::upper_snake(contract))
+}
+
+fn documented_const(contract: &str) -> String {
+    format!("{}_DOCUMENTED_SCHEMA", crate::case::upper_snake(contract))
+}
+
+/// `NAME = (...)`: a multi-line text as one string literal per line, so the
+/// stub shows it as it reads; then its docstring.
+fn text_constant(name: &str, text: &str, doc: &str, b: &mut Block) {
+    b.line(format!("{name} = ("));
+    for line in text.split_inclusive('\n') {
+        b.line(format!("    {}", string_literal(line)));
+    }
+    b.line(")");
+    b.line(format!("\"\"\"{doc}\"\"\""));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
 }
 
 /// `service`/`serve` for a module with one contract, else `<name>_service`/`serve_<name>`.
@@ -621,6 +677,22 @@ fn emit_contract(
     }
 
     let konst = contract_const(&cname);
+    let texts = &plan.schemas[&cname];
+    text_constant(
+        &schema_const(&cname),
+        &texts.canonical,
+        &format!(
+            "{cname}'s canonical schema: sent in the HELLO, where the host refuses a plugin whose \
+             types differ from its own and names the first difference."
+        ),
+        b,
+    );
+    text_constant(
+        &documented_const(&cname),
+        &texts.documented,
+        &format!("{cname}'s schema with its doc comments: what a describe request answers."),
+        b,
+    );
     b.line(format!("{konst} = _rt.Contract("));
     b.line(format!("    name={},", string_literal(&cname)));
     b.line(format!(
@@ -632,9 +704,11 @@ fn emit_contract(
         b.line(format!("        {s},"));
     }
     b.line("    ),");
+    b.line(format!("    schema={},", schema_const(&cname)));
+    b.line(format!("    documented={},", documented_const(&cname)));
     b.line(")");
     b.line(format!(
-        "\"\"\"{cname}'s name, fingerprint and method table (index = wire method number).\"\"\""
+        "\"\"\"{cname}'s name, fingerprint, method table (index = wire method number) and schema.\"\"\""
     ));
     b.lines.push(String::new());
     b.lines.push(String::new());
@@ -1140,6 +1214,62 @@ mod tests {
             .find_map(|l| l.strip_prefix("# Contract Telemetry fingerprint "))
             .expect("Telemetry's fingerprint");
         assert_eq!(channel, &fingerprint[..16]);
+    }
+
+    #[test]
+    fn the_module_carries_the_canonical_and_the_documented_schema() {
+        let py = generate(
+            r#"
+            /// Keeps logs.
+            #[goproc::plugin_interface]
+            pub trait Logs {
+                /// Follows a file.
+                async fn tail(&self, path: String) -> goproc::Stream<Line>;
+            }
+            /// One line.
+            pub struct Line { pub text: String, pub at: usize }
+            "#,
+        );
+        for line in [
+            "LOGS_SCHEMA = (",
+            "    \"contract Logs {\\n\"",
+            "    \"    fn tail(path: String) -> Stream<Line>;\\n\"",
+            "    \"    at: u64,\\n\"",
+            "LOGS_DOCUMENTED_SCHEMA = (",
+            "    \"/// Keeps logs.\\n\"",
+            "    \"/// One line.\\n\"",
+            "    schema=LOGS_SCHEMA,",
+            "    documented=LOGS_DOCUMENTED_SCHEMA,",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        let canonical = py
+            .split("LOGS_SCHEMA = (\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n)").next())
+            .expect("the schema constant");
+        assert!(!canonical.contains("///"), "{canonical}");
+    }
+
+    #[test]
+    fn a_contract_without_a_schema_is_refused_naming_it() {
+        let schema = from_sources(&[(
+            PathBuf::from("contract.rs"),
+            r#"
+            #[goproc::plugin_interface]
+            pub trait Pages { async fn get(&self) -> Page<u8, u8>; }
+            pub struct Page<T> { pub items: Vec<T> }
+            "#
+            .to_string(),
+        )]);
+        let schema = schema.expect("the model reads it");
+        let err = super::super::generate(&schema, "contract.rs")
+            .err()
+            .expect("a type given the wrong number of type arguments has no schema");
+        assert!(
+            err.starts_with("contract Pages in contract.rs: its schema cannot be written: "),
+            "{err}"
+        );
     }
 
     #[test]
