@@ -135,7 +135,65 @@ def frame_rows() -> dict[str, bytes]:
         "EVENT 1 lagged 2": bytes(rt._frame(rt.KIND_EVENT, 1, enc(
             lambda o: rt.w_u64(o, 2), lambda o: rt.w_str(o, "sensors/k/temp"), lambda o: rt.w_f32(o, 21.5),
         ))),
-    } | asyncio.run(golden_stream_rows())
+        # Version 4: the schemas in the HELLO, and the host's describe call.
+        "HELLO protocol 4": bytes(rt._frame(rt.KIND_HELLO, 0, rt.encode_hello(
+            "c0ffee", 4242, [GOLDEN_CALCULATOR], [GOLDEN_STORE],
+            language="rust", runtime="goproc-rust 0.1.0", protocol_max=4,
+        ))),
+        "REQUEST describe": bytes(rt._frame(rt.KIND_REQUEST, 9, enc(
+            lambda o: rt.w_u32(o, rt.INTROSPECTION_CONTRACT), lambda o: rt.w_u32(o, rt.DESCRIBE_METHOD),
+            lambda o: rt.w_u64(o, 5000),
+        ))),
+    } | asyncio.run(golden_stream_rows()) | asyncio.run(golden_describe_rows())
+
+
+# The contracts of WIRE.md's version 4 rows, their schemas as the section
+# "Schemas (version 4)" prints them.
+_MATH_ERROR = (
+    "enum MathError {\n"
+    "    DivisionByZero,\n"
+    "    Overflow {\n"
+    "        operation: String,\n"
+    "    },\n"
+    "}\n"
+)
+GOLDEN_CALCULATOR = rt.Contract(
+    "Calculator", "3f9a", (),
+    schema=(
+        "contract Calculator {\n"
+        "    fn add(a: i64, b: i64) -> i64;\n"
+        "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+        "}\n\n" + _MATH_ERROR
+    ),
+    documented=(
+        "/// Arithmetic.\n"
+        "contract Calculator {\n"
+        "    /// Adds two numbers.\n"
+        "    fn add(a: i64, b: i64) -> i64;\n"
+        "    /// Divides, or says why not.\n"
+        "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+        "}\n\n" + _MATH_ERROR
+    ),
+)
+GOLDEN_STORE = rt.Contract(
+    "Store", "5b7e", (), schema="contract Store {\n    fn get(key: String) -> Option<String>;\n}\n",
+)
+
+
+async def golden_describe_rows() -> dict[str, bytes]:
+    """`RESPONSE describe`: the serve loop's answer to `REQUEST describe`."""
+    plugin = rt._Plugin([rt.Service(GOLDEN_CALCULATOR, object())], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(protocol=4)))
+    head = bytearray()
+    rt.w_u32(head, rt.INTROSPECTION_CONTRACT)
+    rt.w_u32(head, rt.DESCRIBE_METHOD)
+    rt.w_u64(head, 5000)
+    feed(plugin, frame(rt.KIND_REQUEST, 9, bytes(head)))
+    await turns()
+    (answer,) = transport.frames()
+    return {"RESPONSE describe": frame(*answer)}
 
 
 def expect_decode_error(what: str, read: Callable[[Reader], object], data: bytes) -> None:

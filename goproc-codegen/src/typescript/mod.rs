@@ -35,10 +35,15 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     }];
     for (module_name, (file, contracts)) in modules(schema)? {
         let types = reachable_types(schema, &contracts);
+        let schemas = contracts
+            .iter()
+            .map(|c| schema_texts(c, &file, schema))
+            .collect::<Result<_, _>>()?;
         let module = emit::Module {
             source_file: display_path(&file),
             inputs: source,
             contracts,
+            schemas,
             types,
             all_types: &schema.types,
         };
@@ -48,6 +53,29 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
         });
     }
     Ok(files)
+}
+
+/// The schema of contract `c` (defined in `file`) as its module carries it;
+/// `None` for an event contract, which the handshake does not list.
+fn schema_texts(
+    c: &Contract,
+    file: &Path,
+    schema: &Schema,
+) -> Result<Option<emit::SchemaTexts>, String> {
+    if c.events {
+        return Ok(None);
+    }
+    let s = crate::canonical::from_model(c, &schema.types).map_err(|e| {
+        format!(
+            "contract {} in {}: its schema cannot be written: {e}",
+            c.name,
+            file.display()
+        )
+    })?;
+    Ok(Some(emit::SchemaTexts {
+        canonical: s.canonical_text(),
+        documented: s.documented_text(),
+    }))
 }
 
 type Modules<'a> = BTreeMap<String, (PathBuf, Vec<&'a Contract>)>;
@@ -284,7 +312,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT };"),
+            m.contains("static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT, schema: STORE_SCHEMA };"),
             "{m}"
         );
         assert!(
@@ -407,6 +435,48 @@ mod tests {
         assert!(
             m.contains("publishMeasurement(topic: string, value: number): void"),
             "{m}"
+        );
+    }
+
+    #[test]
+    fn each_contract_carries_its_canonical_and_documented_schema() {
+        let src = r#"
+            /// Keeps logs.
+            #[plugin_interface]
+            pub trait Logs {
+                /// Follows a file.
+                async fn tail(&self, path: String) -> goproc::Stream<Line>;
+            }
+            /// One line.
+            pub struct Line { pub text: String, pub at: usize }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        for expect in [
+            "export const LOGS_SCHEMA =\n  \"contract Logs {\\n\" +\n  \"    fn tail(path: String) -> Stream<Line>;\\n\" +\n",
+            "  \"    at: u64,\\n\" +\n",
+            "  \"}\\n\";\n",
+            "export const LOGS_DOCUMENTED_SCHEMA =\n  \"/// Keeps logs.\\n\" +\n",
+            "  \"/// One line.\\n\" +\n",
+            "  schema: LOGS_SCHEMA,\n  documented: LOGS_DOCUMENTED_SCHEMA,\n",
+            "{ name: LOGS_NAME, fingerprint: LOGS_FINGERPRINT, schema: LOGS_SCHEMA };",
+        ] {
+            assert!(m.contains(expect), "missing {expect}\n{m}");
+        }
+    }
+
+    #[test]
+    fn a_contract_without_a_schema_is_refused_naming_it() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait Pages { async fn get(&self) -> Page<u8, u8>; }
+            pub struct Page<T> { pub items: Vec<T> }
+        "#;
+        let err = generate_from(src).unwrap_err();
+        assert!(
+            err.starts_with("contract Pages in ")
+                && err.contains(": its schema cannot be written: "),
+            "{err}"
         );
     }
 
