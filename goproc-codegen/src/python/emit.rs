@@ -1264,8 +1264,7 @@ mod tests {
         )]);
         let schema = schema.expect("the model reads it");
         let err = super::super::generate(&schema, "contract.rs")
-            .err()
-            .expect("a type given the wrong number of type arguments has no schema");
+            .expect_err("a type given the wrong number of type arguments has no schema");
         assert!(
             err.starts_with("contract Pages in contract.rs: its schema cannot be written: "),
             "{err}"
