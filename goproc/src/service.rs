@@ -35,6 +35,11 @@ impl Services {
         self.list.is_empty()
     }
 
+    /// The contracts, in order.
+    pub(crate) fn contracts(&self) -> Vec<&'static ContractInfo> {
+        self.list.iter().map(|s| s.contract()).collect()
+    }
+
     /// Names and fingerprints, for the handshake.
     pub(crate) fn refs(&self) -> Vec<ContractRef> {
         self.list.iter().map(|s| s.contract().to_ref()).collect()
