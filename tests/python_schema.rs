@@ -144,14 +144,19 @@ fn python_stubs_carry_the_bytes_of_the_model_and_of_the_rust_runtime() {
             "{name}: the Python stub's documented text (left) and the model's (right)"
         );
     }
+    // Every contract is compared before failing, so one message lists them all.
+    let mut wrong = Vec::new();
     for ((_, name, info), (_, canonical, _)) in cases.iter().zip(&carried) {
-        let traced = (info.schema)()
-            .as_ref()
-            .unwrap_or_else(|e| panic!("{name}: the Rust runtime cannot trace the schema: {e}"));
-        assert_eq!(
-            *canonical,
-            traced.canonical_text(),
-            "{name}: the Python stub's canonical text (left) and the Rust runtime's (right)"
-        );
+        match (info.schema)() {
+            Err(e) => wrong.push(format!(
+                "{name}: the Rust runtime cannot trace the schema: {e}"
+            )),
+            Ok(traced) if traced.canonical_text() != *canonical => wrong.push(format!(
+                "{name}: the Python stub's canonical text\n{canonical}\nthe Rust runtime's\n{}",
+                traced.canonical_text()
+            )),
+            Ok(_) => {}
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
