@@ -1,6 +1,6 @@
 //! What both sides know about a contract at run time.
 
-use crate::schema::ContractSchema;
+use crate::schema::{first_difference, parse_schemas, ContractSchema};
 use crate::wire::messages::ContractRef;
 use crate::Error;
 
@@ -117,4 +117,73 @@ pub(crate) fn check_contract(
             plugin_fingerprint: other.fingerprint.clone(),
         },
     })
+}
+
+/// Compares this side's schema of `ours` with the canonical text the plugin
+/// stated for it (`None`: it stated none). Equal texts, or texts that read
+/// back as the same schema, pass; otherwise the error names the first
+/// difference. When either side has no schema there is nothing to compare:
+/// the fingerprint check decides alone.
+pub(crate) fn check_schema(
+    ours: &ContractInfo,
+    theirs: Option<&str>,
+    plugin: &str,
+) -> Result<(), Error> {
+    let Some(theirs) = theirs else {
+        return Ok(());
+    };
+    let ours_schema = match (ours.schema)() {
+        Ok(s) => s,
+        Err(why) => {
+            warn_untraced(ours.name, why);
+            return Ok(());
+        }
+    };
+    if ours_schema.canonical_text() == theirs {
+        return Ok(());
+    }
+    let theirs_schema = match parse_schemas(theirs) {
+        Ok(mut list) if list.len() == 1 => list.remove(0),
+        Ok(list) => {
+            return Err(Error::Handshake {
+                plugin: plugin.to_string(),
+                reason: format!(
+                    "its schema of contract {} holds {} contracts, not one",
+                    ours.name,
+                    list.len()
+                ),
+            })
+        }
+        Err(e) => {
+            return Err(Error::Handshake {
+                plugin: plugin.to_string(),
+                reason: format!("its schema of contract {} does not read: {e}", ours.name),
+            })
+        }
+    };
+    match first_difference(ours_schema, &theirs_schema) {
+        None => Ok(()),
+        Some(d) => Err(Error::SchemaMismatch {
+            plugin: plugin.to_string(),
+            contract: ours.name.to_string(),
+            difference: d.describe("the host", "the plugin"),
+        }),
+    }
+}
+
+/// Says once per contract that this program has no schema of it, so the
+/// handshakes compare fingerprints only.
+fn warn_untraced(contract: &'static str, why: &str) {
+    static WARNED: std::sync::Mutex<std::collections::BTreeSet<&str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = WARNED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(contract);
+    if first {
+        tracing::warn!(
+            "contract {contract} has no schema in this program ({why}); plugins are checked by \
+             its fingerprint only, which does not cover the fields of its types"
+        );
+    }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::driver::{Args, Dispatch, HandlerFuture, RemoteError};
-use crate::wire::messages::ContractRef;
+use crate::wire::INTROSPECTION_CONTRACT;
 use crate::{ContractInfo, RemoteCode};
 
 /// One contract's dispatcher, such as the generated `CalculatorServer`.
@@ -40,11 +40,6 @@ impl Services {
         self.list.iter().map(|s| s.contract()).collect()
     }
 
-    /// Names and fingerprints, for the handshake.
-    pub(crate) fn refs(&self) -> Vec<ContractRef> {
-        self.list.iter().map(|s| s.contract().to_ref()).collect()
-    }
-
     /// The dispatcher for a connection: `None` when nothing is served.
     pub(crate) fn dispatcher(&self) -> Option<Arc<dyn Dispatch>> {
         (!self.is_empty()).then(|| Arc::new(self.clone()) as Arc<dyn Dispatch>)
@@ -58,6 +53,9 @@ impl Dispatch for Services {
         method: u32,
         args: Args,
     ) -> Result<HandlerFuture, RemoteError> {
+        if contract == INTROSPECTION_CONTRACT {
+            return crate::schema::describe::serve(self.contracts(), method, args);
+        }
         match self.list.get(contract as usize) {
             Some(s) => s.call(method, args),
             None => Err(RemoteError::new(

@@ -10,6 +10,7 @@
 //! the trait and its methods, not those of its structs and enums.
 
 mod build;
+pub(crate) mod describe;
 mod trace;
 
 #[doc(hidden)]
