@@ -12,6 +12,7 @@ use super::types::{
 use crate::model::schema::{Schema, SourceContract};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
 use crate::model::{Method, Ty};
+use crate::stub_schema::SchemaTexts;
 
 /// The checked plan of one module: which types it holds and the names of
 /// everything it defines at the top level.
@@ -26,29 +27,6 @@ pub struct ModulePlan<'a> {
     pub source: String,
     /// Each served contract's schema texts, by contract name.
     pub schemas: BTreeMap<String, SchemaTexts>,
-}
-
-/// A contract's schema as a stub carries it.
-pub struct SchemaTexts {
-    /// The canonical text: what HELLO sends and the host compares.
-    pub canonical: String,
-    /// The text with doc comments: what a describe request answers.
-    pub documented: String,
-}
-
-/// The schema of `sc` from the model, or why it has none.
-fn schema_texts(sc: &SourceContract, schema: &Schema) -> Result<SchemaTexts, String> {
-    let s = crate::canonical::from_model(&sc.contract, &schema.types).map_err(|e| {
-        format!(
-            "contract {} in {}: its schema cannot be written: {e}",
-            sc.contract.name,
-            sc.file.display()
-        )
-    })?;
-    Ok(SchemaTexts {
-        canonical: s.canonical_text(),
-        documented: s.documented_text(),
-    })
 }
 
 /// Plans the module for `contracts` (one source file): collects the types
@@ -172,7 +150,10 @@ pub fn plan<'a>(
     }
     let mut schemas = BTreeMap::new();
     for sc in contracts.iter().filter(|sc| !sc.contract.events) {
-        schemas.insert(sc.contract.name.to_string(), schema_texts(sc, schema)?);
+        schemas.insert(
+            sc.contract.name.to_string(),
+            SchemaTexts::of(&sc.contract, &schema.types),
+        );
     }
     Ok(ModulePlan {
         contracts,
@@ -235,11 +216,15 @@ fn documented_const(contract: &str) -> String {
 /// `NAME = (...)`: a multi-line text as one string literal per line, so the
 /// stub shows it as it reads; then its docstring.
 fn text_constant(name: &str, text: &str, doc: &str, b: &mut Block) {
-    b.line(format!("{name} = ("));
-    for line in text.split_inclusive('\n') {
-        b.line(format!("    {}", string_literal(line)));
+    if text.is_empty() {
+        b.line(format!("{name} = \"\""));
+    } else {
+        b.line(format!("{name} = ("));
+        for line in text.split_inclusive('\n') {
+            b.line(format!("    {}", string_literal(line)));
+        }
+        b.line(")");
     }
-    b.line(")");
     b.line(format!("\"\"\"{doc}\"\"\""));
     b.lines.push(String::new());
     b.lines.push(String::new());
@@ -678,6 +663,9 @@ fn emit_contract(
 
     let konst = contract_const(&cname);
     let texts = &plan.schemas[&cname];
+    if let Some(note) = texts.missing_note(&cname) {
+        b.line(format!("# {note}"));
+    }
     text_constant(
         &schema_const(&cname),
         &texts.canonical,
@@ -1251,24 +1239,26 @@ mod tests {
         assert!(!canonical.contains("///"), "{canonical}");
     }
 
+    /// `Result` used two ways inside one argument: serde names both
+    /// `Result`, so the canonical form cannot state the contract.
+    const UNSTATABLE: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Results { async fn mixed(&self, w: Option<Result<Chain, ()>>) -> u8; }
+        pub enum Chain { End, Next(Box<Result<Chain, u8>>) }
+    "#;
+
     #[test]
-    fn a_contract_without_a_schema_is_refused_naming_it() {
-        let schema = from_sources(&[(
-            PathBuf::from("contract.rs"),
-            r#"
-            #[goproc::plugin_interface]
-            pub trait Pages { async fn get(&self) -> Page<u8, u8>; }
-            pub struct Page<T> { pub items: Vec<T> }
-            "#
-            .to_string(),
-        )]);
-        let schema = schema.expect("the model reads it");
-        let err = super::super::generate(&schema, "contract.rs")
-            .expect_err("a type given the wrong number of type arguments has no schema");
-        assert!(
-            err.starts_with("contract Pages in contract.rs: its schema cannot be written: "),
-            "{err}"
-        );
+    fn a_contract_the_schema_cannot_state_gets_stubs_with_an_empty_schema_saying_why() {
+        let py = generate(UNSTATABLE);
+        for line in [
+            "# Contract Results has no schema (`Result` is used with two different type arguments",
+            "the host checks it by its fingerprint alone.",
+            "RESULTS_SCHEMA = \"\"\n",
+            "RESULTS_DOCUMENTED_SCHEMA = \"\"\n",
+            "    schema=RESULTS_SCHEMA,",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::names;
 use super::types::{dec_param, enc_param, Scope};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind, Variant};
 use crate::model::{Contract, Method, Ty};
+use crate::stub_schema::SchemaTexts;
 
 /// The runtime module's file name, imported by every generated module.
 pub const RUNTIME_MODULE: &str = "goproc_runtime";
@@ -87,14 +88,6 @@ pub struct Module<'a> {
     pub types: Vec<&'a TypeDef>,
     /// Every user type of the schema.
     pub all_types: &'a BTreeMap<String, TypeDef>,
-}
-
-/// A contract's schema as its module carries it.
-pub struct SchemaTexts {
-    /// The canonical text: what HELLO sends and the host compares.
-    pub canonical: String,
-    /// The text with doc comments: what a describe request answers.
-    pub documented: String,
 }
 
 /// Prints `module` as TypeScript source.
@@ -593,6 +586,9 @@ fn contract(
     out.push('\n');
     name_and_fingerprint(out, c);
     if let Some(schema) = schema {
+        if let Some(note) = schema.missing_note(&name) {
+            let _ = writeln!(out, "// {note}");
+        }
         text_constant(
             out,
             &format!("{upper}_SCHEMA"),
