@@ -772,6 +772,11 @@ def test_schemas_in_the_hello() -> None:
     # A contract built by hand states no schema: an empty string.
     assert [r.str_() for _ in range(r.count())] == [served.schema, ""]
     r.done()
+    # Schemas that would make the HELLO longer than 64 KiB are left out.
+    huge = rt.Contract("Huge", "00", (), schema="x" * rt.MAX_HANDSHAKE_FRAME)
+    hello = bytes(rt.encode_hello("t", 1, [huge], [required]))
+    assert rt.MIN_LENGTH + len(hello) <= rt.MAX_HANDSHAKE_FRAME
+    assert hello.endswith(b"\x02\x00\x00"), hello[-8:].hex()
     r = Reader(bytes(rt.encode_hello("t", 1, [served], [required], protocol_max=3)))
     assert (r.u32(), r.u32(), r.str_(), r.str_(), r.str_(), r.u32()) == (2, 3, "t", "python", rt.RUNTIME, 1)
     assert [(r.str_(), r.str_()) for _ in range(r.count())] == [("Calculator", "3f9a")]

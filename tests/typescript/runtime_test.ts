@@ -397,6 +397,22 @@ test("golden HELLO protocol 4 carries the schemas, served then required", async 
   assert.equal(Buffer.from(rt.encodeHello(hello)).toString("hex"), row("HELLO protocol 4").toString("hex"));
 });
 
+test("schemas that would make the hello longer than 64 KiB are left out", async () => {
+  const hello = {
+    protocolMin: 2,
+    protocolMax: 4,
+    token: "c0ffee",
+    language: "typescript",
+    runtime: rt.RUNTIME,
+    pid: 1,
+    contracts: [{ name: "Huge", fingerprint: "00", schema: "x".repeat(64 * 1024) }],
+    requires: [{ name: "Store", fingerprint: "5b7e", schema: "contract Store {\n}\n" }],
+  };
+  const frame = rt.encodeHello(hello);
+  assert.ok(frame.length - 4 <= 64 * 1024, `${frame.length}`);
+  assert.equal(Buffer.from(frame.subarray(-3)).toString("hex"), "020000");
+});
+
 test("golden REQUEST describe is answered with the RESPONSE describe row", async () => {
   const s = await connect([], [rt.bind(GOLDEN_CALCULATOR, {})]);
   s.fake.send(welcomeFrame([], 4));

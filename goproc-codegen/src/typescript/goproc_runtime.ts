@@ -1738,9 +1738,19 @@ export function encodeHello(hello: Hello): Uint8Array {
   if (hello.protocolMax >= 2) writeContracts(w, hello.requires);
   if (hello.protocolMax >= SCHEMAS_PROTOCOL) {
     // The schemas: the served contracts' first, then the required ones'.
-    w.len(hello.contracts.length + hello.requires.length);
-    for (const c of hello.contracts) w.string(c.schema ?? "");
-    for (const c of hello.requires) w.string(c.schema ?? "");
+    const schemas = [...hello.contracts, ...hello.requires].map((c) => c.schema ?? "");
+    const listed = new Writer();
+    listed.seq(schemas, (w, text) => w.string(text));
+    if (w.length - 4 + listed.length > HANDSHAKE_MAX_FRAME) {
+      // Schemas too large for a HELLO are left out: the host then compares
+      // fingerprints only, as with an older plugin.
+      process.stderr.write(
+        `goproc: the contracts' schemas make the hello ${w.length - 4 + listed.length} bytes, over the protocol's ${HANDSHAKE_MAX_FRAME}; the host compares fingerprints only\n`,
+      );
+      w.seq(schemas, (w) => w.string(""));
+    } else {
+      w.raw(listed.bytes());
+    }
   }
   return finishFrame(w, HANDSHAKE_MAX_FRAME);
 }

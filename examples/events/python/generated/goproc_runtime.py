@@ -1261,11 +1261,25 @@ def encode_hello(
             w_str(out, c.name)
             w_str(out, c.fingerprint)
     if protocol_max >= PROTOCOL_SCHEMAS:
-        w_len(out, len(contracts) + len(requires))
-        for listed in (contracts, requires):
-            for c in listed:
-                w_str(out, c.schema)
+        schemas = [c.schema for c in (*contracts, *requires)]
+        at = len(out)
+        _write_schemas(out, schemas)
+        if MIN_LENGTH + len(out) > MAX_HANDSHAKE_FRAME:
+            # Schemas too large for a HELLO are left out: the host then
+            # compares fingerprints only, as with an older plugin.
+            sys.stderr.write(
+                f"goproc plugin: the contracts' schemas make the hello {MIN_LENGTH + len(out)} bytes, "
+                f"over the protocol's {MAX_HANDSHAKE_FRAME}; the host compares fingerprints only\n"
+            )
+            del out[at:]
+            _write_schemas(out, ["" for _ in schemas])
     return out
+
+
+def _write_schemas(out: bytearray, schemas: Sequence[str]) -> None:
+    w_len(out, len(schemas))
+    for text in schemas:
+        w_str(out, text)
 
 
 def encode_described(contracts: Sequence[Contract]) -> bytearray:
