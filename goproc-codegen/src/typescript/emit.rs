@@ -81,9 +81,9 @@ pub struct Module<'a> {
     pub inputs: &'a str,
     /// The contracts of the file, in source order.
     pub contracts: Vec<&'a Contract>,
-    /// The schema of each contract, in the same order (`None` for an event
-    /// contract).
-    pub schemas: Vec<Option<SchemaTexts>>,
+    /// The schema of each contract, in the same order (an event contract's
+    /// is not printed: the handshake does not list event contracts).
+    pub schemas: Vec<SchemaTexts>,
     /// The user types they reach, by name.
     pub types: Vec<&'a TypeDef>,
     /// Every user type of the schema.
@@ -145,7 +145,7 @@ pub fn module(m: &Module<'_>) -> String {
     }
     for (c, schema) in m.contracts.iter().zip(&m.schemas) {
         out.push('\n');
-        contract(&mut out, c, schema.as_ref(), m.all_types);
+        contract(&mut out, c, schema, m.all_types);
     }
     out
 }
@@ -480,12 +480,7 @@ fn prepare(out: &mut String, m: &Method, scope: &Scope<'_>) {
     let _ = writeln!(out, "      }},");
 }
 
-fn contract(
-    out: &mut String,
-    c: &Contract,
-    schema: Option<&SchemaTexts>,
-    all: &BTreeMap<String, TypeDef>,
-) {
+fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap<String, TypeDef>) {
     use syn::ext::IdentExt;
     let scope = Scope {
         types: all,
@@ -585,20 +580,19 @@ fn contract(
     // Name, fingerprint, schema and method table.
     out.push('\n');
     name_and_fingerprint(out, c);
-    if let Some(schema) = schema {
-        if let Some(note) = schema.missing_note(&name) {
-            let _ = writeln!(out, "// {note}");
-        }
-        text_constant(
-            out,
-            &format!("{upper}_SCHEMA"),
-            &schema.canonical,
-            &format!(
-                "The canonical schema of contract `{name}`: sent in the HELLO, where the host \
+    if let Some(note) = schema.missing_note(&name) {
+        let _ = writeln!(out, "// {note}");
+    }
+    text_constant(
+        out,
+        &format!("{upper}_SCHEMA"),
+        &schema.canonical,
+        &format!(
+            "The canonical schema of contract `{name}`: sent in the HELLO, where the host \
                  refuses a plugin whose types differ from its own and names the first difference."
-            ),
-        );
-        text_constant(
+        ),
+    );
+    text_constant(
             out,
             &format!("{upper}_DOCUMENTED_SCHEMA"),
             &schema.documented,
@@ -606,7 +600,6 @@ fn contract(
                 "The schema of contract `{name}` with its doc comments: what a describe request answers."
             ),
         );
-    }
     out.push('\n');
     let _ = writeln!(
         out,
@@ -618,10 +611,8 @@ fn contract(
     );
     let _ = writeln!(out, "  name: {upper}_NAME,");
     let _ = writeln!(out, "  fingerprint: {upper}_FINGERPRINT,");
-    if schema.is_some() {
-        let _ = writeln!(out, "  schema: {upper}_SCHEMA,");
-        let _ = writeln!(out, "  documented: {upper}_DOCUMENTED_SCHEMA,");
-    }
+    let _ = writeln!(out, "  schema: {upper}_SCHEMA,");
+    let _ = writeln!(out, "  documented: {upper}_DOCUMENTED_SCHEMA,");
     let _ = writeln!(out, "  methods: [");
     for m in &c.methods {
         let mname = m.name.unraw().to_string();
@@ -673,7 +664,7 @@ fn contract(
     );
 
     out.push('\n');
-    client(out, c, schema.is_some(), &scope);
+    client(out, c, &scope);
 }
 
 /// `export const NAME = "line\n" + ...;`: a multi-line text, one string
@@ -787,7 +778,7 @@ fn events(out: &mut String, c: &Contract, scope: &Scope<'_>) {
 }
 
 /// The class a plugin calls contract `c` on its host with.
-fn client(out: &mut String, c: &Contract, has_schema: bool, scope: &Scope<'_>) {
+fn client(out: &mut String, c: &Contract, scope: &Scope<'_>) {
     use syn::ext::IdentExt;
     let name = c.name.unraw().to_string();
     let upper = names::upper_snake(&name);
@@ -808,14 +799,9 @@ fn client(out: &mut String, c: &Contract, has_schema: bool, scope: &Scope<'_>) {
         ],
     );
     let _ = writeln!(out, "export class {class} extends $rt.Client {{");
-    let schema = if has_schema {
-        format!(", schema: {upper}_SCHEMA")
-    } else {
-        String::new()
-    };
     let _ = writeln!(
         out,
-        "  /** The contract this client calls. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT{schema} }};"
+        "  /** The contract this client calls. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT, schema: {upper}_SCHEMA }};"
     );
     for (i, m) in c.methods.iter().enumerate() {
         out.push('\n');

@@ -36,10 +36,9 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     }];
     for (module_name, (file, contracts)) in modules(schema)? {
         let types = reachable_types(schema, &contracts);
-        // An event contract is not in the handshake: it has no schema there.
         let schemas = contracts
             .iter()
-            .map(|c| (!c.events).then(|| SchemaTexts::of(c, &schema.types)))
+            .map(|c| SchemaTexts::of(c, &schema.types))
             .collect();
         let module = emit::Module {
             source_file: display_path(&file),
