@@ -72,7 +72,7 @@ PROTOCOL_STREAMS = 3
 PROTOCOL_SCHEMAS = 4
 # The built-in introspection contract's number in a REQUEST, and its one
 # method: describe, answered with the documented schema of each contract
-# served (docs/WIRE.md, "Describe").
+# served (docs/WIRE.md, "Introspection").
 INTROSPECTION_CONTRACT = 0xFFFF_FFFF
 DESCRIBE_METHOD = 0
 RUNTIME = "goproc-python 0.1.0"

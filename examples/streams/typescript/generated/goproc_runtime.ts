@@ -62,7 +62,7 @@ const SCHEMAS_PROTOCOL = 4;
 /**
  * The built-in introspection contract's number in a REQUEST; its one method,
  * describe (number 0), answers with the documented schema of each contract
- * served (docs/WIRE.md, "Describe").
+ * served (docs/WIRE.md, "Introspection").
  */
 export const INTROSPECTION_CONTRACT = 0xffffffff;
 /** The describe method of the introspection contract. */
