@@ -2,10 +2,10 @@
 
 This module is written out by `goproc-codegen --lang python` next to the
 modules it generates from Rust contract traits. It implements the goproc wire
-protocol, versions 2 and 3 (`docs/WIRE.md`): frames, the bincode `standard`
-value encoding, the handshake, the loop that serves calls, the plugin's own
-calls to the contracts its host serves, streams with credit flow control,
-and events.
+protocol, versions 2 to 4 (`docs/WIRE.md`): frames, the bincode `standard`
+value encoding, the handshake (with the contracts' schemas), the loop that
+serves calls, the plugin's own calls to the contracts its host serves,
+streams with credit flow control, events, and the describe request.
 
 A plugin implements the contract's abstract class and calls the generated
 `serve(impl)`; several contracts are served together with

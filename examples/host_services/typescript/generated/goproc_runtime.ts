@@ -1,6 +1,7 @@
-// goproc TypeScript runtime: frames, the bincode codec, the handshake, the
-// serve loop, the calls to the host's contracts, streams and events
-// (docs/WIRE.md). Written by
+// goproc TypeScript runtime: frames, the bincode codec, the handshake (with
+// the contracts' schemas), the serve loop, the calls to the host's contracts,
+// streams, events and the describe request (docs/WIRE.md, versions 2 to 4).
+// Written by
 // goproc-codegen next to the generated modules; Node built-ins only. Do not
 // edit: regenerate instead.
 
