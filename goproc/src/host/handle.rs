@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use goproc_codegen::canonical::ContractSchema;
 use tokio::sync::{oneshot, watch};
 
 use super::supervise::{Exit, Stop};
 use crate::client::{Client, ClientHandle};
 use crate::contract::check_contract;
 use crate::driver::Connection;
+use crate::json::{self, PreparedCall};
 use crate::wire::messages::{ContractRef, Hello};
 use crate::Error;
 
@@ -197,6 +199,53 @@ impl Plugin {
             peer: self.inner.name.clone(),
             reason: "the plugin's supervisor stopped".into(),
         }
+    }
+
+    /// Calls a method by name with JSON arguments and returns the answer
+    /// as JSON, converting both through `schema`, the schema of the
+    /// contract `path` names (`"Calculator.add"`): for a plugin that cannot
+    /// state its own, or to call it as a contract file describes it.
+    /// `args` is an array in order or an object by argument name; see
+    /// [`Plugin::call_json`] for the rest.
+    pub fn prepare_json_with(
+        &self,
+        schema: &ContractSchema,
+        path: &str,
+        args: serde_json::Value,
+    ) -> Result<PreparedCall, Error> {
+        let (contract, method) = json::split_path(path)?;
+        if contract != schema.name {
+            return Err(Error::codec(
+                format!("calling {path} by name"),
+                format!(
+                    "the schema given is contract {}'s, not {contract}'s",
+                    schema.name
+                ),
+            ));
+        }
+        let index = self
+            .inner
+            .contracts
+            .iter()
+            .position(|c| c.name == contract)
+            .ok_or_else(|| Error::ContractNotServed {
+                plugin: self.inner.name.clone(),
+                contract: contract.to_string(),
+                served: self
+                    .inner
+                    .contracts
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect(),
+            })?;
+        let target = json::Target {
+            owner: self.inner.clone(),
+            plugin: &self.inner.name,
+            conn: self.inner.conn.clone(),
+            contract_index: index as u32,
+            timeout: self.inner.call_timeout,
+        };
+        PreparedCall::new(target, schema, method, &args)
     }
 }
 
