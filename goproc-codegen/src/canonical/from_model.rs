@@ -18,10 +18,13 @@ pub fn from_model(
     for m in &contract.methods {
         let mut args = Vec::new();
         for a in &m.args {
-            args.push((a.name.to_string(), instantiate(&a.shape, types, true)?));
+            args.push((
+                serde_name(&a.name.to_string()),
+                instantiate(&a.shape, types, true)?,
+            ));
         }
         methods.push(MethodDraft {
-            name: m.name.to_string(),
+            name: serde_name(&m.name.to_string()),
             docs: m.docs.clone(),
             args,
             ret: instantiate(&m.ret, types, true)?,
@@ -144,7 +147,7 @@ impl Tracer<'_> {
                     .iter()
                     .map(|v| {
                         Ok(VariantSchema {
-                            name: v.name.clone(),
+                            name: serde_name(&v.name),
                             docs: v.docs.clone(),
                             fields: self.fields(&v.fields, &subst)?,
                         })
@@ -172,7 +175,7 @@ impl Tracer<'_> {
                 fs.iter()
                     .map(|f| {
                         Ok(FieldSchema {
-                            name: f.name.clone(),
+                            name: serde_name(&f.name),
                             docs: f.docs.clone(),
                             ty: self.convert(&f.ty, subst, false)?,
                         })
@@ -234,4 +237,10 @@ fn substitute(ty: &Ty, subst: &BTreeMap<String, Ty>) -> Ty {
         Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| substitute(t, subst)).collect()),
         other => other.clone(),
     }
+}
+
+/// The name serde gives a Rust name: a raw identifier without its `r#`
+/// (`r#type` is the field `type`), as the Rust runtime's trace sees it.
+fn serde_name(rust: &str) -> String {
+    rust.strip_prefix("r#").unwrap_or(rust).to_string()
 }

@@ -200,3 +200,18 @@ fn sequences_of_u8_are_bytes_however_spelled() {
     .unwrap();
     assert_eq!(s.methods[0].args[0].ty, Type::Bytes);
 }
+
+#[test]
+fn raw_identifiers_are_named_as_serde_names_them() {
+    let s = schema_of(
+        "#[goproc::plugin_interface]
+         pub trait Raw { async fn r#match(&self, r#in: Keywords) -> u8; }
+         pub struct Keywords { pub r#type: String, pub kind: Kind }
+         pub enum Kind { r#loop }",
+    );
+    let text = s.canonical_text();
+    assert!(text.contains("fn match(in: Keywords) -> u8;"), "{text}");
+    assert!(text.contains("type: String,"), "{text}");
+    assert!(text.contains("    loop,"), "{text}");
+    assert!(!text.contains("r#"), "{text}");
+}

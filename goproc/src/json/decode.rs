@@ -69,9 +69,11 @@ impl<'a> Decode<'a> {
             Type::Result(..) => d.deserialize_enum("Result", &["Ok", "Err"], self),
             Type::Named(name) => {
                 let def = self.cx.schema.type_named(name).ok_or_else(|| {
-                    de::Error::custom(format!(
-                        "the contract's schema has no type {name}; the schema is inconsistent"
-                    ))
+                    error(|| {
+                        format!(
+                            "the contract's schema has no type {name}; the schema is inconsistent"
+                        )
+                    })
                 })?;
                 match &def.body {
                     Body::Struct(Fields::Unit) => d.deserialize_unit_struct("", self),
@@ -92,18 +94,14 @@ impl<'a> Decode<'a> {
                     Body::Enum(_) => d.deserialize_enum("", &[], self),
                 }
             }
-            Type::Stream(_) => Err(de::Error::custom(format!(
-                "{} cannot be read as JSON",
-                self.ty
-            ))),
+            Type::Stream(_) => Err(error(|| format!("{} cannot be read as JSON", self.ty))),
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn mismatch<E: de::Error>(&self, got: &str) -> E {
-        E::custom(format!(
-            "the schema says {}, the decoder offered {got}",
-            self.ty
-        ))
+        error(|| format!("the schema says {}, the decoder offered {got}", self.ty))
     }
 }
 
@@ -266,9 +264,9 @@ impl<'de> Visitor<'de> for Decode<'_> {
                 0 => ("Ok", &**ok),
                 1 => ("Err", &**err),
                 n => {
-                    return Err(de::Error::custom(format!(
-                        "variant index {n} is not one of a Result's (0 is Ok, 1 is Err)"
-                    )))
+                    return Err(error(|| {
+                        format!("variant index {n} is not one of a Result's (0 is Ok, 1 is Err)")
+                    }))
                 }
             };
             let path = self.step(Step::Variant(name))?;
@@ -283,10 +281,12 @@ impl<'de> Visitor<'de> for Decode<'_> {
             _ => return Err(self.mismatch("an enum")),
         };
         let Some(chosen) = variants.get(index as usize) else {
-            return Err(de::Error::custom(format!(
-                "variant index {index} is not a variant of {enum_name}, which has {}",
-                variants.len()
-            )));
+            return Err(error(|| {
+                format!(
+                    "variant index {index} is not a variant of {enum_name}, which has {}",
+                    variants.len()
+                )
+            }));
         };
         let name = chosen.name.as_str();
         let path = self.step(Step::Variant(name))?;
@@ -311,6 +311,14 @@ impl<'de> Visitor<'de> for Decode<'_> {
     }
 }
 
+/// An error whose message is made only on failure, out of the caller's
+/// frame (deep values repeat the frames of this module at every level).
+#[cold]
+#[inline(never)]
+fn error<E: de::Error>(message: impl FnOnce() -> String) -> E {
+    E::custom(message())
+}
+
 /// `{"name": value}`
 fn tagged(name: &str, value: Value) -> Value {
     let mut object = Map::new();
@@ -319,7 +327,7 @@ fn tagged(name: &str, value: Value) -> Value {
 }
 
 fn short<E: de::Error>(ty: &Type, got: usize) -> E {
-    E::custom(format!("{ty} ended after {got} item(s)"))
+    error(|| format!("{ty} ended after {got} item(s)"))
 }
 
 /// The fields of a struct or variant, written in order: an array of
@@ -338,9 +346,8 @@ impl<'de> Visitor<'de> for ReadFields<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let missing = |field: &str| {
-            de::Error::custom(format!("{} ended before its field {field}", self.owner))
-        };
+        let missing =
+            |field: &str| error(|| format!("{} ended before its field {field}", self.owner));
         match self.fields {
             Fields::Unit => Ok(Value::Null),
             Fields::Tuple(types) => {
@@ -391,6 +398,6 @@ impl Visitor<'_> for VariantIndex {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
-        u32::try_from(v).map_err(|_| E::custom(format!("variant index {v} is past u32")))
+        u32::try_from(v).map_err(|_| error(|| format!("variant index {v} is past u32")))
     }
 }

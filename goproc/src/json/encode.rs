@@ -4,6 +4,8 @@
 //! goes; the first value that does not fit is recorded with its path (serde's
 //! error type cannot carry one), and the half-written bytes are dropped.
 
+use std::fmt;
+
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
@@ -12,6 +14,23 @@ use goproc_codegen::canonical::{Body, FieldSchema, Fields, Type, VariantSchema};
 use super::path::{Path, Step};
 use super::scalars::{self, expected, found};
 use super::Context;
+
+/// What a JSON value is read as, for messages.
+enum Owner<'a> {
+    /// `struct Record`
+    Struct(&'a str),
+    /// `variant Circle of Shape`
+    Variant(&'a str, &'a str),
+}
+
+impl fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Struct(name) => write!(f, "struct {name}"),
+            Owner::Variant(variant, name) => write!(f, "variant {variant} of {name}"),
+        }
+    }
+}
 
 /// A JSON value to be written as `ty`, at `path`.
 pub(crate) struct Encode<'a> {
@@ -49,10 +68,19 @@ impl Serialize for EncodeAll<'_> {
 impl<'a> Encode<'a> {
     /// Records what was wrong here and returns the error that unwinds the
     /// serializer.
-    fn fail<E: ser::Error>(&self, message: impl Into<String>) -> E {
-        let message = message.into();
+    #[cold]
+    #[inline(never)]
+    fn fail<E: ser::Error>(&self, message: String) -> E {
         self.cx.record(self.path, &message);
         E::custom(format!("{}: {message}", self.path))
+    }
+
+    /// [`Encode::fail`] with a message made only on failure, out of the
+    /// caller's frame.
+    #[cold]
+    #[inline(never)]
+    fn fail_with<E: ser::Error>(&self, message: impl FnOnce() -> String) -> E {
+        self.fail(message())
     }
 
     /// The value of a scalar reader, or its message recorded here.
@@ -79,18 +107,24 @@ impl<'a> Encode<'a> {
     }
 
     /// The items of a JSON array of exactly `len` items (`None`: any).
-    fn array<E: ser::Error>(&self, len: Option<usize>, what: &str) -> Result<&'a [Value], E> {
+    fn array<E: ser::Error>(
+        &self,
+        len: Option<usize>,
+        what: &dyn fmt::Display,
+    ) -> Result<&'a [Value], E> {
         match self.value {
             Value::Array(items) if len.is_none_or(|n| n == items.len()) => Ok(items),
-            Value::Array(items) => Err(self.fail(format!(
-                "expected {} item(s) for {what}, found an array of {}",
-                len.unwrap_or_default(),
-                items.len()
-            ))),
-            other => Err(self.fail(format!(
-                "expected an array for {what}, found {}",
-                found(other)
-            ))),
+            Value::Array(items) => Err(self.fail_with(|| {
+                format!(
+                    "expected {} item(s) for {what}, found an array of {}",
+                    len.unwrap_or_default(),
+                    items.len()
+                )
+            })),
+            other => {
+                Err(self
+                    .fail_with(|| format!("expected an array for {what}, found {}", found(other))))
+            }
         }
     }
 
@@ -98,7 +132,7 @@ impl<'a> Encode<'a> {
     fn positional<E: ser::Error>(
         &self,
         types: &[Type],
-        what: &str,
+        what: &dyn fmt::Display,
         mut emit: impl FnMut(&Encode<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let items = self.array(Some(types.len()), what)?;
@@ -114,7 +148,7 @@ impl<'a> Encode<'a> {
     fn named<E: ser::Error>(
         &self,
         fields: &[FieldSchema],
-        what: &str,
+        what: &dyn fmt::Display,
         mut emit: impl FnMut(&Encode<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let names = || {
@@ -125,26 +159,32 @@ impl<'a> Encode<'a> {
                 .join(", ")
         };
         let Value::Object(object) = self.value else {
-            return Err(self.fail(format!(
-                "expected an object for {what} (fields {}), found {}",
-                names(),
-                found(self.value)
-            )));
+            return Err(self.fail_with(|| {
+                format!(
+                    "expected an object for {what} (fields {}), found {}",
+                    names(),
+                    found(self.value)
+                )
+            }));
         };
         if let Some(unknown) = object.keys().find(|k| fields.iter().all(|f| &f.name != *k)) {
-            return Err(self.fail(format!(
-                "unknown field `{unknown}` of {what}; its fields are {}",
-                names()
-            )));
+            return Err(self.fail_with(|| {
+                format!(
+                    "unknown field `{unknown}` of {what}; its fields are {}",
+                    names()
+                )
+            }));
         }
         for field in fields {
             let Some(item) = object.get(&field.name) else {
-                return Err(self.fail(format!(
-                    "missing field `{}` of {what} (a {}); its fields are {}",
-                    field.name,
-                    field.ty,
-                    names()
-                )));
+                return Err(self.fail_with(|| {
+                    format!(
+                        "missing field `{}` of {what} (a {}); its fields are {}",
+                        field.name,
+                        field.ty,
+                        names()
+                    )
+                }));
             };
             let path = self.step(Step::Field(&field.name))?;
             emit(&self.at(&field.ty, item, &path))?;
@@ -162,17 +202,19 @@ impl<'a> Encode<'a> {
                 }
                 map.end()
             }
-            Value::Object(_) => Err(self.fail(format!(
+            Value::Object(_) => Err(self.fail_with(|| {
+                format!(
                 "expected an array of [key, value] pairs for {}: only maps with String keys are \
                  JSON objects",
                 self.ty
-            ))),
+            )
+            })),
             Value::Array(pairs) => {
                 let mut map = s.serialize_map(Some(pairs.len()))?;
                 for (i, pair) in pairs.iter().enumerate() {
                     let at = self.step(Step::Index(i))?;
                     let entry = self.at(self.ty, pair, &at);
-                    let [k, v] = entry.array(Some(2), "a [key, value] pair")? else {
+                    let [k, v] = entry.array(Some(2), &"a [key, value] pair")? else {
                         unreachable!("array() checked the length");
                     };
                     let key_path = entry.step(Step::Index(0))?;
@@ -184,47 +226,51 @@ impl<'a> Encode<'a> {
                 }
                 map.end()
             }
-            other => Err(self.fail(format!(
-                "expected {} for {}, found {}",
-                if *key == Type::String {
-                    "an object"
-                } else {
-                    "an array of [key, value] pairs"
-                },
-                self.ty,
-                found(other)
-            ))),
+            other => Err(self.fail_with(|| {
+                format!(
+                    "expected {} for {}, found {}",
+                    if *key == Type::String {
+                        "an object"
+                    } else {
+                        "an array of [key, value] pairs"
+                    },
+                    self.ty,
+                    found(other)
+                )
+            })),
         }
     }
 
     fn named_type<S: Serializer>(&self, name: &str, s: S) -> Result<S::Ok, S::Error> {
         let Some(def) = self.cx.schema.type_named(name) else {
-            return Err(self.fail(format!(
-                "the contract's schema has no type {name}; the schema is inconsistent"
-            )));
+            return Err(self.fail_with(|| {
+                format!("the contract's schema has no type {name}; the schema is inconsistent")
+            }));
         };
         let inside = self.path.enter_named(name).map_err(|m| self.fail(m))?;
         let this = self.at(self.ty, self.value, &inside);
         match &def.body {
             Body::Struct(Fields::Unit) if this.value.is_null() => s.serialize_unit_struct(""),
-            Body::Struct(Fields::Unit) => Err(this.fail(format!(
-                "expected null for the unit struct {name}, found {}",
-                found(this.value)
-            ))),
+            Body::Struct(Fields::Unit) => Err(this.fail_with(|| {
+                format!(
+                    "expected null for the unit struct {name}, found {}",
+                    found(this.value)
+                )
+            })),
             Body::Struct(Fields::Tuple(types)) if types.len() == 1 => {
                 let path = this.step(Step::Same)?;
                 s.serialize_newtype_struct("", &this.at(&types[0], this.value, &path))
             }
             Body::Struct(Fields::Tuple(types)) => {
                 let mut st = s.serialize_tuple_struct("", types.len())?;
-                this.positional(types, &format!("struct {name}"), |item| {
+                this.positional(types, &Owner::Struct(name), |item| {
                     ser::SerializeTupleStruct::serialize_field(&mut st, item)
                 })?;
                 ser::SerializeTupleStruct::end(st)
             }
             Body::Struct(Fields::Named(fields)) => {
                 let mut st = s.serialize_struct("", fields.len())?;
-                this.named(fields, &format!("struct {name}"), |item| {
+                this.named(fields, &Owner::Struct(name), |item| {
                     ser::SerializeStruct::serialize_field(&mut st, "", item)
                 })?;
                 ser::SerializeStruct::end(st)
@@ -254,37 +300,43 @@ impl<'a> Encode<'a> {
                 (v.as_str(), Some(payload))
             }
             other => {
-                return Err(self.fail(format!(
+                return Err(self.fail_with(|| {
+                    format!(
                     "expected a variant of {name} (\"Variant\" or {{\"Variant\": payload}}; its \
                      variants are {}), found {}",
                     list(),
                     found(other)
-                )))
+                )
+                }))
             }
         };
         let Some(index) = variants.iter().position(|v| v.name == chosen) else {
-            return Err(self.fail(format!(
-                "unknown variant `{chosen}` of {name}; its variants are {}",
-                list()
-            )));
+            return Err(self.fail_with(|| {
+                format!(
+                    "unknown variant `{chosen}` of {name}; its variants are {}",
+                    list()
+                )
+            }));
         };
         let index32 = index as u32;
-        let what = format!("variant {chosen} of {name}");
+        let what = Owner::Variant(chosen, name);
         let fields = &variants[index].fields;
         let payload = match (fields, payload) {
             (Fields::Unit, None | Some(Value::Null)) => {
                 return s.serialize_unit_variant("", index32, "")
             }
             (Fields::Unit, Some(other)) => {
-                return Err(self.fail(format!(
-                    "{what} has no fields: write \"{chosen}\", found the payload {}",
-                    found(other)
-                )))
+                return Err(self.fail_with(|| {
+                    format!(
+                        "{what} has no fields: write \"{chosen}\", found the payload {}",
+                        found(other)
+                    )
+                }))
             }
             (_, None) => {
-                return Err(self.fail(format!(
-                    "{what} has fields: write {{\"{chosen}\": ...}}, not \"{chosen}\""
-                )))
+                return Err(self.fail_with(|| {
+                    format!("{what} has fields: write {{\"{chosen}\": ...}}, not \"{chosen}\"")
+                }))
             }
             (_, Some(payload)) => payload,
         };
@@ -315,6 +367,23 @@ impl<'a> Encode<'a> {
 
 impl Serialize for Encode<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Each kind in a function of its own keeps this frame, which deep
+        // values repeat at every level, small.
+        match self.ty {
+            Type::Option(inner) => self.option(inner, s),
+            Type::Seq(item) => self.seq(item, s),
+            Type::Array(item, len) => self.fixed(item, *len, s),
+            Type::Tuple(types) => self.tuple(types, s),
+            Type::Map(key, value) => self.map(key, value, s),
+            Type::Named(name) => self.named_type(name, s),
+            _ => self.scalar(s),
+        }
+    }
+}
+
+impl Encode<'_> {
+    #[inline(never)]
+    fn scalar<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (ty, v) = (self.ty, self.value);
         match ty {
             Type::Bool => match v {
@@ -359,46 +428,54 @@ impl Serialize for Encode<'_> {
             Type::Bytes => s.serialize_bytes(&self.check(scalars::bytes(v))?),
             Type::Unit => match v {
                 Value::Null => s.serialize_unit(),
-                _ => Err(self.fail(format!("expected null for (), found {}", found(v)))),
+                _ => Err(self.fail_with(|| format!("expected null for (), found {}", found(v)))),
             },
-            Type::Option(inner) => match v {
-                Value::Null => s.serialize_none(),
-                _ => {
-                    let path = self.step(Step::Same)?;
-                    s.serialize_some(&self.at(inner, v, &path))
-                }
-            },
-            Type::Seq(item) => {
-                let items = self.array(None, &ty.to_string())?;
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for (i, x) in items.iter().enumerate() {
-                    let path = self.step(Step::Index(i))?;
-                    seq.serialize_element(&self.at(item, x, &path))?;
-                }
-                seq.end()
-            }
-            Type::Array(item, len) => {
-                let items = self.array(Some(*len), &ty.to_string())?;
-                let mut tuple = s.serialize_tuple(*len)?;
-                for (i, x) in items.iter().enumerate() {
-                    let path = self.step(Step::Index(i))?;
-                    ser::SerializeTuple::serialize_element(&mut tuple, &self.at(item, x, &path))?;
-                }
-                ser::SerializeTuple::end(tuple)
-            }
-            Type::Tuple(types) => {
-                let mut tuple = s.serialize_tuple(types.len())?;
-                self.positional(types, &ty.to_string(), |item| {
-                    ser::SerializeTuple::serialize_element(&mut tuple, item)
-                })?;
-                ser::SerializeTuple::end(tuple)
-            }
-            Type::Map(key, value) => self.map(key, value, s),
-            Type::Named(name) => self.named_type(name, s),
-            Type::Result(..) | Type::Stream(_) => Err(self.fail(format!(
-                "{ty} is not a value a call sends (only a method's answer is a Result, and \
-                 streams are not sent as JSON)"
-            ))),
+            _ => Err(self.fail_with(|| {
+                format!(
+                    "{ty} is not a value a call sends (only a method's answer is a Result, and \
+                     streams are not sent as JSON)"
+                )
+            })),
         }
+    }
+
+    #[inline(never)]
+    fn option<S: Serializer>(&self, inner: &Type, s: S) -> Result<S::Ok, S::Error> {
+        if self.value.is_null() {
+            return s.serialize_none();
+        }
+        let path = self.step(Step::Same)?;
+        s.serialize_some(&self.at(inner, self.value, &path))
+    }
+
+    #[inline(never)]
+    fn seq<S: Serializer>(&self, item: &Type, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.array(None, self.ty)?;
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for (i, x) in items.iter().enumerate() {
+            let path = self.step(Step::Index(i))?;
+            seq.serialize_element(&self.at(item, x, &path))?;
+        }
+        seq.end()
+    }
+
+    #[inline(never)]
+    fn fixed<S: Serializer>(&self, item: &Type, len: usize, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.array(Some(len), self.ty)?;
+        let mut tuple = s.serialize_tuple(len)?;
+        for (i, x) in items.iter().enumerate() {
+            let path = self.step(Step::Index(i))?;
+            ser::SerializeTuple::serialize_element(&mut tuple, &self.at(item, x, &path))?;
+        }
+        ser::SerializeTuple::end(tuple)
+    }
+
+    #[inline(never)]
+    fn tuple<S: Serializer>(&self, types: &[Type], s: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = s.serialize_tuple(types.len())?;
+        self.positional(types, self.ty, |item| {
+            ser::SerializeTuple::serialize_element(&mut tuple, item)
+        })?;
+        ser::SerializeTuple::end(tuple)
     }
 }
