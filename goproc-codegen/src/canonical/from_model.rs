@@ -19,23 +19,28 @@ pub fn from_model(
         let mut args = Vec::new();
         for a in &m.args {
             args.push((
-                serde_name(&a.name.to_string()),
+                bare(&a.name.to_string()),
                 instantiate(&a.shape, types, true)?,
             ));
         }
         methods.push(MethodDraft {
-            name: serde_name(&m.name.to_string()),
+            name: bare(&m.name.to_string()),
             docs: m.docs.clone(),
             args,
             ret: instantiate(&m.ret, types, true)?,
         });
     }
     assemble(
-        &contract.name.to_string(),
+        &bare(&contract.name.to_string()),
         contract.docs.clone(),
         contract.events,
         methods,
     )
+}
+
+/// A name as serde spells it: a raw identifier (`r#type`) without its `r#`.
+fn bare(name: &str) -> String {
+    name.strip_prefix("r#").unwrap_or(name).to_string()
 }
 
 /// Traces one argument or answer type through the model, as serde would.
@@ -147,7 +152,7 @@ impl Tracer<'_> {
                     .iter()
                     .map(|v| {
                         Ok(VariantSchema {
-                            name: serde_name(&v.name),
+                            name: bare(&v.name),
                             docs: v.docs.clone(),
                             fields: self.fields(&v.fields, &subst)?,
                         })
@@ -175,7 +180,7 @@ impl Tracer<'_> {
                 fs.iter()
                     .map(|f| {
                         Ok(FieldSchema {
-                            name: serde_name(&f.name),
+                            name: bare(&f.name),
                             docs: f.docs.clone(),
                             ty: self.convert(&f.ty, subst, false)?,
                         })
@@ -237,10 +242,4 @@ fn substitute(ty: &Ty, subst: &BTreeMap<String, Ty>) -> Ty {
         Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| substitute(t, subst)).collect()),
         other => other.clone(),
     }
-}
-
-/// The name serde gives a Rust name: a raw identifier without its `r#`
-/// (`r#type` is the field `type`), as the Rust runtime's trace sees it.
-fn serde_name(rust: &str) -> String {
-    rust.strip_prefix("r#").unwrap_or(rust).to_string()
 }
