@@ -293,6 +293,46 @@ impl Plugin {
         }
     }
 
+    /// Calls a method by name, `"Contract.method"`, with JSON arguments
+    /// (an array in order, or an object by argument name) and returns the
+    /// answer as JSON, both converted through the schema the plugin stated
+    /// for the contract ([`Plugin::schema`]): the bytes sent are those the
+    /// typed client sends for the same values. docs/CONTRACTS.md, "Calls by
+    /// name with JSON", gives each type's JSON form (64-bit integers keep
+    /// every digit, 128-bit ones are strings of digits, bytes are base64).
+    ///
+    /// ```no_run
+    /// # async fn f(plugin: goproc::Plugin) -> Result<(), goproc::Error> {
+    /// let sum = plugin.call_json("Calculator.add", serde_json::json!([40, 2])).await?;
+    /// assert_eq!(sum, serde_json::json!(42));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A value that does not fit its type fails before sending, naming
+    /// where (`args[1].center.x: expected f64, found "a"`). A method's domain
+    /// error (the `Err(e)` of `-> Result<T, E>`) is [`Error::Domain`] with
+    /// `e` as JSON; a method the contract lacks is [`Error::UnknownMethod`],
+    /// a contract the plugin does not serve [`Error::ContractNotServed`], a
+    /// plugin that stated no schema for it [`Error::NoSchema`] (see
+    /// [`Plugin::prepare_json_with`]). Methods with streams are refused. The
+    /// call has the plugin's call timeout.
+    pub async fn call_json(
+        &self,
+        path: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        self.prepare_json(path, args)?.call().await
+    }
+
+    /// [`Plugin::call_json`]'s arguments encoded once, for a call sent as
+    /// often as wanted ([`PreparedCall::call`], or [`PreparedCall::call_raw`]
+    /// for the answer's bytes unconverted).
+    pub fn prepare_json(&self, path: &str, args: serde_json::Value) -> Result<PreparedCall, Error> {
+        let (contract, _) = json::split_path(path)?;
+        let schema = self.schema(contract)?;
+        self.prepare_json_with(schema, path, args)
+    }
+
     /// Calls a method by name with JSON arguments and returns the answer
     /// as JSON, converting both through `schema`, the schema of the
     /// contract `path` names (`"Calculator.add"`): for a plugin that cannot

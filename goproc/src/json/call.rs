@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use goproc_codegen::canonical::{ContractSchema, Type};
+use crate::schema::{ContractSchema, Type};
 
 use crate::client::call_encoded;
 use crate::driver::Connection;
@@ -145,7 +145,7 @@ impl PreparedCall {
         Ok(body)
     }
 
-    fn method(&self) -> &goproc_codegen::canonical::MethodSchema {
+    fn method(&self) -> &crate::schema::MethodSchema {
         &self.schema.methods[self.method as usize]
     }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde_json::{Map, Value};
 
-use goproc_codegen::canonical::{Body, Fields, Type};
+use crate::schema::{Body, Fields, Type};
 
 use super::path::{Path, Step};
 use super::scalars;

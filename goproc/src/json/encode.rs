@@ -9,7 +9,7 @@ use std::fmt;
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use goproc_codegen::canonical::{Body, FieldSchema, Fields, Type, VariantSchema};
+use crate::schema::{Body, FieldSchema, Fields, Type, VariantSchema};
 
 use super::path::{Path, Step};
 use super::scalars::{self, expected, found};

@@ -38,7 +38,7 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
-use goproc_codegen::canonical::{ContractSchema, MethodSchema, Type};
+use crate::schema::{ContractSchema, MethodSchema, Type};
 
 use crate::wire::codec;
 use decode::Decode;

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
-use goproc_codegen::canonical::Type;
+use crate::schema::Type;
 
 /// How a message shows the JSON value it got: its text, cut short.
 pub(crate) fn found(value: &Value) -> String {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use goproc_codegen::canonical::{from_model, ContractSchema, MethodSchema};
+use crate::schema::{from_model, ContractSchema, MethodSchema};
 use goproc_codegen::model::schema::from_sources;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -646,7 +646,7 @@ fn streams_are_refused_with_a_reason() {
 
 #[test]
 fn one_value_encodes_and_decodes_alone() {
-    let ty = goproc_codegen::canonical::Type::Named("Shape".into());
+    let ty = crate::schema::Type::Named("Shape".into());
     let bytes = encode_value(everything(), &ty, &json!({"Circle": 2.0})).expect("encode");
     assert_eq!(bytes, codec::encode(&Shape::Circle(2.0)).expect("encode"));
     assert_eq!(
