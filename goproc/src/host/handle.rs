@@ -328,9 +328,9 @@ impl Plugin {
     /// often as wanted ([`PreparedCall::call`], or [`PreparedCall::call_raw`]
     /// for the answer's bytes unconverted).
     pub fn prepare_json(&self, path: &str, args: serde_json::Value) -> Result<PreparedCall, Error> {
-        let (contract, _) = json::split_path(path)?;
+        let (contract, method) = json::split_path(path)?;
         let schema = self.schema(contract)?;
-        self.prepare_json_with(schema, path, args)
+        self.prepared(schema, None, method, &args)
     }
 
     /// Calls a method by name with JSON arguments and returns the answer
@@ -355,29 +355,36 @@ impl Plugin {
                 ),
             ));
         }
-        let index = self
-            .inner
+        self.prepared(schema, Some(Arc::new(schema.clone())), method, &args)
+    }
+
+    /// A call of `method` of `schema`'s contract; `given` is the schema
+    /// when the caller gave it (otherwise the call reads the plugin's own).
+    fn prepared(
+        &self,
+        schema: &ContractSchema,
+        given: Option<Arc<ContractSchema>>,
+        method: &str,
+        args: &serde_json::Value,
+    ) -> Result<PreparedCall, Error> {
+        let inner = &self.inner;
+        let index = inner
             .contracts
             .iter()
-            .position(|c| c.name == contract)
+            .position(|c| c.name == schema.name)
             .ok_or_else(|| Error::ContractNotServed {
-                plugin: self.inner.name.clone(),
-                contract: contract.to_string(),
-                served: self
-                    .inner
-                    .contracts
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect(),
+                plugin: inner.name.clone(),
+                contract: schema.name.clone(),
+                served: inner.contracts.iter().map(|c| c.name.clone()).collect(),
             })?;
         let target = json::Target {
-            owner: self.inner.clone(),
-            plugin: &self.inner.name,
-            conn: self.inner.conn.clone(),
+            plugin: self.clone(),
+            conn: inner.conn.clone(),
             contract_index: index as u32,
-            timeout: self.inner.call_timeout,
+            timeout: inner.call_timeout,
+            given,
         };
-        PreparedCall::new(target, schema, method, &args)
+        PreparedCall::new(target, schema, method, args)
     }
 }
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::schema::{ContractSchema, Type};
+use crate::schema::{ContractSchema, MethodSchema, Type};
 
 use crate::client::call_encoded;
 use crate::driver::Connection;
-use crate::Error;
+use crate::{Error, Plugin};
 
 /// One method of a plugin with its arguments already encoded from JSON.
 ///
@@ -19,15 +19,17 @@ use crate::Error;
 /// does.
 #[derive(Clone)]
 pub struct PreparedCall {
-    /// Keeps the plugin process alive while the call exists.
-    _owner: Arc<dyn std::any::Any + Send + Sync>,
+    /// Keeps the plugin process alive while the call exists, and has the
+    /// schema it stated.
+    plugin: Plugin,
+    /// The schema the caller gave; `None`: the plugin's own.
+    given: Option<Arc<ContractSchema>>,
     conn: Arc<Connection>,
+    contract: Arc<str>,
     contract_index: u32,
     method: u32,
     /// `Contract.method`, for errors.
     method_path: Arc<str>,
-    /// The contract's schema, to read the answer with.
-    schema: Arc<ContractSchema>,
     args: Arc<[u8]>,
     timeout: Option<Duration>,
 }
@@ -46,26 +48,27 @@ pub(crate) fn split_path(path: &str) -> Result<(&str, &str), Error> {
 }
 
 /// What [`PreparedCall::new`] needs of the plugin.
-pub(crate) struct Target<'a> {
-    pub(crate) owner: Arc<dyn std::any::Any + Send + Sync>,
-    pub(crate) plugin: &'a str,
+pub(crate) struct Target {
+    pub(crate) plugin: Plugin,
     pub(crate) conn: Arc<Connection>,
     /// The contract's index in the plugin's HELLO.
     pub(crate) contract_index: u32,
     pub(crate) timeout: Option<Duration>,
+    /// The schema the caller gave, if not the plugin's own.
+    pub(crate) given: Option<Arc<ContractSchema>>,
 }
 
 impl PreparedCall {
     /// Encodes `args` for method `method` of `schema`.
     pub(crate) fn new(
-        target: Target<'_>,
+        target: Target,
         schema: &ContractSchema,
         method: &str,
         args: &Value,
     ) -> Result<PreparedCall, Error> {
         let Some((index, m)) = schema.method(method) else {
             return Err(Error::UnknownMethod {
-                plugin: target.plugin.to_string(),
+                plugin: target.plugin.name().to_string(),
                 contract: schema.name.clone(),
                 method: method.to_string(),
                 methods: schema.methods.iter().map(|m| m.name.clone()).collect(),
@@ -88,12 +91,13 @@ impl PreparedCall {
             )
         })?;
         Ok(PreparedCall {
-            _owner: target.owner,
+            plugin: target.plugin,
+            given: target.given,
             conn: target.conn,
+            contract: schema.name.as_str().into(),
             contract_index: target.contract_index,
             method: index,
             method_path: format!("{}.{method}", schema.name).into(),
-            schema: Arc::new(schema.clone()),
             args: args.into(),
             timeout: target.timeout,
         })
@@ -136,7 +140,7 @@ impl PreparedCall {
     pub async fn call_raw(&self) -> Result<Vec<u8>, Error> {
         let body = self.send().await?;
         // A `Result` is its variant index first: 0 is Ok, 1 is Err.
-        let is_result = matches!(self.method().ret, Type::Result(..));
+        let is_result = matches!(self.method()?.1.ret, Type::Result(..));
         if is_result && body.first() != Some(&0) {
             if let Err(error) = self.read(&body)? {
                 return Err(self.domain(error));
@@ -145,8 +149,20 @@ impl PreparedCall {
         Ok(body)
     }
 
-    fn method(&self) -> &crate::schema::MethodSchema {
-        &self.schema.methods[self.method as usize]
+    /// The contract's schema (looked up each time: the plugin's is kept
+    /// parsed, so nothing is copied per call) and the method's.
+    fn method(&self) -> Result<(&ContractSchema, &MethodSchema), Error> {
+        let schema = match &self.given {
+            Some(given) => given,
+            None => self.plugin.schema(&self.contract)?,
+        };
+        let method = schema.methods.get(self.method as usize).ok_or_else(|| {
+            Error::codec(
+                format!("calling {}", self.method_path),
+                "the contract's schema no longer has the method it had when the call was prepared",
+            )
+        })?;
+        Ok((schema, method))
     }
 
     async fn send(&self) -> Result<Vec<u8>, Error> {
@@ -162,12 +178,12 @@ impl PreparedCall {
     }
 
     fn read(&self, body: &[u8]) -> Result<Result<Value, Value>, Error> {
-        super::decode_answer(&self.schema, self.method(), body).map_err(|e| {
+        let (schema, method) = self.method()?;
+        super::decode_answer(schema, method, body).map_err(|e| {
             Error::codec(
                 format!(
                     "the answer of {} does not decode as its return type {}",
-                    self.method_path,
-                    self.method().ret
+                    self.method_path, method.ret
                 ),
                 format!(
                     "{e}; the plugin's answer disagrees with the schema it announced (a bug in \
