@@ -333,12 +333,11 @@ impl Plugin {
         self.prepared(schema, None, method, &args)
     }
 
-    /// Calls a method by name with JSON arguments and returns the answer
-    /// as JSON, converting both through `schema`, the schema of the
-    /// contract `path` names (`"Calculator.add"`): for a plugin that cannot
-    /// state its own, or to call it as a contract file describes it.
-    /// `args` is an array in order or an object by argument name; see
-    /// [`Plugin::call_json`] for the rest.
+    /// [`Plugin::prepare_json`] with the arguments and the answer converted
+    /// through `schema`, the schema of the contract `path` names
+    /// (`"Calculator.add"`), rather than the plugin's own: for a plugin
+    /// that states none ([`Error::NoSchema`]), or to call it as a contract
+    /// file describes it. [`Plugin::call_json`] says the rest.
     pub fn prepare_json_with(
         &self,
         schema: &ContractSchema,
