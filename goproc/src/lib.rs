@@ -93,6 +93,7 @@ pub mod env;
 mod error;
 mod events;
 mod host;
+pub mod json;
 mod plugin;
 mod pool;
 pub mod schema;
@@ -156,6 +157,7 @@ pub use events::{Bus, Event, EventContract, Subscription};
 /// ```
 pub use goproc_macros::plugin_interface;
 pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use json::PreparedCall;
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;
