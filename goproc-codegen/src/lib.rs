@@ -6,11 +6,13 @@
 //! `#[goproc::plugin_interface]` macro expands from it, and the Python and
 //! TypeScript generators print from it, so the three languages cannot drift.
 
+pub mod canonical;
 mod case;
 mod generate;
 pub mod model;
 pub mod output;
 pub mod python;
+mod stub_schema;
 pub mod typescript;
 
 pub use generate::{generate, GenerateError, Lang};

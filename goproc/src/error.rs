@@ -10,7 +10,9 @@ use std::time::Duration;
 /// [`Error::PluginExited`], back off on [`Error::Timeout`], report
 /// [`Error::ContractMismatch`] to whoever deploys the plugin, and so on.
 /// A domain error that a contract method returns as `Result<T, E>` is not
-/// here: it reaches the caller typed, as the inner `Err(E)`.
+/// here: it reaches the caller typed, as the inner `Err(E)`; only a call by
+/// name with JSON ([`crate::Plugin::call_json`]), which has no `E` to type
+/// it with, returns it as [`Error::Domain`].
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -72,6 +74,35 @@ pub enum Error {
         host_fingerprint: String,
         /// The fingerprint the plugin announced.
         plugin_fingerprint: String,
+    },
+
+    /// The plugin's schema of a contract (its methods and the fields and
+    /// variants of its types) differs from the host's: one side was built
+    /// from an edited copy of the contract. Refused at the handshake, before
+    /// any call could misread a value.
+    #[error(
+        "plugin {plugin} disagrees on {difference}; rebuild the plugin or regenerate its stubs"
+    )]
+    SchemaMismatch {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract's name.
+        contract: String,
+        /// The first difference, naming both sides: `Stats: the host has
+        /// field 2 bytes_in: u64, the plugin has field 2 bytes_out: u64`.
+        difference: String,
+    },
+
+    /// The plugin states no usable schema for a contract it serves.
+    #[error("plugin `{plugin}` has no schema of contract {contract}: {reason}")]
+    NoSchema {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract's name.
+        contract: String,
+        /// Why: an older protocol, a type its runtime could not trace, a
+        /// text that does not read.
+        reason: String,
     },
 
     /// The plugin does not serve a contract the host asked for.
@@ -230,6 +261,34 @@ pub enum Error {
         context: String,
         /// What the OS said.
         source: Arc<std::io::Error>,
+    },
+
+    /// A method called by name with JSON ([`crate::Plugin::call_json`])
+    /// answered its own domain error: the `Err(e)` of a method declared
+    /// `-> Result<T, E>`, as JSON. The call itself worked.
+    #[error("{method} answered the domain error {error}")]
+    Domain {
+        /// `Contract.method`.
+        method: String,
+        /// The error the method returned, as JSON (`{"Refused": {"reason": "..."}}`).
+        error: serde_json::Value,
+    },
+
+    /// A call by name ([`crate::Plugin::call_json`]) named a method the
+    /// contract does not have.
+    #[error(
+        "plugin `{plugin}` has no method {contract}.{method}; {contract}'s methods are: {}",
+        methods.join(", ")
+    )]
+    UnknownMethod {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract.
+        contract: String,
+        /// The method asked for.
+        method: String,
+        /// The methods the contract has.
+        methods: Vec<String>,
     },
 
     /// `goproc::serve` was called in a process that no host started.

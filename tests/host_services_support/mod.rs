@@ -330,11 +330,25 @@ pub async fn refused_on_another_fingerprint(builder: PluginBuilder) {
     let text = err.to_string();
     let ours = <host_api_changed::HostApiClient as goproc::Client>::CONTRACT;
     let theirs = <host_services::HostApiClient as goproc::Client>::CONTRACT;
-    assert!(matches!(err, Error::Handshake { .. }), "{text}");
-    assert!(
-        text.contains("HostApi")
-            && text.contains(ours.short_fingerprint())
-            && text.contains(theirs.short_fingerprint()),
-        "the refusal names the contract and both fingerprints: {text}"
-    );
+    match &err {
+        // A plugin that states its schema (protocol 4): the difference.
+        Error::SchemaMismatch { contract, .. } => {
+            assert_eq!(contract, "HostApi");
+            assert!(
+                text.ends_with(
+                    "disagrees on HostApi.put: the host has no return value, the plugin has \
+                     return type Option<String>; rebuild the plugin or regenerate its stubs"
+                ),
+                "{text}"
+            );
+        }
+        // One that does not: both fingerprints.
+        Error::Handshake { .. } => assert!(
+            text.contains("HostApi")
+                && text.contains(ours.short_fingerprint())
+                && text.contains(theirs.short_fingerprint()),
+            "the refusal names the contract and both fingerprints: {text}"
+        ),
+        other => panic!("expected a refusal at the handshake, got {other}"),
+    }
 }
