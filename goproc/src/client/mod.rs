@@ -44,7 +44,8 @@ pub struct ClientHandle {
     timeout: Timeout,
     /// The credit window of answer streams; `None`: the connection's.
     stream_window: Option<u32>,
-    /// Where a plugin's calls are counted (a pool counts them per instance).
+    /// Where the calls are counted: a plugin's counters of this contract,
+    /// or a pool's, until a call reaches an instance and is counted there.
     metrics: Option<Arc<ContractRecorder>>,
 }
 

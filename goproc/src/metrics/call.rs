@@ -19,7 +19,8 @@ enum Counted<'a> {
     Nowhere,
     /// A plugin's counters, held by the calling client.
     Borrowed(&'a ContractRecorder),
-    /// A pool instance's counters, picked for this call.
+    /// Counters this call holds on to: those of the pool instance picked
+    /// for it, or a stream call's, which outlives the client's borrow.
     Owned(Arc<ContractRecorder>),
 }
 
