@@ -365,6 +365,7 @@ fn targets(seed: u64) -> Vec<Target> {
             pid: g.u32(i + 2),
             contracts: Vec::new(),
             requires: Vec::new(),
+            schemas: vec![g.string(i + 4)],
         }),
     ]
 }

@@ -95,6 +95,7 @@ pub(crate) fn expand(
     });
 
     let checks = type_checks(c, &private);
+    let schema = crate::schema::schema_fn(c, krate);
     quote! {
         #errors
 
@@ -112,6 +113,10 @@ pub(crate) fn expand(
             const FINGERPRINT: &'static str = #fingerprint;
             const CHANNEL: u64 = #channel;
             const EVENTS: &'static [&'static str] = &[#(#kinds),*];
+            const SCHEMA: fn() -> &'static ::core::result::Result<
+                #private::ContractSchema,
+                ::std::string::String,
+            > = #schema;
         }
 
         impl #events {

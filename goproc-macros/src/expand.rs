@@ -233,11 +233,13 @@ fn contract_info(c: &Contract, krate: &TokenStream) -> TokenStream {
         .methods
         .iter()
         .map(|m| syn::ext::IdentExt::unraw(&m.name).to_string());
+    let schema = crate::schema::schema_fn(c, krate);
     quote! {
         &#krate::__private::ContractInfo {
             name: #name,
             fingerprint: #fingerprint,
             methods: &[#(#methods),*],
+            schema: #schema,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod events;
 mod expand;
+mod schema;
 
 use proc_macro::TokenStream;
 

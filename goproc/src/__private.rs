@@ -6,6 +6,10 @@ pub use serde_bytes;
 pub use crate::client::{Client, ClientHandle};
 pub use crate::driver::{AnswerSink, Args, DecodeItem, EncodeItem, HandlerFuture, RemoteError};
 pub use crate::events::{publish_event, subscribe_event, Bus, EventContract, Subscription};
+pub use crate::schema::{
+    contract_schema, result_trace, stream_trace, ContractSchema, MethodSketch, SchemaProbe,
+    TraceNothing, TraceSerde, Traced,
+};
 pub use crate::service::Service;
 pub use crate::wire::frame::FrameBuf;
 pub use crate::{ContractInfo, Error, RemoteCode};

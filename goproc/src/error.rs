@@ -74,6 +74,35 @@ pub enum Error {
         plugin_fingerprint: String,
     },
 
+    /// The plugin's schema of a contract (its methods and the fields and
+    /// variants of its types) differs from the host's: one side was built
+    /// from an edited copy of the contract. Refused at the handshake, before
+    /// any call could misread a value.
+    #[error(
+        "plugin {plugin} disagrees on {difference}; rebuild the plugin or regenerate its stubs"
+    )]
+    SchemaMismatch {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract's name.
+        contract: String,
+        /// The first difference, naming both sides: `Stats: the host has
+        /// field 2 bytes_in: u64, the plugin has field 2 bytes_out: u64`.
+        difference: String,
+    },
+
+    /// The plugin states no usable schema for a contract it serves.
+    #[error("plugin `{plugin}` has no schema of contract {contract}: {reason}")]
+    NoSchema {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract's name.
+        contract: String,
+        /// Why: an older protocol, a type its runtime could not trace, a
+        /// text that does not read.
+        reason: String,
+    },
+
     /// The plugin does not serve a contract the host asked for.
     #[error("plugin `{plugin}` does not serve contract {contract}; it serves: {}", served.join(", "))]
     ContractNotServed {

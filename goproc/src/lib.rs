@@ -95,6 +95,7 @@ mod events;
 mod host;
 mod plugin;
 mod pool;
+pub mod schema;
 mod service;
 mod session;
 mod stream;

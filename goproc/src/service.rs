@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::driver::{Args, Dispatch, HandlerFuture, RemoteError};
-use crate::wire::messages::ContractRef;
+use crate::wire::INTROSPECTION_CONTRACT;
 use crate::{ContractInfo, RemoteCode};
 
 /// One contract's dispatcher, such as the generated `CalculatorServer`.
@@ -35,9 +35,9 @@ impl Services {
         self.list.is_empty()
     }
 
-    /// Names and fingerprints, for the handshake.
-    pub(crate) fn refs(&self) -> Vec<ContractRef> {
-        self.list.iter().map(|s| s.contract().to_ref()).collect()
+    /// The contracts, in order.
+    pub(crate) fn contracts(&self) -> Vec<&'static ContractInfo> {
+        self.list.iter().map(|s| s.contract()).collect()
     }
 
     /// The dispatcher for a connection: `None` when nothing is served.
@@ -53,6 +53,9 @@ impl Dispatch for Services {
         method: u32,
         args: Args,
     ) -> Result<HandlerFuture, RemoteError> {
+        if contract == INTROSPECTION_CONTRACT {
+            return crate::schema::describe::serve(self.contracts(), method, args);
+        }
         match self.list.get(contract as usize) {
             Some(s) => s.call(method, args),
             None => Err(RemoteError::new(

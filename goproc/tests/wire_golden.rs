@@ -157,10 +157,29 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
                     pid: 4242,
                     contracts: vec![contract("Calculator", "3f9a")],
                     requires: vec![contract("Store", "5b7e")],
+                    schemas: Vec::new(),
                 }],
             ),
         ),
         ("WELCOME", welcome_frame(3, vec![contract("Store", "5b7e")])),
+        (
+            "HELLO protocol 4",
+            frame(
+                Kind::Hello,
+                0,
+                &[&Hello {
+                    protocol_min: 2,
+                    protocol_max: 4,
+                    token: "c0ffee".into(),
+                    language: "rust".into(),
+                    runtime: "goproc-rust 0.1.0".into(),
+                    pid: 4242,
+                    contracts: vec![contract("Calculator", "3f9a")],
+                    requires: vec![contract("Store", "5b7e")],
+                    schemas: vec![CALCULATOR_SCHEMA.into(), STORE_SCHEMA.into()],
+                }],
+            ),
+        ),
         (
             "HELLO protocol 1",
             frame(
@@ -295,7 +314,69 @@ fn expected() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         ("UNSUBSCRIBE 1", empty(Kind::Unsubscribe, 1)),
+        // Version 4: the host asks the plugin to describe its contracts.
+        ("REQUEST describe", describe_request()),
+        (
+            "RESPONSE describe",
+            frame(
+                Kind::Response,
+                9,
+                &[&vec![CALCULATOR_DOCUMENTED.to_string()]],
+            ),
+        ),
     ]
+}
+
+/// The canonical schema of the golden rows' `Calculator`.
+const CALCULATOR_SCHEMA: &str = "\
+contract Calculator {
+    fn add(a: i64, b: i64) -> i64;
+    fn divide(a: i64, b: i64) -> Result<i64, MathError>;
+}
+
+enum MathError {
+    DivisionByZero,
+    Overflow {
+        operation: String,
+    },
+}
+";
+
+/// The same, with the trait's and the methods' docs.
+const CALCULATOR_DOCUMENTED: &str = "\
+/// Arithmetic.
+contract Calculator {
+    /// Adds two numbers.
+    fn add(a: i64, b: i64) -> i64;
+    /// Divides, or says why not.
+    fn divide(a: i64, b: i64) -> Result<i64, MathError>;
+}
+
+enum MathError {
+    DivisionByZero,
+    Overflow {
+        operation: String,
+    },
+}
+";
+
+/// The canonical schema of the golden rows' `Store`.
+const STORE_SCHEMA: &str = "\
+contract Store {
+    fn get(key: String) -> Option<String>;
+}
+";
+
+/// Describe: method 0 of the reserved introspection contract, no arguments.
+fn describe_request() -> Vec<u8> {
+    let mut f = FrameBuf::new(Kind::Request, 9);
+    let head = RequestHead {
+        contract: goproc::wire::INTROSPECTION_CONTRACT,
+        method: goproc::wire::DESCRIBE_METHOD,
+        deadline_ms: 5000,
+    };
+    codec::encode_into(&head, f.body_mut()).unwrap();
+    f.finish(u32::MAX).unwrap()
 }
 
 /// A frame whose body is a head and a payload of another type (events).
@@ -375,6 +456,22 @@ fn a_host_reads_the_hello_of_either_protocol_version() {
     };
     let v2 = Hello::decode(&body("HELLO")).expect("a version 2 hello");
     assert_eq!(v2.requires, vec![contract("Store", "5b7e")]);
+    assert!(v2.schemas.is_empty());
+    let v4 = Hello::decode(&body("HELLO protocol 4")).expect("a version 4 hello");
+    assert_eq!(v4.requires, vec![contract("Store", "5b7e")]);
+    assert_eq!(v4.schemas, vec![CALCULATOR_SCHEMA, STORE_SCHEMA]);
+    // The schemas are the canonical texts, which read back as written.
+    for text in &v4.schemas {
+        let parsed = goproc::schema::parse_schemas(text).expect("a schema reads back");
+        assert_eq!(parsed[0].canonical_text(), *text);
+    }
+    let documented = goproc::schema::parse_schemas(CALCULATOR_DOCUMENTED).unwrap();
+    assert_eq!(documented[0].documented_text(), CALCULATOR_DOCUMENTED);
+    assert_eq!(documented[0].canonical_text(), CALCULATOR_SCHEMA);
+    // A version 3 hello ends at `requires`; one byte more is malformed.
+    let mut longer = body("HELLO");
+    longer.push(0);
+    assert!(Hello::decode(&longer).unwrap_err().contains("trailing"));
     let v1 = Hello::decode(&body("HELLO protocol 1")).expect("a version 1 hello");
     assert_eq!((v1.protocol_max, v1.pid), (1, 4242));
     assert_eq!(v1.contracts, vec![contract("Calculator", "3f9a")]);

@@ -65,6 +65,7 @@ pub async fn run() {
                     fingerprint: contract.fingerprint.into(),
                 }],
                 requires: Vec::new(),
+                schemas: Vec::new(),
             };
             let _ = write_frame(&mut stream, Kind::Hello, &hello).await;
             match read_frame(&mut stream, 1 << 16).await {

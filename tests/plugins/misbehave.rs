@@ -298,6 +298,7 @@ fn hello() -> Hello {
             fingerprint: contract.fingerprint.into(),
         }],
         requires: Vec::new(),
+        schemas: Vec::new(),
     }
 }
 

@@ -77,7 +77,7 @@ pub async fn the_hello_names_the_language_pid_token_and_contract_fingerprint(rt:
     );
     assert_eq!(hello.token, "raw-token");
     assert_eq!(Some(hello.pid), host.child.id());
-    assert_eq!((hello.protocol_min, hello.protocol_max), (2, 3));
+    assert_eq!((hello.protocol_min, hello.protocol_max), (2, 4));
     assert!(
         hello.requires.is_empty(),
         "the calculator requires nothing: {hello:?}"

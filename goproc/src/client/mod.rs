@@ -253,8 +253,8 @@ impl ClientHandle {
             format!(
                 "the host and the plugin disagree on the types of {method}: was one of them built \
                  from another version of the contract? Rebuild the plugin or regenerate its \
-                 stubs; the handshake compares the trait, not the fields of the types it uses \
-                 (docs/CONTRACTS.md)"
+                 stubs; the handshake compares the types' fields only when both sides state a \
+                 schema (docs/CONTRACTS.md)"
             )
         };
         Error::codec(

@@ -49,6 +49,9 @@ pub trait EventContract {
     const CHANNEL: u64;
     /// Its kinds of events, in order: an event's number is its position.
     const EVENTS: &'static [&'static str];
+    /// The contract's schema, traced from serde's impls once (see
+    /// [`crate::ContractInfo::schema`]).
+    const SCHEMA: fn() -> &'static Result<crate::schema::ContractSchema, String>;
 }
 
 /// One event in a queue: the topic and payload, shared by every

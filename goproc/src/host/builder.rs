@@ -307,7 +307,7 @@ impl PluginBuilder {
             output.forward_stderr(err);
         }
 
-        let serves = self.services.refs();
+        let serves = self.services.contracts();
         let expect = Expect {
             plugin: &name,
             token: &token,

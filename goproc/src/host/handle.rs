@@ -1,17 +1,19 @@
 //! [`Plugin`]: one running plugin process, as its host holds it: clients,
 //! ping, shutdown, kill, how it ended.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
 use super::supervise::{Exit, Stop};
 use crate::client::{Client, ClientHandle};
-use crate::contract::check_contract;
+use crate::contract::{check_contract, check_schema};
 use crate::driver::Connection;
-use crate::wire::messages::{ContractRef, Hello};
-use crate::Error;
+use crate::schema::{parse_schemas, ContractSchema};
+use crate::wire::messages::{ContractRef, Hello, HelloList};
+use crate::wire::{INTROSPECTION_CONTRACT, PROTOCOL_MAX, SCHEMAS_SINCE};
+use crate::{ContractInfo, Error};
 
 /// A running plugin process.
 ///
@@ -31,6 +33,13 @@ struct Inner {
     hello_language: String,
     hello_runtime: String,
     contracts: Vec<ContractRef>,
+    /// The protocol version the connection speaks.
+    protocol: u32,
+    /// The canonical schema text the plugin stated for each contract it
+    /// serves (empty: none), in `contracts` order.
+    schemas: Vec<String>,
+    /// `schemas`, read back the first time one is asked for.
+    parsed: OnceLock<Vec<Result<ContractSchema, String>>>,
     conn: Arc<Connection>,
     exit: watch::Receiver<Option<Exit>>,
     /// Dropped with the last handle: the supervisor kills the process.
@@ -50,6 +59,16 @@ pub(super) struct Started {
 
 impl Plugin {
     pub(super) fn new(started: Started) -> Plugin {
+        let hello = &started.hello;
+        let schemas = (0..hello.contracts.len())
+            .map(|i| {
+                hello
+                    .schema_of(HelloList::Contracts, i)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let protocol = hello.protocol_max.min(PROTOCOL_MAX);
         Plugin {
             inner: Arc::new(Inner {
                 name: started.name,
@@ -58,6 +77,9 @@ impl Plugin {
                 hello_language: started.hello.language,
                 hello_runtime: started.hello.runtime,
                 contracts: started.hello.contracts,
+                protocol,
+                schemas,
+                parsed: OnceLock::new(),
                 conn: started.conn,
                 exit: started.exit,
                 stop: std::sync::Mutex::new(Some(started.stop)),
@@ -66,16 +88,87 @@ impl Plugin {
     }
 
     /// A typed client for contract `C`, checked against what the plugin
-    /// announced (name and fingerprint).
+    /// announced: its schema where both sides have one (the error names the
+    /// first difference), then its name and fingerprint.
     pub fn client<C: Client>(&self) -> Result<C, Error> {
-        let index = check_contract(&self.inner.contracts, C::CONTRACT, &self.inner.name)?;
+        let index = self.contract_index(C::CONTRACT)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
         let handle = ClientHandle::new(self.inner.conn.clone(), index, C::CONTRACT, owner);
         Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
     }
 
-    pub(crate) fn announced(&self) -> &[ContractRef] {
-        &self.inner.contracts
+    /// Where `contract` is in the plugin's list, once its schema and
+    /// fingerprint match this program's.
+    pub(crate) fn contract_index(&self, contract: &ContractInfo) -> Result<u32, Error> {
+        if let Some(i) = self
+            .inner
+            .contracts
+            .iter()
+            .position(|c| c.name == contract.name)
+        {
+            let stated = Some(self.inner.schemas[i].as_str()).filter(|s| !s.is_empty());
+            check_schema(contract, stated, &self.inner.name)?;
+        }
+        check_contract(&self.inner.contracts, contract, &self.inner.name)
+    }
+
+    /// The plugin's own schema of `contract`, one it serves, as its HELLO
+    /// stated it (canonical: without docs; [`Plugin::describe`] asks for the
+    /// documented one). Fails when it serves no such contract, or stated no
+    /// schema for it: a plugin of protocol 3 or older, or a runtime that
+    /// could not trace the contract's types.
+    pub fn schema(&self, contract: &str) -> Result<&ContractSchema, Error> {
+        let inner = &self.inner;
+        let Some(i) = inner.contracts.iter().position(|c| c.name == contract) else {
+            return Err(Error::ContractNotServed {
+                plugin: inner.name.clone(),
+                contract: contract.to_string(),
+                served: inner.contracts.iter().map(|c| c.name.clone()).collect(),
+            });
+        };
+        let parsed = inner.parsed.get_or_init(|| {
+            inner
+                .schemas
+                .iter()
+                .map(|text| read_stated(text, inner.protocol))
+                .collect()
+        });
+        parsed[i].as_ref().map_err(|reason| Error::NoSchema {
+            plugin: inner.name.clone(),
+            contract: contract.to_string(),
+            reason: reason.clone(),
+        })
+    }
+
+    /// Asks the running plugin to describe the contracts it serves: their
+    /// schemas with doc comments, in the order it lists them. Any plugin of
+    /// protocol 4 answers (Rust, Python, TypeScript); a Rust plugin's types
+    /// carry no docs (Rust keeps none at run time). The call has the
+    /// plugin's call timeout.
+    pub async fn describe(&self) -> Result<Vec<ContractSchema>, Error> {
+        let inner = &self.inner;
+        if inner.protocol < SCHEMAS_SINCE {
+            return Err(Error::NoSchema {
+                plugin: inner.name.clone(),
+                contract: crate::schema::describe::INTROSPECTION.name.to_string(),
+                reason: format!(
+                    "it speaks protocol {}; describe needs version {SCHEMAS_SINCE} (rebuild it \
+                     with a newer goproc, or regenerate its stubs)",
+                    inner.protocol
+                ),
+            });
+        }
+        let owner: Arc<dyn std::any::Any + Send + Sync> = inner.clone();
+        let handle = ClientHandle::new(
+            inner.conn.clone(),
+            INTROSPECTION_CONTRACT,
+            &crate::schema::describe::INTROSPECTION,
+            owner,
+        )
+        .with_timeout(inner.call_timeout);
+        let texts: Vec<String> = handle.call(crate::wire::DESCRIBE_METHOD, &()).await?;
+        let served: Vec<&str> = inner.contracts.iter().map(|c| c.name.as_str()).collect();
+        crate::schema::describe::read_answer(&inner.name, &served, texts)
     }
 
     pub(crate) fn connection(&self) -> Arc<Connection> {
@@ -207,5 +300,24 @@ impl std::fmt::Debug for Plugin {
             .field("pid", &self.inner.pid)
             .field("language", &self.inner.hello_language)
             .finish()
+    }
+}
+
+/// One schema text of a HELLO, read back; or why there is none.
+fn read_stated(text: &str, protocol: u32) -> Result<ContractSchema, String> {
+    if protocol < SCHEMAS_SINCE {
+        return Err(format!(
+            "it speaks protocol {protocol}; schemas came in version {SCHEMAS_SINCE} (rebuild it \
+             with a newer goproc, or regenerate its stubs)"
+        ));
+    }
+    if text.is_empty() {
+        return Err("its runtime could not state it (a type it could not trace)".into());
+    }
+    let mut list =
+        parse_schemas(text).map_err(|e| format!("the schema it stated does not read: {e}"))?;
+    match list.pop() {
+        Some(s) if list.is_empty() => Ok(s),
+        _ => Err("the schema it stated is not one contract".into()),
     }
 }

@@ -3,8 +3,8 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::contract::{check_contract, find_contract, names, short, NotListed};
-use crate::wire::messages::{ContractRef, Hello, Refuse, Welcome};
+use crate::contract::{check_contract, check_schema, find_contract, names, short, NotListed};
+use crate::wire::messages::{ContractRef, Hello, HelloList, Refuse, Welcome};
 use crate::wire::stream::{read_frame, write_body as send};
 use crate::wire::{codec, Kind, PROTOCOL_MAX, PROTOCOL_MIN};
 use crate::{ContractInfo, Error};
@@ -18,7 +18,7 @@ pub(super) struct Expect<'a> {
     pub token: &'a str,
     pub contracts: &'a [&'static ContractInfo],
     /// The contracts the host serves to the plugin.
-    pub serves: &'a [ContractRef],
+    pub serves: &'a [&'static ContractInfo],
     pub max_frame: u32,
 }
 
@@ -81,7 +81,7 @@ pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
         protocol: hello.protocol_max.min(PROTOCOL_MAX),
         max_frame: expect.max_frame,
         host_pid: std::process::id(),
-        contracts: expect.serves.to_vec(),
+        contracts: expect.serves.iter().map(|c| c.to_ref()).collect(),
     };
     let body = welcome
         .encode()
@@ -112,10 +112,36 @@ fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
             hello.runtime, hello.protocol_min, hello.protocol_max, PROTOCOL_MIN, PROTOCOL_MAX
         )));
     }
+    let stated = hello.contracts.len() + hello.requires.len();
+    if hello.protocol_max >= crate::wire::SCHEMAS_SINCE && hello.schemas.len() != stated {
+        return Err(fail(format!(
+            "its hello lists {} contracts and {} required host contracts but {} schemas; it must \
+             state one schema per contract (an empty one when it cannot)",
+            hello.contracts.len(),
+            hello.requires.len(),
+            hello.schemas.len()
+        )));
+    }
     for wanted in expect.contracts {
+        // The schema first: where both sides have one, it names the
+        // difference, where a fingerprint only says there is one.
+        if let Some(i) = hello.contracts.iter().position(|c| c.name == wanted.name) {
+            check_schema(
+                wanted,
+                hello.schema_of(HelloList::Contracts, i),
+                expect.plugin,
+            )?;
+        }
         check_contract(&hello.contracts, wanted, expect.plugin)?;
     }
-    for required in &hello.requires {
+    for (i, required) in hello.requires.iter().enumerate() {
+        if let Some(served) = expect.serves.iter().find(|c| c.name == required.name) {
+            check_schema(
+                served,
+                hello.schema_of(HelloList::Requires, i),
+                expect.plugin,
+            )?;
+        }
         check_required(required, expect)?;
     }
     Ok(())
@@ -124,7 +150,8 @@ fn check(hello: &Hello, expect: &Expect<'_>) -> Result<(), Error> {
 /// Checks that the host serves a contract the plugin requires, with the
 /// same fingerprint.
 fn check_required(required: &ContractRef, expect: &Expect<'_>) -> Result<(), Error> {
-    let reason = match find_contract(expect.serves, &required.name, &required.fingerprint) {
+    let serves: Vec<ContractRef> = expect.serves.iter().map(|c| c.to_ref()).collect();
+    let reason = match find_contract(&serves, &required.name, &required.fingerprint) {
         Ok(_) => return Ok(()),
         Err(NotListed::Other(served)) => format!(
             "the plugin requires host contract {} fingerprint {}, but the host serves {} with \
@@ -145,7 +172,7 @@ fn check_required(required: &ContractRef, expect: &Expect<'_>) -> Result<(), Err
              it; it serves: {}",
             required.name,
             short(&required.fingerprint),
-            names(expect.serves)
+            names(&serves)
         ),
     };
     Err(Error::Handshake {

@@ -15,6 +15,8 @@ use crate::{ContractInfo, Error};
 
 /// How long the host may take to answer the hello.
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest HELLO body a host reads (a 64 KiB frame, less its header).
+const MAX_HELLO_BODY: usize = 64 * 1024 - 9;
 /// How long queued answers may take to reach the host before the process exits.
 const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
 
@@ -98,17 +100,35 @@ impl Server {
             .await
             .map_err(|e| Error::transport(format!("connecting to the host at {address}"), e))?;
 
-        let hello = Hello {
+        let served = self.services.contracts();
+        let mut hello = Hello {
             protocol_min: PLUGIN_PROTOCOL_MIN,
             protocol_max: PROTOCOL_MAX,
             token,
             language: "rust".into(),
             runtime: concat!("goproc-rust ", env!("CARGO_PKG_VERSION")).into(),
             pid: std::process::id(),
-            contracts: self.services.refs(),
+            contracts: served.iter().map(|c| c.to_ref()).collect(),
             requires: self.requires.iter().map(|c| c.to_ref()).collect(),
+            schemas: served
+                .iter()
+                .chain(&self.requires)
+                .map(|c| c.canonical_text().unwrap_or_default())
+                .collect(),
         };
-        let body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
+        let mut body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
+        if body.len() > MAX_HELLO_BODY {
+            // Schemas too large for a HELLO are left out: the host then
+            // compares fingerprints only, as with an older plugin.
+            tracing::warn!(
+                "the contracts' schemas make the hello {} bytes, over the protocol's {} \
+                 bytes; the host compares fingerprints only",
+                body.len(),
+                MAX_HELLO_BODY
+            );
+            hello.schemas.iter_mut().for_each(String::clear);
+            body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
+        }
         write_body(&mut stream, Kind::Hello, &body)
             .await
             .map_err(|e| Error::transport("sending hello to the host", e))?;
@@ -194,8 +214,8 @@ async fn read_welcome(stream: &mut crate::transport::SharedStream) -> Result<Wel
     }
     match header.kind {
         Kind::Welcome => {
-            // This runtime speaks version 2 only, so the host must have
-            // chosen it, and its WELCOME carries the contracts it serves.
+            // This runtime speaks version 2 on, so the host must have chosen
+            // one of those, and its WELCOME carries the contracts it serves.
             let ((protocol,), _) = codec::decode_prefix::<(u32,)>(&body)
                 .map_err(|e| handshake(format!("the host's welcome does not decode: {e}")))?;
             if !(PLUGIN_PROTOCOL_MIN..=PROTOCOL_MAX).contains(&protocol) {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::policy::Backoff;
 use super::Shared;
-use crate::contract::check_contract;
 use crate::driver::Connection;
 use crate::{Error, Plugin};
 
@@ -104,7 +103,7 @@ pub(crate) async fn run(shared: Weak<Shared>, index: usize) {
             Ok(plugin) => {
                 let contract_indexes = contracts
                     .iter()
-                    .map(|c| check_contract(plugin.announced(), c, plugin.name()))
+                    .map(|c| plugin.contract_index(c))
                     .collect::<Result<Vec<u32>, Error>>();
                 match contract_indexes {
                     Ok(contract_indexes) => {

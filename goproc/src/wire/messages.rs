@@ -15,9 +15,12 @@ pub struct ContractRef {
 
 /// The body of a HELLO frame: plugin to host, the first frame on a connection.
 ///
-/// `requires` is on the wire from protocol version 2 on: it is present when
-/// `protocol_max >= 2` ([`Hello::decode`] reads both forms).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Fields join the wire at the version their comment names, present when
+/// `protocol_max` is at least that version. Its serde impls follow that rule
+/// (they write and read the exact wire form of its `protocol_max`), so
+/// `codec::encode(&hello)` is the frame's body and [`Hello::decode`] reads
+/// every form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hello {
     /// Oldest protocol version the plugin speaks.
     pub protocol_min: u32,
@@ -36,39 +39,118 @@ pub struct Hello {
     pub contracts: Vec<ContractRef>,
     /// The host contracts it calls (protocol 2 on).
     pub requires: Vec<ContractRef>,
+    /// The canonical schema text of each contract in `contracts`, then of
+    /// each in `requires`; empty for one the plugin cannot state (protocol 4
+    /// on).
+    pub schemas: Vec<String>,
 }
 
-/// The fields of a HELLO that every protocol version has.
-#[derive(Deserialize)]
-struct HelloV1 {
-    protocol_min: u32,
-    protocol_max: u32,
-    token: String,
-    language: String,
-    runtime: String,
-    pid: u32,
-    contracts: Vec<ContractRef>,
-}
+/// The first version whose HELLO has `requires`.
+const HELLO_REQUIRES_SINCE: u32 = 2;
+/// The first version whose HELLO has `schemas`.
+pub const HELLO_SCHEMAS_SINCE: u32 = 4;
 
 impl Hello {
-    /// Decodes a HELLO body of any protocol version: `requires` only
-    /// follows when the plugin speaks version 2 or newer.
+    /// Decodes a HELLO body of any protocol version.
     pub fn decode(body: &[u8]) -> Result<Hello, String> {
-        let ((_, protocol_max), _) = codec::decode_prefix::<(u32, u32)>(body)?;
-        if protocol_max >= 2 {
-            return codec::decode(body);
+        codec::decode(body)
+    }
+
+    /// The schema the plugin stated for the contract it serves at `index`
+    /// in `contracts`, or for the one it requires at `index` in `requires`:
+    /// `None` when it stated none (an older protocol, or an empty text).
+    pub fn schema_of(&self, list: HelloList, index: usize) -> Option<&str> {
+        let at = match list {
+            HelloList::Contracts => index,
+            HelloList::Requires => self.contracts.len() + index,
+        };
+        self.schemas
+            .get(at)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// One of the two contract lists of a HELLO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelloList {
+    /// What the plugin serves.
+    Contracts,
+    /// What it calls on the host.
+    Requires,
+}
+
+impl Serialize for Hello {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut len = 7;
+        if self.protocol_max >= HELLO_REQUIRES_SINCE {
+            len += 1;
         }
-        let v1: HelloV1 = codec::decode(body)?;
-        Ok(Hello {
-            protocol_min: v1.protocol_min,
-            protocol_max: v1.protocol_max,
-            token: v1.token,
-            language: v1.language,
-            runtime: v1.runtime,
-            pid: v1.pid,
-            contracts: v1.contracts,
-            requires: Vec::new(),
-        })
+        if self.protocol_max >= HELLO_SCHEMAS_SINCE {
+            len += 1;
+        }
+        let mut t = serializer.serialize_tuple(len)?;
+        t.serialize_element(&self.protocol_min)?;
+        t.serialize_element(&self.protocol_max)?;
+        t.serialize_element(&self.token)?;
+        t.serialize_element(&self.language)?;
+        t.serialize_element(&self.runtime)?;
+        t.serialize_element(&self.pid)?;
+        t.serialize_element(&self.contracts)?;
+        if self.protocol_max >= HELLO_REQUIRES_SINCE {
+            t.serialize_element(&self.requires)?;
+        }
+        if self.protocol_max >= HELLO_SCHEMAS_SINCE {
+            t.serialize_element(&self.schemas)?;
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Hello {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Hello, D::Error> {
+        // A tuple of up to 9 fields, of which the version read first says
+        // how many follow.
+        deserializer.deserialize_tuple(9, HelloVisitor)
+    }
+}
+
+struct HelloVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HelloVisitor {
+    type Value = Hello;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a HELLO body")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Hello, A::Error> {
+        fn next<'de, T: Deserialize<'de>, A: serde::de::SeqAccess<'de>>(
+            seq: &mut A,
+            field: &str,
+        ) -> Result<T, A::Error> {
+            seq.next_element()?.ok_or_else(|| {
+                serde::de::Error::custom(format!("the HELLO ends before its {field}"))
+            })
+        }
+        let mut hello = Hello {
+            protocol_min: next(&mut seq, "protocol_min")?,
+            protocol_max: next(&mut seq, "protocol_max")?,
+            token: next(&mut seq, "token")?,
+            language: next(&mut seq, "language")?,
+            runtime: next(&mut seq, "runtime")?,
+            pid: next(&mut seq, "pid")?,
+            contracts: next(&mut seq, "contracts")?,
+            ..Hello::default()
+        };
+        if hello.protocol_max >= HELLO_REQUIRES_SINCE {
+            hello.requires = next(&mut seq, "requires")?;
+        }
+        if hello.protocol_max >= HELLO_SCHEMAS_SINCE {
+            hello.schemas = next(&mut seq, "schemas")?;
+        }
+        Ok(hello)
     }
 }
 

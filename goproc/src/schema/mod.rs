@@ -1,0 +1,23 @@
+//! The canonical schema of a contract (the `goproc_codegen::canonical`
+//! model, re-exported), and the tracer that builds it for a Rust contract at
+//! run time from serde's `Deserialize` impls.
+//!
+//! A Rust plugin states each contract's schema in its HELLO, and the host
+//! compares it with its own before any call (docs/WIRE.md, "Schemas").
+//! `<CalculatorClient as goproc::Client>::CONTRACT.schema()` is the schema of
+//! a contract as this program was built with it. Rust keeps no doc comments
+//! of user types at run time: the schema of a Rust contract has the docs of
+//! the trait and its methods, not those of its structs and enums.
+
+mod build;
+pub(crate) mod describe;
+mod trace;
+
+#[doc(hidden)]
+pub use build::{
+    contract_schema, result_trace, stream_trace, MethodSketch, SchemaProbe, TraceNothing,
+    TraceSerde,
+};
+
+pub use goproc_codegen::canonical::*;
+pub use trace::trace_type;
