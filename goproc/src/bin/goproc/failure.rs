@@ -85,12 +85,16 @@ pub fn usage(error: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = error.render().to_string();
-            // clap's first line is `error: <what>`; the rest is usage and tips.
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("bad usage");
-            let what = first.strip_prefix("error: ").unwrap_or(first);
+            // clap's first line is `error: <what>`, perhaps continued by
+            // indented lines (`the following required arguments were not
+            // provided:` and their names); then come usage and tips.
+            let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+            let first = lines.next().unwrap_or("bad usage");
+            let mut what = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            for more in lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+                what.push(' ');
+                what.push_str(more.trim());
+            }
             // `Usage: goproc call [OPTIONS] ...` names the command whose help to see.
             let command = rendered
                 .lines()
