@@ -19,17 +19,51 @@ const RUST_PLUGIN: &str = env!("CARGO_BIN_EXE_test-plugin");
 const GOLDEN: &str = "tests/cli/calculator.describe.txt";
 const CONTRACT: &str = "examples/calculator/contract.rs";
 
-/// The `goproc` binary, next to the test plugin.
+const BUILD: &str = "cargo build -p goproc --features cli --bin goproc";
+
+/// The `goproc` binary, next to the test plugin. `cargo test --test cli`
+/// alone does not build it (it belongs to another package), so a binary
+/// older than the sources it is built from is refused rather than tested.
 fn goproc_bin() -> PathBuf {
     let bin =
         Path::new(RUST_PLUGIN).with_file_name(format!("goproc{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing; build it with `cargo build -p goproc --features cli --bin goproc` \
-         (`cargo test --workspace` builds it too)",
-        bin.display()
-    );
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing; build it with `{BUILD}` (`cargo test --workspace` builds it too)",
+                bin.display()
+            )
+        });
+    for dir in ["goproc/src", "goproc-codegen/src"] {
+        if let Some(newer) = newer_file(&common::root().join(dir), built) {
+            panic!(
+                "{} is older than {}; rebuild it with `{BUILD}`",
+                bin.display(),
+                newer.display()
+            );
+        }
+    }
     bin
+}
+
+/// A file below `dir` modified after `than`.
+fn newer_file(dir: &Path, than: std::time::SystemTime) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = newer_file(&path, than) {
+                return Some(found);
+            }
+        } else if entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > than)
+        {
+            return Some(path);
+        }
+    }
+    None
 }
 
 /// Runs `goproc ARGS`, from the workspace root.
