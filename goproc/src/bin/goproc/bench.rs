@@ -4,6 +4,7 @@
 mod report;
 mod run;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,11 @@ pub struct Args {
     #[arg(long, value_name = "JSON")]
     json: Option<String>,
 
+    /// Read the contract from this Rust file (or crate folder) instead of
+    /// asking the plugin: for a plugin that cannot state its schema.
+    #[arg(long, value_name = "PATH")]
+    contract: Option<PathBuf>,
+
     /// Each call's deadline; default 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -65,6 +71,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
             call.path
         )));
     }
+    let from_file = crate::call::from_file(args.contract.as_deref(), &call)?;
     let plugin = start(
         call.command,
         Options {
@@ -74,11 +81,8 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     )
     .await?;
     let measured = async {
-        let json = crate::call::arguments(&plugin, &call, args.json.as_deref())?;
-        let prepared = plugin
-            .prepare_json(&call.path.to_string(), json)
-            .map_err(|e| Failure::from_error(&e))?;
-        let prepared = Arc::new(prepared);
+        let prepared =
+            crate::call::prepare(&plugin, &call, args.json.as_deref(), from_file.as_ref())?;
         // One call first: a method that cannot be called fails here, once,
         // with its full message, instead of as a count of errors.
         prepared
@@ -86,6 +90,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::from_error(&e))?;
         let one_call = move || {
+            // A clone shares the encoded arguments.
             let prepared = prepared.clone();
             async move { prepared.call_raw().await.map(drop).map_err(|e| kind(&e)) }
         };

@@ -1,8 +1,10 @@
 //! `goproc call`: one call by name, arguments and answer as JSON.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use goproc::Plugin;
+use goproc::schema::ContractSchema;
+use goproc::{Plugin, PreparedCall};
 use serde_json::Value;
 
 use crate::cmdline::{parse_duration, positional_args, split_at_method, Invocation, Words};
@@ -23,6 +25,7 @@ Examples:
   goproc call -- python3 plugin.py Calculator.greet Ada
   goproc call --json '[[1.5, 2.5]]' -- node dist/plugin.js Calculator.sum
   goproc call --json '{\"a\": 1, \"b\": 0}' -- ./calculator-plugin Calculator.divide
+  goproc call --contract src/contract.rs -- ./older-plugin Calculator.add 40 2
 
 The answer is printed as JSON on stdout. A domain error (the Err of a method returning Result)
 is printed as `domain error: <json>` on stderr, with exit status 3. See docs/CONTRACTS.md (JSON)
@@ -31,6 +34,11 @@ pub struct Args {
     /// All the arguments as one JSON array, or an object by argument name.
     #[arg(long, value_name = "JSON")]
     json: Option<String>,
+
+    /// Read the contract from this Rust file (or crate folder) instead of
+    /// asking the plugin: for a plugin that cannot state its schema.
+    #[arg(long, value_name = "PATH")]
+    contract: Option<PathBuf>,
 
     /// The call's deadline (`5s`, `500ms`); default 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -49,6 +57,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
             call.path
         )));
     }
+    let from_file = from_file(args.contract.as_deref(), &call)?;
     let plugin = start(
         call.command,
         Options {
@@ -57,7 +66,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         },
     )
     .await?;
-    let answer = call_once(&plugin, &call, args.json.as_deref()).await;
+    let answer = call_once(&plugin, &call, args.json.as_deref(), from_file.as_ref()).await;
     stop(plugin).await;
     let answer = answer?;
     println!(
@@ -71,20 +80,49 @@ async fn call_once(
     plugin: &Plugin,
     call: &Invocation<'_>,
     json: Option<&str>,
+    from_file: Option<&ContractSchema>,
 ) -> Result<Value, Failure> {
-    let args = arguments(plugin, call, json)?;
-    plugin
-        .call_json(&call.path.to_string(), args)
-        .await
-        .map_err(|e| Failure::from_error(&e))
+    let prepared = prepare(plugin, call, json, from_file)?;
+    prepared.call().await.map_err(|e| Failure::from_error(&e))
 }
 
-/// The JSON arguments of a call: `--json` as given, or the words after the
-/// method, read through the method's schema when the plugin states one.
-pub fn arguments(
+/// The contract named by the method path, from `--contract` when given.
+pub fn from_file(
+    contract: Option<&Path>,
+    call: &Invocation<'_>,
+) -> Result<Option<ContractSchema>, Failure> {
+    contract
+        .map(|path| crate::contract_file::find(path, &call.path.contract))
+        .transpose()
+}
+
+/// The call with its arguments encoded: through the contract file's schema
+/// when one is given, otherwise through the plugin's own.
+pub fn prepare(
     plugin: &Plugin,
     call: &Invocation<'_>,
     json: Option<&str>,
+    from_file: Option<&ContractSchema>,
+) -> Result<PreparedCall, Failure> {
+    let schema = match from_file {
+        Some(schema) => Some(schema),
+        None => served_schema(plugin, &call.path.contract)?,
+    };
+    let args = arguments(call, json, schema)?;
+    let path = call.path.to_string();
+    match from_file {
+        Some(schema) => plugin.prepare_json_with(schema, &path, args),
+        None => plugin.prepare_json(&path, args),
+    }
+    .map_err(|e| Failure::from_error(&e))
+}
+
+/// The JSON arguments of a call: `--json` as given, or the words after the
+/// method, read through the method's schema when there is one.
+fn arguments(
+    call: &Invocation<'_>,
+    json: Option<&str>,
+    schema: Option<&ContractSchema>,
 ) -> Result<Value, Failure> {
     if let Some(json) = json {
         let value: Value = serde_json::from_str(json)
@@ -96,7 +134,6 @@ pub fn arguments(
         }
         return Ok(value);
     }
-    let schema = served_schema(plugin, &call.path.contract)?;
     let method = match schema {
         Some(schema) => Some(
             schema
@@ -122,7 +159,7 @@ pub fn arguments(
 fn served_schema<'p>(
     plugin: &'p Plugin,
     contract: &str,
-) -> Result<Option<&'p goproc::schema::ContractSchema>, Failure> {
+) -> Result<Option<&'p ContractSchema>, Failure> {
     if !plugin.contracts().any(|(name, _)| name == contract) {
         let served: Vec<&str> = plugin.contracts().map(|(name, _)| name).collect();
         return Err(Failure::new(format!(

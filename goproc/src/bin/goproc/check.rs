@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use goproc::schema::{first_difference, from_model, ContractSchema};
+use goproc::schema::{first_difference, ContractSchema};
 use goproc::Plugin;
 
 use crate::cmdline::Words;
+use crate::contract_file::{self, FileContract};
 use crate::failure::Failure;
 use crate::start::{start, stop, Options};
 
@@ -41,7 +42,7 @@ enum Verdict {
 
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     let command = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
-    let expected = load(&args.contract)?;
+    let expected = contract_file::load(&args.contract)?;
     let plugin = start(
         command,
         Options {
@@ -51,7 +52,11 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     )
     .await?;
     let mut differing = 0;
-    for (schema, fingerprint) in &expected {
+    for FileContract {
+        schema,
+        fingerprint,
+    } in &expected
+    {
         let (verdict, line) = compare(&plugin, schema, fingerprint);
         println!("{line}");
         if verdict != Verdict::Matches {
@@ -68,37 +73,6 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         )));
     }
     Ok(())
-}
-
-/// The schema and fingerprint of each (non-event) contract in the file.
-fn load(path: &PathBuf) -> Result<Vec<(ContractSchema, String)>, Failure> {
-    let model =
-        goproc_codegen::model::schema::load(std::slice::from_ref(path)).map_err(|diags| {
-            let more = match diags.len() {
-                0 | 1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
-            Failure::new(format!("cannot read the contract file: {first}{more}"))
-        })?;
-    let mut contracts = Vec::new();
-    for source in model.contracts.iter().filter(|c| !c.contract.events) {
-        let schema = from_model(&source.contract, &model.types).map_err(|e| {
-            Failure::new(format!(
-                "{}: contract {}: {e}",
-                source.file.display(),
-                source.contract.name
-            ))
-        })?;
-        contracts.push((schema, source.contract.fingerprint.clone()));
-    }
-    if contracts.is_empty() {
-        return Err(Failure::new(format!(
-            "{} defines no contract (a trait with #[goproc::plugin_interface]) to check",
-            path.display()
-        )));
-    }
-    Ok(contracts)
 }
 
 /// Compares one contract of the file with what the plugin announced.

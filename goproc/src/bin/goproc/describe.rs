@@ -15,9 +15,14 @@ Examples:
   goproc describe --json -- node dist/plugin.js
 
 The text is Rust-like, one contract after the other, with the docs the plugin knows (a Rust plugin
-knows the docs of its traits and methods, not of its types). --json prints an array with one object
-per contract: {\"name\", \"docs\", \"events\", \"methods\": [{\"name\", \"docs\", \"args\": [{\"name\", \"type\"}],
-\"returns\"}], \"types\": [{\"name\", \"docs\", \"kind\": \"struct\" | \"enum\", ...}]}, types written as in the text.")]
+knows the docs of its traits and methods, not of its types). --json prints an array, one object per
+contract, keys in this order:
+  {\"name\", \"docs\": [lines], \"events\": bool, \"methods\": [...], \"types\": [...]}
+  method: {\"name\", \"docs\", \"args\": [{\"name\", \"type\"}], \"returns\"}
+  struct: {\"name\", \"docs\", \"kind\": \"struct\", \"shape\", \"fields\"}
+  enum:   {\"name\", \"docs\", \"kind\": \"enum\", \"variants\": [{\"name\", \"docs\", \"shape\", \"fields\"}]}
+  field:  {\"name\" (null in a tuple), \"docs\", \"type\"}; shape: \"unit\", \"tuple\" or \"named\"
+Types are written as in the text: \"i64\", \"Vec<f64>\", \"Result<i64, MathError>\", \"Map<String, u64>\".")]
 pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]

@@ -8,6 +8,7 @@ mod bench;
 mod call;
 mod check;
 mod cmdline;
+mod contract_file;
 mod describe;
 mod failure;
 mod schema_json;
