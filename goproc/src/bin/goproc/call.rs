@@ -96,8 +96,8 @@ pub fn from_file(
         .transpose()
 }
 
-/// The call with its arguments encoded: through the contract file's schema
-/// when one is given, otherwise through the plugin's own.
+/// The call with its arguments encoded through the contract's schema: the
+/// contract file's when one is given, otherwise the one the plugin states.
 pub fn prepare(
     plugin: &Plugin,
     call: &Invocation<'_>,
@@ -105,16 +105,13 @@ pub fn prepare(
     from_file: Option<&ContractSchema>,
 ) -> Result<PreparedCall, Failure> {
     let schema = match from_file {
-        Some(schema) => Some(schema),
+        Some(schema) => schema,
         None => served_schema(plugin, &call.path.contract)?,
     };
     let args = arguments(call, json, schema)?;
-    let path = call.path.to_string();
-    match from_file {
-        Some(schema) => plugin.prepare_json_with(schema, &path, args),
-        None => plugin.prepare_json(&path, args),
-    }
-    .map_err(|e| Failure::from_error(&e))
+    plugin
+        .prepare_json_with(schema, &call.path.to_string(), args)
+        .map_err(|e| Failure::from_error(&e))
 }
 
 /// The JSON arguments of a call: `--json` as given, or the words after the
@@ -122,7 +119,7 @@ pub fn prepare(
 fn arguments(
     call: &Invocation<'_>,
     json: Option<&str>,
-    schema: Option<&ContractSchema>,
+    schema: &ContractSchema,
 ) -> Result<Value, Failure> {
     if let Some(json) = json {
         let value: Value = serde_json::from_str(json)
@@ -154,19 +151,13 @@ fn arguments(
     positional_args(&call.path, method, call.args).map_err(Failure::new)
 }
 
-/// The plugin's schema of `contract`, `None` when it cannot state one; an
-/// error when it does not serve the contract at all.
-fn served_schema<'p>(
-    plugin: &'p Plugin,
-    contract: &str,
-) -> Result<Option<&'p ContractSchema>, Failure> {
-    if !plugin.contracts().any(|(name, _)| name == contract) {
-        let served: Vec<&str> = plugin.contracts().map(|(name, _)| name).collect();
-        return Err(Failure::new(format!(
-            "plugin `{}` does not serve contract {contract}; it serves: {}",
-            plugin.name(),
-            served.join(", ")
-        )));
-    }
-    Ok(plugin.schema(contract).ok())
+/// The plugin's own schema of `contract`; an error when it does not serve
+/// the contract, or cannot state its schema.
+fn served_schema<'p>(plugin: &'p Plugin, contract: &str) -> Result<&'p ContractSchema, Failure> {
+    plugin.schema(contract).map_err(|e| match e {
+        goproc::Error::NoSchema { .. } => Failure::new(format!(
+            "{e}; give the contract file with --contract to call it through that"
+        )),
+        e => Failure::from_error(&e),
+    })
 }

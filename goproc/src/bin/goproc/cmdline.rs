@@ -109,20 +109,12 @@ fn split_with<'a>(
 
 /// The JSON array of a method's arguments from the words of the command
 /// line: for a `String` or `char` parameter the word itself, for any other
-/// one the word read as JSON. Without the method's schema (a plugin that
-/// cannot state it), a word that is not JSON is taken as a string.
+/// one the word read as JSON.
 pub fn positional_args(
     path: &MethodPath,
-    method: Option<&MethodSchema>,
+    method: &MethodSchema,
     words: &[String],
 ) -> Result<Value, String> {
-    let Some(method) = method else {
-        let values = words
-            .iter()
-            .map(|w| serde_json::from_str(w).unwrap_or_else(|_| Value::String(w.clone())))
-            .collect();
-        return Ok(Value::Array(values));
-    };
     if method.args.len() != words.len() {
         let params: Vec<String> = method
             .args
@@ -244,7 +236,7 @@ mod tests {
             ("v", Type::Seq(Box::new(Type::F64))),
         ]);
         let path = MethodPath::parse("C.m").unwrap();
-        let got = positional_args(&path, Some(&m), &words(&["40", "40", "x", "[1.5]"])).unwrap();
+        let got = positional_args(&path, &m, &words(&["40", "40", "x", "[1.5]"])).unwrap();
         assert_eq!(got, serde_json::json!(["40", 40, "x", [1.5]]));
     }
 
@@ -252,20 +244,13 @@ mod tests {
     fn a_word_that_is_not_json_names_the_argument() {
         let m = method(&[("a", Type::I64), ("b", Type::I64)]);
         let path = MethodPath::parse("Calculator.add").unwrap();
-        let e = positional_args(&path, Some(&m), &words(&["1", "two"])).unwrap_err();
+        let e = positional_args(&path, &m, &words(&["1", "two"])).unwrap_err();
         assert!(e.starts_with("argument b: i64: `two` is not JSON"), "{e}");
-        let e = positional_args(&path, Some(&m), &words(&["1"])).unwrap_err();
+        let e = positional_args(&path, &m, &words(&["1"])).unwrap_err();
         assert_eq!(
             e,
             "Calculator.add takes 2 arguments (a: i64, b: i64), 1 given"
         );
-    }
-
-    #[test]
-    fn without_a_schema_a_word_that_is_not_json_is_a_string() {
-        let path = MethodPath::parse("C.m").unwrap();
-        let got = positional_args(&path, None, &words(&["7", "seven", "\"7\""])).unwrap();
-        assert_eq!(got, serde_json::json!([7, "seven", "7"]));
     }
 
     #[test]
