@@ -121,6 +121,15 @@ fn arguments(
     json: Option<&str>,
     schema: &ContractSchema,
 ) -> Result<Value, Failure> {
+    let (_, method) = schema.method(&call.path.method).ok_or_else(|| {
+        let names: Vec<&str> = schema.methods.iter().map(|m| m.name.as_str()).collect();
+        Failure::new(format!(
+            "{} has no method {}; its methods: {}",
+            call.path.contract,
+            call.path.method,
+            names.join(", ")
+        ))
+    })?;
     if let Some(json) = json {
         let value: Value = serde_json::from_str(json)
             .map_err(|e| Failure::new(format!("--json is not JSON: {e}")))?;
@@ -131,23 +140,6 @@ fn arguments(
         }
         return Ok(value);
     }
-    let method = match schema {
-        Some(schema) => Some(
-            schema
-                .method(&call.path.method)
-                .map(|(_, m)| m)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = schema.methods.iter().map(|m| m.name.as_str()).collect();
-                    Failure::new(format!(
-                        "{} has no method {}; its methods: {}",
-                        call.path.contract,
-                        call.path.method,
-                        names.join(", ")
-                    ))
-                })?,
-        ),
-        None => None,
-    };
     positional_args(&call.path, method, call.args).map_err(Failure::new)
 }
 

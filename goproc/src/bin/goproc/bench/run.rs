@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+/// The longest latency recorded as itself: an hour (a call's deadline is
+/// far shorter); longer ones count as an hour.
+const MAX_NANOS: u128 = 3_600 * 1_000_000_000;
+
 /// What a run measured.
 #[derive(Debug)]
 pub struct Tally {
@@ -65,7 +69,12 @@ where
                 while Instant::now() < end {
                     let began = Instant::now();
                     let outcome = call().await;
-                    latency.saturating_record(began.elapsed().as_nanos().max(1) as u64);
+                    let nanos = began.elapsed().as_nanos().clamp(1, MAX_NANOS) as u64;
+                    // `record` grows the histogram to fit (saturating_record
+                    // would clamp to its current, small, range instead).
+                    latency
+                        .record(nanos)
+                        .expect("a histogram that resizes itself takes an hour in nanoseconds");
                     if let Err(kind) = outcome {
                         *errors.entry(kind).or_default() += 1;
                     }
