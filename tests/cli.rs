@@ -275,7 +275,11 @@ fn call_takes_positional_words_and_json_in_every_language() {
 
 #[test]
 fn a_domain_error_is_marked_and_exits_3() {
-    for plugin in [rust_calculator(), python_calculator()] {
+    for plugin in [
+        rust_calculator(),
+        python_calculator(),
+        typescript_calculator(),
+    ] {
         let out = run_on(&["call"], &plugin, &["Calculator.divide", "1", "0"]);
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         assert_eq!(stdout(&out), "");
@@ -291,6 +295,28 @@ fn a_domain_error_is_marked_and_exits_3() {
             "domain error: {\"Overflow\":{\"operation\":\"-9223372036854775808 / -1\"}}\n"
         );
     }
+}
+
+/// `--contract` reads the method's schema from a contract file instead of
+/// the plugin's own; a contract the file lacks is named.
+#[test]
+fn call_reads_the_schema_from_a_contract_file_when_given() {
+    let answer = success(run_on(
+        &["call", "--contract", CONTRACT],
+        &rust_calculator(),
+        &["Calculator.greet", "Ada"],
+    ));
+    assert_eq!(answer, "\"Hello, Ada!\"\n");
+    let out = run_on(
+        &["call", "--contract", "tests/contracts/lifecycle.rs"],
+        &rust_calculator(),
+        &["Calculator.add", "1", "2"],
+    );
+    one_line_failure(
+        out,
+        1,
+        "tests/contracts/lifecycle.rs defines no contract Calculator; it defines: Lifecycle",
+    );
 }
 
 #[test]
@@ -351,7 +377,11 @@ fn check_reports_a_contract_the_plugin_does_not_serve() {
 
 #[test]
 fn bench_prints_calls_per_second_and_percentiles() {
-    for plugin in [rust_calculator(), python_calculator()] {
+    for plugin in [
+        rust_calculator(),
+        python_calculator(),
+        typescript_calculator(),
+    ] {
         let text = success(run_on(
             &["bench", "-c", "8", "-d", "1s", "--warmup", "200ms"],
             &plugin,
