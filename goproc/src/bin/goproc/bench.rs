@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmdline::{parse_duration, split_at_method, Words};
 use crate::failure::Failure;
+use crate::prepare::{from_file, one_way, prepare};
 use crate::start::{start, stop, Options};
 use run::Counter;
 
@@ -65,13 +66,8 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     if args.concurrency == 0 {
         return Err(Failure::new("--concurrency must be at least 1"));
     }
-    if args.json.is_some() && !call.args.is_empty() {
-        return Err(Failure::new(format!(
-            "arguments both in --json and after {}; give them one way",
-            call.path
-        )));
-    }
-    let from_file = crate::call::from_file(args.contract.as_deref(), &call)?;
+    one_way(args.json.as_deref(), &call)?;
+    let from_file = from_file(args.contract.as_deref(), &call)?;
     let plugin = start(
         call.command,
         Options {
@@ -81,8 +77,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     )
     .await?;
     let measured = async {
-        let prepared =
-            crate::call::prepare(&plugin, &call, args.json.as_deref(), from_file.as_ref())?;
+        let prepared = prepare(&plugin, &call, args.json.as_deref(), from_file.as_ref())?;
         // One call first: a method that cannot be called fails here, once,
         // with its full message, instead of as a count of errors.
         prepared
@@ -101,11 +96,12 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         let seen = Arc::new(Counter::default());
         let bar = progress(args.duration, seen.clone());
         let tally = run::run(one_call, args.concurrency, args.duration, seen).await;
+        // The bar ends by itself once the duration is up.
         let _ = bar.await;
         Ok::<_, Failure>(tally)
     }
     .await;
-    let setup_text = {
+    let summary = {
         let path = call.path.to_string();
         let setup = report::Setup {
             method: &path,
@@ -118,7 +114,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         measured.map(|tally| report::summary(&setup, &tally))
     };
     stop(plugin).await;
-    print!("{}", setup_text?);
+    print!("{}", summary?);
     Ok(())
 }
 

@@ -1,14 +1,15 @@
 //! `goproc call`: one call by name, arguments and answer as JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use goproc::schema::ContractSchema;
-use goproc::{Plugin, PreparedCall};
+use goproc::Plugin;
 use serde_json::Value;
 
-use crate::cmdline::{parse_duration, positional_args, split_at_method, Invocation, Words};
+use crate::cmdline::{parse_duration, split_at_method, Invocation, Words};
 use crate::failure::Failure;
+use crate::prepare::{from_file, one_way, prepare};
 use crate::start::{start, stop, Options};
 
 const EXAMPLE: &str = "goproc call -- ./my-plugin Calculator.add 40 2";
@@ -51,12 +52,7 @@ pub struct Args {
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     let words = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
     let call = split_at_method(words, EXAMPLE).map_err(Failure::new)?;
-    if args.json.is_some() && !call.args.is_empty() {
-        return Err(Failure::new(format!(
-            "arguments both in --json and after {}; give them one way",
-            call.path
-        )));
-    }
+    one_way(args.json.as_deref(), &call)?;
     let from_file = from_file(args.contract.as_deref(), &call)?;
     let plugin = start(
         call.command,
@@ -84,72 +80,4 @@ async fn call_once(
 ) -> Result<Value, Failure> {
     let prepared = prepare(plugin, call, json, from_file)?;
     prepared.call().await.map_err(|e| Failure::from_error(&e))
-}
-
-/// The contract named by the method path, from `--contract` when given.
-pub fn from_file(
-    contract: Option<&Path>,
-    call: &Invocation<'_>,
-) -> Result<Option<ContractSchema>, Failure> {
-    contract
-        .map(|path| crate::contract_file::find(path, &call.path.contract))
-        .transpose()
-}
-
-/// The call with its arguments encoded through the contract's schema: the
-/// contract file's when one is given, otherwise the one the plugin states.
-pub fn prepare(
-    plugin: &Plugin,
-    call: &Invocation<'_>,
-    json: Option<&str>,
-    from_file: Option<&ContractSchema>,
-) -> Result<PreparedCall, Failure> {
-    let schema = match from_file {
-        Some(schema) => schema,
-        None => served_schema(plugin, &call.path.contract)?,
-    };
-    let args = arguments(call, json, schema)?;
-    plugin
-        .prepare_json_with(schema, &call.path.to_string(), args)
-        .map_err(|e| Failure::from_error(&e))
-}
-
-/// The JSON arguments of a call: `--json` as given, or the words after the
-/// method, read through the method's schema when there is one.
-fn arguments(
-    call: &Invocation<'_>,
-    json: Option<&str>,
-    schema: &ContractSchema,
-) -> Result<Value, Failure> {
-    let (_, method) = schema.method(&call.path.method).ok_or_else(|| {
-        let names: Vec<&str> = schema.methods.iter().map(|m| m.name.as_str()).collect();
-        Failure::new(format!(
-            "{} has no method {}; its methods: {}",
-            call.path.contract,
-            call.path.method,
-            names.join(", ")
-        ))
-    })?;
-    if let Some(json) = json {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| Failure::new(format!("--json is not JSON: {e}")))?;
-        if !(value.is_array() || value.is_object()) {
-            return Err(Failure::new(format!(
-                "--json must be an array of the arguments or an object by argument name, not {value}"
-            )));
-        }
-        return Ok(value);
-    }
-    positional_args(&call.path, method, call.args).map_err(Failure::new)
-}
-
-/// The plugin's own schema of `contract`; an error when it does not serve
-/// the contract, or cannot state its schema.
-fn served_schema<'p>(plugin: &'p Plugin, contract: &str) -> Result<&'p ContractSchema, Failure> {
-    plugin.schema(contract).map_err(|e| match e {
-        goproc::Error::NoSchema { .. } => Failure::new(format!(
-            "{e}; give the contract file with --contract to call it through that"
-        )),
-        e => Failure::from_error(&e),
-    })
 }

@@ -11,6 +11,7 @@ mod cmdline;
 mod contract_file;
 mod describe;
 mod failure;
+mod prepare;
 mod schema_json;
 mod start;
 
