@@ -491,6 +491,27 @@ fn a_plugin_that_exits_or_cannot_start_is_reported_in_one_line() {
     one_line_failure(out, 1, "could not start plugin `plugin`");
 }
 
+/// The plugin's own output is hidden (the test above sees one line);
+/// `-v` shows it on stderr, each line marked with the plugin's name.
+#[test]
+fn verbose_shows_the_plugins_own_output_on_stderr() {
+    let out = run_on(
+        &["-v", "describe"],
+        &[RUST_PLUGIN.to_string(), "exit-at-once".into()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.len() >= 2
+            && lines[0].starts_with("[test-plugin ")
+            && lines[0].ends_with("the configuration file is missing")
+            && lines.last().is_some_and(|l| l.starts_with("goproc: ")),
+        "{err}"
+    );
+}
+
 #[test]
 fn help_shows_examples() {
     for command in ["describe", "call", "check", "bench"] {
