@@ -12,6 +12,7 @@ mod generate;
 pub mod model;
 pub mod output;
 pub mod python;
+mod stub_schema;
 pub mod typescript;
 
 pub use generate::{generate, GenerateError, Lang};

@@ -10,7 +10,9 @@ use std::time::Duration;
 /// [`Error::PluginExited`], back off on [`Error::Timeout`], report
 /// [`Error::ContractMismatch`] to whoever deploys the plugin, and so on.
 /// A domain error that a contract method returns as `Result<T, E>` is not
-/// here: it reaches the caller typed, as the inner `Err(E)`.
+/// here: it reaches the caller typed, as the inner `Err(E)`; only a call by
+/// name with JSON ([`crate::Plugin::call_json`]), which has no `E` to type
+/// it with, returns it as [`Error::Domain`].
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -259,6 +261,34 @@ pub enum Error {
         context: String,
         /// What the OS said.
         source: Arc<std::io::Error>,
+    },
+
+    /// A method called by name with JSON ([`crate::Plugin::call_json`])
+    /// answered its own domain error: the `Err(e)` of a method declared
+    /// `-> Result<T, E>`, as JSON. The call itself worked.
+    #[error("{method} answered the domain error {error}")]
+    Domain {
+        /// `Contract.method`.
+        method: String,
+        /// The error the method returned, as JSON (`{"Refused": {"reason": "..."}}`).
+        error: serde_json::Value,
+    },
+
+    /// A call by name ([`crate::Plugin::call_json`]) named a method the
+    /// contract does not have.
+    #[error(
+        "plugin `{plugin}` has no method {contract}.{method}; {contract}'s methods are: {}",
+        methods.join(", ")
+    )]
+    UnknownMethod {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract.
+        contract: String,
+        /// The method asked for.
+        method: String,
+        /// The methods the contract has.
+        methods: Vec<String>,
     },
 
     /// `goproc::serve` was called in a process that no host started.

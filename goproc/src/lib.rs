@@ -67,7 +67,7 @@
 //! - `CalculatorServer<T>`: wraps an implementation for [`serve`] or [`Server`].
 //!
 //! `<CalculatorClient as goproc::Client>::CONTRACT` is the contract's
-//! [`ContractInfo`] (name, fingerprint, methods). The rules of a contract,
+//! [`ContractInfo`] (name, fingerprint, methods, schema). The rules of a contract,
 //! and how to evolve one, are in `docs/CONTRACTS.md`.
 //!
 //! ## Streams and events
@@ -93,6 +93,7 @@ pub mod env;
 mod error;
 mod events;
 mod host;
+pub mod json;
 mod plugin;
 mod pool;
 pub mod schema;
@@ -129,7 +130,7 @@ pub use events::{Bus, Event, EventContract, Subscription};
 /// - `CalculatorServer<T>`, the plugin's dispatcher for [`serve`] or
 ///   [`Server::add`];
 /// - `impl goproc::Client for CalculatorClient`, whose `CONTRACT` is the
-///   contract's [`ContractInfo`] (name, fingerprint, methods).
+///   contract's [`ContractInfo`] (name, fingerprint, methods, schema).
 ///
 /// Methods take `&self` and owned arguments whose types serialize with
 /// serde and fit the wire (docs/CONTRACTS.md lists what is refused, and
@@ -156,6 +157,7 @@ pub use events::{Bus, Event, EventContract, Subscription};
 /// ```
 pub use goproc_macros::plugin_interface;
 pub use host::{Plugin, PluginBuilder, PluginOutput, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
+pub use json::PreparedCall;
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
 pub use service::Service;

@@ -71,12 +71,17 @@ impl RawHost {
     }
 
     /// Answers the hello with a welcome naming `max_frame`.
-    pub async fn welcome_with(mut self, max_frame: u32) -> RawHost {
+    pub async fn welcome_with(self, max_frame: u32) -> RawHost {
+        self.welcome_as(2, max_frame).await
+    }
+
+    /// Answers the hello with a welcome choosing protocol `protocol`.
+    pub async fn welcome_as(mut self, protocol: u32, max_frame: u32) -> RawHost {
         write_frame(
             &mut self.stream,
             Kind::Welcome,
             &Welcome {
-                protocol: 2,
+                protocol,
                 max_frame,
                 host_pid: std::process::id(),
                 contracts: Vec::new(),

@@ -1,7 +1,8 @@
 //! `test-plugin`: the Rust plugins the end-to-end tests start.
 //!
 //! `test-plugin <role>` where role is one of the well-behaved plugins
-//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `streams`, `events`, `all`) or a misbehaving one used to
+//! (`calculator`, `kv`, `everything`, `lifecycle`, `guest`, `streams`, `events`,
+//! `meter`, `meter-guest`, `all`) or a misbehaving one used to
 //! test the host's error handling (see `misbehave.rs`).
 
 #[path = "../contracts/calculator_changed.rs"]
@@ -28,6 +29,10 @@ mod kv_store;
 mod lifecycle;
 #[path = "lifecycle.rs"]
 mod lifecycle_impl;
+#[path = "../contracts/meter.rs"]
+mod meter;
+#[path = "meter.rs"]
+mod meter_impl;
 mod misbehave;
 mod stream_guest;
 #[path = "../contracts/streams.rs"]
@@ -79,6 +84,10 @@ async fn main() {
             // The announcement is polled after `serve` started connecting.
             let (served, ()) = tokio::join!(server.serve(), guest::announce_outside_a_handler());
             served
+        }
+        "meter" => meter_impl::serve(&std::env::args().nth(2).unwrap_or_default()).await,
+        "meter-guest" => {
+            meter_impl::serve_requiring(&std::env::args().nth(2).unwrap_or_default()).await
         }
         "all" => {
             goproc::Server::new()

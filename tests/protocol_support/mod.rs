@@ -52,7 +52,7 @@ impl Runtime {
 /// One `#[tokio::test]` per check, for `$runtime` (a `Runtime` constant).
 macro_rules! protocol_tests {
     ($runtime:expr) => {
-        protocol_tests!(@each $runtime; the_hello_names_the_language_pid_token_and_contract_fingerprint, an_unknown_method_is_answered_with_error_code_2_naming_the_contract, an_unknown_contract_is_answered_with_error_code_1, arguments_that_do_not_decode_are_a_bad_request, a_request_head_that_does_not_decode_is_a_bad_request, trailing_bytes_after_the_arguments_are_a_bad_request, a_string_claiming_gigabytes_is_refused_without_allocating, pings_are_answered_with_pongs_of_the_same_id, frames_split_byte_by_byte_or_batched_in_one_write_are_all_answered, a_cancel_for_an_unknown_call_is_ignored, a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message, a_frame_shorter_than_its_header_ends_the_plugin_with_a_clear_message, an_unknown_or_reserved_frame_kind_ends_the_plugin_with_a_clear_message, a_refused_plugin_exits_1_with_the_hosts_reason, a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_message, the_plugin_exits_cleanly_when_the_host_closes_the_connection, a_close_frame_ends_the_plugin_with_status_0, a_shutdown_with_nothing_in_flight_is_answered_with_close_and_status_0);
+        protocol_tests!(@each $runtime; the_hello_names_the_language_pid_token_and_contract_fingerprint, an_unknown_method_is_answered_with_error_code_2_naming_the_contract, an_unknown_contract_is_answered_with_error_code_1, arguments_that_do_not_decode_are_a_bad_request, a_request_head_that_does_not_decode_is_a_bad_request, trailing_bytes_after_the_arguments_are_a_bad_request, a_string_claiming_gigabytes_is_refused_without_allocating, pings_are_answered_with_pongs_of_the_same_id, frames_split_byte_by_byte_or_batched_in_one_write_are_all_answered, a_cancel_for_an_unknown_call_is_ignored, a_frame_over_the_maximum_ends_the_plugin_with_a_clear_message, a_frame_shorter_than_its_header_ends_the_plugin_with_a_clear_message, an_unknown_or_reserved_frame_kind_ends_the_plugin_with_a_clear_message, a_refused_plugin_exits_1_with_the_hosts_reason, a_welcome_naming_an_unknown_protocol_ends_the_plugin_with_a_clear_message, the_plugin_exits_cleanly_when_the_host_closes_the_connection, a_close_frame_ends_the_plugin_with_status_0, a_shutdown_with_nothing_in_flight_is_answered_with_close_and_status_0, the_hello_states_the_schema_of_each_contract, describe_answers_the_documented_schema_of_each_contract);
     };
     (@each $runtime:expr; $($check:ident),*) => {
         $(
@@ -96,6 +96,49 @@ pub async fn an_unknown_method_is_answered_with_error_code_2_naming_the_contract
         "{message}"
     );
     host.still_serves(2).await;
+}
+
+pub async fn the_hello_states_the_schema_of_each_contract(rt: &Runtime) {
+    let host = rt.start().await;
+    let hello = &host.hello;
+    let ours = <CalculatorClient as goproc::Client>::CONTRACT
+        .canonical_text()
+        .expect("the calculator's types trace");
+    // One schema per contract served and required: the calculator serves
+    // one and requires none.
+    assert_eq!(hello.schemas, vec![ours], "{hello:?}");
+}
+
+pub async fn describe_answers_the_documented_schema_of_each_contract(rt: &Runtime) {
+    let mut host = RawHost::connect((rt.calculator)())
+        .await
+        .welcome_as(4, MAX_FRAME)
+        .await;
+    let introspection = goproc::wire::INTROSPECTION_CONTRACT;
+    let (header, body) = host.request_to(1, introspection, 0, &[]).await;
+    assert_eq!((header.kind, header.id), (Kind::Response, 1));
+    let texts: Vec<String> = codec::decode(&body).expect("a list of texts");
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let described = goproc::schema::parse_schemas(&texts[0])
+        .unwrap_or_else(|e| panic!("the described schema reads: {e}\n{}", texts[0]));
+    let ours = (<CalculatorClient as goproc::Client>::CONTRACT.schema)()
+        .as_ref()
+        .expect("the calculator's types trace");
+    // The same schema, with at least the docs Rust knows (the trait's and
+    // the methods'; other runtimes also describe their types' docs).
+    assert_eq!(described[0].canonical_text(), ours.canonical_text());
+    assert_eq!(described[0].docs, ours.docs);
+    let docs = |s: &goproc::schema::ContractSchema| -> Vec<Vec<String>> {
+        s.methods.iter().map(|m| m.docs.clone()).collect()
+    };
+    assert_eq!(docs(&described[0]), docs(ours));
+    // Describe takes no arguments, and is the introspection contract's only
+    // method.
+    let (header, body) = host.request_to(2, introspection, 0, &[0]).await;
+    RawHost::error_body(header, &body, 2, 3);
+    let (header, body) = host.request_to(3, introspection, 1, &[]).await;
+    RawHost::error_body(header, &body, 3, 2);
+    host.still_serves(4).await;
 }
 
 pub async fn an_unknown_contract_is_answered_with_error_code_1(rt: &Runtime) {

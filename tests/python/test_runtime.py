@@ -87,7 +87,7 @@ def frame_rows() -> dict[str, bytes]:
     # The runtime's own encoder, as the Rust plugin would say it.
     hello = rt.encode_hello(
         "c0ffee", 4242, [rt.Contract("Calculator", "3f9a", ())], [rt.Contract("Store", "5b7e", ())],
-        language="rust", runtime="goproc-rust 0.1.0",
+        language="rust", runtime="goproc-rust 0.1.0", protocol_max=3,
     )
     # Version 1, which this runtime no longer speaks: no `requires`.
     hello_v1 = enc(
@@ -135,7 +135,65 @@ def frame_rows() -> dict[str, bytes]:
         "EVENT 1 lagged 2": bytes(rt._frame(rt.KIND_EVENT, 1, enc(
             lambda o: rt.w_u64(o, 2), lambda o: rt.w_str(o, "sensors/k/temp"), lambda o: rt.w_f32(o, 21.5),
         ))),
-    } | asyncio.run(golden_stream_rows())
+        # Version 4: the schemas in the HELLO, and the host's describe call.
+        "HELLO protocol 4": bytes(rt._frame(rt.KIND_HELLO, 0, rt.encode_hello(
+            "c0ffee", 4242, [GOLDEN_CALCULATOR], [GOLDEN_STORE],
+            language="rust", runtime="goproc-rust 0.1.0", protocol_max=4,
+        ))),
+        "REQUEST describe": bytes(rt._frame(rt.KIND_REQUEST, 9, enc(
+            lambda o: rt.w_u32(o, rt.INTROSPECTION_CONTRACT), lambda o: rt.w_u32(o, rt.DESCRIBE_METHOD),
+            lambda o: rt.w_u64(o, 5000),
+        ))),
+    } | asyncio.run(golden_stream_rows()) | asyncio.run(golden_describe_rows())
+
+
+# The contracts of WIRE.md's version 4 rows, their schemas as the section
+# "Schemas (version 4)" prints them.
+_MATH_ERROR = (
+    "enum MathError {\n"
+    "    DivisionByZero,\n"
+    "    Overflow {\n"
+    "        operation: String,\n"
+    "    },\n"
+    "}\n"
+)
+GOLDEN_CALCULATOR = rt.Contract(
+    "Calculator", "3f9a", (),
+    schema=(
+        "contract Calculator {\n"
+        "    fn add(a: i64, b: i64) -> i64;\n"
+        "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+        "}\n\n" + _MATH_ERROR
+    ),
+    documented=(
+        "/// Arithmetic.\n"
+        "contract Calculator {\n"
+        "    /// Adds two numbers.\n"
+        "    fn add(a: i64, b: i64) -> i64;\n"
+        "    /// Divides, or says why not.\n"
+        "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+        "}\n\n" + _MATH_ERROR
+    ),
+)
+GOLDEN_STORE = rt.Contract(
+    "Store", "5b7e", (), schema="contract Store {\n    fn get(key: String) -> Option<String>;\n}\n",
+)
+
+
+async def golden_describe_rows() -> dict[str, bytes]:
+    """`RESPONSE describe`: the serve loop's answer to `REQUEST describe`."""
+    plugin = rt._Plugin([rt.Service(GOLDEN_CALCULATOR, object())], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, frame(rt.KIND_WELCOME, 0, welcome_body(protocol=4)))
+    head = bytearray()
+    rt.w_u32(head, rt.INTROSPECTION_CONTRACT)
+    rt.w_u32(head, rt.DESCRIBE_METHOD)
+    rt.w_u64(head, 5000)
+    feed(plugin, frame(rt.KIND_REQUEST, 9, bytes(head)))
+    await turns()
+    (answer,) = transport.frames()
+    return {"RESPONSE describe": frame(*answer)}
 
 
 def expect_decode_error(what: str, read: Callable[[Reader], object], data: bytes) -> None:
@@ -671,8 +729,64 @@ async def an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_
         )
 
 
+async def describe_answers_the_documented_schemas_in_hello_order_and_refuses_other_methods() -> None:
+    first = rt.Contract("First", "01", (), schema="contract First {\n}\n", documented="/// One.\ncontract First {\n}\n")
+    second = rt.Contract("Second", "02", (), schema="contract Second {\n}\n", documented="contract Second {\n}\n")
+    plugin = rt._Plugin([rt.Service(first, object()), rt.Service(second, object())], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    # Protocol 2: the host only asks on 4, but the plugin answers on any.
+    feed(plugin, WELCOME)
+    head = bytearray()
+    rt.w_u32(head, rt.INTROSPECTION_CONTRACT)
+    rt.w_u32(head, rt.DESCRIBE_METHOD)
+    rt.w_u64(head, 1500)
+    feed(plugin, frame(rt.KIND_REQUEST, 5, bytes(head)))
+    other = bytearray()
+    rt.w_u32(other, rt.INTROSPECTION_CONTRACT)
+    rt.w_u32(other, 1)
+    rt.w_u64(other, 0)
+    feed(plugin, frame(rt.KIND_REQUEST, 6, bytes(other)))
+    feed(plugin, frame(rt.KIND_REQUEST, 7, bytes(head) + b"\x00"))
+    await turns()
+    frames = transport.frames()
+    assert [(k, i) for k, i, _ in frames] == [(rt.KIND_RESPONSE, 5), (rt.KIND_ERROR, 6), (rt.KIND_ERROR, 7)], frames
+    r = Reader(frames[0][2])
+    assert [r.str_() for _ in range(r.count())] == [first.documented, second.documented]
+    r.done()
+    code = Reader(frames[1][2])
+    assert code.u32() == rt.CODE_UNKNOWN_METHOD and "no method number 1" in code.str_()
+    code = Reader(frames[2][2])
+    assert code.u32() == rt.CODE_BAD_REQUEST and "takes no arguments" in code.str_()
+
+
+def test_schemas_in_the_hello() -> None:
+    """From protocol 4 the HELLO ends with the schemas, served then required;
+    below it, nothing is added."""
+    served = rt.Contract("Calculator", "3f9a", (), schema="contract Calculator {\n}\n")
+    required = rt.Contract("Store", "5b7e", ())
+    r = Reader(bytes(rt.encode_hello("t", 1, [served], [required])))
+    assert (r.u32(), r.u32(), r.str_(), r.str_(), r.str_(), r.u32()) == (2, 4, "t", "python", rt.RUNTIME, 1)
+    assert [(r.str_(), r.str_()) for _ in range(r.count())] == [("Calculator", "3f9a")]
+    assert [(r.str_(), r.str_()) for _ in range(r.count())] == [("Store", "5b7e")]
+    # A contract built by hand states no schema: an empty string.
+    assert [r.str_() for _ in range(r.count())] == [served.schema, ""]
+    r.done()
+    # Schemas that would make the HELLO longer than 64 KiB are left out.
+    huge = rt.Contract("Huge", "00", (), schema="x" * rt.MAX_HANDSHAKE_FRAME)
+    hello = bytes(rt.encode_hello("t", 1, [huge], [required]))
+    assert rt.MIN_LENGTH + len(hello) <= rt.MAX_HANDSHAKE_FRAME
+    assert hello.endswith(b"\x02\x00\x00"), hello[-8:].hex()
+    r = Reader(bytes(rt.encode_hello("t", 1, [served], [required], protocol_max=3)))
+    assert (r.u32(), r.u32(), r.str_(), r.str_(), r.str_(), r.u32()) == (2, 3, "t", "python", rt.RUNTIME, 1)
+    assert [(r.str_(), r.str_()) for _ in range(r.count())] == [("Calculator", "3f9a")]
+    assert [(r.str_(), r.str_()) for _ in range(r.count())] == [("Store", "5b7e")]
+    r.done()
+
+
 def test_serving() -> None:
     for test in (
+        describe_answers_the_documented_schemas_in_hello_order_and_refuses_other_methods,
         a_cancelled_call_that_answers_late_does_not_answer_for_the_call_reusing_its_id,
         a_request_reusing_a_running_calls_id_ends_the_connection,
         answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
@@ -821,7 +935,7 @@ async def the_golden_welcomes_are_read(frames: dict[str, bytes]) -> None:
     plugin.connection_made(FakeTransport())
     feed(plugin, frames["WELCOME protocol 1"])
     assert not plugin.welcomed
-    assert "the host chose protocol 1, which this runtime does not speak (it speaks 2..3)" in (
+    assert "the host chose protocol 1, which this runtime does not speak (it speaks 2..4)" in (
         plugin.finished.result() or ""
     ), plugin.finished.result()
 
@@ -1636,6 +1750,7 @@ def main() -> None:
     test_checked_encoding()
     test_f32_nans()
     test_serving()
+    test_schemas_in_the_hello()
     test_calls_to_the_host()
     test_streams()
     test_events()

@@ -23,15 +23,19 @@ import * as path from "node:path";
 import * as rt from "./goproc_runtime.js";
 import {
   LOGGER_FINGERPRINT,
+  LOGGER_SCHEMA,
   LoggerClient,
+  PAGE_COUNTER_DOCUMENTED_SCHEMA,
   PAGE_COUNTER_NAME,
+  PAGE_COUNTER_SCHEMA,
   STORE_FINGERPRINT,
+  STORE_SCHEMA,
   StoreClient,
   host,
   pageCounterService,
   type PageCounter,
 } from "./contract.js";
-import { LogsClient, TelemetryEvents, logsService, type Logs } from "./golden_contracts.js";
+import { LOGS_DOCUMENTED_SCHEMA, LogsClient, TelemetryEvents, logsService, type Logs } from "./golden_contracts.js";
 
 // ---------------------------------------------------------------------------
 // docs/WIRE.md's golden rows
@@ -350,6 +354,74 @@ test("golden HELLO and HELLO protocol 1 are what encodeHello writes", async () =
   assert.equal(Buffer.from(rt.encodeHello(v1)).toString("hex"), row("HELLO protocol 1").toString("hex"));
 });
 
+/** The contracts of WIRE.md's version 4 rows, their schemas as "Schemas (version 4)" prints them. */
+const MATH_ERROR =
+  "enum MathError {\n" +
+  "    DivisionByZero,\n" +
+  "    Overflow {\n" +
+  "        operation: String,\n" +
+  "    },\n" +
+  "}\n";
+const GOLDEN_CALCULATOR: rt.ContractDef<object> = {
+  name: "Calculator",
+  fingerprint: "3f9a",
+  schema:
+    "contract Calculator {\n" +
+    "    fn add(a: i64, b: i64) -> i64;\n" +
+    "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n" +
+    "}\n\n" +
+    MATH_ERROR,
+  documented:
+    "/// Arithmetic.\n" +
+    "contract Calculator {\n" +
+    "    /// Adds two numbers.\n" +
+    "    fn add(a: i64, b: i64) -> i64;\n" +
+    "    /// Divides, or says why not.\n" +
+    "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n" +
+    "}\n\n" +
+    MATH_ERROR,
+  methods: [],
+};
+
+test("golden HELLO protocol 4 carries the schemas, served then required", async () => {
+  const hello = {
+    protocolMin: 2,
+    protocolMax: 4,
+    token: "c0ffee",
+    language: "rust",
+    runtime: "goproc-rust 0.1.0",
+    pid: 4242,
+    contracts: [GOLDEN_CALCULATOR],
+    requires: [{ name: "Store", fingerprint: "5b7e", schema: "contract Store {\n    fn get(key: String) -> Option<String>;\n}\n" }],
+  };
+  assert.equal(Buffer.from(rt.encodeHello(hello)).toString("hex"), row("HELLO protocol 4").toString("hex"));
+});
+
+test("schemas that would make the hello longer than 64 KiB are left out", async () => {
+  const hello = {
+    protocolMin: 2,
+    protocolMax: 4,
+    token: "c0ffee",
+    language: "typescript",
+    runtime: rt.RUNTIME,
+    pid: 1,
+    contracts: [{ name: "Huge", fingerprint: "00", schema: "x".repeat(64 * 1024) }],
+    requires: [{ name: "Store", fingerprint: "5b7e", schema: "contract Store {\n}\n" }],
+  };
+  const frame = rt.encodeHello(hello);
+  assert.ok(frame.length - 4 <= 64 * 1024, `${frame.length}`);
+  assert.equal(Buffer.from(frame.subarray(-3)).toString("hex"), "020000");
+});
+
+test("golden REQUEST describe is answered with the RESPONSE describe row", async () => {
+  const s = await connect([], [rt.bind(GOLDEN_CALCULATOR, {})]);
+  s.fake.send(welcomeFrame([], 4));
+  s.fake.send(row("REQUEST describe"));
+  const [answer] = await barrier(s.fake, 10n);
+  assert.equal(answer?.raw.toString("hex"), row("RESPONSE describe").toString("hex"));
+  await end(s);
+});
+
 test("golden WELCOME and WELCOME protocol 1 decode", async () => {
   assert.deepEqual(rt.decodeWelcome(row("WELCOME").subarray(13)), {
     protocol: 3,
@@ -365,16 +437,22 @@ test("golden WELCOME and WELCOME protocol 1 decode", async () => {
   });
 });
 
-test("the hello names protocols 2 to 3, the served contract and the required ones", async () => {
+test("the hello names protocols 2 to 4, the served contract and the required ones, then their schemas", async () => {
   const s = await connect([StoreClient, LoggerClient]);
   const r = new rt.Reader(s.hello.body);
   const contract = (r: rt.Reader) => `${r.string()} ${r.string()}`;
   assert.deepEqual(
     [r.u32(), r.u32(), r.string(), r.string(), r.string(), r.u32()],
-    [2, 3, "c0ffee", "typescript", rt.RUNTIME, process.pid],
+    [2, 4, "c0ffee", "typescript", rt.RUNTIME, process.pid],
   );
   assert.equal(r.seq(2, contract).join(), `${PAGE_COUNTER_NAME} ${pageCounterService(counter).fingerprint}`);
   assert.equal(r.seq(2, contract).join(), `Store ${STORE_FINGERPRINT},Logger ${LOGGER_FINGERPRINT}`);
+  // Served first, then required, each the generated canonical text.
+  assert.deepEqual(
+    r.seq(1, (r) => r.string()),
+    [PAGE_COUNTER_SCHEMA, STORE_SCHEMA, LOGGER_SCHEMA],
+  );
+  assert.ok(PAGE_COUNTER_SCHEMA.startsWith("contract PageCounter {\n"), PAGE_COUNTER_SCHEMA);
   r.end();
   await end(s);
 });
@@ -672,7 +750,7 @@ test("a call to a contract the host does not serve fails, and the connection liv
 test("a welcome of protocol 1 fails the start", async () => {
   const s = await connect([]);
   s.fake.send(row("WELCOME protocol 1"));
-  assert.match(await s.served, /^failed: protocol error .*the host chose protocol 1, this plugin speaks 2\.\.=3/);
+  assert.match(await s.served, /^failed: protocol error .*the host chose protocol 1, this plugin speaks 2\.\.=4/);
   s.fake.close();
 });
 
@@ -1065,6 +1143,41 @@ test("subscriptions and publishes made before the welcome go once it comes", asy
   const [first, second] = [await s.fake.next(), await s.fake.next()];
   assert.deepEqual([first.kind, second.kind], [rt.Kind.Subscribe, rt.Kind.Publish]);
   sub.close();
+  await end(s);
+});
+
+test("describe answers the documented schemas in hello order, on any protocol; other methods are unknown", async () => {
+  const s = await connect([], [pageCounterService(counter), logsService(logsImpl)]);
+  // Protocol 2: the host only asks on 4, but the plugin answers on any.
+  s.fake.send(welcomeFrame([]));
+  const head = (method: number, extra: number[] = []) =>
+    encode((w) => {
+      w.u32(rt.INTROSPECTION_CONTRACT);
+      w.u32(method);
+      w.u64(1500n);
+      for (const b of extra) w.u8(b);
+    });
+  s.fake.send(frame(rt.Kind.Request, 5n, head(rt.DESCRIBE_METHOD)));
+  s.fake.send(frame(rt.Kind.Request, 6n, head(1)));
+  s.fake.send(frame(rt.Kind.Request, 7n, head(rt.DESCRIBE_METHOD, [0])));
+  const [described, unknown, extra] = await barrier(s.fake, 8n);
+  assert.deepEqual([described!.kind, described!.id], [rt.Kind.Response, 5n]);
+  const r = new rt.Reader(described!.body);
+  assert.deepEqual(
+    r.seq(1, (r) => r.string()),
+    [PAGE_COUNTER_DOCUMENTED_SCHEMA, LOGS_DOCUMENTED_SCHEMA],
+  );
+  r.end();
+  assert.ok(LOGS_DOCUMENTED_SCHEMA.includes("/// The lines of the file at `path`.\n"), LOGS_DOCUMENTED_SCHEMA);
+  for (const [f, id, code, text] of [
+    [unknown!, 6n, rt.ErrorCode.UnknownMethod, "there is no method number 1"],
+    [extra!, 7n, rt.ErrorCode.BadRequest, "describe takes no arguments"],
+  ] as const) {
+    assert.deepEqual([f.kind, f.id], [rt.Kind.Error, id]);
+    const e = new rt.Reader(f.body);
+    assert.equal(e.u32(), code);
+    assert.ok(e.string().includes(text));
+  }
   await end(s);
 });
 

@@ -18,21 +18,29 @@ pub fn from_model(
     for m in &contract.methods {
         let mut args = Vec::new();
         for a in &m.args {
-            args.push((a.name.to_string(), instantiate(&a.shape, types, true)?));
+            args.push((
+                bare(&a.name.to_string()),
+                instantiate(&a.shape, types, true)?,
+            ));
         }
         methods.push(MethodDraft {
-            name: m.name.to_string(),
+            name: bare(&m.name.to_string()),
             docs: m.docs.clone(),
             args,
             ret: instantiate(&m.ret, types, true)?,
         });
     }
     assemble(
-        &contract.name.to_string(),
+        &bare(&contract.name.to_string()),
         contract.docs.clone(),
         contract.events,
         methods,
     )
+}
+
+/// A name as serde spells it: a raw identifier (`r#type`) without its `r#`.
+fn bare(name: &str) -> String {
+    name.strip_prefix("r#").unwrap_or(name).to_string()
 }
 
 /// Traces one argument or answer type through the model, as serde would.
@@ -144,7 +152,7 @@ impl Tracer<'_> {
                     .iter()
                     .map(|v| {
                         Ok(VariantSchema {
-                            name: v.name.clone(),
+                            name: bare(&v.name),
                             docs: v.docs.clone(),
                             fields: self.fields(&v.fields, &subst)?,
                         })
@@ -172,7 +180,7 @@ impl Tracer<'_> {
                 fs.iter()
                     .map(|f| {
                         Ok(FieldSchema {
-                            name: f.name.clone(),
+                            name: bare(&f.name),
                             docs: f.docs.clone(),
                             ty: self.convert(&f.ty, subst, false)?,
                         })

@@ -200,3 +200,24 @@ fn sequences_of_u8_are_bytes_however_spelled() {
     .unwrap();
     assert_eq!(s.methods[0].args[0].ty, Type::Bytes);
 }
+
+#[test]
+fn raw_identifiers_are_named_as_serde_names_them() {
+    let s = schema_of(
+        r#"
+#[goproc::plugin_interface]
+pub trait r#Loop {
+    async fn r#match(&self, r#in: Keywords);
+}
+pub struct Keywords { pub r#type: String, pub kind: Kind }
+pub enum Kind { r#async }
+"#,
+    );
+    let text = s.canonical_text();
+    assert_eq!(
+        text,
+        "contract Loop {\n    fn match(in: Keywords);\n}\n\nstruct Keywords {\n    type: String,\n    \
+         kind: Kind,\n}\n\nenum Kind {\n    async,\n}\n"
+    );
+    assert_eq!(parse_schemas(&text).unwrap(), vec![s]);
+}

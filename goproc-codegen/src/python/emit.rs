@@ -12,6 +12,7 @@ use super::types::{
 use crate::model::schema::{Schema, SourceContract};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
 use crate::model::{Method, Ty};
+use crate::stub_schema::SchemaTexts;
 
 /// The checked plan of one module: which types it holds and the names of
 /// everything it defines at the top level.
@@ -24,6 +25,8 @@ pub struct ModulePlan<'a> {
     pub errors: Vec<(Ty, String)>,
     /// The source file, for the header.
     pub source: String,
+    /// Each served contract's schema texts, by contract name.
+    pub schemas: BTreeMap<String, SchemaTexts>,
 }
 
 /// Plans the module for `contracts` (one source file): collects the types
@@ -126,6 +129,11 @@ pub fn plan<'a>(
         }
         define(type_name(c), format!("contract {c}"))?;
         define(contract_const(c), format!("contract {c}'s table"))?;
+        define(schema_const(c), format!("contract {c}'s schema"))?;
+        define(
+            documented_const(c),
+            format!("contract {c}'s documented schema"),
+        )?;
         define(client_class(c), format!("contract {c}'s client class"))?;
         let (service, serve) = entry_names(c, single);
         define(service, format!("contract {c}'s service function"))?;
@@ -140,11 +148,19 @@ pub fn plan<'a>(
             }
         }
     }
+    let mut schemas = BTreeMap::new();
+    for sc in contracts.iter().filter(|sc| !sc.contract.events) {
+        schemas.insert(
+            sc.contract.name.to_string(),
+            SchemaTexts::of(&sc.contract, &schema.types),
+        );
+    }
     Ok(ModulePlan {
         contracts,
         types,
         errors,
         source,
+        schemas,
     })
 }
 
@@ -187,6 +203,31 @@ fn client_class(contract: &str) -> String {
 
 fn contract_const(contract: &str) -> String {
     format!("{}_CONTRACT", crate::case::upper_snake(contract))
+}
+
+fn schema_const(contract: &str) -> String {
+    format!("{}_SCHEMA", crate::case::upper_snake(contract))
+}
+
+fn documented_const(contract: &str) -> String {
+    format!("{}_DOCUMENTED_SCHEMA", crate::case::upper_snake(contract))
+}
+
+/// `NAME = (...)`: a multi-line text as one string literal per line, so the
+/// stub shows it as it reads; then its docstring.
+fn text_constant(name: &str, text: &str, doc: &str, b: &mut Block) {
+    if text.is_empty() {
+        b.line(format!("{name} = \"\""));
+    } else {
+        b.line(format!("{name} = ("));
+        for line in text.split_inclusive('\n') {
+            b.line(format!("    {}", string_literal(line)));
+        }
+        b.line(")");
+    }
+    b.line(format!("\"\"\"{doc}\"\"\""));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
 }
 
 /// `service`/`serve` for a module with one contract, else `<name>_service`/`serve_<name>`.
@@ -621,6 +662,25 @@ fn emit_contract(
     }
 
     let konst = contract_const(&cname);
+    let texts = &plan.schemas[&cname];
+    if let Some(note) = texts.missing_note(&cname) {
+        b.line(format!("# {note}"));
+    }
+    text_constant(
+        &schema_const(&cname),
+        &texts.canonical,
+        &format!(
+            "{cname}'s canonical schema: sent in the HELLO, where the host refuses a plugin whose \
+             types differ from its own and names the first difference."
+        ),
+        b,
+    );
+    text_constant(
+        &documented_const(&cname),
+        &texts.documented,
+        &format!("{cname}'s schema with its doc comments: what a describe request answers."),
+        b,
+    );
     b.line(format!("{konst} = _rt.Contract("));
     b.line(format!("    name={},", string_literal(&cname)));
     b.line(format!(
@@ -632,9 +692,11 @@ fn emit_contract(
         b.line(format!("        {s},"));
     }
     b.line("    ),");
+    b.line(format!("    schema={},", schema_const(&cname)));
+    b.line(format!("    documented={},", documented_const(&cname)));
     b.line(")");
     b.line(format!(
-        "\"\"\"{cname}'s name, fingerprint and method table (index = wire method number).\"\"\""
+        "\"\"\"{cname}'s name, fingerprint, method table (index = wire method number) and schema.\"\"\""
     ));
     b.lines.push(String::new());
     b.lines.push(String::new());
@@ -1140,6 +1202,63 @@ mod tests {
             .find_map(|l| l.strip_prefix("# Contract Telemetry fingerprint "))
             .expect("Telemetry's fingerprint");
         assert_eq!(channel, &fingerprint[..16]);
+    }
+
+    #[test]
+    fn the_module_carries_the_canonical_and_the_documented_schema() {
+        let py = generate(
+            r#"
+            /// Keeps logs.
+            #[goproc::plugin_interface]
+            pub trait Logs {
+                /// Follows a file.
+                async fn tail(&self, path: String) -> goproc::Stream<Line>;
+            }
+            /// One line.
+            pub struct Line { pub text: String, pub at: usize }
+            "#,
+        );
+        for line in [
+            "LOGS_SCHEMA = (",
+            "    \"contract Logs {\\n\"",
+            "    \"    fn tail(path: String) -> Stream<Line>;\\n\"",
+            "    \"    at: u64,\\n\"",
+            "LOGS_DOCUMENTED_SCHEMA = (",
+            "    \"/// Keeps logs.\\n\"",
+            "    \"/// One line.\\n\"",
+            "    schema=LOGS_SCHEMA,",
+            "    documented=LOGS_DOCUMENTED_SCHEMA,",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        let canonical = py
+            .split("LOGS_SCHEMA = (\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n)").next())
+            .expect("the schema constant");
+        assert!(!canonical.contains("///"), "{canonical}");
+    }
+
+    /// `Result` used two ways inside one argument: serde names both
+    /// `Result`, so the canonical form cannot state the contract.
+    const UNSTATABLE: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Results { async fn mixed(&self, w: Option<Result<Chain, ()>>) -> u8; }
+        pub enum Chain { End, Next(Box<Result<Chain, u8>>) }
+    "#;
+
+    #[test]
+    fn a_contract_the_schema_cannot_state_gets_stubs_with_an_empty_schema_saying_why() {
+        let py = generate(UNSTATABLE);
+        for line in [
+            "# Contract Results has no schema (`Result` is used with two different type arguments",
+            "the host checks it by its fingerprint alone.",
+            "RESULTS_SCHEMA = \"\"\n",
+            "RESULTS_DOCUMENTED_SCHEMA = \"\"\n",
+            "    schema=RESULTS_SCHEMA,",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
     }
 
     #[test]

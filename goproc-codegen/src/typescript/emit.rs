@@ -9,6 +9,7 @@ use super::names;
 use super::types::{dec_param, enc_param, Scope};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind, Variant};
 use crate::model::{Contract, Method, Ty};
+use crate::stub_schema::SchemaTexts;
 
 /// The runtime module's file name, imported by every generated module.
 pub const RUNTIME_MODULE: &str = "goproc_runtime";
@@ -80,6 +81,9 @@ pub struct Module<'a> {
     pub inputs: &'a str,
     /// The contracts of the file, in source order.
     pub contracts: Vec<&'a Contract>,
+    /// The schema of each contract, in the same order (an event contract's
+    /// is not printed: the handshake does not list event contracts).
+    pub schemas: Vec<SchemaTexts>,
     /// The user types they reach, by name.
     pub types: Vec<&'a TypeDef>,
     /// Every user type of the schema.
@@ -139,9 +143,9 @@ pub fn module(m: &Module<'_>) -> String {
         out.push('\n');
         type_def(&mut out, def, m.all_types);
     }
-    for c in &m.contracts {
+    for (c, schema) in m.contracts.iter().zip(&m.schemas) {
         out.push('\n');
-        contract(&mut out, c, m.all_types);
+        contract(&mut out, c, schema, m.all_types);
     }
     out
 }
@@ -476,7 +480,7 @@ fn prepare(out: &mut String, m: &Method, scope: &Scope<'_>) {
     let _ = writeln!(out, "      }},");
 }
 
-fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
+fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap<String, TypeDef>) {
     use syn::ext::IdentExt;
     let scope = Scope {
         types: all,
@@ -573,9 +577,29 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     }
     let _ = writeln!(out, "}}");
 
-    // Name, fingerprint and method table.
+    // Name, fingerprint, schema and method table.
     out.push('\n');
     name_and_fingerprint(out, c);
+    if let Some(note) = schema.missing_note(&name) {
+        let _ = writeln!(out, "// {note}");
+    }
+    text_constant(
+        out,
+        &format!("{upper}_SCHEMA"),
+        &schema.canonical,
+        &format!(
+            "The canonical schema of contract `{name}`: sent in the HELLO, where the host \
+                 refuses a plugin whose types differ from its own and names the first difference."
+        ),
+    );
+    text_constant(
+            out,
+            &format!("{upper}_DOCUMENTED_SCHEMA"),
+            &schema.documented,
+            &format!(
+                "The schema of contract `{name}` with its doc comments: what a describe request answers."
+            ),
+        );
     out.push('\n');
     let _ = writeln!(
         out,
@@ -587,6 +611,8 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
     );
     let _ = writeln!(out, "  name: {upper}_NAME,");
     let _ = writeln!(out, "  fingerprint: {upper}_FINGERPRINT,");
+    let _ = writeln!(out, "  schema: {upper}_SCHEMA,");
+    let _ = writeln!(out, "  documented: {upper}_DOCUMENTED_SCHEMA,");
     let _ = writeln!(out, "  methods: [");
     for m in &c.methods {
         let mname = m.name.unraw().to_string();
@@ -639,6 +665,21 @@ fn contract(out: &mut String, c: &Contract, all: &BTreeMap<String, TypeDef>) {
 
     out.push('\n');
     client(out, c, &scope);
+}
+
+/// `export const NAME = "line\n" + ...;`: a multi-line text, one string
+/// literal per line so the module shows it as it reads.
+fn text_constant(out: &mut String, konst: &str, text: &str, what: &str) {
+    doc(out, "", &wrap(what));
+    let _ = writeln!(out, "export const {konst} =");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let end = if i + 1 == lines.len() { ";" } else { " +" };
+        let _ = writeln!(out, "  {}{end}", names::string_literal(line));
+    }
+    if lines.is_empty() {
+        let _ = writeln!(out, "  \"\";");
+    }
 }
 
 /// The `..._NAME` and `..._FINGERPRINT` constants of contract `c`.
@@ -760,7 +801,7 @@ fn client(out: &mut String, c: &Contract, scope: &Scope<'_>) {
     let _ = writeln!(out, "export class {class} extends $rt.Client {{");
     let _ = writeln!(
         out,
-        "  /** The contract this client calls. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT }};"
+        "  /** The contract this client calls. */\n  static override readonly contract: $rt.ContractRef = {{ name: {upper}_NAME, fingerprint: {upper}_FINGERPRINT, schema: {upper}_SCHEMA }};"
     );
     for (i, m) in c.methods.iter().enumerate() {
         out.push('\n');

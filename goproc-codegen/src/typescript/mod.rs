@@ -21,6 +21,7 @@ use crate::model::schema::Schema;
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
 use crate::model::Contract;
 use crate::output::OutputFile;
+use crate::stub_schema::SchemaTexts;
 
 /// The runtime every generated module imports.
 pub const RUNTIME_SOURCE: &str = include_str!("goproc_runtime.ts");
@@ -35,10 +36,15 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     }];
     for (module_name, (file, contracts)) in modules(schema)? {
         let types = reachable_types(schema, &contracts);
+        let schemas = contracts
+            .iter()
+            .map(|c| SchemaTexts::of(c, &schema.types))
+            .collect();
         let module = emit::Module {
             source_file: display_path(&file),
             inputs: source,
             contracts,
+            schemas,
             types,
             all_types: &schema.types,
         };
@@ -284,7 +290,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT };"),
+            m.contains("static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT, schema: STORE_SCHEMA };"),
             "{m}"
         );
         assert!(
@@ -408,6 +414,53 @@ mod tests {
             m.contains("publishMeasurement(topic: string, value: number): void"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn each_contract_carries_its_canonical_and_documented_schema() {
+        let src = r#"
+            /// Keeps logs.
+            #[plugin_interface]
+            pub trait Logs {
+                /// Follows a file.
+                async fn tail(&self, path: String) -> goproc::Stream<Line>;
+            }
+            /// One line.
+            pub struct Line { pub text: String, pub at: usize }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        for expect in [
+            "export const LOGS_SCHEMA =\n  \"contract Logs {\\n\" +\n  \"    fn tail(path: String) -> Stream<Line>;\\n\" +\n",
+            "  \"    at: u64,\\n\" +\n",
+            "  \"}\\n\";\n",
+            "export const LOGS_DOCUMENTED_SCHEMA =\n  \"/// Keeps logs.\\n\" +\n",
+            "  \"/// One line.\\n\" +\n",
+            "  schema: LOGS_SCHEMA,\n  documented: LOGS_DOCUMENTED_SCHEMA,\n",
+            "{ name: LOGS_NAME, fingerprint: LOGS_FINGERPRINT, schema: LOGS_SCHEMA };",
+        ] {
+            assert!(m.contains(expect), "missing {expect}\n{m}");
+        }
+    }
+
+    #[test]
+    fn a_contract_the_schema_cannot_state_gets_stubs_with_an_empty_schema_saying_why() {
+        // `Result` used two ways inside one argument: serde names both `Result`.
+        let src = r#"
+            #[plugin_interface]
+            pub trait Results { async fn mixed(&self, w: Option<Result<Chain, ()>>) -> u8; }
+            pub enum Chain { End, Next(Box<Result<Chain, u8>>) }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        for expect in [
+            "// Contract Results has no schema (`Result` is used with two different type arguments",
+            "the host checks it by its fingerprint alone.\n",
+            "export const RESULTS_SCHEMA =\n  \"\";\n",
+            "export const RESULTS_DOCUMENTED_SCHEMA =\n  \"\";\n",
+        ] {
+            assert!(m.contains(expect), "missing {expect}\n{m}");
+        }
     }
 
     #[test]

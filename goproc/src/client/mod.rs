@@ -327,33 +327,66 @@ impl ClientHandle {
     }
 
     fn failure(&self, method: u32, failure: CallFailure, timeout: Option<Duration>) -> Error {
-        let method_path = self.contract.method_path(method);
-        match failure {
-            CallFailure::Encode(message) => Error::Codec {
-                context: format!("encoding the arguments of {method_path}"),
-                message,
-            },
-            CallFailure::Timeout(after) => Error::Timeout {
-                method: method_path,
-                after,
-            },
-            CallFailure::Remote(body) => match RemoteCode::from_wire(body.code) {
-                // The plugin gave up on the deadline a moment before the host did.
-                RemoteCode::DeadlineExceeded if timeout.is_some() => Error::Timeout {
-                    method: method_path,
-                    after: timeout.unwrap_or_default(),
-                },
-                code => Error::Remote {
-                    method: method_path,
-                    code,
-                    message: body.message,
-                    detail: body.detail,
-                },
-            },
-            CallFailure::Connection(err) => err,
-            CallFailure::NotSent(unsent) => unsent.error,
-        }
+        call_error(self.contract.method_path(method), failure, timeout)
     }
+}
+
+/// The error a call of `method_path` failed with, from how it failed.
+fn call_error(method_path: String, failure: CallFailure, timeout: Option<Duration>) -> Error {
+    match failure {
+        CallFailure::Encode(message) => Error::Codec {
+            context: format!("encoding the arguments of {method_path}"),
+            message,
+        },
+        CallFailure::Timeout(after) => Error::Timeout {
+            method: method_path,
+            after,
+        },
+        CallFailure::Remote(body) => match RemoteCode::from_wire(body.code) {
+            // The plugin gave up on the deadline a moment before the host did.
+            RemoteCode::DeadlineExceeded if timeout.is_some() => Error::Timeout {
+                method: method_path,
+                after: timeout.unwrap_or_default(),
+            },
+            code => Error::Remote {
+                method: method_path,
+                code,
+                message: body.message,
+                detail: body.detail,
+            },
+        },
+        CallFailure::Connection(err) => err,
+        CallFailure::NotSent(unsent) => unsent.error,
+    }
+}
+
+/// Calls method `method` of the contract at `contract_index` on `conn`
+/// with arguments already encoded (`method_path` names it in errors): the
+/// call of a contract known at run time only by its schema, as calls by
+/// name with JSON make. A [`ClientHandle`] holds a `&'static ContractInfo`,
+/// which such a contract does not have; a direct call needs only the
+/// connection, the index and a name for messages, so nothing is leaked or
+/// interned for it.
+pub(crate) async fn call_encoded(
+    conn: &Arc<Connection>,
+    contract_index: u32,
+    method: u32,
+    method_path: &str,
+    args: &[u8],
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, Error> {
+    let head = RequestHead {
+        contract: contract_index,
+        method,
+        deadline_ms: deadline_ms(timeout),
+    };
+    let encode = |buf: &mut Vec<u8>| {
+        buf.extend_from_slice(args);
+        Ok(())
+    };
+    conn.call(head, encode, args.len(), timeout)
+        .await
+        .map_err(|failure| call_error(method_path.to_string(), failure, timeout))
 }
 
 /// A typed client for contract `C`, served by the other side of the call

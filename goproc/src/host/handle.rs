@@ -10,6 +10,7 @@ use super::supervise::{Exit, Stop};
 use crate::client::{Client, ClientHandle};
 use crate::contract::{check_contract, check_schema};
 use crate::driver::Connection;
+use crate::json::{self, PreparedCall};
 use crate::schema::{parse_schemas, ContractSchema};
 use crate::wire::messages::{ContractRef, Hello, HelloList};
 use crate::wire::{INTROSPECTION_CONTRACT, PROTOCOL_MAX, SCHEMAS_SINCE};
@@ -290,6 +291,99 @@ impl Plugin {
             peer: self.inner.name.clone(),
             reason: "the plugin's supervisor stopped".into(),
         }
+    }
+
+    /// Calls a method by name, `"Contract.method"`, with JSON arguments
+    /// (an array in order, or an object by argument name) and returns the
+    /// answer as JSON, both converted through the schema the plugin stated
+    /// for the contract ([`Plugin::schema`]): the bytes sent are those the
+    /// typed client sends for the same values. docs/CONTRACTS.md, "Calls by
+    /// name with JSON", gives each type's JSON form (64-bit integers keep
+    /// every digit, 128-bit ones are strings of digits, bytes are base64).
+    ///
+    /// ```no_run
+    /// # async fn f(plugin: goproc::Plugin) -> Result<(), goproc::Error> {
+    /// let sum = plugin.call_json("Calculator.add", serde_json::json!([40, 2])).await?;
+    /// assert_eq!(sum, serde_json::json!(42));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A value that does not fit its type fails before sending, naming
+    /// where (`args[1].center.x: expected f64, found "a"`). A method's domain
+    /// error (the `Err(e)` of `-> Result<T, E>`) is [`Error::Domain`] with
+    /// `e` as JSON; a method the contract lacks is [`Error::UnknownMethod`],
+    /// a contract the plugin does not serve [`Error::ContractNotServed`], a
+    /// plugin that stated no schema for it [`Error::NoSchema`] (see
+    /// [`Plugin::prepare_json_with`]). Methods with streams are refused. The
+    /// call has the plugin's call timeout.
+    pub async fn call_json(
+        &self,
+        path: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        self.prepare_json(path, args)?.call().await
+    }
+
+    /// [`Plugin::call_json`]'s arguments encoded once, for a call sent as
+    /// often as wanted ([`PreparedCall::call`], or [`PreparedCall::call_raw`]
+    /// for the answer's bytes unconverted).
+    pub fn prepare_json(&self, path: &str, args: serde_json::Value) -> Result<PreparedCall, Error> {
+        let (contract, method) = json::split_path(path)?;
+        let schema = self.schema(contract)?;
+        self.prepared(schema, None, method, &args)
+    }
+
+    /// [`Plugin::prepare_json`] with the arguments and the answer converted
+    /// through `schema`, the schema of the contract `path` names
+    /// (`"Calculator.add"`), rather than the plugin's own: for a plugin
+    /// that states none ([`Error::NoSchema`]), or to call it as a contract
+    /// file describes it. [`Plugin::call_json`] says the rest.
+    pub fn prepare_json_with(
+        &self,
+        schema: &ContractSchema,
+        path: &str,
+        args: serde_json::Value,
+    ) -> Result<PreparedCall, Error> {
+        let (contract, method) = json::split_path(path)?;
+        if contract != schema.name {
+            return Err(Error::codec(
+                format!("calling {path} by name"),
+                format!(
+                    "the schema given is contract {}'s, not {contract}'s",
+                    schema.name
+                ),
+            ));
+        }
+        self.prepared(schema, Some(Arc::new(schema.clone())), method, &args)
+    }
+
+    /// A call of `method` of `schema`'s contract; `given` is the schema
+    /// when the caller gave it (otherwise the call reads the plugin's own).
+    fn prepared(
+        &self,
+        schema: &ContractSchema,
+        given: Option<Arc<ContractSchema>>,
+        method: &str,
+        args: &serde_json::Value,
+    ) -> Result<PreparedCall, Error> {
+        let inner = &self.inner;
+        let index = inner
+            .contracts
+            .iter()
+            .position(|c| c.name == schema.name)
+            .ok_or_else(|| Error::ContractNotServed {
+                plugin: inner.name.clone(),
+                contract: schema.name.clone(),
+                served: inner.contracts.iter().map(|c| c.name.clone()).collect(),
+            })?;
+        let target = json::Target {
+            plugin: self.clone(),
+            conn: inner.conn.clone(),
+            contract_index: index as u32,
+            timeout: inner.call_timeout,
+            given,
+        };
+        PreparedCall::new(target, schema, method, args)
     }
 }
 

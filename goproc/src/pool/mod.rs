@@ -423,6 +423,28 @@ impl Pool {
             .collect()
     }
 
+    /// Asks one running instance to describe its contracts (see
+    /// [`Plugin::describe`](crate::Plugin::describe)); every instance runs
+    /// the same program. Fails when none is running yet (a lazy pool before
+    /// its first call: [`Pool::wait_all_started`] after a call, then ask).
+    pub async fn describe(&self) -> Result<Vec<crate::schema::ContractSchema>, Error> {
+        let running = self
+            .shared
+            .slots
+            .iter()
+            .find_map(|slot| match &*slot.state() {
+                State::Ready(r) => Some(r.plugin.clone()),
+                _ => None,
+            });
+        match running {
+            Some(plugin) => plugin.describe().await,
+            None => Err(Error::Closed {
+                peer: self.shared.builder.display_name(),
+                reason: "no instance of the pool is running to describe its contracts".into(),
+            }),
+        }
+    }
+
     /// Waits until no instance is starting (every one runs or gave up).
     pub async fn wait_all_started(&self) -> Result<(), Error> {
         loop {

@@ -105,6 +105,51 @@ def _calculator_args_greet(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+CALCULATOR_SCHEMA = (
+    "contract Calculator {\n"
+    "    fn add(a: i64, b: i64) -> i64;\n"
+    "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+    "    fn sum(values: Vec<f64>) -> f64;\n"
+    "    fn greet(name: String) -> String;\n"
+    "}\n"
+    "\n"
+    "enum MathError {\n"
+    "    DivisionByZero,\n"
+    "    Overflow {\n"
+    "        operation: String,\n"
+    "    },\n"
+    "}\n"
+)
+"""Calculator's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+CALCULATOR_DOCUMENTED_SCHEMA = (
+    "/// A calculator that lives in another process.\n"
+    "contract Calculator {\n"
+    "    /// Adds two numbers.\n"
+    "    fn add(a: i64, b: i64) -> i64;\n"
+    "    /// Divides `a` by `b`; dividing by zero is a domain error, not a crash.\n"
+    "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n"
+    "    /// Sums a list of numbers.\n"
+    "    fn sum(values: Vec<f64>) -> f64;\n"
+    "    /// Greets someone by name.\n"
+    "    fn greet(name: String) -> String;\n"
+    "}\n"
+    "\n"
+    "/// Why a calculation has no answer.\n"
+    "enum MathError {\n"
+    "    /// The divisor was zero.\n"
+    "    DivisionByZero,\n"
+    "    /// The result does not fit in an `i64`.\n"
+    "    Overflow {\n"
+    "        /// The operation that overflowed.\n"
+    "        operation: String,\n"
+    "    },\n"
+    "}\n"
+)
+"""Calculator's schema with its doc comments: what a describe request answers."""
+
+
 CALCULATOR_CONTRACT = _rt.Contract(
     name="Calculator",
     fingerprint="e051df6903642709854962042d75a8496cc5821d7d26e059d3e0376cdff122df",
@@ -114,8 +159,10 @@ CALCULATOR_CONTRACT = _rt.Contract(
         _rt.MethodSpec("sum", _calculator_args_sum, _rt.w_f64),
         _rt.MethodSpec("greet", _calculator_args_greet, _rt.w_str),
     ),
+    schema=CALCULATOR_SCHEMA,
+    documented=CALCULATOR_DOCUMENTED_SCHEMA,
 )
-"""Calculator's name, fingerprint and method table (index = wire method number)."""
+"""Calculator's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def service(impl: Calculator) -> _rt.Service:

@@ -62,11 +62,59 @@ export interface Calculator {
 export const CALCULATOR_NAME = "Calculator";
 /** The fingerprint of contract `Calculator`; the host refuses a plugin whose fingerprint differs. */
 export const CALCULATOR_FINGERPRINT = "e051df6903642709854962042d75a8496cc5821d7d26e059d3e0376cdff122df";
+/**
+ * The canonical schema of contract `Calculator`: sent in the HELLO, where the
+ * host refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const CALCULATOR_SCHEMA =
+  "contract Calculator {\n" +
+  "    fn add(a: i64, b: i64) -> i64;\n" +
+  "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n" +
+  "    fn sum(values: Vec<f64>) -> f64;\n" +
+  "    fn greet(name: String) -> String;\n" +
+  "}\n" +
+  "\n" +
+  "enum MathError {\n" +
+  "    DivisionByZero,\n" +
+  "    Overflow {\n" +
+  "        operation: String,\n" +
+  "    },\n" +
+  "}\n";
+/**
+ * The schema of contract `Calculator` with its doc comments: what a describe
+ * request answers.
+ */
+export const CALCULATOR_DOCUMENTED_SCHEMA =
+  "/// A calculator that lives in another process.\n" +
+  "contract Calculator {\n" +
+  "    /// Adds two numbers.\n" +
+  "    fn add(a: i64, b: i64) -> i64;\n" +
+  "    /// Divides `a` by `b`; dividing by zero is a domain error, not a crash.\n" +
+  "    fn divide(a: i64, b: i64) -> Result<i64, MathError>;\n" +
+  "    /// Sums a list of numbers.\n" +
+  "    fn sum(values: Vec<f64>) -> f64;\n" +
+  "    /// Greets someone by name.\n" +
+  "    fn greet(name: String) -> String;\n" +
+  "}\n" +
+  "\n" +
+  "/// Why a calculation has no answer.\n" +
+  "enum MathError {\n" +
+  "    /// The divisor was zero.\n" +
+  "    DivisionByZero,\n" +
+  "    /// The result does not fit in an `i64`.\n" +
+  "    Overflow {\n" +
+  "        /// The operation that overflowed.\n" +
+  "        operation: String,\n" +
+  "    },\n" +
+  "}\n";
 
 /** Contract `Calculator`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const CALCULATOR_CONTRACT: $rt.ContractDef<Calculator> = {
   name: CALCULATOR_NAME,
   fingerprint: CALCULATOR_FINGERPRINT,
+  schema: CALCULATOR_SCHEMA,
+  documented: CALCULATOR_DOCUMENTED_SCHEMA,
   methods: [
     $rt.method<Calculator, bigint>(
       "add",
@@ -129,7 +177,7 @@ export function serveCalculator(impl: Calculator, options?: $rt.ServeOptions): P
  */
 export class CalculatorClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: CALCULATOR_NAME, fingerprint: CALCULATOR_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: CALCULATOR_NAME, fingerprint: CALCULATOR_FINGERPRINT, schema: CALCULATOR_SCHEMA };
 
   /** Adds two numbers. */
   add(a: bigint, b: bigint): Promise<bigint> {

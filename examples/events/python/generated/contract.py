@@ -86,14 +86,35 @@ def _sensor_args_run(r: _rt.Reader) -> tuple[int, int]:
     return (r.u32(), r.u32())
 
 
+SENSOR_SCHEMA = (
+    "contract Sensor {\n"
+    "    fn run(count: u32, interval_ms: u32) -> u32;\n"
+    "}\n"
+)
+"""Sensor's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+SENSOR_DOCUMENTED_SCHEMA = (
+    "/// What each sensor plugin serves.\n"
+    "contract Sensor {\n"
+    "    /// Publishes `count` measurements, one every `interval_ms`; returns\n"
+    "    /// how many it published.\n"
+    "    fn run(count: u32, interval_ms: u32) -> u32;\n"
+    "}\n"
+)
+"""Sensor's schema with its doc comments: what a describe request answers."""
+
+
 SENSOR_CONTRACT = _rt.Contract(
     name="Sensor",
     fingerprint="abfb103c6919c6dd1f86701fe489307e7d788225da387da88fcbc8399be64385",
     methods=(
         _rt.MethodSpec("run", _sensor_args_run, _rt.w_u32),
     ),
+    schema=SENSOR_SCHEMA,
+    documented=SENSOR_DOCUMENTED_SCHEMA,
 )
-"""Sensor's name, fingerprint and method table (index = wire method number)."""
+"""Sensor's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def service(impl: Sensor) -> _rt.Service:

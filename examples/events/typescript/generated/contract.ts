@@ -87,11 +87,33 @@ export interface Sensor {
 export const SENSOR_NAME = "Sensor";
 /** The fingerprint of contract `Sensor`; the host refuses a plugin whose fingerprint differs. */
 export const SENSOR_FINGERPRINT = "abfb103c6919c6dd1f86701fe489307e7d788225da387da88fcbc8399be64385";
+/**
+ * The canonical schema of contract `Sensor`: sent in the HELLO, where the host
+ * refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const SENSOR_SCHEMA =
+  "contract Sensor {\n" +
+  "    fn run(count: u32, interval_ms: u32) -> u32;\n" +
+  "}\n";
+/**
+ * The schema of contract `Sensor` with its doc comments: what a describe
+ * request answers.
+ */
+export const SENSOR_DOCUMENTED_SCHEMA =
+  "/// What each sensor plugin serves.\n" +
+  "contract Sensor {\n" +
+  "    /// Publishes `count` measurements, one every `interval_ms`; returns\n" +
+  "    /// how many it published.\n" +
+  "    fn run(count: u32, interval_ms: u32) -> u32;\n" +
+  "}\n";
 
 /** Contract `Sensor`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const SENSOR_CONTRACT: $rt.ContractDef<Sensor> = {
   name: SENSOR_NAME,
   fingerprint: SENSOR_FINGERPRINT,
+  schema: SENSOR_SCHEMA,
+  documented: SENSOR_DOCUMENTED_SCHEMA,
   methods: [
     $rt.method<Sensor, number>(
       "run",
@@ -129,7 +151,7 @@ export function serveSensor(impl: Sensor, options?: $rt.ServeOptions): Promise<v
  */
 export class SensorClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: SENSOR_NAME, fingerprint: SENSOR_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: SENSOR_NAME, fingerprint: SENSOR_FINGERPRINT, schema: SENSOR_SCHEMA };
 
   /**
    * Publishes `count` measurements, one every `interval_ms`; returns

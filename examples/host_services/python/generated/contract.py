@@ -108,6 +108,27 @@ def _store_ok_put(out: bytearray, v: str | None) -> None:
         _rt.w_str(out, v)
 
 
+STORE_SCHEMA = (
+    "contract Store {\n"
+    "    fn get(key: String) -> Option<String>;\n"
+    "    fn put(key: String, value: String) -> Option<String>;\n"
+    "}\n"
+)
+"""Store's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+STORE_DOCUMENTED_SCHEMA = (
+    "/// A key-value store that lives in the host.\n"
+    "contract Store {\n"
+    "    /// The value under `key`, if any.\n"
+    "    fn get(key: String) -> Option<String>;\n"
+    "    /// Stores `value` under `key`; returns the value it replaced.\n"
+    "    fn put(key: String, value: String) -> Option<String>;\n"
+    "}\n"
+)
+"""Store's schema with its doc comments: what a describe request answers."""
+
+
 STORE_CONTRACT = _rt.Contract(
     name="Store",
     fingerprint="84388d82d0b8236bf897a1134f737339847f8a9ce04016efa5e770d0a39bf467",
@@ -115,8 +136,10 @@ STORE_CONTRACT = _rt.Contract(
         _rt.MethodSpec("get", _store_args_get, _store_ok_get),
         _rt.MethodSpec("put", _store_args_put, _store_ok_put),
     ),
+    schema=STORE_SCHEMA,
+    documented=STORE_DOCUMENTED_SCHEMA,
 )
-"""Store's name, fingerprint and method table (index = wire method number)."""
+"""Store's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def store_service(impl: Store) -> _rt.Service:
@@ -193,14 +216,50 @@ def _logger_ok_log(out: bytearray, v: None) -> None:
     pass
 
 
+LOGGER_SCHEMA = (
+    "contract Logger {\n"
+    "    fn log(level: Level, message: String);\n"
+    "}\n"
+    "\n"
+    "enum Level {\n"
+    "    Debug,\n"
+    "    Info,\n"
+    "    Warn,\n"
+    "}\n"
+)
+"""Logger's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+LOGGER_DOCUMENTED_SCHEMA = (
+    "/// The host's log.\n"
+    "contract Logger {\n"
+    "    /// Writes one line to the host's log, tagged with the plugin's name.\n"
+    "    fn log(level: Level, message: String);\n"
+    "}\n"
+    "\n"
+    "/// How much a log line matters.\n"
+    "enum Level {\n"
+    "    /// Details for whoever debugs.\n"
+    "    Debug,\n"
+    "    /// Normal operation.\n"
+    "    Info,\n"
+    "    /// Something looks wrong.\n"
+    "    Warn,\n"
+    "}\n"
+)
+"""Logger's schema with its doc comments: what a describe request answers."""
+
+
 LOGGER_CONTRACT = _rt.Contract(
     name="Logger",
     fingerprint="febd8bba4c996133865f8bd18d9822e47424f078fac43e2adf5466450811d869",
     methods=(
         _rt.MethodSpec("log", _logger_args_log, _logger_ok_log),
     ),
+    schema=LOGGER_SCHEMA,
+    documented=LOGGER_DOCUMENTED_SCHEMA,
 )
-"""Logger's name, fingerprint and method table (index = wire method number)."""
+"""Logger's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def logger_service(impl: Logger) -> _rt.Service:
@@ -258,14 +317,36 @@ def _page_counter_args_visit(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+PAGE_COUNTER_SCHEMA = (
+    "contract PageCounter {\n"
+    "    fn visit(page: String) -> u64;\n"
+    "}\n"
+)
+"""PageCounter's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+PAGE_COUNTER_DOCUMENTED_SCHEMA = (
+    "/// What each plugin serves.\n"
+    "contract PageCounter {\n"
+    "    /// Counts one more visit to `page` (the count lives in the host's\n"
+    "    /// store under `visits/<page>`), logs it through the host, and returns\n"
+    "    /// the new count.\n"
+    "    fn visit(page: String) -> u64;\n"
+    "}\n"
+)
+"""PageCounter's schema with its doc comments: what a describe request answers."""
+
+
 PAGE_COUNTER_CONTRACT = _rt.Contract(
     name="PageCounter",
     fingerprint="bf5782165595c0ab4e008374b53ed68ac0bc40cf293f8ff26f0d2b55d8cd97b1",
     methods=(
         _rt.MethodSpec("visit", _page_counter_args_visit, _rt.w_u64),
     ),
+    schema=PAGE_COUNTER_SCHEMA,
+    documented=PAGE_COUNTER_DOCUMENTED_SCHEMA,
 )
-"""PageCounter's name, fingerprint and method table (index = wire method number)."""
+"""PageCounter's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def page_counter_service(impl: PageCounter) -> _rt.Service:

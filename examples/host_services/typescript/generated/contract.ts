@@ -60,11 +60,35 @@ export interface Store {
 export const STORE_NAME = "Store";
 /** The fingerprint of contract `Store`; the host refuses a plugin whose fingerprint differs. */
 export const STORE_FINGERPRINT = "84388d82d0b8236bf897a1134f737339847f8a9ce04016efa5e770d0a39bf467";
+/**
+ * The canonical schema of contract `Store`: sent in the HELLO, where the host
+ * refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const STORE_SCHEMA =
+  "contract Store {\n" +
+  "    fn get(key: String) -> Option<String>;\n" +
+  "    fn put(key: String, value: String) -> Option<String>;\n" +
+  "}\n";
+/**
+ * The schema of contract `Store` with its doc comments: what a describe
+ * request answers.
+ */
+export const STORE_DOCUMENTED_SCHEMA =
+  "/// A key-value store that lives in the host.\n" +
+  "contract Store {\n" +
+  "    /// The value under `key`, if any.\n" +
+  "    fn get(key: String) -> Option<String>;\n" +
+  "    /// Stores `value` under `key`; returns the value it replaced.\n" +
+  "    fn put(key: String, value: String) -> Option<String>;\n" +
+  "}\n";
 
 /** Contract `Store`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const STORE_CONTRACT: $rt.ContractDef<Store> = {
   name: STORE_NAME,
   fingerprint: STORE_FINGERPRINT,
+  schema: STORE_SCHEMA,
+  documented: STORE_DOCUMENTED_SCHEMA,
   methods: [
     $rt.method<Store, string | null>(
       "get",
@@ -110,7 +134,7 @@ export function serveStore(impl: Store, options?: $rt.ServeOptions): Promise<voi
  */
 export class StoreClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: STORE_NAME, fingerprint: STORE_FINGERPRINT, schema: STORE_SCHEMA };
 
   /** The value under `key`, if any. */
   get(key: string): Promise<string | null> {
@@ -137,11 +161,48 @@ export interface Logger {
 export const LOGGER_NAME = "Logger";
 /** The fingerprint of contract `Logger`; the host refuses a plugin whose fingerprint differs. */
 export const LOGGER_FINGERPRINT = "febd8bba4c996133865f8bd18d9822e47424f078fac43e2adf5466450811d869";
+/**
+ * The canonical schema of contract `Logger`: sent in the HELLO, where the host
+ * refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const LOGGER_SCHEMA =
+  "contract Logger {\n" +
+  "    fn log(level: Level, message: String);\n" +
+  "}\n" +
+  "\n" +
+  "enum Level {\n" +
+  "    Debug,\n" +
+  "    Info,\n" +
+  "    Warn,\n" +
+  "}\n";
+/**
+ * The schema of contract `Logger` with its doc comments: what a describe
+ * request answers.
+ */
+export const LOGGER_DOCUMENTED_SCHEMA =
+  "/// The host's log.\n" +
+  "contract Logger {\n" +
+  "    /// Writes one line to the host's log, tagged with the plugin's name.\n" +
+  "    fn log(level: Level, message: String);\n" +
+  "}\n" +
+  "\n" +
+  "/// How much a log line matters.\n" +
+  "enum Level {\n" +
+  "    /// Details for whoever debugs.\n" +
+  "    Debug,\n" +
+  "    /// Normal operation.\n" +
+  "    Info,\n" +
+  "    /// Something looks wrong.\n" +
+  "    Warn,\n" +
+  "}\n";
 
 /** Contract `Logger`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const LOGGER_CONTRACT: $rt.ContractDef<Logger> = {
   name: LOGGER_NAME,
   fingerprint: LOGGER_FINGERPRINT,
+  schema: LOGGER_SCHEMA,
+  documented: LOGGER_DOCUMENTED_SCHEMA,
   methods: [
     $rt.method<Logger, void>(
       "log",
@@ -179,7 +240,7 @@ export function serveLogger(impl: Logger, options?: $rt.ServeOptions): Promise<v
  */
 export class LoggerClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: LOGGER_NAME, fingerprint: LOGGER_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: LOGGER_NAME, fingerprint: LOGGER_FINGERPRINT, schema: LOGGER_SCHEMA };
 
   /** Writes one line to the host's log, tagged with the plugin's name. */
   log(level: Level, message: string): Promise<void> {
@@ -205,11 +266,34 @@ export interface PageCounter {
 export const PAGE_COUNTER_NAME = "PageCounter";
 /** The fingerprint of contract `PageCounter`; the host refuses a plugin whose fingerprint differs. */
 export const PAGE_COUNTER_FINGERPRINT = "bf5782165595c0ab4e008374b53ed68ac0bc40cf293f8ff26f0d2b55d8cd97b1";
+/**
+ * The canonical schema of contract `PageCounter`: sent in the HELLO, where the
+ * host refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const PAGE_COUNTER_SCHEMA =
+  "contract PageCounter {\n" +
+  "    fn visit(page: String) -> u64;\n" +
+  "}\n";
+/**
+ * The schema of contract `PageCounter` with its doc comments: what a describe
+ * request answers.
+ */
+export const PAGE_COUNTER_DOCUMENTED_SCHEMA =
+  "/// What each plugin serves.\n" +
+  "contract PageCounter {\n" +
+  "    /// Counts one more visit to `page` (the count lives in the host's\n" +
+  "    /// store under `visits/<page>`), logs it through the host, and returns\n" +
+  "    /// the new count.\n" +
+  "    fn visit(page: String) -> u64;\n" +
+  "}\n";
 
 /** Contract `PageCounter`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const PAGE_COUNTER_CONTRACT: $rt.ContractDef<PageCounter> = {
   name: PAGE_COUNTER_NAME,
   fingerprint: PAGE_COUNTER_FINGERPRINT,
+  schema: PAGE_COUNTER_SCHEMA,
+  documented: PAGE_COUNTER_DOCUMENTED_SCHEMA,
   methods: [
     $rt.method<PageCounter, bigint>(
       "visit",
@@ -246,7 +330,7 @@ export function servePageCounter(impl: PageCounter, options?: $rt.ServeOptions):
  */
 export class PageCounterClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: PAGE_COUNTER_NAME, fingerprint: PAGE_COUNTER_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: PAGE_COUNTER_NAME, fingerprint: PAGE_COUNTER_FINGERPRINT, schema: PAGE_COUNTER_SCHEMA };
 
   /**
    * Counts one more visit to `page` (the count lives in the host's

@@ -285,6 +285,113 @@ def _key_value_store_ok_keys(out: bytearray, v: list[str]) -> None:
         _rt.w_str(out, i1)
 
 
+KEY_VALUE_STORE_SCHEMA = (
+    "contract KeyValueStore {\n"
+    "    fn put(key: String, value: bytes, tags: Vec<String>, ttl_seconds: Option<u32>) -> Result<u64, StoreError>;\n"
+    "    fn get(key: String) -> Option<Entry>;\n"
+    "    fn delete(key: String) -> Result<Entry, StoreError>;\n"
+    "    fn batch(ops: Vec<Op>) -> Result<BatchReport, StoreError>;\n"
+    "    fn tag_counts() -> Map<String, u64>;\n"
+    "    fn keys() -> Vec<String>;\n"
+    "}\n"
+    "\n"
+    "struct BatchReport {\n"
+    "    written: u32,\n"
+    "    removed: u32,\n"
+    "}\n"
+    "\n"
+    "struct Entry {\n"
+    "    value: bytes,\n"
+    "    tags: Vec<String>,\n"
+    "    ttl_seconds: Option<u32>,\n"
+    "    version: u64,\n"
+    "}\n"
+    "\n"
+    "enum Op {\n"
+    "    Put {\n"
+    "        key: String,\n"
+    "        value: bytes,\n"
+    "    },\n"
+    "    Delete(String),\n"
+    "    Clear,\n"
+    "}\n"
+    "\n"
+    "enum StoreError {\n"
+    "    NotFound(String),\n"
+    "    Full {\n"
+    "        capacity: u32,\n"
+    "    },\n"
+    "}\n"
+)
+"""KeyValueStore's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+KEY_VALUE_STORE_DOCUMENTED_SCHEMA = (
+    "/// A key-value store that lives in a plugin process.\n"
+    "contract KeyValueStore {\n"
+    "    /// Stores `value` under `key` with optional tags and expiry; returns the new version.\n"
+    "    fn put(key: String, value: bytes, tags: Vec<String>, ttl_seconds: Option<u32>) -> Result<u64, StoreError>;\n"
+    "    /// The entry under `key`, if any.\n"
+    "    fn get(key: String) -> Option<Entry>;\n"
+    "    /// Removes `key`; a missing key is a domain error.\n"
+    "    fn delete(key: String) -> Result<Entry, StoreError>;\n"
+    "    /// Applies changes in order.\n"
+    "    fn batch(ops: Vec<Op>) -> Result<BatchReport, StoreError>;\n"
+    "    /// How many keys carry each tag.\n"
+    "    fn tag_counts() -> Map<String, u64>;\n"
+    "    /// Every key, sorted.\n"
+    "    fn keys() -> Vec<String>;\n"
+    "}\n"
+    "\n"
+    "/// What a batch did.\n"
+    "struct BatchReport {\n"
+    "    /// Keys written.\n"
+    "    written: u32,\n"
+    "    /// Keys removed.\n"
+    "    removed: u32,\n"
+    "}\n"
+    "\n"
+    "/// A stored value and what is known about it.\n"
+    "struct Entry {\n"
+    "    /// The raw value.\n"
+    "    value: bytes,\n"
+    "    /// Free-form labels.\n"
+    "    tags: Vec<String>,\n"
+    "    /// Seconds until the entry expires, if it does.\n"
+    "    ttl_seconds: Option<u32>,\n"
+    "    /// How many times it was written.\n"
+    "    version: u64,\n"
+    "}\n"
+    "\n"
+    "/// One change to apply.\n"
+    "enum Op {\n"
+    "    /// Store a value under a key.\n"
+    "    Put {\n"
+    "        /// The key.\n"
+    "        key: String,\n"
+    "        /// The value.\n"
+    "        value: bytes,\n"
+    "    },\n"
+    "    /// Remove a key.\n"
+    "    Delete(String),\n"
+    "    /// Remove every key.\n"
+    "    Clear,\n"
+    "}\n"
+    "\n"
+    "/// Why a store operation failed.\n"
+    "enum StoreError {\n"
+    "    /// The key is not in the store.\n"
+    "    NotFound(String),\n"
+    "    /// The store is full.\n"
+    "    Full {\n"
+    "        /// How many keys it holds at most.\n"
+    "        capacity: u32,\n"
+    "    },\n"
+    "}\n"
+)
+"""KeyValueStore's schema with its doc comments: what a describe request answers."""
+
+
 KEY_VALUE_STORE_CONTRACT = _rt.Contract(
     name="KeyValueStore",
     fingerprint="4854cede45b282ff841e4ae092ee617a6fc54a8eec3fd4f3da8b0927bd7a1b9f",
@@ -296,8 +403,10 @@ KEY_VALUE_STORE_CONTRACT = _rt.Contract(
         _rt.MethodSpec("tag_counts", _key_value_store_args_tag_counts, _key_value_store_ok_tag_counts),
         _rt.MethodSpec("keys", _key_value_store_args_keys, _key_value_store_ok_keys),
     ),
+    schema=KEY_VALUE_STORE_SCHEMA,
+    documented=KEY_VALUE_STORE_DOCUMENTED_SCHEMA,
 )
-"""KeyValueStore's name, fingerprint and method table (index = wire method number)."""
+"""KeyValueStore's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def service(impl: KeyValueStore) -> _rt.Service:

@@ -59,14 +59,35 @@ def _log_source_args_tail(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+LOG_SOURCE_SCHEMA = (
+    "contract LogSource {\n"
+    "    fn tail(path: String) -> Stream<String>;\n"
+    "}\n"
+)
+"""LogSource's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+LOG_SOURCE_DOCUMENTED_SCHEMA = (
+    "/// Follows a file.\n"
+    "contract LogSource {\n"
+    "    /// Every line appended to the file at `path` from now on, as `tail -f`\n"
+    "    /// prints them; the stream ends when the caller drops it.\n"
+    "    fn tail(path: String) -> Stream<String>;\n"
+    "}\n"
+)
+"""LogSource's schema with its doc comments: what a describe request answers."""
+
+
 LOG_SOURCE_CONTRACT = _rt.Contract(
     name="LogSource",
     fingerprint="4f1b30bb3c15798cbcc5b5d7f7feb2fd6633b3b34648b68e19fd3bdfbf8b07a3",
     methods=(
         _rt.MethodSpec("tail", _log_source_args_tail, _rt.w_str, stream=True),
     ),
+    schema=LOG_SOURCE_SCHEMA,
+    documented=LOG_SOURCE_DOCUMENTED_SCHEMA,
 )
-"""LogSource's name, fingerprint and method table (index = wire method number)."""
+"""LogSource's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def log_source_service(impl: LogSource) -> _rt.Service:
@@ -127,14 +148,47 @@ def _producer_args_samples(r: _rt.Reader) -> tuple[int]:
     return (r.u64(),)
 
 
+PRODUCER_SCHEMA = (
+    "contract Producer {\n"
+    "    fn samples(count: u64) -> Stream<Sample>;\n"
+    "}\n"
+    "\n"
+    "struct Sample {\n"
+    "    seq: u64,\n"
+    "    value: f64,\n"
+    "}\n"
+)
+"""Producer's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+PRODUCER_DOCUMENTED_SCHEMA = (
+    "/// Produces samples.\n"
+    "contract Producer {\n"
+    "    /// `count` samples, as fast as the consumer takes them.\n"
+    "    fn samples(count: u64) -> Stream<Sample>;\n"
+    "}\n"
+    "\n"
+    "/// One reading of a sensor.\n"
+    "struct Sample {\n"
+    "    /// Its position in the stream, from 0.\n"
+    "    seq: u64,\n"
+    "    /// The value measured.\n"
+    "    value: f64,\n"
+    "}\n"
+)
+"""Producer's schema with its doc comments: what a describe request answers."""
+
+
 PRODUCER_CONTRACT = _rt.Contract(
     name="Producer",
     fingerprint="7dc23e96d2297469596cc2f53ec8289982c2725c2101bfdba000126f0a6d321c",
     methods=(
         _rt.MethodSpec("samples", _producer_args_samples, _enc_Sample, stream=True),
     ),
+    schema=PRODUCER_SCHEMA,
+    documented=PRODUCER_DOCUMENTED_SCHEMA,
 )
-"""Producer's name, fingerprint and method table (index = wire method number)."""
+"""Producer's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def producer_service(impl: Producer) -> _rt.Service:
@@ -196,14 +250,47 @@ def _transformer_args_describe(r: _rt.Reader) -> tuple[()]:
     return ()
 
 
+TRANSFORMER_SCHEMA = (
+    "contract Transformer {\n"
+    "    fn describe(samples: Stream<Sample>) -> Stream<String>;\n"
+    "}\n"
+    "\n"
+    "struct Sample {\n"
+    "    seq: u64,\n"
+    "    value: f64,\n"
+    "}\n"
+)
+"""Transformer's canonical schema: sent in the HELLO, where the host refuses a plugin whose types differ from its own and names the first difference."""
+
+
+TRANSFORMER_DOCUMENTED_SCHEMA = (
+    "/// Turns samples into text, one line per sample, as they arrive.\n"
+    "contract Transformer {\n"
+    "    /// One line per sample, written as soon as the sample arrives.\n"
+    "    fn describe(samples: Stream<Sample>) -> Stream<String>;\n"
+    "}\n"
+    "\n"
+    "/// One reading of a sensor.\n"
+    "struct Sample {\n"
+    "    /// Its position in the stream, from 0.\n"
+    "    seq: u64,\n"
+    "    /// The value measured.\n"
+    "    value: f64,\n"
+    "}\n"
+)
+"""Transformer's schema with its doc comments: what a describe request answers."""
+
+
 TRANSFORMER_CONTRACT = _rt.Contract(
     name="Transformer",
     fingerprint="2d2a6739739a2b96e3293afd104f29ef6c35b33854f812f2a51e485f01e15d07",
     methods=(
         _rt.MethodSpec("describe", _transformer_args_describe, _rt.w_str, stream=True, arg_at=0, decode_item=_dec_Sample),
     ),
+    schema=TRANSFORMER_SCHEMA,
+    documented=TRANSFORMER_DOCUMENTED_SCHEMA,
 )
-"""Transformer's name, fingerprint and method table (index = wire method number)."""
+"""Transformer's name, fingerprint, method table (index = wire method number) and schema."""
 
 
 def transformer_service(impl: Transformer) -> _rt.Service:

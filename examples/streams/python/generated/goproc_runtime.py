@@ -65,9 +65,16 @@ from typing import (
 )
 
 PROTOCOL_MIN = 2
-PROTOCOL_MAX = 3
+PROTOCOL_MAX = 4
 # The first protocol version with streams and events.
 PROTOCOL_STREAMS = 3
+# The first protocol version whose HELLO carries the contracts' schemas.
+PROTOCOL_SCHEMAS = 4
+# The built-in introspection contract's number in a REQUEST, and its one
+# method: describe, answered with the documented schema of each contract
+# served (docs/WIRE.md, "Describe").
+INTROSPECTION_CONTRACT = 0xFFFF_FFFF
+DESCRIBE_METHOD = 0
 RUNTIME = "goproc-python 0.1.0"
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 MAX_HANDSHAKE_FRAME = 64 * 1024
@@ -850,11 +857,15 @@ class MethodSpec:
 
 @dataclass(frozen=True, slots=True)
 class Contract:
-    """A contract's name, fingerprint and method table (index = wire method number)."""
+    """A contract's name, fingerprint and method table (index = wire method
+    number), and its schema: the canonical text the HELLO sends (empty: not
+    stated) and the documented text a describe request answers."""
 
     name: str
     fingerprint: str
     methods: tuple[MethodSpec, ...]
+    schema: str = ""
+    documented: str = ""
 
 
 class Service:
@@ -1232,12 +1243,14 @@ def _error_frame(
 def encode_hello(
     token: str, pid: int, contracts: Sequence[Contract], requires: Sequence[Contract] = (),
     language: str = "python", runtime: str = RUNTIME,
+    protocol_min: int = PROTOCOL_MIN, protocol_max: int = PROTOCOL_MAX,
 ) -> bytearray:
     """The body of this plugin's HELLO frame: it serves `contracts` and
-    calls the host's `requires`."""
+    calls the host's `requires`; from protocol 4 on, the schemas of both
+    follow, served ones first."""
     out = bytearray()
-    w_u32(out, PROTOCOL_MIN)
-    w_u32(out, PROTOCOL_MAX)
+    w_u32(out, protocol_min)
+    w_u32(out, protocol_max)
     w_str(out, token)
     w_str(out, language)
     w_str(out, runtime)
@@ -1247,6 +1260,35 @@ def encode_hello(
         for c in listed:
             w_str(out, c.name)
             w_str(out, c.fingerprint)
+    if protocol_max >= PROTOCOL_SCHEMAS:
+        schemas = [c.schema for c in (*contracts, *requires)]
+        at = len(out)
+        _write_schemas(out, schemas)
+        if MIN_LENGTH + len(out) > MAX_HANDSHAKE_FRAME:
+            # Schemas too large for a HELLO are left out: the host then
+            # compares fingerprints only, as with an older plugin.
+            sys.stderr.write(
+                f"goproc plugin: the contracts' schemas make the hello {MIN_LENGTH + len(out)} bytes, "
+                f"over the protocol's {MAX_HANDSHAKE_FRAME}; the host compares fingerprints only\n"
+            )
+            del out[at:]
+            _write_schemas(out, ["" for _ in schemas])
+    return out
+
+
+def _write_schemas(out: bytearray, schemas: Sequence[str]) -> None:
+    w_len(out, len(schemas))
+    for text in schemas:
+        w_str(out, text)
+
+
+def encode_described(contracts: Sequence[Contract]) -> bytearray:
+    """The RESPONSE body of a describe request: the documented schema of
+    each contract in `contracts`, as a bincode `Vec<String>`."""
+    out = bytearray()
+    w_len(out, len(contracts))
+    for c in contracts:
+        w_str(out, c.documented)
     return out
 
 
@@ -2007,6 +2049,9 @@ class _Plugin(asyncio.BufferedProtocol):
             except DecodeError as e:
                 self.send(_error_frame(call_id, CODE_BAD_REQUEST, f"the request head does not decode: {e}"))
                 return
+        if service_index == INTROSPECTION_CONTRACT:
+            self.send(self.introspect(call_id, method_index, r))
+            return
         if service_index >= len(self.services):
             self.send(_error_frame(
                 call_id, CODE_UNKNOWN_SERVICE,
@@ -2063,6 +2108,29 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             if token is not None:
                 _DEADLINE.reset(token)
+
+    def introspect(self, call_id: int, method_index: int, r: Reader) -> bytearray:
+        """The answer to a call of the built-in introspection contract:
+        describe lists the documented schema of each contract served, in the
+        HELLO's order."""
+        if method_index != DESCRIBE_METHOD:
+            return _error_frame(
+                call_id, CODE_UNKNOWN_METHOD,
+                f"the introspection contract has 1 method (describe, number {DESCRIBE_METHOD}); "
+                f"there is no method number {method_index}",
+            )
+        try:
+            r.done()
+        except DecodeError as e:
+            return _error_frame(call_id, CODE_BAD_REQUEST, f"describe takes no arguments: {e}")
+        body = encode_described([s.contract for s in self.services])
+        if MIN_LENGTH + len(body) > self.max_frame:
+            return _error_frame(
+                call_id, CODE_HANDLER_FAILED,
+                f"the documented schemas take {len(body)} bytes, more than the host's maximum frame "
+                f"of {self.max_frame} bytes",
+            )
+        return _frame(KIND_RESPONSE, call_id, body)
 
     def start_streaming(
         self, call_id: int, contract: Contract, spec: MethodSpec, handler: Callable[..., Any],

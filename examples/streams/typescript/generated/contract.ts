@@ -53,11 +53,33 @@ export interface LogSource {
 export const LOG_SOURCE_NAME = "LogSource";
 /** The fingerprint of contract `LogSource`; the host refuses a plugin whose fingerprint differs. */
 export const LOG_SOURCE_FINGERPRINT = "4f1b30bb3c15798cbcc5b5d7f7feb2fd6633b3b34648b68e19fd3bdfbf8b07a3";
+/**
+ * The canonical schema of contract `LogSource`: sent in the HELLO, where the
+ * host refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const LOG_SOURCE_SCHEMA =
+  "contract LogSource {\n" +
+  "    fn tail(path: String) -> Stream<String>;\n" +
+  "}\n";
+/**
+ * The schema of contract `LogSource` with its doc comments: what a describe
+ * request answers.
+ */
+export const LOG_SOURCE_DOCUMENTED_SCHEMA =
+  "/// Follows a file.\n" +
+  "contract LogSource {\n" +
+  "    /// Every line appended to the file at `path` from now on, as `tail -f`\n" +
+  "    /// prints them; the stream ends when the caller drops it.\n" +
+  "    fn tail(path: String) -> Stream<String>;\n" +
+  "}\n";
 
 /** Contract `LogSource`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const LOG_SOURCE_CONTRACT: $rt.ContractDef<LogSource> = {
   name: LOG_SOURCE_NAME,
   fingerprint: LOG_SOURCE_FINGERPRINT,
+  schema: LOG_SOURCE_SCHEMA,
+  documented: LOG_SOURCE_DOCUMENTED_SCHEMA,
   methods: [
     $rt.streamMethod<LogSource, string>(
       "tail",
@@ -94,7 +116,7 @@ export function serveLogSource(impl: LogSource, options?: $rt.ServeOptions): Pro
  */
 export class LogSourceClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: LOG_SOURCE_NAME, fingerprint: LOG_SOURCE_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: LOG_SOURCE_NAME, fingerprint: LOG_SOURCE_FINGERPRINT, schema: LOG_SOURCE_SCHEMA };
 
   /**
    * Every line appended to the file at `path` from now on, as `tail -f`
@@ -131,11 +153,45 @@ export interface Producer {
 export const PRODUCER_NAME = "Producer";
 /** The fingerprint of contract `Producer`; the host refuses a plugin whose fingerprint differs. */
 export const PRODUCER_FINGERPRINT = "7dc23e96d2297469596cc2f53ec8289982c2725c2101bfdba000126f0a6d321c";
+/**
+ * The canonical schema of contract `Producer`: sent in the HELLO, where the
+ * host refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const PRODUCER_SCHEMA =
+  "contract Producer {\n" +
+  "    fn samples(count: u64) -> Stream<Sample>;\n" +
+  "}\n" +
+  "\n" +
+  "struct Sample {\n" +
+  "    seq: u64,\n" +
+  "    value: f64,\n" +
+  "}\n";
+/**
+ * The schema of contract `Producer` with its doc comments: what a describe
+ * request answers.
+ */
+export const PRODUCER_DOCUMENTED_SCHEMA =
+  "/// Produces samples.\n" +
+  "contract Producer {\n" +
+  "    /// `count` samples, as fast as the consumer takes them.\n" +
+  "    fn samples(count: u64) -> Stream<Sample>;\n" +
+  "}\n" +
+  "\n" +
+  "/// One reading of a sensor.\n" +
+  "struct Sample {\n" +
+  "    /// Its position in the stream, from 0.\n" +
+  "    seq: u64,\n" +
+  "    /// The value measured.\n" +
+  "    value: f64,\n" +
+  "}\n";
 
 /** Contract `Producer`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const PRODUCER_CONTRACT: $rt.ContractDef<Producer> = {
   name: PRODUCER_NAME,
   fingerprint: PRODUCER_FINGERPRINT,
+  schema: PRODUCER_SCHEMA,
+  documented: PRODUCER_DOCUMENTED_SCHEMA,
   methods: [
     $rt.streamMethod<Producer, Sample>(
       "samples",
@@ -172,7 +228,7 @@ export function serveProducer(impl: Producer, options?: $rt.ServeOptions): Promi
  */
 export class ProducerClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: PRODUCER_NAME, fingerprint: PRODUCER_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: PRODUCER_NAME, fingerprint: PRODUCER_FINGERPRINT, schema: PRODUCER_SCHEMA };
 
   /**
    * `count` samples, as fast as the consumer takes them.
@@ -211,11 +267,45 @@ export interface Transformer {
 export const TRANSFORMER_NAME = "Transformer";
 /** The fingerprint of contract `Transformer`; the host refuses a plugin whose fingerprint differs. */
 export const TRANSFORMER_FINGERPRINT = "2d2a6739739a2b96e3293afd104f29ef6c35b33854f812f2a51e485f01e15d07";
+/**
+ * The canonical schema of contract `Transformer`: sent in the HELLO, where the
+ * host refuses a plugin whose types differ from its own and names the first
+ * difference.
+ */
+export const TRANSFORMER_SCHEMA =
+  "contract Transformer {\n" +
+  "    fn describe(samples: Stream<Sample>) -> Stream<String>;\n" +
+  "}\n" +
+  "\n" +
+  "struct Sample {\n" +
+  "    seq: u64,\n" +
+  "    value: f64,\n" +
+  "}\n";
+/**
+ * The schema of contract `Transformer` with its doc comments: what a describe
+ * request answers.
+ */
+export const TRANSFORMER_DOCUMENTED_SCHEMA =
+  "/// Turns samples into text, one line per sample, as they arrive.\n" +
+  "contract Transformer {\n" +
+  "    /// One line per sample, written as soon as the sample arrives.\n" +
+  "    fn describe(samples: Stream<Sample>) -> Stream<String>;\n" +
+  "}\n" +
+  "\n" +
+  "/// One reading of a sensor.\n" +
+  "struct Sample {\n" +
+  "    /// Its position in the stream, from 0.\n" +
+  "    seq: u64,\n" +
+  "    /// The value measured.\n" +
+  "    value: f64,\n" +
+  "}\n";
 
 /** Contract `Transformer`: its methods in wire order, each decoding its arguments and encoding its answer. */
 export const TRANSFORMER_CONTRACT: $rt.ContractDef<Transformer> = {
   name: TRANSFORMER_NAME,
   fingerprint: TRANSFORMER_FINGERPRINT,
+  schema: TRANSFORMER_SCHEMA,
+  documented: TRANSFORMER_DOCUMENTED_SCHEMA,
   methods: [
     $rt.streamMethod<Transformer, string, Sample>(
       "describe",
@@ -253,7 +343,7 @@ export function serveTransformer(impl: Transformer, options?: $rt.ServeOptions):
  */
 export class TransformerClient extends $rt.Client {
   /** The contract this client calls. */
-  static override readonly contract: $rt.ContractRef = { name: TRANSFORMER_NAME, fingerprint: TRANSFORMER_FINGERPRINT };
+  static override readonly contract: $rt.ContractRef = { name: TRANSFORMER_NAME, fingerprint: TRANSFORMER_FINGERPRINT, schema: TRANSFORMER_SCHEMA };
 
   /**
    * One line per sample, written as soon as the sample arrives.

@@ -10,7 +10,7 @@ import * as net from "node:net";
 /** The oldest protocol version this runtime speaks. */
 export const PROTOCOL_MIN = 2;
 /** The newest protocol version this runtime speaks. */
-export const PROTOCOL_MAX = 3;
+export const PROTOCOL_MAX = 4;
 /** The runtime's name and version, sent in the hello. */
 export const RUNTIME = "goproc-typescript 0.1.0";
 /** The largest frame before the host's welcome names another. */
@@ -57,6 +57,16 @@ export const Kind = {
 
 /** The first protocol version with streams and events (kinds 0x40 to 0x48). */
 const STREAMS_PROTOCOL = 3;
+/** The first protocol version whose HELLO carries the contracts' schemas. */
+const SCHEMAS_PROTOCOL = 4;
+/**
+ * The built-in introspection contract's number in a REQUEST; its one method,
+ * describe (number 0), answers with the documented schema of each contract
+ * served (docs/WIRE.md, "Describe").
+ */
+export const INTROSPECTION_CONTRACT = 0xffffffff;
+/** The describe method of the introspection contract. */
+export const DESCRIBE_METHOD = 0;
 /**
  * The bytes of stream items a receiver lets its sender have in flight, per
  * stream, unless `ServeOptions.streamWindow` or `Client.withStreamWindow`
@@ -1214,10 +1224,14 @@ export function streamMethod<I, R, A = never>(
   };
 }
 
-/** A contract: its name, fingerprint and methods in wire order. */
+/** A contract: its name, fingerprint, schema and methods in wire order. */
 export interface ContractDef<I> {
   readonly name: string;
   readonly fingerprint: string;
+  /** The canonical schema the HELLO sends; absent or empty: not stated. */
+  readonly schema?: string;
+  /** The schema with its doc comments, what a describe request answers. */
+  readonly documented?: string;
   readonly methods: readonly MethodDef<I>[];
 }
 
@@ -1243,6 +1257,10 @@ export interface BoundMethod {
 export interface Service {
   readonly name: string;
   readonly fingerprint: string;
+  /** The contract's canonical schema ("": not stated). */
+  readonly schema: string;
+  /** The contract's documented schema, for describe. */
+  readonly documented: string;
   /** How many methods the contract has. */
   readonly methodCount: number;
   /** Method number `method`; `undefined` when there is no such method. */
@@ -1264,6 +1282,8 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
   return {
     name: contract.name,
     fingerprint: contract.fingerprint,
+    schema: contract.schema ?? "",
+    documented: contract.documented ?? "",
     methodCount: methods.length,
     method: (method) => methods[method],
   };
@@ -1273,10 +1293,14 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
 // Calling the host
 // ---------------------------------------------------------------------------
 
-/** A contract as the handshake names it: its name and fingerprint. */
+/**
+ * A contract as the handshake names it: its name and fingerprint, and from
+ * protocol 4 its canonical schema (absent or empty: not stated).
+ */
 export interface ContractRef {
   readonly name: string;
   readonly fingerprint: string;
+  readonly schema?: string;
 }
 
 /**
@@ -1712,6 +1736,22 @@ export function encodeHello(hello: Hello): Uint8Array {
   w.u32(hello.pid);
   writeContracts(w, hello.contracts);
   if (hello.protocolMax >= 2) writeContracts(w, hello.requires);
+  if (hello.protocolMax >= SCHEMAS_PROTOCOL) {
+    // The schemas: the served contracts' first, then the required ones'.
+    const schemas = [...hello.contracts, ...hello.requires].map((c) => c.schema ?? "");
+    const listed = new Writer();
+    listed.seq(schemas, (w, text) => w.string(text));
+    if (w.length - 4 + listed.length > HANDSHAKE_MAX_FRAME) {
+      // Schemas too large for a HELLO are left out: the host then compares
+      // fingerprints only, as with an older plugin.
+      process.stderr.write(
+        `goproc: the contracts' schemas make the hello ${w.length - 4 + listed.length} bytes, over the protocol's ${HANDSHAKE_MAX_FRAME}; the host compares fingerprints only\n`,
+      );
+      w.seq(schemas, (w) => w.string(""));
+    } else {
+      w.raw(listed.bytes());
+    }
+  }
   return finishFrame(w, HANDSHAKE_MAX_FRAME);
 }
 
@@ -3311,6 +3351,43 @@ class Connection {
     this.queued();
   }
 
+  /**
+   * Answers a call of the built-in introspection contract: describe lists the
+   * documented schema of each contract served, in the HELLO's order.
+   */
+  private introspect(id: number | bigint, method: number, r: Reader): void {
+    if (method !== DESCRIBE_METHOD) {
+      this.sendError(
+        id,
+        ErrorCode.UnknownMethod,
+        `the introspection contract has 1 method (describe, number ${DESCRIBE_METHOD}); there is no method number ${method}`,
+      );
+      return;
+    }
+    try {
+      r.end();
+    } catch (e) {
+      this.sendError(id, ErrorCode.BadRequest, `describe takes no arguments: ${errorMessage(e).message}`);
+      return;
+    }
+    if (this.closed) return;
+    const out = this.out;
+    const at = out.begin(Kind.Response, id);
+    out.len(this.services.length);
+    for (const s of this.services) out.string(s.documented);
+    const length = out.end(at);
+    if (length > this.maxFrame) {
+      out.cut(at);
+      this.sendError(
+        id,
+        ErrorCode.HandlerFailed,
+        `the documented schemas take ${length} bytes, more than the host's maximum frame of ${this.maxFrame} bytes`,
+      );
+      return;
+    }
+    this.queued();
+  }
+
   private onRequest(buf: Buffer, at: number, end: number, owned: boolean): void {
     const id = idKey(buf, at);
     if (this.running.has(id)) {
@@ -3330,6 +3407,10 @@ class Connection {
       deadlineMs = r.u64();
     } catch (e) {
       this.sendError(id, ErrorCode.BadRequest, `the request head does not decode: ${errorMessage(e).message}`);
+      return;
+    }
+    if (service === INTROSPECTION_CONTRACT) {
+      this.introspect(id, method, r);
       return;
     }
     const svc = this.services[service];

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 
-use super::super::{assemble, MethodDraft};
+use super::super::{assemble, FieldSchema, Fields, MethodDraft, Type};
 use super::*;
 
 #[allow(dead_code)]
@@ -134,6 +134,43 @@ fn an_enum_has_every_variant_in_declaration_order() {
     );
 }
 
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct Outer {
+    shape: Shape,
+    inner: Vec<Inner>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+enum Inner {
+    First,
+    /// Reached only through its own enum's second variant.
+    Deeper(Deepest),
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+enum Deepest {
+    A,
+    B(u8),
+    C { c: bool },
+}
+
+#[test]
+fn enums_inside_other_types_show_every_variant() {
+    let t = trace_type::<Outer>().unwrap();
+    let names = |name: &str| -> Vec<String> {
+        match body_of(&t, name) {
+            Body::Enum(vs) => vs.into_iter().map(|v| v.name).collect(),
+            other => panic!("{name} is an enum: {other:?}"),
+        }
+    };
+    assert_eq!(names("Shape"), ["Empty", "Circle", "Pair", "Rect"]);
+    assert_eq!(names("Inner"), ["First", "Deeper"]);
+    assert_eq!(names("Deepest"), ["A", "B", "C"]);
+}
+
 #[test]
 fn recursive_types_refer_to_themselves_by_name() {
     let t = trace_type::<Tree>().unwrap();
@@ -251,4 +288,52 @@ fn a_type_that_refuses_the_tracers_samples_says_so() {
         err.starts_with("the type core::num::nonzero::NonZero<u32> cannot be traced: "),
         "{err}"
     );
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+enum Chain {
+    /// The recursive variant first: a read must still end.
+    Link(u8, Box<Chain>),
+    End,
+}
+
+#[test]
+fn a_recursion_through_the_first_variant_still_ends() {
+    let t = trace_type::<Chain>().unwrap();
+    let Body::Enum(variants) = body_of(&t, "Chain") else {
+        panic!("an enum")
+    };
+    assert_eq!(
+        variants[0].fields,
+        Fields::Tuple(vec![Type::U8, Type::Named("Chain".into())])
+    );
+    assert_eq!(variants[1].fields, Fields::Unit);
+}
+
+#[test]
+fn a_tuple_of_equal_types_is_not_an_array() {
+    let t = trace_type::<((u8, u8), [u8; 2])>().unwrap();
+    assert_eq!(
+        t.ty,
+        Type::Tuple(vec![
+            Type::Tuple(vec![Type::U8, Type::U8]),
+            Type::Array(Box::new(Type::U8), 2),
+        ])
+    );
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    A(u8),
+    B(String),
+}
+
+#[test]
+fn a_type_that_needs_self_describing_input_says_so() {
+    let err = trace_type::<Loose>().unwrap_err();
+    assert!(err.contains("deserialize_any"), "{err}");
+    assert!(err.contains("the wire cannot carry it"), "{err}");
 }

@@ -11,7 +11,7 @@
 pub mod de;
 
 use bincode::config;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde::Serialize;
 
 pub use de::{DecodeError, NESTING_LIMIT};
@@ -69,6 +69,20 @@ pub fn decode_prefix_in_body<T: DeserializeOwned>(
     let mut decoder = de::Decoder::new(bytes, body_len);
     let value = T::deserialize(&mut decoder).map_err(|e| e.0)?;
     Ok((value, decoder.position()))
+}
+
+/// Decodes one value read by `seed` (a reader driven by a schema rather
+/// than by a Rust type) that must fill `bytes`, a whole frame body, exactly.
+pub fn decode_seed<'de, S: DeserializeSeed<'de>>(
+    seed: S,
+    bytes: &'de [u8],
+) -> Result<S::Value, String> {
+    let mut decoder = de::Decoder::new(bytes, bytes.len());
+    let value = seed.deserialize(&mut decoder).map_err(|e| e.0)?;
+    if decoder.position() != bytes.len() {
+        return Err(trailing(decoder.position(), bytes.len()));
+    }
+    Ok(value)
 }
 
 /// Decodes a byte string (a length, then the bytes) that starts at `at` and
