@@ -45,9 +45,12 @@ pub fn prepare(
         None => served_schema(plugin, &call.path.contract)?,
     };
     let args = arguments(call, json, schema)?;
-    plugin
-        .prepare_json_with(schema, &call.path.to_string(), args)
-        .map_err(|e| Failure::from_error(&e))
+    let path = call.path.to_string();
+    match from_file {
+        Some(schema) => plugin.prepare_json_with(schema, &path, args),
+        None => plugin.prepare_json(&path, args),
+    }
+    .map_err(|e| Failure::from_error(&e))
 }
 
 /// The JSON arguments of a call: `--json` as given, or the words after the
