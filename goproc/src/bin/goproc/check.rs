@@ -32,14 +32,6 @@ pub struct Args {
     words: Words,
 }
 
-/// What a contract of the file came to.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    Matches,
-    Differs,
-    Missing,
-}
-
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     let command = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
     let expected = contract_file::load(&args.contract)?;
@@ -57,10 +49,12 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         fingerprint,
     } in &expected
     {
-        let (verdict, line) = compare(&plugin, schema, fingerprint);
-        println!("{line}");
-        if verdict != Verdict::Matches {
-            differing += 1;
+        match compare(&plugin, schema, fingerprint) {
+            Ok(line) => println!("{line}"),
+            Err(line) => {
+                println!("{line}");
+                differing += 1;
+            }
         }
     }
     let name = plugin.name().to_string();
@@ -75,53 +69,45 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Compares one contract of the file with what the plugin announced.
-fn compare(plugin: &Plugin, ours: &ContractSchema, fingerprint: &str) -> (Verdict, String) {
+/// Compares one contract of the file with what the plugin announced: the
+/// line to print, as `Ok` when they match.
+fn compare(plugin: &Plugin, ours: &ContractSchema, fingerprint: &str) -> Result<String, String> {
     let Some((_, theirs_fingerprint)) = plugin.contracts().find(|(name, _)| *name == ours.name)
     else {
         let served: Vec<&str> = plugin.contracts().map(|(name, _)| name).collect();
-        return (
-            Verdict::Missing,
-            format!(
-                "missing: the plugin does not serve {}; it serves: {}",
-                ours.name,
-                served.join(", ")
-            ),
-        );
+        return Err(format!(
+            "missing: the plugin does not serve {}; it serves: {}",
+            ours.name,
+            served.join(", ")
+        ));
     };
     match plugin.schema(&ours.name) {
         Ok(theirs) => {
             if let Some(d) = first_difference(ours, theirs) {
-                return (
-                    Verdict::Differs,
-                    format!("differs: {}", d.describe("the contract file", "the plugin")),
-                );
+                return Err(format!(
+                    "differs: {}",
+                    d.describe("the contract file", "the plugin")
+                ));
             }
         }
         // Only the fingerprint can be compared: say that the types were not.
         Err(e) if fingerprint == theirs_fingerprint => {
-            return (
-                Verdict::Matches,
-                format!(
-                    "ok: {} matches by fingerprint ({fingerprint}); its types were not compared: {e}",
-                    ours.name
-                ),
-            );
+            return Ok(format!(
+                "ok: {} matches by fingerprint ({fingerprint}); its types were not compared: {e}",
+                ours.name
+            ));
         }
         Err(_) => {}
     }
     if fingerprint != theirs_fingerprint {
-        return (
-            Verdict::Differs,
-            format!(
-                "differs: {}: the contract file has fingerprint {fingerprint}, the plugin has \
-                 {theirs_fingerprint}",
-                ours.name
-            ),
-        );
+        return Err(format!(
+            "differs: {}: the contract file has fingerprint {fingerprint}, the plugin has \
+             {theirs_fingerprint}",
+            ours.name
+        ));
     }
-    (
-        Verdict::Matches,
-        format!("ok: {} matches (fingerprint {fingerprint})", ours.name),
-    )
+    Ok(format!(
+        "ok: {} matches (fingerprint {fingerprint})",
+        ours.name
+    ))
 }
