@@ -491,10 +491,28 @@ fn a_plugin_that_exits_or_cannot_start_is_reported_in_one_line() {
     one_line_failure(out, 1, "could not start plugin `plugin`");
 }
 
-/// The plugin's own output is hidden (the test above sees one line);
-/// `-v` shows it on stderr, each line marked with the plugin's name.
+/// A plugin that writes to stderr while it serves does not garble the
+/// answer: its lines are hidden, and `-v` shows them on stderr, each
+/// marked with the plugin's name.
 #[test]
-fn verbose_shows_the_plugins_own_output_on_stderr() {
+fn the_plugins_own_output_is_hidden_unless_verbose() {
+    let plugin = [RUST_PLUGIN.to_string(), "lifecycle".into()];
+    let log = ["Lifecycle.log", r#"["noise one", "noise two"]"#];
+    let out = run_on(&["call"], &plugin, &log);
+    assert_eq!((stdout(&out), stderr(&out)), ("null\n".into(), "".into()));
+    assert!(out.status.success());
+    let out = run_on(&["-v", "call"], &plugin, &log);
+    assert_eq!(stdout(&out), "null\n");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.len() == 2
+            && lines[0].starts_with("[test-plugin ")
+            && lines[0].ends_with("] noise one")
+            && lines[1].ends_with("] noise two"),
+        "{err}"
+    );
+    // A plugin that exits before it connects: its lines, then goproc's own.
     let out = run_on(
         &["-v", "describe"],
         &[RUST_PLUGIN.to_string(), "exit-at-once".into()],
