@@ -15,6 +15,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
             "tests/contracts/everything.rs",
             "tests/contracts/host_services.rs",
             "tests/contracts/streams.rs",
+            "tests/contracts/stats.rs",
             "examples/calculator/contract.rs",
         ],
     );
@@ -23,10 +24,12 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         pythonpath.clone(),
         vec![
             pythonpath.join("goproc_stubs"),
+            root.join("tests/python/counter_plugin.py"),
             root.join("tests/python/everything_plugin.py"),
             root.join("tests/python/faulty_calculator.py"),
             root.join("tests/python/golden_roundtrip.py"),
             root.join("tests/python/guest_plugin.py"),
+            root.join("tests/python/print_schemas.py"),
             root.join("tests/python/stream_guest_plugin.py"),
             root.join("tests/python/streams_plugin.py"),
             root.join("tests/python/test_runtime.py"),

@@ -13,6 +13,9 @@ mod everything;
 #[path = "contracts/meter.rs"]
 #[allow(dead_code)]
 mod meter;
+#[path = "contracts/streams.rs"]
+#[allow(dead_code)]
+mod streams;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -194,6 +197,55 @@ async fn a_host_contract_the_plugin_requires_is_compared_too() {
 }
 
 #[tokio::test]
+async fn a_hello_without_one_schema_per_contract_is_refused() {
+    let err = builder("schemas-missing", &["schemas-missing"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "handshake with plugin `schemas-missing` failed: its hello lists 1 contracts and 0 \
+         required host contracts but 0 schemas; it must state one schema per contract (an empty \
+         one when it cannot)"
+    );
+}
+
+#[tokio::test]
+async fn a_schema_that_does_not_read_is_refused_saying_where() {
+    let err = builder("schema-unreadable", &["schema-unreadable"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "handshake with plugin `schema-unreadable` failed: its schema of contract Calculator \
+             does not read: "
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_that_states_no_schema_is_checked_by_its_fingerprint() {
+    let plugin = builder("schema-empty", &["schema-empty"])
+        .contract::<CalculatorClient>()
+        .spawn()
+        .await
+        .expect("the fingerprints match, so it is served");
+    let calc: CalculatorClient = plugin.client().expect("a client");
+    assert_eq!(calc.add(1, 2).await.unwrap(), 3);
+    let err = plugin.schema("Calculator").expect_err("no schema stated");
+    assert_eq!(
+        err.to_string(),
+        "plugin `schema-empty` has no schema of contract Calculator: its runtime could not \
+         state it (a type it could not trace)"
+    );
+}
+
+#[tokio::test]
 async fn a_plugin_describes_its_contracts_with_their_docs() {
     let plugin = builder("calculator", &["calculator"])
         .contract::<CalculatorClient>()
@@ -269,4 +321,36 @@ fn the_rust_schema_of_the_type_table_is_the_generators_byte_for_byte() {
         s.methods.iter().map(|m| m.docs.clone()).collect()
     };
     assert_eq!(method_docs(traced), method_docs(&generated));
+}
+
+#[test]
+fn stream_and_event_contracts_trace_as_the_generator_prints_them() {
+    type SchemaFn = fn() -> &'static Result<goproc::schema::ContractSchema, String>;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/contracts/streams.rs");
+    let model = goproc_codegen::model::schema::load(&[path]).expect("the contract file reads");
+    let rust: [(&str, SchemaFn); 4] = [
+        ("Streams", streams::StreamsClient::CONTRACT.schema),
+        ("EventProbe", streams::EventProbeClient::CONTRACT.schema),
+        ("StreamGuest", streams::StreamGuestClient::CONTRACT.schema),
+        (
+            "Telemetry",
+            <streams::TelemetryEvents as goproc::EventContract>::SCHEMA,
+        ),
+    ];
+    assert_eq!(model.contracts.len(), rust.len());
+    for (name, schema) in rust {
+        let source = model
+            .contracts
+            .iter()
+            .find(|c| c.contract.name == name)
+            .unwrap_or_else(|| panic!("{name} in the file"));
+        let generated = goproc_codegen::canonical::from_model(&source.contract, &model.types)
+            .expect("the model gives a schema");
+        let traced = schema().as_ref().expect("the types trace");
+        assert_eq!(
+            traced.canonical_text(),
+            generated.canonical_text(),
+            "{name}"
+        );
+    }
 }

@@ -168,7 +168,7 @@ macro_rules! host_services_tests {
         #[tokio::test]
         async fn a_plugin_requiring_another_version_of_a_host_contract_is_refused_at_the_handshake()
         {
-            host_services_support::refused_on_another_version(builder()).await;
+            host_services_support::refused_on_another_fingerprint(builder()).await;
         }
     };
 }
@@ -314,9 +314,7 @@ pub async fn refused_when_not_served(builder: PluginBuilder) {
     );
 }
 
-/// The host serves an older `HostApi` (its `put` answers nothing): both
-/// sides state their schema, so the refusal names the method that differs.
-pub async fn refused_on_another_version(builder: PluginBuilder) {
+pub async fn refused_on_another_fingerprint(builder: PluginBuilder) {
     struct OldHost;
     impl host_api_changed::HostApi for OldHost {
         async fn get(&self, _key: String) -> Option<String> {
@@ -330,24 +328,27 @@ pub async fn refused_on_another_version(builder: PluginBuilder) {
         .await
         .expect_err("the host serves another HostApi");
     let text = err.to_string();
+    let ours = <host_api_changed::HostApiClient as goproc::Client>::CONTRACT;
+    let theirs = <host_services::HostApiClient as goproc::Client>::CONTRACT;
     match &err {
-        Error::SchemaMismatch {
-            contract,
-            difference,
-            ..
-        } => {
-            assert_eq!(contract, "HostApi", "{text}");
-            assert_eq!(
-                difference,
-                "HostApi.put: the host has no return value, the plugin has return type \
-                 Option<String>",
+        // A plugin that states its schema (protocol 4): the difference.
+        Error::SchemaMismatch { contract, .. } => {
+            assert_eq!(contract, "HostApi");
+            assert!(
+                text.ends_with(
+                    "disagrees on HostApi.put: the host has no return value, the plugin has \
+                     return type Option<String>; rebuild the plugin or regenerate its stubs"
+                ),
                 "{text}"
             );
         }
-        other => panic!("expected SchemaMismatch, got {other:?}"),
+        // One that does not: both fingerprints.
+        Error::Handshake { .. } => assert!(
+            text.contains("HostApi")
+                && text.contains(ours.short_fingerprint())
+                && text.contains(theirs.short_fingerprint()),
+            "the refusal names the contract and both fingerprints: {text}"
+        ),
+        other => panic!("expected a refusal at the handshake, got {other}"),
     }
-    assert!(
-        text.ends_with("; rebuild the plugin or regenerate its stubs"),
-        "{text}"
-    );
 }

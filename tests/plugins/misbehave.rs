@@ -46,6 +46,39 @@ pub async fn run(role: &str) {
                 .expect("hello");
             linger(s).await;
         }
+        // Protocol 4 hellos whose schemas are wrong: one short (none for
+        // its one contract), or one that does not read.
+        "schemas-missing" | "schema-unreadable" => {
+            let mut s = connect().await;
+            let mut hello = Hello {
+                protocol_max: 4,
+                ..hello()
+            };
+            if role == "schema-unreadable" {
+                hello.schemas = vec!["contract Calculator {\n    fn add(".into()];
+            }
+            write_frame(&mut s, Kind::Hello, &hello)
+                .await
+                .expect("hello");
+            linger(s).await;
+        }
+        // A protocol 4 hello that states no schema (an empty text): the
+        // host compares fingerprints only, and serves it.
+        "schema-empty" => {
+            answer_first_request_as(
+                Hello {
+                    protocol_max: 4,
+                    schemas: vec![String::new()],
+                    ..hello()
+                },
+                |id| {
+                    let mut f = FrameBuf::new(Kind::Response, id);
+                    codec::encode_into(&3i64, f.body_mut()).expect("an answer");
+                    f.finish(u32::MAX).expect("small")
+                },
+            )
+            .await
+        }
         // Answers the first request with a frame header claiming 2 GiB.
         "huge-frame" => {
             answer_first_request(|_id| {
@@ -322,7 +355,11 @@ async fn handshake_as(hello: Hello) -> (UnixStream, ()) {
 }
 
 async fn answer_first_request(answer: impl FnOnce(u64) -> Vec<u8>) {
-    let (mut s, _) = handshake().await;
+    answer_first_request_as(hello(), answer).await
+}
+
+async fn answer_first_request_as(hello: Hello, answer: impl FnOnce(u64) -> Vec<u8>) {
+    let (mut s, _) = handshake_as(hello).await;
     let (header, _) = read_frame(&mut s, u32::MAX).await.expect("request");
     s.write_all(&answer(header.id)).await.expect("answer");
     linger(s).await;

@@ -930,7 +930,7 @@ async def the_golden_welcomes_are_read(frames: dict[str, bytes]) -> None:
     assert plugin.welcomed and not plugin.finished.done()
     assert (plugin.max_frame, plugin.host_contracts) == (16 << 20, {"Store": (0, "5b7e")})
     assert plugin.protocol == 3
-    # A WELCOME of version 1 ends the start: this runtime speaks versions 2 and 3.
+    # A WELCOME of version 1 ends the start: this runtime speaks versions 2 to 4.
     plugin = rt._Plugin([], b"")
     plugin.connection_made(FakeTransport())
     feed(plugin, frames["WELCOME protocol 1"])

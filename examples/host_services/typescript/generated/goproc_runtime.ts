@@ -1,6 +1,7 @@
-// goproc TypeScript runtime: frames, the bincode codec, the handshake, the
-// serve loop, the calls to the host's contracts, streams and events
-// (docs/WIRE.md). Written by
+// goproc TypeScript runtime: frames, the bincode codec, the handshake (with
+// the contracts' schemas), the serve loop, the calls to the host's contracts,
+// streams, events and the describe request (docs/WIRE.md, versions 2 to 4).
+// Written by
 // goproc-codegen next to the generated modules; Node built-ins only. Do not
 // edit: regenerate instead.
 
@@ -62,7 +63,7 @@ const SCHEMAS_PROTOCOL = 4;
 /**
  * The built-in introspection contract's number in a REQUEST; its one method,
  * describe (number 0), answers with the documented schema of each contract
- * served (docs/WIRE.md, "Describe").
+ * served (docs/WIRE.md, "Introspection").
  */
 export const INTROSPECTION_CONTRACT = 0xffffffff;
 /** The describe method of the introspection contract. */

@@ -2,10 +2,10 @@
 
 This module is written out by `goproc-codegen --lang python` next to the
 modules it generates from Rust contract traits. It implements the goproc wire
-protocol, versions 2 and 3 (`docs/WIRE.md`): frames, the bincode `standard`
-value encoding, the handshake, the loop that serves calls, the plugin's own
-calls to the contracts its host serves, streams with credit flow control,
-and events.
+protocol, versions 2 to 4 (`docs/WIRE.md`): frames, the bincode `standard`
+value encoding, the handshake (with the contracts' schemas), the loop that
+serves calls, the plugin's own calls to the contracts its host serves,
+streams with credit flow control, events, and the describe request.
 
 A plugin implements the contract's abstract class and calls the generated
 `serve(impl)`; several contracts are served together with
@@ -72,7 +72,7 @@ PROTOCOL_STREAMS = 3
 PROTOCOL_SCHEMAS = 4
 # The built-in introspection contract's number in a REQUEST, and its one
 # method: describe, answered with the documented schema of each contract
-# served (docs/WIRE.md, "Describe").
+# served (docs/WIRE.md, "Introspection").
 INTROSPECTION_CONTRACT = 0xFFFF_FFFF
 DESCRIBE_METHOD = 0
 RUNTIME = "goproc-python 0.1.0"
