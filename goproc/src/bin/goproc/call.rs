@@ -29,8 +29,8 @@ Examples:
   goproc call --contract src/contract.rs -- ./older-plugin Calculator.add 40 2
 
 The answer is printed as JSON on stdout. A domain error (the Err of a method returning Result)
-is printed as `domain error: <json>` on stderr, with exit status 3. See docs/CONTRACTS.md (JSON)
-for how each type is written.")]
+is printed as `domain error: <json>` on stderr, with exit status 3. docs/CONTRACTS.md, section
+\"Calls by name with JSON\", says how each type is written.")]
 pub struct Args {
     /// All the arguments as one JSON array, or an object by argument name.
     #[arg(long, value_name = "JSON")]
