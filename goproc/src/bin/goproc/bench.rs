@@ -4,16 +4,15 @@
 mod report;
 mod run;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cmdline::{parse_duration, split_at_method, Words};
+use crate::cmdline::parse_duration;
 use crate::failure::Failure;
-use crate::prepare::{from_file, one_way, prepare};
-use crate::start::{start, stop, Options};
+use crate::prepare::CallArgs;
+use crate::start::stop;
 use run::Counter;
 
 const EXAMPLE: &str = "goproc bench -c 128 -d 10s -- ./my-plugin Calculator.add 40 2";
@@ -43,41 +42,17 @@ pub struct Args {
     #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
     warmup: Duration,
 
-    /// All the arguments as one JSON array, or an object by argument name.
-    #[arg(long, value_name = "JSON")]
-    json: Option<String>,
-
-    /// Read the contract from this Rust file (or crate folder) instead of
-    /// asking the plugin: for a plugin that cannot state its schema.
-    #[arg(long, value_name = "PATH")]
-    contract: Option<PathBuf>,
-
-    /// Each call's deadline; default 30s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    timeout: Option<Duration>,
-
     #[command(flatten)]
-    words: Words,
+    call: CallArgs,
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
-    let words = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
-    let call = split_at_method(words, EXAMPLE).map_err(Failure::new)?;
     if args.concurrency == 0 {
         return Err(Failure::new("--concurrency must be at least 1"));
     }
-    one_way(args.json.as_deref(), &call)?;
-    let from_file = from_file(args.contract.as_deref(), &call)?;
-    let plugin = start(
-        call.command,
-        Options {
-            verbose,
-            call_timeout: args.timeout,
-        },
-    )
-    .await?;
+    let started = args.call.start(EXAMPLE, verbose).await?;
     let measured = async {
-        let prepared = prepare(&plugin, &call, args.json.as_deref(), from_file.as_ref())?;
+        let prepared = started.prepare()?;
         // One call first: a method that cannot be called fails here, once,
         // with its full message, instead of as a count of errors.
         prepared
@@ -102,7 +77,8 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     }
     .await;
     let summary = {
-        let path = call.path.to_string();
+        let plugin = &started.plugin;
+        let path = started.call.path.to_string();
         let setup = report::Setup {
             method: &path,
             concurrency: args.concurrency,
@@ -113,7 +89,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
         };
         measured.map(|tally| report::summary(&setup, &tally))
     };
-    stop(plugin).await;
+    stop(started.plugin).await;
     print!("{}", summary?);
     Ok(())
 }

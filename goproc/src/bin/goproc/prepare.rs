@@ -2,17 +2,84 @@
 //! the plugin's own), the arguments from `--json` or the words after the
 //! method, encoded once. `call` sends it once, `bench` many times.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use goproc::schema::ContractSchema;
 use goproc::{Plugin, PreparedCall};
 use serde_json::Value;
 
-use crate::cmdline::{positional_args, Invocation};
+use crate::cmdline::{parse_duration, positional_args, split_at_method, Invocation, Words};
 use crate::failure::Failure;
+use crate::start::{start, Options};
+
+/// What `call` and `bench` both take: how the arguments and the contract
+/// are given, each call's deadline, and the plugin command with the method
+/// and its arguments after `--`.
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// All the arguments as one JSON array, or an object by argument name.
+    #[arg(long, value_name = "JSON")]
+    json: Option<String>,
+
+    /// Read the contract from this Rust file (or crate folder) instead of
+    /// asking the plugin: for a plugin that cannot state its schema.
+    #[arg(long, value_name = "PATH")]
+    contract: Option<PathBuf>,
+
+    /// Each call's deadline (`5s`, `500ms`); default 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    #[command(flatten)]
+    words: Words,
+}
+
+/// A started plugin and the call the command line names, with the contract
+/// file's schema when `--contract` gives one.
+pub struct Started<'a> {
+    pub plugin: Plugin,
+    pub call: Invocation<'a>,
+    from_file: Option<ContractSchema>,
+    json: Option<&'a str>,
+}
+
+impl CallArgs {
+    /// Reads the plugin command, the method and its arguments (`example` is
+    /// a whole command line shown when they are missing), refuses arguments
+    /// given two ways, loads `--contract`, and starts the plugin.
+    pub async fn start(&self, example: &str, verbose: bool) -> Result<Started<'_>, Failure> {
+        let words = self.words.after_dashes(example).map_err(Failure::new)?;
+        let call = split_at_method(words, example).map_err(Failure::new)?;
+        let json = self.json.as_deref();
+        one_way(json, &call)?;
+        let from_file = from_file(self.contract.as_deref(), &call)?;
+        let plugin = start(
+            call.command,
+            Options {
+                verbose,
+                call_timeout: self.timeout,
+            },
+        )
+        .await?;
+        Ok(Started {
+            plugin,
+            call,
+            from_file,
+            json,
+        })
+    }
+}
+
+impl Started<'_> {
+    /// The call with its arguments encoded, ready to send.
+    pub fn prepare(&self) -> Result<PreparedCall, Failure> {
+        prepare(&self.plugin, &self.call, self.json, self.from_file.as_ref())
+    }
+}
 
 /// Refuses arguments given both with `--json` and as words.
-pub fn one_way(json: Option<&str>, call: &Invocation<'_>) -> Result<(), Failure> {
+fn one_way(json: Option<&str>, call: &Invocation<'_>) -> Result<(), Failure> {
     if json.is_some() && !call.args.is_empty() {
         return Err(Failure::new(format!(
             "arguments both in --json and after {}; give them one way",
@@ -23,7 +90,7 @@ pub fn one_way(json: Option<&str>, call: &Invocation<'_>) -> Result<(), Failure>
 }
 
 /// The contract named by the method path, from `--contract` when given.
-pub fn from_file(
+fn from_file(
     contract: Option<&Path>,
     call: &Invocation<'_>,
 ) -> Result<Option<ContractSchema>, Failure> {
@@ -34,7 +101,7 @@ pub fn from_file(
 
 /// The call with its arguments encoded through the contract's schema: the
 /// contract file's when one is given, otherwise the one the plugin states.
-pub fn prepare(
+fn prepare(
     plugin: &Plugin,
     call: &Invocation<'_>,
     json: Option<&str>,
