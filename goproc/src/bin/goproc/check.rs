@@ -35,14 +35,7 @@ pub struct Args {
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     let command = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
     let expected = contract_file::load(&args.contract)?;
-    let plugin = start(
-        command,
-        Options {
-            verbose,
-            call_timeout: None,
-        },
-    )
-    .await?;
+    let plugin = start(command, Options::default_deadline(verbose)).await?;
     let mut differing = 0;
     for FileContract {
         schema,

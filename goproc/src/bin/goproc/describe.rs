@@ -34,14 +34,7 @@ pub struct Args {
 
 pub async fn run(args: Args, verbose: bool) -> Result<(), Failure> {
     let command = args.words.after_dashes(EXAMPLE).map_err(Failure::new)?;
-    let plugin = start(
-        command,
-        Options {
-            verbose,
-            call_timeout: None,
-        },
-    )
-    .await?;
+    let plugin = start(command, Options::default_deadline(verbose)).await?;
     let described = plugin.describe().await;
     stop(plugin).await;
     let schemas = described.map_err(|e| Failure::from_error(&e))?;

@@ -17,6 +17,17 @@ pub struct Options {
     pub call_timeout: Option<Duration>,
 }
 
+impl Options {
+    /// Each call with the runtime's default deadline, for the commands that
+    /// take no `--timeout`.
+    pub fn default_deadline(verbose: bool) -> Options {
+        Options {
+            verbose,
+            call_timeout: None,
+        }
+    }
+}
+
 /// Starts `command` (a program and its arguments) as a host would.
 pub async fn start(command: &[String], options: Options) -> Result<Plugin, Failure> {
     let (program, args) = command
