@@ -363,20 +363,10 @@ async fn a_stale_typescript_stub_is_refused_naming_the_first_difference() {
     )
     .expect("copying the plugin");
     common::node::mark_es_modules(&build);
-    common::node::tsc(&[
-        "--strict",
-        "--target",
-        "ES2022",
-        "--module",
-        "NodeNext",
-        "--moduleResolution",
-        "NodeNext",
-        "--types",
-        "node",
-        "--typeRoots",
-        &common::node::type_roots(),
-        &build.join("calculator_behaviour.ts").display().to_string(),
-    ]);
+    common::node::tsc_strict(
+        &[],
+        &[build.join("calculator_behaviour.ts").display().to_string()],
+    );
 
     let result = goproc::Plugin::builder(common::node::node())
         .arg(build.join("calculator_behaviour.js"))

@@ -54,22 +54,7 @@ fn build_counters(dir: &Path, contracts: &[(&str, PathBuf)]) -> Vec<PathBuf> {
         sources.push(source.display().to_string());
     }
     common::node::mark_es_modules(dir);
-    let type_roots = common::node::type_roots();
-    let mut args = vec![
-        "--strict",
-        "--target",
-        "ES2022",
-        "--module",
-        "NodeNext",
-        "--moduleResolution",
-        "NodeNext",
-        "--types",
-        "node",
-        "--typeRoots",
-        &type_roots,
-    ];
-    args.extend(sources.iter().map(String::as_str));
-    common::node::tsc(&args);
+    common::node::tsc_strict(&[], &sources);
     contracts
         .iter()
         .map(|(name, _)| dir.join(name).join("counter_plugin.js"))

@@ -32,30 +32,19 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
             files.len() >= 2,
             "expected the runtime and a module: {files:?}"
         );
-        let type_roots = common::node::type_roots();
-        let mut args = vec![
-            "--strict",
-            "--noUnusedLocals",
-            "--noUnusedParameters",
-            "--noImplicitReturns",
-            "--noUncheckedIndexedAccess",
-            "--exactOptionalPropertyTypes",
-            "--noFallthroughCasesInSwitch",
-            "--noPropertyAccessFromIndexSignature",
-            "--target",
-            "ES2022",
-            "--module",
-            "NodeNext",
-            "--moduleResolution",
-            "NodeNext",
-            "--types",
-            "node",
-            "--typeRoots",
-            &type_roots,
-            "--noEmit",
-        ];
-        args.extend(files.iter().map(String::as_str));
-        common::node::tsc(&args);
+        common::node::tsc_strict(
+            &[
+                "--noUnusedLocals",
+                "--noUnusedParameters",
+                "--noImplicitReturns",
+                "--noUncheckedIndexedAccess",
+                "--exactOptionalPropertyTypes",
+                "--noFallthroughCasesInSwitch",
+                "--noPropertyAccessFromIndexSignature",
+                "--noEmit",
+            ],
+            &files,
+        );
     }
 }
 

@@ -67,6 +67,29 @@ pub fn tsc(args: &[&str]) {
     );
 }
 
+/// Compiles `files` with the pinned `tsc --strict` for Node (ES2022, Node's
+/// ES modules, Node's types from the toolchain), with the options `extra`
+/// on top; panics with tsc's output when it fails.
+pub fn tsc_strict(extra: &[&str], files: &[String]) {
+    let type_roots = type_roots();
+    let mut args = vec![
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "NodeNext",
+        "--moduleResolution",
+        "NodeNext",
+        "--types",
+        "node",
+        "--typeRoots",
+        &type_roots,
+    ];
+    args.extend_from_slice(extra);
+    args.extend(files.iter().map(String::as_str));
+    tsc(&args);
+}
+
 /// The `@types` folder of the toolchain, for `typeRoots`.
 pub fn type_roots() -> String {
     toolchain()
