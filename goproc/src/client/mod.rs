@@ -15,7 +15,7 @@ mod streams;
 
 use crate::contract::{find_contract, names, short, NotListed};
 use crate::driver::{CallFailure, Connection};
-use crate::metrics::{CallMeter, ContractRecorder};
+use crate::metrics::{CallMeter, ContractNames, ContractRecorder};
 use crate::wire::codec;
 use crate::wire::messages::ContractRef;
 use crate::wire::messages::RequestHead;
@@ -304,7 +304,11 @@ impl ClientHandle {
     where
         A: Serialize + Sync + ?Sized,
     {
-        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let mut meter = CallMeter::start(
+            &ContractNames::Typed(self.contract),
+            method,
+            self.metrics.as_deref(),
+        );
         let answer = match meter.span().cloned() {
             None => self.send_call(method, args, args_size, &mut meter).await,
             // Boxed: only when a subscriber wants the span, and the

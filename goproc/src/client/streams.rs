@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{deadline_ms, ClientHandle, Route};
 use crate::driver::{CallFailure, Connection, DecodeItem, EncodeItem, OpenCall, StreamCall};
-use crate::metrics::CallMeter;
+use crate::metrics::{CallMeter, ContractNames};
 use crate::wire::codec;
 use crate::wire::messages::RequestHead;
 use crate::{Error, Stream};
@@ -116,7 +116,11 @@ impl ClientHandle {
     {
         let handle = self.clone();
         let timeout = self.timeout();
-        let mut meter = CallMeter::start_owned(self.contract, method, self.metrics.clone());
+        let mut meter = CallMeter::start_owned(
+            &ContractNames::Typed(self.contract),
+            method,
+            self.metrics.clone(),
+        );
         let opening: Opening = Box::pin(async move {
             let sends_args = arg_stream.is_some();
             let opened = handle
@@ -159,7 +163,11 @@ impl ClientHandle {
         R: DeserializeOwned,
     {
         let timeout = self.timeout();
-        let mut meter = CallMeter::start(self.contract, method, self.metrics.as_deref());
+        let mut meter = CallMeter::start(
+            &ContractNames::Typed(self.contract),
+            method,
+            self.metrics.as_deref(),
+        );
         let result = async {
             let mut opened = self.open(method, args, false, true, &mut meter).await?;
             opened.call.send_args(arg_stream, encode);

@@ -11,7 +11,7 @@ use crate::client::{Client, ClientHandle};
 use crate::contract::{check_contract, check_schema};
 use crate::driver::Connection;
 use crate::json::{self, PreparedCall};
-use crate::metrics::{PluginMetrics, Recorder};
+use crate::metrics::{ContractNames, PluginMetrics, Recorder};
 use crate::schema::{parse_schemas, ContractSchema};
 use crate::wire::messages::{ContractRef, Hello, HelloList};
 use crate::wire::{INTROSPECTION_CONTRACT, PROTOCOL_MAX, SCHEMAS_SINCE};
@@ -43,7 +43,8 @@ struct Inner {
     /// `schemas`, read back the first time one is asked for.
     parsed: OnceLock<Vec<Result<ContractSchema, String>>>,
     conn: Arc<Connection>,
-    /// The calls made through its clients, by contract (announced order).
+    /// The calls made through its clients and by name, by contract
+    /// (announced order).
     metrics: Recorder,
     exit: watch::Receiver<Option<Exit>>,
     /// Dropped with the last handle: the supervisor kills the process.
@@ -103,15 +104,18 @@ impl Plugin {
     pub fn client<C: Client>(&self) -> Result<C, Error> {
         let index = self.contract_index(C::CONTRACT)?;
         let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
-        let recorder = self.inner.metrics.contract(index as usize, C::CONTRACT);
+        let recorder =
+            (self.inner.metrics).contract(index as usize, || ContractNames::Typed(C::CONTRACT));
         let handle =
             ClientHandle::new(self.inner.conn.clone(), index, C::CONTRACT, owner).metered(recorder);
         Ok(C::from_handle(handle.with_timeout(self.inner.call_timeout)))
     }
 
-    /// The calls made so far through this plugin's clients: finished, in
-    /// flight, failed by why, and latencies, by contract and method. A
-    /// snapshot to export; counting goes on meanwhile.
+    /// The calls made so far to this plugin, through its clients and by
+    /// name with JSON ([`Plugin::call_json`], [`PreparedCall`]): finished,
+    /// in flight, failed by why, and latencies, by contract and method. A
+    /// snapshot to export; counting goes on meanwhile. ([`Plugin::describe`]
+    /// is not counted: it asks the runtime, not a contract the plugin serves.)
     ///
     /// ```no_run
     /// # fn run(plugin: &goproc::Plugin) {
@@ -403,10 +407,19 @@ impl Plugin {
                 contract: schema.name.clone(),
                 served: inner.contracts.iter().map(|c| c.name.clone()).collect(),
             })?;
+        // Counted with the typed clients of the same contract, under the
+        // names the plugin stated when it stated any (they are the typed
+        // client's too: `Plugin::client` checks them), else the given
+        // schema's. A method a given schema has past the plugin's own is
+        // traced but not counted (the plugin answers it has no such method).
+        let metrics = inner.metrics.contract(index, || {
+            ContractNames::of_schema(self.schema(&schema.name).unwrap_or(schema))
+        });
         let target = json::Target {
             plugin: self.clone(),
             conn: inner.conn.clone(),
             contract_index: index as u32,
+            metrics,
             timeout: inner.call_timeout,
             given,
         };

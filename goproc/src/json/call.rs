@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::schema::{ContractSchema, MethodSchema, Type};
 
 use crate::client::call_encoded;
 use crate::driver::Connection;
+use crate::metrics::{CallMeter, ContractRecorder};
 use crate::{Error, Plugin};
 
 /// One method of a plugin with its arguments already encoded from JSON.
@@ -27,6 +29,8 @@ pub struct PreparedCall {
     conn: Arc<Connection>,
     contract: Arc<str>,
     contract_index: u32,
+    /// The plugin's counters of the contract, shared with its typed clients.
+    metrics: Arc<ContractRecorder>,
     method: u32,
     /// `Contract.method`, for errors.
     method_path: Arc<str>,
@@ -53,6 +57,8 @@ pub(crate) struct Target {
     pub(crate) conn: Arc<Connection>,
     /// The contract's index in the plugin's HELLO.
     pub(crate) contract_index: u32,
+    /// The plugin's counters of the contract.
+    pub(crate) metrics: Arc<ContractRecorder>,
     pub(crate) timeout: Option<Duration>,
     /// The schema the caller gave, if not the plugin's own.
     pub(crate) given: Option<Arc<ContractSchema>>,
@@ -96,6 +102,7 @@ impl PreparedCall {
             conn: target.conn,
             contract: schema.name.as_str().into(),
             contract_index: target.contract_index,
+            metrics: target.metrics,
             method: index,
             method_path: format!("{}.{method}", schema.name).into(),
             args: args.into(),
@@ -126,11 +133,11 @@ impl PreparedCall {
     /// `Err(e)` of a method declared `-> Result<T, E>`) is
     /// [`Error::Domain`], with `e` as JSON.
     pub async fn call(&self) -> Result<Value, Error> {
-        let body = self.send().await?;
-        match self.read(&body)? {
+        self.metered(|body| match self.read(&body)? {
             Ok(value) => Ok(value),
             Err(error) => Err(self.domain(error)),
-        }
+        })
+        .await
     }
 
     /// Sends the call and returns its answer's bytes, not converted to
@@ -138,15 +145,32 @@ impl PreparedCall {
     /// conversion. A domain error is still [`Error::Domain`] (only then is
     /// the answer decoded).
     pub async fn call_raw(&self) -> Result<Vec<u8>, Error> {
-        let body = self.send().await?;
-        // A `Result` is its variant index first: 0 is Ok, 1 is Err.
-        let is_result = matches!(self.method()?.1.ret, Type::Result(..));
-        if is_result && body.first() != Some(&0) {
-            if let Err(error) = self.read(&body)? {
-                return Err(self.domain(error));
+        self.metered(|body| {
+            // A `Result` is its variant index first: 0 is Ok, 1 is Err.
+            let is_result = matches!(self.method()?.1.ret, Type::Result(..));
+            if is_result && body.first() != Some(&0) {
+                if let Err(error) = self.read(&body)? {
+                    return Err(self.domain(error));
+                }
             }
-        }
-        Ok(body)
+            Ok(body)
+        })
+        .await
+    }
+
+    /// Sends the call, reads its answer with `read`, and counts it in the
+    /// plugin's metrics and a `goproc.call` span as a typed client's call
+    /// is counted: an [`Error::Domain`] from `read` is a domain error.
+    async fn metered<T>(&self, read: impl FnOnce(Vec<u8>) -> Result<T, Error>) -> Result<T, Error> {
+        let recorder = &*self.metrics;
+        let meter = CallMeter::start(&recorder.names, self.method, Some(recorder));
+        let answer = match meter.span().cloned() {
+            None => self.send().await,
+            Some(span) => self.send().instrument(span).await,
+        };
+        let result = answer.and_then(read);
+        meter.finish(&result, false);
+        result
     }
 
     /// The contract's schema (looked up each time: the plugin's is kept

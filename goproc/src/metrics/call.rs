@@ -9,9 +9,10 @@ use tracing::field::Empty;
 use tracing::Span;
 
 use super::clock;
+use super::names::ContractNames;
 use super::recorder::ContractRecorder;
 use super::ErrorKind;
-use crate::{ContractInfo, Error};
+use crate::Error;
 
 /// The counters a call is counted in.
 enum Counted<'a> {
@@ -41,11 +42,11 @@ impl CallMeter<'static> {
     /// [`CallMeter::start`] for a call that outlives its client's borrow
     /// (a stream call).
     pub(crate) fn start_owned(
-        contract: &'static ContractInfo,
+        names: &ContractNames,
         method: u32,
         recorder: Option<Arc<ContractRecorder>>,
     ) -> Self {
-        let mut meter = CallMeter::start(contract, method, None);
+        let mut meter = CallMeter::start(names, method, None);
         if let Some(recorder) = recorder {
             meter.count_in(recorder);
         }
@@ -54,19 +55,20 @@ impl CallMeter<'static> {
 }
 
 impl<'a> CallMeter<'a> {
-    /// Starts measuring a call of `method`, counted in `recorder` if given
-    /// (a pool's calls are counted once an instance is picked:
-    /// [`CallMeter::count_in`]).
+    /// Starts measuring a call of `method` of the contract `names` names,
+    /// counted in `recorder` if given (a pool's calls are counted once an
+    /// instance is picked: [`CallMeter::count_in`]).
     pub(crate) fn start(
-        contract: &'static ContractInfo,
+        names: &ContractNames,
         method: u32,
         recorder: Option<&'a ContractRecorder>,
     ) -> Self {
+        // The names are read only when a subscriber wants the span.
         let span = tracing::debug_span!(
             target: "goproc::call",
             "goproc.call",
-            contract = contract.name,
-            method = contract.methods.get(method as usize).copied().unwrap_or("?"),
+            contract = names.contract(),
+            method = names.method(method),
             plugin = Empty,
             pid = Empty,
             outcome = Empty,

@@ -1,5 +1,6 @@
 //! Call metrics: what [`crate::Plugin::metrics`] and [`crate::Pool::metrics`]
-//! return. Every call a host makes through a plugin's or a pool's client is
+//! return. Every call a host makes through a plugin's or a pool's client,
+//! or to a plugin by name with JSON ([`crate::Plugin::call_json`]), is
 //! counted (a few relaxed atomic adds, no lock) by contract and method:
 //! finished calls, calls in flight, errors by kind and a latency histogram.
 //! A snapshot is plain owned data, to hand to whatever metrics system the
@@ -9,9 +10,11 @@
 mod call;
 mod clock;
 mod histogram;
+mod names;
 mod recorder;
 
 pub(crate) use call::CallMeter;
+pub(crate) use names::ContractNames;
 pub(crate) use recorder::{ContractRecorder, Recorder};
 
 use std::time::Duration;
@@ -39,6 +42,8 @@ impl ErrorKind {
     pub(crate) fn of(error: &Error) -> ErrorKind {
         match error {
             Error::Timeout { .. } => ErrorKind::Timeout,
+            // A call by name with JSON answered the method's own `Err(e)`.
+            Error::Domain { .. } => ErrorKind::Domain,
             Error::Remote {
                 code: RemoteCode::Cancelled,
                 ..
@@ -80,7 +85,8 @@ pub struct ErrorCounts {
     /// answered that the call was cancelled.
     pub cancelled: u64,
     /// The method answered its own `Err(e)`: a method declared
-    /// `-> Result<T, E>` whose call completed with a domain error.
+    /// `-> Result<T, E>` whose call completed with a domain error (by name
+    /// with JSON: [`Error::Domain`]).
     pub domain: u64,
     /// The plugin answered with an error of its own ([`Error::Remote`]):
     /// its handler failed or panicked, the method was unknown, the
@@ -172,8 +178,8 @@ impl MethodMetrics {
     fn from_snapshot(s: &MethodSnapshot) -> Self {
         let h = &s.latency;
         MethodMetrics {
-            contract: s.contract.to_string(),
-            method: s.method.to_string(),
+            contract: s.contract.clone(),
+            method: s.method.clone(),
             calls: h.count(),
             in_flight: s.in_flight,
             errors: ErrorCounts::from_counts(&s.errors),
@@ -193,8 +199,9 @@ impl MethodMetrics {
 /// [`crate::Plugin::metrics`] or [`PoolMetrics::instances`].
 ///
 /// Counted are the calls made through clients got from the plugin (or the
-/// pool), by every contract a client was made for; every method of such a
-/// contract is listed, called or not.
+/// pool) and, for a plugin, by name with JSON ([`crate::Plugin::call_json`],
+/// [`crate::PreparedCall`]), by every contract so called; every method of
+/// such a contract is listed, called or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PluginMetrics {
     /// The plugin's name.

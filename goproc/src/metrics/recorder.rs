@@ -4,8 +4,8 @@
 
 use super::clock;
 use super::histogram::{Histogram, HistogramSnapshot};
+use super::names::ContractNames;
 use super::ErrorKind;
-use crate::ContractInfo;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -43,20 +43,24 @@ impl Recorder {
         }
     }
 
-    /// The counters of contract number `index`, made the first time.
+    /// The counters of contract number `index`, made the first time with
+    /// the names `names` gives. Whoever calls the contract first (a typed
+    /// client, a call by name) names it; both count in the same counters,
+    /// by the method numbers the wire carries.
     pub(crate) fn contract(
         &self,
         index: usize,
-        info: &'static ContractInfo,
+        names: impl FnOnce() -> ContractNames,
     ) -> Arc<ContractRecorder> {
         self.contracts[index]
             .get_or_init(|| {
+                let names = names();
                 Arc::new(ContractRecorder {
-                    info,
-                    identity: self.identity.clone(),
-                    methods: (0..info.methods.len())
+                    methods: (0..names.method_count())
                         .map(|_| MethodRecorder::new())
                         .collect(),
+                    names,
+                    identity: self.identity.clone(),
                 })
             })
             .clone()
@@ -91,7 +95,7 @@ impl Recorder {
 
 /// The counters of one contract's methods on one plugin.
 pub(crate) struct ContractRecorder {
-    pub(crate) info: &'static ContractInfo,
+    pub(crate) names: ContractNames,
     pub(crate) identity: Arc<Identity>,
     methods: Box<[MethodRecorder]>,
 }
@@ -122,22 +126,19 @@ impl ContractRecorder {
     }
 
     fn snapshot(&self, nanos_per_tick: f64) -> impl Iterator<Item = MethodSnapshot> + '_ {
-        self.methods
-            .iter()
-            .zip(self.info.methods)
-            .map(move |(m, name)| {
-                // Finished calls first: a call counted there has been counted
-                // as started before, so `in_flight` never reads negative.
-                let latency = m.latency.snapshot(nanos_per_tick);
-                let started = m.started.load(Ordering::Relaxed);
-                MethodSnapshot {
-                    contract: self.info.name,
-                    method: name,
-                    in_flight: started.saturating_sub(latency.count()),
-                    errors: std::array::from_fn(|k| m.errors[k].load(Ordering::Relaxed)),
-                    latency,
-                }
-            })
+        self.methods.iter().enumerate().map(move |(i, m)| {
+            // Finished calls first: a call counted there has been counted
+            // as started before, so `in_flight` never reads negative.
+            let latency = m.latency.snapshot(nanos_per_tick);
+            let started = m.started.load(Ordering::Relaxed);
+            MethodSnapshot {
+                contract: self.names.contract().to_string(),
+                method: self.names.method(i as u32).to_string(),
+                in_flight: started.saturating_sub(latency.count()),
+                errors: std::array::from_fn(|k| m.errors[k].load(Ordering::Relaxed)),
+                latency,
+            }
+        })
     }
 }
 
@@ -172,8 +173,8 @@ pub(crate) struct RecorderSnapshot {
 /// One method's counters at one moment.
 #[derive(Debug, Clone)]
 pub(crate) struct MethodSnapshot {
-    pub(crate) contract: &'static str,
-    pub(crate) method: &'static str,
+    pub(crate) contract: String,
+    pub(crate) method: String,
     pub(crate) in_flight: u64,
     /// By [`ErrorKind`].
     pub(crate) errors: [u64; ErrorKind::COUNT],

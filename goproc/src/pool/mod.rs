@@ -15,7 +15,7 @@ use slot::{Slot, State};
 
 use crate::client::{Balance, EncodeArgs, Routed};
 use crate::driver::CallFailure;
-use crate::metrics::{CallMeter, PoolMetrics, Recorder};
+use crate::metrics::{CallMeter, ContractNames, PoolMetrics, Recorder};
 use crate::wire::messages::RequestHead;
 use crate::{Client, ClientHandle, ContractInfo, Error, PluginBuilder};
 
@@ -202,7 +202,11 @@ impl Shared {
         loop {
             let (index, ready) = self.next_instance(deadline, timeout).await?;
             let info = self.contracts[contract];
-            meter.count_in(self.slots[index].metrics.contract(contract, info));
+            meter.count_in(
+                self.slots[index]
+                    .metrics
+                    .contract(contract, || ContractNames::Typed(info)),
+            );
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let head = RequestHead {
                 contract: ready.contract_indexes[contract],
@@ -295,7 +299,11 @@ impl Shared {
         let deadline = timeout.map(|t| Instant::now() + t);
         let (index, ready) = self.next_instance(deadline, timeout).await?;
         let info = self.contracts[contract];
-        meter.count_in(self.slots[index].metrics.contract(contract, info));
+        meter.count_in(
+            self.slots[index]
+                .metrics
+                .contract(contract, || ContractNames::Typed(info)),
+        );
         let conn = ready.conn.clone();
         let contract_index = ready.contract_indexes[contract];
         let lease = InstanceLease {
@@ -408,7 +416,11 @@ impl Pool {
             })?;
         let handle =
             ClientHandle::pooled(Arc::new(Balancer(self.shared.clone())), index, C::CONTRACT)
-                .metered(self.shared.unplaced.contract(index, C::CONTRACT));
+                .metered(
+                    self.shared
+                        .unplaced
+                        .contract(index, || ContractNames::Typed(C::CONTRACT)),
+                );
         Ok(C::from_handle(
             handle.with_timeout(self.shared.builder.default_call_timeout()),
         ))
