@@ -440,3 +440,94 @@ async fn each_call_runs_in_a_goproc_call_span_that_records_its_outcome() {
         "{timed_out}"
     );
 }
+
+#[tokio::test]
+async fn calls_by_name_with_json_are_counted_and_spanned_with_the_typed_calls() {
+    use serde_json::json;
+    let plugin = start().await;
+    let pid = plugin.pid().to_string();
+
+    // By name first: the contract's counters are made for the JSON call,
+    // then shared with the typed client made after it.
+    let fail = plugin
+        .call_json("Lifecycle.fail", json!(["on purpose"]))
+        .await
+        .expect_err("the handler panics");
+    assert!(matches!(fail, Error::Remote { .. }), "{fail}");
+    let late = plugin
+        .prepare_json("Lifecycle.sleep", json!([5_000]))
+        .expect("prepared")
+        .with_timeout(Some(Duration::from_millis(30)))
+        .call()
+        .await
+        .expect_err("past its deadline");
+    assert!(matches!(late, Error::Timeout { .. }), "{late}");
+    let life: LifecycleClient = plugin.client().expect("lifecycle client");
+    assert_eq!(life.add(1, 2).await.expect("add"), 3);
+
+    // Typed first: the JSON calls count in the typed client's counters.
+    let calc: CalculatorClient = plugin.client().expect("calculator client");
+    assert_eq!(calc.add(1, 1).await.expect("add"), 2);
+    let answer = calc.divide(1, 0).await.expect("the call succeeds");
+    assert_eq!(answer, Err(MathError::DivisionByZero));
+    for _ in 0..2 {
+        let sum = plugin.call_json("Calculator.add", json!([40, 2])).await;
+        assert_eq!(sum.expect("add by name"), json!(42));
+    }
+    let err = plugin
+        .call_json("Calculator.divide", json!([1, 0]))
+        .await
+        .expect_err("a domain error");
+    assert!(matches!(err, Error::Domain { .. }), "{err}");
+    let raw = plugin
+        .prepare_json("Calculator.add", json!([1, 2]))
+        .expect("prepared")
+        .call_raw()
+        .await
+        .expect("add by name, raw");
+    assert!(!raw.is_empty());
+
+    let m = plugin.metrics();
+    assert_eq!((m.calls, m.in_flight), (3 + 4 + 2, 0), "{m:#?}");
+    assert_eq!(
+        (m.errors.domain, m.errors.remote, m.errors.timeout),
+        (2, 1, 1)
+    );
+    assert_eq!(m.errors.total(), 4);
+    // One entry per method: both ways of calling share the counters.
+    assert_eq!(m.methods.len(), 4 + 8, "{:#?}", m.methods);
+    let add = method(&m.methods, "Calculator", "add");
+    assert_eq!((add.calls, add.errors.total()), (4, 0));
+    assert_latency_ordered(add);
+    let divide = method(&m.methods, "Calculator", "divide");
+    assert_eq!((divide.calls, divide.errors.domain), (2, 2));
+    let fail = method(&m.methods, "Lifecycle", "fail");
+    assert_eq!((fail.calls, fail.errors.remote), (1, 1));
+    let sleep = method(&m.methods, "Lifecycle", "sleep");
+    assert_eq!((sleep.calls, sleep.errors.timeout), (1, 1));
+    assert_eq!(method(&m.methods, "Lifecycle", "add").calls, 1);
+
+    // This test's spans: those of its plugin, in the order the calls ended.
+    let seen: Vec<(String, String, String)> = (spans().0.lock().expect("span log").closed)
+        .iter()
+        .filter(|f| f.get("pid") == Some(&pid))
+        .map(|f| {
+            assert_eq!(f.get("plugin").map(String::as_str), Some("metrics-probe"));
+            let field = |name: &str| f.get(name).cloned().unwrap_or_default();
+            (field("contract"), field("method"), field("outcome"))
+        })
+        .collect();
+    let expected = [
+        ("Lifecycle", "fail", "remote_error"),
+        ("Lifecycle", "sleep", "timeout"),
+        ("Lifecycle", "add", "ok"),
+        ("Calculator", "add", "ok"),
+        ("Calculator", "divide", "domain_error"),
+        ("Calculator", "add", "ok"),
+        ("Calculator", "add", "ok"),
+        ("Calculator", "divide", "domain_error"),
+        ("Calculator", "add", "ok"),
+    ]
+    .map(|(c, m, o)| (c.to_string(), m.to_string(), o.to_string()));
+    assert_eq!(seen, expected);
+}
