@@ -201,12 +201,7 @@ impl Shared {
         let mut unsent: Option<Vec<u8>> = None;
         loop {
             let (index, ready) = self.next_instance(deadline, timeout).await?;
-            let info = self.contracts[contract];
-            meter.count_in(
-                self.slots[index]
-                    .metrics
-                    .contract(contract, || ContractNames::Typed(info)),
-            );
+            self.count_on(meter, index, contract);
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let head = RequestHead {
                 contract: ready.contract_indexes[contract],
@@ -237,6 +232,17 @@ impl Shared {
     /// The least-loaded running instance, counted busy with one more call
     /// (the caller releases it), waiting until `deadline` when every
     /// instance is busy or starting.
+    /// Counts the call `meter` times in instance `index`'s counters of the
+    /// pool's contract number `contract`.
+    fn count_on(&self, meter: &mut CallMeter<'_>, index: usize, contract: usize) {
+        let info = self.contracts[contract];
+        meter.count_in(
+            self.slots[index]
+                .metrics
+                .contract(contract, || ContractNames::Typed(info)),
+        );
+    }
+
     async fn next_instance(
         self: &Arc<Self>,
         deadline: Option<Instant>,
@@ -298,12 +304,7 @@ impl Shared {
     ) -> Result<crate::client::Lease, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let (index, ready) = self.next_instance(deadline, timeout).await?;
-        let info = self.contracts[contract];
-        meter.count_in(
-            self.slots[index]
-                .metrics
-                .contract(contract, || ContractNames::Typed(info)),
-        );
+        self.count_on(meter, index, contract);
         let conn = ready.conn.clone();
         let contract_index = ready.contract_indexes[contract];
         let lease = InstanceLease {
