@@ -1215,6 +1215,13 @@ def _frame(kind: int, call_id: int, body: bytes | bytearray = b"") -> bytearray:
 _SHORT_ERROR_CHARS = 4096
 
 
+def _really_cancelled() -> bool:
+    """Whether the current task itself is being cancelled (by CANCEL or the end of the
+    connection), rather than a handler letting a CancelledError of its own escape."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
 def _error_frame(
     call_id: int, code: int, message: str, detail: str = "", max_frame: int = 0,
 ) -> bytearray:
@@ -2235,14 +2242,9 @@ class _Plugin(asyncio.BufferedProtocol):
                     raise
                 frame = _error_frame(call_id, CODE_DEADLINE_EXCEEDED, "the stream did not end before the call's deadline")
         except asyncio.CancelledError as e:
-            task = asyncio.current_task()
-            if task is None or task.cancelling() > 0:
+            if _really_cancelled():
                 raise
-            frame = _error_frame(
-                call_id, CODE_HANDLER_FAILED,
-                "the handler raised CancelledError, but the call was not cancelled",
-                "".join(traceback.format_exception(e)), self.max_frame,
-            )
+            frame = self.stray_cancel_frame(call_id, e)
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
         finally:
@@ -2255,6 +2257,15 @@ class _Plugin(asyncio.BufferedProtocol):
                 except BaseException:
                     pass
         self.finish_call(call_id, frame)
+
+    def stray_cancel_frame(self, call_id: int, e: asyncio.CancelledError) -> bytearray:
+        """The answer to a call whose handler let a CancelledError of its own
+        escape: still an answer, or the call would wait forever."""
+        return _error_frame(
+            call_id, CODE_HANDLER_FAILED,
+            "the handler raised CancelledError, but the call was not cancelled",
+            "".join(traceback.format_exception(e)), self.max_frame,
+        )
 
     def finish_call(self, call_id: int, frame: bytearray) -> None:
         """Sends the answer `frame` of the call the current task ran."""
@@ -2294,17 +2305,10 @@ class _Plugin(asyncio.BufferedProtocol):
                 result = await handler(*args)
                 frame = self.answer(call_id, spec, result)
         except asyncio.CancelledError as e:
-            task = asyncio.current_task()
-            if task is None or task.cancelling() > 0:
+            if _really_cancelled():
                 # Cancelled by CANCEL (nothing more is sent for this id) or by the end of the connection.
                 raise
-            # The handler let a CancelledError of its own escape: still an answer, or the call
-            # would wait forever.
-            frame = _error_frame(
-                call_id, CODE_HANDLER_FAILED,
-                "the handler raised CancelledError, but the call was not cancelled",
-                "".join(traceback.format_exception(e)), self.max_frame,
-            )
+            frame = self.stray_cancel_frame(call_id, e)
         except Exception as e:
             frame = self.answer_failure(call_id, spec, e)
         # A call the host cancelled sends nothing, even when its handler let
