@@ -48,7 +48,13 @@ pub(crate) async fn reload(entry: &Arc<Entry>) -> Result<ReloadReport, Error> {
         let eager = !manifest.lazy;
         let version = manifest.version.clone();
         entry.set_manifest(manifest);
-        *entry.state_mut() = State::Idle(None);
+        {
+            // A first call may have begun a start meanwhile: let it be.
+            let mut state = entry.state_mut();
+            if matches!(*state, State::Idle(_) | State::Unloaded) {
+                *state = State::Idle(None);
+            }
+        }
         let generation = if eager {
             entry.generation().await?.number
         } else {
