@@ -3,6 +3,8 @@
 
 pub(crate) mod checks;
 pub mod manifest;
+pub(crate) mod scan;
 
 pub use checks::sha256_file;
 pub use manifest::{Checksum, ContractEntry, Manifest, PoolSettings, Run, MANIFEST_FILE};
+pub use scan::{scan, Scanned};
