@@ -268,7 +268,6 @@ impl PluginBuilder {
     /// Runs `check` right before every spawn of this builder (a pool's
     /// restarts too); when it fails, its error is what `spawn()` returns and
     /// no process starts. The registry checks checksums and permissions here.
-    #[allow(dead_code)] // The registry's launcher is its caller.
     pub(crate) fn before_spawn(
         mut self,
         check: Arc<dyn Fn() -> Result<(), Error> + Send + Sync>,
@@ -472,3 +471,6 @@ async fn run_check(
         }
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests;

@@ -19,19 +19,19 @@
 //! # Ok(()) }
 //! ```
 
-pub mod checks;
+pub(crate) mod checks;
 mod entry;
 mod launch;
+pub mod manifest;
 mod reload;
-pub mod scan;
+pub(crate) mod scan;
 mod switch;
 mod watch;
-
-pub mod manifest;
 
 pub use checks::sha256_file;
 pub use manifest::{Checksum, ContractEntry, Manifest, PoolSettings, Run, MANIFEST_FILE};
 pub use reload::ReloadReport;
+pub use scan::{scan, Scanned};
 pub use watch::{Watch, SETTLE};
 
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ use crate::{Bus, Client, ClientHandle, ContractInfo, Error, Service};
 /// Configures a [`Registry`]. Made by [`Registry::builder`].
 pub struct RegistryBuilder {
     folders: Vec<PathBuf>,
-    allow: Option<Vec<PathBuf>>,
+    allow: Vec<PathBuf>,
     known: Vec<&'static ContractInfo>,
     services: Services,
     bus: Option<Bus>,
@@ -71,9 +71,7 @@ impl RegistryBuilder {
         I: IntoIterator<Item = P>,
         P: Into<PathBuf>,
     {
-        self.allow
-            .get_or_insert_with(Vec::new)
-            .extend(folders.into_iter().map(Into::into));
+        self.allow.extend(folders.into_iter().map(Into::into));
         self
     }
 
@@ -256,7 +254,7 @@ impl Registry {
     pub fn builder() -> RegistryBuilder {
         RegistryBuilder {
             folders: Vec::new(),
-            allow: None,
+            allow: Vec::new(),
             known: Vec::new(),
             services: Services::default(),
             bus: None,
