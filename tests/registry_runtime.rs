@@ -18,6 +18,10 @@ use lifecycle_support::{running, wait_until};
 #[path = "../examples/calculator/contract.rs"]
 mod calculator;
 use calculator::CalculatorClient;
+#[path = "contracts/streams.rs"]
+mod streams;
+use futures::StreamExt;
+use streams::StreamsClient;
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_test-plugin");
 
@@ -694,4 +698,118 @@ async fn changing_a_file_in_a_plugin_folder_reloads_it() {
         .pid()
         .await
         .expect("the running version still answers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_keeps_its_generation_running_through_a_reload_until_it_ends() {
+    let root = plugins_dir("reload-stream");
+    write_plugin(
+        &root,
+        "streams",
+        &Spec {
+            name: "streams",
+            lazy: false,
+            role: "streams",
+            contract: "Streams",
+            fingerprint: fingerprint::<StreamsClient>(),
+            ..Spec::default()
+        },
+    );
+    let registry = Registry::builder()
+        .folder(&root)
+        .load()
+        .await
+        .expect("loads");
+    let client: StreamsClient = registry.get("streams").expect("get");
+    let old = registry.plugins()[0].pids.clone();
+    let mut stream = client.forever("held".into());
+    assert_eq!(stream.next().await.expect("an item").expect("ok"), 0);
+
+    let reloading = tokio::spawn({
+        let registry = registry.clone();
+        async move { registry.reload("streams").await }
+    });
+    wait_until("the new generation is current", || {
+        registry.plugins()[0].generation == 2
+    })
+    .await;
+    // New calls go to the new generation; the stream stays on the old one.
+    let mut pids = client.pids(1);
+    let new = pids.next().await.expect("a pid").expect("ok");
+    assert!(!old.contains(&new), "new calls reach the new process");
+    for want in 1..100 {
+        let got = stream
+            .next()
+            .await
+            .expect("the stream goes on")
+            .expect("ok");
+        assert_eq!(got, want);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !reloading.is_finished(),
+        "the old generation waits for the stream"
+    );
+    assert!(old.iter().all(|pid| running(*pid)));
+
+    drop(stream);
+    let report = tokio::time::timeout(Duration::from_secs(10), reloading)
+        .await
+        .expect("the reload ends once the stream is dropped")
+        .expect("task")
+        .expect("reload");
+    assert_eq!(report.stopped, old);
+    assert!(old.iter().all(|pid| !running(*pid)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eager_plugin_that_cannot_start_is_a_problem_and_the_others_load() {
+    let root = plugins_dir("eager-fails");
+    write_plugin(
+        &root,
+        "broken",
+        &Spec {
+            name: "broken",
+            lazy: false,
+            role: "exit-at-once",
+            ..Spec::default()
+        },
+    );
+    write_plugin(
+        &root,
+        "good",
+        &Spec {
+            name: "good",
+            lazy: false,
+            ..Spec::default()
+        },
+    );
+    let registry = Registry::builder()
+        .folder(&root)
+        .load()
+        .await
+        .expect("loads");
+    let problems: Vec<String> = registry.problems().iter().map(|e| e.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("test/broken") && problems[0].contains("configuration file"),
+        "{problems:?}"
+    );
+    assert!(matches!(
+        state_of(&registry, "test/broken"),
+        PluginState::Failed(_)
+    ));
+    let good: LifecycleClient = registry.get("good").expect("get");
+    assert_eq!(good.add(1, 1).await.expect("the good one answers"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_folder_is_an_error_that_names_it() {
+    let missing = plugins_dir("missing").join("nowhere");
+    let err = Registry::builder()
+        .folder(&missing)
+        .load()
+        .await
+        .expect_err("a folder that does not exist");
+    assert!(err.to_string().contains("nowhere"), "{err}");
 }
