@@ -326,7 +326,12 @@ impl Registry {
 
     /// Watches every plugin's folder: a file changed there reloads that
     /// plugin (once the folder has been quiet for [`SETTLE`]); each reload
-    /// is reported on the returned [`Watch`] and through `tracing`.
+    /// is reported on the returned [`Watch`] and through `tracing`. Reads
+    /// are not changes; `__pycache__`, `node_modules` and editor swap files
+    /// are ignored, and changes made while a reload runs are dropped with
+    /// it. Anything else a plugin writes into its own folder counts as a
+    /// change: keep its data elsewhere. Plugin folders added after `load`
+    /// are not watched.
     pub fn watch(&self) -> Result<Watch, Error> {
         watch::watch(self.inner.entries.clone())
     }
