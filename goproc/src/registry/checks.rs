@@ -17,8 +17,9 @@ use crate::Error;
 /// How strict the checks are, for every plugin of a registry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Policy {
-    /// When not empty, a plugin's folder must be inside one of these.
-    pub allow: Vec<PathBuf>,
+    /// Only plugins whose folder is inside one of these may start
+    /// (`None`: any folder; an empty list allows none).
+    pub allow: Option<Vec<PathBuf>>,
 }
 
 /// Runs every check on `manifest`'s plugin: the allow-list, then the
@@ -69,9 +70,9 @@ fn unreadable(manifest: &Manifest, what: String, e: io::Error) -> Error {
 }
 
 fn allowed(manifest: &Manifest, policy: &Policy) -> Result<(), Error> {
-    if policy.allow.is_empty() {
+    let Some(allow) = &policy.allow else {
         return Ok(());
-    }
+    };
     let folder = manifest.folder.canonicalize().map_err(|e| {
         unreadable(
             manifest,
@@ -80,26 +81,25 @@ fn allowed(manifest: &Manifest, policy: &Policy) -> Result<(), Error> {
         )
     })?;
     // An allowed folder that does not exist holds no plugin.
-    let inside = policy
-        .allow
+    let inside = allow
         .iter()
         .filter_map(|a| a.canonicalize().ok())
         .any(|a| folder.starts_with(a));
     if inside {
         return Ok(());
     }
-    let list: Vec<String> = policy
-        .allow
-        .iter()
-        .map(|a| a.display().to_string())
-        .collect();
+    let list: Vec<String> = allow.iter().map(|a| a.display().to_string()).collect();
     Err(Error::UnsafePlugin {
         plugin: manifest.id(),
         path: folder,
         reason: format!(
             "the folder is outside the allowed folders ({}); move the plugin into one of them \
              or allow its folder",
-            list.join(", ")
+            if list.is_empty() {
+                "none are allowed".to_string()
+            } else {
+                list.join(", ")
+            }
         ),
     })
 }
