@@ -17,9 +17,8 @@ use crate::Error;
 /// How strict the checks are, for every plugin of a registry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Policy {
-    /// Only plugins whose folder is inside one of these may start
-    /// (`None`: any folder; an empty list allows none).
-    pub allow: Option<Vec<PathBuf>>,
+    /// When not empty, a plugin's folder must be inside one of these.
+    pub allow: Vec<PathBuf>,
 }
 
 /// Runs every check on `manifest`'s plugin: the allow-list, then the
@@ -70,9 +69,9 @@ fn unreadable(manifest: &Manifest, what: String, e: io::Error) -> Error {
 }
 
 fn allowed(manifest: &Manifest, policy: &Policy) -> Result<(), Error> {
-    let Some(allow) = &policy.allow else {
+    if policy.allow.is_empty() {
         return Ok(());
-    };
+    }
     let folder = manifest.folder.canonicalize().map_err(|e| {
         unreadable(
             manifest,
@@ -81,25 +80,26 @@ fn allowed(manifest: &Manifest, policy: &Policy) -> Result<(), Error> {
         )
     })?;
     // An allowed folder that does not exist holds no plugin.
-    let inside = allow
+    let inside = policy
+        .allow
         .iter()
         .filter_map(|a| a.canonicalize().ok())
         .any(|a| folder.starts_with(a));
     if inside {
         return Ok(());
     }
-    let list: Vec<String> = allow.iter().map(|a| a.display().to_string()).collect();
+    let list: Vec<String> = policy
+        .allow
+        .iter()
+        .map(|a| a.display().to_string())
+        .collect();
     Err(Error::UnsafePlugin {
         plugin: manifest.id(),
         path: folder,
         reason: format!(
             "the folder is outside the allowed folders ({}); move the plugin into one of them \
              or allow its folder",
-            if list.is_empty() {
-                "none are allowed".to_string()
-            } else {
-                list.join(", ")
-            }
+            list.join(", ")
         ),
     })
 }

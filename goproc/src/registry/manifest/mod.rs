@@ -145,15 +145,15 @@ impl Manifest {
     }
 
     /// Runs the checks a registry runs right before it starts this plugin
-    /// (docs/REGISTRY.md, "Checks before a plugin starts"): with `allow`,
-    /// the folder must be inside one of those folders; on unix
+    /// (docs/REGISTRY.md, "Checks before a plugin starts"): when `allow` is
+    /// not empty the folder must be inside one of those folders; on unix
     /// the folder, the manifest, the command file and every checksummed
     /// file must not be writable by other users nor owned by another user
     /// than this process's or root; every `[checksums]` file must have its
     /// sha256.
-    pub fn verify(&self, allow: Option<&[PathBuf]>) -> Result<(), Error> {
+    pub fn verify(&self, allow: &[PathBuf]) -> Result<(), Error> {
         let policy = super::checks::Policy {
-            allow: allow.map(<[PathBuf]>::to_vec),
+            allow: allow.to_vec(),
         };
         super::checks::verify(self, &policy)
     }
