@@ -1,6 +1,7 @@
 //! The one public error type.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -291,6 +292,83 @@ pub enum Error {
         methods: Vec<String>,
     },
 
+    /// A plugin manifest (`plugin.toml`) does not read or breaks a rule:
+    /// a TOML syntax error, an unknown key, a bad name or fingerprint, a
+    /// checksum path that leaves the plugin's folder. The plugin is not
+    /// loaded; the other plugins are.
+    #[error("{}:{line}:{column}: {reason}", file.display())]
+    Manifest {
+        /// The manifest file.
+        file: PathBuf,
+        /// The line (1-based) of the key or value that is wrong; 0 when the
+        /// file could not be read at all.
+        line: usize,
+        /// The column (1-based, in characters); 0 with `line` 0.
+        column: usize,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+
+    /// A file listed in a manifest's `[checksums]` does not have the
+    /// sha256 the manifest gives: the plugin was not started.
+    #[error(
+        "plugin `{plugin}`: {} has sha256 {actual} but its manifest says {expected}; reinstall \
+         the plugin or update the manifest's [checksums]",
+        file.display()
+    )]
+    Checksum {
+        /// The plugin's id (`namespace/name`).
+        plugin: String,
+        /// The file, relative to the plugin's folder.
+        file: PathBuf,
+        /// The sha256 the manifest gives.
+        expected: String,
+        /// The sha256 the file has.
+        actual: String,
+    },
+
+    /// A plugin's file or folder could be changed by someone other than
+    /// the host's user, or lies outside the allowed folders: the plugin
+    /// was not started.
+    #[error("plugin `{plugin}` was not started: {}: {reason}", path.display())]
+    UnsafePlugin {
+        /// The plugin's id (`namespace/name`).
+        plugin: String,
+        /// The file or folder that is unsafe.
+        path: PathBuf,
+        /// Why, and what to do (`chmod o-w ...`).
+        reason: String,
+    },
+
+    /// No plugin has this name, or a bare name is in several namespaces.
+    #[error("{}", unknown_plugin(name, known))]
+    UnknownPlugin {
+        /// The name asked for: `namespace/name` or a bare `name`.
+        name: String,
+        /// The ids of the plugins that are known.
+        known: Vec<String>,
+    },
+
+    /// A manifest does not list a contract the host asked for, or lists it
+    /// with another fingerprint than the host's: refused before any spawn.
+    #[error("plugin `{plugin}` cannot serve contract {contract}: {reason}")]
+    ManifestContract {
+        /// The plugin's id (`namespace/name`).
+        plugin: String,
+        /// The contract asked for.
+        contract: String,
+        /// What the manifest says and what to do.
+        reason: String,
+    },
+
+    /// The plugin was unloaded; it takes no calls until it is loaded or
+    /// reloaded.
+    #[error("plugin `{plugin}` was unloaded; load or reload it before calling")]
+    Unloaded {
+        /// The plugin's id (`namespace/name`).
+        plugin: String,
+    },
+
     /// `goproc::serve` was called in a process that no host started.
     #[error(
         "this program is a goproc plugin; it is meant to be started by a host program, not run \
@@ -390,6 +468,35 @@ impl fmt::Display for RemoteCode {
             RemoteCode::ShuttingDown => f.write_str("shutting down"),
             RemoteCode::Other(n) => write!(f, "error code {n}"),
         }
+    }
+}
+
+/// The message of [`Error::UnknownPlugin`]: a bare name in several
+/// namespaces says which; an unknown one lists what is known.
+fn unknown_plugin(name: &str, known: &[String]) -> String {
+    if !name.contains('/') {
+        let namespaces: Vec<&str> = known
+            .iter()
+            .filter_map(|id| id.split_once('/'))
+            .filter(|(_, n)| *n == name)
+            .map(|(ns, _)| ns)
+            .collect();
+        if namespaces.len() > 1 {
+            return format!(
+                "plugin name `{name}` is ambiguous: {name} is in namespaces {}; say which, as \
+                 `{}/{name}`",
+                namespaces.join(" and "),
+                namespaces[0]
+            );
+        }
+    }
+    if known.is_empty() {
+        format!("no plugin `{name}`: no plugins are loaded; check the registry's folders")
+    } else {
+        format!(
+            "no plugin `{name}`; the known plugins are: {}",
+            known.join(", ")
+        )
     }
 }
 

@@ -1,0 +1,6 @@
+//! Plugins found in folders, each described by a manifest (`plugin.toml`)
+//! and checked right before it starts (docs/REGISTRY.md).
+
+pub mod manifest;
+
+pub use manifest::{Checksum, ContractEntry, Manifest, PoolSettings, Run, MANIFEST_FILE};
