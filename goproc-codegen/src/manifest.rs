@@ -58,6 +58,11 @@ pub struct SkeletonOptions {
     pub namespace: Option<String>,
     /// Its version; `0.1.0` by default.
     pub version: Option<String>,
+    /// Its description; the first line of the first served contract's
+    /// docs by default.
+    pub description: Option<String>,
+    /// Arguments after the language's own (`plugin.py`), in `[run] args`.
+    pub args: Vec<String>,
     /// Contracts of the input files that the plugin calls on its host
     /// (`[[requires]]`); every other contract there is one it serves.
     pub requires: Vec<String>,
@@ -65,6 +70,9 @@ pub struct SkeletonOptions {
     /// folder, lowercase hex sha256). When empty, a commented line shows
     /// how to add the main file.
     pub checksums: Vec<(String, String)>,
+    /// The command line that wrote the skeleton, quoted in its header so
+    /// that it can be written again (with new hashes, say) the same way.
+    pub command_line: Option<String>,
 }
 
 impl SkeletonOptions {
@@ -75,8 +83,11 @@ impl SkeletonOptions {
             name: None,
             namespace: None,
             version: None,
+            description: None,
+            args: Vec::new(),
             requires: Vec::new(),
             checksums: Vec::new(),
+            command_line: None,
         }
     }
 }
@@ -181,7 +192,14 @@ pub fn render(
         w,
         "# plugin.toml: how a goproc host finds, checks and starts this plugin.",
     );
-    line(w, &format!("# Written by `goproc manifest` from {source}."));
+    match &options.command_line {
+        Some(command) => {
+            line(w, &format!("# Written from {source} by"));
+            line(w, &format!("#   {command}"));
+            line(w, "# Run it again to write this file anew (after a contract or a listed file changed).");
+        }
+        None => line(w, &format!("# Written by `goproc manifest` from {source}.")),
+    }
     line(
         w,
         "# Every field is described in docs/REGISTRY.md (\"The manifest, field by field\").",
@@ -206,7 +224,7 @@ pub fn render(
         "# Free text shown in listings; nothing compares it (semver is not enforced).",
     );
     line(w, &format!("version = {}", quoted(version)));
-    match first.summary.as_deref() {
+    match options.description.as_deref().or(first.summary.as_deref()) {
         Some(summary) => line(w, &format!("description = {}", quoted(summary))),
         None => line(w, "# description = \"What this plugin does, in one line\""),
     }
@@ -228,7 +246,11 @@ pub fn render(
     );
     let (command, args) = options.lang.command(&name);
     line(w, &format!("command = {}", quoted(&command)));
-    let args: Vec<String> = args.iter().map(|a| quoted(a)).collect();
+    let args: Vec<String> = args
+        .into_iter()
+        .chain(options.args.iter().map(String::as_str))
+        .map(quoted)
+        .collect();
     line(w, &format!("args = [{}]", args.join(", ")));
     line(
         w,
@@ -442,7 +464,22 @@ mod tests {
         options.namespace = Some("acme".into());
         options.version = Some("2.0.0-beta".into());
         options.checksums = vec![("bin/up_per-2".into(), "0f".repeat(32))];
+        options.description = Some("Shouts".into());
+        options.args = vec!["plugin".into(), "--fast".into()];
+        options.command_line = Some("goproc manifest --lang rust".into());
         let text = render(&[transform()], &[logger()], "c.rs", &options).unwrap();
+        assert!(
+            text.starts_with(
+                "# plugin.toml: how a goproc host finds, checks and starts this plugin.\n\
+                 # Written from c.rs by\n#   goproc manifest --lang rust\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\ndescription = \"Shouts\"\n"), "{text}");
+        assert!(
+            text.contains("\ncommand = \"bin/up_per-2\"\nargs = [\"plugin\", \"--fast\"]\n"),
+            "{text}"
+        );
         assert!(
             text.contains("\nname = \"up_per-2\"\nnamespace = \"acme\"\n"),
             "{text}"
