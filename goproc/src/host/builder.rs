@@ -48,6 +48,18 @@ pub struct PluginBuilder {
     bus: Option<crate::Bus>,
     busy_poll: Option<Duration>,
     output: PluginOutput,
+    before_spawn: Option<BeforeSpawn>,
+}
+
+/// A check run right before the process is spawned (each start and restart):
+/// its error is what `spawn()` returns, and nothing starts.
+#[derive(Clone)]
+struct BeforeSpawn(Arc<dyn Fn() -> Result<(), Error> + Send + Sync>);
+
+impl std::fmt::Debug for BeforeSpawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeSpawn(..)")
+    }
 }
 
 impl PluginBuilder {
@@ -71,6 +83,7 @@ impl PluginBuilder {
             bus: None,
             busy_poll: None,
             output: PluginOutput::default(),
+            before_spawn: None,
         }
     }
 
@@ -238,6 +251,18 @@ impl PluginBuilder {
             .unwrap_or_else(|| super::program::default_name(&self.program, &self.args))
     }
 
+    /// Runs `check` right before every spawn of this builder (a pool's
+    /// restarts too); when it fails, its error is what `spawn()` returns and
+    /// no process starts. The registry checks checksums and permissions here.
+    #[allow(dead_code)] // The registry's launcher is its caller.
+    pub(crate) fn before_spawn(
+        mut self,
+        check: Arc<dyn Fn() -> Result<(), Error> + Send + Sync>,
+    ) -> Self {
+        self.before_spawn = Some(BeforeSpawn(check));
+        self
+    }
+
     pub(crate) fn required_contracts(&self) -> Vec<&'static ContractInfo> {
         self.contracts.clone()
     }
@@ -277,6 +302,9 @@ impl PluginBuilder {
         }
         if let Some(spin) = self.busy_poll {
             command.env(ENV_BUSY_POLL, spin.as_micros().to_string());
+        }
+        if let Some(BeforeSpawn(check)) = &self.before_spawn {
+            run_check(check.clone(), &name, &self.program).await?;
         }
         let mut child = super::spawn::spawn(command).await.map_err(|e| {
             let path_var = self
@@ -410,3 +438,26 @@ fn random_token() -> std::io::Result<String> {
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// Runs a before-spawn check off the async threads: it may hash large files.
+async fn run_check(
+    check: Arc<dyn Fn() -> Result<(), Error> + Send + Sync>,
+    name: &str,
+    program: &OsStr,
+) -> Result<(), Error> {
+    match tokio::task::spawn_blocking(move || check()).await {
+        Ok(result) => result,
+        Err(e) => {
+            let reason = format!("the check before starting it failed: {e}");
+            Err(Error::Spawn {
+                plugin: name.to_string(),
+                program: program.to_string_lossy().into_owned(),
+                source: Arc::new(std::io::Error::other(reason.clone())),
+                reason,
+            })
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests;

@@ -147,6 +147,20 @@ impl Manifest {
         Some(self.folder.join(command))
     }
 
+    /// Runs the checks a registry runs right before it starts this plugin
+    /// (docs/REGISTRY.md, "Checks before a plugin starts"): when `allow` is
+    /// not empty the folder must be inside one of those folders; on unix
+    /// the folder, the manifest, the command file and every checksummed
+    /// file must not be writable by other users nor owned by another user
+    /// than this process's or root; every `[checksums]` file must have its
+    /// sha256.
+    pub fn verify(&self, allow: &[PathBuf]) -> Result<(), Error> {
+        let policy = super::checks::Policy {
+            allow: allow.to_vec(),
+        };
+        super::checks::verify(self, &policy)
+    }
+
     /// The fingerprint the manifest gives for contract `name` among the
     /// contracts it serves.
     pub fn serves_fingerprint(&self, name: &str) -> Option<&str> {
