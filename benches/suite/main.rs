@@ -22,6 +22,7 @@ mod alloc;
 mod calculator;
 mod contract;
 mod peers;
+mod registry;
 mod report;
 mod scripts;
 mod streams;
@@ -126,6 +127,8 @@ fn main() {
         bench_node(&mut c, &p, &mut notes);
         if placement == "default" {
             bench_spawn(&mut c, &p, &mut notes);
+            registry::bench_checksum(&mut c, &p);
+            registry::bench_routes(&mut c, &p);
             memory = Some(measure_memory());
         }
     }

@@ -525,6 +525,48 @@ fn rows() -> Vec<Row> {
             "raw",
             RateRatioShown,
         ),
+        row(
+            "registry: a call through a plain `Plugin` client",
+            "registry-seq-ct",
+            "plugin",
+            Latency,
+        ),
+        vs(
+            row(
+                "registry: the same call through a one-instance `Pool`",
+                "registry-seq-ct",
+                "pool",
+                Latency,
+            ),
+            "plugin",
+            TimeRatioAtMost(f64::INFINITY),
+        ),
+        vs(
+            row(
+                "registry: the same call through `Registry::get`",
+                "registry-seq-ct",
+                "registry",
+                Latency,
+            ),
+            "plugin",
+            TimeRatioAtMost(1.25),
+        ),
+        row(
+            "50 MiB plugin file: `std::fs::read` (page cache)",
+            "checksum50mib",
+            "read",
+            Millis,
+        ),
+        vs(
+            row(
+                "50 MiB plugin file: `registry::sha256_file`, the check before spawn",
+                "checksum50mib",
+                "sha256",
+                Millis,
+            ),
+            "read",
+            TimeRatioAtMost(f64::INFINITY),
+        ),
         held(
             row("spawn to first call: Rust", "spawn", "rust", Millis),
             MillisAtMost(5.0),

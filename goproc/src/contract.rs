@@ -61,6 +61,12 @@ impl ContractInfo {
     }
 }
 
+/// The schema error of a contract known by its name and fingerprint only
+/// (one a registry read from a plugin's manifest, with no Rust type
+/// behind it): the handshake checks its fingerprint and stays quiet.
+pub(crate) const FINGERPRINT_ONLY: &str =
+    "known by fingerprint only, from a plugin manifest; the host has no Rust type for it";
+
 /// The first 12 hex digits of a fingerprint, for messages.
 pub(crate) fn short(fingerprint: &str) -> &str {
     fingerprint.get(..12).unwrap_or(fingerprint)
@@ -134,6 +140,9 @@ pub(crate) fn check_schema(
     };
     let ours_schema = match (ours.schema)() {
         Ok(s) => s,
+        // A contract a registry knows from a manifest only: the fingerprint
+        // is all there is, by design; nothing to warn about.
+        Err(why) if why == FINGERPRINT_ONLY => return Ok(()),
         Err(why) => {
             warn_untraced(ours.name, why);
             return Ok(());

@@ -163,6 +163,6 @@ pub use json::PreparedCall;
 pub use metrics::{ErrorCounts, Latency, MethodMetrics, PluginMetrics, PoolMetrics};
 pub use plugin::{serve, Server};
 pub use pool::{InstanceStatus, Pool, PoolBuilder, RestartPolicy};
-pub use registry::Manifest;
+pub use registry::{Manifest, Registry, RegistryBuilder};
 pub use service::Service;
 pub use stream::{Stream, StreamReader, DEFAULT_CHUNK};

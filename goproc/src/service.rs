@@ -31,6 +31,11 @@ impl Services {
         self.list.push(Arc::new(service));
     }
 
+    /// Adds every service of `other` (shared, not copied).
+    pub(crate) fn extend(&mut self, other: &Services) {
+        self.list.extend(other.list.iter().cloned());
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

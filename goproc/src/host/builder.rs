@@ -173,6 +173,13 @@ impl PluginBuilder {
         self
     }
 
+    /// [`PluginBuilder::contract`] for a contract known at run time (a
+    /// registry's, read from a plugin's manifest).
+    pub(crate) fn contract_info(mut self, contract: &'static ContractInfo) -> Self {
+        self.contracts.push(contract);
+        self
+    }
+
     /// Serves a contract the host implements (a store, a logger, a prompt
     /// to the user) to the plugin, which calls it with a client from
     /// [`crate::peer`]; `service` is its generated server, such as
@@ -182,6 +189,13 @@ impl PluginBuilder {
     /// a client of the calling plugin, to call it back.
     pub fn serve(mut self, service: impl Service) -> Self {
         self.services.push(service);
+        self
+    }
+
+    /// Serves every service of `services` (a registry's host services,
+    /// shared by all its plugins).
+    pub(crate) fn serve_all(mut self, services: &Services) -> Self {
+        self.services.extend(services);
         self
     }
 
@@ -254,7 +268,6 @@ impl PluginBuilder {
     /// Runs `check` right before every spawn of this builder (a pool's
     /// restarts too); when it fails, its error is what `spawn()` returns and
     /// no process starts. The registry checks checksums and permissions here.
-    #[allow(dead_code)] // The registry's launcher is its caller.
     pub(crate) fn before_spawn(
         mut self,
         check: Arc<dyn Fn() -> Result<(), Error> + Send + Sync>,

@@ -187,7 +187,7 @@ impl Shared {
 
     /// Sends a call to the least-loaded running instance. A request an
     /// instance could not send (it had just exited) goes to another one.
-    async fn call(
+    pub(crate) async fn call(
         self: &Arc<Self>,
         contract: usize,
         method: u32,
@@ -296,7 +296,7 @@ impl Drop for InstanceLease {
 impl Shared {
     /// Picks an instance for a stream call, waiting (within `timeout`) when
     /// every instance is busy.
-    async fn lease(
+    pub(crate) async fn lease(
         self: &Arc<Self>,
         contract: usize,
         timeout: Option<Duration>,
@@ -425,6 +425,21 @@ impl Pool {
         Ok(C::from_handle(
             handle.with_timeout(self.shared.builder.default_call_timeout()),
         ))
+    }
+
+    /// Where the registry routes its clients' calls: the pool's own
+    /// call and lease, without a client of its own.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The position of `contract` among the pool's contracts (what
+    /// [`Shared::call`] takes), compared by name and fingerprint.
+    pub(crate) fn contract_index(&self, contract: &ContractInfo) -> Option<usize> {
+        self.shared
+            .contracts
+            .iter()
+            .position(|c| std::ptr::eq(*c, contract) || **c == *contract)
     }
 
     /// How many restarts the pool has made.

@@ -8,6 +8,8 @@ mod raw;
 mod tests;
 mod validate;
 
+pub(crate) use validate::Positions;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,22 +107,17 @@ impl Default for PoolSettings {
 }
 
 impl Manifest {
-    /// Reads and checks the manifest at `path` (a `plugin.toml`).
+    /// Reads and checks the manifest at `path` (a `plugin.toml`), and that
+    /// its command file exists when the command is a path.
     pub fn load(path: impl AsRef<Path>) -> Result<Manifest, Error> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Manifest {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            reason: format!("could not read the manifest: {e}"),
-        })?;
-        Manifest::parse(&text, path)
+        load(path.as_ref()).map(|(manifest, _)| manifest)
     }
 
     /// Checks the manifest text `text`, read from `path` (which names it in
-    /// errors and gives the folder that relative paths start from).
+    /// errors and gives the folder that relative paths start from). Looks
+    /// at no other file.
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Manifest, Error> {
-        validate::parse(text, path.as_ref())
+        validate::parse(text, path.as_ref()).map(|(manifest, _)| manifest)
     }
 
     /// The plugin's id, `namespace/name`.
@@ -169,4 +166,38 @@ impl Manifest {
             .find(|c| c.contract == name)
             .map(|c| c.fingerprint.as_str())
     }
+}
+
+/// [`Manifest::load`], with where its name and command are, for the
+/// scan's messages.
+pub(crate) fn load(path: &Path) -> Result<(Manifest, Positions), Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Manifest {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        reason: format!("could not read the manifest: {e}"),
+    })?;
+    let (manifest, positions) = validate::parse(&text, path)?;
+    if let Some(file) = manifest.command_file() {
+        if !file.is_file() {
+            let (line, column) = positions.command;
+            let found = if file.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::Manifest {
+                file: path.to_path_buf(),
+                line,
+                column,
+                reason: format!(
+                    "[run] command `{}` {found} (looked for {}); build or install the plugin, \
+                     or correct the path (relative to the manifest's folder)",
+                    manifest.run.command,
+                    file.display()
+                ),
+            });
+        }
+    }
+    Ok((manifest, positions))
 }

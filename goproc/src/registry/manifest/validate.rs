@@ -14,9 +14,21 @@ use super::raw::{RawContract, RawManifest, RawPool, RawRestart, RawRun};
 use super::{Checksum, ContractEntry, Manifest, PoolSettings, Run};
 use crate::{Error, RestartPolicy};
 
-pub(super) fn parse(text: &str, path: &Path) -> Result<Manifest, Error> {
+/// Where some keys are, for the checks that come after the parse (a
+/// missing command file, a duplicate id): line and column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Positions {
+    pub name: (usize, usize),
+    pub command: (usize, usize),
+}
+
+pub(super) fn parse(text: &str, path: &Path) -> Result<(Manifest, Positions), Error> {
     let at = At { text, file: path };
     let raw: RawManifest = toml::from_str(text).map_err(|e| at.syntax(&e))?;
+    let positions = Positions {
+        name: line_column(text, raw.name.span().start),
+        command: line_column(text, raw.run.get_ref().command.span().start),
+    };
 
     let name = identifier(&at, "name", &raw.name)?;
     let namespace = identifier(&at, "namespace", &raw.namespace)?;
@@ -45,7 +57,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Manifest, Error> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok(Manifest {
+    let manifest = Manifest {
         path: path.to_path_buf(),
         folder,
         name,
@@ -59,7 +71,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Manifest, Error> {
         checksums,
         pool,
         restart,
-    })
+    };
+    Ok((manifest, positions))
 }
 
 /// Where errors point: the file, and its text to turn spans into lines.
