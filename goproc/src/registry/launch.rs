@@ -94,7 +94,7 @@ pub(crate) async fn start(manifest: &Manifest, host: &Host) -> Result<Pool, Erro
     Pool::builder(plugin)
         .size(manifest.pool.size)
         .max_in_flight(manifest.pool.max_in_flight)
-        .restart(manifest.restart.clone())
+        .restart(manifest.restart)
         .lazy(false)
         .start()
         .await
