@@ -6,6 +6,7 @@
 //! and permissions are checked on unix only.
 #![cfg(unix)]
 
+mod common;
 mod registry_support;
 
 use std::os::unix::fs::PermissionsExt;
@@ -298,4 +299,59 @@ async fn a_pool_restart_is_checked_too() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     registry.unload("math/calc").await.unwrap();
+}
+
+/// `<root>/pycalc`: the Python calculator example (its script and generated
+/// modules copied in, all checksummed), started through `sh` so that it
+/// leaves the `started` marker before python3 runs.
+fn python_calc(root: &Path) -> PluginFolder {
+    common::require_tool("python3");
+    let example = common::root().join("examples/calculator/python");
+    let folder = root.join("pycalc");
+    std::fs::create_dir_all(folder.join("generated")).unwrap();
+    let files = [
+        "plugin.py",
+        "generated/__init__.py",
+        "generated/calculator.py",
+        "generated/goproc_runtime.py",
+    ];
+    let mut text = ManifestText::new("math", "pycalc", "sh")
+        .arg("-c")
+        .arg("touch started; exec python3 plugin.py")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .run_line("start_timeout = \"20s\"");
+    for file in files {
+        std::fs::copy(example.join(file), folder.join(file)).unwrap();
+        text = text.checksum(file, &sha256_file(folder.join(file)).unwrap());
+    }
+    write_plugin(root, "pycalc", &text.render())
+}
+
+#[tokio::test]
+async fn a_python_plugin_with_a_changed_module_is_refused_and_starts_once_it_is_right() {
+    let dir = scratch();
+    let plugin = python_calc(dir.path());
+    let registry = load(dir.path(), &[]).await;
+    let module = plugin.file("generated/calculator.py");
+    let original = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(&module, format!("{original}\nimport os  # an added line\n")).unwrap();
+
+    let calc: CalculatorClient = registry.get("math/pycalc").unwrap();
+    let err = calc
+        .add(1, 2)
+        .await
+        .expect_err("a changed module is refused");
+    assert!(
+        matches!(&err, Error::Checksum { file, .. } if file == Path::new("generated/calculator.py")),
+        "{err}"
+    );
+    assert_never_started(&plugin);
+
+    std::fs::write(&module, original).unwrap();
+    assert_eq!(
+        calc.add(40, 2).await.expect("the Python plugin answers"),
+        42
+    );
+    assert!(plugin.file("started").exists());
+    registry.unload("math/pycalc").await.unwrap();
 }
