@@ -545,3 +545,88 @@ fn help_shows_examples() {
         "{text}"
     );
 }
+
+#[test]
+fn manifest_writes_a_skeleton_with_the_fingerprint_and_hashes_that_a_registry_reads() {
+    let dir = common::scratch("cli-manifest");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("plugin.py"), "print('a plugin')\n").expect("writing plugin.py");
+    let out = dir.join("plugin.toml");
+    let out_arg = out.display().to_string();
+    let args = [
+        "manifest",
+        "--contract",
+        CONTRACT,
+        "--lang",
+        "python",
+        "--name",
+        "calc",
+        "--namespace",
+        "math",
+        "--description",
+        "Adds (and divides)",
+        "--out",
+        &out_arg,
+        "--checksum",
+        "plugin.py",
+    ];
+    let written = goproc(&args);
+    assert!(written.status.success(), "{}", stderr(&written));
+    let manifest = goproc::registry::Manifest::load(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(manifest.id(), "math/calc");
+    assert_eq!(manifest.description.as_deref(), Some("Adds (and divides)"));
+    assert_eq!(manifest.run.command, "python3");
+    assert_eq!(manifest.run.args, ["plugin.py"]);
+    let fingerprint = goproc_codegen::model::schema::load(&[common::root().join(CONTRACT)])
+        .expect("the calculator contract")
+        .contracts[0]
+        .contract
+        .fingerprint
+        .clone();
+    assert_eq!(
+        manifest.serves_fingerprint("Calculator"),
+        Some(fingerprint.as_str())
+    );
+    assert_eq!(
+        manifest.checksums[0].sha256,
+        goproc::registry::sha256_file(dir.join("plugin.py")).expect("hashing")
+    );
+    // The header quotes the command, so that it can be run again.
+    let text = std::fs::read_to_string(&out).expect("the manifest");
+    assert!(
+        text.contains(&format!(
+            "#   goproc manifest --contract {CONTRACT} --lang python --name calc --namespace math \
+             --description 'Adds (and divides)' --out {out_arg} --checksum plugin.py\n"
+        )),
+        "{text}"
+    );
+
+    // An existing manifest is kept unless --force says otherwise.
+    let again = goproc(&args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("exists and was left as it is; give --force to replace it"),
+        "{}",
+        stderr(&again)
+    );
+    let printed = goproc(&["manifest", "--contract", CONTRACT, "--lang", "rust"]);
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    assert!(stdout(&printed).contains("\ncommand = \"bin/calculator\"\n"));
+
+    let missing = goproc(&[
+        "manifest",
+        "--contract",
+        CONTRACT,
+        "--lang",
+        "rust",
+        "--checksum",
+        "nowhere.bin",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("--checksum nowhere.bin: cannot read ./nowhere.bin"),
+        "{}",
+        stderr(&missing)
+    );
+}

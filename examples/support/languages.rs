@@ -39,6 +39,12 @@ pub fn typescript_plugin(folder: &Path) -> Result<PathBuf, Failure> {
     build(&folder.join("typescript"))
 }
 
+/// The compiled TypeScript plugin in `dir` itself (with `plugin.ts`,
+/// `generated/` and the npm files), built first when its sources changed.
+pub fn build_typescript(dir: &Path) -> Result<PathBuf, Failure> {
+    build(dir)
+}
+
 /// Compiles the TypeScript plugin when its output is missing or older than
 /// its sources, installing the pinned compiler first; returns the `.js` to run.
 fn build(dir: &Path) -> Result<PathBuf, Failure> {

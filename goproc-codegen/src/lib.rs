@@ -9,6 +9,7 @@
 pub mod canonical;
 mod case;
 mod generate;
+pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod python;

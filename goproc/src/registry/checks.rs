@@ -133,6 +133,7 @@ fn checksums(manifest: &Manifest) -> Result<(), Error> {
 /// the command), the command when it is a file, every checksummed file,
 /// and the folder that holds them (whoever writes it can swap them).
 /// Each with what it is, for messages.
+#[cfg(unix)]
 fn guarded_paths(manifest: &Manifest) -> Vec<(PathBuf, &'static str)> {
     let mut paths = vec![
         (manifest.folder.clone(), "the plugin's folder"),
@@ -206,5 +207,5 @@ fn permissions(_manifest: &Manifest) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

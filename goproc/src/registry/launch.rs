@@ -49,10 +49,14 @@ impl Host {
 }
 
 /// The program a manifest runs: a command with a `/` is a path in the
-/// manifest's folder; a bare name is looked up on `PATH`.
+/// manifest's folder; a bare name is looked up on `PATH`. The path is made
+/// absolute, since the process starts in that folder and a relative path
+/// would be taken from there a second time (a registry loaded from
+/// `plugins/` runs `plugins/x/bin/x`, not `plugins/x/plugins/x/bin/x`).
 pub(crate) fn program(manifest: &Manifest) -> PathBuf {
     if manifest.run.command.contains('/') {
-        manifest.folder.join(&manifest.run.command)
+        let path = manifest.folder.join(&manifest.run.command);
+        std::path::absolute(&path).unwrap_or(path)
     } else {
         PathBuf::from(&manifest.run.command)
     }

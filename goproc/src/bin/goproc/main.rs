@@ -1,6 +1,6 @@
 //! `goproc`: looks inside a running plugin, in any language. Describes its
 //! contracts, calls a method by name with JSON, checks it against a contract
-//! file, and measures its calls.
+//! file, and measures its calls; writes the manifest a registry reads.
 //!
 //! Install with `cargo install --path goproc --features cli`.
 
@@ -11,6 +11,7 @@ mod cmdline;
 mod contract_file;
 mod describe;
 mod failure;
+mod manifest;
 mod prepare;
 mod schema_json;
 mod start;
@@ -22,16 +23,19 @@ use clap::{Parser, Subcommand};
 use failure::Failure;
 
 const ABOUT: &str = "Looks inside a goproc plugin (Rust, Python or TypeScript): describes its \
-contracts, calls its methods with JSON, checks it against a contract file, and measures its calls.";
+contracts, calls its methods with JSON, checks it against a contract file, and measures its calls; \
+writes the plugin.toml a registry reads.";
 
 const AFTER_HELP: &str = "\
-Every command starts the plugin from the words after `--`, as a host would, and stops it when done.
+Every command but `manifest` starts the plugin from the words after `--`, as a host would, and
+stops it when done.
 
 Examples:
   goproc describe -- ./target/release/calculator-plugin
   goproc call -- python3 plugin.py Calculator.add 40 2
   goproc check --contract src/contract.rs -- node dist/plugin.js
   goproc bench -c 128 -d 10s -- ./calculator-plugin Calculator.add 40 2
+  goproc manifest --contract src/contract.rs --lang python --out plugins/calc/plugin.toml
 
 Exit status:
   0  success
@@ -59,6 +63,7 @@ enum Command {
     Call(call::Args),
     Check(check::Args),
     Bench(bench::Args),
+    Manifest(manifest::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
             Command::Call(args) => call::run(args, cli.verbose).await,
             Command::Check(args) => check::run(args, cli.verbose).await,
             Command::Bench(args) => bench::run(args, cli.verbose).await,
+            Command::Manifest(args) => manifest::run(args),
         }
     });
     // Plugin processes and their readers must not keep the process alive.
