@@ -4,6 +4,7 @@
 //! reloads that keep the old version serving), and the folder watch.
 
 mod lifecycle_support;
+mod registry_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,9 +16,8 @@ use goproc::{Client, Error};
 use lifecycle_support::lifecycle::LifecycleClient;
 use lifecycle_support::{running, wait_until};
 
-#[path = "../examples/calculator/contract.rs"]
-mod calculator;
-use calculator::CalculatorClient;
+use registry_support::calculator::CalculatorClient;
+use registry_support::ManifestText;
 #[path = "contracts/streams.rs"]
 mod streams;
 use futures::StreamExt;
@@ -76,31 +76,23 @@ impl Default for Spec<'_> {
 
 /// Writes `<root>/<folder>/plugin.toml` from `spec`; returns the folder.
 fn write_plugin(root: &Path, folder: &str, spec: &Spec<'_>) -> PathBuf {
-    let dir = root.join(folder);
-    std::fs::create_dir_all(&dir).expect("creating a plugin folder");
-    let run = if spec.log_starts {
-        format!(
-            "command = \"sh\"\nargs = [\"-c\", \"echo $$ >> starts.log; exec \\\"$0\\\" {}\", \
-             \"{PLUGIN}\"]",
-            spec.role
-        )
+    let started_by_sh = format!("echo $$ >> starts.log; exec \"$0\" {}", spec.role);
+    let mut text = if spec.log_starts {
+        ManifestText::new(spec.namespace, spec.name, "sh")
+            .arg("-c")
+            .arg(&started_by_sh)
+            .arg(PLUGIN)
     } else {
-        format!("command = \"{PLUGIN}\"\nargs = [\"{}\"]", spec.role)
-    };
-    let text = format!(
-        "name = \"{name}\"\nnamespace = \"{ns}\"\nversion = \"{version}\"\nlazy = {lazy}\n\n\
-         [run]\n{run}\nstart_timeout = \"20s\"\n\n\
-         [[serves]]\ncontract = \"{contract}\"\nfingerprint = \"{fp}\"\n\n{extra}\n",
-        name = spec.name,
-        ns = spec.namespace,
-        version = spec.version,
-        lazy = spec.lazy,
-        contract = spec.contract,
-        fp = spec.fingerprint,
-        extra = spec.extra,
-    );
-    std::fs::write(dir.join("plugin.toml"), text).expect("writing plugin.toml");
-    dir
+        ManifestText::new(spec.namespace, spec.name, PLUGIN).arg(spec.role)
+    }
+    .version(spec.version)
+    .lazy(spec.lazy)
+    .run_line("start_timeout = \"20s\"")
+    .serves(&[(spec.contract, spec.fingerprint)]);
+    if !spec.extra.is_empty() {
+        text = text.tail(spec.extra);
+    }
+    registry_support::write_plugin(root, folder, &text.render()).folder
 }
 
 /// The process ids `starts.log` recorded in a plugin folder.
