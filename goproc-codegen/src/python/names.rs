@@ -1,47 +1,17 @@
 //! Python names for Rust names: keywords and the builtins the generated code
-//! relies on get a trailing underscore (`from` -> `from_`). The wire carries
-//! no names, so this never changes the bytes.
+//! relies on get a trailing underscore (`from` -> `from_`), by the rule
+//! shared with TypeScript in [`crate::naming`]. The wire carries no names,
+//! so this never changes the bytes.
 
-/// Python keywords and soft keywords.
-const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "case", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "match", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "type", "while", "with", "yield", "_",
-];
-
-/// Builtins that generated annotations and bodies name: a field or method
-/// with one of these names would shadow it inside a class body.
-const BUILTINS: &[&str] = &[
-    "bool",
-    "bytearray",
-    "bytes",
-    "dict",
-    "float",
-    "int",
-    "isinstance",
-    "len",
-    "list",
-    "object",
-    "range",
-    "str",
-    "super",
-    "tuple",
-];
-
-/// The Python spelling of a field, argument or method name.
+/// The Python spelling of a field, argument or method name (the rule both
+/// languages share, in [`crate::naming`]).
 pub fn ident(rust: &str) -> String {
-    let raw = rust.strip_prefix("r#").unwrap_or(rust);
-    if KEYWORDS.contains(&raw) || BUILTINS.contains(&raw) {
-        format!("{raw}_")
-    } else {
-        raw.to_string()
-    }
+    crate::naming::ident(rust)
 }
 
 /// The Python spelling of a type (class) name.
 pub fn type_name(rust: &str) -> String {
-    ident(rust)
+    crate::naming::type_name(rust)
 }
 
 pub use crate::case::snake_case;
@@ -93,6 +63,7 @@ mod tests {
         assert_eq!(ident("int"), "int_");
         assert_eq!(ident("delete"), "delete");
         assert_eq!(ident("id"), "id");
+        assert_eq!(type_name("Record"), "Record_");
     }
 
     #[test]
