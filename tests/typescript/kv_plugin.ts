@@ -1,7 +1,7 @@
 // The KeyValueStore contract in TypeScript, behaving like the Rust store in
 // examples/kv/store.rs.
 
-import { serveKeyValueStore, type Entry, type KeyValueStore, type StoreError } from "./contract.js";
+import { serveKeyValueStore, type Entry, type KeyValueStore, type StoreError } from "./key_value_store.js";
 
 const CAPACITY = 1000;
 const entries = new Map<string, Entry>();
