@@ -667,6 +667,21 @@ fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap
         let _ = writeln!(out, "    ),");
     }
     let _ = writeln!(out, "  ],");
+    // The interface's spelling of each method, for the check that every
+    // one is implemented; only when it differs from the contract's.
+    let members: Vec<String> = c
+        .methods
+        .iter()
+        .map(|m| names::ident(&m.name.unraw().to_string()))
+        .collect();
+    if c.methods
+        .iter()
+        .zip(&members)
+        .any(|(m, ts)| m.name.unraw() != ts.as_str())
+    {
+        let list: Vec<String> = members.iter().map(|m| names::string_literal(m)).collect();
+        let _ = writeln!(out, "  members: [{}],", list.join(", "));
+    }
     let _ = writeln!(out, "}};");
 
     out.push('\n');
@@ -682,6 +697,13 @@ fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap
 
     out.push('\n');
     client(out, c, &scope);
+
+    out.push('\n');
+    let class = client_name(&name);
+    let _ = writeln!(
+        out,
+        "/**\n * For tests: serves `impl` in this process and resolves with a `{class}`\n * of it, whose calls go through the real codecs, dispatcher, deadlines and\n * cancellation over a local socket pair (see `$rt.testClient`). Call\n * `close()` when done.\n */\nexport function {lower}TestClient(impl: {name}, options?: $rt.TestClientOptions): Promise<$rt.TestClient<{class}>> {{\n  return $rt.testClient({upper}_CONTRACT, {class}, impl, options);\n}}"
+    );
 }
 
 /// `export const NAME = "line\n" + ...;`: a multi-line text, one string
