@@ -481,6 +481,29 @@ mod tests {
     }
 
     #[test]
+    fn the_method_table_names_members_spelled_otherwise_and_a_test_client_is_generated() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait Mail { async fn from(&self) -> String; async fn send(&self, to: String); }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        // `serve` checks these are functions of the implementation.
+        assert!(m.contains("  members: [\"from_\", \"send\"],\n};"), "{m}");
+        assert!(
+            m.contains("export function mailTestClient(impl: Mail, options?: $rt.TestClientOptions): Promise<$rt.TestClient<MailClient>> {\n  return $rt.testClient(MAIL_CONTRACT, MailClient, impl, options);\n}"),
+            "{m}"
+        );
+        // Names the contract spells the same way need no list.
+        let plain = generate_from(SRC).unwrap();
+        assert!(
+            !plain[1].contents.contains("  members: ["),
+            "{}",
+            plain[1].contents
+        );
+    }
+
+    #[test]
     fn output_is_deterministic() {
         assert_eq!(generate_from(SRC).unwrap(), generate_from(SRC).unwrap());
     }
