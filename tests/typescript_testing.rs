@@ -88,7 +88,7 @@ fn a_codec_bug_in_the_stubs_fails_the_node_test_that_crosses_it() {
         "the failing test is not the one that sums:\n{report}"
     );
     assert!(
-        report.contains("Calculator.sum does not decode"),
+        report.contains("the implementation's answer to Calculator.sum does not decode"),
         "the failure does not say the answer did not decode:\n{report}"
     );
 }

@@ -193,8 +193,9 @@ export class RemoteError extends CallError {
   /** The ERROR frame's detail: where a host handler panicked, a traceback. */
   readonly detail: string;
 
-  constructor(method: string, code: number, remoteMessage: string, detail: string) {
-    super(method, `${method} failed in the host: ${errorCodeName(code)}: ${remoteMessage}`);
+  /** `peer` names who answered, for the message: the host, unless a test client called. */
+  constructor(method: string, code: number, remoteMessage: string, detail: string, peer = "the host") {
+    super(method, `${method} failed in ${peer}: ${errorCodeName(code)}: ${remoteMessage}`);
     this.name = "RemoteError";
     this.code = code;
     this.remoteMessage = remoteMessage;
@@ -2270,8 +2271,8 @@ function timeoutError(p: Pending): CallTimeout {
   return new CallTimeout(
     p.label,
     p.timeoutMs !== undefined
-      ? `${p.label} timed out: the host did not answer within ${p.timeoutMs} ms`
-      : `${p.label} timed out: the host did not answer before the deadline of the handler that made the call`,
+      ? `${p.label} timed out: ${p.conn.peer} did not answer within ${p.timeoutMs} ms`
+      : `${p.label} timed out: ${p.conn.peer} did not answer before the deadline of the handler that made the call`,
   );
 }
 
@@ -2604,6 +2605,8 @@ class Connection {
   droppedPublishes = 0;
   /** How the connection ended, once it did. */
   status: Status | undefined;
+  /** Who answers this end's calls, for messages: the host, or for a test client the implementation. */
+  peer = "the host";
 
   constructor(
     socket: net.Socket,
@@ -2900,7 +2903,7 @@ class Connection {
         r.end();
       } catch (e) {
         const why = errorMessage(asDecodeError(e)).message;
-        p.reject(new CallError(p.label, `the host's answer to ${p.label} does not decode: ${why}`, { cause: e }));
+        p.reject(new CallError(p.label, `${this.peer}'s answer to ${p.label} does not decode: ${why}`, { cause: e }));
         return;
       }
       p.resolve(value);
@@ -2917,13 +2920,13 @@ class Connection {
       r.end();
     } catch (e) {
       const why = errorMessage(asDecodeError(e)).message;
-      p.reject(new CallError(p.label, `the host's ERROR answer to ${p.label} does not decode: ${why}`, { cause: e }));
+      p.reject(new CallError(p.label, `${this.peer}'s ERROR answer to ${p.label} does not decode: ${why}`, { cause: e }));
       return;
     }
     if (code === ErrorCode.DeadlineExceeded) {
-      p.reject(new CallTimeout(p.label, `${p.label} timed out in the host: ${errorCodeName(code)}: ${message}`));
+      p.reject(new CallTimeout(p.label, `${p.label} timed out in ${this.peer}: ${errorCodeName(code)}: ${message}`));
     } else {
-      p.reject(new RemoteError(p.label, code, message, detail));
+      p.reject(new RemoteError(p.label, code, message, detail, this.peer));
     }
   }
 
@@ -3354,7 +3357,7 @@ class Connection {
     const why = this.status?.message;
     return new ConnectionClosed(
       p.label,
-      `${p.label} got no answer: the connection to the host closed${why === undefined ? "" : ` (${why})`}`,
+      `${p.label} got no answer: the connection to ${this.peer} closed${why === undefined ? "" : ` (${why})`}`,
     );
   }
 
@@ -3866,6 +3869,7 @@ export function testClient<I, C extends Client>(
       const hostDone = new Promise<void>((r) => (hostClosed = r));
       const hostFrames = new FrameReader();
       const caller = new Connection(hostSocket, hostFrames, [], [], () => undefined, () => undefined, serveOptions);
+      caller.peer = "the implementation";
       hostSocket.on("data", (chunk: Buffer) => {
         let from = 0;
         while (from < chunk.length) {
