@@ -2,7 +2,8 @@
 //! handler through the generated `calculatorTestClient`, whose calls go
 //! through the real codecs and dispatcher (docs/TYPESCRIPT.md, "Testing").
 //! It passes against the generated stubs, and fails, naming the call, when
-//! the stubs' codec is broken: a value that does not round-trip.
+//! the stubs' codec is broken: a value that does not round-trip. The
+//! example of the docs passes too.
 
 mod common;
 
@@ -91,4 +92,49 @@ fn a_codec_bug_in_the_stubs_fails_the_node_test_that_crosses_it() {
         report.contains("the implementation's answer to Calculator.sum does not decode"),
         "the failure does not say the answer did not decode:\n{report}"
     );
+}
+
+#[test]
+fn the_testing_section_of_the_docs_compiles_and_passes() {
+    let docs = std::fs::read_to_string(common::root().join("docs/TYPESCRIPT.md"))
+        .expect("reading docs/TYPESCRIPT.md");
+    let start = docs
+        .find("\n## Testing\n")
+        .expect("docs/TYPESCRIPT.md has a Testing section");
+    let section = &docs[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    // Its two snippets: the handler module, then the node:test file.
+    let snippets: Vec<&str> = section
+        .split("```ts\n")
+        .skip(1)
+        .map(|s| &s[..s.find("```").expect("a closed code block")])
+        .collect();
+    assert_eq!(
+        snippets.len(),
+        2,
+        "expected two TypeScript snippets:\n{section}"
+    );
+
+    let dir = common::scratch("node-test-docs");
+    let _ = std::fs::remove_dir_all(&dir);
+    common::node::generate(
+        &[common::root().join("examples/calculator/contract.rs")],
+        &dir.join("generated"),
+    );
+    let files = [
+        ("calculator_handler.ts", snippets[0]),
+        ("calculator.test.ts", snippets[1]),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("writing a snippet");
+    }
+    common::node::mark_es_modules(&dir);
+    let out = dir.join("dist");
+    common::node::tsc_strict(
+        &["--outDir", &out.display().to_string()],
+        &[dir.join("calculator.test.ts").display().to_string()],
+    );
+    let (ok, report) = node_test(&out.join("calculator.test.js"));
+    assert!(ok, "the docs' node:test example failed:\n{report}");
+    assert_eq!(count(&report, "pass"), 3, "{report}");
 }
