@@ -3917,7 +3917,12 @@ export function testClient<I, C extends Client>(
       });
       plugin = new Connection(socket, pluginFrames, [service], [], () => undefined, () => undefined, serveOptions);
       socket.on("end", () => plugin.finish({ code: 0 }));
-      socket.on("error", () => plugin.finish({ code: 0 }));
+      socket.on("error", (e: Error) => {
+        // Before the connection is made, nothing else would settle the promise.
+        server.close();
+        reject(new Error(`testClient: cannot connect to ${address}: ${e.message}`));
+        plugin.finish({ code: 0 });
+      });
       socket.on("close", () => pluginClosed());
     });
   });
