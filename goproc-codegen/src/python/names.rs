@@ -29,10 +29,18 @@ const BUILTINS: &[&str] = &[
     "tuple",
 ];
 
+/// The runtime's aliases for the Rust widths of numbers (`i64 = int`),
+/// which the stubs import and annotate with: a field or method `u8` would
+/// shadow the alias inside a class body, and a type `u8` collide with it.
+pub const WIDTHS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64",
+];
+
 /// The Python spelling of a field, argument or method name.
 pub fn ident(rust: &str) -> String {
     let raw = rust.strip_prefix("r#").unwrap_or(rust);
-    if KEYWORDS.contains(&raw) || BUILTINS.contains(&raw) {
+    if KEYWORDS.contains(&raw) || BUILTINS.contains(&raw) || WIDTHS.contains(&raw) {
         format!("{raw}_")
     } else {
         raw.to_string()
@@ -46,19 +54,15 @@ pub fn type_name(rust: &str) -> String {
 
 pub use crate::case::snake_case;
 
-/// `echo_u8` -> `EchoU8`.
-pub fn pascal_case(name: &str) -> String {
-    let raw = name.strip_prefix("r#").unwrap_or(name);
-    raw.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut cs = p.chars();
-            match cs.next() {
-                Some(first) => first.to_uppercase().chain(cs).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
+/// The name of field `index` of a tuple struct or variant of `count`
+/// fields: `value` for a newtype, else `item0`, `item1`, ... (never `_0`,
+/// which reads as private in Python).
+pub fn tuple_field(index: usize, count: usize) -> String {
+    if count == 1 {
+        "value".to_string()
+    } else {
+        format!("item{index}")
+    }
 }
 
 /// A Python string literal (double-quoted) for `s`.
@@ -101,8 +105,6 @@ mod tests {
         assert_eq!(snake_case("Calculator"), "calculator");
         assert_eq!(snake_case("HTTPServer"), "http_server");
         assert_eq!(snake_case("V2Api"), "v2_api");
-        assert_eq!(pascal_case("echo_u8"), "EchoU8");
-        assert_eq!(pascal_case("divide"), "Divide");
     }
 
     #[test]
