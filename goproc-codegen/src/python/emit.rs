@@ -23,7 +23,7 @@ pub struct ModulePlan<'a> {
     pub types: BTreeMap<String, &'a TypeDef>,
     /// Each distinct domain error shape, with the exception class that
     /// carries it: the type itself when it is a class of the stubs (a
-    /// non-generic struct or enum), else the runtime's `DomainError` wrapper.
+    /// non-generic struct or enum), else the runtime's `ErrorValue` wrapper.
     pub errors: Vec<(Ty, String)>,
     /// The user types that are domain errors, and so exceptions, by Rust name.
     pub error_types: BTreeSet<String>,
@@ -84,7 +84,7 @@ pub fn plan<'a>(
                         error_types.insert(name.clone());
                         type_name(name)
                     }
-                    _ => "_rt.DomainError".to_string(),
+                    _ => "_rt.ErrorValue".to_string(),
                 };
                 errors.push((err.clone(), class));
             }
@@ -439,18 +439,14 @@ fn emit_type(
     let class = type_name(rust_name);
     let full = applied(&class, &def.generics);
     let base = if error {
-        format!("(_rt.DomainError[{}])", string_literal(&class))
+        "(_rt.DomainError)".to_string()
     } else {
         generic_base(&def.generics)
     };
     match &def.kind {
         TypeDefKind::Struct(fields) => {
             dataclass(&class, &base, &def.docs, fields, b);
-            if error && fields_list(fields).is_empty() {
-                // As for an error enum's variants (see below).
-                b.line("    if _t.TYPE_CHECKING:");
-                b.line("        def __init__(self) -> None: ...");
-            }
+
             b.lines.push(String::new());
             b.lines.push(String::new());
             b.line(format!(
@@ -500,12 +496,6 @@ fn emit_type(
             b.line("__slots__ = ()");
             b.lines.push(String::new());
             b.line("if _t.TYPE_CHECKING:");
-            if error {
-                // mypy would give a variant without fields the wrapper's
-                // `__init__(value)`; the dataclass's takes nothing.
-                b.line("    def __init__(self) -> None: ...");
-                b.lines.push(String::new());
-            }
             for v in variants {
                 b.line(format!(
                     "    {}: _t.TypeAlias = {}",
@@ -1209,17 +1199,17 @@ fn method_signature(m: &Method, client: bool) -> String {
 /// How a handler answers with a domain error (`handler`), or what a
 /// client's call raises for one.
 fn raise_doc(class: &str, handler: bool) -> String {
-    match (class == "_rt.DomainError", handler) {
+    match (class == "_rt.ErrorValue", handler) {
         (false, true) => format!(
             "Raise a `{class}` (it is an exception) to answer with the domain error `Err(error)`."
         ),
         (false, false) => {
             format!("Raises the `{class}` the host answers with as the domain error `Err(error)`.")
         }
-        (true, true) => "Raise `goproc_runtime.DomainError(error)` to answer with the domain \
+        (true, true) => "Raise `goproc_runtime.ErrorValue(error)` to answer with the domain \
                          error `Err(error)`."
             .into(),
-        (true, false) => "Raises `goproc_runtime.DomainError(error)` when the host answers with \
+        (true, false) => "Raises `goproc_runtime.ErrorValue(error)` when the host answers with \
                           the domain error `Err(error)`; `.value` is `error`."
             .into(),
     }

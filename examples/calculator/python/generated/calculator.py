@@ -12,7 +12,7 @@ from . import goproc_runtime as _rt
 from .goproc_runtime import i64, f64
 
 
-class MathError(_rt.DomainError["MathError"]):
+class MathError(_rt.DomainError):
     """Why a calculation has no answer.
 
     One subclass per variant: `MathError.DivisionByZero`, `MathError.Overflow`.
@@ -21,8 +21,6 @@ class MathError(_rt.DomainError["MathError"]):
     __slots__ = ()
 
     if _t.TYPE_CHECKING:
-        def __init__(self) -> None: ...
-
         DivisionByZero: _t.TypeAlias = "MathErrorDivisionByZero"
         Overflow: _t.TypeAlias = "MathErrorOverflow"
 

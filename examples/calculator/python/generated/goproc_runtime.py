@@ -216,28 +216,17 @@ class ProtocolError(Exception):
     """The host broke the wire protocol; the connection is closed."""
 
 
-class DomainError(Exception, Generic[E]):
-    """A domain error: what a Rust method declared `-> Result<T, E>` returns as `Err(e)`.
+class DomainError(Exception):
+    """A domain error: what a Rust method declared `-> Result<T, E>` returns
+    as `Err(e)`. Catch it to catch any of them.
 
-    An error type that is a class in the stubs (an enum or a struct) derives
-    from DomainError, so the error value is the exception itself: a handler
-    raises `MathError.DivisionByZero()` to answer with that `Err`, and a
-    client's call raises the value it was answered with (`except MathError`).
-
-    Any other error type (`String`, a number, a list) is carried by
-    DomainError itself, the one wrapper: `raise DomainError("no such key")`,
-    and `e.value` is the value.
+    An error type that is a class in the stubs (an enum or a struct)
+    derives from DomainError, so the error value is the exception itself: a
+    handler raises `MathError.DivisionByZero()` to answer with that `Err`,
+    and a client's call raises the value it was answered with (`except
+    MathError`). Any other error type (`String`, a number, a list) travels
+    in the one wrapper, `ErrorValue`.
     """
-
-    def __init__(self, value: E) -> None:
-        super().__init__(value)
-        self._goproc_value = value
-
-    @property
-    def value(self) -> E:
-        """The error value: what the wrapper was given, or, for an error
-        class of the stubs, the exception itself."""
-        return cast(E, self.__dict__.get("_goproc_value", self))
 
     def __str__(self) -> str:
         # An error class of the stubs (a dataclass) has no `args`: it says
@@ -245,9 +234,17 @@ class DomainError(Exception, Generic[E]):
         return super().__str__() if self.args else repr(self)
 
 
-def _wraps(exc: BaseException) -> bool:
-    """Whether `exc` is the DomainError wrapper of a value (rather than an error class of the stubs)."""
-    return "_goproc_value" in getattr(exc, "__dict__", ())
+class ErrorValue(DomainError, Generic[E]):
+    """A domain error whose type is not a class of the stubs (`String`, a
+    number, a list): a handler raises `ErrorValue("no such key")` to answer
+    with `Err("no such key")`, and a client's call raises it with `value`,
+    the error value."""
+
+    value: E
+
+    def __init__(self, value: E) -> None:
+        super().__init__(value)
+        self.value = value
 
 
 def nest(base: type, **variants: type) -> None:
@@ -896,7 +893,7 @@ class MethodSpec:
     decode_args: Callable[[Reader], tuple[Any, ...]]
     encode_ok: Callable[[bytearray, Any], None]
     # For `-> Result<T, E>`: the exception class a handler raises for `Err(e)`, and E's encoder.
-    error: type[DomainError[Any]] | None = None
+    error: type[DomainError] | None = None
     encode_err: Callable[[bytearray, Any], None] | None = None
     # The method answers with a stream: `encode_ok` encodes one item.
     stream: bool = False
@@ -1028,7 +1025,7 @@ class Client:
 
     def _call_result(
         self, method: int, request: bytearray, decode: Callable[[Reader], T],
-        decode_err: Callable[[Reader], E], error: type[DomainError[E]],
+        decode_err: Callable[[Reader], E], error: type[DomainError],
         source: AsyncIterable[Any] | Iterable[Any] | None = None,
         encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Awaitable[T]:
@@ -1535,7 +1532,7 @@ class _Call:
     def __init__(
         self, future: asyncio.Future[Any], contract: Contract | None, method: int,
         decode: Callable[[Reader], Any] | None, decode_err: Callable[[Reader], Any] | None,
-        error: type[DomainError[Any]] | None, frame: bytearray, seconds: float | None,
+        error: type[DomainError] | None, frame: bytearray, seconds: float | None,
     ) -> None:
         self.future = future
         self.contract = contract
@@ -2390,16 +2387,12 @@ class _Plugin(asyncio.BufferedProtocol):
         return out
 
     def answer_failure(self, call_id: int, spec: MethodSpec, exc: Exception, context: str = "") -> bytearray:
-        if (
-            spec.error is not None and spec.encode_err is not None and isinstance(exc, spec.error)
-            # The wrapper answers for `Result<T, String>` and the like; an
-            # error class of another method's type is a failure here.
-            and (spec.error is not DomainError or _wraps(exc))
-        ):
+        if spec.error is not None and spec.encode_err is not None and isinstance(exc, spec.error):
             out = bytearray(HEADER_LEN)
             out.append(1)
             try:
-                spec.encode_err(out, exc.value)
+                # The wrapper carries the value; an error class is the value.
+                spec.encode_err(out, exc.value if isinstance(exc, ErrorValue) else exc)
             except Exception as e:
                 return self.answer_failure(call_id, spec, e, "the handler's domain error cannot be encoded: ")
             return self.finish_response(call_id, spec, out)
@@ -2431,7 +2424,7 @@ class _Plugin(asyncio.BufferedProtocol):
 
     async def call(
         self, contract: Contract, method: int, out: bytearray, decode: Callable[[Reader], Any],
-        decode_err: Callable[[Reader], Any] | None, error: type[DomainError[Any]] | None,
+        decode_err: Callable[[Reader], Any] | None, error: type[DomainError] | None,
         timeout: float | None, source: AsyncIterable[Any] | Iterable[Any] | None = None,
         encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Any:
@@ -2852,7 +2845,8 @@ class _Plugin(asyncio.BufferedProtocol):
                 err = r.leave(call.decode_err(r))
                 r.done()
                 # An error class of the stubs is raised as it is; any other value in the wrapper.
-                _fail(future, err if isinstance(err, DomainError) else cast(type[DomainError[Any]], call.error)(err))
+                error = cast(type[DomainError], call.error)
+                _fail(future, err if isinstance(err, error) else cast(Callable[[Any], DomainError], error)(err))
                 return
         except (DecodeError, RecursionError) as e:
             _fail(future, CallError(
