@@ -338,8 +338,9 @@ fn applied(name: &str, generics: &[String]) -> String {
 
 /// A dataclass: named fields are keyword-only (`Point(x=1, y=2)`, as Rust
 /// writes `Point { x: 1, y: 2 }`; a field added or moved cannot shift
-/// positional arguments), tuple fields positional (`Meters(3)`, as Rust's
-/// `Meters(3)`). `base` is the class's base, when it has one.
+/// positional arguments), an `Option` one defaulting to `None`; tuple
+/// fields positional (`Meters(3)`, as Rust's `Meters(3)`). `base` is the
+/// class's base, when it has one.
 fn dataclass(class: &str, base: &str, docs: &[String], fields: &Fields, b: &mut Block) {
     if matches!(fields, Fields::Named(fs) if !fs.is_empty()) {
         b.line("@_dc.dataclass(slots=True, kw_only=True)");
@@ -354,11 +355,18 @@ fn dataclass(class: &str, base: &str, docs: &[String], fields: &Fields, b: &mut 
     if !list.is_empty() && b.lines.len() > before {
         b.lines.push(String::new());
     }
+    let keywords = matches!(fields, Fields::Named(_));
     for (name, ty, docs) in list {
         for d in docs {
             b.line(format!("# {d}").trim_end());
         }
-        b.line(format!("{name}: {}", annotation(ty)));
+        // An optional keyword field may be left out, as `None`.
+        let default = if keywords && matches!(ty, Ty::Option(_)) {
+            " = None"
+        } else {
+            ""
+        };
+        b.line(format!("{name}: {}{default}", annotation(ty)));
     }
     if b.lines.len() == before {
         b.line("pass");

@@ -48,7 +48,7 @@ class Entry:
     # Free-form labels.
     tags: list[str]
     # Seconds until the entry expires, if it does.
-    ttl_seconds: u32 | None
+    ttl_seconds: u32 | None = None
     # How many times it was written.
     version: u64
 
