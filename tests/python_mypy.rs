@@ -107,11 +107,11 @@ except rt.DecodeError as e:
 else:
     raise AssertionError("129 levels decoded")
 args = decode(mixed, bytes([2, 0, 5, 1, 2, 104, 105] + [1, 0, 1, 0, 0] + [2, 0, 0, 1, 1, 33]))
-items: list[rt.Ok[m.Chain] | rt.Err[str]] = [rt.Ok(m.ChainEnd()), rt.Err("!")]
+items: list[rt.Ok[m.Chain] | rt.Err[str]] = [rt.Ok(m.Chain.End()), rt.Err("!")]
 assert args == (
     [rt.Ok(5), rt.Err("hi")],
-    rt.Ok(m.ChainNext(rt.Ok(m.ChainEnd()))),
-    m.Page(items),
+    rt.Ok(m.Chain.Next(rt.Ok(m.Chain.End()))),
+    m.Page(items=items),
 ), args
 print("results decode")
 "#;

@@ -1267,7 +1267,7 @@ mod tests {
         let py = generate(LOGS);
         for line in [
             "    def tail(self, path: str) -> _t.AsyncIterator[str]:",
-            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> int:",
+            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> u64:",
             "    def transform(self, lines: _t.AsyncIterator[str], upper: bool) -> _t.AsyncIterator[str]:",
             // The REQUEST carries only the other arguments.
             "def _logs_args_transform(r: _rt.Reader) -> tuple[bool]:",
@@ -1285,7 +1285,7 @@ mod tests {
         for line in [
             "    def tail(self, path: str) -> _t.AsyncGenerator[str, None]:",
             "        return self._stream(0, _logs_request_tail(path), _rt.Reader.str_)",
-            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> int:",
+            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> u64:",
             "        return await self._call(1, _logs_request_upload(name), _rt.Reader.u64, data, _rt.w_bytes)",
             "    def transform(self, lines: _t.AsyncIterable[str] | _t.Iterable[str], upper: bool) -> _t.AsyncGenerator[str, None]:",
             "        return self._stream(2, _logs_request_transform(upper), _rt.Reader.str_, lines, _rt.w_str)",
@@ -1393,6 +1393,75 @@ mod tests {
         ] {
             assert!(py.contains(line), "missing {line:?} in:\n{py}");
         }
+    }
+
+    const NATIVE: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Shapes {
+            async fn area(&self, s: Shape, scale: u16) -> Result<f64, ShapeError>;
+            async fn name(&self, p: Pair) -> Result<String, String>;
+        }
+        pub enum Shape { None, Circle(f32), Rect { w: u32, h: u32, label: Option<String> } }
+        pub struct Pair(pub i8, pub Meters);
+        pub struct Meters(pub f64);
+        pub enum ShapeError { Negative { by: i64 } }
+    "#;
+
+    #[test]
+    fn enums_are_a_base_class_with_a_subclass_per_variant() {
+        let py = generate(NATIVE);
+        for line in [
+            "class Shape:",
+            "    \"\"\"One subclass per variant: `Shape.None_`, `Shape.Circle`, `Shape.Rect`.\"\"\"",
+            "    if _t.TYPE_CHECKING:",
+            "        None_: _t.TypeAlias = \"ShapeNone\"",
+            "        Circle: _t.TypeAlias = \"ShapeCircle\"",
+            "class ShapeNone(Shape):",
+            "class ShapeCircle(Shape):",
+            "    value: f32",
+            "@_dc.dataclass(slots=True, kw_only=True)\nclass ShapeRect(Shape):",
+            "    label: str | None = None",
+            "_rt.nest(Shape, None_=ShapeNone, Circle=ShapeCircle, Rect=ShapeRect)",
+            "        v = ShapeRect(w=r.u32(), h=r.u32(), label=(r.str_() if r.option() else None))",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn tuple_fields_are_value_or_items_and_widths_are_imported() {
+        let py = generate(NATIVE);
+        for line in [
+            "from .goproc_runtime import u16, u32, i8, i64, f32, f64\n",
+            "@_dc.dataclass(slots=True)\nclass Pair:",
+            "    item0: i8\n    item1: Meters\n",
+            "class Meters:",
+            "    value: f64\n",
+            "    async def area(self, s: Shape, scale: u16) -> f64:",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        assert!(!py.contains("_0"), "a tuple field named _0 in:\n{py}");
+    }
+
+    #[test]
+    fn error_classes_are_exceptions_and_other_errors_use_the_wrapper() {
+        let py = generate(NATIVE);
+        for line in [
+            "class ShapeError(_rt.DomainError):",
+            "class ShapeErrorNegative(ShapeError):",
+            "_rt.MethodSpec(\"area\", _shapes_args_area, _rt.w_f64, ShapeError, _enc_ShapeError)",
+            "_rt.MethodSpec(\"name\", _shapes_args_name, _rt.w_str, _rt.ErrorValue, _rt.w_str)",
+            "Raise a `ShapeError` (it is an exception) to answer with the domain error `Err(error)`.",
+            "Raise `goproc_runtime.ErrorValue(error)` to answer with the domain error `Err(error)`.",
+            "def test_client(impl: Shapes, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[ShapesClient]:",
+            "    return _rt.testing(ShapesClient, service(impl), host=host, requires=requires)",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        // A type used only as a value is no exception.
+        assert!(py.contains("class Shape:\n"), "{py}");
+        assert!(!py.contains("Raised"), "{py}");
     }
 
     #[test]
