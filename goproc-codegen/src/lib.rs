@@ -10,6 +10,7 @@ pub mod canonical;
 mod case;
 mod generate;
 pub mod model;
+pub mod naming;
 pub mod output;
 pub mod python;
 mod stub_schema;

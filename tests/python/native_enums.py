@@ -13,7 +13,7 @@ from typing import assert_type
 
 from goproc_stubs import goproc_runtime as rt
 from goproc_stubs.calculator import MathError
-from goproc_stubs.everything import EchoError, Keywords, Pair, Record, Shape, Tree
+from goproc_stubs.everything import EchoError, Keywords, Pair, Record_, Shape, Tree
 from goproc_stubs.goproc_runtime import f32, u8, u32
 
 
@@ -72,14 +72,14 @@ def main() -> None:
     assert leaves(Tree.Node([Tree.Leaf(1), Tree.Node([Tree.Leaf(2)])])) == [1, 2]
 
     # Named fields are keyword-only.
-    record = Record(id=1, name="n", score=0.5, flags=[], nickname=None, shape=Shape.Empty(), blob=b"")
+    record = Record_(id=1, name="n", score=0.5, flags=[], nickname=None, shape=Shape.Empty(), blob=b"")
     assert record.name == "n"
     try:
-        Record(1, "n", 0.5, [], None, Shape.Empty(), b"")  # type: ignore[misc]
+        Record_(1, "n", 0.5, [], None, Shape.Empty(), b"")  # type: ignore[misc]
     except TypeError:
         pass
     else:
-        raise AssertionError("Record took positional arguments")
+        raise AssertionError("Record_ took positional arguments")
     assert Keywords(from_=1, class_=-1, delete=True, type_="t").from_ == 1
 
     # Domain error classes are exceptions, raised as the value.

@@ -257,11 +257,11 @@ def test_strict_decoding() -> None:
     expect_decode_error("variant past the end", ev._dec_Shape, b"\x09")
     expect_decode_error("huge count of units", Reader.count_any, b"\xfd" + (1 << 40).to_bytes(8, "little"))
     expect_decode_error("count past the body", Reader.count, b"\x10\x00")
-    expect_decode_error("record cut short", ev._dec_Record, b"\x01\x02a")
+    expect_decode_error("record cut short", ev._dec_Record_, b"\x01\x02a")
     # Random and mutated bytes fail with DecodeError and nothing else.
     rng = random.Random(7)
     good = bytearray()
-    ev._enc_Record(good, ev.Record(id=5, name="name", score=1.5, flags=[True], nickname="nick", shape=ev.Shape.Polygon([(1, -1)]), blob=b"blob"))
+    ev._enc_Record_(good, ev.Record_(id=5, name="name", score=1.5, flags=[True], nickname="nick", shape=ev.Shape.Polygon([(1, -1)]), blob=b"blob"))
     for k in range(3000):
         if k % 2:
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
@@ -271,7 +271,7 @@ def test_strict_decoding() -> None:
             data = bytes(data[: rng.randrange(len(data) + 1)])
         r = Reader(data)
         try:
-            ev._dec_Record(r)
+            ev._dec_Record_(r)
             r.done()
         except DecodeError:
             pass
@@ -352,14 +352,14 @@ def test_view_reader() -> None:
     """A long body is decoded in the read buffer, through a memoryview, to
     the same values as from bytes."""
     good = bytearray()
-    record = ev.Record(
+    record = ev.Record_(
         id=7, name="naïve ✓", score=-0.5, flags=[True, False], nickname="nick",
         shape=ev.Shape.Labeled(ev.Shape.Circle(1.5), "é"), blob=b"\x00blob",
     )
-    ev._enc_Record(good, record)
+    ev._enc_Record_(good, record)
     buf = bytearray(b"\xee" * 5) + good + bytearray(b"\xee" * 5)
     r = rt._ViewReader(cast(bytes, memoryview(buf)[5:5 + len(good)]))
-    got = ev._dec_Record(r)
+    got = ev._dec_Record_(r)
     r.done()
     assert got == record, got
     assert type(got.blob) is bytes and type(got.name) is str

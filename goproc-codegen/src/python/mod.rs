@@ -35,15 +35,17 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     let mut files = Vec::new();
     let mut modules: Vec<(String, String)> = Vec::new();
     for (file, contracts) in groups {
-        let module = if contracts.len() == 1 {
-            names::snake_case(&contracts[0].contract.name.to_string())
-        } else {
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            names::ident(&names::snake_case(&stem))
-        };
+        // One rule for both languages (crate::naming::module_name).
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let owned: Vec<String> = contracts
+            .iter()
+            .map(|c| c.contract.name.to_string())
+            .collect();
+        let contract_names: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let module = crate::naming::module_name(&contract_names, &stem);
         let module = names::ident(&module);
         if module == "goproc_runtime" || module == "__init__" {
             return Err(format!(
