@@ -242,6 +242,7 @@ pub const RESERVED_TYPE_NAMES: &[&str] = &[
     "Contract",
     "DomainError",
     "Err",
+    "ErrorValue",
     "Ok",
     "Some",
 ];
