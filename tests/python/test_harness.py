@@ -1,8 +1,9 @@
 """In-process tests of plugin handlers (`test_client`, `goproc_runtime.testing`):
 calls, domain errors raised as their values, cancellation, deadlines, codec
-bugs, and handlers that call their host. Run by tests/python_testing.rs
-with the stubs of examples/calculator/contract.rs and
-tests/contracts/host_services.rs importable as `goproc_stubs`.
+bugs, streams, and handlers that call their host. Run by
+tests/python_testing.rs with the stubs of examples/calculator/contract.rs,
+tests/contracts/host_services.rs and tests/contracts/streams.rs importable
+as `goproc_stubs`.
 
 The first test is the pytest test of docs/PYTHON.md ("Testing"), written
 for unittest (CI machines have no pytest): the same body, with
@@ -13,13 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import tempfile
 import unittest
+from typing import AsyncIterator
 
-from goproc_stubs import calculator, host_services
+from goproc_stubs import calculator, host_services, streams
 from goproc_stubs import goproc_runtime as rt
 from goproc_stubs.calculator import MathError
 from goproc_stubs.goproc_runtime import f64, i64, u32, u64
 from guest_plugin import Guest
+from streams_plugin import Streams
 
 
 class Calc(calculator.Calculator):
@@ -179,6 +184,38 @@ class HarnessTest(unittest.IsolatedAsyncioTestCase):
             left = await guest.with_timeout(5).host_time_left_ms()
             assert left is not None
             self.assertTrue(0 < left <= 5000, f"the host saw {left} ms left")
+
+    async def test_streams_flow_both_ways_with_credit_and_cancel(self) -> None:
+        async with streams.streams_test_client(Streams()) as client:
+            self.assertEqual([n async for n in client.count(3, 4)], [3, 4, 5, 6])
+            summary = await client.upload([b"ab", b"c"])
+            self.assertEqual((summary.bytes_, summary.chunks), (3, 2))
+
+            async def lines() -> AsyncIterator[str]:
+                for line in ("a", "b"):
+                    yield line
+
+            self.assertEqual([x async for x in client.shout("> ", lines())], ["> A", "> B"])
+            got: list[int] = []
+            with self.assertRaises(rt.RemoteError) as caught:
+                async for n in client.fail_after(2):
+                    got.append(n)
+            self.assertEqual(got, [0, 1])
+            self.assertIn("boom after 2", caught.exception.message)
+            # A window far below the stream's size: the credit paces it.
+            chunks = [c async for c in client.with_stream_window(4096).download(100_000, 1000)]
+            self.assertEqual(sum(len(c) for c in chunks), 100_000)
+            # Leaving a stream early cancels the handler: its `finally` runs.
+            with tempfile.TemporaryDirectory() as tmp:
+                marker = os.path.join(tmp, "stopped")
+                items = client.forever(marker)
+                self.assertEqual([await anext(items) for _ in range(10)], list(range(10)))
+                await items.aclose()
+                for _ in range(500):
+                    if os.path.exists(marker):
+                        break
+                    await asyncio.sleep(0.01)
+                self.assertTrue(os.path.exists(marker), "the stream's handler was not stopped")
 
     async def test_a_missing_host_contract_is_named(self) -> None:
         with self.assertRaises(ConnectionError) as caught:
