@@ -24,7 +24,7 @@ from goproc_stubs import goproc_runtime as rt
 from goproc_stubs.calculator import MathError
 from goproc_stubs.goproc_runtime import f64, i64, u32, u64
 from guest_plugin import Guest
-from streams_plugin import Streams
+from streams_plugin import Probe, Streams
 
 
 class Calc(calculator.Calculator):
@@ -216,6 +216,16 @@ class HarnessTest(unittest.IsolatedAsyncioTestCase):
                         break
                     await asyncio.sleep(0.01)
                 self.assertTrue(os.path.exists(marker), "the stream's handler was not stopped")
+
+    async def test_events_of_a_handler_reach_no_one_and_break_nothing(self) -> None:
+        async with streams.event_probe_test_client(Probe()) as probe:
+            await probe.publish("sensors/a/temp", "a", 3)
+            watch = probe.watch("sensors/#", 0)
+            first = await anext(watch)
+            self.assertEqual(first.topic, "")
+            await watch.aclose()
+            # The connection still serves calls.
+            await probe.publish("sensors/b/temp", "b", 1)
 
     async def test_a_missing_host_contract_is_named(self) -> None:
         with self.assertRaises(ConnectionError) as caught:

@@ -2924,6 +2924,13 @@ class _TestHost(_Plugin):
         self.transport = transport
         transport.set_write_buffer_limits(high=_HIGH_WATER, low=_LOW_WATER)
 
+    def on_v3_frame(self, kind: int, call_id: int, body: memoryview) -> None:
+        if kind in (KIND_PUBLISH, KIND_SUBSCRIBE, KIND_UNSUBSCRIBE):
+            # Nothing else in the test subscribes or publishes: events the
+            # handlers publish are dropped, their subscriptions stay quiet.
+            return
+        super().on_v3_frame(kind, call_id, body)
+
     def on_handshake(self, kind: int, call_id: int, body: bytes) -> None:
         if kind != KIND_HELLO or call_id != 0:
             raise ProtocolError(f"the plugin opened with frame kind 0x{kind:02x} id {call_id}, not a HELLO with id 0")
@@ -2983,7 +2990,9 @@ async def testing(
     own client and service. `host` are services the test host serves to the
     plugin, whose handlers call them through `<Contract>Client.from_host()`
     (listed in `requires`, as `serve` takes them). On leaving, the
-    connection closes and the handlers still running are cancelled.
+    connection closes and the handlers still running are cancelled. Events
+    the handlers publish reach no one (the test host drops them), and their
+    subscriptions receive nothing.
     """
     if not services:
         raise ValueError("testing() needs at least one service to call")
