@@ -35,18 +35,18 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     let mut files = Vec::new();
     let mut modules: Vec<(String, String)> = Vec::new();
     for (file, contracts) in groups {
-        // One rule for both languages (crate::naming::module_name).
+        // The rule TypeScript shares: after the contract when the file
+        // defines one, else after the file.
         let stem = file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let owned: Vec<String> = contracts
+        let contract_names: Vec<String> = contracts
             .iter()
             .map(|c| c.contract.name.to_string())
             .collect();
-        let contract_names: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let module = crate::naming::module_name(&contract_names, &stem);
-        let module = names::ident(&module);
+        let refs: Vec<&str> = contract_names.iter().map(String::as_str).collect();
+        let module = crate::naming::module_name(&refs, &stem);
         if module == "goproc_runtime" || module == "__init__" {
             return Err(format!(
                 "{}: a contract module may not be named `{module}`, which the runtime uses",
