@@ -17,8 +17,13 @@ A plugin that calls its host names the host contracts it needs,
 client classes: `await StoreClient.from_host().get("k")`. A call that fails
 without an answer of its type raises a `CallError` (`CallTimeout`,
 `RemoteError`, `ConnectionClosed`, `ContractNotServed`); a domain error
-(`-> Result<T, E>` answering `Err(e)`) raises the contract's `<E>Raised`,
-the exception a handler raises to answer with it.
+(`-> Result<T, E>` answering `Err(e)`) raises `e` itself when its type is a
+class of the stubs (a `DomainError`), else `ErrorValue(e)`: what a handler
+raises to answer with it.
+
+Tests serve a handler in process and call it through a typed client, over
+the real codecs and dispatcher: `async with testing(CalculatorClient,
+service) as calc` (the generated `test_client(impl)`).
 
 A method that answers with a stream is an async generator in the handler
 (`async def count(...) -> AsyncIterator[int]: yield ...`); a stream
@@ -260,7 +265,7 @@ class CallError(Exception):
     """A call to the host that ended without an answer of its type.
 
     `method` names the call (`Store.get`). The subclasses say why; a domain
-    error is not a `CallError` but the contract's `<E>Raised`.
+    error is not a `CallError` but a `DomainError`.
     """
 
     method: str
