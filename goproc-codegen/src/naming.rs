@@ -79,6 +79,23 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     // sets the prototype, a class method `constructor` is the constructor.
     "__proto__",
     "constructor",
+    // The number widths the Python stubs annotate with (`a: i64`, aliases
+    // of `int` imported from its runtime): a field `u8` would shadow the
+    // alias inside a class body.
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
 ];
 
 /// TypeScript words that may not name an argument or a type (reserved in
@@ -225,6 +242,7 @@ pub const RESERVED_TYPE_NAMES: &[&str] = &[
     "Contract",
     "DomainError",
     "Err",
+    "ErrorValue",
     "Ok",
     "Some",
 ];

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from goproc_stubs import everything as ev
 from goproc_stubs.everything import (
-    EchoErrorRaised,
-    EchoErrorRefused,
+    EchoError,
     Keywords,
     Marker,
     Page,
@@ -146,7 +145,7 @@ class Echo(ev.Everything):
 
     async def checked(self, v: int, fail: bool) -> int:
         if fail:
-            raise EchoErrorRaised(EchoErrorRefused(reason=f"refused {v}"))
+            raise EchoError.Refused(reason=f"refused {v}")
         return v
 
 

@@ -3,6 +3,15 @@
 //! shared with TypeScript in [`crate::naming`]. The wire carries no names,
 //! so this never changes the bytes.
 
+/// The runtime's aliases for the Rust widths of numbers (`i64 = int`),
+/// which the stubs import and annotate with. [`crate::naming`] reserves
+/// them as members (a field or method `u8` would shadow the alias inside a
+/// class body); the module plan refuses a type named like one.
+pub const WIDTHS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64",
+];
+
 /// The Python spelling of a field, argument or method name (the rule both
 /// languages share, in [`crate::naming`]).
 pub fn ident(rust: &str) -> String {
@@ -15,21 +24,7 @@ pub fn type_name(rust: &str) -> String {
 }
 
 pub use crate::case::snake_case;
-
-/// `echo_u8` -> `EchoU8`.
-pub fn pascal_case(name: &str) -> String {
-    let raw = name.strip_prefix("r#").unwrap_or(name);
-    raw.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut cs = p.chars();
-            match cs.next() {
-                Some(first) => first.to_uppercase().chain(cs).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
+pub use crate::naming::tuple_field;
 
 /// A Python string literal (double-quoted) for `s`.
 pub fn string_literal(s: &str) -> String {
@@ -56,7 +51,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keywords_and_shadowing_builtins_get_an_underscore() {
+    fn keywords_shadowing_builtins_and_widths_get_an_underscore() {
         assert_eq!(ident("from"), "from_");
         assert_eq!(ident("r#type"), "type_");
         assert_eq!(ident("lambda"), "lambda_");
@@ -64,16 +59,23 @@ mod tests {
         assert_eq!(ident("delete"), "delete");
         assert_eq!(ident("id"), "id");
         assert_eq!(type_name("Record"), "Record_");
+        for w in WIDTHS {
+            assert_eq!(
+                ident(w),
+                format!("{w}_"),
+                "the width alias {w} is not reserved"
+            );
+        }
     }
 
     #[test]
-    fn cases() {
+    fn cases_and_tuple_fields() {
         assert_eq!(snake_case("KeyValueStore"), "key_value_store");
         assert_eq!(snake_case("Calculator"), "calculator");
         assert_eq!(snake_case("HTTPServer"), "http_server");
         assert_eq!(snake_case("V2Api"), "v2_api");
-        assert_eq!(pascal_case("echo_u8"), "EchoU8");
-        assert_eq!(pascal_case("divide"), "Divide");
+        assert_eq!(tuple_field(0, 1), "value");
+        assert_eq!(tuple_field(1, 2), "item1");
     }
 
     #[test]
