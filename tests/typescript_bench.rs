@@ -62,11 +62,11 @@ fn build() -> PathBuf {
     ]);
     let dist = out.join("dist");
     let plugin = std::fs::read_to_string(dist.join("plugin.js")).expect("reading plugin.js");
-    let import = "import { serveCalculator } from \"./generated/contract.js\";";
+    let import = "import { serveCalculator } from \"./generated/calculator.js\";";
     assert!(plugin.contains(import), "{plugin}");
     let with_client = plugin.replace(
         import,
-        "import { CalculatorClient, host, serveCalculator } from \"./generated/contract.js\";\n\
+        "import { CalculatorClient, host, serveCalculator } from \"./generated/calculator.js\";\n\
          host(CalculatorClient);",
     );
     std::fs::write(dist.join("plugin_host_calls.js"), with_client).expect("writing the variant");

@@ -393,3 +393,37 @@ async fn a_stale_typescript_stub_is_refused_naming_the_first_difference() {
         Ok(_) => panic!("a stale stub was accepted"),
     }
 }
+
+#[tokio::test]
+async fn a_plugin_whose_implementation_lacks_methods_exits_before_the_hello_naming_them() {
+    let out = common::node::build(
+        "incomplete",
+        &["examples/calculator/contract.rs"],
+        &["calculator_handler.ts", "calculator_incomplete.ts"],
+    );
+    let started = goproc::Plugin::builder(common::node::node())
+        .arg(out.join("calculator_incomplete.js"))
+        .contract::<CalculatorClient>()
+        .start_timeout(Duration::from_secs(30))
+        .spawn()
+        .await;
+    let err = match started {
+        Ok(_) => panic!("a plugin without sum and greet started"),
+        Err(e) => e,
+    };
+    let Error::PluginExited { status, stderr, .. } = &err else {
+        panic!("expected the plugin to exit before its hello, got: {err}");
+    };
+    assert!(status.contains("exit status: 1"), "{err}");
+    assert!(
+        stderr.iter().any(|l| l.contains(
+            "the implementation given to serve is incomplete: contract Calculator lacks methods sum, greet"
+        )),
+        "stderr does not name the missing methods: {stderr:?}"
+    );
+    // The host's error carries that line too.
+    assert!(
+        err.to_string().contains("lacks methods sum, greet"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The generated TypeScript (runtime and contract modules) compiles with
 //! `tsc --strict` and the stricter checks projects often turn on, for every
-//! test contract; the example plugins compile with their own tsconfig.json,
+//! test contract; types named after globals (`Record`, `Map`, ...) leave the
+//! globals usable; the example plugins compile with their own tsconfig.json,
 //! and the example project (package.json, tsconfig.json) is a starting point
 //! that refuses to emit a plugin which misses a contract method.
 
@@ -8,6 +9,44 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The checks stricter than `--strict` that projects often turn on.
+const STRICTEST: [&str; 7] = [
+    "--noUnusedLocals",
+    "--noUnusedParameters",
+    "--noImplicitReturns",
+    "--noUncheckedIndexedAccess",
+    "--exactOptionalPropertyTypes",
+    "--noFallthroughCasesInSwitch",
+    "--noPropertyAccessFromIndexSignature",
+];
+
+#[test]
+fn types_named_after_globals_leave_the_globals_usable_in_files_that_import_them() {
+    let dir = common::scratch("ts-globals");
+    let _ = std::fs::remove_dir_all(&dir);
+    common::node::generate(
+        &[common::root().join("tests/typescript/globals_contract.rs")],
+        &dir,
+    );
+    let module = std::fs::read_to_string(dir.join("globals.ts")).expect("reading globals.ts");
+    for name in ["Record", "Map", "Error", "Promise", "Object"] {
+        assert!(
+            !module.contains(&format!("export interface {name} "))
+                && !module.contains(&format!("export type {name} ")),
+            "globals.ts exports a type named {name}, hiding the global"
+        );
+    }
+    let user = dir.join("globals_user.ts");
+    std::fs::copy(
+        common::root().join("tests/typescript/globals_user.ts"),
+        &user,
+    )
+    .expect("copying globals_user.ts");
+    let mut options = STRICTEST.to_vec();
+    options.push("--noEmit");
+    common::node::tsc_strict(&options, &[user.display().to_string()]);
+}
 
 #[test]
 fn generated_modules_pass_the_strictest_tsc_checks() {
@@ -17,6 +56,7 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
         "examples/kv/contract.rs",
         "examples/host_services/contract.rs",
         "tests/contracts/host_services.rs",
+        "tests/typescript/globals_contract.rs",
     ];
     for (i, contract) in contracts.iter().enumerate() {
         let dir = common::scratch(&format!("ts-strict-{i}"));
@@ -32,19 +72,9 @@ fn generated_modules_pass_the_strictest_tsc_checks() {
             files.len() >= 2,
             "expected the runtime and a module: {files:?}"
         );
-        common::node::tsc_strict(
-            &[
-                "--noUnusedLocals",
-                "--noUnusedParameters",
-                "--noImplicitReturns",
-                "--noUncheckedIndexedAccess",
-                "--exactOptionalPropertyTypes",
-                "--noFallthroughCasesInSwitch",
-                "--noPropertyAccessFromIndexSignature",
-                "--noEmit",
-            ],
-            &files,
-        );
+        let mut options = STRICTEST.to_vec();
+        options.push("--noEmit");
+        common::node::tsc_strict(&options, &files);
     }
 }
 

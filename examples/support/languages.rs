@@ -49,18 +49,16 @@ pub fn build_typescript(dir: &Path) -> Result<PathBuf, Failure> {
 /// its sources, installing the pinned compiler first; returns the `.js` to run.
 fn build(dir: &Path) -> Result<PathBuf, Failure> {
     let output = dir.join("dist/plugin.js");
-    let newest_source = [
-        "plugin.ts",
-        "generated/contract.ts",
-        "generated/goproc_runtime.ts",
-    ]
-    .iter()
-    .filter_map(|f| {
-        std::fs::metadata(dir.join(f))
-            .and_then(|m| m.modified())
-            .ok()
-    })
-    .max();
+    // The plugin and every generated module (named after the contract, or
+    // after the contract file when it holds several).
+    let generated = std::fs::read_dir(dir.join("generated"))
+        .map_err(|e| format!("listing {}: {e}", dir.join("generated").display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|x| x == "ts"));
+    let newest_source = std::iter::once(dir.join("plugin.ts"))
+        .chain(generated)
+        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .max();
     let built = std::fs::metadata(&output).and_then(|m| m.modified()).ok();
     if built.is_some() && built >= newest_source {
         return Ok(output);

@@ -11,6 +11,7 @@ mod case;
 mod generate;
 pub mod manifest;
 pub mod model;
+pub mod naming;
 pub mod output;
 pub mod python;
 mod stub_schema;

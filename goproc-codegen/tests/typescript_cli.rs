@@ -30,14 +30,16 @@ fn check_fails_on_a_stale_folder_and_passes_on_a_fresh_one() {
     let out = dir.to_str().expect("utf-8 path");
     let contract = "examples/kv/contract.rs";
 
-    // Nothing written yet: stale.
+    // Nothing written yet: stale. The module is named after the file's one
+    // contract, `KeyValueStore`, as the Python module is.
     let check = run(&["--lang", "typescript", "--check", "--out", out, contract]);
     assert_eq!(check.status.code(), Some(1), "{check:?}");
-    assert!(String::from_utf8_lossy(&check.stderr).contains("contract.ts"));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("key_value_store.ts"));
 
     let write = run(&["--lang", "typescript", "--out", out, contract]);
     assert!(write.status.success(), "{write:?}");
-    let module = std::fs::read_to_string(dir.join("contract.ts")).expect("contract.ts");
+    let module =
+        std::fs::read_to_string(dir.join("key_value_store.ts")).expect("key_value_store.ts");
     assert!(
         module.contains("export interface KeyValueStore {"),
         "{module}"
@@ -81,5 +83,20 @@ fn the_checked_in_example_stubs_are_up_to_date() {
              {contract}`: {}",
             String::from_utf8_lossy(&check.stderr)
         );
+        // A module left from an older naming rule (`contract.ts` for a file
+        // with one contract) would still compile, and mislead its importer.
+        let expected = goproc_codegen::generate(
+            goproc_codegen::Lang::Typescript,
+            &[workspace().join(contract)],
+        )
+        .unwrap_or_else(|e| panic!("{contract}: {e}"));
+        for entry in std::fs::read_dir(workspace().join(out)).expect("listing the stubs") {
+            let name = PathBuf::from(entry.expect("dir entry").file_name());
+            assert!(
+                expected.iter().any(|f| f.path == name),
+                "{out}/{} is not generated from {contract} any more; delete it",
+                name.display()
+            );
+        }
     }
 }

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from goproc_stubs import everything as ev
 from goproc_stubs.everything import (
-    EchoErrorRaised,
-    EchoErrorRefused,
+    EchoError,
     Keywords,
     Marker,
     Page,
     Pair,
-    Record,
+    Record_,
     Shape,
     Tree,
 )
@@ -102,10 +101,10 @@ class Echo(ev.Everything):
     async def echo_unit(self, v: None) -> None:
         return v
 
-    async def echo_boxed(self, v: Record) -> Record:
+    async def echo_boxed(self, v: Record_) -> Record_:
         return v
 
-    async def echo_record(self, v: Record) -> Record:
+    async def echo_record(self, v: Record_) -> Record_:
         return v
 
     async def echo_shape(self, v: Shape) -> Shape:
@@ -120,7 +119,7 @@ class Echo(ev.Everything):
     async def echo_marker(self, v: Marker) -> Marker:
         return v
 
-    async def echo_page(self, v: Page[Record]) -> Page[Record]:
+    async def echo_page(self, v: Page[Record_]) -> Page[Record_]:
         return v
 
     async def echo_page_of_ints(self, v: Page[int]) -> Page[int]:
@@ -129,7 +128,7 @@ class Echo(ev.Everything):
     async def echo_keywords(self, v: Keywords) -> Keywords:
         return v
 
-    async def echo_map_of_records(self, v: dict[int, list[Record]]) -> dict[int, list[Record]]:
+    async def echo_map_of_records(self, v: dict[int, list[Record_]]) -> dict[int, list[Record_]]:
         return v
 
     async def echo_many(self, a: int, b: str, c: bytes | None) -> tuple[int, str, bytes | None]:
@@ -146,7 +145,7 @@ class Echo(ev.Everything):
 
     async def checked(self, v: int, fail: bool) -> int:
         if fail:
-            raise EchoErrorRaised(EchoErrorRefused(reason=f"refused {v}"))
+            raise EchoError.Refused(reason=f"refused {v}")
         return v
 
 

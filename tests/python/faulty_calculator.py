@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from goproc_stubs import calculator
-from goproc_stubs.calculator import MathErrorDivisionByZero, MathErrorRaised
+from goproc_stubs.calculator import MathError
 
 
 class Faulty(calculator.Calculator):
@@ -18,7 +18,7 @@ class Faulty(calculator.Calculator):
 
     async def divide(self, a: int, b: int) -> int:
         if b == 0:
-            raise MathErrorRaised(MathErrorDivisionByZero())
+            raise MathError.DivisionByZero()
         if b == 1:
             # A value out of range for i64: an encoding failure, not a crash.
             return a * (1 << 70)

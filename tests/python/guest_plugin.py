@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from goproc_stubs import goproc_runtime as rt
 from goproc_stubs import host_services
-from goproc_stubs.host_services import HostApiClient, HostApiFailRaised
+from goproc_stubs.host_services import HostApiClient
 
 
 class Guest(host_services.Guest):
@@ -27,7 +27,7 @@ class Guest(host_services.Guest):
     async def call_failing(self, how: str) -> str:
         try:
             n = await self.host.with_timeout(2.0).fail(how)
-        except HostApiFailRaised as e:
+        except rt.ErrorValue as e:
             return f"domain error: {e.value}"
         except rt.CallTimeout as e:
             return f"timeout: {e}"

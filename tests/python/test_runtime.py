@@ -72,7 +72,7 @@ def value_rows() -> dict[str, bytes]:
         "(u8, bool)": enc(lambda o: rt.w_u8(o, 7), lambda o: rt.w_bool(o, False)),
         "()": b"",
         "struct Point { x: 1, y: -1 }": enc(lambda o: rt.w_i32(o, 1), lambda o: rt.w_i32(o, -1)),
-        "enum Shape::Circle(1.0)": enc(lambda o: ev._enc_Shape(o, ev.ShapeCircle(1.0))),
+        "enum Shape::Circle(1.0)": enc(lambda o: ev._enc_Shape(o, ev.Shape.Circle(1.0))),
         "enum Shape::Rect { w: 2, h: 3 }": enc(lambda o: ev._enc_Shape(o, ev.ShapeRect(width=2, height=3))),
         "Result<i64, String> Ok(3)": enc(lambda o: o.append(0), lambda o: rt.w_i64(o, 3)),
         'Result<i64, String> Err("no")': enc(lambda o: o.append(1), lambda o: rt.w_str(o, "no")),
@@ -232,7 +232,7 @@ def test_golden(path: str) -> None:
     assert Reader(values["u128 2^64"]).u128() == 1 << 64
     assert Reader(values["i64 -2"]).i64() == -2
     assert Reader(values["char 'é'"]).char() == "é"
-    assert ev._dec_Shape(Reader(values["enum Shape::Rect { w: 2, h: 3 }"])) == ev.ShapeRect(2, 3)
+    assert ev._dec_Shape(Reader(values["enum Shape::Rect { w: 2, h: 3 }"])) == ev.Shape.Rect(width=2, height=3)
     asyncio.run(the_golden_welcomes_are_read(frames))
     asyncio.run(the_golden_call_goes_out_and_its_answer_comes_back(frames))
     asyncio.run(the_golden_stream_frames_are_read(frames))
@@ -257,11 +257,11 @@ def test_strict_decoding() -> None:
     expect_decode_error("variant past the end", ev._dec_Shape, b"\x09")
     expect_decode_error("huge count of units", Reader.count_any, b"\xfd" + (1 << 40).to_bytes(8, "little"))
     expect_decode_error("count past the body", Reader.count, b"\x10\x00")
-    expect_decode_error("record cut short", ev._dec_Record, b"\x01\x02a")
+    expect_decode_error("record cut short", ev._dec_Record_, b"\x01\x02a")
     # Random and mutated bytes fail with DecodeError and nothing else.
     rng = random.Random(7)
     good = bytearray()
-    ev._enc_Record(good, ev.Record(5, "name", 1.5, [True], "nick", ev.ShapePolygon([(1, -1)]), b"blob"))
+    ev._enc_Record_(good, ev.Record_(id=5, name="name", score=1.5, flags=[True], nickname="nick", shape=ev.Shape.Polygon([(1, -1)]), blob=b"blob"))
     for k in range(3000):
         if k % 2:
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
@@ -271,7 +271,7 @@ def test_strict_decoding() -> None:
             data = bytes(data[: rng.randrange(len(data) + 1)])
         r = Reader(data)
         try:
-            ev._dec_Record(r)
+            ev._dec_Record_(r)
             r.done()
         except DecodeError:
             pass
@@ -352,11 +352,14 @@ def test_view_reader() -> None:
     """A long body is decoded in the read buffer, through a memoryview, to
     the same values as from bytes."""
     good = bytearray()
-    record = ev.Record(7, "naïve ✓", -0.5, [True, False], "nick", ev.ShapeLabeled(ev.ShapeCircle(1.5), "é"), b"\x00blob")
-    ev._enc_Record(good, record)
+    record = ev.Record_(
+        id=7, name="naïve ✓", score=-0.5, flags=[True, False], nickname="nick",
+        shape=ev.Shape.Labeled(ev.Shape.Circle(1.5), "é"), blob=b"\x00blob",
+    )
+    ev._enc_Record_(good, record)
     buf = bytearray(b"\xee" * 5) + good + bytearray(b"\xee" * 5)
     r = rt._ViewReader(cast(bytes, memoryview(buf)[5:5 + len(good)]))
-    got = ev._dec_Record(r)
+    got = ev._dec_Record_(r)
     r.done()
     assert got == record, got
     assert type(got.blob) is bytes and type(got.name) is str
@@ -617,7 +620,7 @@ async def answers_past_the_high_water_mark_stop_the_reading_until_they_are_writt
     assert not transport.paused
 
 
-class Refusal(rt.DomainError[int]):
+class Refusal(rt.ErrorValue[int]):
     """The domain error of `Failing.refuse`, a u8."""
 
 
@@ -800,7 +803,7 @@ def test_serving() -> None:
 # The plugin's calls to its host
 
 
-class StoreFailRaised(rt.DomainError[str]):
+class StoreFailRaised(rt.ErrorValue[str]):
     """The domain error of `Store.fail`, a String."""
 
 
@@ -1016,7 +1019,7 @@ async def an_answer_that_does_not_decode_fails_its_call_not_the_connection() -> 
     tree = asyncio.create_task(odd.tree())
     await turns()
     feed(plugin, response(transport.frames()[-1][1], nested_tree(rt.NESTING_LIMIT)))
-    assert isinstance(await tree, ev.TreeNode)
+    assert isinstance(await tree, ev.Tree.Node)
     assert not plugin.finished.done()
     # An ERROR whose body does not decode breaks the framing rules.
     call = asyncio.create_task(store.get("k"))

@@ -2,7 +2,7 @@
 // what to do by its argument (throw, wait for the abort signal, answer
 // slowly, answer with a value that cannot be encoded).
 
-import { serveCalculator, type Calculator } from "./contract.js";
+import { serveCalculator, type Calculator } from "./calculator.js";
 
 let aborted = 0;
 

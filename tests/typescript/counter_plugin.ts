@@ -2,7 +2,7 @@
 // against the contract's own stubs or against a copy whose types drifted,
 // which the host must refuse before any call.
 
-import { serveCounter, type Counter, type Stats } from "./stats.js";
+import { serveCounter, type Counter, type Stats } from "./counter.js";
 
 const counter: Counter = {
   // The drifted copies rename, retype or drop fields of Stats, and this file

@@ -94,7 +94,7 @@ const rejects: [string, () => void][] = [
   ["unit undefined", bad((w, v: null) => w.unit(v), undefined)],
   ["enum unknown tag", bad(encodeShape, { tag: "Hexagon" })],
   ["enum field out of range", bad(encodeShape, { tag: "Rect", width: -1, height: 2 })],
-  ["struct field out of range", bad(encodeKeywords, { from: 300, class_: 0, delete_: false, type_: "", lambda: null })],
+  ["struct field out of range", bad(encodeKeywords, { from_: 300, class_: 0, delete: false, type_: "", lambda_: null })],
   ["tuple struct too short", bad(encodePair, [1])],
 ];
 for (const [name, f] of rejects) {

@@ -1,7 +1,7 @@
 // The KeyValueStore contract in TypeScript, behaving like the Rust store in
 // examples/kv/store.rs.
 
-import { serveKeyValueStore, type Entry, type KeyValueStore, type StoreError } from "./contract.js";
+import { serveKeyValueStore, type Entry, type KeyValueStore, type StoreError } from "./key_value_store.js";
 
 const CAPACITY = 1000;
 const entries = new Map<string, Entry>();
@@ -17,7 +17,7 @@ function putInto(key: string, value: Uint8Array, tags: string[], ttl: number | n
 const store: KeyValueStore = {
   put: (key, value, tags, ttl) => putInto(key, value, tags, ttl),
   get: (key) => entries.get(key) ?? null,
-  delete_: (key) => {
+  delete: (key) => {
     const e = entries.get(key);
     if (e === undefined) return { err: { tag: "NotFound", value: key } };
     entries.delete(key);

@@ -3,7 +3,7 @@
 // for each contract its name, canonical text and documented text, each
 // followed by a NUL (the texts hold none).
 
-import { CALCULATOR_CONTRACT } from "./contract.js";
+import { CALCULATOR_CONTRACT } from "./calculator.js";
 import { EVERYTHING_CONTRACT } from "./everything.js";
 
 for (const c of [EVERYTHING_CONTRACT, CALCULATOR_CONTRACT]) {

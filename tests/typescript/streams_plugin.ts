@@ -39,7 +39,7 @@ const streams: Streams = {
       for (const b of chunk) sum += b;
       checksum = (checksum + BigInt(sum)) & U64;
     }
-    return { bytes, chunks, checksum };
+    return { bytes_: bytes, chunks, checksum };
   },
 
   async *shout(prefix, lines) {

@@ -12,18 +12,15 @@ plugin; run by hand, it says it is a plugin and exits.
 
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import calculator  # noqa: E402
-from generated.calculator import MathErrorDivisionByZero, MathErrorOverflow, MathErrorRaised  # noqa: E402
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import calculator
+from generated.calculator import MathError
+from generated.goproc_runtime import f64, i64
 
 I64_MIN = -(1 << 63)
 
 
-def wrap_i64(v: int) -> int:
+def wrap_i64(v: int) -> i64:
     """Two's-complement wrap-around, as Rust's `i64::wrapping_add`."""
     return ((v - I64_MIN) % (1 << 64)) + I64_MIN
 
@@ -31,19 +28,19 @@ def wrap_i64(v: int) -> int:
 class Calc(calculator.Calculator):
     """The same behaviour as the Rust calculator in `examples/calculator/plugin.rs`."""
 
-    async def add(self, a: int, b: int) -> int:
+    async def add(self, a: i64, b: i64) -> i64:
         return wrap_i64(a + b)
 
-    async def divide(self, a: int, b: int) -> int:
+    async def divide(self, a: i64, b: i64) -> i64:
         if b == 0:
-            raise MathErrorRaised(MathErrorDivisionByZero())
+            raise MathError.DivisionByZero()
         if a == I64_MIN and b == -1:
-            raise MathErrorRaised(MathErrorOverflow(operation=f"{a} / {b}"))
+            raise MathError.Overflow(operation=f"{a} / {b}")
         # Rust's integer division truncates toward zero; Python's // floors.
         q = abs(a) // abs(b)
         return q if (a < 0) == (b < 0) else -q
 
-    async def sum(self, values: list[float]) -> float:
+    async def sum(self, values: list[f64]) -> f64:
         # Rust's `Iterator::sum` for floats starts from -0.0.
         total = -0.0
         for v in values:

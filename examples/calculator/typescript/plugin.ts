@@ -3,7 +3,7 @@
 //
 // Build: npm ci && npm run build   (docs/TYPESCRIPT.md)
 
-import { serveCalculator, type Calculator } from "./generated/contract.js";
+import { serveCalculator, type Calculator } from "./generated/calculator.js";
 
 const I64_MIN = -(1n << 63n);
 

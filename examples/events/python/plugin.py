@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import contract  # noqa: E402
-from generated.contract import Measurement, SensorEvents  # noqa: E402
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import contract
+from generated.contract import Measurement, SensorEvents
 
 
 class PythonSensor(contract.Sensor):

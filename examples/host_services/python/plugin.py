@@ -11,13 +11,11 @@ The stubs in `generated/` come from `examples/host_services/contract.rs`:
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import contract  # noqa: E402
-from generated.contract import LevelInfo, LoggerClient, StoreClient  # noqa: E402
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import contract
+from generated.contract import LevelInfo, LoggerClient, StoreClient
 
 
 class Counter(contract.PageCounter):

@@ -8,23 +8,10 @@ The stubs in `generated/` come from `examples/kv/contract.rs`:
 
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import key_value_store as kv  # noqa: E402
-from generated.key_value_store import (  # noqa: E402
-    BatchReport,
-    Entry,
-    Op,
-    OpClear,
-    OpDelete,
-    OpPut,
-    StoreErrorFull,
-    StoreErrorNotFound,
-    StoreErrorRaised,
-)
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import key_value_store as kv
+from generated.goproc_runtime import u32, u64
+from generated.key_value_store import BatchReport, Entry, Op, StoreError
 
 CAPACITY = 1000
 
@@ -35,15 +22,15 @@ class Store(kv.KeyValueStore):
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
 
-    def _put(self, key: str, value: bytes, tags: list[str], ttl_seconds: int | None) -> int:
+    def _put(self, key: str, value: bytes, tags: list[str], ttl_seconds: u32 | None) -> u64:
         old = self.entries.get(key)
         if old is None and len(self.entries) >= CAPACITY:
-            raise StoreErrorRaised(StoreErrorFull(capacity=CAPACITY))
+            raise StoreError.Full(capacity=CAPACITY)
         version = 1 if old is None else old.version + 1
         self.entries[key] = Entry(value=value, tags=tags, ttl_seconds=ttl_seconds, version=version)
         return version
 
-    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: int | None) -> int:
+    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: u32 | None) -> u64:
         return self._put(key, value, tags, ttl_seconds)
 
     async def get(self, key: str) -> Entry | None:
@@ -52,27 +39,28 @@ class Store(kv.KeyValueStore):
     async def delete(self, key: str) -> Entry:
         entry = self.entries.pop(key, None)
         if entry is None:
-            raise StoreErrorRaised(StoreErrorNotFound(key))
+            raise StoreError.NotFound(key)
         return entry
 
     async def batch(self, ops: list[Op]) -> BatchReport:
         # Like the Rust store, changes before a failing op stay applied.
         report = BatchReport(written=0, removed=0)
         for op in ops:
-            if isinstance(op, OpPut):
-                self._put(op.key, op.value, [], None)
-                report.written += 1
-            elif isinstance(op, OpDelete):
-                if self.entries.pop(op._0, None) is None:
-                    raise StoreErrorRaised(StoreErrorNotFound(op._0))
-                report.removed += 1
-            elif isinstance(op, OpClear):
-                report.removed += len(self.entries)
-                self.entries.clear()
+            match op:
+                case Op.Put(key=key, value=value):
+                    self._put(key, value, [], None)
+                    report.written += 1
+                case Op.Delete(key):
+                    if self.entries.pop(key, None) is None:
+                        raise StoreError.NotFound(key)
+                    report.removed += 1
+                case Op.Clear():
+                    report.removed += len(self.entries)
+                    self.entries.clear()
         return report
 
-    async def tag_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    async def tag_counts(self) -> dict[str, u64]:
+        counts: dict[str, u64] = {}
         for entry in self.entries.values():
             for tag in entry.tags:
                 counts[tag] = counts.get(tag, 0) + 1

@@ -12,14 +12,12 @@ The stubs in `generated/` come from `examples/streams/contract.rs`:
 from __future__ import annotations
 
 import math
-import os
 import sys
 from typing import AsyncIterator
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import contract  # noqa: E402
-from generated.contract import Sample  # noqa: E402
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import contract
+from generated.contract import Sample
 
 
 class SineProducer(contract.Producer):

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::names::{ident, pascal_case, snake_case, string_literal, type_name};
+use super::names::{ident, snake_case, string_literal, tuple_field, type_name, WIDTHS};
 use super::types::{
     annotation, decode_expr, direct_decoder, direct_encoder, encode_stmts, Block, Ctx,
 };
@@ -21,8 +21,12 @@ pub struct ModulePlan<'a> {
     pub contracts: Vec<&'a SourceContract>,
     /// The user types they reach, by Rust name.
     pub types: BTreeMap<String, &'a TypeDef>,
-    /// One exception class per distinct domain error shape: (shape, class name).
+    /// Each distinct domain error shape, with the exception class that
+    /// carries it: the type itself when it is a class of the stubs (a
+    /// non-generic struct or enum), else the runtime's `ErrorValue` wrapper.
     pub errors: Vec<(Ty, String)>,
+    /// The user types that are domain errors, and so exceptions, by Rust name.
+    pub error_types: BTreeSet<String>,
     /// The source file, for the header.
     pub source: String,
     /// Each served contract's schema texts, by contract name.
@@ -63,6 +67,7 @@ pub fn plan<'a>(
     }
 
     let mut errors: Vec<(Ty, String)> = Vec::new();
+    let mut error_types = BTreeSet::new();
     for sc in &contracts {
         for m in &sc.contract.methods {
             if let Some((_, err)) = m.domain_result() {
@@ -70,14 +75,16 @@ pub fn plan<'a>(
                     continue;
                 }
                 let class = match err {
-                    Ty::Named { name, args } if args.is_empty() => {
-                        format!("{}Raised", type_name(name))
+                    Ty::Named { name, args }
+                        if args.is_empty()
+                            && types
+                                .get(name)
+                                .is_some_and(|d: &&TypeDef| d.generics.is_empty()) =>
+                    {
+                        error_types.insert(name.clone());
+                        type_name(name)
                     }
-                    _ => format!(
-                        "{}{}Raised",
-                        sc.contract.name,
-                        pascal_case(&m.name.to_string())
-                    ),
+                    _ => "_rt.ErrorValue".to_string(),
                 };
                 errors.push((err.clone(), class));
             }
@@ -95,6 +102,9 @@ pub fn plan<'a>(
         }
         Ok(())
     };
+    for w in WIDTHS {
+        define(w.to_string(), format!("the number width `{w}` it imports"))?;
+    }
     for (name, def) in &types {
         define(type_name(name), format!("type {name}"))?;
         if let TypeDefKind::Enum(variants) = &def.kind {
@@ -116,9 +126,6 @@ pub fn plan<'a>(
     for p in params {
         define(ident(p), format!("type parameter {p}"))?;
     }
-    for (_, class) in &errors {
-        define(class.clone(), "a domain error class".into())?;
-    }
     let single = contracts.iter().filter(|sc| !sc.contract.events).count() == 1;
     for sc in &contracts {
         let c = &sc.contract.name.to_string();
@@ -138,6 +145,10 @@ pub fn plan<'a>(
         let (service, serve) = entry_names(c, single);
         define(service, format!("contract {c}'s service function"))?;
         define(serve, format!("contract {c}'s serve function"))?;
+        define(
+            test_client_name(c, single),
+            format!("contract {c}'s test_client function"),
+        )?;
         for m in &sc.contract.methods {
             let name = py_method(m);
             if CLIENT_MEMBERS.contains(&name.as_str()) {
@@ -159,6 +170,7 @@ pub fn plan<'a>(
         contracts,
         types,
         errors,
+        error_types,
         source,
         schemas,
     })
@@ -240,6 +252,15 @@ fn entry_names(contract: &str, single: bool) -> (String, String) {
     }
 }
 
+/// `test_client` for a module with one contract, else `<name>_test_client`.
+fn test_client_name(contract: &str, single: bool) -> String {
+    if single {
+        "test_client".into()
+    } else {
+        format!("{}_test_client", snake_case(contract))
+    }
+}
+
 fn docstring(lines: &[String], b: &mut Block) {
     let text: Vec<String> = lines
         .iter()
@@ -276,7 +297,7 @@ fn fields_list(fields: &Fields) -> Vec<(String, &Ty, &[String])> {
         Fields::Tuple(ts) => ts
             .iter()
             .enumerate()
-            .map(|(i, t)| (format!("_{i}"), t, &[] as &[String]))
+            .map(|(i, t)| (tuple_field(i, ts.len()), t, &[] as &[String]))
             .collect(),
         Fields::Named(fs) => fs
             .iter()
@@ -315,9 +336,18 @@ fn applied(name: &str, generics: &[String]) -> String {
     }
 }
 
-fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields, b: &mut Block) {
-    b.line("@_dc.dataclass(slots=True)");
-    b.line(format!("class {class}{}:", generic_base(generics)));
+/// A dataclass: named fields are keyword-only (`Point(x=1, y=2)`, as Rust
+/// writes `Point { x: 1, y: 2 }`; a field added or moved cannot shift
+/// positional arguments), an `Option` one defaulting to `None`; tuple
+/// fields positional (`Meters(3)`, as Rust's `Meters(3)`). `base` is the
+/// class's base, when it has one.
+fn dataclass(class: &str, base: &str, docs: &[String], fields: &Fields, b: &mut Block) {
+    if matches!(fields, Fields::Named(fs) if !fs.is_empty()) {
+        b.line("@_dc.dataclass(slots=True, kw_only=True)");
+    } else {
+        b.line("@_dc.dataclass(slots=True)");
+    }
+    b.line(format!("class {class}{base}:"));
     b.indent += 1;
     let before = b.lines.len();
     docstring(docs, b);
@@ -325,11 +355,18 @@ fn dataclass(class: &str, generics: &[String], docs: &[String], fields: &Fields,
     if !list.is_empty() && b.lines.len() > before {
         b.lines.push(String::new());
     }
+    let keywords = matches!(fields, Fields::Named(_));
     for (name, ty, docs) in list {
         for d in docs {
             b.line(format!("# {d}").trim_end());
         }
-        b.line(format!("{name}: {}", annotation(ty)));
+        // An optional keyword field may be left out, as `None`.
+        let default = if keywords && matches!(ty, Ty::Option(_)) {
+            " = None"
+        } else {
+            ""
+        };
+        b.line(format!("{name}: {}{default}", annotation(ty)));
     }
     if b.lines.len() == before {
         b.line("pass");
@@ -352,10 +389,19 @@ fn codec_params(generics: &[String], decode: bool) -> String {
         .collect()
 }
 
+/// The expression that decodes a value of `class` with `fields`: keyword
+/// arguments for named fields (keyword-only), evaluated in wire order.
 fn construct(class: &str, fields: &Fields, ctx: &Ctx) -> String {
+    let named = matches!(fields, Fields::Named(_));
     let args: Vec<String> = fields_list(fields)
         .into_iter()
-        .map(|(_, t, _)| decode_expr(t, ctx))
+        .map(|(name, t, _)| {
+            if named {
+                format!("{name}={}", decode_expr(t, ctx))
+            } else {
+                decode_expr(t, ctx)
+            }
+        })
         .collect();
     format!("{class}({})", args.join(", "))
 }
@@ -383,16 +429,32 @@ fn encode_fields(fields: &Fields, ctx: &Ctx, b: &mut Block) {
     }
 }
 
-fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, b: &mut Block) {
+/// Prints a user type and its codec functions. `error`: the type is a
+/// domain error, so its class derives from the runtime's `DomainError`
+/// (the value is the exception a handler raises and a client's call
+/// raises).
+fn emit_type(
+    rust_name: &str,
+    def: &TypeDef,
+    types: &BTreeMap<String, TypeDef>,
+    error: bool,
+    b: &mut Block,
+) {
     let ctx = Ctx {
         types,
         generics: &def.generics,
     };
     let class = type_name(rust_name);
     let full = applied(&class, &def.generics);
+    let base = if error {
+        "(_rt.DomainError)".to_string()
+    } else {
+        generic_base(&def.generics)
+    };
     match &def.kind {
         TypeDefKind::Struct(fields) => {
-            dataclass(&class, &def.generics, &def.docs, fields, b);
+            dataclass(&class, &base, &def.docs, fields, b);
+
             b.lines.push(String::new());
             b.lines.push(String::new());
             b.line(format!(
@@ -420,7 +482,39 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
             b.indent -= 1;
         }
         TypeDefKind::Enum(variants) => {
-            let mut classes = Vec::new();
+            // The enum is a base class; each variant a dataclass deriving
+            // from it, reachable as `Enum.Variant` (a type alias for mypy,
+            // an attribute set by `_rt.nest` for Python).
+            b.line(format!("class {class}{base}:"));
+            b.indent += 1;
+            let mut docs = def.docs.clone();
+            add_paragraph(
+                &mut docs,
+                format!(
+                    "One subclass per variant: {}.",
+                    variants
+                        .iter()
+                        .map(|v| format!("`{class}.{}`", ident(&v.name)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            docstring(&docs, b);
+            b.lines.push(String::new());
+            b.line("__slots__ = ()");
+            b.lines.push(String::new());
+            b.line("if _t.TYPE_CHECKING:");
+            for v in variants {
+                b.line(format!(
+                    "    {}: _t.TypeAlias = {}",
+                    ident(&v.name),
+                    string_literal(&variant_class(rust_name, &v.name))
+                ));
+            }
+            b.indent -= 1;
+            b.lines.push(String::new());
+            b.lines.push(String::new());
+            let variant_base = format!("({full})");
             for v in variants {
                 let vc = variant_class(rust_name, &v.name);
                 let mut docs = vec![format!("`{rust_name}::{}`.", v.name)];
@@ -428,17 +522,17 @@ fn emit_type(rust_name: &str, def: &TypeDef, types: &BTreeMap<String, TypeDef>, 
                     docs.push(String::new());
                     docs.extend(v.docs.iter().cloned());
                 }
-                dataclass(&vc, &def.generics, &docs, &v.fields, b);
+                dataclass(&vc, &variant_base, &docs, &v.fields, b);
                 b.lines.push(String::new());
                 b.lines.push(String::new());
-                classes.push(applied(&vc, &def.generics));
-            }
-            for d in &def.docs {
-                b.line(format!("# {d}").trim_end());
             }
             b.line(format!(
-                "{class}: _t.TypeAlias = _t.Union[{}]",
-                classes.join(", ")
+                "_rt.nest({class}, {})",
+                variants
+                    .iter()
+                    .map(|v| format!("{}={}", ident(&v.name), variant_class(rust_name, &v.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             b.lines.push(String::new());
             b.lines.push(String::new());
@@ -575,13 +669,7 @@ fn emit_contract(
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
-            add_paragraph(
-                &mut mdocs,
-                format!(
-                    "Raise `{}(error)` to answer with the domain error `Err(error)`.",
-                    error_class(err)
-                ),
-            );
+            add_paragraph(&mut mdocs, raise_doc(&error_class(err), true));
         }
         if m.answer_stream().is_some() {
             add_paragraph(
@@ -719,6 +807,25 @@ fn emit_contract(
     b.lines.push(String::new());
     b.lines.push(String::new());
     emit_client(sc, &konst, &error_class, &ctx, b);
+    let client = client_class(&cname);
+    b.line(format!(
+        "def {}(impl: {class}, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[{client}]:",
+        test_client_name(&cname, single)
+    ));
+    b.line(format!(
+        "    \"\"\"For tests: serves `impl` in this process and yields a `{client}` whose calls reach it"
+    ));
+    b.line("    through the real encoders, dispatcher, deadlines and cancellation (an in-memory");
+    b.line(
+        "    connection), as `async with test_client(impl) as client:`. `host` and `requires` are",
+    );
+    b.line("    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.");
+    b.line("    \"\"\"");
+    b.line(format!(
+        "    return _rt.testing({client}, {service}(impl), host=host, requires=requires)"
+    ));
+    b.lines.push(String::new());
+    b.lines.push(String::new());
 }
 
 /// The decoder of a method's answer: an existing function when there is
@@ -834,13 +941,7 @@ fn emit_client(
         b.indent += 1;
         let mut mdocs = m.docs.clone();
         if let Some((_, err)) = m.domain_result() {
-            add_paragraph(
-                &mut mdocs,
-                format!(
-                    "Raises `{}(error)` when the host answers with the domain error `Err(error)`.",
-                    error_class(err)
-                ),
-            );
+            add_paragraph(&mut mdocs, raise_doc(&error_class(err), false));
         }
         if m.answer_stream().is_some() {
             add_paragraph(&mut mdocs,
@@ -1013,19 +1114,8 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
     b.lines.push(String::new());
     b.lines.push(String::new());
     for (name, def) in &plan.types {
-        emit_type(name, def, &schema.types, &mut b);
-    }
-    for (ty, class) in &plan.errors {
-        b.line(format!(
-            "class {class}(_rt.DomainError[{}]):",
-            annotation(ty)
-        ));
-        b.line(format!(
-            "    \"\"\"The domain error `Err(value)` ({}): a handler raises it to answer with it, a client's call raises it when answered with it.\"\"\"",
-            ty
-        ));
-        b.lines.push(String::new());
-        b.lines.push(String::new());
+        let error = plan.error_types.contains(name);
+        emit_type(name, def, &schema.types, error, &mut b);
     }
     for sc in &plan.contracts {
         if sc.contract.events {
@@ -1040,7 +1130,32 @@ pub fn module(plan: &ModulePlan, schema: &Schema) -> String {
     }
     let mut text = b.lines.join("\n");
     text.push('\n');
+    // The width aliases the module annotates with (`a: i64`), imported
+    // after the runtime: each name that appears as a whole word.
+    let used: Vec<&str> = WIDTHS
+        .iter()
+        .copied()
+        .filter(|w| uses_word(&text, w))
+        .collect();
+    if !used.is_empty() {
+        let runtime = "from . import goproc_runtime as _rt\n";
+        text = text.replacen(
+            runtime,
+            &format!("{runtime}from .goproc_runtime import {}\n", used.join(", ")),
+            1,
+        );
+    }
     text
+}
+
+/// Whether `word` appears in `text` other than inside a longer name.
+fn uses_word(text: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name) && before != Some('.')
+    })
 }
 
 /// `async def name(self, arg: T, ...) -> R:`, the line that opens a method
@@ -1089,6 +1204,25 @@ fn method_signature(m: &Method, client: bool) -> String {
     }
 }
 
+/// How a handler answers with a domain error (`handler`), or what a
+/// client's call raises for one.
+fn raise_doc(class: &str, handler: bool) -> String {
+    match (class == "_rt.ErrorValue", handler) {
+        (false, true) => format!(
+            "Raise a `{class}` (it is an exception) to answer with the domain error `Err(error)`."
+        ),
+        (false, false) => {
+            format!("Raises the `{class}` the host answers with as the domain error `Err(error)`.")
+        }
+        (true, true) => "Raise `goproc_runtime.ErrorValue(error)` to answer with the domain \
+                         error `Err(error)`."
+            .into(),
+        (true, false) => "Raises `goproc_runtime.ErrorValue(error)` when the host answers with \
+                          the domain error `Err(error)`; `.value` is `error`."
+            .into(),
+    }
+}
+
 /// Appends a paragraph to docstring lines, after a blank line when there
 /// is text before it.
 fn add_paragraph(docs: &mut Vec<String>, text: String) {
@@ -1133,7 +1267,7 @@ mod tests {
         let py = generate(LOGS);
         for line in [
             "    def tail(self, path: str) -> _t.AsyncIterator[str]:",
-            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> int:",
+            "    async def upload(self, name: str, data: _t.AsyncIterator[bytes]) -> u64:",
             "    def transform(self, lines: _t.AsyncIterator[str], upper: bool) -> _t.AsyncIterator[str]:",
             // The REQUEST carries only the other arguments.
             "def _logs_args_transform(r: _rt.Reader) -> tuple[bool]:",
@@ -1151,7 +1285,7 @@ mod tests {
         for line in [
             "    def tail(self, path: str) -> _t.AsyncGenerator[str, None]:",
             "        return self._stream(0, _logs_request_tail(path), _rt.Reader.str_)",
-            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> int:",
+            "    async def upload(self, name: str, data: _t.AsyncIterable[bytes] | _t.Iterable[bytes]) -> u64:",
             "        return await self._call(1, _logs_request_upload(name), _rt.Reader.u64, data, _rt.w_bytes)",
             "    def transform(self, lines: _t.AsyncIterable[str] | _t.Iterable[str], upper: bool) -> _t.AsyncGenerator[str, None]:",
             "        return self._stream(2, _logs_request_transform(upper), _rt.Reader.str_, lines, _rt.w_str)",
@@ -1259,6 +1393,75 @@ mod tests {
         ] {
             assert!(py.contains(line), "missing {line:?} in:\n{py}");
         }
+    }
+
+    const NATIVE: &str = r#"
+        #[goproc::plugin_interface]
+        pub trait Shapes {
+            async fn area(&self, s: Shape, scale: u16) -> Result<f64, ShapeError>;
+            async fn name(&self, p: Pair) -> Result<String, String>;
+        }
+        pub enum Shape { None, Circle(f32), Rect { w: u32, h: u32, label: Option<String> } }
+        pub struct Pair(pub i8, pub Meters);
+        pub struct Meters(pub f64);
+        pub enum ShapeError { Negative { by: i64 } }
+    "#;
+
+    #[test]
+    fn enums_are_a_base_class_with_a_subclass_per_variant() {
+        let py = generate(NATIVE);
+        for line in [
+            "class Shape:",
+            "    \"\"\"One subclass per variant: `Shape.None_`, `Shape.Circle`, `Shape.Rect`.\"\"\"",
+            "    if _t.TYPE_CHECKING:",
+            "        None_: _t.TypeAlias = \"ShapeNone\"",
+            "        Circle: _t.TypeAlias = \"ShapeCircle\"",
+            "class ShapeNone(Shape):",
+            "class ShapeCircle(Shape):",
+            "    value: f32",
+            "@_dc.dataclass(slots=True, kw_only=True)\nclass ShapeRect(Shape):",
+            "    label: str | None = None",
+            "_rt.nest(Shape, None_=ShapeNone, Circle=ShapeCircle, Rect=ShapeRect)",
+            "        v = ShapeRect(w=r.u32(), h=r.u32(), label=(r.str_() if r.option() else None))",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+    }
+
+    #[test]
+    fn tuple_fields_are_value_or_items_and_widths_are_imported() {
+        let py = generate(NATIVE);
+        for line in [
+            "from .goproc_runtime import u16, u32, i8, i64, f32, f64\n",
+            "@_dc.dataclass(slots=True)\nclass Pair:",
+            "    item0: i8\n    item1: Meters\n",
+            "class Meters:",
+            "    value: f64\n",
+            "    async def area(self, s: Shape, scale: u16) -> f64:",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        assert!(!py.contains("_0"), "a tuple field named _0 in:\n{py}");
+    }
+
+    #[test]
+    fn error_classes_are_exceptions_and_other_errors_use_the_wrapper() {
+        let py = generate(NATIVE);
+        for line in [
+            "class ShapeError(_rt.DomainError):",
+            "class ShapeErrorNegative(ShapeError):",
+            "_rt.MethodSpec(\"area\", _shapes_args_area, _rt.w_f64, ShapeError, _enc_ShapeError)",
+            "_rt.MethodSpec(\"name\", _shapes_args_name, _rt.w_str, _rt.ErrorValue, _rt.w_str)",
+            "Raise a `ShapeError` (it is an exception) to answer with the domain error `Err(error)`.",
+            "Raise `goproc_runtime.ErrorValue(error)` to answer with the domain error `Err(error)`.",
+            "def test_client(impl: Shapes, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[ShapesClient]:",
+            "    return _rt.testing(ShapesClient, service(impl), host=host, requires=requires)",
+        ] {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        // A type used only as a value is no exception.
+        assert!(py.contains("class Shape:\n"), "{py}");
+        assert!(!py.contains("Raised"), "{py}");
     }
 
     #[test]

@@ -35,16 +35,18 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     let mut files = Vec::new();
     let mut modules: Vec<(String, String)> = Vec::new();
     for (file, contracts) in groups {
-        let module = if contracts.len() == 1 {
-            names::snake_case(&contracts[0].contract.name.to_string())
-        } else {
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            names::ident(&names::snake_case(&stem))
-        };
-        let module = names::ident(&module);
+        // The rule TypeScript shares: after the contract when the file
+        // defines one, else after the file.
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let contract_names: Vec<String> = contracts
+            .iter()
+            .map(|c| c.contract.name.to_string())
+            .collect();
+        let refs: Vec<&str> = contract_names.iter().map(String::as_str).collect();
+        let module = crate::naming::module_name(&refs, &stem);
         if module == "goproc_runtime" || module == "__init__" {
             return Err(format!(
                 "{}: a contract module may not be named `{module}`, which the runtime uses",

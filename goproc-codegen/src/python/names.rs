@@ -1,65 +1,30 @@
 //! Python names for Rust names: keywords and the builtins the generated code
-//! relies on get a trailing underscore (`from` -> `from_`). The wire carries
-//! no names, so this never changes the bytes.
+//! relies on get a trailing underscore (`from` -> `from_`), by the rule
+//! shared with TypeScript in [`crate::naming`]. The wire carries no names,
+//! so this never changes the bytes.
 
-/// Python keywords and soft keywords.
-const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "case", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "match", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "type", "while", "with", "yield", "_",
+/// The runtime's aliases for the Rust widths of numbers (`i64 = int`),
+/// which the stubs import and annotate with. [`crate::naming`] reserves
+/// them as members (a field or method `u8` would shadow the alias inside a
+/// class body); the module plan refuses a type named like one.
+pub const WIDTHS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64",
 ];
 
-/// Builtins that generated annotations and bodies name: a field or method
-/// with one of these names would shadow it inside a class body.
-const BUILTINS: &[&str] = &[
-    "bool",
-    "bytearray",
-    "bytes",
-    "dict",
-    "float",
-    "int",
-    "isinstance",
-    "len",
-    "list",
-    "object",
-    "range",
-    "str",
-    "super",
-    "tuple",
-];
-
-/// The Python spelling of a field, argument or method name.
+/// The Python spelling of a field, argument or method name (the rule both
+/// languages share, in [`crate::naming`]).
 pub fn ident(rust: &str) -> String {
-    let raw = rust.strip_prefix("r#").unwrap_or(rust);
-    if KEYWORDS.contains(&raw) || BUILTINS.contains(&raw) {
-        format!("{raw}_")
-    } else {
-        raw.to_string()
-    }
+    crate::naming::ident(rust)
 }
 
 /// The Python spelling of a type (class) name.
 pub fn type_name(rust: &str) -> String {
-    ident(rust)
+    crate::naming::type_name(rust)
 }
 
 pub use crate::case::snake_case;
-
-/// `echo_u8` -> `EchoU8`.
-pub fn pascal_case(name: &str) -> String {
-    let raw = name.strip_prefix("r#").unwrap_or(name);
-    raw.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut cs = p.chars();
-            match cs.next() {
-                Some(first) => first.to_uppercase().chain(cs).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
+pub use crate::naming::tuple_field;
 
 /// A Python string literal (double-quoted) for `s`.
 pub fn string_literal(s: &str) -> String {
@@ -86,23 +51,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keywords_and_shadowing_builtins_get_an_underscore() {
+    fn keywords_shadowing_builtins_and_widths_get_an_underscore() {
         assert_eq!(ident("from"), "from_");
         assert_eq!(ident("r#type"), "type_");
         assert_eq!(ident("lambda"), "lambda_");
         assert_eq!(ident("int"), "int_");
         assert_eq!(ident("delete"), "delete");
         assert_eq!(ident("id"), "id");
+        assert_eq!(type_name("Record"), "Record_");
+        for w in WIDTHS {
+            assert_eq!(
+                ident(w),
+                format!("{w}_"),
+                "the width alias {w} is not reserved"
+            );
+        }
     }
 
     #[test]
-    fn cases() {
+    fn cases_and_tuple_fields() {
         assert_eq!(snake_case("KeyValueStore"), "key_value_store");
         assert_eq!(snake_case("Calculator"), "calculator");
         assert_eq!(snake_case("HTTPServer"), "http_server");
         assert_eq!(snake_case("V2Api"), "v2_api");
-        assert_eq!(pascal_case("echo_u8"), "EchoU8");
-        assert_eq!(pascal_case("divide"), "Divide");
+        assert_eq!(tuple_field(0, 1), "value");
+        assert_eq!(tuple_field(1, 2), "item1");
     }
 
     #[test]

@@ -57,19 +57,21 @@ pub fn annotation(ty: &Ty) -> String {
     match ty {
         Ty::Stream(item) => format!("_t.AsyncIterator[{}]", annotation(item)),
         Ty::Bool => "bool".into(),
-        Ty::U8
-        | Ty::U16
-        | Ty::U32
-        | Ty::U64
-        | Ty::U128
-        | Ty::Usize
-        | Ty::I8
-        | Ty::I16
-        | Ty::I32
-        | Ty::I64
-        | Ty::I128
-        | Ty::Isize => "int".into(),
-        Ty::F32 | Ty::F64 => "float".into(),
+        // The runtime's width aliases (`i64 = int`), imported by the module.
+        Ty::U8 => "u8".into(),
+        Ty::U16 => "u16".into(),
+        Ty::U32 => "u32".into(),
+        Ty::U64 => "u64".into(),
+        Ty::U128 => "u128".into(),
+        Ty::Usize => "usize".into(),
+        Ty::I8 => "i8".into(),
+        Ty::I16 => "i16".into(),
+        Ty::I32 => "i32".into(),
+        Ty::I64 => "i64".into(),
+        Ty::I128 => "i128".into(),
+        Ty::Isize => "isize".into(),
+        Ty::F32 => "f32".into(),
+        Ty::F64 => "f64".into(),
         Ty::Char | Ty::String => "str".into(),
         Ty::Bytes => "bytes".into(),
         Ty::Unit => "None".into(),

@@ -9,6 +9,7 @@ use super::names;
 use super::types::{dec_param, enc_param, Scope};
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind, Variant};
 use crate::model::{Contract, Method, Ty};
+use crate::naming;
 use crate::stub_schema::SchemaTexts;
 
 /// The runtime module's file name, imported by every generated module.
@@ -289,8 +290,10 @@ fn type_def(out: &mut String, def: &TypeDef, all: &BTreeMap<String, TypeDef>) {
                         let _ = writeln!(out, "      {};", scope.encode(&ts[0], "v.value", 0));
                     }
                     Fields::Tuple(ts) => {
-                        let tuple = Ty::Tuple(ts.clone());
-                        let _ = writeln!(out, "      {};", scope.encode(&tuple, "v.values", 0));
+                        for (i, t) in ts.iter().enumerate() {
+                            let access = format!("v.{}", naming::tuple_field(i, ts.len()));
+                            let _ = writeln!(out, "      {};", scope.encode(t, &access, 0));
+                        }
                     }
                     Fields::Named(fields) => {
                         for f in fields {
@@ -380,13 +383,20 @@ fn variant_type(scope: &Scope<'_>, v: &Variant) -> String {
     let tag = format!("tag: {}", names::string_literal(&v.name));
     match &v.fields {
         Fields::Unit => format!("{{ {tag} }}"),
-        Fields::Tuple(ts) if ts.len() == 1 => {
-            format!("{{ {tag}; value: {} }}", scope.ts_type(&ts[0]))
+        // Named by the rule Python shares: `value`, or `item0`, `item1`, ...
+        Fields::Tuple(ts) => {
+            let mut s = format!("{{ {tag}");
+            for (i, t) in ts.iter().enumerate() {
+                let _ = write!(
+                    s,
+                    "; {}: {}",
+                    naming::tuple_field(i, ts.len()),
+                    scope.ts_type(t)
+                );
+            }
+            s.push_str(" }");
+            s
         }
-        Fields::Tuple(ts) => format!(
-            "{{ {tag}; values: {} }}",
-            scope.ts_type(&Ty::Tuple(ts.clone()))
-        ),
         Fields::Named(fields) => {
             let mut s = format!("{{ {tag}");
             for f in fields {
@@ -407,13 +417,20 @@ fn variant_value(scope: &Scope<'_>, v: &Variant) -> String {
     let tag = format!("tag: {}", names::string_literal(&v.name));
     match &v.fields {
         Fields::Unit => format!("{{ {tag} }}"),
-        Fields::Tuple(ts) if ts.len() == 1 => {
-            format!("{{ {tag}, value: {} }}", scope.decode(&ts[0]))
+        // Object literal properties are evaluated in order: wire order.
+        Fields::Tuple(ts) => {
+            let mut s = format!("{{ {tag}");
+            for (i, t) in ts.iter().enumerate() {
+                let _ = write!(
+                    s,
+                    ", {}: {}",
+                    naming::tuple_field(i, ts.len()),
+                    scope.decode(t)
+                );
+            }
+            s.push_str(" }");
+            s
         }
-        Fields::Tuple(ts) => format!(
-            "{{ {tag}, values: {} }}",
-            scope.decode(&Ty::Tuple(ts.clone()))
-        ),
         Fields::Named(fields) => {
             let mut s = format!("{{ {tag}");
             for f in fields {
@@ -433,7 +450,7 @@ fn variant_value(scope: &Scope<'_>, v: &Variant) -> String {
 /// The TypeScript name of a method's argument.
 fn arg_name(a: &crate::model::Arg) -> String {
     use syn::ext::IdentExt;
-    names::ident(&a.name.unraw().to_string())
+    names::binding(&a.name.unraw().to_string())
 }
 
 /// The TypeScript type a handler of `m` answers with (the item type for a stream).
@@ -650,6 +667,21 @@ fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap
         let _ = writeln!(out, "    ),");
     }
     let _ = writeln!(out, "  ],");
+    // The interface's spelling of each method, for the check that every
+    // one is implemented; only when it differs from the contract's.
+    let members: Vec<String> = c
+        .methods
+        .iter()
+        .map(|m| names::ident(&m.name.unraw().to_string()))
+        .collect();
+    if c.methods
+        .iter()
+        .zip(&members)
+        .any(|(m, ts)| m.name.unraw() != ts.as_str())
+    {
+        let list: Vec<String> = members.iter().map(|m| names::string_literal(m)).collect();
+        let _ = writeln!(out, "  members: [{}],", list.join(", "));
+    }
     let _ = writeln!(out, "}};");
 
     out.push('\n');
@@ -665,6 +697,13 @@ fn contract(out: &mut String, c: &Contract, schema: &SchemaTexts, all: &BTreeMap
 
     out.push('\n');
     client(out, c, &scope);
+
+    out.push('\n');
+    let class = client_name(&name);
+    let _ = writeln!(
+        out,
+        "/**\n * For tests: serves `impl` in this process and resolves with a `{class}`\n * of it, whose calls go through the real codecs, dispatcher, deadlines and\n * cancellation over a local socket pair (see `$rt.testClient`). Call\n * `close()` when done.\n */\nexport function {lower}TestClient(impl: {name}, options?: $rt.TestClientOptions): Promise<$rt.TestClient<{class}>> {{\n  return $rt.testClient({upper}_CONTRACT, {class}, impl, options);\n}}"
+    );
 }
 
 /// `export const NAME = "line\n" + ...;`: a multi-line text, one string

@@ -3,7 +3,9 @@
 //! One run writes `goproc_runtime.ts` (frames, the bincode codec, the
 //! handshake and the serve loop; the text of the `goproc_runtime.ts` file
 //! next to this module) and one module per Rust file that defines a
-//! contract, named after it (`contract.rs` -> `contract.ts`). See
+//! contract, named as Python names it: after the contract when the file
+//! defines one (`trait KeyValueStore` -> `key_value_store.ts`), else after
+//! the file (`contract.rs` -> `contract.ts`). See
 //! `docs/TYPESCRIPT.md` for what the modules contain.
 //!
 //! The work is split the way the model is: `check` refuses what cannot be
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::model::schema::Schema;
 use crate::model::typedefs::{Fields, TypeDef, TypeDefKind};
 use crate::model::Contract;
+use crate::naming;
 use crate::output::OutputFile;
 use crate::stub_schema::SchemaTexts;
 
@@ -58,55 +61,47 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
 
 type Modules<'a> = BTreeMap<String, (PathBuf, Vec<&'a Contract>)>;
 
-/// Groups the contracts by the file that defines them; each file is a module.
+/// Groups the contracts by the file that defines them; each file is a
+/// module, named by the rule both languages share ([`naming::module_name`]:
+/// after its contract when it defines one, else after the file).
 fn modules(schema: &Schema) -> Result<Modules<'_>, String> {
-    let mut out: Modules<'_> = BTreeMap::new();
+    use syn::ext::IdentExt;
+    let mut files: Vec<(PathBuf, Vec<&Contract>)> = Vec::new();
     for sc in &schema.contracts {
-        let stem = sc
-            .file
+        match files.iter_mut().find(|(f, _)| f == &sc.file) {
+            Some((_, list)) => list.push(&sc.contract),
+            None => files.push((sc.file.clone(), vec![&sc.contract])),
+        }
+    }
+    let mut out: Modules<'_> = BTreeMap::new();
+    for (file, contracts) in files {
+        let stem = file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let name = module_name(&stem);
+        let contract_names: Vec<String> = contracts
+            .iter()
+            .map(|c| c.name.unraw().to_string())
+            .collect();
+        let refs: Vec<&str> = contract_names.iter().map(String::as_str).collect();
+        let name = naming::module_name(&refs, &stem);
         if name == emit::RUNTIME_MODULE {
             return Err(format!(
-                "{}: a contract file may not be called `{}.rs`, the name of the runtime module",
-                sc.file.display(),
-                emit::RUNTIME_MODULE
+                "{}: its module would be called `{name}`, the name of the runtime module; rename the \
+                 contract or the file",
+                file.display(),
             ));
         }
-        let entry = out
-            .entry(name.clone())
-            .or_insert_with(|| (sc.file.clone(), Vec::new()));
-        if entry.0 != sc.file {
+        if let Some((other, _)) = out.get(&name) {
             return Err(format!(
-                "{} and {} would both be written as {name}.ts; give the files different names",
-                entry.0.display(),
-                sc.file.display()
+                "{} and {} would both be written as {name}.ts; rename a contract or a file",
+                other.display(),
+                file.display()
             ));
         }
-        entry.1.push(&sc.contract);
+        out.insert(name, (file, contracts));
     }
     Ok(out)
-}
-
-/// A file stem as a module file name: letters, digits, `_` and `-`.
-fn module_name(stem: &str) -> String {
-    let name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() {
-        "contract".to_string()
-    } else {
-        name
-    }
 }
 
 /// A path with `/` separators, so the headers read the same on every OS.
@@ -176,7 +171,7 @@ fn check(schema: &Schema) -> Result<(), String> {
                 format!("method {}.{} in {}", c.name, m.name, sc.file.display()),
                 m.args
                     .iter()
-                    .map(|a| names::ident(&a.name.unraw().to_string()))
+                    .map(|a| names::binding(&a.name.unraw().to_string()))
                     .collect(),
             );
         }
@@ -253,7 +248,8 @@ mod tests {
     fn writes_the_runtime_and_one_module_per_file() {
         let files = generate_from(SRC).unwrap();
         let paths: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
-        assert_eq!(paths, ["goproc_runtime.ts", "api.ts"]);
+        // One contract in the file: the module is named after it.
+        assert_eq!(paths, ["goproc_runtime.ts", "store.ts"]);
         assert_eq!(files[0].contents, RUNTIME_SOURCE);
     }
 
@@ -263,11 +259,12 @@ mod tests {
         let m = &files[1].contents;
         assert!(m.starts_with("// Generated by goproc-codegen from dir/api.rs; do not edit."));
         assert!(m.contains("  type_: string;"), "{m}");
-        assert!(m.contains("  delete_: boolean;"), "{m}");
+        // A member may be called `delete` in both languages.
+        assert!(m.contains("  delete: boolean;"), "{m}");
         assert!(m.contains("{ tag: \"Put\"; tag_: number }"), "{m}");
         assert!(m.contains("{ tag: \"Gone\"; value: bigint }"), "{m}");
         assert!(
-            m.contains("{ tag: \"Both\"; values: [number, bigint] }"),
+            m.contains("{ tag: \"Both\"; item0: number; item1: bigint }"),
             "{m}"
         );
         assert!(
@@ -275,7 +272,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("delete_(ctx: $rt.CallContext): Promise<void> | void;"),
+            m.contains("delete(ctx: $rt.CallContext): Promise<void> | void;"),
             "{m}"
         );
         assert!(m.contains("export function serveStore(impl: Store"), "{m}");
@@ -298,7 +295,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("  delete_(): Promise<void> {\n    return this.$call<void>(1, \"delete\", () => {}, $rt.noAnswer);"),
+            m.contains("  delete(): Promise<void> {\n    return this.$call<void>(1, \"delete\", () => {}, $rt.noAnswer);"),
             "{m}"
         );
         assert!(
@@ -464,6 +461,49 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_several_contracts_is_named_after_the_file() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait KeyValueStore { async fn get(&self) -> u8; }
+            #[plugin_interface]
+            pub trait Logger { async fn log(&self, line: String); }
+        "#;
+        let files = generate_from(src).unwrap();
+        let paths: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(paths, ["goproc_runtime.ts", "api.ts"]);
+        let files = generate_from(
+            &src[..src
+                .find("#[plugin_interface]\n            pub trait Logger")
+                .unwrap()],
+        )
+        .unwrap();
+        assert_eq!(files[1].path, PathBuf::from("key_value_store.ts"));
+    }
+
+    #[test]
+    fn the_method_table_names_members_spelled_otherwise_and_a_test_client_is_generated() {
+        let src = r#"
+            #[plugin_interface]
+            pub trait Mail { async fn from(&self) -> String; async fn send(&self, to: String); }
+        "#;
+        let files = generate_from(src).unwrap();
+        let m = &files[1].contents;
+        // `serve` checks these are functions of the implementation.
+        assert!(m.contains("  members: [\"from_\", \"send\"],\n};"), "{m}");
+        assert!(
+            m.contains("export function mailTestClient(impl: Mail, options?: $rt.TestClientOptions): Promise<$rt.TestClient<MailClient>> {\n  return $rt.testClient(MAIL_CONTRACT, MailClient, impl, options);\n}"),
+            "{m}"
+        );
+        // Names the contract spells the same way need no list.
+        let plain = generate_from(SRC).unwrap();
+        assert!(
+            !plain[1].contents.contains("  members: ["),
+            "{}",
+            plain[1].contents
+        );
+    }
+
+    #[test]
     fn output_is_deterministic() {
         assert_eq!(generate_from(SRC).unwrap(), generate_from(SRC).unwrap());
     }
@@ -472,11 +512,11 @@ mod tests {
     fn names_that_clash_after_escaping_are_refused() {
         let src = r#"
             #[derive(Serialize, Deserialize)]
-            pub struct Item { pub delete: bool, pub delete_: bool }
+            pub struct Item { pub from: bool, pub from_: bool }
             #[plugin_interface]
             pub trait Store { async fn put(&self, item: Item); }
         "#;
         let err = generate_from(src).unwrap_err();
-        assert!(err.contains("delete_"), "{err}");
+        assert!(err.contains("from_"), "{err}");
     }
 }

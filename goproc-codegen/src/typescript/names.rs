@@ -1,126 +1,24 @@
-//! TypeScript spellings of Rust names. The wire carries no names, so
-//! escaping never changes the bytes.
+//! TypeScript spellings of Rust names, by the rule shared with Python in
+//! [`crate::naming`]. The wire carries no names, so escaping never changes
+//! the bytes.
 
-/// Words TypeScript reserves (in strict-mode ES modules) or gives a meaning
-/// that would break the generated code.
-const KEYWORDS: &[&str] = &[
-    "any",
-    "arguments",
-    "as",
-    "async",
-    "await",
-    "bigint",
-    "boolean",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
-    "constructor",
-    "continue",
-    "debugger",
-    "declare",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
-    "eval",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "infer",
-    "instanceof",
-    "interface",
-    "is",
-    "keyof",
-    "let",
-    "never",
-    "new",
-    "null",
-    "number",
-    "object",
-    "package",
-    "private",
-    "protected",
-    "public",
-    "readonly",
-    "return",
-    "static",
-    "string",
-    "super",
-    "switch",
-    "symbol",
-    "this",
-    "throw",
-    "true",
-    "try",
-    "type",
-    "typeof",
-    "undefined",
-    "unique",
-    "unknown",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
-    // An object literal key `__proto__` sets the prototype instead of a field.
-    "__proto__",
-];
-
-/// Global names the generated code uses; a user type must not shadow them.
-const GLOBALS: &[&str] = &[
-    "AbortSignal",
-    "Array",
-    "AsyncIterable",
-    "AsyncIterableIterator",
-    "BigInt",
-    "Boolean",
-    "Error",
-    "Iterable",
-    "Map",
-    "Number",
-    "Object",
-    "Promise",
-    "ReadonlyMap",
-    "String",
-    "Symbol",
-    "Uint8Array",
-];
-
-/// Whether `name` is a TypeScript keyword.
-pub fn is_keyword(name: &str) -> bool {
-    KEYWORDS.contains(&name)
-}
-
-/// A Rust identifier (field, argument or method name) as a TypeScript one:
-/// `r#type` becomes `type_`, `delete` becomes `delete_`.
+/// A field or method name (the rule both languages share, in
+/// [`crate::naming`]): `from` -> `from_`; `delete` stays, a member may be
+/// called that.
 pub fn ident(rust: &str) -> String {
-    let bare = rust.strip_prefix("r#").unwrap_or(rust);
-    if is_keyword(bare) {
-        format!("{bare}_")
-    } else {
-        bare.to_string()
-    }
+    crate::naming::ident(rust)
 }
 
-/// A Rust type name as a TypeScript type name; names of globals the
-/// generated code relies on (`Map`, `Promise`, ...) get an underscore too.
+/// An argument name, a binding in the generated function: TypeScript
+/// keywords are escaped too (`delete` -> `delete_`).
+pub fn binding(rust: &str) -> String {
+    crate::naming::binding(rust)
+}
+
+/// A type name: keywords, the globals (`Record`, `Map`, `Promise`, ...) and
+/// the runtime's names get an underscore.
 pub fn type_name(rust: &str) -> String {
-    let bare = rust.strip_prefix("r#").unwrap_or(rust);
-    if is_keyword(bare) || GLOBALS.contains(&bare) {
-        format!("{bare}_")
-    } else {
-        bare.to_string()
-    }
+    crate::naming::type_name(rust)
 }
 
 /// A field of an enum's struct variant: `tag` holds the variant's name, so
@@ -188,14 +86,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keywords_get_a_trailing_underscore() {
-        assert_eq!(ident("delete"), "delete_");
+    fn reserved_names_get_a_trailing_underscore() {
+        assert_eq!(ident("delete"), "delete");
+        assert_eq!(binding("delete"), "delete_");
         assert_eq!(ident("r#type"), "type_");
         assert_eq!(ident("class"), "class_");
-        assert_eq!(ident("from"), "from");
+        assert_eq!(ident("from"), "from_");
         assert_eq!(ident("ttl_seconds"), "ttl_seconds");
         assert_eq!(type_name("Map"), "Map_");
-        assert_eq!(type_name("Record"), "Record");
+        assert_eq!(type_name("Record"), "Record_");
         assert_eq!(variant_field("tag"), "tag_");
     }
 

@@ -9,18 +9,32 @@ import dataclasses as _dc
 import typing as _t
 
 from . import goproc_runtime as _rt
+from .goproc_runtime import i64, f64
+
+
+class MathError(_rt.DomainError):
+    """Why a calculation has no answer.
+
+    One subclass per variant: `MathError.DivisionByZero`, `MathError.Overflow`.
+    """
+
+    __slots__ = ()
+
+    if _t.TYPE_CHECKING:
+        DivisionByZero: _t.TypeAlias = "MathErrorDivisionByZero"
+        Overflow: _t.TypeAlias = "MathErrorOverflow"
 
 
 @_dc.dataclass(slots=True)
-class MathErrorDivisionByZero:
+class MathErrorDivisionByZero(MathError):
     """`MathError::DivisionByZero`.
 
     The divisor was zero.
     """
 
 
-@_dc.dataclass(slots=True)
-class MathErrorOverflow:
+@_dc.dataclass(slots=True, kw_only=True)
+class MathErrorOverflow(MathError):
     """`MathError::Overflow`.
 
     The result does not fit in an `i64`.
@@ -30,8 +44,7 @@ class MathErrorOverflow:
     operation: str
 
 
-# Why a calculation has no answer.
-MathError: _t.TypeAlias = _t.Union[MathErrorDivisionByZero, MathErrorOverflow]
+_rt.nest(MathError, DivisionByZero=MathErrorDivisionByZero, Overflow=MathErrorOverflow)
 
 
 def _dec_MathError(r: _rt.Reader) -> MathError:
@@ -44,7 +57,7 @@ def _dec_MathError(r: _rt.Reader) -> MathError:
     if tag == 0:
         v = MathErrorDivisionByZero()
     else:
-        v = MathErrorOverflow(r.str_())
+        v = MathErrorOverflow(operation=r.str_())
     r.levels = levels
     return v
 
@@ -59,10 +72,6 @@ def _enc_MathError(out: bytearray, v: MathError) -> None:
         raise _rt.EncodeError(f"expected a MathError variant, got {type(v).__name__}")
 
 
-class MathErrorRaised(_rt.DomainError[MathError]):
-    """The domain error `Err(value)` (MathError): a handler raises it to answer with it, a client's call raises it when answered with it."""
-
-
 class Calculator(_abc.ABC):
     """A calculator that lives in another process.
 
@@ -70,18 +79,18 @@ class Calculator(_abc.ABC):
     """
 
     @_abc.abstractmethod
-    async def add(self, a: int, b: int) -> int:
+    async def add(self, a: i64, b: i64) -> i64:
         """Adds two numbers."""
 
     @_abc.abstractmethod
-    async def divide(self, a: int, b: int) -> int:
+    async def divide(self, a: i64, b: i64) -> i64:
         """Divides `a` by `b`; dividing by zero is a domain error, not a crash.
 
-        Raise `MathErrorRaised(error)` to answer with the domain error `Err(error)`.
+        Raise a `MathError` (it is an exception) to answer with the domain error `Err(error)`.
         """
 
     @_abc.abstractmethod
-    async def sum(self, values: list[float]) -> float:
+    async def sum(self, values: list[f64]) -> f64:
         """Sums a list of numbers."""
 
     @_abc.abstractmethod
@@ -89,15 +98,15 @@ class Calculator(_abc.ABC):
         """Greets someone by name."""
 
 
-def _calculator_args_add(r: _rt.Reader) -> tuple[int, int]:
+def _calculator_args_add(r: _rt.Reader) -> tuple[i64, i64]:
     return (r.i64(), r.i64())
 
 
-def _calculator_args_divide(r: _rt.Reader) -> tuple[int, int]:
+def _calculator_args_divide(r: _rt.Reader) -> tuple[i64, i64]:
     return (r.i64(), r.i64())
 
 
-def _calculator_args_sum(r: _rt.Reader) -> tuple[list[float]]:
+def _calculator_args_sum(r: _rt.Reader) -> tuple[list[f64]]:
     return ([r.f64() for _ in range(r.count())],)
 
 
@@ -155,7 +164,7 @@ CALCULATOR_CONTRACT = _rt.Contract(
     fingerprint="e051df6903642709854962042d75a8496cc5821d7d26e059d3e0376cdff122df",
     methods=(
         _rt.MethodSpec("add", _calculator_args_add, _rt.w_i64),
-        _rt.MethodSpec("divide", _calculator_args_divide, _rt.w_i64, MathErrorRaised, _enc_MathError),
+        _rt.MethodSpec("divide", _calculator_args_divide, _rt.w_i64, MathError, _enc_MathError),
         _rt.MethodSpec("sum", _calculator_args_sum, _rt.w_f64),
         _rt.MethodSpec("greet", _calculator_args_greet, _rt.w_str),
     ),
@@ -179,21 +188,21 @@ def serve(impl: Calculator, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.
     _rt.serve(service(impl), requires=requires)
 
 
-def _calculator_request_add(a0: int, a1: int) -> bytearray:
+def _calculator_request_add(a0: i64, a1: i64) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_i64(out, a0)
     _rt.w_i64(out, a1)
     return out
 
 
-def _calculator_request_divide(a0: int, a1: int) -> bytearray:
+def _calculator_request_divide(a0: i64, a1: i64) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_i64(out, a0)
     _rt.w_i64(out, a1)
     return out
 
 
-def _calculator_request_sum(a0: list[float]) -> bytearray:
+def _calculator_request_sum(a0: list[f64]) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_len(out, len(a0))
     for i1 in a0:
@@ -218,21 +227,30 @@ class CalculatorClient(_rt.Client):
     __slots__ = ()
     CONTRACT = CALCULATOR_CONTRACT
 
-    async def add(self, a: int, b: int) -> int:
+    async def add(self, a: i64, b: i64) -> i64:
         """Adds two numbers."""
         return await self._call(0, _calculator_request_add(a, b), _rt.Reader.i64)
 
-    async def divide(self, a: int, b: int) -> int:
+    async def divide(self, a: i64, b: i64) -> i64:
         """Divides `a` by `b`; dividing by zero is a domain error, not a crash.
 
-        Raises `MathErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        Raises the `MathError` the host answers with as the domain error `Err(error)`.
         """
-        return await self._call_result(1, _calculator_request_divide(a, b), _rt.Reader.i64, _dec_MathError, MathErrorRaised)
+        return await self._call_result(1, _calculator_request_divide(a, b), _rt.Reader.i64, _dec_MathError, MathError)
 
-    async def sum(self, values: list[float]) -> float:
+    async def sum(self, values: list[f64]) -> f64:
         """Sums a list of numbers."""
         return await self._call(2, _calculator_request_sum(values), _rt.Reader.f64)
 
     async def greet(self, name: str) -> str:
         """Greets someone by name."""
         return await self._call(3, _calculator_request_greet(name), _rt.Reader.str_)
+
+
+def test_client(impl: Calculator, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[CalculatorClient]:
+    """For tests: serves `impl` in this process and yields a `CalculatorClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(CalculatorClient, service(impl), host=host, requires=requires)

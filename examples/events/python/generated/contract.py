@@ -10,16 +10,17 @@ import dataclasses as _dc
 import typing as _t
 
 from . import goproc_runtime as _rt
+from .goproc_runtime import u32, f64
 
 
-@_dc.dataclass(slots=True)
+@_dc.dataclass(slots=True, kw_only=True)
 class Measurement:
     """One measurement."""
 
     # Which sensor took it.
     sensor: str
     # The value, in the unit its topic names.
-    value: float
+    value: f64
 
 
 def _dec_Measurement(r: _rt.Reader) -> Measurement:
@@ -27,7 +28,7 @@ def _dec_Measurement(r: _rt.Reader) -> Measurement:
     if not levels:
         raise r.too_deep()
     r.levels = levels - 1
-    v = Measurement(r.str_(), r.f64())
+    v = Measurement(sensor=r.str_(), value=r.f64())
     r.levels = levels
     return v
 
@@ -76,13 +77,13 @@ class Sensor(_abc.ABC):
     """
 
     @_abc.abstractmethod
-    async def run(self, count: int, interval_ms: int) -> int:
+    async def run(self, count: u32, interval_ms: u32) -> u32:
         """Publishes `count` measurements, one every `interval_ms`; returns
         how many it published.
         """
 
 
-def _sensor_args_run(r: _rt.Reader) -> tuple[int, int]:
+def _sensor_args_run(r: _rt.Reader) -> tuple[u32, u32]:
     return (r.u32(), r.u32())
 
 
@@ -131,7 +132,7 @@ def serve(impl: Sensor, requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.NoRe
     _rt.serve(service(impl), requires=requires)
 
 
-def _sensor_request_run(a0: int, a1: int) -> bytearray:
+def _sensor_request_run(a0: u32, a1: u32) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_u32(out, a0)
     _rt.w_u32(out, a1)
@@ -149,8 +150,17 @@ class SensorClient(_rt.Client):
     __slots__ = ()
     CONTRACT = SENSOR_CONTRACT
 
-    async def run(self, count: int, interval_ms: int) -> int:
+    async def run(self, count: u32, interval_ms: u32) -> u32:
         """Publishes `count` measurements, one every `interval_ms`; returns
         how many it published.
         """
         return await self._call(0, _sensor_request_run(count, interval_ms), _rt.Reader.u32)
+
+
+def test_client(impl: Sensor, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[SensorClient]:
+    """For tests: serves `impl` in this process and yields a `SensorClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(SensorClient, service(impl), host=host, requires=requires)

@@ -161,3 +161,13 @@ export class SensorClient extends $rt.Client {
     return this.$call<number>(0, "run", ($w) => { $w.u32(count); $w.u32(interval_ms); }, (r) => r.u32());
   }
 }
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `SensorClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function sensorTestClient(impl: Sensor, options?: $rt.TestClientOptions): Promise<$rt.TestClient<SensorClient>> {
+  return $rt.testClient(SENSOR_CONTRACT, SensorClient, impl, options);
+}

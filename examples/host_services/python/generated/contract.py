@@ -11,10 +11,25 @@ import dataclasses as _dc
 import typing as _t
 
 from . import goproc_runtime as _rt
+from .goproc_runtime import u64
+
+
+class Level:
+    """How much a log line matters.
+
+    One subclass per variant: `Level.Debug`, `Level.Info`, `Level.Warn`.
+    """
+
+    __slots__ = ()
+
+    if _t.TYPE_CHECKING:
+        Debug: _t.TypeAlias = "LevelDebug"
+        Info: _t.TypeAlias = "LevelInfo"
+        Warn: _t.TypeAlias = "LevelWarn"
 
 
 @_dc.dataclass(slots=True)
-class LevelDebug:
+class LevelDebug(Level):
     """`Level::Debug`.
 
     Details for whoever debugs.
@@ -22,7 +37,7 @@ class LevelDebug:
 
 
 @_dc.dataclass(slots=True)
-class LevelInfo:
+class LevelInfo(Level):
     """`Level::Info`.
 
     Normal operation.
@@ -30,15 +45,14 @@ class LevelInfo:
 
 
 @_dc.dataclass(slots=True)
-class LevelWarn:
+class LevelWarn(Level):
     """`Level::Warn`.
 
     Something looks wrong.
     """
 
 
-# How much a log line matters.
-Level: _t.TypeAlias = _t.Union[LevelDebug, LevelInfo, LevelWarn]
+_rt.nest(Level, Debug=LevelDebug, Info=LevelInfo, Warn=LevelWarn)
 
 
 def _dec_Level(r: _rt.Reader) -> Level:
@@ -197,6 +211,15 @@ class StoreClient(_rt.Client):
         return await self._call(1, _store_request_put(key, value), _store_answer_put)
 
 
+def store_test_client(impl: Store, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[StoreClient]:
+    """For tests: serves `impl` in this process and yields a `StoreClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(StoreClient, store_service(impl), host=host, requires=requires)
+
+
 class Logger(_abc.ABC):
     """The host's log.
 
@@ -299,6 +322,15 @@ class LoggerClient(_rt.Client):
         return await self._call(0, _logger_request_log(level, message), _rt.read_unit)
 
 
+def logger_test_client(impl: Logger, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[LoggerClient]:
+    """For tests: serves `impl` in this process and yields a `LoggerClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(LoggerClient, logger_service(impl), host=host, requires=requires)
+
+
 class PageCounter(_abc.ABC):
     """What each plugin serves.
 
@@ -306,7 +338,7 @@ class PageCounter(_abc.ABC):
     """
 
     @_abc.abstractmethod
-    async def visit(self, page: str) -> int:
+    async def visit(self, page: str) -> u64:
         """Counts one more visit to `page` (the count lives in the host's
         store under `visits/<page>`), logs it through the host, and returns
         the new count.
@@ -380,9 +412,18 @@ class PageCounterClient(_rt.Client):
     __slots__ = ()
     CONTRACT = PAGE_COUNTER_CONTRACT
 
-    async def visit(self, page: str) -> int:
+    async def visit(self, page: str) -> u64:
         """Counts one more visit to `page` (the count lives in the host's
         store under `visits/<page>`), logs it through the host, and returns
         the new count.
         """
         return await self._call(0, _page_counter_request_visit(page), _rt.Reader.u64)
+
+
+def page_counter_test_client(impl: PageCounter, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[PageCounterClient]:
+    """For tests: serves `impl` in this process and yields a `PageCounterClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(PageCounterClient, page_counter_service(impl), host=host, requires=requires)

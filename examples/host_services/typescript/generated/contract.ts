@@ -148,6 +148,16 @@ export class StoreClient extends $rt.Client {
 }
 
 /**
+ * For tests: serves `impl` in this process and resolves with a `StoreClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function storeTestClient(impl: Store, options?: $rt.TestClientOptions): Promise<$rt.TestClient<StoreClient>> {
+  return $rt.testClient(STORE_CONTRACT, StoreClient, impl, options);
+}
+
+/**
  * The host's log.
  *
  * Implement this interface and pass it to `serveLogger`. Every method gets the call's arguments and a `CallContext` whose `signal` aborts when the host cancels the call or its deadline passes; it may return the answer or a promise of it. A thrown exception reaches the host as a failed call.
@@ -249,6 +259,16 @@ export class LoggerClient extends $rt.Client {
 }
 
 /**
+ * For tests: serves `impl` in this process and resolves with a `LoggerClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function loggerTestClient(impl: Logger, options?: $rt.TestClientOptions): Promise<$rt.TestClient<LoggerClient>> {
+  return $rt.testClient(LOGGER_CONTRACT, LoggerClient, impl, options);
+}
+
+/**
  * What each plugin serves.
  *
  * Implement this interface and pass it to `servePageCounter`. Every method gets the call's arguments and a `CallContext` whose `signal` aborts when the host cancels the call or its deadline passes; it may return the answer or a promise of it. A thrown exception reaches the host as a failed call.
@@ -340,4 +360,14 @@ export class PageCounterClient extends $rt.Client {
   visit(page: string): Promise<bigint> {
     return this.$call<bigint>(0, "visit", ($w) => { $w.string(page); }, (r) => r.u64());
   }
+}
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `PageCounterClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function pageCounterTestClient(impl: PageCounter, options?: $rt.TestClientOptions): Promise<$rt.TestClient<PageCounterClient>> {
+  return $rt.testClient(PAGE_COUNTER_CONTRACT, PageCounterClient, impl, options);
 }

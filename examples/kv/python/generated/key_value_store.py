@@ -9,16 +9,17 @@ import dataclasses as _dc
 import typing as _t
 
 from . import goproc_runtime as _rt
+from .goproc_runtime import u32, u64
 
 
-@_dc.dataclass(slots=True)
+@_dc.dataclass(slots=True, kw_only=True)
 class BatchReport:
     """What a batch did."""
 
     # Keys written.
-    written: int
+    written: u32
     # Keys removed.
-    removed: int
+    removed: u32
 
 
 def _dec_BatchReport(r: _rt.Reader) -> BatchReport:
@@ -26,7 +27,7 @@ def _dec_BatchReport(r: _rt.Reader) -> BatchReport:
     if not levels:
         raise r.too_deep()
     r.levels = levels - 1
-    v = BatchReport(r.u32(), r.u32())
+    v = BatchReport(written=r.u32(), removed=r.u32())
     r.levels = levels
     return v
 
@@ -38,7 +39,7 @@ def _enc_BatchReport(out: bytearray, v: BatchReport) -> None:
     _rt.w_u32(out, v.removed)
 
 
-@_dc.dataclass(slots=True)
+@_dc.dataclass(slots=True, kw_only=True)
 class Entry:
     """A stored value and what is known about it."""
 
@@ -47,9 +48,9 @@ class Entry:
     # Free-form labels.
     tags: list[str]
     # Seconds until the entry expires, if it does.
-    ttl_seconds: int | None
+    ttl_seconds: u32 | None = None
     # How many times it was written.
-    version: int
+    version: u64
 
 
 def _dec_Entry(r: _rt.Reader) -> Entry:
@@ -57,7 +58,7 @@ def _dec_Entry(r: _rt.Reader) -> Entry:
     if not levels:
         raise r.too_deep()
     r.levels = levels - 1
-    v = Entry(r.bytes_(), [r.str_() for _ in range(r.count())], (r.u32() if r.option() else None), r.u64())
+    v = Entry(value=r.bytes_(), tags=[r.str_() for _ in range(r.count())], ttl_seconds=(r.u32() if r.option() else None), version=r.u64())
     r.levels = levels
     return v
 
@@ -79,8 +80,22 @@ def _enc_Entry(out: bytearray, v: Entry) -> None:
     _rt.w_u64(out, v.version)
 
 
-@_dc.dataclass(slots=True)
-class OpPut:
+class Op:
+    """One change to apply.
+
+    One subclass per variant: `Op.Put`, `Op.Delete`, `Op.Clear`.
+    """
+
+    __slots__ = ()
+
+    if _t.TYPE_CHECKING:
+        Put: _t.TypeAlias = "OpPut"
+        Delete: _t.TypeAlias = "OpDelete"
+        Clear: _t.TypeAlias = "OpClear"
+
+
+@_dc.dataclass(slots=True, kw_only=True)
+class OpPut(Op):
     """`Op::Put`.
 
     Store a value under a key.
@@ -93,25 +108,24 @@ class OpPut:
 
 
 @_dc.dataclass(slots=True)
-class OpDelete:
+class OpDelete(Op):
     """`Op::Delete`.
 
     Remove a key.
     """
 
-    _0: str
+    value: str
 
 
 @_dc.dataclass(slots=True)
-class OpClear:
+class OpClear(Op):
     """`Op::Clear`.
 
     Remove every key.
     """
 
 
-# One change to apply.
-Op: _t.TypeAlias = _t.Union[OpPut, OpDelete, OpClear]
+_rt.nest(Op, Put=OpPut, Delete=OpDelete, Clear=OpClear)
 
 
 def _dec_Op(r: _rt.Reader) -> Op:
@@ -122,7 +136,7 @@ def _dec_Op(r: _rt.Reader) -> Op:
     tag = r.variant(3, "Op")
     v: Op
     if tag == 0:
-        v = OpPut(r.str_(), r.bytes_())
+        v = OpPut(key=r.str_(), value=r.bytes_())
     elif tag == 1:
         v = OpDelete(r.str_())
     else:
@@ -138,36 +152,48 @@ def _enc_Op(out: bytearray, v: Op) -> None:
         _rt.w_bytes(out, v.value)
     elif isinstance(v, OpDelete):
         out.append(1)
-        _rt.w_str(out, v._0)
+        _rt.w_str(out, v.value)
     elif isinstance(v, OpClear):
         out.append(2)
     else:
         raise _rt.EncodeError(f"expected a Op variant, got {type(v).__name__}")
 
 
+class StoreError(_rt.DomainError):
+    """Why a store operation failed.
+
+    One subclass per variant: `StoreError.NotFound`, `StoreError.Full`.
+    """
+
+    __slots__ = ()
+
+    if _t.TYPE_CHECKING:
+        NotFound: _t.TypeAlias = "StoreErrorNotFound"
+        Full: _t.TypeAlias = "StoreErrorFull"
+
+
 @_dc.dataclass(slots=True)
-class StoreErrorNotFound:
+class StoreErrorNotFound(StoreError):
     """`StoreError::NotFound`.
 
     The key is not in the store.
     """
 
-    _0: str
+    value: str
 
 
-@_dc.dataclass(slots=True)
-class StoreErrorFull:
+@_dc.dataclass(slots=True, kw_only=True)
+class StoreErrorFull(StoreError):
     """`StoreError::Full`.
 
     The store is full.
     """
 
     # How many keys it holds at most.
-    capacity: int
+    capacity: u32
 
 
-# Why a store operation failed.
-StoreError: _t.TypeAlias = _t.Union[StoreErrorNotFound, StoreErrorFull]
+_rt.nest(StoreError, NotFound=StoreErrorNotFound, Full=StoreErrorFull)
 
 
 def _dec_StoreError(r: _rt.Reader) -> StoreError:
@@ -180,7 +206,7 @@ def _dec_StoreError(r: _rt.Reader) -> StoreError:
     if tag == 0:
         v = StoreErrorNotFound(r.str_())
     else:
-        v = StoreErrorFull(r.u32())
+        v = StoreErrorFull(capacity=r.u32())
     r.levels = levels
     return v
 
@@ -188,16 +214,12 @@ def _dec_StoreError(r: _rt.Reader) -> StoreError:
 def _enc_StoreError(out: bytearray, v: StoreError) -> None:
     if isinstance(v, StoreErrorNotFound):
         out.append(0)
-        _rt.w_str(out, v._0)
+        _rt.w_str(out, v.value)
     elif isinstance(v, StoreErrorFull):
         out.append(1)
         _rt.w_u32(out, v.capacity)
     else:
         raise _rt.EncodeError(f"expected a StoreError variant, got {type(v).__name__}")
-
-
-class StoreErrorRaised(_rt.DomainError[StoreError]):
-    """The domain error `Err(value)` (StoreError): a handler raises it to answer with it, a client's call raises it when answered with it."""
 
 
 class KeyValueStore(_abc.ABC):
@@ -207,10 +229,10 @@ class KeyValueStore(_abc.ABC):
     """
 
     @_abc.abstractmethod
-    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: int | None) -> int:
+    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: u32 | None) -> u64:
         """Stores `value` under `key` with optional tags and expiry; returns the new version.
 
-        Raise `StoreErrorRaised(error)` to answer with the domain error `Err(error)`.
+        Raise a `StoreError` (it is an exception) to answer with the domain error `Err(error)`.
         """
 
     @_abc.abstractmethod
@@ -221,18 +243,18 @@ class KeyValueStore(_abc.ABC):
     async def delete(self, key: str) -> Entry:
         """Removes `key`; a missing key is a domain error.
 
-        Raise `StoreErrorRaised(error)` to answer with the domain error `Err(error)`.
+        Raise a `StoreError` (it is an exception) to answer with the domain error `Err(error)`.
         """
 
     @_abc.abstractmethod
     async def batch(self, ops: list[Op]) -> BatchReport:
         """Applies changes in order.
 
-        Raise `StoreErrorRaised(error)` to answer with the domain error `Err(error)`.
+        Raise a `StoreError` (it is an exception) to answer with the domain error `Err(error)`.
         """
 
     @_abc.abstractmethod
-    async def tag_counts(self) -> dict[str, int]:
+    async def tag_counts(self) -> dict[str, u64]:
         """How many keys carry each tag."""
 
     @_abc.abstractmethod
@@ -240,7 +262,7 @@ class KeyValueStore(_abc.ABC):
         """Every key, sorted."""
 
 
-def _key_value_store_args_put(r: _rt.Reader) -> tuple[str, bytes, list[str], int | None]:
+def _key_value_store_args_put(r: _rt.Reader) -> tuple[str, bytes, list[str], u32 | None]:
     return (r.str_(), r.bytes_(), [r.str_() for _ in range(r.count())], (r.u32() if r.option() else None))
 
 
@@ -268,7 +290,7 @@ def _key_value_store_args_tag_counts(r: _rt.Reader) -> tuple[()]:
     return ()
 
 
-def _key_value_store_ok_tag_counts(out: bytearray, v: dict[str, int]) -> None:
+def _key_value_store_ok_tag_counts(out: bytearray, v: dict[str, u64]) -> None:
     _rt.w_len(out, len(v))
     for k1, v2 in v.items():
         _rt.w_str(out, k1)
@@ -396,10 +418,10 @@ KEY_VALUE_STORE_CONTRACT = _rt.Contract(
     name="KeyValueStore",
     fingerprint="4854cede45b282ff841e4ae092ee617a6fc54a8eec3fd4f3da8b0927bd7a1b9f",
     methods=(
-        _rt.MethodSpec("put", _key_value_store_args_put, _rt.w_u64, StoreErrorRaised, _enc_StoreError),
+        _rt.MethodSpec("put", _key_value_store_args_put, _rt.w_u64, StoreError, _enc_StoreError),
         _rt.MethodSpec("get", _key_value_store_args_get, _key_value_store_ok_get),
-        _rt.MethodSpec("delete", _key_value_store_args_delete, _enc_Entry, StoreErrorRaised, _enc_StoreError),
-        _rt.MethodSpec("batch", _key_value_store_args_batch, _enc_BatchReport, StoreErrorRaised, _enc_StoreError),
+        _rt.MethodSpec("delete", _key_value_store_args_delete, _enc_Entry, StoreError, _enc_StoreError),
+        _rt.MethodSpec("batch", _key_value_store_args_batch, _enc_BatchReport, StoreError, _enc_StoreError),
         _rt.MethodSpec("tag_counts", _key_value_store_args_tag_counts, _key_value_store_ok_tag_counts),
         _rt.MethodSpec("keys", _key_value_store_args_keys, _key_value_store_ok_keys),
     ),
@@ -423,7 +445,7 @@ def serve(impl: KeyValueStore, requires: _t.Sequence[type[_rt.Client]] = ()) -> 
     _rt.serve(service(impl), requires=requires)
 
 
-def _key_value_store_request_put(a0: str, a1: bytes, a2: list[str], a3: int | None) -> bytearray:
+def _key_value_store_request_put(a0: str, a1: bytes, a2: list[str], a3: u32 | None) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_str(out, a0)
     _rt.w_bytes(out, a1)
@@ -462,7 +484,7 @@ def _key_value_store_request_batch(a0: list[Op]) -> bytearray:
     return out
 
 
-def _key_value_store_answer_tag_counts(r: _rt.Reader) -> dict[str, int]:
+def _key_value_store_answer_tag_counts(r: _rt.Reader) -> dict[str, u64]:
     return {r.str_(): r.u64() for _ in range(r.count())}
 
 
@@ -481,12 +503,12 @@ class KeyValueStoreClient(_rt.Client):
     __slots__ = ()
     CONTRACT = KEY_VALUE_STORE_CONTRACT
 
-    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: int | None) -> int:
+    async def put(self, key: str, value: bytes, tags: list[str], ttl_seconds: u32 | None) -> u64:
         """Stores `value` under `key` with optional tags and expiry; returns the new version.
 
-        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        Raises the `StoreError` the host answers with as the domain error `Err(error)`.
         """
-        return await self._call_result(0, _key_value_store_request_put(key, value, tags, ttl_seconds), _rt.Reader.u64, _dec_StoreError, StoreErrorRaised)
+        return await self._call_result(0, _key_value_store_request_put(key, value, tags, ttl_seconds), _rt.Reader.u64, _dec_StoreError, StoreError)
 
     async def get(self, key: str) -> Entry | None:
         """The entry under `key`, if any."""
@@ -495,21 +517,30 @@ class KeyValueStoreClient(_rt.Client):
     async def delete(self, key: str) -> Entry:
         """Removes `key`; a missing key is a domain error.
 
-        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        Raises the `StoreError` the host answers with as the domain error `Err(error)`.
         """
-        return await self._call_result(2, _key_value_store_request_delete(key), _dec_Entry, _dec_StoreError, StoreErrorRaised)
+        return await self._call_result(2, _key_value_store_request_delete(key), _dec_Entry, _dec_StoreError, StoreError)
 
     async def batch(self, ops: list[Op]) -> BatchReport:
         """Applies changes in order.
 
-        Raises `StoreErrorRaised(error)` when the host answers with the domain error `Err(error)`.
+        Raises the `StoreError` the host answers with as the domain error `Err(error)`.
         """
-        return await self._call_result(3, _key_value_store_request_batch(ops), _dec_BatchReport, _dec_StoreError, StoreErrorRaised)
+        return await self._call_result(3, _key_value_store_request_batch(ops), _dec_BatchReport, _dec_StoreError, StoreError)
 
-    async def tag_counts(self) -> dict[str, int]:
+    async def tag_counts(self) -> dict[str, u64]:
         """How many keys carry each tag."""
         return await self._call(4, _rt.request_buffer(), _key_value_store_answer_tag_counts)
 
     async def keys(self) -> list[str]:
         """Every key, sorted."""
         return await self._call(5, _rt.request_buffer(), _key_value_store_answer_keys)
+
+
+def test_client(impl: KeyValueStore, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[KeyValueStoreClient]:
+    """For tests: serves `impl` in this process and yields a `KeyValueStoreClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(KeyValueStoreClient, service(impl), host=host, requires=requires)

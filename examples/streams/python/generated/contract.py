@@ -11,16 +11,17 @@ import dataclasses as _dc
 import typing as _t
 
 from . import goproc_runtime as _rt
+from .goproc_runtime import u64, f64
 
 
-@_dc.dataclass(slots=True)
+@_dc.dataclass(slots=True, kw_only=True)
 class Sample:
     """One reading of a sensor."""
 
     # Its position in the stream, from 0.
-    seq: int
+    seq: u64
     # The value measured.
-    value: float
+    value: f64
 
 
 def _dec_Sample(r: _rt.Reader) -> Sample:
@@ -28,7 +29,7 @@ def _dec_Sample(r: _rt.Reader) -> Sample:
     if not levels:
         raise r.too_deep()
     r.levels = levels - 1
-    v = Sample(r.u64(), r.f64())
+    v = Sample(seq=r.u64(), value=r.f64())
     r.levels = levels
     return v
 
@@ -130,6 +131,15 @@ class LogSourceClient(_rt.Client):
         return self._stream(0, _log_source_request_tail(path), _rt.Reader.str_)
 
 
+def log_source_test_client(impl: LogSource, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[LogSourceClient]:
+    """For tests: serves `impl` in this process and yields a `LogSourceClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(LogSourceClient, log_source_service(impl), host=host, requires=requires)
+
+
 class Producer(_abc.ABC):
     """Produces samples.
 
@@ -137,14 +147,14 @@ class Producer(_abc.ABC):
     """
 
     @_abc.abstractmethod
-    def samples(self, count: int) -> _t.AsyncIterator[Sample]:
+    def samples(self, count: u64) -> _t.AsyncIterator[Sample]:
         """`count` samples, as fast as the consumer takes them.
 
         An async generator (`async def` that yields): each item goes to the host as its credit allows; an exception ends the stream with it. When the host stops the call the generator is closed, so its `finally` blocks run.
         """
 
 
-def _producer_args_samples(r: _rt.Reader) -> tuple[int]:
+def _producer_args_samples(r: _rt.Reader) -> tuple[u64]:
     return (r.u64(),)
 
 
@@ -205,7 +215,7 @@ def serve_producer(impl: Producer, requires: _t.Sequence[type[_rt.Client]] = ())
     _rt.serve(producer_service(impl), requires=requires)
 
 
-def _producer_request_samples(a0: int) -> bytearray:
+def _producer_request_samples(a0: u64) -> bytearray:
     out = _rt.request_buffer()
     _rt.w_u64(out, a0)
     return out
@@ -222,12 +232,21 @@ class ProducerClient(_rt.Client):
     __slots__ = ()
     CONTRACT = PRODUCER_CONTRACT
 
-    def samples(self, count: int) -> _t.AsyncGenerator[Sample, None]:
+    def samples(self, count: u64) -> _t.AsyncGenerator[Sample, None]:
         """`count` samples, as fast as the consumer takes them.
 
         Returns at once (no `await`) an async iterator: the call goes out when it is first iterated, and an error ends it as its last item. `aclose()` it to stop early (the host is told with CANCEL).
         """
         return self._stream(0, _producer_request_samples(count), _dec_Sample)
+
+
+def producer_test_client(impl: Producer, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[ProducerClient]:
+    """For tests: serves `impl` in this process and yields a `ProducerClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(ProducerClient, producer_service(impl), host=host, requires=requires)
 
 
 class Transformer(_abc.ABC):
@@ -326,3 +345,12 @@ class TransformerClient(_rt.Client):
         `samples` is any iterable or async iterable; its items go as the host's credit allows, and an exception it raises reaches the host as the stream's error.
         """
         return self._stream(0, _rt.request_buffer(), _rt.Reader.str_, samples, _enc_Sample)
+
+
+def transformer_test_client(impl: Transformer, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[TransformerClient]:
+    """For tests: serves `impl` in this process and yields a `TransformerClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(TransformerClient, transformer_service(impl), host=host, requires=requires)

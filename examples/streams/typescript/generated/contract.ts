@@ -132,6 +132,16 @@ export class LogSourceClient extends $rt.Client {
 }
 
 /**
+ * For tests: serves `impl` in this process and resolves with a `LogSourceClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function logSourceTestClient(impl: LogSource, options?: $rt.TestClientOptions): Promise<$rt.TestClient<LogSourceClient>> {
+  return $rt.testClient(LOG_SOURCE_CONTRACT, LogSourceClient, impl, options);
+}
+
+/**
  * Produces samples.
  *
  * Implement this interface and pass it to `serveProducer`. Every method gets the call's arguments and a `CallContext` whose `signal` aborts when the host cancels the call or its deadline passes; it may return the answer or a promise of it. A thrown exception reaches the host as a failed call.
@@ -240,6 +250,16 @@ export class ProducerClient extends $rt.Client {
   samples(count: bigint): AsyncIterableIterator<Sample> {
     return this.$stream<Sample>(0, "samples", ($w) => { $w.u64(count); }, (r) => decodeSample(r));
   }
+}
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `ProducerClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function producerTestClient(impl: Producer, options?: $rt.TestClientOptions): Promise<$rt.TestClient<ProducerClient>> {
+  return $rt.testClient(PRODUCER_CONTRACT, ProducerClient, impl, options);
 }
 
 /**
@@ -359,4 +379,14 @@ export class TransformerClient extends $rt.Client {
   describe(samples: AsyncIterable<Sample> | Iterable<Sample>): AsyncIterableIterator<string> {
     return this.$stream<string, Sample>(0, "describe", () => {}, (r) => r.string(), $rt.argStream(samples, (w, $v) => encodeSample(w, $v)));
   }
+}
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `TransformerClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function transformerTestClient(impl: Transformer, options?: $rt.TestClientOptions): Promise<$rt.TestClient<TransformerClient>> {
+  return $rt.testClient(TRANSFORMER_CONTRACT, TransformerClient, impl, options);
 }

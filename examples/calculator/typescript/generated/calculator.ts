@@ -204,3 +204,13 @@ export class CalculatorClient extends $rt.Client {
     return this.$call<string>(3, "greet", ($w) => { $w.string(name); }, (r) => r.string());
   }
 }
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `CalculatorClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function calculatorTestClient(impl: Calculator, options?: $rt.TestClientOptions): Promise<$rt.TestClient<CalculatorClient>> {
+  return $rt.testClient(CALCULATOR_CONTRACT, CalculatorClient, impl, options);
+}
