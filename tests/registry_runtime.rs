@@ -3,6 +3,7 @@
 //! eager start, unload, and reload (without dropped calls, and failed
 //! reloads that keep the old version serving), and the folder watch.
 
+mod host_services_support;
 mod lifecycle_support;
 mod registry_support;
 
@@ -804,4 +805,50 @@ async fn a_missing_folder_is_an_error_that_names_it() {
         .await
         .expect_err("a folder that does not exist");
     assert!(err.to_string().contains("nowhere"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_services_are_shared_by_every_plugin_and_every_generation() {
+    use host_services_support::host_services::{GuestClient, HostApiServer};
+    let root = plugins_dir("host-services");
+    for ns in ["one", "two"] {
+        write_plugin(
+            &root,
+            ns,
+            &Spec {
+                namespace: ns,
+                name: "guest",
+                role: "guest",
+                contract: "Guest",
+                fingerprint: fingerprint::<GuestClient>(),
+                ..Spec::default()
+            },
+        );
+    }
+    let host = host_services_support::Host::default();
+    let registry = Registry::builder()
+        .folder(&root)
+        .serve(HostApiServer::new(host.clone()))
+        .load()
+        .await
+        .expect("loads");
+    let one: GuestClient = registry.get("one/guest").expect("get");
+    let two: GuestClient = registry.get("two/guest").expect("get");
+    one.store_and_read("from".into(), "one".into())
+        .await
+        .expect("one calls the host");
+    assert_eq!(
+        two.store_and_read("seen".into(), "two".into())
+            .await
+            .expect("two calls the host")
+            .as_deref(),
+        Some("two")
+    );
+    assert_eq!(host.stored("from").as_deref(), Some("one"), "one store");
+    registry.reload("one/guest").await.expect("reload");
+    one.store_and_read("after".into(), "reload".into())
+        .await
+        .expect("the new generation calls the host");
+    assert_eq!(host.stored("after").as_deref(), Some("reload"));
+    assert_eq!(host.stored("seen").as_deref(), Some("two"));
 }
