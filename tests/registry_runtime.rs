@@ -3,7 +3,6 @@
 //! eager start, unload, and reload (without dropped calls, and failed
 //! reloads that keep the old version serving), and the folder watch.
 
-mod host_services_support;
 mod lifecycle_support;
 mod registry_support;
 
@@ -19,6 +18,8 @@ use lifecycle_support::{running, wait_until};
 
 use registry_support::calculator::CalculatorClient;
 use registry_support::ManifestText;
+#[path = "contracts/host_services.rs"]
+mod host_services;
 #[path = "contracts/streams.rs"]
 mod streams;
 use futures::StreamExt;
@@ -809,7 +810,7 @@ async fn a_missing_folder_is_an_error_that_names_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_services_are_shared_by_every_plugin_and_every_generation() {
-    use host_services_support::host_services::{GuestClient, HostApiServer};
+    use host_services::{GuestClient, HostApiServer};
     let root = plugins_dir("host-services");
     for ns in ["one", "two"] {
         write_plugin(
@@ -825,7 +826,7 @@ async fn host_services_are_shared_by_every_plugin_and_every_generation() {
             },
         );
     }
-    let host = host_services_support::Host::default();
+    let host = Store::default();
     let registry = Registry::builder()
         .folder(&root)
         .serve(HostApiServer::new(host.clone()))
@@ -851,4 +852,38 @@ async fn host_services_are_shared_by_every_plugin_and_every_generation() {
         .expect("the new generation calls the host");
     assert_eq!(host.stored("after").as_deref(), Some("reload"));
     assert_eq!(host.stored("seen").as_deref(), Some("two"));
+}
+
+/// The host's side of `HostApi` for the test above: a store.
+#[derive(Clone, Default)]
+struct Store(Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
+
+impl Store {
+    fn stored(&self, key: &str) -> Option<String> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+}
+
+impl host_services::HostApi for Store {
+    async fn get(&self, key: String) -> Option<String> {
+        self.stored(&key)
+    }
+
+    async fn put(&self, key: String, value: String) -> Option<String> {
+        self.0.lock().unwrap().insert(key, value)
+    }
+
+    async fn fail(&self, how: String) -> Result<u32, String> {
+        Err(format!("not in this test: {how}"))
+    }
+
+    async fn bounce(&self, _depth: u32) -> Vec<String> {
+        vec!["host".into()]
+    }
+
+    async fn wait(&self, _tag: String) {}
+
+    async fn time_left_ms(&self) -> Option<u64> {
+        goproc::time_left().map(|t| t.as_millis() as u64)
+    }
 }
