@@ -138,7 +138,6 @@ impl Entry {
     /// Starts a generation in a task of its own (so that a caller that
     /// gives up does not abandon it), unless the state changed meanwhile:
     /// then `Err` holds what a call gets now.
-    #[allow(clippy::result_large_err)]
     fn begin_start(
         self: &Arc<Self>,
     ) -> Result<watch::Receiver<Started>, Result<Arc<Generation>, Error>> {
