@@ -107,7 +107,7 @@ fn good_manifests_load_beside_bad_ones_and_each_bad_one_says_where_and_why() {
     std::fs::create_dir_all(m.root.join("shared/lib")).unwrap();
     write_plugin(&m.root, ".hidden", "this is not toml at all [");
 
-    let found = scan(&[m.root.clone()]);
+    let found = scan(std::slice::from_ref(&m.root));
 
     let ids: Vec<String> = found.manifests.iter().map(Manifest::id).collect();
     assert_eq!(ids, ["math/calc", "math/pycalc"], "{:#?}", found.problems);

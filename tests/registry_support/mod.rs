@@ -91,6 +91,7 @@ pub struct ManifestText {
     command: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    run_lines: Vec<String>,
     serves: Vec<(String, String)>,
     checksums: Vec<(String, String)>,
     tail: String,
@@ -108,6 +109,7 @@ impl ManifestText {
             command: command.into(),
             args: Vec::new(),
             env: Vec::new(),
+            run_lines: Vec::new(),
             serves: vec![("Calculator".into(), calculator_fingerprint().into())],
             checksums: Vec::new(),
             tail: String::new(),
@@ -131,6 +133,12 @@ impl ManifestText {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// A raw line in the `[run]` table, e.g. `start_timeout = "20s"`.
+    pub fn run_line(mut self, line: &str) -> Self {
+        self.run_lines.push(line.into());
         self
     }
 
@@ -174,6 +182,9 @@ impl ManifestText {
                 .map(|(k, v)| format!("{k} = {}", q(v)))
                 .collect();
             writeln!(t, "env = {{ {} }}", env.join(", ")).unwrap();
+        }
+        for line in &self.run_lines {
+            writeln!(t, "{line}").unwrap();
         }
         for (contract, fingerprint) in &self.serves {
             writeln!(
