@@ -35,6 +35,15 @@ fn calc_plugin(root: &Path, plugin_sum: Option<&str>, lazy: bool) -> PluginFolde
     write_plugin(root, "calc", &text)
 }
 
+/// Replaces `path` with a new file of `bytes`, as an installer does (a
+/// running program's file cannot be written in place).
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let new = path.with_extension("new");
+    std::fs::write(&new, bytes).unwrap();
+    chmod(&new, 0o755);
+    std::fs::rename(&new, path).unwrap();
+}
+
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -231,5 +240,60 @@ async fn a_plugin_changed_after_load_is_refused_at_its_start() {
         .await
         .expect("the second start does not hang");
     assert_eq!(answer.unwrap(), 2);
+    registry.unload("math/calc").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pool_restart_is_checked_too() {
+    let dir = scratch();
+    let folder = dir.path().join("calc");
+    let binary = copy_test_plugin(&folder);
+    let script = folder.join("bin/start.sh");
+    // Each start appends its pid (the plugin's, after exec) to starts.log.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho $$ >> starts.log\nexec ./bin/test-plugin calculator\n",
+    )
+    .unwrap();
+    chmod(&script, 0o755);
+    let text = ManifestText::new("math", "calc", "bin/start.sh")
+        .checksum("bin/test-plugin", &sha256_file(&binary).unwrap())
+        .run_line("start_timeout = \"20s\"")
+        .tail("[restart]\nmax_restarts = 1000\nwindow = \"60s\"\ninitial_backoff = \"50ms\"\nmax_backoff = \"100ms\"")
+        .render();
+    let plugin = write_plugin(dir.path(), "calc", &text);
+    let starts = || {
+        std::fs::read_to_string(plugin.file("starts.log"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let registry = load(dir.path(), &[]).await;
+    let calc: CalculatorClient = registry.get("math/calc").unwrap();
+    assert_eq!(calc.add(1, 2).await.unwrap(), 3);
+    assert_eq!(starts(), 1);
+    let pid = registry.plugins()[0].pids[0];
+
+    // The binary changes under the running plugin, which then crashes: the
+    // pool's restarts hash it again and refuse to run it.
+    let original = std::fs::read(&binary).unwrap();
+    let mut tampered = original.clone();
+    tampered.extend_from_slice(b"tampered");
+    replace_file(&binary, &tampered);
+    // SAFETY: kill sends a signal to a process this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(starts(), 1, "a restart ran the changed binary");
+
+    // Put back, the next restart passes its checks and runs.
+    replace_file(&binary, &original);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while starts() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool did not restart the plugin once its file was right again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     registry.unload("math/calc").await.unwrap();
 }

@@ -125,11 +125,13 @@ impl Manifest {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// The program to run: the command joined to the manifest's folder when
-    /// it is a path (it has a `/`), otherwise the bare name, for `PATH`.
+    /// The program to run: the command joined to the manifest's folder and
+    /// made absolute when it is a path (it has a `/`), otherwise the bare
+    /// name, for `PATH`. Absolute, since the process starts in that folder
+    /// and a relative path would be taken from there a second time.
     pub fn program(&self) -> PathBuf {
         match self.command_file() {
-            Some(file) => file,
+            Some(file) => std::path::absolute(&file).unwrap_or(file),
             None => PathBuf::from(&self.run.command),
         }
     }
