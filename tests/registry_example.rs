@@ -208,11 +208,15 @@ fn run_example(args: &[&Path]) -> (bool, String, String) {
     )
 }
 
+/// Run from the workspace root, the example loads `examples/registry/plugins`
+/// as a relative folder: the Rust plugin's `bin/upper` must be found from
+/// there, not from inside its own folder.
 #[test]
 fn the_example_loads_calls_all_three_and_reloads_one_under_load_without_a_failed_call() {
     let (ok, stdout, stderr) = run_example(&[]);
     assert!(ok, "the example failed:\n{stdout}\n{stderr}");
     for expected in [
+        "loaded from examples/registry/plugins:\n",
         "  text/reverse     0.1.0    Reverses text (Python)",
         "  text/rot13       0.1.0    Rotates letters by 13 (TypeScript)",
         "  text/upper       0.1.0    Upper-cases text (Rust)",
