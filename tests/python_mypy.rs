@@ -45,6 +45,7 @@ fn mypy_strict_accepts_the_generated_python_and_the_plugins() {
         "examples/host_services/python",
         "examples/streams/python",
         "examples/events/python",
+        "examples/registry/plugins/python-reverse",
     ] {
         let dir = root.join(example);
         checks.push((

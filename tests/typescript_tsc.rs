@@ -236,6 +236,7 @@ fn the_example_pins_the_typescript_the_tests_compile_with() {
         "examples/host_services/typescript",
         "examples/streams/typescript",
         "examples/events/typescript",
+        "examples/registry/plugins/typescript-rot13",
     ] {
         let example = format!("{dir}/package.json");
         let typescript = read(&example, "p.devDependencies.typescript");

@@ -245,13 +245,13 @@ fn relative_to_here(path: &Path) -> PathBuf {
 
 /// Copies this program to `folder/bin/upper`, where the Rust plugin's
 /// manifest says its program is. The copy goes to a temporary name first
-/// and is renamed into place, so that a copy still running from an earlier
-/// run is not written over.
+/// (one per process) and is renamed into place, so that a copy still
+/// running from an earlier run is not written over.
 fn install_rust_plugin(folder: &Path) -> Result<(), Failure> {
     let bin = folder.join("bin");
     std::fs::create_dir_all(&bin)?;
     let target = bin.join(format!("upper{}", std::env::consts::EXE_SUFFIX));
-    let partial = bin.join(".upper.partial");
+    let partial = bin.join(format!(".upper.{}.partial", std::process::id()));
     std::fs::copy(std::env::current_exe()?, &partial)
         .map_err(|e| format!("copying the example to {}: {e}", partial.display()))?;
     std::fs::rename(&partial, &target)?;
