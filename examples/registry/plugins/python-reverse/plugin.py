@@ -14,12 +14,8 @@ manifest's [checksums] too (examples/registry/main.rs says how).
 
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from generated import transform  # noqa: E402
+# `python3 plugin.py` puts this folder on sys.path: `generated` is a package.
+from generated import transform
 
 
 class Reverse(transform.Transform):

@@ -6,7 +6,7 @@
 // sources are newer than dist/). A change here changes dist/plugin.js: update
 // the manifest's [checksums] too (examples/registry/main.rs says how).
 
-import { serveTransform, type Transform } from "./generated/contract.js";
+import { serveTransform, type Transform } from "./generated/transform.js";
 
 const rot13 = (text: string): string =>
   text.replace(/[a-z]/gi, (c) => {

@@ -17,8 +17,13 @@ A plugin that calls its host names the host contracts it needs,
 client classes: `await StoreClient.from_host().get("k")`. A call that fails
 without an answer of its type raises a `CallError` (`CallTimeout`,
 `RemoteError`, `ConnectionClosed`, `ContractNotServed`); a domain error
-(`-> Result<T, E>` answering `Err(e)`) raises the contract's `<E>Raised`,
-the exception a handler raises to answer with it.
+(`-> Result<T, E>` answering `Err(e)`) raises `e` itself when its type is a
+class of the stubs (a `DomainError`), else `ErrorValue(e)`: what a handler
+raises to answer with it.
+
+Tests serve a handler in process and call it through a typed client, over
+the real codecs and dispatcher: `async with testing(CalculatorClient,
+service) as calc` (the generated `test_client(impl)`).
 
 A method that answers with a stream is an async generator in the handler
 (`async def count(...) -> AsyncIterator[int]: yield ...`); a stream
@@ -51,9 +56,11 @@ if sys.version_info < PYTHON_MIN:
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import inspect
 import os
+import socket
 import struct
 import threading
 import time
@@ -61,7 +68,7 @@ import traceback
 from dataclasses import dataclass
 from typing import (
     Any, AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, ClassVar, Coroutine,
-    Generic, Iterable, NoReturn, Self, Sequence, TypeVar, cast,
+    Generic, Iterable, NoReturn, Self, Sequence, TypeAlias, TypeVar, cast,
 )
 
 PROTOCOL_MIN = 2
@@ -146,6 +153,26 @@ NOT_STARTED_BY_HOST = (
 
 T = TypeVar("T")
 E = TypeVar("E")
+C = TypeVar("C", bound="Client")
+
+# The Rust widths of numbers, for annotations: the stubs say `a: i64` where
+# Python has one `int` (one `float`), so a reader sees the range the encoder
+# accepts (EncodeError outside it). To Python and to mypy each is `int` or
+# `float`: a plugin may annotate its handlers with either spelling.
+u8: TypeAlias = int
+u16: TypeAlias = int
+u32: TypeAlias = int
+u64: TypeAlias = int
+u128: TypeAlias = int
+usize: TypeAlias = int
+i8: TypeAlias = int
+i16: TypeAlias = int
+i32: TypeAlias = int
+i64: TypeAlias = int
+i128: TypeAlias = int
+isize: TypeAlias = int
+f32: TypeAlias = float
+f64: TypeAlias = float
 
 # Precompiled structs: the fast path for fixed-width values.
 _HEADER = struct.Struct("<IBQ")
@@ -194,12 +221,29 @@ class ProtocolError(Exception):
     """The host broke the wire protocol; the connection is closed."""
 
 
-class DomainError(Exception, Generic[E]):
-    """A typed domain error: what a Rust method declared `-> Result<T, E>` returns as `Err(e)`.
+class DomainError(Exception):
+    """A domain error: what a Rust method declared `-> Result<T, E>` returns
+    as `Err(e)`. Catch it to catch any of them.
 
-    Generated modules define one subclass per error type (`MathErrorRaised`);
-    a handler raises it to answer with `Err(value)`.
+    An error type that is a class in the stubs (an enum or a struct)
+    derives from DomainError, so the error value is the exception itself: a
+    handler raises `MathError.DivisionByZero()` to answer with that `Err`,
+    and a client's call raises the value it was answered with (`except
+    MathError`). Any other error type (`String`, a number, a list) travels
+    in the one wrapper, `ErrorValue`.
     """
+
+    def __str__(self) -> str:
+        # An error class of the stubs (a dataclass) has no `args`: it says
+        # what it is, `MathError.Overflow(operation='1 / 0')`.
+        return super().__str__() if self.args else repr(self)
+
+
+class ErrorValue(DomainError, Generic[E]):
+    """A domain error whose type is not a class of the stubs (`String`, a
+    number, a list): a handler raises `ErrorValue("no such key")` to answer
+    with `Err("no such key")`, and a client's call raises it with `value`,
+    the error value."""
 
     value: E
 
@@ -208,11 +252,20 @@ class DomainError(Exception, Generic[E]):
         self.value = value
 
 
+def nest(base: type, **variants: type) -> None:
+    """Makes each variant class of an enum reachable from the enum's base
+    class, under its variant's name (`MathError.DivisionByZero`), and named
+    so in reprs and tracebacks. The generated modules call it once per enum."""
+    for name, cls in variants.items():
+        setattr(base, name, cls)
+        cls.__qualname__ = f"{base.__qualname__}.{name}"
+
+
 class CallError(Exception):
     """A call to the host that ended without an answer of its type.
 
     `method` names the call (`Store.get`). The subclasses say why; a domain
-    error is not a `CallError` but the contract's `<E>Raised`.
+    error is not a `CallError` but a `DomainError`.
     """
 
     method: str
@@ -845,7 +898,7 @@ class MethodSpec:
     decode_args: Callable[[Reader], tuple[Any, ...]]
     encode_ok: Callable[[bytearray, Any], None]
     # For `-> Result<T, E>`: the exception class a handler raises for `Err(e)`, and E's encoder.
-    error: type[DomainError[Any]] | None = None
+    error: type[DomainError] | None = None
     encode_err: Callable[[bytearray, Any], None] | None = None
     # The method answers with a stream: `encode_ok` encodes one item.
     stream: bool = False
@@ -922,11 +975,13 @@ class Client:
     """
 
     CONTRACT: ClassVar[Contract]
-    __slots__ = ("_timeout", "_window")
+    __slots__ = ("_timeout", "_window", "_via")
 
     def __init__(self) -> None:
         self._timeout: float | None = None
         self._window: int | None = None
+        # The connection of an in-process test (`testing`); None: the host's.
+        self._via: _Plugin | None = None
 
     @classmethod
     def from_host(cls) -> Self:
@@ -937,6 +992,7 @@ class Client:
         client = type(self)()
         client._timeout = self._timeout
         client._window = self._window
+        client._via = self._via
         return client
 
     def with_timeout(self, seconds: float) -> Self:
@@ -974,7 +1030,7 @@ class Client:
 
     def _call_result(
         self, method: int, request: bytearray, decode: Callable[[Reader], T],
-        decode_err: Callable[[Reader], E], error: type[DomainError[E]],
+        decode_err: Callable[[Reader], E], error: type[DomainError],
         source: AsyncIterable[Any] | Iterable[Any] | None = None,
         encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Awaitable[T]:
@@ -1004,7 +1060,7 @@ class Client:
             await items.aclose()
 
     def _conn(self, method: int) -> _Plugin:
-        conn = _connection
+        conn = _connection if self._via is None else self._via
         if conn is None:
             name = _method_name(self.CONTRACT, method)
             raise ConnectionClosed(
@@ -1481,7 +1537,7 @@ class _Call:
     def __init__(
         self, future: asyncio.Future[Any], contract: Contract | None, method: int,
         decode: Callable[[Reader], Any] | None, decode_err: Callable[[Reader], Any] | None,
-        error: type[DomainError[Any]] | None, frame: bytearray, seconds: float | None,
+        error: type[DomainError] | None, frame: bytearray, seconds: float | None,
     ) -> None:
         self.future = future
         self.contract = contract
@@ -2340,7 +2396,8 @@ class _Plugin(asyncio.BufferedProtocol):
             out = bytearray(HEADER_LEN)
             out.append(1)
             try:
-                spec.encode_err(out, exc.value)
+                # The wrapper carries the value; an error class is the value.
+                spec.encode_err(out, exc.value if isinstance(exc, ErrorValue) else exc)
             except Exception as e:
                 return self.answer_failure(call_id, spec, e, "the handler's domain error cannot be encoded: ")
             return self.finish_response(call_id, spec, out)
@@ -2372,7 +2429,7 @@ class _Plugin(asyncio.BufferedProtocol):
 
     async def call(
         self, contract: Contract, method: int, out: bytearray, decode: Callable[[Reader], Any],
-        decode_err: Callable[[Reader], Any] | None, error: type[DomainError[Any]] | None,
+        decode_err: Callable[[Reader], Any] | None, error: type[DomainError] | None,
         timeout: float | None, source: AsyncIterable[Any] | Iterable[Any] | None = None,
         encode_item: Callable[[bytearray, Any], None] | None = None,
     ) -> Any:
@@ -2792,7 +2849,9 @@ class _Plugin(asyncio.BufferedProtocol):
             else:
                 err = r.leave(call.decode_err(r))
                 r.done()
-                _fail(future, cast(type[DomainError[Any]], call.error)(err))
+                # An error class of the stubs is raised as it is; any other value in the wrapper.
+                error = cast(type[DomainError], call.error)
+                _fail(future, err if isinstance(err, error) else cast(Callable[[Any], DomainError], error)(err))
                 return
         except (DecodeError, RecursionError) as e:
             _fail(future, CallError(
@@ -2846,6 +2905,151 @@ async def serve_async(
         pass
     if error is not None:
         raise ConnectionError(error)
+
+
+# ---------------------------------------------------------------------------
+# In-process testing
+
+
+# How long `testing` waits for the plugin's side to close once the test is done.
+_TEST_CLOSE = 5.0
+
+
+class _TestHost(_Plugin):
+    """The host's side of an in-process test connection (`testing`): it
+    answers the plugin side's HELLO with a WELCOME, as a host does, then
+    calls the plugin's contracts through the same call machinery a plugin
+    uses to call its host (and serves `host` contracts to the plugin)."""
+
+    __slots__ = ()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A host says nothing first: it waits for the HELLO.
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=_HIGH_WATER, low=_LOW_WATER)
+
+    def on_v3_frame(self, kind: int, call_id: int, body: memoryview) -> None:
+        if kind in (KIND_PUBLISH, KIND_SUBSCRIBE, KIND_UNSUBSCRIBE):
+            # Nothing else in the test subscribes or publishes: events the
+            # handlers publish are dropped, their subscriptions stay quiet.
+            return
+        super().on_v3_frame(kind, call_id, body)
+
+    def on_handshake(self, kind: int, call_id: int, body: bytes) -> None:
+        if kind != KIND_HELLO or call_id != 0:
+            raise ProtocolError(f"the plugin opened with frame kind 0x{kind:02x} id {call_id}, not a HELLO with id 0")
+        try:
+            r = Reader(body)
+            protocol_min, protocol_max = r.u32(), r.u32()
+            r.str_()  # token
+            r.str_()  # language
+            r.str_()  # runtime
+            r.u32()  # pid
+            served: dict[str, tuple[int, str]] = {}
+            for index in range(r.count()):
+                name = r.str_()
+                served.setdefault(name, (index, r.str_()))
+            for _ in range(r.count()):
+                r.str_()
+                r.str_()
+            if protocol_max >= PROTOCOL_SCHEMAS:
+                for _ in range(r.count()):
+                    r.str_()
+            r.done()
+        except DecodeError as e:
+            raise ProtocolError(f"the plugin's HELLO does not decode: {e}") from None
+        protocol = min(protocol_max, PROTOCOL_MAX)
+        if protocol < max(protocol_min, PROTOCOL_MIN):
+            raise ProtocolError(f"the plugin speaks protocols {protocol_min}..{protocol_max}, this runtime {PROTOCOL_MIN}..{PROTOCOL_MAX}")
+        welcome = bytearray()
+        w_u32(welcome, protocol)
+        w_u32(welcome, DEFAULT_MAX_FRAME)
+        w_u32(welcome, os.getpid())
+        w_len(welcome, len(self.services))
+        for s in self.services:
+            w_str(welcome, s.contract.name)
+            w_str(welcome, s.contract.fingerprint)
+        self.send(_frame(KIND_WELCOME, 0, welcome))
+        self.protocol = protocol
+        self.max_frame = DEFAULT_MAX_FRAME
+        self.host_contracts = served
+        self.welcomed = True
+        self.welcome.set_result(None)
+
+
+@contextlib.asynccontextmanager
+async def testing(
+    client: type[C], *services: Service, host: Sequence[Service] = (),
+    requires: Sequence[type[Client]] = (), stream_window: int = DEFAULT_STREAM_WINDOW,
+) -> AsyncIterator[C]:
+    """Serves `services` in this process and yields a `client` (a generated
+    client class, `CalculatorClient`) of one of them, for tests: each call
+    goes through the real encoders, the handshake, the dispatcher, deadlines
+    (`with_timeout`) and cancellation, over a socket pair in memory.
+
+        async with goproc_runtime.testing(CalculatorClient, calculator.service(Calc())) as calc:
+            assert await calc.add(1, 2) == 3
+
+    The generated `test_client(impl)` of a contract module is this with its
+    own client and service. `host` are services the test host serves to the
+    plugin, whose handlers call them through `<Contract>Client.from_host()`
+    (listed in `requires`, as `serve` takes them). On leaving, the
+    connection closes and the handlers still running are cancelled. Events
+    the handlers publish reach no one (the test host drops them), and their
+    subscriptions receive nothing.
+    """
+    if not services:
+        raise ValueError("testing() needs at least one service to call")
+    if not (isinstance(client, type) and issubclass(client, Client) and hasattr(client, "CONTRACT")):
+        raise TypeError(f"testing() takes a generated client class (CalculatorClient) first, not {client!r}")
+    names = [s.contract.name for s in services]
+    if client.CONTRACT.name not in names:
+        raise ValueError(
+            f"testing() was given {client.__name__}, a client of {client.CONTRACT.name}, but serves "
+            f"{', '.join(names)}; pass the service of {client.CONTRACT.name}"
+        )
+    global _connection
+    window = _check_window(stream_window)
+    needed = [c.CONTRACT for c in requires]
+    hello = bytes(encode_hello("in-process test", os.getpid(), [s.contract for s in services], needed))
+    loop = asyncio.get_running_loop()
+    plugin = _Plugin(services, hello, needed, window)
+    tester = _TestHost(host, b"", (), window)
+    plugin_sock, host_sock = socket.socketpair()
+    try:
+        # The transports own the sockets from here on.
+        await loop.create_unix_connection(lambda: tester, sock=host_sock)
+        await loop.create_unix_connection(lambda: plugin, sock=plugin_sock)
+    except BaseException:
+        tester.finish("the test connection did not open")
+        plugin_sock.close()
+        host_sock.close()
+        raise
+    # The handlers' calls to their host (`from_host()`) go to the test host.
+    outer = _connection
+    _connection = plugin
+    try:
+        try:
+            await asyncio.shield(plugin.welcome)
+        except ConnectionClosed:
+            raise ConnectionError(
+                f"the in-process test connection did not open: {plugin.end_reason}"
+            ) from None
+        caller = client()
+        caller._via = tester
+        yield caller
+    finally:
+        _connection = outer
+        # The host closes the connection, as a host does when done with a plugin.
+        if not tester.ended:
+            tester.send(_frame(KIND_CLOSE, 0))
+            tester.finish(None)
+        try:
+            async with asyncio.timeout(_TEST_CLOSE):
+                await asyncio.shield(plugin.finished)
+        except TimeoutError:
+            plugin.finish("the test ended")
 
 
 class _NotStartedByHost(Exception):

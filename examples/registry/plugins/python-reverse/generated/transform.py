@@ -106,3 +106,12 @@ class TransformClient(_rt.Client):
     async def apply(self, text: str) -> str:
         """Applies the transform to `text`."""
         return await self._call(1, _transform_request_apply(text), _rt.Reader.str_)
+
+
+def test_client(impl: Transform, host: _t.Sequence[_rt.Service] = (), requires: _t.Sequence[type[_rt.Client]] = ()) -> _t.AsyncContextManager[TransformClient]:
+    """For tests: serves `impl` in this process and yields a `TransformClient` whose calls reach it
+    through the real encoders, dispatcher, deadlines and cancellation (an in-memory
+    connection), as `async with test_client(impl) as client:`. `host` and `requires` are
+    as in `goproc_runtime.testing`: services the handlers call through `from_host()`.
+    """
+    return _rt.testing(TransformClient, service(impl), host=host, requires=requires)

@@ -6,7 +6,10 @@
 // edit: regenerate instead.
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import * as nodeFs from "node:fs";
 import * as net from "node:net";
+import * as nodeOs from "node:os";
+import * as nodePath from "node:path";
 
 /** The oldest protocol version this runtime speaks. */
 export const PROTOCOL_MIN = 2;
@@ -190,8 +193,9 @@ export class RemoteError extends CallError {
   /** The ERROR frame's detail: where a host handler panicked, a traceback. */
   readonly detail: string;
 
-  constructor(method: string, code: number, remoteMessage: string, detail: string) {
-    super(method, `${method} failed in the host: ${errorCodeName(code)}: ${remoteMessage}`);
+  /** `peer` names who answered, for the message: the host, unless a test client called. */
+  constructor(method: string, code: number, remoteMessage: string, detail: string, peer = "the host") {
+    super(method, `${method} failed in ${peer}: ${errorCodeName(code)}: ${remoteMessage}`);
     this.name = "RemoteError";
     this.code = code;
     this.remoteMessage = remoteMessage;
@@ -1234,6 +1238,11 @@ export interface ContractDef<I> {
   /** The schema with its doc comments, what a describe request answers. */
   readonly documented?: string;
   readonly methods: readonly MethodDef<I>[];
+  /**
+   * The name of each method in `I`, in wire order, where it differs from
+   * the contract's (`from_` for `from`); absent: the contract's names.
+   */
+  readonly members?: readonly string[];
 }
 
 /** One method of a bound contract. */
@@ -1266,6 +1275,37 @@ export interface Service {
   readonly methodCount: number;
   /** Method number `method`; `undefined` when there is no such method. */
   readonly method: (method: number) => BoundMethod | undefined;
+  /**
+   * The methods of the contract the implementation lacks (not a function),
+   * as the interface spells them; `serve` refuses to start with any.
+   */
+  readonly missing?: readonly string[];
+}
+
+/**
+ * The methods of `contract` that `impl` does not implement: the members
+ * that are not functions (own or inherited), as the interface names them.
+ */
+function missingMethods<I>(contract: ContractDef<I>, impl: I): string[] {
+  const members = contract.members ?? contract.methods.map((m) => m.name);
+  if (impl === null || (typeof impl !== "object" && typeof impl !== "function")) return [...members];
+  const object = impl as Record<string, unknown>;
+  return members.filter((m) => typeof object[m] !== "function");
+}
+
+/**
+ * Why `services` cannot be served: the methods each implementation lacks,
+ * as one message naming the contracts and methods; `undefined` when none.
+ */
+function unimplemented(services: readonly Service[], where: string): string | undefined {
+  const lines = services
+    .filter((s) => s.missing !== undefined && s.missing.length > 0)
+    .map((s) => `contract ${s.name} lacks ${s.missing!.length === 1 ? "method" : "methods"} ${s.missing!.join(", ")}`);
+  if (lines.length === 0) return undefined;
+  return (
+    `the implementation given to ${where} is incomplete: ${lines.join("; ")}. ` +
+    "Every method of a contract must be a function of the object served; add the missing ones (check their spelling)"
+  );
 }
 
 /** Binds an implementation to its contract. */
@@ -1287,6 +1327,7 @@ export function bind<I>(contract: ContractDef<I>, impl: I): Service {
     documented: contract.documented ?? "",
     methodCount: methods.length,
     method: (method) => methods[method],
+    missing: missingMethods(contract, impl),
   };
 }
 
@@ -1347,6 +1388,8 @@ export abstract class Client {
   private $signal: AbortSignal | undefined = undefined;
   /** The answer streams' window; `undefined`: `ServeOptions.streamWindow`. */
   private $window: number | undefined = undefined;
+  /** The connection it calls through; `undefined`: the one `serve` opened. */
+  private $conn: Connection | undefined = undefined;
 
   /** Use `host(StoreClient)`. */
   constructor() {
@@ -1403,7 +1446,7 @@ export abstract class Client {
     answer: (r: Reader) => R,
     input?: ArgSource<A>,
   ): Promise<R> {
-    const conn = current;
+    const conn = this.$conn ?? current;
     const contract = this.$contract;
     if (conn === undefined) return Promise.reject(notConnected(`${contract.name}.${name}`));
     const extra: CallExtra = { window: this.$window, stream: undefined, input: input as ArgSource<unknown> | undefined };
@@ -1426,10 +1469,11 @@ export abstract class Client {
     const timeout = this.$timeout;
     const signal = this.$signal;
     const window = this.$window;
+    const own = this.$conn;
     // The handler this stream is made in, if any: its first read may come later, elsewhere.
     const parent = handlerContext?.getStore();
     return new AnswerStream<R>(`${contract.name}.${name}`, item, (stream) => {
-      const conn = current;
+      const conn = own ?? current;
       if (conn === undefined) return Promise.reject(notConnected(stream.label));
       const extra: CallExtra = { window, stream: stream as AnswerStream<unknown>, input: input as ArgSource<unknown> | undefined };
       const start = () => conn.call(contract, method, name, args, noAnswer, timeout, signal, extra);
@@ -2227,8 +2271,8 @@ function timeoutError(p: Pending): CallTimeout {
   return new CallTimeout(
     p.label,
     p.timeoutMs !== undefined
-      ? `${p.label} timed out: the host did not answer within ${p.timeoutMs} ms`
-      : `${p.label} timed out: the host did not answer before the deadline of the handler that made the call`,
+      ? `${p.label} timed out: ${p.conn.peer} did not answer within ${p.timeoutMs} ms`
+      : `${p.label} timed out: ${p.conn.peer} did not answer before the deadline of the handler that made the call`,
   );
 }
 
@@ -2561,6 +2605,8 @@ class Connection {
   droppedPublishes = 0;
   /** How the connection ended, once it did. */
   status: Status | undefined;
+  /** Who answers this end's calls, for messages: the host, or for a test client the implementation. */
+  peer = "the host";
 
   constructor(
     socket: net.Socket,
@@ -2664,6 +2710,61 @@ class Connection {
     this.flush();
   }
 
+  /**
+   * Takes the host's welcome: the protocol, the maximum frame size and the
+   * contracts it serves. In-process tests welcome both ends this way, with
+   * no HELLO on the wire.
+   */
+  accept(welcome: Welcome): void {
+    const { protocol, maxFrame } = welcome;
+    if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
+      throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
+    }
+    if (maxFrame < MIN_MAX_FRAME) {
+      throw new ProtocolError(
+        `the host's welcome names a maximum frame size of ${maxFrame} bytes, less than the ${MIN_MAX_FRAME} the protocol requires`,
+      );
+    }
+    const served = new Map<string, { readonly index: number; readonly fingerprint: string }>();
+    welcome.contracts.forEach((c, index) => {
+      if (!served.has(c.name)) served.set(c.name, { index, fingerprint: c.fingerprint });
+    });
+    for (const c of this.requires) {
+      const offered = served.get(c.name);
+      const problem =
+        offered === undefined
+          ? `the host does not serve contract ${c.name}, which this plugin requires (fingerprint ${c.fingerprint})`
+          : offered.fingerprint !== c.fingerprint
+            ? `this plugin requires host contract ${c.name} fingerprint ${c.fingerprint}, but the host serves ${c.name} with fingerprint ${offered.fingerprint}; build both from the same contract`
+            : undefined;
+      if (problem !== undefined) {
+        this.onWelcome();
+        this.finish({ code: 1, message: problem });
+        return;
+      }
+    }
+    this.hostContracts = served;
+    this.maxFrame = maxFrame;
+    this.protocol = protocol;
+    this.welcomed = true;
+    this.frames.max = this.maxFrame;
+    this.onWelcome();
+    const waiting = this.beforeWelcome;
+    this.beforeWelcome = [];
+    for (const p of waiting) if (!p.done) this.send(p);
+    const events = this.eventsBeforeWelcome;
+    this.eventsBeforeWelcome = [];
+    for (const e of events) {
+      if (e.sub !== undefined && !this.subs.has(e.sub.id)) continue;
+      if (this.protocol < STREAMS_PROTOCOL) {
+        e.sub?.end();
+        continue;
+      }
+      this.out.raw(e.frame);
+      this.queued();
+    }
+  }
+
   private onFrame(kind: number, buf: Buffer, at: number, end: number, owned: boolean): void {
     // Frames that follow a CLOSE in the same read are not for us.
     if (this.closed) return;
@@ -2683,53 +2784,7 @@ class Connection {
         } catch (e) {
           throw new ProtocolError(`the host's welcome does not decode: ${errorMessage(e).message}`);
         }
-        const { protocol, maxFrame } = welcome;
-        if (protocol < PROTOCOL_MIN || protocol > PROTOCOL_MAX) {
-          throw new ProtocolError(`the host chose protocol ${protocol}, this plugin speaks ${PROTOCOL_MIN}..=${PROTOCOL_MAX}`);
-        }
-        if (maxFrame < MIN_MAX_FRAME) {
-          throw new ProtocolError(
-            `the host's welcome names a maximum frame size of ${maxFrame} bytes, less than the ${MIN_MAX_FRAME} the protocol requires`,
-          );
-        }
-        const served = new Map<string, { readonly index: number; readonly fingerprint: string }>();
-        welcome.contracts.forEach((c, index) => {
-          if (!served.has(c.name)) served.set(c.name, { index, fingerprint: c.fingerprint });
-        });
-        for (const c of this.requires) {
-          const offered = served.get(c.name);
-          const problem =
-            offered === undefined
-              ? `the host does not serve contract ${c.name}, which this plugin requires (fingerprint ${c.fingerprint})`
-              : offered.fingerprint !== c.fingerprint
-                ? `this plugin requires host contract ${c.name} fingerprint ${c.fingerprint}, but the host serves ${c.name} with fingerprint ${offered.fingerprint}; build both from the same contract`
-                : undefined;
-          if (problem !== undefined) {
-            this.onWelcome();
-            this.finish({ code: 1, message: problem });
-            return;
-          }
-        }
-        this.hostContracts = served;
-        this.maxFrame = maxFrame;
-        this.protocol = protocol;
-        this.welcomed = true;
-        this.frames.max = this.maxFrame;
-        this.onWelcome();
-        const waiting = this.beforeWelcome;
-        this.beforeWelcome = [];
-        for (const p of waiting) if (!p.done) this.send(p);
-        const events = this.eventsBeforeWelcome;
-        this.eventsBeforeWelcome = [];
-        for (const e of events) {
-          if (e.sub !== undefined && !this.subs.has(e.sub.id)) continue;
-          if (this.protocol < STREAMS_PROTOCOL) {
-            e.sub?.end();
-            continue;
-          }
-          this.out.raw(e.frame);
-          this.queued();
-        }
+        this.accept(welcome);
         return;
       }
       if (kind === Kind.Refuse) {
@@ -2848,7 +2903,7 @@ class Connection {
         r.end();
       } catch (e) {
         const why = errorMessage(asDecodeError(e)).message;
-        p.reject(new CallError(p.label, `the host's answer to ${p.label} does not decode: ${why}`, { cause: e }));
+        p.reject(new CallError(p.label, `${this.peer}'s answer to ${p.label} does not decode: ${why}`, { cause: e }));
         return;
       }
       p.resolve(value);
@@ -2865,13 +2920,13 @@ class Connection {
       r.end();
     } catch (e) {
       const why = errorMessage(asDecodeError(e)).message;
-      p.reject(new CallError(p.label, `the host's ERROR answer to ${p.label} does not decode: ${why}`, { cause: e }));
+      p.reject(new CallError(p.label, `${this.peer}'s ERROR answer to ${p.label} does not decode: ${why}`, { cause: e }));
       return;
     }
     if (code === ErrorCode.DeadlineExceeded) {
-      p.reject(new CallTimeout(p.label, `${p.label} timed out in the host: ${errorCodeName(code)}: ${message}`));
+      p.reject(new CallTimeout(p.label, `${p.label} timed out in ${this.peer}: ${errorCodeName(code)}: ${message}`));
     } else {
-      p.reject(new RemoteError(p.label, code, message, detail));
+      p.reject(new RemoteError(p.label, code, message, detail, this.peer));
     }
   }
 
@@ -3302,7 +3357,7 @@ class Connection {
     const why = this.status?.message;
     return new ConnectionClosed(
       p.label,
-      `${p.label} got no answer: the connection to the host closed${why === undefined ? "" : ` (${why})`}`,
+      `${p.label} got no answer: the connection to ${this.peer} closed${why === undefined ? "" : ` (${why})`}`,
     );
   }
 
@@ -3673,11 +3728,19 @@ function notStartedByHost(missing: string): never {
  */
 export function serve(services: Service | readonly Service[], options: ServeOptions = {}): Promise<void> {
   const list: readonly Service[] = Array.isArray(services) ? services : [services as Service];
+  const exit = options.exit ?? true;
+  // Before the hello: a host would otherwise accept the plugin and learn of
+  // a missing method only when it calls it.
+  const incomplete = unimplemented(list, "serve");
+  if (incomplete !== undefined) {
+    if (!exit) return Promise.reject(new Error(incomplete));
+    process.stderr.write(`goproc: ${incomplete}\n`);
+    process.exit(1);
+  }
   const address = process.env["GOPROC_ADDR"];
   const token = process.env["GOPROC_TOKEN"];
   if (address === undefined || address === "") notStartedByHost("GOPROC_ADDR");
   if (token === undefined || token === "") notStartedByHost("GOPROC_TOKEN");
-  const exit = options.exit ?? true;
   const requires = (options.requires ?? []).map((c) => c.contract);
   if (requires.length > 0) trackHandlers();
   return new Promise<void>((resolve, reject) => {
@@ -3726,5 +3789,141 @@ export function serve(services: Service | readonly Service[], options: ServeOpti
       }
     });
     socket.on("close", () => done(conn.status ?? { code: 0 }));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// In-process testing
+// ---------------------------------------------------------------------------
+
+/** Options of `testClient`. */
+export interface TestClientOptions {
+  /** The bytes of stream items in flight per stream, both ways (default `DEFAULT_STREAM_WINDOW`). */
+  readonly streamWindow?: number;
+  /** The largest frame either end sends or accepts (default `DEFAULT_MAX_FRAME`). */
+  readonly maxFrame?: number;
+}
+
+/** A typed client of an implementation served in this process, from `testClient`. */
+export interface TestClient<C> {
+  /** Calls the implementation: `await t.client.add(1n, 2n)`; `withTimeout` and `withSignal` work as on a host. */
+  readonly client: C;
+  /**
+   * Ends the connection: calls still waiting fail with `ConnectionClosed`,
+   * handlers still running see their signal abort. Resolves once both ends
+   * closed; a test must call it (the open connection keeps Node running).
+   */
+  close(): Promise<void>;
+}
+
+/** Names the in-process sockets of this process apart. */
+let testSockets = 0;
+
+/** A fresh address to listen on: a Unix socket in the temporary folder, or a named pipe on Windows. */
+function testAddress(): string {
+  const name = `goproc-test-${process.pid}-${++testSockets}-${Date.now().toString(36)}`;
+  return process.platform === "win32" ? `\\\\.\\pipe\\${name}` : nodePath.join(nodeOs.tmpdir(), `${name}.sock`);
+}
+
+/**
+ * Serves `impl` in this process and returns a `client` of it (an instance
+ * of the generated class `client`, such as `CalculatorClient`) whose calls
+ * go through the real encoders, frames, dispatcher, deadlines and
+ * cancellation over a local socket pair: the plugin end is what `serve`
+ * runs, the other end is the calling half of the runtime. A value the
+ * codec cannot carry, or that does not come back as sent, fails the call
+ * as it would with a host. The generated `calculatorTestClient(impl)` calls
+ * this for you.
+ *
+ * Rejects when `impl` lacks a method of the contract, naming it, or when
+ * `client` is the class of another contract.
+ */
+export function testClient<I, C extends Client>(
+  contract: ContractDef<I>,
+  client: (new () => C) & HostContract,
+  impl: I,
+  options: TestClientOptions = {},
+): Promise<TestClient<C>> {
+  const service = bind(contract, impl);
+  const incomplete = unimplemented([service], `testClient(${contract.name})`);
+  if (incomplete !== undefined) return Promise.reject(new Error(incomplete));
+  if (client.contract.name !== contract.name || client.contract.fingerprint !== contract.fingerprint) {
+    return Promise.reject(
+      new TypeError(
+        `testClient: the client class calls contract ${client.contract.name} (fingerprint ${client.contract.fingerprint}), ` +
+          `the implementation is of ${contract.name} (fingerprint ${contract.fingerprint}); pass the client class of the same module`,
+      ),
+    );
+  }
+  const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+  const serveOptions: ServeOptions = { exit: false, ...(options.streamWindow === undefined ? {} : { streamWindow: options.streamWindow }) };
+  const address = testAddress();
+  return new Promise<TestClient<C>>((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", (e: Error) => reject(new Error(`testClient: cannot listen on ${address}: ${e.message}`)));
+    server.once("connection", (hostSocket: net.Socket) => {
+      server.close();
+      if (process.platform !== "win32") nodeFs.rmSync(address, { force: true });
+      // The calling end: reads by copying from `data` events into its frame reader.
+      let hostClosed!: () => void;
+      const hostDone = new Promise<void>((r) => (hostClosed = r));
+      const hostFrames = new FrameReader();
+      const caller = new Connection(hostSocket, hostFrames, [], [], () => undefined, () => undefined, serveOptions);
+      caller.peer = "the implementation";
+      hostSocket.on("data", (chunk: Buffer) => {
+        let from = 0;
+        while (from < chunk.length) {
+          const into = hostFrames.next();
+          const n = Math.min(into.length, chunk.length - from);
+          into.set(chunk.subarray(from, from + n));
+          from += n;
+          caller.onRead(n);
+        }
+      });
+      hostSocket.on("end", () => caller.finish({ code: 0 }));
+      hostSocket.on("error", () => caller.finish({ code: 0 }));
+      hostSocket.on("close", () => hostClosed());
+      welcome(caller, [{ name: contract.name, fingerprint: contract.fingerprint, schema: contract.schema ?? "" }]);
+      welcome(plugin, []);
+      const c = new client();
+      // Calls go through this connection, not the one `serve` opened.
+      (c as unknown as { $conn: Connection }).$conn = caller;
+      resolve({
+        client: c,
+        close: () => {
+          caller.finish({ code: 0 });
+          plugin.finish({ code: 0 });
+          return Promise.all([hostDone, pluginDone]).then(() => undefined);
+        },
+      });
+    });
+    const welcome = (conn: Connection, contracts: readonly ContractRef[]): void =>
+      conn.accept({ protocol: PROTOCOL_MAX, maxFrame, hostPid: process.pid, contracts });
+    // The plugin end: the socket reads straight into the frame reader, as in `serve`.
+    let pluginClosed!: () => void;
+    const pluginDone = new Promise<void>((r) => (pluginClosed = r));
+    const pluginFrames = new FrameReader();
+    let plugin!: Connection;
+    server.listen(address, () => {
+      const socket = net.connect({
+        path: address,
+        onread: {
+          buffer: () => pluginFrames.next(),
+          callback: (n: number) => {
+            plugin.onRead(n);
+            return true;
+          },
+        },
+      });
+      plugin = new Connection(socket, pluginFrames, [service], [], () => undefined, () => undefined, serveOptions);
+      socket.on("end", () => plugin.finish({ code: 0 }));
+      socket.on("error", (e: Error) => {
+        // Before the connection is made, nothing else would settle the promise.
+        server.close();
+        reject(new Error(`testClient: cannot connect to ${address}: ${e.message}`));
+        plugin.finish({ code: 0 });
+      });
+      socket.on("close", () => pluginClosed());
+    });
   });
 }

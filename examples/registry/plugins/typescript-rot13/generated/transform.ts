@@ -107,3 +107,13 @@ export class TransformClient extends $rt.Client {
     return this.$call<string>(1, "apply", ($w) => { $w.string(text); }, (r) => r.string());
   }
 }
+
+/**
+ * For tests: serves `impl` in this process and resolves with a `TransformClient`
+ * of it, whose calls go through the real codecs, dispatcher, deadlines and
+ * cancellation over a local socket pair (see `$rt.testClient`). Call
+ * `close()` when done.
+ */
+export function transformTestClient(impl: Transform, options?: $rt.TestClientOptions): Promise<$rt.TestClient<TransformClient>> {
+  return $rt.testClient(TRANSFORM_CONTRACT, TransformClient, impl, options);
+}
