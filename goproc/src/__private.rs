@@ -3,6 +3,7 @@
 pub use serde;
 pub use serde_bytes;
 
+pub use crate::blocking::BlockingHandle;
 pub use crate::client::{Client, ClientHandle, DomainResult};
 pub use crate::driver::{AnswerSink, Args, DecodeItem, EncodeItem, HandlerFuture, RemoteError};
 pub use crate::events::{publish_event, subscribe_event, Bus, EventContract, Subscription};

@@ -86,6 +86,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
 mod client;
 mod contract;
 mod driver;
@@ -101,6 +102,7 @@ pub mod schema;
 mod service;
 mod session;
 mod stream;
+pub mod testing;
 mod transport;
 pub mod wire;
 
