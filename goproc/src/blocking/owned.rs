@@ -14,18 +14,16 @@ pub(crate) trait Finish: Send + Sync + 'static {
 }
 
 impl Finish for crate::Plugin {
-    fn finish(self) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            self.kill();
-            // The process is reaped before the runtime's thread ends.
-            let _ = self.exited().await;
-        }
+    async fn finish(self) {
+        self.kill();
+        // The process is reaped before the runtime's thread ends.
+        let _ = self.exited().await;
     }
 }
 
 impl Finish for crate::Pool {
-    fn finish(self) -> impl Future<Output = ()> + Send + 'static {
-        async move { self.shutdown(Duration::ZERO).await }
+    async fn finish(self) {
+        self.shutdown(Duration::ZERO).await
     }
 }
 
