@@ -11,7 +11,7 @@ mod streams;
 use std::time::{Duration, Instant};
 
 use calculator::{CalculatorBlockingClient, CalculatorClient, MathError};
-use goproc::blocking::{Plugin, Pool};
+use goproc::blocking::{BlockingClient, Plugin, Pool};
 use goproc::Error;
 use lifecycle::LifecycleBlockingClient;
 use streams::StreamsBlockingClient;
@@ -225,4 +225,31 @@ async fn misuse_inside_a_current_thread_runtime_fails_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misuse_inside_a_multi_thread_runtime_fails_at_once() {
     misuse_is_refused_at_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_hosts_client_is_called_from_plain_threads() {
+    let plugin = goproc::Plugin::builder(env!("CARGO_BIN_EXE_test-plugin"))
+        .arg("calculator")
+        .start_timeout(Duration::from_secs(20))
+        .spawn()
+        .await
+        .expect("starts");
+    let calc: CalculatorClient = plugin.client().expect("client");
+    let blocking = CalculatorBlockingClient::from_async(calc.clone());
+    let err = blocking.add(1, 2).expect_err("refused inside the runtime");
+    assert!(matches!(err, Error::BlockingInAsync { .. }), "{err:?}");
+    let on_thread = blocking.clone();
+    let from_thread = std::thread::spawn(move || on_thread.divide(1, 0))
+        .join()
+        .expect("thread");
+    assert_eq!(from_thread.expect("divide"), Err(MathError::DivisionByZero));
+    let sum = tokio::task::spawn_blocking(move || blocking.add(2, 3))
+        .await
+        .expect("spawn_blocking");
+    assert_eq!(sum.expect("add"), 5);
+    assert_eq!(
+        calc.add(1, 1).await.expect("the async client still works"),
+        2
+    );
 }

@@ -21,6 +21,25 @@ pub trait BlockingClient: Clone + Send + Sync + Sized + 'static {
     /// Wraps an async client and the runtime that drives it.
     #[doc(hidden)]
     fn from_parts(client: Self::Async, blocking: BlockingHandle) -> Self;
+
+    /// A blocking client that makes `client`'s calls, for a host that is
+    /// async but hands a client to code on plain threads (a GUI thread, a
+    /// synchronous library). Its calls keep `client`'s deadline; they need
+    /// the runtime that started the plugin to keep running, as `client`'s do.
+    ///
+    /// ```no_run
+    /// # #[goproc::plugin_interface]
+    /// # pub trait Calculator { async fn add(&self, a: i64, b: i64) -> i64; }
+    /// use goproc::blocking::BlockingClient;
+    /// # fn f(calc: CalculatorClient) {
+    /// let calc = CalculatorBlockingClient::from_async(calc);
+    /// std::thread::spawn(move || calc.add(1, 2));
+    /// # }
+    /// ```
+    fn from_async(client: Self::Async) -> Self {
+        let blocking = BlockingHandle::new(Runtime::shared(), Arc::new(()));
+        Self::from_parts(client, blocking)
+    }
 }
 
 /// The runtime a blocking client's calls run in, and what keeps its plugin

@@ -62,6 +62,22 @@ impl Runtime {
         }))
     }
 
+    /// The runtime shared by the blocking clients made from async clients
+    /// ([`super::BlockingClient::from_async`]): it only times their calls
+    /// (their connections run where their plugins were started), and lives
+    /// as long as the process.
+    pub(crate) fn shared() -> Arc<Runtime> {
+        static SHARED: std::sync::Mutex<Option<Arc<Runtime>>> = std::sync::Mutex::new(None);
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(runtime) = &*shared {
+            return runtime.clone();
+        }
+        let runtime = Runtime::start("shared")
+            .unwrap_or_else(|e| panic!("goproc::blocking cannot start its runtime: {e}"));
+        *shared = Some(runtime.clone());
+        runtime
+    }
+
     /// Runs `future` to completion on the calling thread, inside this
     /// runtime's context; `what` names the call for the error given when
     /// the caller is itself inside an async runtime.
