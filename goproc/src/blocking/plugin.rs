@@ -84,6 +84,16 @@ impl Plugin {
         self.plugin().language()
     }
 
+    /// The plugin's runtime and version, as it announced them.
+    pub fn runtime(&self) -> &str {
+        self.plugin().runtime()
+    }
+
+    /// The plugin's own schema of `contract` (see [`crate::Plugin::schema`]).
+    pub fn schema(&self, contract: &str) -> Result<&ContractSchema, Error> {
+        self.plugin().schema(contract)
+    }
+
     /// The names and fingerprints of the contracts the plugin serves.
     pub fn contracts(&self) -> impl Iterator<Item = (&str, &str)> {
         self.plugin().contracts()
@@ -128,9 +138,11 @@ impl Plugin {
         self.plugin().kill()
     }
 
-    /// Waits until the process ends and returns how it ended.
-    pub fn wait(&self) -> Result<Error, Error> {
-        self.block_on("wait", async { Ok(self.plugin().exited().await) })
+    /// Waits until the process ends and returns how it ended (see
+    /// [`crate::Plugin::exited`]); the outer error is the refusal inside an
+    /// async runtime.
+    pub fn exited(&self) -> Result<Error, Error> {
+        self.block_on("exited", async { Ok(self.plugin().exited().await) })
     }
 }
 

@@ -189,3 +189,51 @@ pub(crate) fn inside_async_context() -> bool {
     }
     bounded
 }
+
+#[cfg(test)]
+mod tests {
+    use super::inside_async_context;
+
+    #[test]
+    fn a_plain_thread_is_not_async() {
+        assert!(!inside_async_context());
+    }
+
+    #[test]
+    fn block_on_bodies_and_tasks_are_async_spawn_blocking_is_not() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        // Entering the runtime's context without running async code is not.
+        let entered = runtime.enter();
+        assert!(!inside_async_context());
+        drop(entered);
+        runtime.block_on(async {
+            assert!(inside_async_context(), "a block_on body");
+            assert!(inside_async_context(), "the budget was given back");
+            let in_task = tokio::spawn(async { inside_async_context() });
+            assert!(in_task.await.unwrap(), "a task");
+            let blocking = tokio::task::spawn_blocking(inside_async_context);
+            assert!(!blocking.await.unwrap(), "spawn_blocking");
+            let in_place =
+                tokio::spawn(async { tokio::task::block_in_place(inside_async_context) });
+            assert!(!in_place.await.unwrap(), "block_in_place");
+        });
+    }
+
+    #[test]
+    fn the_probe_leaves_the_budget_as_it_was() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Many probes in a row: each gives back what it took, so the
+            // task is never made to yield by them.
+            for _ in 0..1_000 {
+                assert!(inside_async_context());
+            }
+            assert!(tokio::task::coop::has_budget_remaining());
+        });
+    }
+}
