@@ -8,6 +8,10 @@ mod calculator;
 mod lifecycle;
 #[path = "plugins/lifecycle.rs"]
 mod lifecycle_impl;
+#[path = "contracts/streams.rs"]
+mod streams;
+#[path = "plugins/streams.rs"]
+mod streams_impl;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -332,4 +336,33 @@ async fn a_type_that_does_not_round_trip_fails_the_call_naming_the_method() {
     assert!(matches!(err, Error::Codec { .. }), "{err:?}");
     assert!(text.contains("Ledger.count"), "{text}");
     assert!(text.contains("does not round-trip"), "{text}");
+}
+
+#[tokio::test]
+async fn streams_both_ways_cross_the_pipe_under_credit() {
+    use futures::StreamExt;
+
+    let plugin = goproc::testing::serve(streams::StreamsServer::new(streams_impl::Plugin)).await;
+    let counted: Vec<u64> = plugin
+        .count(5, 4)
+        .map(|item| item.expect("item"))
+        .collect()
+        .await;
+    assert_eq!(counted, [5, 6, 7, 8]);
+    // A few MiB through the default 1 MiB window and the 256 KiB pipe.
+    let chunks: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 64 * 1024]).collect();
+    let summary = plugin
+        .upload(goproc::Stream::iter(chunks))
+        .await
+        .expect("upload");
+    assert_eq!((summary.bytes, summary.chunks), (64 * 64 * 1024, 64));
+    let shouted: Vec<String> = plugin
+        .shout(
+            "> ".into(),
+            goproc::Stream::iter(vec!["a".to_string(), "b".into()]),
+        )
+        .map(|item| item.expect("line"))
+        .collect()
+        .await;
+    assert_eq!(shouted, ["> A", "> B"]);
 }

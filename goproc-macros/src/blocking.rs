@@ -56,6 +56,11 @@ pub(crate) fn expand_blocking_client(c: &Contract, krate: &TokenStream) -> Token
                 #blocking { client: self.client.without_timeout(), blocking: self.blocking.clone() }
             }
 
+            /// A copy of this client whose answer streams get a credit window of `bytes`.
+            pub fn with_stream_window(&self, bytes: u32) -> Self {
+                #blocking { client: self.client.with_stream_window(bytes), blocking: self.blocking.clone() }
+            }
+
             #(#methods)*
         }
     }
