@@ -144,6 +144,16 @@ fn an_answer_stream_is_an_iterator() {
         "the failure is the last item"
     );
     assert!(failing.next().is_none());
+    // A stream argument is a `goproc::Stream`, built from an iterator.
+    let summary = streams
+        .upload(goproc::Stream::iter(vec![vec![1u8, 2], vec![3]]))
+        .expect("upload");
+    assert_eq!((summary.bytes, summary.chunks, summary.checksum), (3, 2, 6));
+    let shouted: Vec<String> = streams
+        .shout("> ".into(), goproc::Stream::iter(vec!["a".to_string()]))
+        .collect::<Result<_, _>>()
+        .expect("every line");
+    assert_eq!(shouted, ["> A"]);
 }
 
 #[test]
