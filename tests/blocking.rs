@@ -101,6 +101,10 @@ fn a_call_in_flight_fails_when_the_plugin_is_killed() {
         "{:?}",
         started.elapsed()
     );
+    // The calls fail as the connection drops; the exit is recorded once
+    // the process is reaped.
+    let exit = plugin.exited().expect("waits on a plain thread");
+    assert!(matches!(exit, Error::PluginExited { .. }), "{exit:?}");
     assert!(plugin.has_exited());
 }
 
