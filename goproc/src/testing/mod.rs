@@ -95,8 +95,9 @@ impl TestPluginBuilder {
     }
 
     /// Serves a host contract to the plugin, as
-    /// [`crate::PluginBuilder::serve`] does: its handlers get a client
-    /// with [`crate::peer`].
+    /// [`crate::PluginBuilder::serve`] does: the plugin's handlers get a
+    /// client with [`crate::peer`]. (Outside a handler, `peer` in a test
+    /// process does not reach this host: the test is no plugin process.)
     pub fn serve(mut self, service: impl Service) -> Self {
         self.host.push(service);
         self
