@@ -30,6 +30,9 @@
 //! }
 //! ```
 //!
+//! An async host hands a client to code on plain threads with
+//! [`BlockingClient::from_async`].
+//!
 //! Called from inside an async runtime (a task, or a `block_on`), every
 //! blocking method fails at once with [`crate::Error::BlockingInAsync`],
 //! which says what to use instead: blocking there would stall the runtime.
