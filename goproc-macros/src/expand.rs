@@ -17,22 +17,24 @@ pub(crate) fn expand(args: &InterfaceArgs, item: &syn::ItemTrait) -> TokenStream
     }
     let trait_item = expand_trait(&contract);
     let client = expand_client(&contract, &krate);
+    let blocking = crate::blocking::expand_blocking_client(&contract, &krate);
     let server = expand_server(&contract, &krate);
     let checks = expand_type_checks(&contract, &krate);
     quote! {
         #errors
         #trait_item
         #client
+        #blocking
         #server
         #checks
     }
 }
 
-fn docs(lines: &[String]) -> TokenStream {
+pub(crate) fn docs(lines: &[String]) -> TokenStream {
     quote!(#(#[doc = #lines])*)
 }
 
-fn ret_type(m: &Method) -> TokenStream {
+pub(crate) fn ret_type(m: &Method) -> TokenStream {
     match &m.output {
         Some(ty) => quote!(#ty),
         None => quote!(()),
@@ -73,7 +75,7 @@ fn is_plain_byte_vec(ty: &syn::Type, shape: &Ty) -> bool {
 }
 
 /// The item type of a `Stream<T>` as the user wrote it.
-fn stream_item(ty: &syn::Type) -> syn::Type {
+pub(crate) fn stream_item(ty: &syn::Type) -> syn::Type {
     if let syn::Type::Path(p) = ty {
         if let Some(seg) = p.path.segments.last() {
             if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
@@ -440,6 +442,10 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
             }
         }
 
+        impl<T: #name> #krate::testing::TypedService for #server<T> #bounds {
+            type Client = #client;
+        }
+
         impl<T: #name> #krate::__private::Service for #server<T> #bounds {
             fn contract(&self) -> &'static #krate::__private::ContractInfo {
                 Self::CONTRACT
@@ -483,7 +489,7 @@ fn may_lack_serde(shape: &Ty) -> bool {
 /// assume it instead. The unused `for<'__w>` keeps rustc from checking the
 /// bound where it is declared (a bound without generics is otherwise an
 /// error there); it is checked where the method is called.
-fn client_bounds(m: &Method, krate: &TokenStream) -> TokenStream {
+pub(crate) fn client_bounds(m: &Method, krate: &TokenStream) -> TokenStream {
     let serde = quote!(#krate::__private::serde);
     let args = m.args.iter().filter(|a| may_lack_serde(&a.shape)).map(|a| {
         let t = wire_type(&a.ty, &a.shape);

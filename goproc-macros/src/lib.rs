@@ -1,6 +1,7 @@
 //! The `#[plugin_interface]` attribute. Parsing lives in the contract model
 //! of `goproc-codegen`; this crate only prints Rust from it.
 
+mod blocking;
 mod events;
 mod expand;
 mod schema;

@@ -3,6 +3,7 @@
 pub use serde;
 pub use serde_bytes;
 
+pub use crate::blocking::BlockingHandle;
 pub use crate::client::{Client, ClientHandle, DomainResult};
 pub use crate::driver::{AnswerSink, Args, DecodeItem, EncodeItem, HandlerFuture, RemoteError};
 pub use crate::events::{publish_event, subscribe_event, Bus, EventContract, Subscription};
@@ -53,11 +54,18 @@ pub fn decode_args_bytes_last<T: DeserializeOwned>(
     Ok((first, last))
 }
 
+/// What keeps a value from round-tripping through bincode, for errors.
+pub(crate) const ROUND_TRIP: &str = "`skip_serializing_if`, `skip_*`, `flatten`, untagged or \
+     tagged enums, or a hand-written `Serialize` that `Deserialize` does not read back; \
+     docs/CONTRACTS.md lists them";
+
 fn bad_args(contract: &ContractInfo, method: u32, e: String) -> RemoteError {
     RemoteError::new(
         RemoteCode::BadRequest,
         format!(
-            "the arguments of {} do not decode: {e}",
+            "the arguments of {} do not decode: {e}; either the host was built from another \
+             version of the contract, or one of the arguments' types has a serde attribute or \
+             impl that does not round-trip through bincode ({ROUND_TRIP})",
             contract.method_path(method)
         ),
     )

@@ -369,6 +369,22 @@ pub enum Error {
         plugin: String,
     },
 
+    /// A blocking client, plugin or pool (`goproc::blocking`) was used from
+    /// inside an async runtime, where blocking the thread would stall the
+    /// runtime or deadlock it. Refused at once, before anything is sent.
+    #[error(
+        "{what} blocks its thread, and was called from inside an async runtime, where that \
+         would stall the runtime; {instead} there (and `.await` it), or call from \
+         `tokio::task::spawn_blocking` or a thread of your own"
+    )]
+    BlockingInAsync {
+        /// What was called (`Calculator.add through CalculatorBlockingClient`).
+        what: String,
+        /// The async counterpart to use instead (`use the async client
+        /// `CalculatorClient``).
+        instead: &'static str,
+    },
+
     /// `goproc::serve` was called in a process that no host started.
     #[error(
         "this program is a goproc plugin; it is meant to be started by a host program, not run \

@@ -64,11 +64,43 @@
 //!   declared `-> Result<T, E>` returns `Result<Result<T, E>, goproc::Error>`:
 //!   the outer error is goproc's (the call failed), the inner one is the
 //!   plugin's domain error, still typed as `E`;
+//! - `CalculatorBlockingClient`: the same methods as plain `fn`s that block,
+//!   for hosts without an async runtime (see [`blocking`]);
 //! - `CalculatorServer<T>`: wraps an implementation for [`serve`] or [`Server`].
 //!
 //! `<CalculatorClient as goproc::Client>::CONTRACT` is the contract's
 //! [`ContractInfo`] (name, fingerprint, methods, schema). The rules of a contract,
 //! and how to evolve one, are in `docs/CONTRACTS.md`.
+//!
+//! ## Without an async runtime
+//!
+//! [`blocking`] has the same API for hosts that are not async (command-line
+//! tools, GUI and game threads), in the manner of `reqwest::blocking`:
+//! `goproc::blocking::Plugin::builder(..).spawn()?` runs the plugin on a
+//! runtime of its own, and the generated `CalculatorBlockingClient` makes
+//! the calls as plain `fn`s, from any number of threads. Called from inside
+//! an async runtime, they fail at once with [`Error::BlockingInAsync`].
+//!
+//! ## Testing a plugin in-process
+//!
+//! [`testing::serve`] serves an implementation in the test's own process and
+//! returns its typed client; the calls go through the real handshake,
+//! encoding, dispatcher, deadlines and cancellation over an in-memory pipe:
+//!
+//! ```
+//! # #[goproc::plugin_interface]
+//! # pub trait Calculator { async fn add(&self, a: i64, b: i64) -> i64; }
+//! # struct Calc;
+//! # impl Calculator for Calc { async fn add(&self, a: i64, b: i64) -> i64 { a + b } }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let calc = goproc::testing::serve(CalculatorServer::new(Calc)).await;
+//! assert_eq!(calc.add(1, 2).await.unwrap(), 3);
+//! # }
+//! ```
+//!
+//! Host code that takes a `CalculatorClient` is tested the same way against
+//! a fake implementation of the trait: no generics, no process.
 //!
 //! ## Streams and events
 //!
@@ -86,6 +118,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
 mod client;
 mod contract;
 mod driver;
@@ -102,6 +135,7 @@ pub mod schema;
 mod service;
 mod session;
 mod stream;
+pub mod testing;
 mod transport;
 pub mod wire;
 

@@ -340,7 +340,9 @@ impl ClientHandle {
                 "the host and the plugin disagree on the types of {method}: was one of them built \
                  from another version of the contract? Rebuild the plugin or regenerate its \
                  stubs; the handshake compares the types' fields only when both sides state a \
-                 schema (docs/CONTRACTS.md)"
+                 schema (docs/CONTRACTS.md). Built from the same contract, the return type has \
+                 a serde attribute or impl that does not round-trip through bincode ({})",
+                crate::__private::ROUND_TRIP
             )
         };
         Error::codec(

@@ -13,7 +13,7 @@ use crate::{ContractInfo, Error};
 const MAX_HELLO: u32 = 64 * 1024;
 
 /// What the host checks the hello against.
-pub(super) struct Expect<'a> {
+pub(crate) struct Expect<'a> {
     pub plugin: &'a str,
     pub token: &'a str,
     pub contracts: &'a [&'static ContractInfo],
@@ -23,7 +23,7 @@ pub(super) struct Expect<'a> {
 }
 
 /// How a handshake failed.
-pub(super) enum Failed {
+pub(crate) enum Failed {
     /// The peer never proved it is the plugin: it said nothing, sent no
     /// hello, or a wrong token. It may be another process that connected
     /// first; the host keeps accepting.
@@ -34,7 +34,7 @@ pub(super) enum Failed {
 }
 
 /// Runs the handshake on a fresh connection; on success returns the hello.
-pub(super) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     expect: &Expect<'_>,
 ) -> Result<Hello, Failed> {

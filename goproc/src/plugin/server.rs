@@ -1,7 +1,10 @@
 //! [`Server`]: the contracts one plugin process serves, the host contracts
 //! it calls, and the loop that serves them.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::{peer_contract, Client};
 use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
@@ -99,7 +102,37 @@ impl Server {
         let mut stream = crate::transport::connect(&address)
             .await
             .map_err(|e| Error::transport(format!("connecting to the host at {address}"), e))?;
+        let welcome = self.greet(&mut stream, token).await?;
+        let conn = self.start_connection(stream, welcome);
+        crate::driver::context::set_host_connection(&conn);
+        conn.set_busy_poll(
+            std::env::var(ENV_BUSY_POLL)
+                .ok()
+                .and_then(|us| us.trim().parse::<u64>().ok())
+                .map(Duration::from_micros),
+        );
+        tokio::select! {
+            ended = conn.ended() => {
+                conn.fail_all(closed("the host closed the connection"));
+                match ended {
+                    Ended::Failed(err) => Err(err),
+                    _ => Ok(()),
+                }
+            }
+            _ = conn.shutdown_requested() => {
+                conn.handlers_finished().await;
+                conn.close_and_flush(FLUSH_ON_EXIT).await;
+                Ok(())
+            }
+        }
+    }
 
+    /// The plugin's half of the handshake on a fresh stream: says hello
+    /// with `token`, and checks the host's welcome.
+    pub(crate) async fn greet<S>(&self, stream: &mut S, token: String) -> Result<Welcome, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let served = self.services.contracts();
         let mut hello = Hello {
             protocol_min: PLUGIN_PROTOCOL_MIN,
@@ -129,10 +162,10 @@ impl Server {
             hello.schemas.iter_mut().for_each(String::clear);
             body = codec::encode(&hello).map_err(|e| Error::codec("encoding the hello", e))?;
         }
-        write_body(&mut stream, Kind::Hello, &body)
+        write_body(stream, Kind::Hello, &body)
             .await
             .map_err(|e| Error::transport("sending hello to the host", e))?;
-        let welcome = read_welcome(&mut stream).await?;
+        let welcome = read_welcome(stream).await?;
         if welcome.max_frame < MIN_MAX_FRAME {
             return Err(Error::Handshake {
                 plugin: "this plugin".into(),
@@ -149,8 +182,15 @@ impl Server {
                 reason: format!("the host's welcome does not match what it requires: {e}"),
             })?;
         }
+        Ok(welcome)
+    }
 
-        let conn = Connection::start(
+    /// Starts serving on a stream whose handshake is done.
+    pub(crate) fn start_connection<S>(self, stream: S, welcome: Welcome) -> Arc<Connection>
+    where
+        S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
+    {
+        Connection::start(
             stream,
             Setup {
                 side: Side::Plugin,
@@ -162,32 +202,16 @@ impl Server {
                 stream_window: self.stream_window,
                 peer_contracts: welcome.contracts,
             },
-        );
-        crate::driver::context::set_host_connection(&conn);
-        conn.set_busy_poll(
-            std::env::var(ENV_BUSY_POLL)
-                .ok()
-                .and_then(|us| us.trim().parse::<u64>().ok())
-                .map(Duration::from_micros),
-        );
-        tokio::select! {
-            ended = conn.ended() => {
-                conn.fail_all(closed("the host closed the connection"));
-                match ended {
-                    Ended::Failed(err) => Err(err),
-                    _ => Ok(()),
-                }
-            }
-            _ = conn.shutdown_requested() => {
-                conn.handlers_finished().await;
-                conn.close_and_flush(FLUSH_ON_EXIT).await;
-                Ok(())
-            }
-        }
+        )
+    }
+
+    /// The contracts this server serves, in order.
+    pub(crate) fn contracts(&self) -> Vec<&'static ContractInfo> {
+        self.services.contracts()
     }
 }
 
-async fn read_welcome(stream: &mut crate::transport::SharedStream) -> Result<Welcome, Error> {
+async fn read_welcome<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Welcome, Error> {
     let handshake = |reason: String| Error::Handshake {
         plugin: "this plugin".into(),
         reason,
