@@ -453,7 +453,7 @@ fn random_token() -> std::io::Result<String> {
 }
 
 /// Runs a before-spawn check off the async threads: it may hash large files.
-async fn run_check(
+pub(crate) async fn run_check(
     check: Arc<dyn Fn() -> Result<(), Error> + Send + Sync>,
     name: &str,
     program: &OsStr,

@@ -10,6 +10,7 @@ mod program;
 mod spawn;
 mod supervise;
 
+pub(crate) use builder::run_check;
 pub use builder::{PluginBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_START_TIMEOUT};
 pub use handle::Plugin;
 pub use logs::PluginOutput;

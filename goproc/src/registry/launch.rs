@@ -2,7 +2,6 @@
 //! environment, the contracts its handshake must show, and the checks
 //! that run right before every spawn (restarts included).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -48,24 +47,10 @@ impl Host {
     }
 }
 
-/// The program a manifest runs: a command with a `/` is a path in the
-/// manifest's folder; a bare name is looked up on `PATH`. The path is made
-/// absolute, since the process starts in that folder and a relative path
-/// would be taken from there a second time (a registry loaded from
-/// `plugins/` runs `plugins/x/bin/x`, not `plugins/x/plugins/x/bin/x`).
-pub(crate) fn program(manifest: &Manifest) -> PathBuf {
-    if manifest.run.command.contains('/') {
-        let path = manifest.folder.join(&manifest.run.command);
-        std::path::absolute(&path).unwrap_or(path)
-    } else {
-        PathBuf::from(&manifest.run.command)
-    }
-}
-
 /// Starts a pool of `manifest`'s plugin and waits until every instance
 /// has passed its handshake.
 pub(crate) async fn start(manifest: &Manifest, host: &Host) -> Result<Pool, Error> {
-    let mut plugin = Plugin::builder(program(manifest))
+    let mut plugin = Plugin::builder(manifest.program())
         .args(&manifest.run.args)
         .current_dir(&manifest.folder)
         .name(manifest.id())

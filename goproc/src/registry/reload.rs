@@ -40,8 +40,11 @@ pub(crate) async fn reload(entry: &Arc<Entry>) -> Result<ReloadReport, Error> {
     same_plugin(entry, &manifest)?;
     keeps_issued_contracts(entry, &manifest)?;
     // Also run right before each spawn; here first, so that a bad new
-    // version is refused without starting anything.
-    checks::verify(&manifest, &entry.host.policy)?;
+    // version is refused without starting anything. Hashing a large plugin
+    // takes a while: off the runtime's threads, as the spawn hook does.
+    let (checked, policy) = (manifest.clone(), entry.host.policy.clone());
+    let check = Arc::new(move || checks::verify(&checked, &policy));
+    crate::host::run_check(check, entry.id(), manifest.run.command.as_ref()).await?;
 
     let running = matches!(*entry.state(), State::Running(_));
     if !running {
