@@ -312,6 +312,24 @@ pub fn module_name(contracts: &[&str], file_stem: &str) -> String {
     ident(&name)
 }
 
+/// [`module_name`] for the Rust file `file` defining the contracts named
+/// `contracts` (as written, `r#` allowed): what both generators call.
+pub fn file_module_name(
+    file: &std::path::Path,
+    contracts: impl IntoIterator<Item = String>,
+) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let names: Vec<String> = contracts.into_iter().collect();
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.strip_prefix("r#").unwrap_or(n))
+        .collect();
+    module_name(&names, &stem)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

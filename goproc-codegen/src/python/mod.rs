@@ -37,16 +37,10 @@ pub fn generate(schema: &Schema, source: &str) -> Result<Vec<OutputFile>, String
     for (file, contracts) in groups {
         // The rule TypeScript shares: after the contract when the file
         // defines one, else after the file.
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let contract_names: Vec<String> = contracts
-            .iter()
-            .map(|c| c.contract.name.to_string())
-            .collect();
-        let refs: Vec<&str> = contract_names.iter().map(String::as_str).collect();
-        let module = crate::naming::module_name(&refs, &stem);
+        let module = crate::naming::file_module_name(
+            &file,
+            contracts.iter().map(|c| c.contract.name.to_string()),
+        );
         if module == "goproc_runtime" || module == "__init__" {
             return Err(format!(
                 "{}: a contract module may not be named `{module}`, which the runtime uses",

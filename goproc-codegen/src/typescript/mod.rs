@@ -65,7 +65,6 @@ type Modules<'a> = BTreeMap<String, (PathBuf, Vec<&'a Contract>)>;
 /// module, named by the rule both languages share ([`naming::module_name`]:
 /// after its contract when it defines one, else after the file).
 fn modules(schema: &Schema) -> Result<Modules<'_>, String> {
-    use syn::ext::IdentExt;
     let mut files: Vec<(PathBuf, Vec<&Contract>)> = Vec::new();
     for sc in &schema.contracts {
         match files.iter_mut().find(|(f, _)| f == &sc.file) {
@@ -75,16 +74,7 @@ fn modules(schema: &Schema) -> Result<Modules<'_>, String> {
     }
     let mut out: Modules<'_> = BTreeMap::new();
     for (file, contracts) in files {
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let contract_names: Vec<String> = contracts
-            .iter()
-            .map(|c| c.name.unraw().to_string())
-            .collect();
-        let refs: Vec<&str> = contract_names.iter().map(String::as_str).collect();
-        let name = naming::module_name(&refs, &stem);
+        let name = naming::file_module_name(&file, contracts.iter().map(|c| c.name.to_string()));
         if name == emit::RUNTIME_MODULE {
             return Err(format!(
                 "{}: its module would be called `{name}`, the name of the runtime module; rename the \
