@@ -92,6 +92,18 @@ struct StreamHold {
 }
 
 impl Switch {
+    /// The current generation (started first when lazy), held by the
+    /// caller, and the pool's index of this switch's contract there.
+    async fn current(&self) -> Result<(Arc<Generation>, usize), CallFailure> {
+        let generation = self
+            .entry
+            .generation()
+            .await
+            .map_err(CallFailure::Connection)?;
+        let index = generation.index_of(self.contract, self.entry.id())?;
+        Ok((generation, index))
+    }
+
     async fn call_current(
         &self,
         method: u32,
@@ -102,12 +114,7 @@ impl Switch {
     ) -> Result<Vec<u8>, CallFailure> {
         // Held (not just looked at) until the answer is in: this is what
         // a reload waits for before it stops the old generation.
-        let generation = self
-            .entry
-            .generation()
-            .await
-            .map_err(CallFailure::Connection)?;
-        let index = generation.index_of(self.contract, self.entry.id())?;
+        let (generation, index) = self.current().await?;
         let shared = generation.pool.shared();
         shared
             .call(index, method, encode_args, args_size, timeout, meter)
@@ -119,12 +126,7 @@ impl Switch {
         timeout: Option<Duration>,
         meter: &mut CallMeter<'_>,
     ) -> Result<crate::client::Lease, CallFailure> {
-        let generation = self
-            .entry
-            .generation()
-            .await
-            .map_err(CallFailure::Connection)?;
-        let index = generation.index_of(self.contract, self.entry.id())?;
+        let (generation, index) = self.current().await?;
         let (conn, contract_index, lease) = generation
             .pool
             .shared()
