@@ -887,3 +887,81 @@ impl host_services::HostApi for Store {
         goproc::time_left().map(|t| t.as_millis() as u64)
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_contract_the_manifest_requires_and_the_host_lacks_is_refused_before_any_spawn() {
+    use host_services::{GuestClient, HostApiClient, HostApiServer};
+    let root = plugins_dir("requires");
+    let guest = |name, requires: String| Spec {
+        name,
+        role: "guest",
+        contract: "Guest",
+        fingerprint: fingerprint::<GuestClient>(),
+        log_starts: true,
+        extra: Box::leak(requires.into_boxed_str()),
+        ..Spec::default()
+    };
+    let requires =
+        |fp: &str| format!("[[requires]]\ncontract = \"HostApi\"\nfingerprint = \"{fp}\"\n");
+    let wrong = "cd".repeat(32);
+    let stale = write_plugin(&root, "stale", &guest("stale", requires(&wrong)));
+    let good = write_plugin(
+        &root,
+        "good",
+        &guest("good", requires(fingerprint::<HostApiClient>())),
+    );
+
+    // A host that serves nothing: both are refused, at load and on a call.
+    let bare = Registry::builder()
+        .folder(&root)
+        .load()
+        .await
+        .expect("loads");
+    let problems: Vec<String> = bare.problems().iter().map(|e| e.to_string()).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.contains("HostApi") && p.contains("serves no contract")),
+        "{problems:?}"
+    );
+    let client: GuestClient = bare.get("good").expect("get does not start it");
+    let err = client
+        .store_and_read("k".into(), "v".into())
+        .await
+        .expect_err("the first call cannot start it");
+    assert!(matches!(err, Error::ManifestContract { .. }), "{err:?}");
+
+    // A host that serves HostApi: the stale manifest alone is refused,
+    // naming both fingerprints; the good one starts and calls its host.
+    let host = Registry::builder()
+        .folder(&root)
+        .serve(HostApiServer::new(Store::default()))
+        .load()
+        .await
+        .expect("loads");
+    let problems: Vec<String> = host.problems().iter().map(|e| e.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("test/stale")
+            && problems[0].contains(&wrong[..12])
+            && problems[0].contains(&fingerprint::<HostApiClient>()[..12]),
+        "{problems:?}"
+    );
+    let stale_client: GuestClient = host.get("stale").expect("get");
+    assert!(stale_client
+        .store_and_read("k".into(), "v".into())
+        .await
+        .is_err());
+    assert!(starts(&stale).is_empty(), "the stale plugin never started");
+    let good_client: GuestClient = host.get("good").expect("get");
+    assert_eq!(
+        good_client
+            .store_and_read("k".into(), "v".into())
+            .await
+            .expect("the good plugin calls its host")
+            .as_deref(),
+        Some("v")
+    );
+    assert_eq!(starts(&good).len(), 1, "only the good plugin started, once");
+}

@@ -350,8 +350,9 @@ pub enum Error {
     },
 
     /// A manifest does not list a contract the host asked for, or lists it
-    /// with another fingerprint than the host's: refused before any spawn.
-    #[error("plugin `{plugin}` cannot serve contract {contract}: {reason}")]
+    /// with another fingerprint than the host's, or requires a host
+    /// contract this host does not serve: refused before any spawn.
+    #[error("plugin `{plugin}` does not match this host on contract {contract}: {reason}")]
     ManifestContract {
         /// The plugin's id (`namespace/name`).
         plugin: String,

@@ -47,9 +47,47 @@ impl Host {
     }
 }
 
+/// The first host contract `manifest`'s `[[requires]]` lists that this
+/// host does not serve (or serves with another fingerprint): known before
+/// any spawn, where the handshake would only refuse the plugin after it.
+pub(crate) fn unmet_requirement(manifest: &Manifest, host: &Host) -> Option<Error> {
+    let served = host.services.contracts();
+    manifest.requires.iter().find_map(|needed| {
+        let reason = match served.iter().find(|c| c.name == needed.contract) {
+            Some(ours) if ours.fingerprint == needed.fingerprint => return None,
+            Some(ours) => format!(
+                "the manifest's [[requires]] needs fingerprint {}, this host serves {}; \
+                 reinstall the plugin or rebuild the host",
+                crate::contract::short(&needed.fingerprint),
+                ours.short_fingerprint()
+            ),
+            None => {
+                let list: Vec<&str> = served.iter().map(|c| c.name).collect();
+                format!(
+                    "the manifest's [[requires]] needs the host to serve it, and this host \
+                     serves {}; serve it with `RegistryBuilder::serve` or fix the manifest",
+                    if list.is_empty() {
+                        "no contract".to_string()
+                    } else {
+                        list.join(", ")
+                    }
+                )
+            }
+        };
+        Some(Error::ManifestContract {
+            plugin: manifest.id(),
+            contract: needed.contract.clone(),
+            reason,
+        })
+    })
+}
+
 /// Starts a pool of `manifest`'s plugin and waits until every instance
 /// has passed its handshake.
 pub(crate) async fn start(manifest: &Manifest, host: &Host) -> Result<Pool, Error> {
+    if let Some(unmet) = unmet_requirement(manifest, host) {
+        return Err(unmet);
+    }
     let mut plugin = Plugin::builder(manifest.program())
         .args(&manifest.run.args)
         .current_dir(&manifest.folder)

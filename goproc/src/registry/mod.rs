@@ -136,6 +136,7 @@ impl RegistryBuilder {
         let mut entries = Vec::new();
         for manifest in scanned.manifests {
             problems.extend(known_mismatches(&manifest, &host));
+            problems.extend(launch::unmet_requirement(&manifest, &host));
             entries.push(Entry::new(manifest, host.clone()));
         }
         entries.sort_by(|a, b| a.id().cmp(b.id()));
