@@ -4,7 +4,7 @@ mod policy;
 mod slot;
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,7 @@ impl PoolBuilder {
             restart: self.restart,
             health: self.health,
             changed: Notify::new(),
+            waiting: AtomicUsize::new(0),
             restarts: AtomicU64::new(0),
             unplaced,
             closing: AtomicBool::new(false),
@@ -116,8 +117,11 @@ pub(crate) struct Shared {
     restart: RestartPolicy,
     health: Option<(Duration, Duration)>,
     /// Notified when an instance changes state (`notify_waiters`) or a call
-    /// permit is released (`notify_one`).
+    /// permit is released while a call waits for one (`notify_one`).
     changed: Notify,
+    /// How many calls wait on `changed` for an instance: a released permit
+    /// wakes one of them, and costs nothing more when there are none.
+    waiting: AtomicUsize,
     restarts: AtomicU64,
     /// Counts the calls until they reach an instance, and those that never
     /// do; each instance's slot counts those that reach it.
@@ -143,7 +147,37 @@ impl Shared {
     }
 
     /// The least-loaded running instance with a free permit (taken).
+    ///
+    /// Scans the instances' loads and states without a lock and locks only
+    /// the one it picks, to take its connection; when that instance has
+    /// just changed (or its permit was taken meanwhile), [`Shared::pick_locked`]
+    /// decides under every instance's lock.
     fn pick(self: &Arc<Self>) -> Pick {
+        let mut best: Option<(usize, usize)> = None;
+        for slot in &self.slots {
+            if slot.tag() == slot::READY {
+                let load = slot.in_flight.load(Ordering::Acquire);
+                if load < self.max_in_flight && best.is_none_or(|(_, l)| load < l) {
+                    best = Some((slot.index, load));
+                }
+            }
+        }
+        if let Some((index, _)) = best {
+            let slot = &self.slots[index];
+            if slot.try_acquire(self.max_in_flight) {
+                if let State::Ready(ready) = &*slot.state() {
+                    if !ready.conn.is_closed() {
+                        return Pick::Slot(index, ready.clone());
+                    }
+                }
+                self.release(index);
+            }
+        }
+        self.pick_locked()
+    }
+
+    /// [`Shared::pick`], deciding under each instance's lock in turn.
+    fn pick_locked(self: &Arc<Self>) -> Pick {
         let mut best: Option<(usize, usize, Arc<slot::Ready>)> = None;
         let mut idle = None;
         let mut gave_up = None;
@@ -219,8 +253,7 @@ impl Shared {
                 Ok(frame) => ready.conn.round_trip(frame, left).await,
                 Err(e) => Err(e),
             };
-            self.slots[index].release();
-            self.changed.notify_one();
+            self.release(index);
             match result {
                 // It exited before the request left: try another.
                 Err(CallFailure::NotSent(not_sent)) => unsent = Some(not_sent.frame),
@@ -243,20 +276,49 @@ impl Shared {
         );
     }
 
+    /// Gives back instance `index`'s permit, and wakes one call waiting
+    /// for a permit, if any.
+    fn release(&self, index: usize) {
+        self.slots[index].release();
+        // Pairs with the fence in `next_instance`: either that call's pick
+        // sees this permit free, or this sees the call waiting.
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            self.changed.notify_one();
+        }
+    }
+
+    fn closed(&self) -> CallFailure {
+        CallFailure::Connection(Error::Closed {
+            peer: self.builder.display_name(),
+            reason: "the pool is shutting down".into(),
+        })
+    }
+
     async fn next_instance(
         self: &Arc<Self>,
         deadline: Option<Instant>,
         timeout: Option<Duration>,
     ) -> Result<(usize, Arc<slot::Ready>), CallFailure> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(self.closed());
+        }
+        // Most calls find a free instance at once, without registering to
+        // be woken.
+        match self.pick() {
+            Pick::Slot(index, ready) => return Ok((index, ready)),
+            Pick::Dead(err) => return Err(CallFailure::Connection(err)),
+            Pick::Wait => {}
+        }
+        let _waiting = Waiting::new(&self.waiting);
         loop {
-            if self.closing.load(Ordering::Acquire) {
-                return Err(CallFailure::Connection(Error::Closed {
-                    peer: self.builder.display_name(),
-                    reason: "the pool is shutting down".into(),
-                }));
-            }
             let mut changed = pin!(self.changed.notified());
             changed.as_mut().enable();
+            // Pairs with the fence in `release` (see there).
+            fence(Ordering::SeqCst);
+            if self.closing.load(Ordering::Acquire) {
+                return Err(self.closed());
+            }
             match self.pick() {
                 Pick::Slot(index, ready) => return Ok((index, ready)),
                 Pick::Dead(err) => return Err(CallFailure::Connection(err)),
@@ -274,6 +336,22 @@ impl Shared {
     }
 }
 
+/// Counts one call among those waiting for an instance, while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// What a pool's clients call through.
 struct Balancer(Arc<Shared>);
 
@@ -288,8 +366,7 @@ struct InstanceLease {
 
 impl Drop for InstanceLease {
     fn drop(&mut self) {
-        self.shared.slots[self.index].release();
-        self.shared.changed.notify_one();
+        self.shared.release(self.index);
     }
 }
 

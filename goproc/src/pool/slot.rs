@@ -1,7 +1,8 @@
 //! One instance of a pool: its state, its load, and the task that starts,
 //! watches, health-checks and restarts it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,12 +32,66 @@ pub(crate) enum State {
     Stopped,
 }
 
+impl State {
+    fn tag(&self) -> u8 {
+        match self {
+            State::Idle => IDLE,
+            State::Starting => STARTING,
+            State::Ready(_) => READY,
+            State::GaveUp(_) => GAVE_UP,
+            State::Stopped => STOPPED,
+        }
+    }
+}
+
+/// [`Slot::tag`]: which [`State`] a slot is in, read without its lock.
+pub(crate) const IDLE: u8 = 0;
+pub(crate) const STARTING: u8 = 1;
+pub(crate) const READY: u8 = 2;
+pub(crate) const GAVE_UP: u8 = 3;
+pub(crate) const STOPPED: u8 = 4;
+
+/// Aligned so that one instance's load counter does not share a cache
+/// line with its neighbour's: every call writes it twice.
+#[repr(align(128))]
 pub(crate) struct Slot {
     pub(crate) index: usize,
     pub(crate) in_flight: AtomicUsize,
+    /// The kind of `state`, kept beside it (written under its lock) so a
+    /// pick can scan every instance without taking a lock.
+    tag: AtomicU8,
     /// The calls sent to this instance, across its restarts.
     pub(crate) metrics: Recorder,
     state: Mutex<State>,
+}
+
+/// The lock on a slot's state; keeps the slot's tag in step on a change.
+pub(crate) struct StateGuard<'a> {
+    state: MutexGuard<'a, State>,
+    tag: &'a AtomicU8,
+    written: bool,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.written = true;
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        if self.written {
+            self.tag.store(self.state.tag(), Ordering::Release);
+        }
+    }
 }
 
 impl Slot {
@@ -44,13 +99,24 @@ impl Slot {
         Slot {
             index,
             in_flight: AtomicUsize::new(0),
+            tag: AtomicU8::new(IDLE),
             metrics,
             state: Mutex::new(State::Idle),
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn state(&self) -> StateGuard<'_> {
+        StateGuard {
+            state: self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            tag: &self.tag,
+            written: false,
+        }
+    }
+
+    /// The kind of state the slot is in ([`READY`] and so on), without
+    /// its lock: a hint, to be confirmed under [`Slot::state`].
+    pub(crate) fn tag(&self) -> u8 {
+        self.tag.load(Ordering::Acquire)
     }
 
     /// Takes one of the instance's call permits, if it has one free.
