@@ -119,7 +119,7 @@ fn main() {
             // figures only, to keep the quick run short.
             continue;
         }
-        bench_pool(&mut c, &p);
+        bench_pool(&mut c, &p, &mut notes);
         bench_large(&mut c, &p);
         streams::bench_streams(&mut c, &p);
         streams::bench_events(&mut c, &p, &mut notes);
@@ -488,7 +488,7 @@ struct PoolPeers {
 }
 
 /// A 10-instance pool, 1,000 concurrent callers, on the multi-thread runtime.
-fn bench_pool(c: &mut Criterion, p: &Placement) {
+fn bench_pool(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
     const CALLERS: usize = 1000;
     let name = format!("{}-pool10", p.name);
     if !c_wants(c, &name) {
@@ -540,7 +540,46 @@ fn bench_pool(c: &mut Criterion, p: &Placement) {
         })
     });
     g.finish();
+    notes.push(pool_tails(&rt, &state, &p.name));
     rt.block_on(async move { drop(state) });
+}
+
+/// Each call's own time in the 1,000-caller shape (one task each):
+/// p50 and p99 over 20 bursts.
+fn pool_tails(rt: &Runtime, state: &Arc<tokio::sync::Mutex<PoolPeers>>, placement: &str) -> String {
+    const CALLERS: usize = 1000;
+    const BURSTS: usize = 20;
+    let mut times = rt.block_on(async {
+        let s = state.lock().await;
+        let mut times = Vec::with_capacity(CALLERS * BURSTS);
+        for _ in 0..BURSTS {
+            let tasks: Vec<_> = (0..CALLERS)
+                .map(|_| {
+                    let client = s.client.clone();
+                    let arg = s.payload.clone();
+                    tokio::spawn(async move {
+                        let t0 = Instant::now();
+                        client.echo(arg).await.expect("pool call");
+                        t0.elapsed()
+                    })
+                })
+                .collect();
+            for t in tasks {
+                times.push(t.await.expect("caller task"));
+            }
+        }
+        times
+    });
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
+    let (p50, p99) = (at(0.50), at(0.99));
+    let note = format!(
+        "Pool of 10, 1,000 concurrent callers ({placement}): each call's own time over \
+         {BURSTS} bursts, p50 {p50:.2} ms, p99 {p99:.2} ms ({:.1}x p50; target at most 5x).",
+        p99 / p50
+    );
+    eprintln!("{note}");
+    note
 }
 
 struct LargePeers {
