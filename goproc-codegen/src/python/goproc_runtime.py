@@ -1647,7 +1647,7 @@ class _Plugin(asyncio.BufferedProtocol):
         "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
         "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
-        "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
+        "at_once", "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
         "room", "finished", "closed", "protocol", "window", "out_streams", "arg_streams",
         "subscriptions", "next_sub", "early", "events_dropped",
     )
@@ -1685,6 +1685,11 @@ class _Plugin(asyncio.BufferedProtocol):
         self.cancelled: set[asyncio.Task[None]] = set()
         # How many tasks were created for calls (see process).
         self.spawned = 0
+        # Whether a handler that never awaits may answer at once: only while
+        # every frame of this read so far was a request answered at once, so
+        # that nothing this read made ready (a task's first step, a cancelled
+        # or woken handler) runs after a handler that came later.
+        self.at_once = False
         self.draining = False
         # Set by finish, as `finished` is; end_reason says why the connection ended.
         self.ended = False
@@ -1905,6 +1910,7 @@ class _Plugin(asyncio.BufferedProtocol):
         max_frame = self.max_frame
         welcomed = self.welcomed
         self.reading = True
+        self.at_once = True
         try:
             while True:
                 left = fill - pos
@@ -1927,9 +1933,12 @@ class _Plugin(asyncio.BufferedProtocol):
                         r = Reader(bytes(view[pos + HEADER_LEN:end]))
                     pos = end
                     self.on_request(call_id, r)
+                    if self.spawned != spawned_before:
+                        self.at_once = False
                 else:
                     body = view[pos + HEADER_LEN:end]
                     pos = end
+                    self.at_once = False
                     self.on_frame(kind, call_id, body)
                     max_frame = self.max_frame
                     welcomed = self.welcomed
@@ -1944,6 +1953,7 @@ class _Plugin(asyncio.BufferedProtocol):
             return
         finally:
             self.reading = False
+            self.at_once = False
         if pos == fill:
             self.start = self.fill = 0
             if len(buf) > _READ_BUFFER:
@@ -2203,7 +2213,7 @@ class _Plugin(asyncio.BufferedProtocol):
             if spec.stream or spec.arg_at >= 0:
                 self.start_streaming(call_id, service.contract, spec, handler, args, when)
                 return
-            if service.never_awaits[method_index]:
+            if self.at_once and service.never_awaits[method_index]:
                 self.run_at_once(call_id, spec, handler(*args), when)
                 return
             if service.is_async[method_index]:
