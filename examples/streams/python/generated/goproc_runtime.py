@@ -2214,7 +2214,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 self.start_streaming(call_id, service.contract, spec, handler, args, when)
                 return
             if self.at_once and service.never_awaits[method_index]:
-                self.run_at_once(call_id, spec, handler(*args), when)
+                self.run_at_once(call_id, spec, handler, args, when)
                 return
             if service.is_async[method_index]:
                 self.tasks[call_id] = self.loop.create_task(self.run(call_id, spec, handler, args, when))
@@ -2238,13 +2238,16 @@ class _Plugin(asyncio.BufferedProtocol):
                 _DEADLINE.reset(token)
 
     def run_at_once(
-        self, call_id: int, spec: MethodSpec, coro: Coroutine[Any, Any, Any], when: float | None,
+        self, call_id: int, spec: MethodSpec, handler: Callable[..., Coroutine[Any, Any, Any]],
+        args: tuple[Any, ...], when: float | None,
     ) -> None:
         """Runs the coroutine of a handler that never awaits to its end now, in
         the read's turn, and queues its answer: no task, no turn of the loop.
         Nothing can cancel it or time it out before it ends, as in its own
         task (where the deadline's timer and CANCEL act only at an await)."""
         try:
+            # Called here: arguments it does not take fail the call, as in `run`.
+            coro = handler(*args)
             yielded = coro.send(None)
         except StopIteration as done:
             self.send(self.answer(call_id, spec, done.value))
