@@ -837,12 +837,22 @@ Measured with `perf record -g` and `perf stat` on the suite's own runs
   the mode is opt-in.
 - **Python.** Start-up is the interpreter and `import asyncio` (ssl,
   concurrent.futures, logging); the runtime's own imports take 3–5 ms.
-  Per call, most of what is left is asyncio itself: on Python 3.11 a
-  task costs about 2.8 µs to create and schedule, and handlers must run
-  as tasks (`asyncio.current_task()`, `asyncio.timeout` and `TaskGroup`
-  inside a handler depend on it). Eager tasks on 3.12+ would close most
-  of the gap, at the price of a cancelled-before-start call starting its
-  handler.
+  Per call, a task cost about 2.8 µs to create and schedule on Python
+  3.11 (`create_task`, its `call_soon` handle, the weak set of all
+  tasks, one more turn of the loop), more than the rest of the call. An
+  `async def` handler whose code has no `await`, `async with` or `async
+  for` cannot suspend, so it now runs to its end in the read's turn, as
+  a plain `def` handler does, and its answer leaves in the read's write:
+  3× the calls at 128 in flight and one turn of the loop less per
+  sequential call. It does so only while every frame before it in the
+  read was answered that way, so handlers still start in the order of
+  their frames and a CANCEL still reaches its handler before a later
+  call runs. Handlers that await keep their task (`asyncio.timeout`,
+  `TaskGroup` and `asyncio.current_task()` depend on it). What is left
+  is Python itself: the head and argument decode, the answer's encode
+  and the read loop. Eager tasks (3.12's `eager_task_factory`, 3.13
+  alike) would give awaiting handlers most of the same, at the price of
+  a cancelled-before-start call starting its handler.
 - **Streams of small items.** Each item is its own frame: encoded, its
   credit taken under the session's lock, copied into the outbox, read
   into a buffer of its own, queued, decoded and handed over (about 200 ns

@@ -59,12 +59,14 @@ import collections
 import contextlib
 import contextvars
 import inspect
+import opcode
 import os
 import socket
 import struct
 import threading
 import time
 import traceback
+import types
 from dataclasses import dataclass
 from typing import (
     Any, AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, ClassVar, Coroutine,
@@ -924,7 +926,7 @@ class Contract:
 class Service:
     """A contract together with the object that implements it."""
 
-    __slots__ = ("contract", "impl", "handlers", "is_async")
+    __slots__ = ("contract", "impl", "handlers", "is_async", "never_awaits")
 
     def __init__(self, contract: Contract, impl: object) -> None:
         self.contract = contract
@@ -938,8 +940,36 @@ class Service:
                 )
             handlers.append(fn)
         self.handlers = handlers
-        # `async def` handlers are called inside their task (see `_Plugin.run`).
+        # `async def` handlers are called inside their task (see `_Plugin.run`),
+        # unless their code has no await at all: those answer at once, as a
+        # plain `def` handler does (see `_Plugin.on_request`).
         self.is_async = [inspect.iscoroutinefunction(fn) for fn in handlers]
+        self.never_awaits = [a and _never_awaits(fn) for a, fn in zip(self.is_async, handlers)]
+
+
+# The instructions of every way an `async def` can suspend: `await`, `async
+# with`, `async for` (and `yield` in an async generator).
+_SUSPENDING_OPS = frozenset(
+    opcode.opmap[name]
+    for name in (
+        "GET_AWAITABLE", "SEND", "YIELD_VALUE", "BEFORE_ASYNC_WITH", "GET_AITER", "GET_ANEXT",
+        "END_ASYNC_FOR",
+    )
+    if name in opcode.opmap
+)
+
+
+def _never_awaits(fn: Callable[..., Any]) -> bool:
+    """Whether `fn`, an `async def` (or a bound one), can never suspend: its own
+    code has none of the instructions that await. Such a handler runs to its
+    end in one step, so running that step at once, without a task, answers
+    as its task would: no timer or cancellation can reach it mid-way."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if not isinstance(code, types.CodeType) or not code.co_flags & inspect.CO_COROUTINE:
+        return False
+    raw = code.co_code
+    # One opcode every two bytes (3.6+); inline caches read as opcode 0.
+    return not any(raw[i] in _SUSPENDING_OPS for i in range(0, len(raw), 2))
 
 
 # Room for a request's header and head in front of its arguments: 13 bytes
@@ -1576,6 +1606,28 @@ def _as_async(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return call
 
 
+@types.coroutine
+def _carry_on(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    """Goes on with a coroutine already started and suspended on `yielded`,
+    as `await coro` would had it started in the awaiting task."""
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as e:
+            try:
+                yielded = coro.throw(e)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration as done:
+                return done.value
+
+
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
     """Fails a call's future, unless it is done (cancelled) already. The
     exception counts as seen: a task cancelled at the same moment never
@@ -1595,7 +1647,7 @@ class _Plugin(asyncio.BufferedProtocol):
         "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
         "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
-        "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
+        "at_once", "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
         "room", "finished", "closed", "protocol", "window", "out_streams", "arg_streams",
         "subscriptions", "next_sub", "early", "events_dropped",
     )
@@ -1633,6 +1685,11 @@ class _Plugin(asyncio.BufferedProtocol):
         self.cancelled: set[asyncio.Task[None]] = set()
         # How many tasks were created for calls (see process).
         self.spawned = 0
+        # Whether a handler that never awaits may answer at once: only while
+        # every frame of this read so far was a request answered at once, so
+        # that nothing this read made ready (a task's first step, a cancelled
+        # or woken handler) runs after a handler that came later.
+        self.at_once = False
         self.draining = False
         # Set by finish, as `finished` is; end_reason says why the connection ended.
         self.ended = False
@@ -1853,6 +1910,7 @@ class _Plugin(asyncio.BufferedProtocol):
         max_frame = self.max_frame
         welcomed = self.welcomed
         self.reading = True
+        self.at_once = True
         try:
             while True:
                 left = fill - pos
@@ -1875,9 +1933,12 @@ class _Plugin(asyncio.BufferedProtocol):
                         r = Reader(bytes(view[pos + HEADER_LEN:end]))
                     pos = end
                     self.on_request(call_id, r)
+                    if self.spawned != spawned_before:
+                        self.at_once = False
                 else:
                     body = view[pos + HEADER_LEN:end]
                     pos = end
+                    self.at_once = False
                     self.on_frame(kind, call_id, body)
                     max_frame = self.max_frame
                     welcomed = self.welcomed
@@ -1892,6 +1953,7 @@ class _Plugin(asyncio.BufferedProtocol):
             return
         finally:
             self.reading = False
+            self.at_once = False
         if pos == fill:
             self.start = self.fill = 0
             if len(buf) > _READ_BUFFER:
@@ -2151,6 +2213,9 @@ class _Plugin(asyncio.BufferedProtocol):
             if spec.stream or spec.arg_at >= 0:
                 self.start_streaming(call_id, service.contract, spec, handler, args, when)
                 return
+            if self.at_once and service.never_awaits[method_index]:
+                self.run_at_once(call_id, spec, handler, args, when)
+                return
             if service.is_async[method_index]:
                 self.tasks[call_id] = self.loop.create_task(self.run(call_id, spec, handler, args, when))
                 self.spawned += 1
@@ -2171,6 +2236,33 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             if token is not None:
                 _DEADLINE.reset(token)
+
+    def run_at_once(
+        self, call_id: int, spec: MethodSpec, handler: Callable[..., Coroutine[Any, Any, Any]],
+        args: tuple[Any, ...], when: float | None,
+    ) -> None:
+        """Runs the coroutine of a handler that never awaits to its end now, in
+        the read's turn, and queues its answer: no task, no turn of the loop.
+        Nothing can cancel it or time it out before it ends, as in its own
+        task (where the deadline's timer and CANCEL act only at an await)."""
+        try:
+            # Called here: arguments it does not take fail the call, as in `run`.
+            coro = handler(*args)
+            yielded = coro.send(None)
+        except StopIteration as done:
+            self.send(self.answer(call_id, spec, done.value))
+        except asyncio.CancelledError as e:
+            # Nobody cancels a call that runs at once: the handler's own.
+            self.send(self.stray_cancel_frame(call_id, e))
+        except Exception as e:
+            self.send(self.answer_failure(call_id, spec, e))
+        else:
+            # It suspended after all (its code was read as never awaiting): the
+            # rest runs in a task, as every awaiting handler does.
+            self.tasks[call_id] = self.loop.create_task(
+                self.run(call_id, spec, _carry_on, (coro, yielded), when)
+            )
+            self.spawned += 1
 
     def introspect(self, call_id: int, method_index: int, r: Reader) -> bytearray:
         """The answer to a call of the built-in introspection contract:
