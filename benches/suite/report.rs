@@ -394,6 +394,22 @@ fn rows() -> Vec<Row> {
             TimeRatioAtMost(1.25),
         ),
         row(
+            "1 MiB echo, current-thread plugin: raw",
+            "ctplugin-echo1mib-ct",
+            "raw",
+            Millis,
+        ),
+        vs(
+            row(
+                "1 MiB echo, current-thread plugin: goproc",
+                "ctplugin-echo1mib-ct",
+                "goproc",
+                Millis,
+            ),
+            "raw",
+            TimeRatioAtMost(1.25),
+        ),
+        row(
             "Python sequential: raw asyncio echo",
             "python-seq-ct",
             "raw",
