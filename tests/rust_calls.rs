@@ -190,3 +190,52 @@ async fn a_client_with_a_timeout_fails_with_timeout_and_the_plugin_keeps_serving
     assert_eq!(quick.add(1, 1).await.expect("add"), 2);
     assert!(plugin.ping(Duration::from_secs(5)).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byte_vectors_of_every_size_come_back_whole() {
+    let plugin = start("all").await;
+    let echo: EverythingClient = plugin.client().expect("serves Everything");
+    // Around the size from which a vector is sent from its own buffer, and
+    // past the largest buffer a connection keeps for the next body.
+    let k = 1024;
+    for len in [
+        0,
+        1,
+        250,
+        16 * k - 1,
+        16 * k,
+        16 * k + 1,
+        100 * k,
+        k * k,
+        5 * k * k,
+        k * k,
+    ] {
+        let sent: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+        let got = echo.echo_bytes(sent.clone()).await.expect("echo_bytes");
+        assert!(got == sent, "{len} bytes came back changed");
+    }
+    // Many in flight at once: every answer is its own call's.
+    let calls = (0..16usize).map(|n| {
+        let echo = echo.clone();
+        async move {
+            let sent = vec![n as u8; 200_000 + n];
+            let got = echo.echo_bytes(sent.clone()).await.expect("echo_bytes");
+            assert!(got == sent, "call {n} came back changed");
+        }
+    });
+    futures::future::join_all(calls).await;
+    // Calls given up while their large requests wait to be written, or are
+    // being written, leave the connection whole.
+    for _ in 0..8 {
+        let _ = echo
+            .with_timeout(Duration::from_micros(50))
+            .echo_bytes(vec![9; 4 * k * k])
+            .await;
+    }
+    let sent = vec![1; 300_000];
+    let got = echo
+        .echo_bytes(sent.clone())
+        .await
+        .expect("after the timeouts");
+    assert!(got == sent, "the call after the timeouts came back changed");
+}

@@ -141,9 +141,17 @@ fn main() {
 }
 
 fn run_role(role: &str) {
-    if role == "plugin" {
-        // A plugin as users write one: `#[tokio::main]`, the multi-thread runtime.
-        let rt = tokio::runtime::Runtime::new().expect("plugin runtime");
+    if role == "plugin" || role == "plugin-ct" {
+        // A plugin as users write one: `#[tokio::main]`, the multi-thread
+        // runtime; or `#[tokio::main(flavor = "current_thread")]`.
+        let rt = if role == "plugin" {
+            tokio::runtime::Runtime::new()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .expect("plugin runtime");
         let server = goproc::Server::new()
             .add(BenchEchoServer::new(Echo))
             .add(BenchDriverServer::new(Driver))
@@ -273,8 +281,14 @@ fn exe() -> PathBuf {
 }
 
 fn rust_plugin() -> goproc::PluginBuilder {
+    rust_plugin_as("plugin")
+}
+
+/// The Rust bench plugin in `role`: `plugin` (multi-thread runtime) or
+/// `plugin-ct` (current-thread runtime).
+fn rust_plugin_as(role: &str) -> goproc::PluginBuilder {
     peers::plugin_builder(exe())
-        .env(peers::ROLE, "plugin")
+        .env(peers::ROLE, role)
         .name("bench-plugin")
         .contract::<BenchEchoClient>()
         .contract::<BenchDriverClient>()
@@ -591,16 +605,21 @@ struct LargePeers {
     _dir: tempfile::TempDir,
 }
 
-/// A 1 MiB `Vec<u8>` echo beside the raw echo of the same bytes.
+/// A 1 MiB `Vec<u8>` echo beside the raw echo of the same bytes: against
+/// the multi-thread plugin, then the current-thread one.
 fn bench_large(c: &mut Criterion, p: &Placement) {
-    let name = format!("{}-echo1mib-ct", p.name);
-    if !c_wants(c, &name) {
+    bench_large_with(c, &format!("{}-echo1mib-ct", p.name), "plugin");
+    bench_large_with(c, &format!("{}-ctplugin-echo1mib-ct", p.name), "plugin-ct");
+}
+
+fn bench_large_with(c: &mut Criterion, name: &str, role: &str) {
+    if !c_wants(c, name) {
         return;
     }
     let rt = Flavor::Current.runtime();
     let state = rt.block_on(async {
         let dir = scratch_dir();
-        let plugin = rust_plugin()
+        let plugin = rust_plugin_as(role)
             .spawn()
             .await
             .expect("starting the bench plugin");
@@ -618,7 +637,7 @@ fn bench_large(c: &mut Criterion, p: &Placement) {
         }
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
-    let mut g = group(c, &name);
+    let mut g = group(c, name);
     g.throughput(Throughput::Bytes(LARGE as u64));
     measure(&mut g, "raw", &rt, &state, |s, n| {
         Box::pin(async move {

@@ -286,6 +286,41 @@ fn expand_client(c: &Contract, krate: &TokenStream) -> TokenStream {
                 quote!(+ #n.len())
             });
         let size = quote!(0usize #(#byte_lens)*);
+        // A trailing `Vec<u8>` is handed over and sent from its own buffer.
+        let last_bytes = m
+            .args
+            .last()
+            .filter(|a| is_plain_byte_vec(&a.ty, &a.shape))
+            .map(|a| &a.name);
+        if let Some(last) = last_bytes {
+            let leading = m.args[..m.args.len() - 1].iter().map(|a| {
+                let n = &a.name;
+                if is_plain_byte_vec(&a.ty, &a.shape) {
+                    quote!(#krate::__private::serde_bytes::Bytes::new(&#n))
+                } else {
+                    quote!(&#n)
+                }
+            });
+            let call = match &m.output {
+                Some(ty) if is_plain_byte_vec(ty, &m.ret) => quote! {
+                    self.handle.call_bytes_bytes_last(#index, &(#(#leading,)*), #last).await
+                },
+                _ if m.domain_result().is_some() => quote! {
+                    self.handle.call_result_bytes_last::<_, #ret>(#index, &(#(#leading,)*), #last).await
+                },
+                _ => quote! {
+                    self.handle.call_sized_bytes_last::<_, #ret>(#index, &(#(#leading,)*), #last).await
+                },
+            };
+            return quote! {
+                #mdoc
+                pub async fn #mname(&self, #(#params),*) -> ::core::result::Result<#ret, #krate::__private::Error>
+                #bounds
+                {
+                    #call
+                }
+            };
+        }
         let call = match &m.output {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => quote! {
                 self.handle.call_bytes(#index, &(#(#sent,)*), #size).await
@@ -404,7 +439,7 @@ fn expand_server(c: &Contract, krate: &TokenStream) -> TokenStream {
             });
         let answer = match &m.output {
             Some(ty) if is_plain_byte_vec(ty, &m.ret) => {
-                quote!(#krate::__private::respond_bytes(&out))
+                quote!(#krate::__private::respond_bytes_owned(out))
             }
             _ => quote!(#krate::__private::respond(&out)),
         };

@@ -76,6 +76,18 @@ pub fn respond_bytes(value: &[u8]) -> Result<FrameBuf, RemoteError> {
     respond_sized(serde_bytes::Bytes::new(value), value.len() + 9)
 }
 
+/// Encodes a `Vec<u8>` answer into a RESPONSE frame that keeps the
+/// vector: a large one is sent from its own buffer, not copied.
+pub fn respond_bytes_owned(value: Vec<u8>) -> Result<FrameBuf, RemoteError> {
+    if value.len() < crate::driver::LARGE_FRAME {
+        return respond_bytes(&value);
+    }
+    // The byte string's length, then the bytes themselves.
+    let mut frame = respond_sized(&(value.len() as u64), 9)?;
+    frame.set_tail(value);
+    Ok(frame)
+}
+
 /// Encodes a handler's answer into a RESPONSE frame (its id is set later).
 pub fn respond<T: Serialize + ?Sized>(value: &T) -> Result<FrameBuf, RemoteError> {
     respond_sized(value, 64)

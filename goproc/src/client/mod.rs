@@ -255,7 +255,7 @@ impl ClientHandle {
         R: DeserializeOwned + 'a,
     {
         let decode = |body: Vec<u8>| codec::decode(&body);
-        self.call_metered(method, args, args_size, decode, |_| false)
+        self.call_metered(method, args, args_size, None, decode, |_| false)
     }
 
     /// [`ClientHandle::call_sized`] for a method declared `-> Result<T, E>`:
@@ -272,7 +272,7 @@ impl ClientHandle {
         R: DeserializeOwned + DomainResult + 'a,
     {
         let decode = |body: Vec<u8>| codec::decode(&body);
-        self.call_metered(method, args, args_size, decode, R::is_domain_error)
+        self.call_metered(method, args, args_size, None, decode, R::is_domain_error)
     }
 
     /// [`ClientHandle::call_sized`] for a method that returns `Vec<u8>`:
@@ -288,16 +288,69 @@ impl ClientHandle {
         A: Serialize + Sync + ?Sized,
     {
         let decode = |body: Vec<u8>| codec::decode_bytes_in_place(body, 0);
-        self.call_metered(method, args, args_size, decode, |_| false)
+        self.call_metered(method, args, args_size, None, decode, |_| false)
+    }
+
+    /// [`ClientHandle::call_sized`] for a method whose last argument is a
+    /// `Vec<u8>`: `args` are the others, and `last` is sent from its own
+    /// buffer rather than copied into the request.
+    #[doc(hidden)]
+    pub fn call_sized_bytes_last<'a, A, R>(
+        &'a self,
+        method: u32,
+        args: &'a A,
+        last: Vec<u8>,
+    ) -> impl Future<Output = Result<R, Error>> + 'a
+    where
+        A: Serialize + Sync + ?Sized,
+        R: DeserializeOwned + 'a,
+    {
+        let decode = |body: Vec<u8>| codec::decode(&body);
+        self.call_metered(method, args, 0, Some(last), decode, |_| false)
+    }
+
+    /// [`ClientHandle::call_result`] for a method whose last argument is a
+    /// `Vec<u8>` (see [`ClientHandle::call_sized_bytes_last`]).
+    #[doc(hidden)]
+    pub fn call_result_bytes_last<'a, A, R>(
+        &'a self,
+        method: u32,
+        args: &'a A,
+        last: Vec<u8>,
+    ) -> impl Future<Output = Result<R, Error>> + 'a
+    where
+        A: Serialize + Sync + ?Sized,
+        R: DeserializeOwned + DomainResult + 'a,
+    {
+        let decode = |body: Vec<u8>| codec::decode(&body);
+        self.call_metered(method, args, 0, Some(last), decode, R::is_domain_error)
+    }
+
+    /// [`ClientHandle::call_bytes`] for a method whose last argument is a
+    /// `Vec<u8>` (see [`ClientHandle::call_sized_bytes_last`]).
+    #[doc(hidden)]
+    pub fn call_bytes_bytes_last<'a, A>(
+        &'a self,
+        method: u32,
+        args: &'a A,
+        last: Vec<u8>,
+    ) -> impl Future<Output = Result<Vec<u8>, Error>> + 'a
+    where
+        A: Serialize + Sync + ?Sized,
+    {
+        let decode = |body: Vec<u8>| codec::decode_bytes_in_place(body, 0);
+        self.call_metered(method, args, 0, Some(last), decode, |_| false)
     }
 
     /// Makes the call, decodes its answer with `decode`, and counts it:
-    /// as a domain error when `domain_error` says so of the answer.
+    /// as a domain error when `domain_error` says so of the answer. `last`
+    /// is a byte string that follows `args`.
     async fn call_metered<A, T>(
         &self,
         method: u32,
         args: &A,
         args_size: usize,
+        last: Option<Vec<u8>>,
         decode: impl FnOnce(Vec<u8>) -> Result<T, String>,
         domain_error: fn(&T) -> bool,
     ) -> Result<T, Error>
@@ -310,11 +363,14 @@ impl ClientHandle {
             self.metrics.as_deref(),
         );
         let answer = match meter.span().cloned() {
-            None => self.send_call(method, args, args_size, &mut meter).await,
+            None => {
+                self.send_call(method, args, args_size, last, &mut meter)
+                    .await
+            }
             // Boxed: only when a subscriber wants the span, and the
             // instrumented future would otherwise enlarge every call's.
             Some(span) => {
-                let call = self.send_call(method, args, args_size, &mut meter);
+                let call = self.send_call(method, args, args_size, last, &mut meter);
                 Box::pin(call.instrument(span)).await
             }
         };
@@ -357,13 +413,44 @@ impl ClientHandle {
         method: u32,
         args: &A,
         args_size: usize,
+        last: Option<Vec<u8>>,
         meter: &mut CallMeter<'_>,
     ) -> Result<Vec<u8>, Error>
     where
         A: Serialize + Sync + ?Sized,
     {
-        let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
         let timeout = self.timeout();
+        let last = match (&self.route, last) {
+            (
+                Route::Direct {
+                    conn,
+                    contract_index,
+                    ..
+                },
+                Some(last),
+            ) if last.len() >= crate::driver::LARGE_FRAME => {
+                // Sent from the caller's own buffer, after the frame's head.
+                let head = RequestHead {
+                    contract: *contract_index,
+                    method,
+                    deadline_ms: deadline_ms(timeout),
+                };
+                let encode = |buf: &mut Vec<u8>| codec::encode_into(args, buf);
+                return conn
+                    .call_with_tail(head, encode, last, timeout)
+                    .await
+                    .map_err(|failure| self.failure(method, failure, timeout));
+            }
+            (_, last) => last,
+        };
+        let args_size = args_size + last.as_ref().map_or(0, Vec::len);
+        let encode = |buf: &mut Vec<u8>| {
+            codec::encode_into(args, buf)?;
+            match &last {
+                Some(last) => codec::encode_into(serde_bytes::Bytes::new(last), buf),
+                None => Ok(()),
+            }
+        };
         let answer = match &self.route {
             Route::Direct {
                 conn,

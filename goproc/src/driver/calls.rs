@@ -98,24 +98,65 @@ impl Connection {
         self.round_trip(frame, timeout).await
     }
 
+    /// Sends a request whose arguments end in the byte string `tail`, and
+    /// waits for its answer body: the frame's first bytes (head, the other
+    /// arguments as `encode_args` writes them, the tail's length) are built
+    /// here, and the tail is sent from its own buffer, not copied.
+    pub(crate) async fn call_with_tail(
+        self: &Arc<Self>,
+        head: RequestHead,
+        encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        tail: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48);
+        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
+        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
+        // A byte string: its length, then the bytes.
+        codec::encode_into(&(tail.len() as u64), frame.body_mut()).map_err(CallFailure::Encode)?;
+        frame.set_tail(tail);
+        let (frame, tail) = frame.finish_parts(self.max_frame).map_err(|e| {
+            CallFailure::Encode(format!(
+                "the request is {} bytes, more than the maximum frame size {}",
+                e.length, e.max
+            ))
+        })?;
+        self.round_trip_parts(frame, tail, timeout).await
+    }
+
     /// Registers a call id, sends `frame` with it, and waits. The deadline
     /// covers the whole call: waiting for room to send (a peer that does not
     /// read) as well as waiting for the answer.
     pub(crate) async fn round_trip(
         &self,
+        frame: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>, CallFailure> {
+        self.round_trip_parts(frame, Vec::new(), timeout).await
+    }
+
+    /// [`Connection::round_trip`] for a frame given as its first bytes and
+    /// the rest, sent from its own buffer.
+    async fn round_trip_parts(
+        &self,
         mut frame: Vec<u8>,
+        rest: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let room = match self.outbox.try_reserve(frame.len()) {
+        let len = frame.len() + rest.len();
+        let room = match self.outbox.try_reserve(len) {
             Some(room) => room,
             // Boxed: the wait is rare (a peer that does not read), and its
             // timer would otherwise enlarge every call's future.
-            None => match Box::pin(self.wait_for_room(frame.len(), deadline, timeout)).await {
+            None => match Box::pin(self.wait_for_room(len, deadline, timeout)).await {
                 Ok(room) => room,
                 Err(WaitFailed::Timeout(limit)) => return Err(CallFailure::Timeout(limit)),
                 Err(WaitFailed::Stopped) => {
-                    return Err(CallFailure::not_sent(self.closed_error(), frame))
+                    return Err(CallFailure::not_sent(
+                        self.closed_error(),
+                        join(frame, rest),
+                    ))
                 }
             },
         };
@@ -127,7 +168,7 @@ impl Connection {
         let begun = lock(&self.session).begin_call(asked);
         let id = match begun {
             Ok(id) => id,
-            Err(err) => return Err(CallFailure::not_sent(err, frame)),
+            Err(err) => return Err(CallFailure::not_sent(err, join(frame, rest))),
         };
         set_id(&mut frame, id);
         let mut guard = Pending {
@@ -137,12 +178,15 @@ impl Connection {
             queued: None,
             registered: true,
         };
-        match self.outbox.push_request(frame, room) {
+        match self.outbox.push_request_parts_queued(frame, rest, room) {
             Ok(queued) => guard.queued = Some(queued),
-            Err(frame) => {
+            Err((frame, rest)) => {
                 // Never queued: the peer needs no CANCEL.
                 guard.cancel_on_drop = false;
-                return Err(CallFailure::not_sent(self.closed_error(), frame));
+                return Err(CallFailure::not_sent(
+                    self.closed_error(),
+                    join(frame, rest),
+                ));
             }
         }
 
@@ -196,6 +240,12 @@ impl Connection {
             super::busy_poll::spin_pause().await;
         }
     }
+}
+
+/// A frame given as its first bytes and the rest, in one buffer.
+fn join(mut frame: Vec<u8>, rest: Vec<u8>) -> Vec<u8> {
+    frame.extend_from_slice(&rest);
+    frame
 }
 
 /// Why a request found no room to be sent.

@@ -9,7 +9,7 @@ use super::busy_poll::BusyPoll;
 use super::outbox::{Outbox, Taken, WriteBatch};
 use super::serve::ReadTurn;
 use super::{Connection, Ended};
-use crate::wire::stream::{FrameReader, ReadError};
+use crate::wire::stream::{FrameReader, ReadError, Spare};
 use crate::Error;
 
 /// The reader spends a unit of the task's cooperative budget every this
@@ -26,7 +26,7 @@ pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin + Send>(
     mut writer: S,
     conn: Arc<Connection>,
 ) {
-    let mut frames = FrameReader::new(conn.max_frame);
+    let mut frames = FrameReader::with_spare(conn.max_frame, conn.outbox.spare.clone());
     let mut turn = ReadTurn::default();
     let mut read = 0u32;
     let why = loop {
@@ -100,7 +100,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             }
             Taken::Frames => {}
         }
-        if let Err(e) = write_batch(&mut writer, &mut batch).await {
+        if let Err(e) = write_batch(&mut writer, &mut batch, &outbox.spare).await {
             outbox.stop();
             return failed(&conn, e);
         }
@@ -128,9 +128,12 @@ async fn to_back_of_run_queue() {
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
     batch: &mut WriteBatch,
+    spare: &Spare,
 ) -> std::io::Result<()> {
     while let Some(frames) = batch.ordered.pop_front() {
         writer.write_all(&frames).await?;
+        // A large frame's buffer becomes the reader's next large body.
+        spare.put(frames);
     }
     if !batch.tail.is_empty() {
         writer.write_all(&batch.tail).await?;

@@ -26,6 +26,7 @@ use tokio::task::AbortHandle;
 
 pub(crate) use calls::CallFailure;
 pub use outbox::DEFAULT_OUTBOX_LIMIT;
+pub(crate) use outbox::LARGE_FRAME;
 pub(crate) use panics::record_panics;
 pub use serve::{Args, Dispatch, HandlerFuture, RemoteError};
 pub use streams::{AnswerSink, CallLink, DecodeItem, EncodeItem, DEFAULT_STREAM_WINDOW};
@@ -281,6 +282,17 @@ impl Connection {
     fn send_answer(&self, frame: Vec<u8>) -> Result<(), Error> {
         self.outbox
             .push_answer(frame)
+            .map_err(|_| self.closed_error())
+    }
+
+    /// Queues an answer given as its first bytes and a tail (empty, or
+    /// large and sent from its own buffer).
+    fn send_answer_parts(&self, frame: Vec<u8>, tail: Vec<u8>) -> Result<(), Error> {
+        if tail.is_empty() {
+            return self.send_answer(frame);
+        }
+        self.outbox
+            .push_answer_parts(frame, tail)
             .map_err(|_| self.closed_error())
     }
 

@@ -12,7 +12,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::AsyncWrite;
@@ -21,10 +21,11 @@ use tokio::sync::Notify;
 use super::lock;
 use super::room::{Closed, RequestRoom, Room};
 use crate::wire::frame::{parse_header, HEADER_LEN};
+use crate::wire::stream::Spare;
 use crate::wire::Kind;
 
 /// Frames at least this large are queued as they are, not copied.
-pub(super) const LARGE_FRAME: usize = 16 * 1024;
+pub(crate) const LARGE_FRAME: usize = 16 * 1024;
 
 /// A buffer this much larger than its use is given back when it empties.
 const KEEP_CAPACITY: usize = 256 * 1024;
@@ -73,6 +74,22 @@ impl Queue {
     /// Whether frames are no longer taken.
     fn refuses(&self) -> bool {
         self.stopped || self.closing
+    }
+
+    /// Appends a frame given as its first bytes and the rest, which
+    /// stays in its own buffer if it is large.
+    fn append_parts(&mut self, frame: Vec<u8>, rest: Vec<u8>) {
+        if rest.is_empty() {
+            return self.append(frame);
+        }
+        self.tail.extend_from_slice(&frame);
+        if rest.len() >= LARGE_FRAME {
+            let gathered = std::mem::take(&mut self.tail);
+            self.ordered.push_back(gathered);
+            self.ordered.push_back(rest);
+        } else {
+            self.tail.extend_from_slice(&rest);
+        }
     }
 
     fn append(&mut self, frame: Vec<u8>) {
@@ -127,6 +144,9 @@ pub(super) struct Outbox {
     answer_backlog: AtomicUsize,
     /// Notified when written answers bring the backlog down.
     answers_written: Notify,
+    /// The buffer of a large frame once written, for the reader's next
+    /// large body.
+    pub(super) spare: Arc<Spare>,
 }
 
 impl Outbox {
@@ -141,6 +161,7 @@ impl Outbox {
             request_room: RequestRoom::new(limit),
             answer_backlog: AtomicUsize::new(0),
             answers_written: Notify::new(),
+            spare: Arc::default(),
         }
     }
 
@@ -199,12 +220,25 @@ impl Outbox {
     /// Queues a request (or ping) frame that holds `room`; gives the frame
     /// back if the outbox no longer takes any.
     pub(super) fn push_request(&self, frame: Vec<u8>, room: Room<'_>) -> Result<Queued, Vec<u8>> {
+        self.push_request_parts_queued(frame, Vec::new(), room)
+            .map_err(|(frame, _)| frame)
+    }
+
+    /// [`Outbox::push_request`] for a frame given as its first bytes and
+    /// the rest (sent from its own buffer if it is large); gives both back
+    /// if the outbox no longer takes any.
+    pub(super) fn push_request_parts_queued(
+        &self,
+        frame: Vec<u8>,
+        rest: Vec<u8>,
+        room: Room<'_>,
+    ) -> Result<Queued, (Vec<u8>, Vec<u8>)> {
         let mut q = lock(&self.queue);
         if q.refuses() {
-            return Err(frame);
+            return Err((frame, rest));
         }
         q.request_room += room.keep();
-        q.append(frame);
+        q.append_parts(frame, rest);
         let queued = Queued {
             generation: std::num::NonZeroU64::MIN.saturating_add(q.generation),
         };
@@ -231,6 +265,19 @@ impl Outbox {
         }
         self.count_answers(&mut q, frame.len());
         q.append(frame);
+        self.wake_writer(q);
+        Ok(())
+    }
+
+    /// Queues an answer given as its first bytes and its large tail, sent
+    /// from its own buffer.
+    pub(super) fn push_answer_parts(&self, frame: Vec<u8>, tail: Vec<u8>) -> Result<(), Stopped> {
+        let mut q = lock(&self.queue);
+        if q.refuses() {
+            return Err(Stopped);
+        }
+        self.count_answers(&mut q, frame.len() + tail.len());
+        q.append_parts(frame, tail);
         self.wake_writer(q);
         Ok(())
     }
@@ -417,31 +464,43 @@ impl Outbox {
     fn drop_withdrawn(&self, q: &mut Queue) -> usize {
         let withdrawn = std::mem::take(&mut q.withdrawn);
         let mut freed = 0;
-        let mut keep = |buf: &[u8], out: &mut Vec<u8>| {
+        // A frame may run on from one buffer into the next (its first bytes
+        // and a large rest): how many of its bytes are still to come, and
+        // whether they are kept.
+        let mut open: Option<(usize, bool)> = None;
+        let mut keep = |buf: Vec<u8>, out: &mut VecDeque<Vec<u8>>| {
+            let mut kept = Vec::new();
             let mut at = 0;
-            // Frames this side built: well formed, but never trusted to be,
-            // so a surprise keeps the rest as it is.
-            while let Some(Ok(head)) = buf
-                .get(at..at + HEADER_LEN)
-                .map(<&[u8; HEADER_LEN]>::try_from)
-            {
-                let Ok(header) = parse_header(head, u32::MAX) else {
-                    break;
-                };
-                let len = HEADER_LEN + header.body_len;
-                let Some(frame) = buf.get(at..at + len) else {
-                    break;
-                };
-                let is_request = matches!(header.kind, Kind::Request | Kind::Ping);
-                if is_request && withdrawn.contains(&header.id) {
-                    freed += self.request_room.size_of(len);
-                } else {
-                    out.extend_from_slice(frame);
+            if let Some((left, keep_it)) = open.take() {
+                if left >= buf.len() {
+                    // All of it is the rest of one frame: kept or dropped
+                    // whole, without a copy.
+                    if left > buf.len() {
+                        open = Some((left - buf.len(), keep_it));
+                    }
+                    if keep_it {
+                        out.push_back(buf);
+                    }
+                    return;
                 }
-                at += len;
+                kept.reserve(buf.len());
+                if keep_it {
+                    kept.extend_from_slice(&buf[..left]);
+                }
+                at = left;
             }
-            // Never drop a byte (there is none past the last whole frame).
-            out.extend_from_slice(&buf[at.min(buf.len())..]);
+            kept.reserve(buf.len() - at);
+            keep_frames(
+                self,
+                &buf[at..],
+                &withdrawn,
+                &mut freed,
+                &mut open,
+                &mut kept,
+            );
+            if !kept.is_empty() {
+                out.push_back(kept);
+            }
         };
         let mut ordered = VecDeque::with_capacity(q.ordered.len());
         for (i, buf) in std::mem::take(&mut q.ordered).into_iter().enumerate() {
@@ -450,16 +509,13 @@ impl Outbox {
                 ordered.push_back(buf);
                 continue;
             }
-            let mut out = Vec::with_capacity(buf.len());
-            keep(&buf, &mut out);
-            if !out.is_empty() {
-                ordered.push_back(out);
-            }
+            keep(buf, &mut ordered);
         }
-        let mut tail = Vec::with_capacity(q.tail.len());
-        keep(&q.tail, &mut tail);
+        let mut tail = VecDeque::new();
+        keep(std::mem::take(&mut q.tail), &mut tail);
+        let tail_buf = Vec::from(tail).concat();
         q.ordered = ordered;
-        q.tail = tail;
+        q.tail = tail_buf;
         q.request_room -= freed;
         freed
     }
@@ -481,5 +537,119 @@ impl Outbox {
     /// Waits until a sender wakes the writer.
     pub(super) async fn ready(&self) {
         self.ready.notified().await;
+    }
+}
+
+/// Appends to `kept` the frames of `buf` that are not withdrawn requests;
+/// a frame that runs on past the end of `buf` is recorded in `open`.
+/// Frames this side built: well formed, but never trusted to be, so a
+/// surprise keeps the rest as it is.
+fn keep_frames(
+    outbox: &Outbox,
+    buf: &[u8],
+    withdrawn: &HashSet<u64>,
+    freed: &mut usize,
+    open: &mut Option<(usize, bool)>,
+    kept: &mut Vec<u8>,
+) {
+    let mut at = 0;
+    while let Some(Ok(head)) = buf
+        .get(at..at + HEADER_LEN)
+        .map(<&[u8; HEADER_LEN]>::try_from)
+    {
+        let Ok(header) = parse_header(head, u32::MAX) else {
+            break;
+        };
+        let len = HEADER_LEN + header.body_len;
+        let is_request = matches!(header.kind, Kind::Request | Kind::Ping);
+        let drop = is_request && withdrawn.contains(&header.id);
+        if drop {
+            *freed += outbox.request_room.size_of(len);
+        }
+        let here = len.min(buf.len() - at);
+        if !drop {
+            kept.extend_from_slice(&buf[at..at + here]);
+        }
+        at += here;
+        if here < len {
+            *open = Some((len - here, !drop));
+            return;
+        }
+    }
+    // Never drop a byte of what did not parse.
+    kept.extend_from_slice(&buf[at.min(buf.len())..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::frame::FrameBuf;
+
+    /// A frame of `kind` for `id` whose body is `rest` (sent from its own buffer).
+    fn parts(kind: Kind, id: u64, rest: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+        let mut f = FrameBuf::new(kind, id);
+        f.body_mut().push(7);
+        f.set_tail(rest);
+        f.finish_parts(u32::MAX).expect("a frame")
+    }
+
+    fn joined((head, rest): &(Vec<u8>, Vec<u8>)) -> Vec<u8> {
+        [head.as_slice(), rest].concat()
+    }
+
+    fn taken(outbox: &Outbox) -> Vec<u8> {
+        let mut batch = WriteBatch::default();
+        assert!(matches!(outbox.take(&mut batch), Taken::Frames));
+        let mut out: Vec<u8> = batch.ordered.iter().flatten().copied().collect();
+        out.extend_from_slice(&batch.tail);
+        out
+    }
+
+    #[test]
+    fn withdrawing_drops_whole_frames_however_they_were_queued() {
+        // A large rest made of what looks like frames of the withdrawn call:
+        // only the withdrawn request itself may go.
+        let lookalike = parts(Kind::Request, 2, vec![1; 10]);
+        let mut rest = Vec::new();
+        while rest.len() < 2 * LARGE_FRAME {
+            rest.extend(joined(&lookalike));
+        }
+        let outbox = Outbox::new(64 << 20);
+        let push = |frame: (Vec<u8>, Vec<u8>)| {
+            let room = outbox
+                .try_reserve(frame.0.len() + frame.1.len())
+                .expect("room");
+            outbox
+                .push_request_parts_queued(frame.0, frame.1, room)
+                .expect("queued")
+        };
+        let first = parts(Kind::Request, 1, rest.clone());
+        let withdrawn = parts(Kind::Request, 2, vec![3; 3 * LARGE_FRAME]);
+        let small = parts(Kind::Request, 2, vec![4; 5]);
+        let answer = parts(Kind::Response, 9, vec![5; LARGE_FRAME]);
+        let last = parts(Kind::Request, 3, vec![6; 20]);
+        let expected = [joined(&first), joined(&answer), joined(&last)].concat();
+        push(first);
+        let queued = push(withdrawn);
+        outbox
+            .push_answer_parts(answer.0, answer.1)
+            .expect("answer queued");
+        push(last);
+        assert!(outbox.withdraw(2, queued));
+        assert_eq!(taken(&outbox), expected);
+
+        // A small frame given in parts is gathered whole, and withdrawn whole.
+        let outbox = Outbox::new(64 << 20);
+        let room = outbox.try_reserve(100).expect("room");
+        let queued = outbox
+            .push_request_parts_queued(small.0.clone(), small.1.clone(), room)
+            .expect("queued");
+        let room = outbox.try_reserve(100).expect("room");
+        let kept = parts(Kind::Request, 4, vec![8; 5]);
+        outbox
+            .push_request_parts_queued(kept.0.clone(), kept.1.clone(), room)
+            .expect("queued");
+        assert!(outbox.withdraw(2, queued));
+        assert_eq!(taken(&outbox), joined(&kept));
     }
 }

@@ -198,11 +198,12 @@ impl Connection {
                 Some(limit) => tokio::time::timeout(limit, run).await.ok(),
                 None => Some(run.await),
             };
-            match outcome {
-                Some(Ok(Ok(frame))) => match frame.finish(max_frame) {
-                    Ok(mut f) => {
+            // The answer frame, and its large tail if it has one.
+            let frame = match outcome {
+                Some(Ok(Ok(frame))) => match frame.finish_parts(max_frame) {
+                    Ok((mut f, tail)) => {
                         set_id(&mut f, id);
-                        f
+                        return (f, tail);
                     }
                     Err(e) => RemoteError::new(
                         RemoteCode::HandlerFailed,
@@ -228,7 +229,8 @@ impl Connection {
                     "the handler did not finish before the call's deadline",
                 )
                 .into_frame(id, max_frame),
-            }
+            };
+            (frame, Vec::new())
         });
 
         // Most handlers answer without waiting: run the first step here,
@@ -237,13 +239,14 @@ impl Connection {
         // polled again (with its task's waker) as soon as it is spawned.
         if turn.may_inline() {
             let mut cx = Context::from_waker(Waker::noop());
-            if let Poll::Ready(frame) = answer.as_mut().poll(&mut cx) {
-                if frame.len() >= super::outbox::LARGE_FRAME {
+            if let Poll::Ready((frame, tail)) = answer.as_mut().poll(&mut cx) {
+                if frame.len() + tail.len() >= super::outbox::LARGE_FRAME {
                     // Not worth a copy into the turn's answers: send it as it is.
                     self.send_turn(turn);
-                    let _ = self.send_answer(frame);
+                    let _ = self.send_answer_parts(frame, tail);
                 } else {
                     turn.out.extend_from_slice(&frame);
+                    turn.out.extend_from_slice(&tail);
                 }
                 return;
             }
@@ -252,14 +255,14 @@ impl Connection {
         let conn = self.clone();
         let mut session = lock(&self.session);
         let task = tokio::spawn(async move {
-            let frame = answer.await;
+            let (frame, tail) = answer.await;
             // Under the session's lock: a CANCEL arriving now finds nothing,
             // and a shutdown that waits for no handler to run (then closes
             // the outbox) cannot close it between the removal and the answer.
             {
                 let mut session = lock(&conn.session);
                 if session.served(id) {
-                    let _ = conn.send_answer(frame);
+                    let _ = conn.send_answer_parts(frame, tail);
                 }
             }
             conn.handlers_idle.notify_waiters();

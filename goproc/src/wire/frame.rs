@@ -171,7 +171,13 @@ pub struct FrameHeader {
 /// A frame being built: header space first, the body appended after it.
 /// [`FrameBuf::finish`] writes the length; the id can be patched later,
 /// which lets a handler encode its answer before it knows the call id.
-pub struct FrameBuf(Vec<u8>);
+///
+/// The body may end in a large buffer of its own ([`FrameBuf::set_tail`]),
+/// sent after the rest without being copied into it.
+pub struct FrameBuf {
+    buf: Vec<u8>,
+    tail: Vec<u8>,
+}
 
 impl FrameBuf {
     /// Starts a frame of `kind` for call `id`.
@@ -183,20 +189,42 @@ impl FrameBuf {
     pub fn with_capacity(kind: Kind, id: u64, body: usize) -> Self {
         let mut v = Vec::with_capacity(HEADER_LEN + body);
         start_frame(&mut v, kind, id);
-        FrameBuf(v)
+        FrameBuf {
+            buf: v,
+            tail: Vec::new(),
+        }
     }
 
-    /// The buffer the body is appended to.
+    /// The buffer the body is appended to (before the tail, if any).
     pub fn body_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.0
+        debug_assert!(self.tail.is_empty(), "the body already has its tail");
+        &mut self.buf
+    }
+
+    /// Ends the body with `tail`, kept in its own buffer. Nothing may be
+    /// appended after it.
+    pub(crate) fn set_tail(&mut self, tail: Vec<u8>) {
+        self.tail = tail;
     }
 
     /// Writes the length and returns the finished frame, or an error if the
     /// frame is longer than `max_frame`.
-    pub fn finish(mut self, max_frame: u32) -> Result<Vec<u8>, FrameTooLarge> {
-        let total = self.0.len();
-        set_length(&mut self.0, total, max_frame)?;
-        Ok(self.0)
+    pub fn finish(self, max_frame: u32) -> Result<Vec<u8>, FrameTooLarge> {
+        let (mut frame, tail) = self.finish_parts(max_frame)?;
+        frame.extend_from_slice(&tail);
+        Ok(frame)
+    }
+
+    /// Writes the length and returns the finished frame as its first bytes
+    /// and its tail (empty if it has none), which are sent one after the
+    /// other; or an error if the frame is longer than `max_frame`.
+    pub(crate) fn finish_parts(
+        mut self,
+        max_frame: u32,
+    ) -> Result<(Vec<u8>, Vec<u8>), FrameTooLarge> {
+        let total = self.buf.len() + self.tail.len();
+        set_length(&mut self.buf, total, max_frame)?;
+        Ok((self.buf, self.tail))
     }
 }
 

@@ -102,16 +102,59 @@ const READ_FIRST: usize = 8 * 1024;
 /// it, up to this.
 const READ_MAX: usize = 64 * 1024;
 
+/// The smallest buffer worth keeping in a [`Spare`]: bodies below it are
+/// cheap to allocate.
+const SPARE_MIN: usize = 64 * 1024;
+/// The largest buffer a [`Spare`] keeps, so an idle connection holds at
+/// most this much for its next large body.
+const SPARE_MAX: usize = 4 * 1024 * 1024;
+
+/// One large buffer kept between frames: a connection's writer puts back
+/// the buffer of a large frame once it is written, and its reader reads
+/// the next large body into it. A megabyte echoed back and forth then
+/// lives in the same pages call after call, where a fresh allocation per
+/// body costs a page fault per 4 KiB (the allocator hands large freed
+/// blocks back to the OS).
+#[derive(Default)]
+pub(crate) struct Spare(std::sync::Mutex<Option<Vec<u8>>>);
+
+impl Spare {
+    /// Keeps `buf` (emptied) for a later body if its size is worth it and
+    /// it is larger than the one kept.
+    pub(crate) fn put(&self, mut buf: Vec<u8>) {
+        let cap = buf.capacity();
+        if !(SPARE_MIN..=SPARE_MAX).contains(&cap) {
+            return;
+        }
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|kept| kept.capacity() < cap) {
+            buf.clear();
+            *slot = Some(buf);
+        }
+    }
+
+    /// The kept buffer, empty, if it has room for `len` bytes.
+    fn take(&self, len: usize) -> Option<Vec<u8>> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref()?.capacity() >= len {
+            slot.take()
+        } else {
+            None
+        }
+    }
+}
+
 /// Reads frames through a buffer: one read from the stream brings in every
 /// frame that has arrived, where [`read_frame`] costs two or three reads
 /// per frame. The length rules are checked exactly as [`read_frame`] does,
 /// before a body is allocated; a body larger than what is buffered is read
-/// straight into its own allocation.
+/// straight into its own allocation (or the reader's [`Spare`] buffer).
 pub struct FrameReader {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
     max_frame: u32,
+    spare: Option<std::sync::Arc<Spare>>,
 }
 
 impl FrameReader {
@@ -122,6 +165,16 @@ impl FrameReader {
             start: 0,
             end: 0,
             max_frame,
+            spare: None,
+        }
+    }
+
+    /// A reader that reads large bodies into `spare`'s buffer when it has
+    /// one big enough.
+    pub(crate) fn with_spare(max_frame: u32, spare: std::sync::Arc<Spare>) -> Self {
+        FrameReader {
+            spare: Some(spare),
+            ..FrameReader::new(max_frame)
         }
     }
 
@@ -183,7 +236,10 @@ impl FrameReader {
         // The rest of the body is still on its way: read it straight into
         // the body's own allocation (not zeroed first: a large body is
         // written once, by the reads).
-        let mut body = Vec::with_capacity(header.body_len);
+        let mut body = match self.spare.as_ref().and_then(|s| s.take(header.body_len)) {
+            Some(kept) => kept,
+            None => Vec::with_capacity(header.body_len),
+        };
         body.extend_from_slice(&self.buf[body_start..self.end]);
         self.start = 0;
         self.end = 0;
