@@ -140,6 +140,18 @@ enum Pick {
     Dead(Error),
 }
 
+impl Pick {
+    /// What the call gets: an instance, or the error every call now gets;
+    /// `None` while it must wait for a change.
+    fn settled(self) -> Option<Result<(usize, Arc<slot::Ready>), CallFailure>> {
+        match self {
+            Pick::Slot(index, ready) => Some(Ok((index, ready))),
+            Pick::Dead(err) => Some(Err(CallFailure::Connection(err))),
+            Pick::Wait => None,
+        }
+    }
+}
+
 impl Shared {
     fn start(self: &Arc<Self>, slot: &Slot) {
         slot.claim_start();
@@ -305,10 +317,8 @@ impl Shared {
         }
         // Most calls find a free instance at once, without registering to
         // be woken.
-        match self.pick() {
-            Pick::Slot(index, ready) => return Ok((index, ready)),
-            Pick::Dead(err) => return Err(CallFailure::Connection(err)),
-            Pick::Wait => {}
+        if let Some(settled) = self.pick().settled() {
+            return settled;
         }
         let _waiting = Waiting::new(&self.waiting);
         loop {
@@ -319,10 +329,8 @@ impl Shared {
             if self.closing.load(Ordering::Acquire) {
                 return Err(self.closed());
             }
-            match self.pick() {
-                Pick::Slot(index, ready) => return Ok((index, ready)),
-                Pick::Dead(err) => return Err(CallFailure::Connection(err)),
-                Pick::Wait => {}
+            if let Some(settled) = self.pick().settled() {
+                return settled;
             }
             match deadline {
                 Some(d) => {
