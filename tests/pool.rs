@@ -245,6 +245,18 @@ async fn a_lazy_pool_starts_instances_only_when_the_running_ones_are_full() {
     assert!(pool.instances().iter().all(|i| i.state == "idle"));
     let client: LifecycleClient = pool.client().expect("client");
     client.add(1, 1).await.expect("first call");
+    // Counted by state, not pid: a second start still under way has none.
+    let started = pool
+        .instances()
+        .iter()
+        .filter(|i| i.state != "idle")
+        .count();
+    assert_eq!(
+        started,
+        1,
+        "one call starts one instance: {:?}",
+        pool.instances()
+    );
     assert_eq!(pids(&pool).len(), 1, "one call starts one instance");
     futures::future::join_all((0..3).map(|_| client.sleep(300))).await;
     assert_eq!(

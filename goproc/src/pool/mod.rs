@@ -160,11 +160,21 @@ impl Shared {
 
     /// The least-loaded running instance with a free permit (taken).
     ///
-    /// Scans the instances' loads and states without a lock and locks only
-    /// the one it picks, to take its connection; when that instance has
-    /// just changed (or its permit was taken meanwhile), [`Shared::pick_locked`]
-    /// decides under every instance's lock.
+    /// Tries [`Shared::pick_ready`] first; when no instance is free there
+    /// (or the one it saw has just changed), [`Shared::pick_locked`]
+    /// decides under every instance's lock, and may start an idle one.
     fn pick(self: &Arc<Self>) -> Pick {
+        match self.pick_ready() {
+            Some((index, ready)) => Pick::Slot(index, ready),
+            None => self.pick_locked(),
+        }
+    }
+
+    /// The least-loaded running instance with a free permit (taken), found
+    /// by scanning the instances' loads and states without a lock and
+    /// locking only the one picked, to take its connection. Never starts an
+    /// instance: a call starts one only once it waits (see `next_instance`).
+    fn pick_ready(&self) -> Option<(usize, Arc<slot::Ready>)> {
         let mut best: Option<(usize, usize)> = None;
         for slot in &self.slots {
             if slot.tag() == slot::READY {
@@ -174,18 +184,18 @@ impl Shared {
                 }
             }
         }
-        if let Some((index, _)) = best {
-            let slot = &self.slots[index];
-            if slot.try_acquire(self.max_in_flight) {
-                if let State::Ready(ready) = &*slot.state() {
-                    if !ready.conn.is_closed() {
-                        return Pick::Slot(index, ready.clone());
-                    }
-                }
-                self.release(index);
+        let (index, _) = best?;
+        let slot = &self.slots[index];
+        if !slot.try_acquire(self.max_in_flight) {
+            return None;
+        }
+        if let State::Ready(ready) = &*slot.state() {
+            if !ready.conn.is_closed() {
+                return Some((index, ready.clone()));
             }
         }
-        self.pick_locked()
+        self.release(index);
+        None
     }
 
     /// [`Shared::pick`], deciding under each instance's lock in turn.
@@ -316,9 +326,10 @@ impl Shared {
             return Err(self.closed());
         }
         // Most calls find a free instance at once, without registering to
-        // be woken.
-        if let Some(settled) = self.pick().settled() {
-            return settled;
+        // be woken. Only the waiting loop below may start an idle instance
+        // of a lazy pool: picking twice before waiting would start two.
+        if let Some(found) = self.pick_ready() {
+            return Ok(found);
         }
         let _waiting = Waiting::new(&self.waiting);
         loop {
