@@ -39,15 +39,16 @@ pub(crate) async fn reload(entry: &Arc<Entry>) -> Result<ReloadReport, Error> {
     let manifest = Manifest::load(&entry.manifest().path)?;
     same_plugin(entry, &manifest)?;
     keeps_issued_contracts(entry, &manifest)?;
-    // Also run right before each spawn; here first, so that a bad new
-    // version is refused without starting anything. Hashing a large plugin
-    // takes a while: off the runtime's threads, as the spawn hook does.
-    let (checked, policy) = (manifest.clone(), entry.host.policy.clone());
-    let check = Arc::new(move || checks::verify(&checked, &policy));
-    crate::host::run_check(check, entry.id(), manifest.run.command.as_ref()).await?;
-
     let running = matches!(*entry.state(), State::Running(_));
     if !running {
+        // Nothing starts now: check here, so that a bad new version is
+        // refused by the reload rather than by its first call. (A running
+        // plugin's new generation is checked by the spawn hook, right
+        // before each of its instances starts: hashing once is enough.)
+        // Hashing a large plugin takes a while: off the runtime's threads.
+        let (checked, policy) = (manifest.clone(), entry.host.policy.clone());
+        let check = Arc::new(move || checks::verify(&checked, &policy));
+        crate::host::run_check(check, entry.id(), manifest.run.command.as_ref()).await?;
         let eager = !manifest.lazy;
         let version = manifest.version.clone();
         entry.set_manifest(manifest);
