@@ -2,7 +2,7 @@
 //! run and the same CPU placement.
 //!
 //! ```text
-//! cargo bench --features bench-peers --bench suite -- --quick   # ~3 minutes, writes BENCHMARKS.md
+//! cargo bench --features bench-peers --bench suite -- --quick   # ~12 minutes, writes BENCHMARKS.md
 //! cargo bench --features bench-peers --bench suite              # full criterion runs
 //! cargo bench --features bench-peers --bench suite -- seq       # only groups matching `seq`
 //! cargo bench --features bench-peers --bench suite -- --quick --report-only  # BENCHMARKS.md from saved results
@@ -78,7 +78,7 @@ fn main() {
 
     let mut c = if quick {
         // Criterion's own `--quick` keeps two samples, too few for a spread;
-        // this keeps ten short ones.
+        // this keeps ten short ones, in each of the three rounds.
         let mut c = Criterion::default()
             .sample_size(10)
             .warm_up_time(Duration::from_millis(300))

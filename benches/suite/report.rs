@@ -828,7 +828,7 @@ pub fn write(
         if quick { " -- --quick" } else { "" },
         crate::rounds::ROUNDS,
         if quick {
-            " (quick: 10 samples of about 1 s a round, after 0.3 s of warm-up)"
+            " (quick: each round 10 samples in about 1 s, after 0.3 s of warm-up)"
         } else {
             ""
         }

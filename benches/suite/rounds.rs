@@ -138,8 +138,10 @@ fn save(path: &std::path::Path, mut times: Vec<Duration>) {
     times.sort_unstable();
     let ns: Vec<u64> = times.iter().map(|t| t.as_nanos() as u64).collect();
     let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize];
+    let mean = ns.iter().sum::<u64>() / ns.len() as u64;
     let json = serde_json::json!({
         "calls": ns.len(),
+        "mean_ns": mean,
         "p50_ns": at(0.50),
         "p99_ns": at(0.99),
     });
