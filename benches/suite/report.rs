@@ -253,6 +253,8 @@ struct Row {
     cross_core: bool,
     /// p99 at most this many times p50.
     tail: Option<f64>,
+    /// One of the issue's headline targets, repeated in the first table.
+    headline: bool,
 }
 
 const fn cross_core(mut r: Row) -> Row {
@@ -270,8 +272,28 @@ const fn row(what: &'static str, group: &'static str, id: &'static str, unit: Un
         target: Target::None,
         cross_core: false,
         tail: None,
+        headline: false,
     }
 }
+
+/// The rows of the current performance issue's table, in its order.
+const HEADLINES: &[&str] = &[
+    "128 in flight, current-thread: goproc",
+    "128 in flight, multi-thread: goproc",
+    "128 in flight, current-thread: goproc vs tarpc",
+    "128 in flight, multi-thread: goproc vs tarpc",
+    "128 in flight, current-thread: goproc vs plain RPC",
+    "128 in flight, multi-thread: goproc vs plain RPC",
+    "pool of 10, 1,000 concurrent callers (one task each)",
+    "1 MiB echo: goproc",
+    "1 MiB echo, current-thread plugin: goproc",
+    "Python 128 in flight: goproc plugin",
+    "TypeScript 128 in flight: goproc plugin",
+    "sequential, current-thread: goproc",
+    "sequential, multi-thread: goproc",
+    "sequential, current-thread: goproc vs plain RPC",
+    "sequential, multi-thread: goproc vs plain RPC",
+];
 
 const fn vs(mut r: Row, baseline: &'static str, target: Target) -> Row {
     r.baseline = Some((r.group, baseline));
@@ -292,6 +314,14 @@ const fn tail(mut r: Row, p99_over_p50: f64) -> Row {
 const N: u64 = crate::IN_FLIGHT as u64;
 
 fn rows() -> Vec<Row> {
+    let mut rows = all_rows();
+    for r in &mut rows {
+        r.headline = HEADLINES.contains(&r.what);
+    }
+    rows
+}
+
+fn all_rows() -> Vec<Row> {
     use Target::*;
     use Unit::*;
     vec![
@@ -873,11 +903,15 @@ pub fn write(
     );
 
     let mut met = Vec::new();
-    for placement in placements
+    let mut glance = Glance::default();
+    let mut tables = String::new();
+    let placements: Vec<&str> = placements
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-    {
+        .collect();
+    for &placement in &placements {
+        let md = &mut tables;
         let _ = writeln!(md, "## Placement `{placement}`\n");
         let _ = writeln!(
             md,
@@ -900,6 +934,20 @@ pub fn write(
             if let Some(ok) = ok {
                 met.push((placement.to_string(), r.what.to_string(), ok));
             }
+            if r.headline && !r.cross_core {
+                let figure = if ratio_text.is_empty() {
+                    show(r.unit, &e)
+                } else {
+                    ratio_text.clone()
+                };
+                let what = match r.baseline {
+                    Some((_, "raw")) if !r.what.contains(" vs ") => {
+                        format!("{} vs the raw server", r.what)
+                    }
+                    _ => r.what.to_string(),
+                };
+                glance.add(&what, &target_text, placement, &figure, ok);
+            }
             let mut met_text = match ok {
                 Some(true) => "yes".to_string(),
                 Some(false) => "**no**".to_string(),
@@ -913,6 +961,15 @@ pub fn write(
                     format!("{}, p99 ≤ {}× p50", r.what, number(max)),
                     ok,
                 ));
+                if r.headline {
+                    glance.add(
+                        &format!("{}, p99 / p50", r.what),
+                        &format!("≤ {}×", number(max)),
+                        placement,
+                        &format!("{ratio:.1}×"),
+                        Some(ok),
+                    );
+                }
                 let sep = if target_text.is_empty() { "" } else { "; " };
                 target_text = format!("{target_text}{sep}p99 ≤ {}× p50", number(max));
                 let sep = if met_text.is_empty() { "" } else { "; " };
@@ -934,6 +991,8 @@ pub fn write(
         }
         let _ = writeln!(md);
     }
+    glance.write(&mut md, &placements);
+    md.push_str(&tables);
     if let Some(m) = memory {
         let _ = writeln!(md, "## Host memory per idle plugin\n");
         let ok = m.heap_per_plugin <= 256.0 * 1024.0;
@@ -978,6 +1037,70 @@ pub fn write(
     md.push_str(&where_the_time_goes(&path));
     std::fs::write(&path, md).expect("writing BENCHMARKS.md");
     path
+}
+
+/// A headline row: what, its target, and a cell per placement it ran in.
+type GlanceLine = (String, String, Vec<(String, String)>);
+
+/// The headline targets, one line each, a column per placement.
+#[derive(Default)]
+struct Glance {
+    lines: Vec<GlanceLine>,
+}
+
+impl Glance {
+    fn add(&mut self, what: &str, target: &str, placement: &str, figure: &str, ok: Option<bool>) {
+        let cell = match ok {
+            Some(true) => format!("{figure} yes"),
+            Some(false) => format!("{figure} **no**"),
+            None => figure.to_string(),
+        };
+        let at = match self.lines.iter().position(|(w, _, _)| w == what) {
+            Some(i) => i,
+            None => {
+                self.lines
+                    .push((what.to_string(), target.to_string(), Vec::new()));
+                self.lines.len() - 1
+            }
+        };
+        self.lines[at].2.push((placement.to_string(), cell));
+    }
+
+    fn write(&self, md: &mut String, placements: &[&str]) {
+        if self.lines.is_empty() {
+            return;
+        }
+        let _ = writeln!(md, "## The issue's targets\n");
+        let _ = writeln!(
+            md,
+            "The rows the current performance issue holds goproc to, from the tables \
+             below (same run): each figure, or its ratio to the baseline, per placement.\n"
+        );
+        let _ = writeln!(md, "| row | target | {} |", placements.join(" | "));
+        let _ = writeln!(md, "| --- | --- |{}", " --- |".repeat(placements.len()));
+        // In the issue's order, each tail right after its row.
+        let mut lines: Vec<_> = self.lines.iter().collect();
+        lines.sort_by_key(|(what, _, _)| {
+            let row = what.strip_suffix(", p99 / p50");
+            let base = row.unwrap_or(what);
+            let base = base.strip_suffix(" vs the raw server").unwrap_or(base);
+            let at = HEADLINES.iter().position(|h| *h == base);
+            (at.unwrap_or(usize::MAX), row.is_some())
+        });
+        for (what, target, cells) in lines {
+            let cells: Vec<&str> = placements
+                .iter()
+                .map(|p| {
+                    cells
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map_or("", |(_, c)| c.as_str())
+                })
+                .collect();
+            let _ = writeln!(md, "| {what} | {target} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(md);
+    }
 }
 
 fn judge(
