@@ -31,9 +31,10 @@ class Server(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self.have == len(self.buf):
-            self.view.release()
-            self.buf.extend(bytes(len(self.buf)))
-            self.view = memoryview(self.buf)
+            # A frame larger than the buffer: move to one twice the size.
+            bigger = bytearray(2 * len(self.buf))
+            bigger[: self.have] = self.buf
+            self.buf, self.view = bigger, memoryview(bigger)
         return self.view[self.have :]
 
     def buffer_updated(self, nbytes: int) -> None:
