@@ -852,7 +852,9 @@ pub fn write(
          p50 and p99 are of each call's own time, from the call's send to its answer \
          (within its batch of 128, or among the pool's 1,000), timed in a separate \
          pass after each round so that the clock reads do not slow the figure; \
-         the median over the rounds. Marked *: no single call to time (streams, \
+         each is the median of the rounds' p50s and p99s. A figure is a mean over \
+         each sample, so on a loaded machine it lies above p50 by what the slowest \
+         calls (beyond p99) cost. Marked *: no single call to time (streams, \
          events, a whole batch driven inside the plugin, spawns, files), so these \
          are of criterion's samples, each sample's time per iteration.\n",
         if quick { " -- --quick" } else { "" },
@@ -894,7 +896,7 @@ pub fn write(
          task, the same frames, driven like goproc (`join_all` of 128 calls) against \
          the same raw server. Python and TypeScript use the calculator plugins of \
          `examples/calculator/` (`greet` with a 16-byte argument) beside a raw \
-         asyncio `Protocol` / Node `net` server that parses and answers the same \
+         asyncio `BufferedProtocol` / Node `net` server that parses and answers the same \
          frames with 16-byte bodies.\n"
     );
     let _ = writeln!(
