@@ -2,9 +2,10 @@
 //! run and the same CPU placement.
 //!
 //! ```text
-//! cargo bench --features bench-peers --bench suite -- --quick   # ~3 minutes, writes BENCHMARKS.md
+//! cargo bench --features bench-peers --bench suite -- --quick   # ~12 minutes, writes BENCHMARKS.md
 //! cargo bench --features bench-peers --bench suite              # full criterion runs
 //! cargo bench --features bench-peers --bench suite -- seq       # only groups matching `seq`
+//! cargo bench --features bench-peers --bench suite -- --quick --report-only  # BENCHMARKS.md from saved results
 //! ```
 //!
 //! Each placement (`GOPROC_BENCH_PLACEMENTS`, default `default,split,pinned`)
@@ -22,8 +23,10 @@ mod alloc;
 mod calculator;
 mod contract;
 mod peers;
+mod plain_rpc;
 mod registry;
 mod report;
+mod rounds;
 mod scripts;
 mod streams;
 
@@ -33,7 +36,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use criterion::{Criterion, Throughput};
 use tokio::runtime::Runtime;
 
 use calculator::CalculatorClient;
@@ -42,6 +45,8 @@ use contract::{
     Driver, Echo, Streamer,
 };
 use peers::{ChildGuard, RawClient, TarpcEchoClient};
+use plain_rpc::PlainRpc;
+use rounds::Rounds;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
@@ -73,7 +78,7 @@ fn main() {
 
     let mut c = if quick {
         // Criterion's own `--quick` keeps two samples, too few for a spread;
-        // this keeps ten short ones.
+        // this keeps ten short ones, in each of the three rounds.
         let mut c = Criterion::default()
             .sample_size(10)
             .warm_up_time(Duration::from_millis(300))
@@ -89,6 +94,13 @@ fn main() {
     };
 
     let machine = report::Machine::detect();
+    if args.iter().any(|a| a == "--report-only") {
+        // Renders BENCHMARKS.md from the results criterion saved last
+        // (without the notes and the memory figure, which only a run makes).
+        let path = report::write(&machine, &home, &placements, None, &[], quick);
+        println!("wrote {}", path.display());
+        return;
+    }
     let mut notes = Vec::new();
     let mut memory = None;
     for placement in placements
@@ -119,7 +131,7 @@ fn main() {
             // figures only, to keep the quick run short.
             continue;
         }
-        bench_pool(&mut c, &p, &mut notes);
+        bench_pool(&mut c, &p);
         bench_large(&mut c, &p);
         streams::bench_streams(&mut c, &p);
         streams::bench_events(&mut c, &p, &mut notes);
@@ -247,26 +259,6 @@ fn sample<S: Send + 'static>(
     })
 }
 
-/// One benchmark of `g`, each sample timed by [`sample`].
-fn measure<S: Send + 'static>(
-    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    id: &str,
-    rt: &Runtime,
-    state: &Arc<tokio::sync::Mutex<S>>,
-    body: for<'a> fn(&'a mut S, u64) -> BoxFuture<'a>,
-) {
-    g.bench_function(id, |b| b.iter_custom(|n| sample(rt, state, n, body)));
-}
-
-fn group<'a>(
-    c: &'a mut Criterion,
-    name: &str,
-) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
-    let mut g = c.benchmark_group(name);
-    g.sampling_mode(SamplingMode::Flat);
-    g
-}
-
 /// A private scratch folder for sockets, under `/tmp` (socket paths are
 /// short there), removed when dropped.
 fn scratch_dir() -> tempfile::TempDir {
@@ -302,6 +294,7 @@ struct RustPeers {
     /// A second plugin in low-latency mode ([`BUSY_POLL`]).
     busy: BenchEchoClient,
     raw: RawClient,
+    plain: PlainRpc,
     tarpc: TarpcEchoClient,
     payload: Vec<u8>,
     _plugins: Vec<goproc::Plugin>,
@@ -326,9 +319,16 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
         .await
         .expect("starting the busy-polling bench plugin");
     let busy: BenchEchoClient = busy_plugin.client().expect("the bench client");
+    // Both baselines talk to a raw server on the plugin's runtime flavour.
+    let raw_role = peers::raw_role_for("plugin");
     let raw_path = peers::socket_path(&dir, "raw");
-    let (mut raw, raw_child) = peers::raw_peer(peers::raw_rust_command(&raw_path), &raw_path).await;
+    let (mut raw, raw_child) =
+        peers::raw_peer(peers::raw_rust_command(raw_role, &raw_path), &raw_path).await;
     raw.prepare(small_frames, SMALL);
+    let plain_path = peers::socket_path(&dir, "plain");
+    let (plain, plain_child) =
+        peers::raw_connection(peers::raw_rust_command(raw_role, &plain_path), &plain_path).await;
+    let plain = PlainRpc::new(plain);
     let (tarpc, tarpc_child) = peers::tarpc_peer(&peers::socket_path(&dir, "tarpc")).await;
     let payload: Vec<u8> = (0..SMALL as u8).collect();
     // Every peer answers before it is measured.
@@ -339,6 +339,7 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
             .expect("first goproc call"),
         payload
     );
+    assert_eq!(plain.call(&payload).await, payload);
     tarpc
         .echo(
             peers::tarpc_context(),
@@ -361,16 +362,22 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
         driver,
         busy,
         raw,
+        plain,
         tarpc,
         payload,
         _plugins: vec![plugin, busy_plugin],
-        _children: vec![raw_child, tarpc_child],
+        _children: vec![raw_child, plain_child, tarpc_child],
         _dir: dir,
     }
 }
 
+/// Sequential round trips timed in each call pass.
+const SEQ_CALLS: usize = 2000;
+/// Batches of [`IN_FLIGHT`] calls timed in each call pass.
+const BATCHES: usize = 40;
+
 /// Sequential round trips and 128 calls in flight, goproc beside the raw
-/// echo and tarpc, on one runtime flavour.
+/// server, the plain RPC client and tarpc, on one runtime flavour.
 fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     let rt = flavor.runtime();
     let seq_name = format!("{}-seq-{}", p.name, flavor.tag());
@@ -380,23 +387,68 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     }
     let seq = Arc::new(tokio::sync::Mutex::new(rt.block_on(rust_peers(1))));
     {
-        let mut g = group(c, &seq_name);
+        let mut g = Rounds::new(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        measure(&mut g, "raw", &rt, &seq, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.raw.ping_pong().await;
-                }
-            })
-        });
-        measure(&mut g, "goproc", &rt, &seq, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.goproc.echo(s.payload.clone()).await.expect("goproc call");
-                }
-            })
-        });
-        measure(&mut g, "plugin-to-host", &rt, &seq, |s, n| {
+        g.measure_calls(
+            "raw",
+            &rt,
+            &seq,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.raw.round_trip().await;
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        s.raw.round_trip_timed(t).await;
+                    }
+                })
+            },
+        );
+        g.measure_calls(
+            "goproc",
+            &rt,
+            &seq,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.goproc.echo(s.payload.clone()).await.expect("goproc call");
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        let (r, d) = rounds::timed(s.goproc.echo(s.payload.clone())).await;
+                        r.expect("goproc call");
+                        t.push(d);
+                    }
+                })
+            },
+        );
+        g.measure_calls(
+            "plain-rpc",
+            &rt,
+            &seq,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.plain.call(&s.payload).await;
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        t.push(rounds::timed(s.plain.call(&s.payload)).await.1);
+                    }
+                })
+            },
+        );
+        g.measure("plugin-to-host", &rt, &seq, |s, n| {
             Box::pin(async move {
                 let answered = s
                     .driver
@@ -406,50 +458,134 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
                 assert_eq!(answered, n, "every plugin → host call answered");
             })
         });
-        measure(&mut g, "goproc-busy-poll", &rt, &seq, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.busy.echo(s.payload.clone()).await.expect("goproc call");
-                }
-            })
-        });
-        measure(&mut g, "tarpc", &rt, &seq, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    let arg = serde_bytes::ByteBuf::from(s.payload.clone());
-                    s.tarpc
-                        .echo(peers::tarpc_context(), arg)
-                        .await
-                        .expect("tarpc call");
-                }
-            })
-        });
+        g.measure_calls(
+            "goproc-busy-poll",
+            &rt,
+            &seq,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.busy.echo(s.payload.clone()).await.expect("goproc call");
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        let (r, d) = rounds::timed(s.busy.echo(s.payload.clone())).await;
+                        r.expect("goproc call");
+                        t.push(d);
+                    }
+                })
+            },
+        );
+        g.measure_calls(
+            "tarpc",
+            &rt,
+            &seq,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                        s.tarpc
+                            .echo(peers::tarpc_context(), arg)
+                            .await
+                            .expect("tarpc call");
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                        let (r, d) = rounds::timed(s.tarpc.echo(peers::tarpc_context(), arg)).await;
+                        r.expect("tarpc call");
+                        t.push(d);
+                    }
+                })
+            },
+        );
         g.finish();
     }
     {
         let mut s = seq.blocking_lock_owned_in(&rt);
         s.raw.prepare(IN_FLIGHT, SMALL);
     }
-    let mut g = group(c, &pipe_name);
+    let mut g = Rounds::new(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    measure(&mut g, "raw", &rt, &seq, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.raw.round_trip().await;
-            }
-        })
-    });
-    measure(&mut g, "goproc", &rt, &seq, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                let calls = (0..IN_FLIGHT).map(|_| s.goproc.echo(s.payload.clone()));
-                for r in futures::future::join_all(calls).await {
-                    r.expect("goproc call");
+    g.measure_calls(
+        "raw",
+        &rt,
+        &seq,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw.round_trip().await;
                 }
-            }
-        })
-    });
-    measure(&mut g, "plugin-to-host", &rt, &seq, |s, n| {
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    s.raw.round_trip_timed(t).await;
+                }
+            })
+        },
+    );
+    g.measure_calls(
+        "goproc",
+        &rt,
+        &seq,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let calls = (0..IN_FLIGHT).map(|_| s.goproc.echo(s.payload.clone()));
+                    for r in futures::future::join_all(calls).await {
+                        r.expect("goproc call");
+                    }
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    let calls =
+                        (0..IN_FLIGHT).map(|_| rounds::timed(s.goproc.echo(s.payload.clone())));
+                    for (r, d) in futures::future::join_all(calls).await {
+                        r.expect("goproc call");
+                        t.push(d);
+                    }
+                }
+            })
+        },
+    );
+    g.measure_calls(
+        "plain-rpc",
+        &rt,
+        &seq,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let calls = (0..IN_FLIGHT).map(|_| s.plain.call(&s.payload));
+                    futures::future::join_all(calls).await;
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    let calls = (0..IN_FLIGHT).map(|_| rounds::timed(s.plain.call(&s.payload)));
+                    t.extend(
+                        futures::future::join_all(calls)
+                            .await
+                            .into_iter()
+                            .map(|r| r.1),
+                    );
+                }
+            })
+        },
+    );
+    g.measure("plugin-to-host", &rt, &seq, |s, n| {
         Box::pin(async move {
             let calls = n * IN_FLIGHT as u64;
             let answered = s
@@ -460,19 +596,38 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
             assert_eq!(answered, calls, "every plugin → host call answered");
         })
     });
-    measure(&mut g, "tarpc", &rt, &seq, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                let calls = (0..IN_FLIGHT).map(|_| {
-                    let arg = serde_bytes::ByteBuf::from(s.payload.clone());
-                    s.tarpc.echo(peers::tarpc_context(), arg)
-                });
-                for r in futures::future::join_all(calls).await {
-                    r.expect("tarpc call");
+    g.measure_calls(
+        "tarpc",
+        &rt,
+        &seq,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let calls = (0..IN_FLIGHT).map(|_| {
+                        let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                        s.tarpc.echo(peers::tarpc_context(), arg)
+                    });
+                    for r in futures::future::join_all(calls).await {
+                        r.expect("tarpc call");
+                    }
                 }
-            }
-        })
-    });
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    let calls = (0..IN_FLIGHT).map(|_| {
+                        let arg = serde_bytes::ByteBuf::from(s.payload.clone());
+                        rounds::timed(s.tarpc.echo(peers::tarpc_context(), arg))
+                    });
+                    for (r, d) in futures::future::join_all(calls).await {
+                        r.expect("tarpc call");
+                        t.push(d);
+                    }
+                }
+            })
+        },
+    );
     g.finish();
     rt.block_on(async move { drop(seq) });
 }
@@ -502,7 +657,7 @@ struct PoolPeers {
 }
 
 /// A 10-instance pool, 1,000 concurrent callers, on the multi-thread runtime.
-fn bench_pool(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
+fn bench_pool(c: &mut Criterion, p: &Placement) {
     const CALLERS: usize = 1000;
     let name = format!("{}-pool10", p.name);
     if !c_wants(c, &name) {
@@ -523,78 +678,83 @@ fn bench_pool(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
         }
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
-    let mut g = group(c, &name);
+    let mut g = Rounds::new(c, &name);
     g.throughput(Throughput::Elements(CALLERS as u64));
-    measure(&mut g, "goproc-1000-callers", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                // 1,000 callers, each its own task, as separate requests arrive.
-                let tasks: Vec<_> = (0..CALLERS)
-                    .map(|_| {
-                        let client = s.client.clone();
-                        let arg = s.payload.clone();
-                        tokio::spawn(async move { client.echo(arg).await })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.expect("caller task").expect("pool call");
+    g.measure_calls(
+        "goproc-1000-callers",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    // 1,000 callers, each its own task, as separate requests arrive.
+                    let tasks: Vec<_> = (0..CALLERS)
+                        .map(|_| {
+                            let client = s.client.clone();
+                            let arg = s.payload.clone();
+                            tokio::spawn(async move { client.echo(arg).await })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.expect("caller task").expect("pool call");
+                    }
                 }
-            }
-        })
-    });
-    measure(&mut g, "goproc-1000-futures", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                // 1,000 calls in flight from one task.
-                let calls = (0..CALLERS).map(|_| s.client.echo(s.payload.clone()));
-                for r in futures::future::join_all(calls).await {
-                    r.expect("pool call");
+            })
+        },
+        |s, times| {
+            Box::pin(async move {
+                // Each call's own time, from inside its caller's task.
+                for _ in 0..POOL_BURSTS {
+                    let tasks: Vec<_> = (0..CALLERS)
+                        .map(|_| {
+                            let client = s.client.clone();
+                            let arg = s.payload.clone();
+                            tokio::spawn(rounds::timed(async move { client.echo(arg).await }))
+                        })
+                        .collect();
+                    for t in tasks {
+                        let (r, d) = t.await.expect("caller task");
+                        r.expect("pool call");
+                        times.push(d);
+                    }
                 }
-            }
-        })
-    });
+            })
+        },
+    );
+    g.measure_calls(
+        "goproc-1000-futures",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    // 1,000 calls in flight from one task.
+                    let calls = (0..CALLERS).map(|_| s.client.echo(s.payload.clone()));
+                    for r in futures::future::join_all(calls).await {
+                        r.expect("pool call");
+                    }
+                }
+            })
+        },
+        |s, times| {
+            Box::pin(async move {
+                for _ in 0..POOL_BURSTS {
+                    let calls =
+                        (0..CALLERS).map(|_| rounds::timed(s.client.echo(s.payload.clone())));
+                    for (r, d) in futures::future::join_all(calls).await {
+                        r.expect("pool call");
+                        times.push(d);
+                    }
+                }
+            })
+        },
+    );
     g.finish();
-    notes.push(pool_tails(&rt, &state, &p.name));
     rt.block_on(async move { drop(state) });
 }
 
-/// Each call's own time in the 1,000-caller shape (one task each):
-/// p50 and p99 over 20 bursts.
-fn pool_tails(rt: &Runtime, state: &Arc<tokio::sync::Mutex<PoolPeers>>, placement: &str) -> String {
-    const CALLERS: usize = 1000;
-    const BURSTS: usize = 20;
-    let mut times = rt.block_on(async {
-        let s = state.lock().await;
-        let mut times = Vec::with_capacity(CALLERS * BURSTS);
-        for _ in 0..BURSTS {
-            let tasks: Vec<_> = (0..CALLERS)
-                .map(|_| {
-                    let client = s.client.clone();
-                    let arg = s.payload.clone();
-                    tokio::spawn(async move {
-                        let t0 = Instant::now();
-                        client.echo(arg).await.expect("pool call");
-                        t0.elapsed()
-                    })
-                })
-                .collect();
-            for t in tasks {
-                times.push(t.await.expect("caller task"));
-            }
-        }
-        times
-    });
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
-    let (p50, p99) = (at(0.50), at(0.99));
-    let note = format!(
-        "Pool of 10, 1,000 concurrent callers ({placement}): each call's own time over \
-         {BURSTS} bursts, p50 {p50:.2} ms, p99 {p99:.2} ms ({:.1}x p50; target at most 5x).",
-        p99 / p50
-    );
-    eprintln!("{note}");
-    note
-}
+/// Bursts of 1,000 pool calls timed in each call pass.
+const POOL_BURSTS: usize = 20;
 
 struct LargePeers {
     goproc: BenchEchoClient,
@@ -625,7 +785,8 @@ fn bench_large_with(c: &mut Criterion, name: &str, role: &str) {
             .expect("starting the bench plugin");
         let goproc: BenchEchoClient = plugin.client().expect("client");
         let path = peers::socket_path(&dir, "raw");
-        let (mut raw, child) = peers::raw_peer(peers::raw_rust_command(&path), &path).await;
+        let command = peers::raw_rust_command(peers::raw_role_for(role), &path);
+        let (mut raw, child) = peers::raw_peer(command, &path).await;
         raw.prepare(1, LARGE);
         LargePeers {
             goproc,
@@ -637,29 +798,59 @@ fn bench_large_with(c: &mut Criterion, name: &str, role: &str) {
         }
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
-    let mut g = group(c, name);
+    let mut g = Rounds::new(c, name);
     g.throughput(Throughput::Bytes(LARGE as u64));
-    measure(&mut g, "raw", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.raw.round_trip().await;
-            }
-        })
-    });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                // The answer is the next argument, as an echo loop
-                // is written: no copy of the megabyte by the caller
-                // (the raw echo makes none either).
-                let sent = std::mem::take(&mut s.payload);
-                s.payload = s.goproc.echo(sent).await.expect("goproc call");
-                assert_eq!(s.payload.len(), LARGE);
-            }
-        })
-    });
+    g.measure_calls(
+        "raw",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw.round_trip().await;
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..LARGE_CALLS {
+                    s.raw.round_trip_timed(t).await;
+                }
+            })
+        },
+    );
+    g.measure_calls(
+        "goproc",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    large_echo(s).await;
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..LARGE_CALLS {
+                    t.push(rounds::timed(large_echo(s)).await.1);
+                }
+            })
+        },
+    );
     g.finish();
     rt.block_on(async move { drop(state) });
+}
+
+/// 1 MiB echoes timed in each call pass.
+const LARGE_CALLS: usize = 200;
+
+/// The answer is the next argument, as an echo loop is written: no copy
+/// of the megabyte by the caller (the raw client makes none either).
+async fn large_echo(s: &mut LargePeers) {
+    let sent = std::mem::take(&mut s.payload);
+    s.payload = s.goproc.echo(sent).await.expect("goproc call");
+    assert_eq!(s.payload.len(), LARGE);
 }
 
 struct ScriptPeers {
@@ -702,7 +893,7 @@ fn bench_script(
         let path = peers::socket_path(&dir, "raw");
         let (mut raw, child) = peers::raw_peer(raw_command(&path), &path).await;
         raw.prepare(1, SMALL);
-        raw.ping_pong().await;
+        raw.round_trip().await;
         ScriptPeers {
             client,
             raw,
@@ -714,47 +905,102 @@ fn bench_script(
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
     {
-        let mut g = group(c, &seq_name);
+        let mut g = Rounds::new(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        measure(&mut g, "raw", &rt, &state, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.raw.ping_pong().await;
-                }
-            })
-        });
-        measure(&mut g, "goproc", &rt, &state, |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.client.greet(s.name.clone()).await.expect("greet");
-                }
-            })
-        });
+        g.measure_calls(
+            "raw",
+            &rt,
+            &state,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.raw.round_trip().await;
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        s.raw.round_trip_timed(t).await;
+                    }
+                })
+            },
+        );
+        g.measure_calls(
+            "goproc",
+            &rt,
+            &state,
+            |s, n| {
+                Box::pin(async move {
+                    for _ in 0..n {
+                        s.client.greet(s.name.clone()).await.expect("greet");
+                    }
+                })
+            },
+            |s, t| {
+                Box::pin(async move {
+                    for _ in 0..SEQ_CALLS {
+                        let (r, d) = rounds::timed(s.client.greet(s.name.clone())).await;
+                        r.expect("greet");
+                        t.push(d);
+                    }
+                })
+            },
+        );
         g.finish();
     }
     state
         .blocking_lock_owned_in(&rt)
         .raw
         .prepare(IN_FLIGHT, SMALL);
-    let mut g = group(c, &pipe_name);
+    let mut g = Rounds::new(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    measure(&mut g, "raw", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.raw.round_trip().await;
-            }
-        })
-    });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                let calls = (0..IN_FLIGHT).map(|_| s.client.greet(s.name.clone()));
-                for r in futures::future::join_all(calls).await {
-                    r.expect("greet");
+    g.measure_calls(
+        "raw",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw.round_trip().await;
                 }
-            }
-        })
-    });
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    s.raw.round_trip_timed(t).await;
+                }
+            })
+        },
+    );
+    g.measure_calls(
+        "goproc",
+        &rt,
+        &state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let calls = (0..IN_FLIGHT).map(|_| s.client.greet(s.name.clone()));
+                    for r in futures::future::join_all(calls).await {
+                        r.expect("greet");
+                    }
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..BATCHES {
+                    let calls =
+                        (0..IN_FLIGHT).map(|_| rounds::timed(s.client.greet(s.name.clone())));
+                    for (r, d) in futures::future::join_all(calls).await {
+                        r.expect("greet");
+                        t.push(d);
+                    }
+                }
+            })
+        },
+    );
     g.finish();
     rt.block_on(async move { drop(state) });
 }
@@ -785,10 +1031,17 @@ fn bench_spawn(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
     if !c_wants(c, &name) {
         return;
     }
+    let mut scripted = Vec::new();
+    if let Some(py) = scripts::python_plugin(notes) {
+        scripted.push(("python", py));
+    }
+    if let Some(node) = scripts::node_plugin(notes) {
+        scripted.push(("node", node));
+    }
     let rt = Flavor::Multi.runtime();
-    let mut g = group(c, &name);
+    let mut g = Rounds::new(c, &name);
     g.sample_size(10);
-    g.bench_function("rust", |b| {
+    g.bench("rust", |b| {
         b.iter_custom(|n| {
             rt.block_on(async {
                 let mut total = Duration::ZERO;
@@ -805,15 +1058,8 @@ fn bench_spawn(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
             })
         })
     });
-    let mut scripted = Vec::new();
-    if let Some(py) = scripts::python_plugin(notes) {
-        scripted.push(("python", py));
-    }
-    if let Some(node) = scripts::node_plugin(notes) {
-        scripted.push(("node", node));
-    }
-    for (lang, builder) in scripted {
-        g.bench_function(lang, |b| {
+    for (lang, builder) in &scripted {
+        g.bench(lang, |b| {
             b.iter_custom(|n| {
                 rt.block_on(async {
                     let mut total = Duration::ZERO;

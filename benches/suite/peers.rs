@@ -1,12 +1,13 @@
-//! The baselines: a raw Unix-socket echo (Rust, Python, Node) and tarpc,
-//! each in its own process, and the clients the benchmarks drive them with.
+//! The baselines: a raw Unix-socket server (Rust, Python, Node) that parses
+//! every call's frame and answers it, and tarpc, each in its own process,
+//! and the clients the benchmarks drive them with.
 //!
 //! The benchmark binary plays every Rust peer itself: started with
 //! `GOPROC_BENCH_ROLE` set, it serves that role instead of benchmarking.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tarpc::server::Channel;
@@ -42,7 +43,15 @@ impl TarpcEcho for TarpcServer {
 /// Runs a child role; returns `false` when `role` is not one.
 pub fn run_role(role: &str) -> bool {
     match role {
+        // The raw server runs the runtime flavour of the plugin it stands
+        // beside: multi-thread for `plugin`, current-thread for `plugin-ct`.
         "raw-echo" => {
+            let rt = tokio::runtime::Runtime::new().expect("raw echo runtime");
+            // On a worker, as a server's connection task runs.
+            rt.block_on(async { tokio::spawn(raw_echo_serve()).await })
+                .expect("the raw echo task");
+        }
+        "raw-echo-ct" => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -62,19 +71,64 @@ fn addr() -> String {
     std::env::var(ADDR).expect("GOPROC_BENCH_ADDR names the socket")
 }
 
-/// Writes back every byte as it arrives: the floor for any protocol.
+/// The raw frame: `u32 LE length of the rest | u64 LE call id | payload`.
+pub const HEAD: usize = 12;
+/// Bodies this large are written from where they lie, not copied into the
+/// answer buffer (as goproc writes a large `Vec<u8>`).
+const LARGE_BODY: usize = 64 * 1024;
+
+/// An RPC server minus the framework: parses every frame, answers each
+/// with its call id and its bytes, all answers to one read in one write.
 async fn raw_echo_serve() {
     let mut stream = UnixStream::connect(addr())
         .await
         .expect("connecting to the bench host");
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut have = 0;
+    let mut out = Vec::with_capacity(64 * 1024);
     loop {
-        let n = match stream.read(&mut buf).await {
+        let n = match stream.read(&mut buf[have..]).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        if stream.write_all(&buf[..n]).await.is_err() {
-            return;
+        have += n;
+        let mut at = 0;
+        while have - at >= HEAD {
+            let len = u32::from_le_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
+            assert!(len >= HEAD - 4, "a raw frame without its call id");
+            if have - at < 4 + len {
+                break;
+            }
+            let id = u64::from_le_bytes(buf[at + 4..at + HEAD].try_into().unwrap());
+            let body = &buf[at + HEAD..at + 4 + len];
+            out.extend_from_slice(&(len as u32).to_le_bytes());
+            out.extend_from_slice(&id.to_le_bytes());
+            if body.len() >= LARGE_BODY {
+                if stream.write_all(&out).await.is_err() || stream.write_all(body).await.is_err() {
+                    return;
+                }
+                out.clear();
+            } else {
+                out.extend_from_slice(body);
+            }
+            at += 4 + len;
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+        buf.copy_within(at..have, 0);
+        have -= at;
+        // The buffer is kept and only grows: room for the next whole frame.
+        let need = if have >= 4 {
+            4 + u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize
+        } else {
+            0
+        };
+        if need > buf.len() || have == buf.len() {
+            buf.resize(need.max(2 * buf.len()), 0);
         }
     }
 }
@@ -149,8 +203,15 @@ pub fn socket_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
+/// Starts `command` (which connects to `path`) and drives it with a
+/// [`RawClient`].
+pub async fn raw_peer(command: Command, path: &Path) -> (RawClient, ChildGuard) {
+    let (stream, guard) = raw_connection(command, path).await;
+    (RawClient::new(stream), guard)
+}
+
 /// Starts `command` (which connects to `path`) and accepts its connection.
-pub async fn raw_peer(mut command: Command, path: &Path) -> (RawClient, ChildGuard) {
+pub async fn raw_connection(mut command: Command, path: &Path) -> (UnixStream, ChildGuard) {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path).expect("binding the raw echo socket");
     let child = command
@@ -162,19 +223,32 @@ pub async fn raw_peer(mut command: Command, path: &Path) -> (RawClient, ChildGua
         .await
         .expect("the raw echo peer did not connect within 20 s")
         .expect("accepting the raw echo peer");
-    (RawClient::new(stream), guard)
+    (stream, guard)
 }
 
-/// The Rust raw echo: this binary in role `raw-echo`.
-pub fn raw_rust_command(path: &Path) -> Command {
+/// The Rust raw server in `role`: `raw-echo` (multi-thread runtime) or
+/// `raw-echo-ct` (current-thread), this binary.
+pub fn raw_rust_command(role: &str, path: &Path) -> Command {
     let mut c = command(std::env::current_exe().expect("current exe"));
-    c.env(ROLE, "raw-echo").env(ADDR, path);
+    c.env(ROLE, role).env(ADDR, path);
     c
 }
 
-/// Drives a raw echo with length-prefixed frames (`u32 LE length | payload`).
+/// The raw server beside the plugin started in `plugin_role`.
+pub fn raw_role_for(plugin_role: &str) -> &'static str {
+    match plugin_role {
+        "plugin-ct" => "raw-echo-ct",
+        _ => "raw-echo",
+    }
+}
+
+/// Drives a raw server with [`HEAD`]-framed calls: encodes each round's
+/// frames with fresh call ids, and parses every answer, checking its id.
 pub struct RawClient {
     stream: UnixStream,
+    payload: Vec<u8>,
+    count: usize,
+    next_id: u64,
     out: Vec<u8>,
     back: Vec<u8>,
 }
@@ -183,39 +257,111 @@ impl RawClient {
     fn new(stream: UnixStream) -> Self {
         RawClient {
             stream,
+            payload: Vec::new(),
+            count: 0,
+            next_id: 1,
             out: Vec::new(),
             back: Vec::new(),
         }
     }
 
-    /// Prepares `count` frames of `payload` bytes each, written at once.
+    /// Each round sends `count` calls of `payload` bytes each, in one write.
     pub fn prepare(&mut self, count: usize, payload: usize) {
-        self.out.clear();
-        for i in 0..count {
-            self.out.extend_from_slice(&(payload as u32).to_le_bytes());
-            self.out.extend((0..payload).map(|b| (b + i) as u8));
-        }
-        self.back = vec![0u8; self.out.len()];
+        assert!(
+            count == 1 || payload < LARGE_BODY,
+            "large bodies go one call a round"
+        );
+        self.count = count;
+        self.payload = (0..payload).map(|b| b as u8).collect();
+        self.out = Vec::with_capacity(count * (HEAD + payload));
+        self.back = vec![0u8; (HEAD + payload).max(64 * 1024)];
     }
 
-    /// Writes the prepared frames and reads them back (concurrently, so a
-    /// large frame cannot fill both socket buffers).
+    /// One round: writes the calls and reads every answer (concurrently, so
+    /// a large frame cannot fill both socket buffers).
     pub async fn round_trip(&mut self) {
+        self.exchange(None).await;
+    }
+
+    /// [`Self::round_trip`], adding each call's time (from the write of the
+    /// round to its answer parsed) to `times`.
+    pub async fn round_trip_timed(&mut self, times: &mut Vec<Duration>) {
+        self.exchange(Some(times)).await;
+    }
+
+    async fn exchange(&mut self, times: Option<&mut Vec<Duration>>) {
+        let first = self.next_id;
+        self.next_id += self.count as u64;
+        let len = (HEAD - 4 + self.payload.len()) as u32;
+        let large = self.payload.len() >= LARGE_BODY;
+        self.out.clear();
+        for id in first..self.next_id {
+            self.out.extend_from_slice(&len.to_le_bytes());
+            self.out.extend_from_slice(&id.to_le_bytes());
+            if !large {
+                self.out.extend_from_slice(&self.payload);
+            }
+        }
+        let start = Instant::now();
         let (mut r, mut w) = self.stream.split();
-        let (a, b) = tokio::join!(w.write_all(&self.out), r.read_exact(&mut self.back));
+        let (out, payload) = (&self.out, &self.payload);
+        let write = async move {
+            w.write_all(out).await?;
+            if large {
+                w.write_all(payload).await?;
+            }
+            std::io::Result::Ok(())
+        };
+        let read = read_answers(
+            &mut r,
+            &mut self.back,
+            first,
+            self.count,
+            payload.len(),
+            times.map(|t| (t, start)),
+        );
+        let (a, b) = tokio::join!(write, read);
         a.expect("raw write");
         b.expect("raw read");
-        debug_assert_eq!(self.out, self.back);
     }
+}
 
-    /// One small frame written, then read back: the sequential ping-pong.
-    pub async fn ping_pong(&mut self) {
-        self.stream.write_all(&self.out).await.expect("raw write");
-        self.stream
-            .read_exact(&mut self.back)
-            .await
-            .expect("raw read");
+/// Reads `count` answers of `size`-byte bodies, the first with call id
+/// `first`, parsing each one (into `buf`, which holds a whole frame).
+async fn read_answers(
+    r: &mut (impl AsyncReadExt + Unpin),
+    buf: &mut [u8],
+    first: u64,
+    count: usize,
+    size: usize,
+    mut times: Option<(&mut Vec<Duration>, Instant)>,
+) -> std::io::Result<()> {
+    let (mut have, mut seen) = (0usize, 0usize);
+    while seen < count {
+        let n = r.read(&mut buf[have..]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        have += n;
+        let mut at = 0;
+        while have - at >= HEAD {
+            let len = u32::from_le_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
+            if have - at < 4 + len {
+                break;
+            }
+            let id = u64::from_le_bytes(buf[at + 4..at + HEAD].try_into().unwrap());
+            assert_eq!(id, first + seen as u64, "the raw answers' call ids");
+            assert_eq!(len, HEAD - 4 + size, "the raw answer's length");
+            if let Some((times, start)) = times.as_mut() {
+                times.push(start.elapsed());
+            }
+            at += 4 + len;
+            seen += 1;
+        }
+        buf.copy_within(at..have, 0);
+        have -= at;
     }
+    Ok(())
 }
 
 /// Starts the tarpc server child and connects a client to it.

@@ -4,12 +4,14 @@
 //! one-instance pool, which the registry runs each plugin in).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use goproc::Client;
 
 use crate::contract::{BenchEchoClient, BenchEchoServer, Echo};
-use crate::{c_wants, exe, group, measure, peers, rust_plugin, scratch_dir, Flavor, Placement};
+use crate::rounds::Rounds;
+use crate::{c_wants, exe, peers, rust_plugin, scratch_dir, Flavor, Placement};
 
 /// The size of the file checksummed: a large plugin binary.
 pub const CHECKSUM_BYTES: u64 = 50 << 20;
@@ -29,12 +31,12 @@ pub fn bench_checksum(c: &mut Criterion, p: &Placement) {
         .collect();
     std::fs::write(&file, &data).expect("writing the 50 MiB file");
     drop(data);
-    let mut g = group(c, &name);
+    let mut g = Rounds::new(c, &name);
     g.throughput(Throughput::Bytes(CHECKSUM_BYTES));
-    g.bench_function("read", |b| {
+    g.bench("read", |b| {
         b.iter(|| std::fs::read(&file).expect("read").len())
     });
-    g.bench_function("sha256", |b| {
+    g.bench("sha256", |b| {
         b.iter(|| goproc::registry::sha256_file(&file).expect("sha256"))
     });
     g.finish();
@@ -121,31 +123,45 @@ pub fn bench_routes(c: &mut Criterion, p: &Placement) {
     }
     let rt = Flavor::Current.runtime();
     let state = Arc::new(tokio::sync::Mutex::new(rt.block_on(routes())));
-    let mut g = group(c, &name);
+    let mut g = Rounds::new(c, &name);
     g.throughput(Throughput::Elements(1));
-    measure(&mut g, "plugin", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.plugin.echo(s.payload.clone()).await.expect("plugin call");
-            }
-        })
-    });
-    measure(&mut g, "pool", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.pool.echo(s.payload.clone()).await.expect("pool call");
-            }
-        })
-    });
-    measure(&mut g, "registry", &rt, &state, |s, n| {
-        Box::pin(async move {
-            for _ in 0..n {
-                s.registry
-                    .echo(s.payload.clone())
-                    .await
-                    .expect("registry call");
-            }
-        })
-    });
+    g.measure_calls(
+        "plugin",
+        &rt,
+        &state,
+        |s, n| Box::pin(calls(&s.plugin, &s.payload, n)),
+        |s, t| Box::pin(timed_calls(&s.plugin, &s.payload, t)),
+    );
+    g.measure_calls(
+        "pool",
+        &rt,
+        &state,
+        |s, n| Box::pin(calls(&s.pool, &s.payload, n)),
+        |s, t| Box::pin(timed_calls(&s.pool, &s.payload, t)),
+    );
+    g.measure_calls(
+        "registry",
+        &rt,
+        &state,
+        |s, n| Box::pin(calls(&s.registry, &s.payload, n)),
+        |s, t| Box::pin(timed_calls(&s.registry, &s.payload, t)),
+    );
     g.finish();
+}
+
+async fn calls(client: &BenchEchoClient, payload: &[u8], n: u64) {
+    for _ in 0..n {
+        client.echo(payload.to_vec()).await.expect("echo call");
+    }
+}
+
+/// Sequential calls timed in each call pass.
+const TIMED_CALLS: usize = 2000;
+
+async fn timed_calls(client: &BenchEchoClient, payload: &[u8], times: &mut Vec<Duration>) {
+    for _ in 0..TIMED_CALLS {
+        let t0 = Instant::now();
+        client.echo(payload.to_vec()).await.expect("echo call");
+        times.push(t0.elapsed());
+    }
 }

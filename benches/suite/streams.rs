@@ -14,7 +14,8 @@ use tokio::net::UnixStream;
 
 use crate::contract::{BenchStreamsClient, BenchTicksEvents};
 use crate::peers::{self, ChildGuard, RawClient};
-use crate::{c_wants, group, measure, rust_plugin, scratch_dir, Flavor, Placement};
+use crate::rounds::Rounds;
+use crate::{c_wants, rust_plugin, scratch_dir, Flavor, Placement};
 
 /// Items per iteration of the item rows.
 pub const ITEMS: u64 = 10_000;
@@ -179,28 +180,28 @@ pub fn bench_streams(c: &mut Criterion, p: &Placement) {
         }
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
-    let mut g = group(c, &items);
+    let mut g = Rounds::new(c, &items);
     g.throughput(Throughput::Elements(ITEMS));
-    measure(&mut g, "raw", &rt, &state, |s, n| {
+    g.measure("raw", &rt, &state, |s, n| {
         Box::pin(async move {
             s.raw.frames(n * ITEMS, ITEM_BODY).await;
         })
     });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
+    g.measure("goproc", &rt, &state, |s, n| {
         Box::pin(async move {
             let got = s.goproc.items(n * ITEMS, ITEM_BODY - 1).count().await;
             assert_eq!(got as u64, n * ITEMS);
         })
     });
     g.finish();
-    let mut g = group(c, &bytes);
+    let mut g = Rounds::new(c, &bytes);
     g.throughput(Throughput::Bytes(BYTES));
-    measure(&mut g, "raw", &rt, &state, |s, n| {
+    g.measure("raw", &rt, &state, |s, n| {
         Box::pin(async move {
             s.raw.bytes(n * BYTES).await;
         })
     });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
+    g.measure("goproc", &rt, &state, |s, n| {
         Box::pin(async move {
             let chunks = n * BYTES / u64::from(CHUNK);
             let mut got = 0u64;
@@ -282,13 +283,16 @@ pub fn bench_events(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
         tokio::spawn(async move { while echo.next().await.is_some() {} });
         let mut children = Vec::new();
         let path = peers::socket_path(&dir, "raw");
-        let (mut raw, child) = peers::raw_peer(peers::raw_rust_command(&path), &path).await;
+        // The plugins run the multi-thread runtime, and so do the raw servers.
+        let (mut raw, child) =
+            peers::raw_peer(peers::raw_rust_command("raw-echo", &path), &path).await;
         raw.prepare(1, 32);
         children.push(child);
         let mut raw_fans = Vec::new();
         for i in 0..SUBSCRIBERS {
             let path = peers::socket_path(&dir, &format!("raw-fan-{i}"));
-            let (mut raw, child) = peers::raw_peer(peers::raw_rust_command(&path), &path).await;
+            let (mut raw, child) =
+                peers::raw_peer(peers::raw_rust_command("raw-echo", &path), &path).await;
             raw.prepare(FAN_EVENTS as usize, 32);
             raw_fans.push(raw);
             children.push(child);
@@ -307,15 +311,15 @@ pub fn bench_events(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
         }
     });
     let state = Arc::new(tokio::sync::Mutex::new(state));
-    let mut g = group(c, &rtt);
-    measure(&mut g, "raw", &rt, &state, |s, n| {
+    let mut g = Rounds::new(c, &rtt);
+    g.measure("raw", &rt, &state, |s, n| {
         Box::pin(async move {
             for _ in 0..n {
-                s.raw.ping_pong().await;
+                s.raw.round_trip().await;
             }
         })
     });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
+    g.measure("goproc", &rt, &state, |s, n| {
         Box::pin(async move {
             for i in 0..n {
                 s.ticks.publish_tick("bench/ping", &i).expect("publishing");
@@ -325,9 +329,9 @@ pub fn bench_events(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
         })
     });
     g.finish();
-    let mut g = group(c, &fan);
+    let mut g = Rounds::new(c, &fan);
     g.throughput(Throughput::Elements(FAN_EVENTS * SUBSCRIBERS as u64));
-    measure(&mut g, "raw", &rt, &state, |s, n| {
+    g.measure("raw", &rt, &state, |s, n| {
         Box::pin(async move {
             for _ in 0..n {
                 let echoes = s.raw_fans.iter_mut().map(|raw| raw.round_trip());
@@ -335,7 +339,7 @@ pub fn bench_events(c: &mut Criterion, p: &Placement, notes: &mut Vec<String>) {
             }
         })
     });
-    measure(&mut g, "goproc", &rt, &state, |s, n| {
+    g.measure("goproc", &rt, &state, |s, n| {
         Box::pin(async move {
             for _ in 0..n {
                 for i in 0..FAN_EVENTS {
