@@ -2027,6 +2027,8 @@ function u32le(buf: Uint8Array, at: number): number {
   return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)) + buf[at + 3]! * 0x1000000;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Bytes read from the socket at a time, into one reused buffer. */
 const READ_BUFFER = 64 * 1024;
 
@@ -2639,7 +2641,7 @@ class Connection {
   private readonly running = new Map<number | bigint, Call>();
   private readonly out = new Outbox(4096);
   /** Decodes each request's head and arguments where they lie in the read buffer. */
-  private readonly requestReader = new Reader(new Uint8Array(0));
+  private readonly requestReader = new Reader(NO_BYTES);
   /** The contracts the host serves to this plugin, by name: their index in the welcome, and fingerprint. */
   private hostContracts = new Map<string, { readonly index: number; readonly fingerprint: string }>();
   /**
@@ -2865,6 +2867,8 @@ class Connection {
     if (this.closed) return;
     if (kind === Kind.Request && this.welcomed) {
       this.onRequest(buf, at, end, owned);
+      // A frame with memory of its own is not kept alive until the next request.
+      if (owned) this.requestReader.reset(NO_BYTES, 0, 0, false);
       return;
     }
     const body = buf.subarray(at + HEADER_LEN, end);
