@@ -9,7 +9,8 @@
 // backpressure, every pending call failed when the connection ends), the
 // stream and event golden rows built by the runtime both as caller and as
 // callee, credit accounting and its enforcement, the drop-oldest event
-// queue, and topic and pattern checks.
+// queue, topic and pattern checks, and the codec's shortcuts (a reader of a
+// window of the read buffer, short ASCII strings).
 //
 // Usage: node runtime_test.js <path of docs/WIRE.md>. Prints `ok <test>` or
 // `FAIL <test>: <why>` per test, then a summary; exits 1 when one failed.
@@ -1179,6 +1180,52 @@ test("describe answers the documented schemas in hello order, on any protocol; o
     assert.ok(e.string().includes(text));
   }
   await end(s);
+});
+
+test("a reader reset to a window of a buffer reads and fails as a reader of that window alone", async () => {
+  const decodeAll = (r: rt.Reader): string => {
+    try {
+      const out = [r.u32(), r.string(), r.string(), r.u64Number()].join("|");
+      r.end();
+      return out;
+    } catch (e) {
+      return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    }
+  };
+  const bodies: Uint8Array[] = [
+    encode((w) => { w.u32(7); w.string("ascii text"); w.string("ünïcødé ✓"); w.u64(1n << 60n); }),
+    encode((w) => { w.u32(7); w.string("a".repeat(64)); w.string("b".repeat(65)); w.u64(0n); }),
+    // Trailing bytes, a string cut short, invalid UTF-8 (ASCII then 0xff).
+    Uint8Array.of(1, 1, 0x61, 0, 0, 9),
+    Uint8Array.of(1, 5, 0x61, 0x62),
+    Uint8Array.of(1, 3, 0x61, 0x62, 0xff, 0, 0),
+    Uint8Array.of(1, 0, 0, 0xfe),
+  ];
+  const reused = new rt.Reader(new Uint8Array(0));
+  for (const body of bodies) {
+    const alone = decodeAll(new rt.Reader(body));
+    // The same bytes behind a prefix and before a suffix, in a Buffer and a plain array.
+    for (const big of [Buffer.alloc(body.length + 20, 0xee), new Uint8Array(body.length + 20).fill(0xee)]) {
+      big.set(body, 11);
+      reused.reset(big, 11, 11 + body.length, false);
+      assert.equal(decodeAll(reused), alone);
+    }
+  }
+});
+
+test("strings are encoded byte for byte as TextEncoder would, and a lone surrogate is refused", async () => {
+  for (const s of ["", "Hello, abcdefghijklmno!", "a".repeat(64), "a".repeat(65), "x".repeat(63) + "é", "日本", "\u{1f600}"]) {
+    const bytes = new TextEncoder().encode(s);
+    const w = new rt.Writer(1);
+    w.string(s);
+    const r = new rt.Reader(w.bytes());
+    assert.equal(r.string(), s);
+    r.end();
+    assert.deepEqual(w.bytes().subarray(w.length - bytes.length), bytes);
+  }
+  for (const s of ["ab\ud800", "\udc00" + "a".repeat(70)]) {
+    assert.throws(() => new rt.Writer().string(s), (e: unknown) => e instanceof rt.EncodeError && /lone surrogate/.test(e.message));
+  }
 });
 
 let failed = 0;

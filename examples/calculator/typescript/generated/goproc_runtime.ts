@@ -490,6 +490,13 @@ const textEncoder = new TextEncoder();
 // `fatal` rejects invalid UTF-8; `ignoreBOM` keeps a leading U+FEFF, which is data.
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * Strings up to this many bytes or UTF-16 units are checked for ASCII in
+ * JavaScript and then copied byte for byte: cheaper than the UTF-8 codec's
+ * call for short text, which most arguments and answers are.
+ */
+const ASCII_SCAN = 64;
+
 const hasIsWellFormed =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function";
 
@@ -691,6 +698,23 @@ export class Writer {
 
   string(v: string): void {
     if (typeof v !== "string") throw new EncodeError(`${describe(v)} is not a string`);
+    const n = v.length;
+    if (n <= ASCII_SCAN) {
+      // ASCII is its own UTF-8, a byte a unit: copied as it is checked.
+      const at = this.reserve(1 + n);
+      const buf = this.buf;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + 1 + i] = c;
+      }
+      if (i === n) {
+        buf[at] = n;
+        return;
+      }
+      this.length = at;
+    }
     if (!isWellFormed(v)) {
       throw new EncodeError(`${describe(v)} has a lone surrogate and is not valid UTF-8`);
     }
@@ -816,10 +840,16 @@ export function badVariant(ty: string, v: unknown): EncodeError {
  * left, item counts within the item budget, nesting within `NESTING_LIMIT`.
  */
 export class Reader {
-  private readonly buf: Uint8Array;
-  private readonly owned: boolean;
+  private buf: Uint8Array;
+  private owned: boolean;
+  /** `buf` is a Node Buffer, which decodes ASCII text without a copy. */
+  private isBuffer: boolean;
   private dataView: DataView | undefined;
-  /** The next byte to read. */
+  /** Where the body starts in `buf`: offsets in messages count from here. */
+  private start = 0;
+  /** Where the body ends in `buf`. */
+  private limit: number;
+  /** The next byte to read (in `buf`: the body starts at 0 unless `reset` said otherwise). */
   pos = 0;
   /** How many more items the sequences and maps of this body may hold. */
   private items: number;
@@ -834,7 +864,28 @@ export class Reader {
   constructor(buf: Uint8Array, owned = false) {
     this.buf = buf;
     this.owned = owned;
+    this.isBuffer = buf instanceof Buffer;
+    this.limit = buf.length;
     this.items = buf.length;
+  }
+
+  /**
+   * Reads the body `buf[start..end]` in place, as a new reader of it would:
+   * a connection decodes every request with one reader, and no view of the
+   * body is made.
+   */
+  reset(buf: Uint8Array, start: number, end: number, owned: boolean): void {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.isBuffer = buf instanceof Buffer;
+      this.dataView = undefined;
+    }
+    this.owned = owned;
+    this.start = start;
+    this.limit = end;
+    this.pos = start;
+    this.items = end - start;
+    this.depth = 0;
   }
 
   /** Made on first use: most reads need none. */
@@ -845,23 +896,23 @@ export class Reader {
 
   /** Bytes not read yet. */
   remaining(): number {
-    return this.buf.length - this.pos;
+    return this.limit - this.pos;
   }
 
   /** Fails unless every byte was read: the wire has no trailing bytes. */
   end(): void {
-    if (this.pos !== this.buf.length) {
+    if (this.pos !== this.limit) {
       throw new DecodeError(
-        `${this.buf.length - this.pos} trailing byte(s) after the value (${this.pos} of ${this.buf.length} bytes used)`,
+        `${this.limit - this.pos} trailing byte(s) after the value (${this.pos - this.start} of ${this.limit - this.start} bytes used)`,
       );
     }
   }
 
   private take(n: number): number {
     const at = this.pos;
-    if (n > this.buf.length - at) {
+    if (n > this.limit - at) {
       throw new DecodeError(
-        `unexpected end of input: need ${n} byte(s) at offset ${at}, ${this.buf.length - at} left`,
+        `unexpected end of input: need ${n} byte(s) at offset ${at - this.start}, ${this.limit - at} left`,
       );
     }
     this.pos = at + n;
@@ -899,7 +950,11 @@ export class Reader {
 
   /** An unsigned varint of at most 64 or 128 bits. */
   private varBig(ty: string, bits: 64 | 128): bigint {
-    const m = this.buf[this.take(1)] ?? 0;
+    return this.varBigAfter(this.buf[this.take(1)] ?? 0, ty, bits);
+  }
+
+  /** The rest of an unsigned varint whose marker byte `m` was just read. */
+  private varBigAfter(m: number, ty: string, bits: 64 | 128): bigint {
     if (m < 251) return BigInt(m);
     if (m === U16_MARK) return BigInt(this.view.getUint16(this.take(2), true));
     if (m === U32_MARK) return BigInt(this.view.getUint32(this.take(4), true));
@@ -925,6 +980,20 @@ export class Reader {
 
   u128(): bigint {
     return this.varBig("u128", 128);
+  }
+
+  /**
+   * A u64 as a number, exact below 2^53 and the nearest number above (as
+   * `Number(u64())`, without making a bigint); refused as `u64` refuses.
+   */
+  u64Number(): number {
+    const m = this.buf[this.take(1)] ?? 0;
+    if (m < 251) return m;
+    if (m === U64_MARK) {
+      const at = this.take(8);
+      return this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * TWO_32;
+    }
+    return Number(this.varBigAfter(m, "u64", 64));
   }
 
   usize(): bigint {
@@ -973,7 +1042,7 @@ export class Reader {
     try {
       return textDecoder.decode(this.buf.subarray(at, at + width));
     } catch {
-      throw new DecodeError(`invalid char: bytes at offset ${at} are not UTF-8`);
+      throw new DecodeError(`invalid char: bytes at offset ${at - this.start} are not UTF-8`);
     }
   }
 
@@ -1006,9 +1075,9 @@ export class Reader {
    */
   len(minItemSize: number): number {
     const n = this.varLen();
-    const left = this.buf.length - this.pos;
+    const left = this.limit - this.pos;
     if (n * minItemSize > left) {
-      throw new DecodeError(`count ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left can hold`);
+      throw new DecodeError(`count ${this.lastLen(n)} at offset ${this.pos - this.start} is more than the ${left} byte(s) left can hold`);
     }
     this.spend(n);
     return n;
@@ -1022,7 +1091,7 @@ export class Reader {
   private spend(n: number): void {
     if (n > this.items) {
       throw new DecodeError(
-        `count ${this.lastLen(n)} at offset ${this.pos} is past the item budget: the counts of a ${this.buf.length}-byte body add up to at most ${this.buf.length}, ${this.items} are left`,
+        `count ${this.lastLen(n)} at offset ${this.pos - this.start} is past the item budget: the counts of a ${this.limit - this.start}-byte body add up to at most ${this.limit - this.start}, ${this.items} are left`,
       );
     }
     this.items -= n;
@@ -1031,9 +1100,9 @@ export class Reader {
   /** A string's or byte string's length, refused when more than the bytes left. */
   private byteLen(): number {
     const n = this.varLen();
-    const left = this.buf.length - this.pos;
+    const left = this.limit - this.pos;
     if (n > left) {
-      throw new DecodeError(`length ${this.lastLen(n)} at offset ${this.pos} is more than the ${left} byte(s) left`);
+      throw new DecodeError(`length ${this.lastLen(n)} at offset ${this.pos - this.start} is more than the ${left} byte(s) left`);
     }
     return n;
   }
@@ -1042,7 +1111,7 @@ export class Reader {
   enter(): void {
     if (++this.depth > NESTING_LIMIT) {
       throw new DecodeError(
-        `more than ${NESTING_LIMIT} structs, enums and Results nested inside one another at offset ${this.pos} (the nesting limit is ${NESTING_LIMIT})`,
+        `more than ${NESTING_LIMIT} structs, enums and Results nested inside one another at offset ${this.pos - this.start} (the nesting limit is ${NESTING_LIMIT})`,
       );
     }
   }
@@ -1063,10 +1132,23 @@ export class Reader {
   string(): string {
     const n = this.byteLen();
     const at = this.take(n);
+    const buf = this.buf;
+    if (n <= ASCII_SCAN && this.isBuffer) {
+      // Short ASCII text (valid UTF-8, the same in Latin-1) needs no view and
+      // no validating decoder.
+      let ascii = true;
+      for (let i = at; i < at + n; i++) {
+        if (buf[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return (buf as Buffer).toString("latin1", at, at + n);
+    }
     try {
-      return textDecoder.decode(this.buf.subarray(at, at + n));
+      return textDecoder.decode(buf.subarray(at, at + n));
     } catch {
-      throw new DecodeError(`invalid UTF-8 in a string at offset ${at}`);
+      throw new DecodeError(`invalid UTF-8 in a string at offset ${at - this.start}`);
     }
   }
 
@@ -1251,10 +1333,12 @@ export interface BoundMethod {
   readonly name: string;
   /**
    * Decodes the arguments (throws a `DecodeError` when they do not decode)
-   * and returns the call to run: it gives the answer, or a promise of it,
-   * or the answer stream's `AsyncIterable`.
+   * and returns the call to run on `impl`: it gives the answer, or a promise
+   * of it, or the answer stream's `AsyncIterable`.
    */
-  readonly decode: (r: Reader) => (ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
+  readonly prepare: (r: Reader) => (impl: unknown, ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
+  /** The implementation the method's calls run on. */
+  readonly impl: unknown;
   /** Writes an answer the call gave, or one item of its answer stream. */
   readonly encode: (w: Writer, v: unknown) => void;
   /** The method answers with a stream. */
@@ -1312,10 +1396,9 @@ function unimplemented(services: readonly Service[], where: string): string | un
 export function bind<I>(contract: ContractDef<I>, impl: I): Service {
   const methods: BoundMethod[] = contract.methods.map((m) => ({
     name: `${contract.name}.${m.name}`,
-    decode: (r: Reader) => {
-      const run = m.prepare(r);
-      return (ctx: CallContext, input?: AsyncIterable<unknown>) => run(impl, ctx, input);
-    },
+    // Sound: the runtime only ever runs a call on the `impl` beside it.
+    prepare: m.prepare as BoundMethod["prepare"],
+    impl,
     encode: m.encode,
     answerStream: m.answerStream === true,
     argItem: m.argItem,
@@ -1932,7 +2015,19 @@ class Outbox extends Writer {
   }
 }
 
-const KNOWN_KINDS = new Set<number>(Object.values(Kind));
+/** 1 at each known frame kind: a kind is a byte, looked up on every frame. */
+const KNOWN_KINDS = new Uint8Array(256);
+for (const kind of Object.values(Kind)) KNOWN_KINDS[kind] = 1;
+
+/**
+ * The little-endian u32 at `buf[at..at + 4]`, which the caller knows is
+ * there: `Buffer.readUInt32LE` checks its argument first, on every frame.
+ */
+function u32le(buf: Uint8Array, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)) + buf[at + 3]! * 0x1000000;
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Bytes read from the socket at a time, into one reused buffer. */
 const READ_BUFFER = 64 * 1024;
@@ -1967,7 +2062,7 @@ class FrameReader {
   }
 
   private static checkKind(kind: number): void {
-    if (!KNOWN_KINDS.has(kind)) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
+    if (KNOWN_KINDS[kind] !== 1) throw new ProtocolError(`unknown frame kind 0x${kind.toString(16)}`);
   }
 
   /** Where the next read goes; never empty. */
@@ -1993,7 +2088,7 @@ class FrameReader {
     const end = this.end + n;
     let at = 0;
     while (end - at >= 4) {
-      const length = buf.readUInt32LE(at);
+      const length = u32le(buf, at);
       this.check(length);
       const frameEnd = at + 4 + length;
       if (frameEnd > end) break;
@@ -2005,7 +2100,7 @@ class FrameReader {
     const left = end - at;
     if (left >= 5) FrameReader.checkKind(buf[at + 4] ?? 0);
     if (left >= 4) {
-      const size = 4 + buf.readUInt32LE(at);
+      const size = 4 + u32le(buf, at);
       if (size > buf.length) {
         // Too long for the read buffer: memory of its own, checked above.
         const long = Buffer.allocUnsafeSlow(size);
@@ -2176,8 +2271,8 @@ class Pending {
 
 /** The call id of the frame at `buf[at..]`, as a Map key: a number when exact, a bigint otherwise. */
 function idKey(buf: Buffer, at: number): number | bigint {
-  const lo = buf.readUInt32LE(at + 5);
-  const hi = buf.readUInt32LE(at + 9);
+  const lo = u32le(buf, at + 5);
+  const hi = u32le(buf, at + 9);
   return hi < 0x200000 ? hi * TWO_32 + lo : buf.readBigUInt64LE(at + 5);
 }
 
@@ -2545,6 +2640,8 @@ class Connection {
   private readonly frames: FrameReader;
   private readonly running = new Map<number | bigint, Call>();
   private readonly out = new Outbox(4096);
+  /** Decodes each request's head and arguments where they lie in the read buffer. */
+  private readonly requestReader = new Reader(NO_BYTES);
   /** The contracts the host serves to this plugin, by name: their index in the welcome, and fingerprint. */
   private hostContracts = new Map<string, { readonly index: number; readonly fingerprint: string }>();
   /**
@@ -2770,6 +2867,8 @@ class Connection {
     if (this.closed) return;
     if (kind === Kind.Request && this.welcomed) {
       this.onRequest(buf, at, end, owned);
+      // A frame with memory of its own is not kept alive until the next request.
+      if (owned) this.requestReader.reset(NO_BYTES, 0, 0, false);
       return;
     }
     const body = buf.subarray(at + HEADER_LEN, end);
@@ -3453,14 +3552,15 @@ class Connection {
       this.sendError(id, ErrorCode.ShuttingDown, "the plugin is shutting down and takes no new calls");
       return;
     }
-    const r = new Reader(buf.subarray(at + HEADER_LEN, end), owned);
+    const r = this.requestReader;
+    r.reset(buf, at + HEADER_LEN, end, owned);
     let service: number;
     let method: number;
-    let deadlineMs: bigint;
+    let deadlineMs: number;
     try {
       service = r.u32();
       method = r.u32();
-      deadlineMs = r.u64();
+      deadlineMs = r.u64Number();
     } catch (e) {
       this.sendError(id, ErrorCode.BadRequest, `the request head does not decode: ${errorMessage(e).message}`);
       return;
@@ -3487,9 +3587,9 @@ class Connection {
       );
       return;
     }
-    let run: (ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
+    let run: (impl: unknown, ctx: CallContext, input?: AsyncIterable<unknown>) => unknown;
     try {
-      run = bound.decode(r);
+      run = bound.prepare(r);
       r.end();
     } catch (e) {
       this.sendError(
@@ -3499,7 +3599,7 @@ class Connection {
       );
       return;
     }
-    const deadline = deadlineMs > 0n ? Date.now() + Number(deadlineMs) : null;
+    const deadline = deadlineMs > 0 ? Date.now() + deadlineMs : null;
     const call = new Call(bound.name, deadline);
     let input: ArgInput | undefined;
     if (bound.argItem !== undefined) {
@@ -3514,7 +3614,7 @@ class Connection {
     const context = handlerContext;
     let result: unknown;
     try {
-      result = context === undefined ? run(call, input) : context.run(call, run, call, input);
+      result = context === undefined ? run(bound.impl, call, input) : context.run(call, run, bound.impl, call, input);
     } catch (e) {
       const { message, detail } = errorMessage(e);
       this.sendError(id, ErrorCode.HandlerFailed, message, detail);
@@ -3567,11 +3667,11 @@ class Connection {
   }
 
   /** Starts the deadline timer of call `id`: past it, the handler is stopped and the host gets ERROR code 6. */
-  private arm(id: number | bigint, call: Call, deadlineMs: bigint): void {
+  private arm(id: number | bigint, call: Call, deadlineMs: number): void {
     const deadline = call.deadline;
     // The handler sees every deadline, but setTimeout holds at most 2^31-1 ms
     // (24.8 days): a longer one is left to the host, which stops waiting then.
-    if (deadline === null || deadlineMs > 0x7fffffffn) return;
+    if (deadline === null || deadlineMs > 0x7fffffff) return;
     call.timer = setTimeout(() => {
       if (this.running.get(id) !== call) return;
       this.running.delete(id);
