@@ -401,6 +401,16 @@ def test_checked_encoding() -> None:
         out = bytearray()
         rt.w_i64(out, v)
         assert Reader(bytes(out)).i64() == v
+    # A string's length counts its UTF-8 bytes: 63 four-byte characters
+    # take 252, a length of three bytes.
+    for text in ("x" * 250, "x" * 251, "\U0001F600" * 62, "\U0001F600" * 63, "é" * 200):
+        out = bytearray()
+        rt.w_str(out, text)
+        raw = text.encode("utf-8")
+        n = len(raw)
+        want = (bytes([n]) if n < 251 else b"\xfb" + n.to_bytes(2, "little")) + raw
+        assert bytes(out) == want, (len(text), out[:4].hex())
+        assert Reader(bytes(out)).str_() == text
 
 
 def test_f32_nans() -> None:

@@ -835,14 +835,18 @@ def w_len(out: bytearray, n: int) -> None:
 
 
 def w_str(out: bytearray, v: str) -> None:
-    if type(v) is str and len(v) < 84:
-        # At most 249 UTF-8 bytes: a one-byte length.
+    if type(v) is str:
         try:
             raw = v.encode("utf-8")
         except UnicodeEncodeError:
             pass
         else:
-            out.append(len(raw))
+            n = len(raw)
+            if n < 251:
+                # The usual case: a one-byte length.
+                out.append(n)
+            else:
+                _w_var(out, n)
             out += raw
             return
     raw = _utf8(v, "String")
