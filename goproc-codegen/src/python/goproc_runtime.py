@@ -700,6 +700,26 @@ class _ViewReader(Reader):
             raise DecodeError(f"invalid UTF-8 in a string at offset {p}: {e}") from None
 
 
+# The generated fast decoders (MethodSpec.decode_fast) read floats with these.
+F32_AT = _F32.unpack_from
+F64_AT = _F64.unpack_from
+
+
+def varint_at(b: bytearray, p: int, e: int, widest: int) -> tuple[int, int]:
+    """The varint at `b[p]` whose marker is 251 or more, and the position
+    after it, for the generated fast decoders. A marker past `widest` or
+    bytes past `e` raise DecodeError: the request is then decoded through
+    its Reader, which says what is wrong."""
+    marker = b[p]
+    if marker > widest:
+        raise DecodeError(f"varint marker 0x{marker:02x} at {p}")
+    # 0xFB: 2 bytes, 0xFC: 4, 0xFD: 8, 0xFE: 16.
+    q = p + 1 + (2 << (marker - 0xFB))
+    if q > e:
+        raise DecodeError(f"varint past the end at {p}")
+    return int.from_bytes(b[p + 1:q], "little"), q
+
+
 # ---------------------------------------------------------------------------
 # Encoding. Each writer appends to a bytearray and refuses out-of-range values.
 
@@ -912,6 +932,10 @@ class MethodSpec:
     # none), and the decoder of one of its items.
     arg_at: int = -1
     decode_item: Callable[[Reader], Any] | None = None
+    # For arguments that are all scalars or strings: their decoder in place,
+    # `(read buffer, start, end) -> arguments`, or None for what only
+    # `decode_args` decodes right (see `_Plugin.answer_now`).
+    decode_fast: Callable[[bytearray, int, int], tuple[Any, ...] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,6 +998,34 @@ def _never_awaits(fn: Callable[..., Any]) -> bool:
     raw = code.co_code
     # One opcode every two bytes (3.6+); inline caches read as opcode 0.
     return not any(raw[i] in _SUSPENDING_OPS for i in range(0, len(raw), 2))
+
+
+# A method a request can be answered at once for: its spec, its handler,
+# whether that is an `async def` (that never awaits), and its fast argument
+# decoder (None: the spec's, through a Reader).
+_Route: TypeAlias = tuple[
+    MethodSpec, Callable[..., Any], bool, Callable[[bytearray, int, int], tuple[Any, ...] | None] | None
+]
+
+
+def _routes(services: Sequence[Service]) -> dict[int, _Route]:
+    """The methods whose requests `_Plugin.answer_now` may answer, keyed by
+    the first two bytes of a request's head (contract and method number,
+    each a one-byte varint): those that stream nothing and whose handler is
+    a plain `def` or an `async def` that never awaits."""
+    routes: dict[int, _Route] = {}
+    for s, service in enumerate(services[:251]):
+        for m, spec in enumerate(service.contract.methods[:251]):
+            if spec.stream or spec.arg_at >= 0:
+                continue
+            if service.is_async[m] and not service.never_awaits[m]:
+                continue
+            routes[s << 8 | m] = (spec, service.handlers[m], service.is_async[m], spec.decode_fast)
+    return routes
+
+
+# The header of an answer, before its length and id are known.
+_NO_HEADER = bytes(HEADER_LEN)
 
 
 # Room for a request's header and head in front of its arguments: 13 bytes
@@ -1649,7 +1701,8 @@ class _Plugin(asyncio.BufferedProtocol):
     # the speed of a slot, however many the class has.
     __slots__ = (
         "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
-        "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
+        "reading", "outbuf", "outbytes", "tail", "routes", "read_time", "deadline_token", "deadline_set",
+        "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
         "at_once", "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
         "room", "finished", "closed", "protocol", "window", "out_streams", "arg_streams",
@@ -1675,6 +1728,16 @@ class _Plugin(asyncio.BufferedProtocol):
         # Frames not yet given to the transport, and their length in bytes.
         self.outbuf: list[bytes | bytearray] = []
         self.outbytes = 0
+        # The last frame in outbuf when answers made at once may be appended to
+        # it (see answer_now): a read's answers fill one buffer.
+        self.tail: bytearray | None = None
+        # The methods a request can be answered at once for, by head (see _routes).
+        self.routes = _routes(self.services)
+        # The deadline of the calls answered at once (see answer_now): set in
+        # _DEADLINE from the first of them to the end of their run of frames.
+        self.read_time = 0.0
+        self.deadline_token: contextvars.Token[float | None] | None = None
+        self.deadline_set: float | None = None
         self.flush_scheduled = False
         # The transport's buffer is over _HIGH_WATER (pause_writing).
         self.write_paused = False
@@ -1736,6 +1799,7 @@ class _Plugin(asyncio.BufferedProtocol):
         # queued while reading go out when the read is handled (`process`).
         self.outbuf.append(frame)
         self.outbytes += len(frame)
+        self.tail = None
         if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -1746,6 +1810,7 @@ class _Plugin(asyncio.BufferedProtocol):
         reading."""
         self.outbuf.append(frame)
         self.request_bytes += len(frame)
+        self.tail = None
         if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -1780,6 +1845,8 @@ class _Plugin(asyncio.BufferedProtocol):
             # May call pause_writing.
             t.write(memoryview(data) if len(data) > _VIEW_WRITE else data)
         out.clear()
+        # The transport may hold on to what it was given: never appended to again.
+        self.tail = None
         self.outbytes = 0
         self.request_bytes = 0
 
@@ -1915,6 +1982,7 @@ class _Plugin(asyncio.BufferedProtocol):
         welcomed = self.welcomed
         self.reading = True
         self.at_once = True
+        self.read_time = 0.0
         try:
             while True:
                 left = fill - pos
@@ -1930,16 +1998,22 @@ class _Plugin(asyncio.BufferedProtocol):
                 if end > fill:
                     break
                 if kind == KIND_REQUEST and welcomed:
-                    if length > _LONG_FRAME:
-                        # Decoded in place: the only copies are the values.
-                        r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
-                    else:
-                        r = Reader(bytes(view[pos + HEADER_LEN:end]))
+                    if not (
+                        self.at_once and MIN_LENGTH + 3 <= length <= _LONG_FRAME
+                        and self.answer_now(call_id, pos + HEADER_LEN, end)
+                    ):
+                        self.end_deadline()
+                        if length > _LONG_FRAME:
+                            # Decoded in place: the only copies are the values.
+                            r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
+                        else:
+                            r = Reader(bytes(view[pos + HEADER_LEN:end]))
+                        self.on_request(call_id, r)
                     pos = end
-                    self.on_request(call_id, r)
                     if self.spawned != spawned_before:
                         self.at_once = False
                 else:
+                    self.end_deadline()
                     body = view[pos + HEADER_LEN:end]
                     pos = end
                     self.at_once = False
@@ -1958,6 +2032,7 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             self.reading = False
             self.at_once = False
+            self.end_deadline()
         if pos == fill:
             self.start = self.fill = 0
             if len(buf) > _READ_BUFFER:
@@ -2240,6 +2315,120 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             if token is not None:
                 _DEADLINE.reset(token)
+
+    def answer_now(self, call_id: int, p: int, end: int) -> bool:
+        """Answers the request whose body is inbuf[p:end] at once, when its
+        method is a route (see _routes), its head the usual one and its
+        arguments decode: the handler runs now (as `run_at_once` runs it)
+        and its answer goes into the read's output buffer. False, having
+        done nothing, when the request needs `on_request` (an error to
+        report, a head or an id to check, a task to start)."""
+        buf = self.inbuf
+        route = self.routes.get(buf[p] << 8 | buf[p + 1])
+        if route is None or call_id in self.tasks or self.draining:
+            return False
+        deadline_ms = buf[p + 2]
+        if deadline_ms < 251:
+            q = p + 3
+        elif deadline_ms == 0xFB and end - p >= 5:
+            deadline_ms = buf[p + 3] | buf[p + 4] << 8
+            q = p + 5
+        else:
+            return False
+        spec, handler, is_async, decode = route
+        try:
+            if decode is None:
+                r = Reader(buf, q, end)
+                # The body's budget: its length, head included.
+                r.items = end - p
+                args = spec.decode_args(r)
+                if r.pos != end:
+                    return False
+            else:
+                decoded = decode(buf, q, end)
+                if decoded is None:
+                    return False
+                args = decoded
+        except (DecodeError, RecursionError, IndexError, UnicodeDecodeError):
+            return False
+        # The handler sees the call's deadline, counted from this read. The
+        # calls answered at once one after the other share _DEADLINE's
+        # setting while their deadlines are the same (end_deadline restores it).
+        when = None
+        if deadline_ms > 0:
+            now = self.read_time
+            if not now:
+                now = self.read_time = time.monotonic()
+            when = now + deadline_ms / 1000.0
+        if self.deadline_token is None:
+            self.deadline_token = _DEADLINE.set(when)
+            self.deadline_set = when
+        elif when != self.deadline_set:
+            _DEADLINE.set(when)
+            self.deadline_set = when
+        if is_async:
+            try:
+                coro = handler(*args)
+                yielded = coro.send(None)
+            except StopIteration as done:
+                result = done.value
+            except asyncio.CancelledError as e:
+                # Nobody cancels a call that runs at once: the handler's own.
+                self.send(self.stray_cancel_frame(call_id, e))
+                return True
+            except Exception as e:
+                self.send(self.answer_failure(call_id, spec, e))
+                return True
+            else:
+                # It suspended after all: the rest runs in a task (see run_at_once).
+                self.tasks[call_id] = self.loop.create_task(
+                    self.run(call_id, spec, _carry_on, (coro, yielded), when)
+                )
+                self.spawned += 1
+                return True
+        else:
+            try:
+                result = handler(*args)
+            except Exception as e:
+                self.send(self.answer_failure(call_id, spec, e))
+                return True
+            if inspect.isawaitable(result):
+                ready: Awaitable[Any] = result
+                self.tasks[call_id] = self.loop.create_task(
+                    self.run(call_id, spec, lambda: ready, (), when)
+                )
+                self.spawned += 1
+                return True
+        # The answer goes straight after the read's other answers.
+        out = self.tail
+        if out is None:
+            out = self.tail = bytearray()
+            self.outbuf.append(out)
+        start = len(out)
+        out += _NO_HEADER
+        try:
+            if spec.error is not None:
+                out.append(0)
+            spec.encode_ok(out, result)
+        except Exception as e:
+            del out[start:]
+            self.send(self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: "))
+            return True
+        length = len(out) - start - 4
+        if length > self.max_frame:
+            del out[start:]
+            self.send(self.too_long(call_id, spec, length))
+            return True
+        _HEADER.pack_into(out, start, length, KIND_RESPONSE, call_id)
+        self.outbytes += length + 4
+        return True
+
+    def end_deadline(self) -> None:
+        """Gives _DEADLINE back the value it had before the calls answered at once."""
+        token = self.deadline_token
+        if token is not None:
+            self.deadline_token = None
+            _DEADLINE.reset(token)
 
     def run_at_once(
         self, call_id: int, spec: MethodSpec, handler: Callable[..., Coroutine[Any, Any, Any]],
