@@ -1001,10 +1001,12 @@ def _never_awaits(fn: Callable[..., Any]) -> bool:
 
 
 # A method a request can be answered at once for: its spec, its handler,
-# whether that is an `async def` (that never awaits), and its fast argument
-# decoder (None: the spec's, through a Reader).
+# whether that is an `async def` (that never awaits), its fast argument
+# decoder (None: the spec's, through a Reader), its answer's encoder, and
+# whether the answer starts with `Ok`'s tag (`-> Result<T, E>`).
 _Route: TypeAlias = tuple[
-    MethodSpec, Callable[..., Any], bool, Callable[[bytearray, int, int], tuple[Any, ...] | None] | None
+    MethodSpec, Callable[..., Any], bool, Callable[[bytearray, int, int], tuple[Any, ...] | None] | None,
+    Callable[[bytearray, Any], None], bool,
 ]
 
 
@@ -1020,7 +1022,10 @@ def _routes(services: Sequence[Service]) -> dict[int, _Route]:
                 continue
             if service.is_async[m] and not service.never_awaits[m]:
                 continue
-            routes[s << 8 | m] = (spec, service.handlers[m], service.is_async[m], spec.decode_fast)
+            routes[s << 8 | m] = (
+                spec, service.handlers[m], service.is_async[m], spec.decode_fast, spec.encode_ok,
+                spec.error is not None,
+            )
     return routes
 
 
@@ -1701,7 +1706,8 @@ class _Plugin(asyncio.BufferedProtocol):
     # the speed of a slot, however many the class has.
     __slots__ = (
         "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
-        "reading", "outbuf", "outbytes", "tail", "routes", "read_time", "deadline_token", "deadline_set",
+        "reading", "outbuf", "outbytes", "tail", "routes", "read_time", "deadline_token", "deadline_ms",
+        "deadline_set",
         "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
         "at_once", "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
@@ -1733,10 +1739,12 @@ class _Plugin(asyncio.BufferedProtocol):
         self.tail: bytearray | None = None
         # The methods a request can be answered at once for, by head (see _routes).
         self.routes = _routes(self.services)
-        # The deadline of the calls answered at once (see answer_now): set in
-        # _DEADLINE from the first of them to the end of their run of frames.
+        # The deadline of the calls answered at once (see set_deadline): set
+        # in _DEADLINE from the first of them to the end of their run of
+        # frames; its milliseconds (-1: not set) and its moment.
         self.read_time = 0.0
         self.deadline_token: contextvars.Token[float | None] | None = None
+        self.deadline_ms = -1
         self.deadline_set: float | None = None
         self.flush_scheduled = False
         # The transport's buffer is over _HIGH_WATER (pause_writing).
@@ -1985,6 +1993,15 @@ class _Plugin(asyncio.BufferedProtocol):
         self.read_time = 0.0
         try:
             while True:
+                if self.at_once and welcomed:
+                    pos = self.answer_run(pos, fill)
+                    if self.spawned != spawned_before:
+                        self.at_once = False
+                    if self.ended:
+                        return
+                    if self.outbytes > _HIGH_WATER:
+                        self.stop_reading()
+                        break
                 left = fill - pos
                 if left < HEADER_LEN:
                     # A bad length is seen as soon as its 4 bytes are.
@@ -1998,18 +2015,14 @@ class _Plugin(asyncio.BufferedProtocol):
                 if end > fill:
                     break
                 if kind == KIND_REQUEST and welcomed:
-                    if not (
-                        self.at_once and MIN_LENGTH + 3 <= length <= _LONG_FRAME
-                        and self.answer_now(call_id, pos + HEADER_LEN, end)
-                    ):
-                        self.end_deadline()
-                        if length > _LONG_FRAME:
-                            # Decoded in place: the only copies are the values.
-                            r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
-                        else:
-                            r = Reader(bytes(view[pos + HEADER_LEN:end]))
-                        self.on_request(call_id, r)
+                    self.end_deadline()
+                    if length > _LONG_FRAME:
+                        # Decoded in place: the only copies are the values.
+                        r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
+                    else:
+                        r = Reader(bytes(view[pos + HEADER_LEN:end]))
                     pos = end
+                    self.on_request(call_id, r)
                     if self.spawned != spawned_before:
                         self.at_once = False
                 else:
@@ -2316,118 +2329,136 @@ class _Plugin(asyncio.BufferedProtocol):
             if token is not None:
                 _DEADLINE.reset(token)
 
-    def answer_now(self, call_id: int, p: int, end: int) -> bool:
-        """Answers the request whose body is inbuf[p:end] at once, when its
-        method is a route (see _routes), its head the usual one and its
-        arguments decode: the handler runs now (as `run_at_once` runs it)
-        and its answer goes into the read's output buffer. False, having
-        done nothing, when the request needs `on_request` (an error to
-        report, a head or an id to check, a task to start)."""
+    def answer_run(self, pos: int, fill: int) -> int:
+        """Answers at once the requests from inbuf[pos:fill] on, one after
+        the other, as long as each can be: its method is a route (see
+        _routes), its head the usual one, its arguments decode. The handler
+        runs now (as `run_at_once` runs it) and its answer goes into the
+        read's output buffer. Returns where it stopped; the frame there is
+        for `process` (an error to report, a head or an id to check, a task
+        to start, or not a request)."""
+        if self.draining:
+            return pos
         buf = self.inbuf
-        route = self.routes.get(buf[p] << 8 | buf[p + 1])
-        if route is None or call_id in self.tasks or self.draining:
-            return False
-        deadline_ms = buf[p + 2]
-        if deadline_ms < 251:
-            q = p + 3
-        elif deadline_ms == 0xFB and end - p >= 5:
-            deadline_ms = buf[p + 3] | buf[p + 4] << 8
-            q = p + 5
-        else:
-            return False
-        spec, handler, is_async, decode = route
-        try:
-            if decode is None:
-                r = Reader(buf, q, end)
-                # The body's budget: its length, head included.
-                r.items = end - p
-                args = spec.decode_args(r)
-                if r.pos != end:
-                    return False
+        routes = self.routes
+        tasks = self.tasks
+        longest = min(self.max_frame, _LONG_FRAME)
+        # Past the mark, process stops reading.
+        while fill - pos >= HEADER_LEN and self.outbytes <= _HIGH_WATER:
+            length, kind, call_id = _HEADER.unpack_from(buf, pos)
+            end = pos + 4 + length
+            if kind != KIND_REQUEST or not MIN_LENGTH + 3 <= length <= longest or end > fill:
+                break
+            p = pos + HEADER_LEN
+            route = routes.get(buf[p] << 8 | buf[p + 1])
+            if route is None or call_id in tasks:
+                break
+            deadline_ms = buf[p + 2]
+            if deadline_ms < 251:
+                q = p + 3
+            elif deadline_ms == 0xFB and end - p >= 5:
+                deadline_ms = buf[p + 3] | buf[p + 4] << 8
+                q = p + 5
             else:
-                decoded = decode(buf, q, end)
-                if decoded is None:
-                    return False
-                args = decoded
-        except (DecodeError, RecursionError, IndexError, UnicodeDecodeError):
-            return False
-        # The handler sees the call's deadline, counted from this read. The
-        # calls answered at once one after the other share _DEADLINE's
-        # setting while their deadlines are the same (end_deadline restores it).
+                break
+            spec, handler, is_async, decode, encode, ok_tag = route
+            try:
+                if decode is None:
+                    r = Reader(buf, q, end)
+                    # The body's budget: its length, head included.
+                    r.items = end - p
+                    args = spec.decode_args(r)
+                    if r.pos != end:
+                        break
+                else:
+                    decoded = decode(buf, q, end)
+                    if decoded is None:
+                        break
+                    args = decoded
+            except (DecodeError, RecursionError, IndexError, UnicodeDecodeError):
+                break
+            pos = end
+            if deadline_ms != self.deadline_ms:
+                self.set_deadline(deadline_ms)
+            if is_async:
+                try:
+                    coro = handler(*args)
+                    yielded = coro.send(None)
+                except StopIteration as done:
+                    result = done.value
+                except asyncio.CancelledError as e:
+                    # Nobody cancels a call that runs at once: the handler's own.
+                    self.send(self.stray_cancel_frame(call_id, e))
+                    continue
+                except Exception as e:
+                    self.send(self.answer_failure(call_id, spec, e))
+                    continue
+                else:
+                    # It suspended after all: the rest runs in a task (see run_at_once).
+                    tasks[call_id] = self.loop.create_task(
+                        self.run(call_id, spec, _carry_on, (coro, yielded), self.deadline_set)
+                    )
+                    self.spawned += 1
+                    break
+            else:
+                try:
+                    result = handler(*args)
+                except Exception as e:
+                    self.send(self.answer_failure(call_id, spec, e))
+                    continue
+                if inspect.isawaitable(result):
+                    ready: Awaitable[Any] = result
+                    tasks[call_id] = self.loop.create_task(
+                        self.run(call_id, spec, lambda: ready, (), self.deadline_set)
+                    )
+                    self.spawned += 1
+                    break
+            # The answer goes straight after the read's other answers.
+            out = self.tail
+            if out is None:
+                out = self.tail = bytearray()
+                self.outbuf.append(out)
+            start = len(out)
+            out += _NO_HEADER
+            try:
+                if ok_tag:
+                    out.append(0)
+                encode(out, result)
+            except Exception as e:
+                del out[start:]
+                self.send(self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: "))
+                continue
+            length = len(out) - start - 4
+            if length > self.max_frame:
+                del out[start:]
+                self.send(self.too_long(call_id, spec, length))
+                continue
+            _HEADER.pack_into(out, start, length, KIND_RESPONSE, call_id)
+            self.outbytes += length + 4
+        return pos
+
+    def set_deadline(self, deadline_ms: int) -> None:
+        """Sets _DEADLINE for the calls answered at once from here on, whose
+        deadline is `deadline_ms` after this read (0: none). Calls one after
+        the other with the same deadline share the setting; end_deadline
+        gives _DEADLINE back its value before them."""
         when = None
         if deadline_ms > 0:
-            now = self.read_time
-            if not now:
-                now = self.read_time = time.monotonic()
-            when = now + deadline_ms / 1000.0
+            if not self.read_time:
+                self.read_time = time.monotonic()
+            when = self.read_time + deadline_ms / 1000.0
+        token = _DEADLINE.set(when)
         if self.deadline_token is None:
-            self.deadline_token = _DEADLINE.set(when)
-            self.deadline_set = when
-        elif when != self.deadline_set:
-            _DEADLINE.set(when)
-            self.deadline_set = when
-        if is_async:
-            try:
-                coro = handler(*args)
-                yielded = coro.send(None)
-            except StopIteration as done:
-                result = done.value
-            except asyncio.CancelledError as e:
-                # Nobody cancels a call that runs at once: the handler's own.
-                self.send(self.stray_cancel_frame(call_id, e))
-                return True
-            except Exception as e:
-                self.send(self.answer_failure(call_id, spec, e))
-                return True
-            else:
-                # It suspended after all: the rest runs in a task (see run_at_once).
-                self.tasks[call_id] = self.loop.create_task(
-                    self.run(call_id, spec, _carry_on, (coro, yielded), when)
-                )
-                self.spawned += 1
-                return True
-        else:
-            try:
-                result = handler(*args)
-            except Exception as e:
-                self.send(self.answer_failure(call_id, spec, e))
-                return True
-            if inspect.isawaitable(result):
-                ready: Awaitable[Any] = result
-                self.tasks[call_id] = self.loop.create_task(
-                    self.run(call_id, spec, lambda: ready, (), when)
-                )
-                self.spawned += 1
-                return True
-        # The answer goes straight after the read's other answers.
-        out = self.tail
-        if out is None:
-            out = self.tail = bytearray()
-            self.outbuf.append(out)
-        start = len(out)
-        out += _NO_HEADER
-        try:
-            if spec.error is not None:
-                out.append(0)
-            spec.encode_ok(out, result)
-        except Exception as e:
-            del out[start:]
-            self.send(self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: "))
-            return True
-        length = len(out) - start - 4
-        if length > self.max_frame:
-            del out[start:]
-            self.send(self.too_long(call_id, spec, length))
-            return True
-        _HEADER.pack_into(out, start, length, KIND_RESPONSE, call_id)
-        self.outbytes += length + 4
-        return True
+            self.deadline_token = token
+        self.deadline_ms = deadline_ms
+        self.deadline_set = when
 
     def end_deadline(self) -> None:
         """Gives _DEADLINE back the value it had before the calls answered at once."""
         token = self.deadline_token
         if token is not None:
             self.deadline_token = None
+            self.deadline_ms = -1
             _DEADLINE.reset(token)
 
     def run_at_once(
