@@ -1031,6 +1031,8 @@ def _routes(services: Sequence[Service]) -> dict[int, _Route]:
 
 # The header of an answer, before its length and id are known.
 _NO_HEADER = bytes(HEADER_LEN)
+# Types whose values are never awaitable (a plain `def` handler's usual answers).
+_PLAIN_VALUES = frozenset((type(None), bool, int, float, str, bytes, list, dict, tuple))
 
 
 # Room for a request's header and head in front of its arguments: 13 bytes
@@ -2342,12 +2344,14 @@ class _Plugin(asyncio.BufferedProtocol):
         buf = self.inbuf
         routes = self.routes
         tasks = self.tasks
+        # A head of three varints at least; a long body goes through a Reader.
+        shortest = MIN_LENGTH + 3
         longest = min(self.max_frame, _LONG_FRAME)
         # Past the mark, process stops reading.
         while fill - pos >= HEADER_LEN and self.outbytes <= _HIGH_WATER:
             length, kind, call_id = _HEADER.unpack_from(buf, pos)
             end = pos + 4 + length
-            if kind != KIND_REQUEST or not MIN_LENGTH + 3 <= length <= longest or end > fill:
+            if kind != KIND_REQUEST or not shortest <= length <= longest or end > fill:
                 break
             p = pos + HEADER_LEN
             route = routes.get(buf[p] << 8 | buf[p + 1])
@@ -2406,7 +2410,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 except Exception as e:
                     self.send(self.answer_failure(call_id, spec, e))
                     continue
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_VALUES and inspect.isawaitable(result):
                     ready: Awaitable[Any] = result
                     tasks[call_id] = self.loop.create_task(
                         self.run(call_id, spec, lambda: ready, (), self.deadline_set)
