@@ -934,7 +934,7 @@ class MethodSpec:
     decode_item: Callable[[Reader], Any] | None = None
     # For arguments that are all scalars or strings: their decoder in place,
     # `(read buffer, start, end) -> arguments`, or None for what only
-    # `decode_args` decodes right (see `_Plugin.answer_now`).
+    # `decode_args` decodes right (see `_Plugin.answer_run`).
     decode_fast: Callable[[bytearray, int, int], tuple[Any, ...] | None] | None = None
 
 
@@ -1011,7 +1011,7 @@ _Route: TypeAlias = tuple[
 
 
 def _routes(services: Sequence[Service]) -> dict[int, _Route]:
-    """The methods whose requests `_Plugin.answer_now` may answer, keyed by
+    """The methods whose requests `_Plugin.answer_run` may answer, keyed by
     the first two bytes of a request's head (contract and method number,
     each a one-byte varint): those that stream nothing and whose handler is
     a plain `def` or an `async def` that never awaits."""
@@ -1737,7 +1737,7 @@ class _Plugin(asyncio.BufferedProtocol):
         self.outbuf: list[bytes | bytearray] = []
         self.outbytes = 0
         # The last frame in outbuf when answers made at once may be appended to
-        # it (see answer_now): a read's answers fill one buffer.
+        # it (see answer_run): a read's answers fill one buffer.
         self.tail: bytearray | None = None
         # The methods a request can be answered at once for, by head (see _routes).
         self.routes = _routes(self.services)
