@@ -14,6 +14,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 from typing import (
     Any, AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, TypeVar, cast,
 )
@@ -277,6 +278,79 @@ def test_strict_decoding() -> None:
             pass
 
 
+def same_values(a: object, b: object) -> bool:
+    """Equal, floats bit for bit (NaN payloads, -0.0)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def fast_bodies(rng: random.Random) -> list[bytes]:
+    """Argument bodies for the fast decoders: every varint form, strings and
+    byte strings of one-byte and longer lengths, floats (NaNs too), and
+    random bytes that start with the bytes that matter."""
+    bodies: list[bytes] = [b""]
+    for v in (0, 1, 2, 127, 128, 250, 251, 0xFFFF, 0x10000, (1 << 32) - 1, 1 << 32, (1 << 64) - 1, 1 << 64):
+        out = bytearray()
+        rt.w_u128(out, v)
+        bodies.append(bytes(out))
+    for text in ("", "abc", "é" * 100, "x" * 300, "\U0001F600" * 70):
+        out = bytearray()
+        rt.w_str(out, text)
+        bodies.append(bytes(out))
+    bodies += [b"\x02\xc3\x28", b"\x05abc", b"\xfb\x01"]
+    for x in (0.0, -0.0, 1.5, float("inf"), float("nan")):
+        bodies.append(struct.pack("<d", x))
+        bodies.append(struct.pack("<f", x))
+    bodies += [struct.pack("<I", 0x7F80_0001), struct.pack("<Q", 0x7FF0_0000_0000_0001)]
+    interesting = [0, 1, 2, 127, 128, 250, 251, 252, 253, 254, 255]
+    for _ in range(3000):
+        head = bytes(rng.choice(interesting) for _ in range(rng.randrange(1, 4)))
+        bodies.append(head + bytes(rng.randrange(256) for _ in range(rng.randrange(20))))
+    # Pairs: the methods of two arguments.
+    bodies += [a + b for a in bodies[:40] for b in bodies[:40]]
+    return bodies
+
+
+def test_fast_decoders() -> None:
+    """A method's fast decoder (MethodSpec.decode_fast) accepts exactly what
+    its Reader decoder accepts, but f32 NaNs (left to the Reader), and
+    decodes it to the same arguments, wherever the body lies in the buffer
+    and whatever follows it."""
+    specs = [m for m in ev.EVERYTHING_CONTRACT.methods if m.decode_fast is not None]
+    names = {m.name for m in specs}
+    for name in ("echo_bool", "echo_u8", "echo_i8", "echo_u128", "echo_i64", "echo_f32", "echo_f64",
+                 "echo_string", "echo_bytes", "echo_byte_buf", "echo_unit", "nothing", "checked"):
+        assert name in names, name
+    for name in ("echo_char", "echo_vec", "echo_option", "echo_record", "echo_many"):
+        assert name not in names, name
+    rng = random.Random(11)
+    bodies = fast_bodies(rng)
+    for spec in specs:
+        fast = cast(Callable[[bytearray, int, int], Any], spec.decode_fast)
+        for body in bodies:
+            r = Reader(body)
+            try:
+                want = spec.decode_args(r)
+                r.done()
+            except DecodeError:
+                want = None
+            for before, after in ((0, 0), (3, 0), (5, 40)):
+                buf = bytearray(rng.randrange(256) for _ in range(before)) + body
+                buf += bytes(rng.randrange(256) for _ in range(after))
+                try:
+                    got = fast(buf, before, before + len(body))
+                except (DecodeError, IndexError, UnicodeDecodeError):
+                    got = None
+                if got is None:
+                    nan_f32 = spec.name == "echo_f32" and want is not None and want[0] != want[0]
+                    assert want is None or nan_f32, (spec.name, body.hex(), want)
+                else:
+                    assert want is not None and same_values(got, want), (spec.name, body.hex(), got, want)
+
+
 def nested_shape(depth: int) -> bytes:
     """`Labeled(Labeled(... Empty ..., ""), "")`, `depth` enums deep."""
     return bytes([4] * (depth - 1) + [0] + [0] * (depth - 1))
@@ -401,6 +475,16 @@ def test_checked_encoding() -> None:
         out = bytearray()
         rt.w_i64(out, v)
         assert Reader(bytes(out)).i64() == v
+    # A string's length counts its UTF-8 bytes: 63 four-byte characters
+    # take 252, a length of three bytes.
+    for text in ("x" * 250, "x" * 251, "\U0001F600" * 62, "\U0001F600" * 63, "é" * 200):
+        out = bytearray()
+        rt.w_str(out, text)
+        raw = text.encode("utf-8")
+        n = len(raw)
+        want = (bytes([n]) if n < 251 else b"\xfb" + n.to_bytes(2, "little")) + raw
+        assert bytes(out) == want, (len(text), out[:4].hex())
+        assert Reader(bytes(out)).str_() == text
 
 
 def test_f32_nans() -> None:
@@ -763,6 +847,101 @@ async def describe_answers_the_documented_schemas_in_hello_order_and_refuses_oth
     assert code.u32() == rt.CODE_BAD_REQUEST and "takes no arguments" in code.str_()
 
 
+class Clock:
+    """`now` never awaits: it is answered at once, and notes the deadline it
+    sees and starts a task that reads it later; `echo` takes a string."""
+
+    def __init__(self) -> None:
+        self.seen: list[float | None] = []
+        self.later: list[asyncio.Task[float | None]] = []
+
+    async def now(self) -> int:
+        self.seen.append(rt.deadline())
+        self.later.append(asyncio.get_running_loop().create_task(self.deadline_later()))
+        return len(self.seen)
+
+    async def deadline_later(self) -> float | None:
+        await asyncio.sleep(0)
+        return rt.deadline()
+
+    async def echo(self, text: str) -> str:
+        return text
+
+
+def clock_args_echo(r: Reader) -> tuple[str]:
+    return (r.str_(),)
+
+
+def clock_fast_echo(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n > 250 or p + 1 + n != e:
+        return None
+    return (b[p + 1:e].decode(),)
+
+
+CLOCK = rt.Contract(
+    name="Clock",
+    fingerprint="00",
+    methods=(
+        rt.MethodSpec("now", lambda r: (), rt.w_u8),
+        rt.MethodSpec("echo", clock_args_echo, rt.w_str, decode_fast=clock_fast_echo),
+    ),
+)
+
+
+def timed_request(call_id: int, method: int, deadline_ms: int, args: bytes = b"") -> bytes:
+    head = bytearray([0, method])
+    rt.w_u64(head, deadline_ms)
+    return frame(rt.KIND_REQUEST, call_id, bytes(head) + args)
+
+
+async def calls_answered_at_once_see_their_own_deadlines_and_answer_in_order() -> None:
+    clock = Clock()
+    plugin = rt._Plugin([rt.Service(CLOCK, clock)], b"")
+    transport = FakeTransport()
+    plugin.connection_made(transport)
+    feed(plugin, WELCOME)
+    # One read: deadlines of one- and three-byte varints and none, a request
+    # whose head is five bytes (70000 ms), requests that fail (arguments
+    # that do not decode, no such method), then a PING, after which the
+    # last call runs in a task.
+    deadlines = [0, 1500, 1500, 0, 30000, 70000, 1500, 0, 2500]
+    data = bytearray()
+    for k, ms in enumerate(deadlines):
+        if k == 8:
+            data += frame(rt.KIND_PING, 77)
+        data += timed_request(k + 1, 0, ms)
+        if k == 4:
+            data += timed_request(50, 1, 30000, b"\x02\xc3\x28")
+            data += timed_request(51, 1, 30000, b"\x02ok")
+            data += timed_request(52, 9, 30000)
+    before = time.monotonic()
+    feed(plugin, bytes(data))
+    assert rt.deadline() is None, "a call's deadline stayed set after the read"
+    await turns()
+    after = time.monotonic()
+    assert len(clock.seen) == len(deadlines)
+    for ms, seen in zip(deadlines, clock.seen):
+        if ms == 0:
+            assert seen is None, (ms, seen)
+        else:
+            assert seen is not None and before + ms / 1000 <= seen <= after + ms / 1000, (ms, seen, before)
+    # Tasks a handler starts keep its deadline.
+    assert await asyncio.gather(*clock.later) == clock.seen
+    frames = transport.frames()
+    assert [(kind, call_id) for kind, call_id, _ in frames] == [
+        (rt.KIND_RESPONSE, 1), (rt.KIND_RESPONSE, 2), (rt.KIND_RESPONSE, 3), (rt.KIND_RESPONSE, 4),
+        (rt.KIND_RESPONSE, 5), (rt.KIND_ERROR, 50), (rt.KIND_RESPONSE, 51), (rt.KIND_ERROR, 52),
+        (rt.KIND_RESPONSE, 6), (rt.KIND_RESPONSE, 7), (rt.KIND_RESPONSE, 8), (rt.KIND_PONG, 77),
+        (rt.KIND_RESPONSE, 9),
+    ], frames
+    assert [body for kind, call_id, body in frames if kind == rt.KIND_RESPONSE] == [
+        bytes([k]) for k in range(1, 6)
+    ] + [b"\x02ok"] + [bytes([k]) for k in range(6, 10)]
+    bad = Reader(frames[5][2])
+    assert bad.u32() == rt.CODE_BAD_REQUEST and "Clock.echo do not decode" in bad.str_()
+
+
 def test_schemas_in_the_hello() -> None:
     """From protocol 4 the HELLO ends with the schemas, served then required;
     below it, nothing is added."""
@@ -795,6 +974,7 @@ def test_serving() -> None:
         answers_past_the_high_water_mark_stop_the_reading_until_they_are_written,
         a_failed_call_is_answered_with_code_4_naming_what_failed_not_the_method,
         an_error_too_long_for_a_frame_loses_its_detail_and_keeps_what_fits_of_its_message,
+        calls_answered_at_once_see_their_own_deadlines_and_answer_in_order,
     ):
         asyncio.run(test())
 
@@ -1748,6 +1928,7 @@ def test_events() -> None:
 def main() -> None:
     test_golden(sys.argv[1])
     test_strict_decoding()
+    test_fast_decoders()
     test_limits()
     test_view_reader()
     test_checked_encoding()

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::fast::fast_decoder;
 use super::names::{ident, snake_case, string_literal, tuple_field, type_name, WIDTHS};
 use super::types::{
     annotation, decode_expr, direct_decoder, direct_encoder, encode_stmts, Block, Ctx,
@@ -725,6 +726,14 @@ fn emit_contract(
         });
         b.lines.push(String::new());
         b.lines.push(String::new());
+        // A call that streams runs in its task: the decoder that lets a
+        // request be answered at once is of no use to it.
+        let fast = if m.answer_stream().is_none() && m.stream_arg().is_none() {
+            let shapes: Vec<&Ty> = m.request_args().map(|a| &a.shape).collect();
+            fast_decoder(&format!("_{snake}_fast_{name}"), &shapes, b)
+        } else {
+            None
+        };
         let (ok, err) = match m.domain_result() {
             Some((ok, err)) => (ok, Some(err)),
             None => (m.answer_stream().unwrap_or(&m.ret), None),
@@ -744,6 +753,9 @@ fn emit_contract(
         if let Some((pos, item)) = m.stream_arg() {
             let item_fn = decoder_def(&format!("_{snake}_item_{name}"), item, &ctx, b);
             spec.push_str(&format!(", arg_at={pos}, decode_item={item_fn}"));
+        }
+        if let Some(fast) = fast {
+            spec.push_str(&format!(", decode_fast={fast}"));
         }
         spec.push(')');
         specs.push(spec);
@@ -1277,6 +1289,46 @@ mod tests {
         ] {
             assert!(py.contains(line), "missing {line:?} in:\n{py}");
         }
+    }
+
+    #[test]
+    fn methods_of_scalar_and_string_arguments_get_a_fast_decoder() {
+        let py = generate(
+            r#"
+            #[goproc::plugin_interface]
+            pub trait Mixed {
+                async fn put(&self, key: String, value: Vec<u8>, ttl: u32, sticky: bool) -> i8;
+                async fn ping(&self);
+                async fn rank(&self, score: f32, who: char) -> u8;
+                async fn many(&self, ids: Vec<u64>) -> u8;
+            }
+        "#,
+        );
+        let put = [
+            "def _mixed_fast_put(b: bytearray, p: int, e: int) -> tuple[str, bytes, u32, bool] | None:",
+            "    n = b[p]",
+            "    if n < 251:",
+            "        p += 1",
+            "    else:",
+            "        n, p = _rt.varint_at(b, p, e, 0xFD)",
+            "    v0 = b[p:p + n].decode()",
+            "    v1 = bytes(b[p:p + n])",
+            "        v2, p = _rt.varint_at(b, p, e, 0xFC)",
+            "    v3 = b[p]",
+            "    if v3 > 1:",
+            "    return (v0, v1, v2, v3 == 1) if p == e else None",
+            "def _mixed_fast_ping(b: bytearray, p: int, e: int) -> tuple[()] | None:",
+            "    return () if p == e else None",
+            "        _rt.MethodSpec(\"put\", _mixed_args_put, _rt.w_i8, decode_fast=_mixed_fast_put),",
+            "        _rt.MethodSpec(\"ping\", _mixed_args_ping, _mixed_ok_ping, decode_fast=_mixed_fast_ping),",
+            // A char, a list: only the Reader decodes them.
+            "        _rt.MethodSpec(\"rank\", _mixed_args_rank, _rt.w_u8),",
+            "        _rt.MethodSpec(\"many\", _mixed_args_many, _rt.w_u8),",
+        ];
+        for line in put {
+            assert!(py.contains(line), "missing {line:?} in:\n{py}");
+        }
+        assert!(!py.contains("_mixed_fast_rank") && !py.contains("_mixed_fast_many"));
     }
 
     #[test]

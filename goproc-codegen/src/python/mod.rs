@@ -7,9 +7,11 @@
 //!
 //! Parsing and checking live in the contract model; [`emit::plan`] checks
 //! what is Python-specific (name collisions), [`types`] maps shapes to
-//! annotations and codec code, and [`emit::module`] prints.
+//! annotations and codec code, [`fast`] writes the decoders that read a
+//! request's arguments in place, and [`emit::module`] prints.
 
 mod emit;
+mod fast;
 mod names;
 mod types;
 

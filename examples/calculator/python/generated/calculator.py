@@ -102,8 +102,36 @@ def _calculator_args_add(r: _rt.Reader) -> tuple[i64, i64]:
     return (r.i64(), r.i64())
 
 
+def _calculator_fast_add(b: bytearray, p: int, e: int) -> tuple[i64, i64] | None:
+    v0 = b[p]
+    if v0 < 251:
+        p += 1
+    else:
+        v0, p = _rt.varint_at(b, p, e, 0xFD)
+    v1 = b[p]
+    if v1 < 251:
+        p += 1
+    else:
+        v1, p = _rt.varint_at(b, p, e, 0xFD)
+    return ((v0 >> 1) ^ -(v0 & 1), (v1 >> 1) ^ -(v1 & 1)) if p == e else None
+
+
 def _calculator_args_divide(r: _rt.Reader) -> tuple[i64, i64]:
     return (r.i64(), r.i64())
+
+
+def _calculator_fast_divide(b: bytearray, p: int, e: int) -> tuple[i64, i64] | None:
+    v0 = b[p]
+    if v0 < 251:
+        p += 1
+    else:
+        v0, p = _rt.varint_at(b, p, e, 0xFD)
+    v1 = b[p]
+    if v1 < 251:
+        p += 1
+    else:
+        v1, p = _rt.varint_at(b, p, e, 0xFD)
+    return ((v0 >> 1) ^ -(v0 & 1), (v1 >> 1) ^ -(v1 & 1)) if p == e else None
 
 
 def _calculator_args_sum(r: _rt.Reader) -> tuple[list[f64]]:
@@ -112,6 +140,17 @@ def _calculator_args_sum(r: _rt.Reader) -> tuple[list[f64]]:
 
 def _calculator_args_greet(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
+
+
+def _calculator_fast_greet(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
 
 
 CALCULATOR_SCHEMA = (
@@ -163,10 +202,10 @@ CALCULATOR_CONTRACT = _rt.Contract(
     name="Calculator",
     fingerprint="e051df6903642709854962042d75a8496cc5821d7d26e059d3e0376cdff122df",
     methods=(
-        _rt.MethodSpec("add", _calculator_args_add, _rt.w_i64),
-        _rt.MethodSpec("divide", _calculator_args_divide, _rt.w_i64, MathError, _enc_MathError),
+        _rt.MethodSpec("add", _calculator_args_add, _rt.w_i64, decode_fast=_calculator_fast_add),
+        _rt.MethodSpec("divide", _calculator_args_divide, _rt.w_i64, MathError, _enc_MathError, decode_fast=_calculator_fast_divide),
         _rt.MethodSpec("sum", _calculator_args_sum, _rt.w_f64),
-        _rt.MethodSpec("greet", _calculator_args_greet, _rt.w_str),
+        _rt.MethodSpec("greet", _calculator_args_greet, _rt.w_str, decode_fast=_calculator_fast_greet),
     ),
     schema=CALCULATOR_SCHEMA,
     documented=CALCULATOR_DOCUMENTED_SCHEMA,

@@ -87,6 +87,20 @@ def _sensor_args_run(r: _rt.Reader) -> tuple[u32, u32]:
     return (r.u32(), r.u32())
 
 
+def _sensor_fast_run(b: bytearray, p: int, e: int) -> tuple[u32, u32] | None:
+    v0 = b[p]
+    if v0 < 251:
+        p += 1
+    else:
+        v0, p = _rt.varint_at(b, p, e, 0xFC)
+    v1 = b[p]
+    if v1 < 251:
+        p += 1
+    else:
+        v1, p = _rt.varint_at(b, p, e, 0xFC)
+    return (v0, v1) if p == e else None
+
+
 SENSOR_SCHEMA = (
     "contract Sensor {\n"
     "    fn run(count: u32, interval_ms: u32) -> u32;\n"
@@ -110,7 +124,7 @@ SENSOR_CONTRACT = _rt.Contract(
     name="Sensor",
     fingerprint="abfb103c6919c6dd1f86701fe489307e7d788225da387da88fcbc8399be64385",
     methods=(
-        _rt.MethodSpec("run", _sensor_args_run, _rt.w_u32),
+        _rt.MethodSpec("run", _sensor_args_run, _rt.w_u32, decode_fast=_sensor_fast_run),
     ),
     schema=SENSOR_SCHEMA,
     documented=SENSOR_DOCUMENTED_SCHEMA,

@@ -102,6 +102,17 @@ def _store_args_get(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+def _store_fast_get(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
+
+
 def _store_ok_get(out: bytearray, v: str | None) -> None:
     if v is None:
         out.append(0)
@@ -112,6 +123,24 @@ def _store_ok_get(out: bytearray, v: str | None) -> None:
 
 def _store_args_put(r: _rt.Reader) -> tuple[str, str]:
     return (r.str_(), r.str_())
+
+
+def _store_fast_put(b: bytearray, p: int, e: int) -> tuple[str, str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v1 = b[p:p + n].decode()
+    p += n
+    return (v0, v1) if p == e else None
 
 
 def _store_ok_put(out: bytearray, v: str | None) -> None:
@@ -147,8 +176,8 @@ STORE_CONTRACT = _rt.Contract(
     name="Store",
     fingerprint="84388d82d0b8236bf897a1134f737339847f8a9ce04016efa5e770d0a39bf467",
     methods=(
-        _rt.MethodSpec("get", _store_args_get, _store_ok_get),
-        _rt.MethodSpec("put", _store_args_put, _store_ok_put),
+        _rt.MethodSpec("get", _store_args_get, _store_ok_get, decode_fast=_store_fast_get),
+        _rt.MethodSpec("put", _store_args_put, _store_ok_put, decode_fast=_store_fast_put),
     ),
     schema=STORE_SCHEMA,
     documented=STORE_DOCUMENTED_SCHEMA,
@@ -349,6 +378,17 @@ def _page_counter_args_visit(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+def _page_counter_fast_visit(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
+
+
 PAGE_COUNTER_SCHEMA = (
     "contract PageCounter {\n"
     "    fn visit(page: String) -> u64;\n"
@@ -373,7 +413,7 @@ PAGE_COUNTER_CONTRACT = _rt.Contract(
     name="PageCounter",
     fingerprint="bf5782165595c0ab4e008374b53ed68ac0bc40cf293f8ff26f0d2b55d8cd97b1",
     methods=(
-        _rt.MethodSpec("visit", _page_counter_args_visit, _rt.w_u64),
+        _rt.MethodSpec("visit", _page_counter_args_visit, _rt.w_u64, decode_fast=_page_counter_fast_visit),
     ),
     schema=PAGE_COUNTER_SCHEMA,
     documented=PAGE_COUNTER_DOCUMENTED_SCHEMA,

@@ -700,6 +700,26 @@ class _ViewReader(Reader):
             raise DecodeError(f"invalid UTF-8 in a string at offset {p}: {e}") from None
 
 
+# The generated fast decoders (MethodSpec.decode_fast) read floats with these.
+F32_AT = _F32.unpack_from
+F64_AT = _F64.unpack_from
+
+
+def varint_at(b: bytearray, p: int, e: int, widest: int) -> tuple[int, int]:
+    """The varint at `b[p]` whose marker is 251 or more, and the position
+    after it, for the generated fast decoders. A marker past `widest` or
+    bytes past `e` raise DecodeError: the request is then decoded through
+    its Reader, which says what is wrong."""
+    marker = b[p]
+    if marker > widest:
+        raise DecodeError(f"varint marker 0x{marker:02x} at {p}")
+    # 0xFB: 2 bytes, 0xFC: 4, 0xFD: 8, 0xFE: 16.
+    q = p + 1 + (2 << (marker - 0xFB))
+    if q > e:
+        raise DecodeError(f"varint past the end at {p}")
+    return int.from_bytes(b[p + 1:q], "little"), q
+
+
 # ---------------------------------------------------------------------------
 # Encoding. Each writer appends to a bytearray and refuses out-of-range values.
 
@@ -835,14 +855,18 @@ def w_len(out: bytearray, n: int) -> None:
 
 
 def w_str(out: bytearray, v: str) -> None:
-    if type(v) is str and len(v) < 84:
-        # At most 249 UTF-8 bytes: a one-byte length.
+    if type(v) is str:
         try:
             raw = v.encode("utf-8")
         except UnicodeEncodeError:
             pass
         else:
-            out.append(len(raw))
+            n = len(raw)
+            if n < 251:
+                # The usual case: a one-byte length.
+                out.append(n)
+            else:
+                _w_var(out, n)
             out += raw
             return
     raw = _utf8(v, "String")
@@ -908,6 +932,10 @@ class MethodSpec:
     # none), and the decoder of one of its items.
     arg_at: int = -1
     decode_item: Callable[[Reader], Any] | None = None
+    # For arguments that are all scalars or strings: their decoder in place,
+    # `(read buffer, start, end) -> arguments`, or None for what only
+    # `decode_args` decodes right (see `_Plugin.answer_run`).
+    decode_fast: Callable[[bytearray, int, int], tuple[Any, ...] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -970,6 +998,41 @@ def _never_awaits(fn: Callable[..., Any]) -> bool:
     raw = code.co_code
     # One opcode every two bytes (3.6+); inline caches read as opcode 0.
     return not any(raw[i] in _SUSPENDING_OPS for i in range(0, len(raw), 2))
+
+
+# A method a request can be answered at once for: its spec, its handler,
+# whether that is an `async def` (that never awaits), its fast argument
+# decoder (None: the spec's, through a Reader), its answer's encoder, and
+# whether the answer starts with `Ok`'s tag (`-> Result<T, E>`).
+_Route: TypeAlias = tuple[
+    MethodSpec, Callable[..., Any], bool, Callable[[bytearray, int, int], tuple[Any, ...] | None] | None,
+    Callable[[bytearray, Any], None], bool,
+]
+
+
+def _routes(services: Sequence[Service]) -> dict[int, _Route]:
+    """The methods whose requests `_Plugin.answer_run` may answer, keyed by
+    the first two bytes of a request's head (contract and method number,
+    each a one-byte varint): those that stream nothing and whose handler is
+    a plain `def` or an `async def` that never awaits."""
+    routes: dict[int, _Route] = {}
+    for s, service in enumerate(services[:251]):
+        for m, spec in enumerate(service.contract.methods[:251]):
+            if spec.stream or spec.arg_at >= 0:
+                continue
+            if service.is_async[m] and not service.never_awaits[m]:
+                continue
+            routes[s << 8 | m] = (
+                spec, service.handlers[m], service.is_async[m], spec.decode_fast, spec.encode_ok,
+                spec.error is not None,
+            )
+    return routes
+
+
+# The header of an answer, before its length and id are known.
+_NO_HEADER = bytes(HEADER_LEN)
+# Types whose values are never awaitable (a plain `def` handler's usual answers).
+_PLAIN_VALUES = frozenset((type(None), bool, int, float, str, bytes, list, dict, tuple))
 
 
 # Room for a request's header and head in front of its arguments: 13 bytes
@@ -1645,7 +1708,9 @@ class _Plugin(asyncio.BufferedProtocol):
     # the speed of a slot, however many the class has.
     __slots__ = (
         "services", "hello", "requires", "loop", "transport", "inbuf", "inview", "start", "fill",
-        "reading", "outbuf", "outbytes", "flush_scheduled", "write_paused", "read_paused",
+        "reading", "outbuf", "outbytes", "tail", "routes", "read_time", "deadline_token", "deadline_ms",
+        "deadline_set",
+        "flush_scheduled", "write_paused", "read_paused",
         "resume_scheduled", "welcomed", "max_frame", "tasks", "cancelled", "spawned", "draining",
         "at_once", "ended", "end_reason", "host_contracts", "welcome", "calls", "next_id", "request_bytes",
         "room", "finished", "closed", "protocol", "window", "out_streams", "arg_streams",
@@ -1671,6 +1736,18 @@ class _Plugin(asyncio.BufferedProtocol):
         # Frames not yet given to the transport, and their length in bytes.
         self.outbuf: list[bytes | bytearray] = []
         self.outbytes = 0
+        # The last frame in outbuf when answers made at once may be appended to
+        # it (see answer_run): a read's answers fill one buffer.
+        self.tail: bytearray | None = None
+        # The methods a request can be answered at once for, by head (see _routes).
+        self.routes = _routes(self.services)
+        # The deadline of the calls answered at once (see set_deadline): set
+        # in _DEADLINE from the first of them to the end of their run of
+        # frames; its milliseconds (-1: not set) and its moment.
+        self.read_time = 0.0
+        self.deadline_token: contextvars.Token[float | None] | None = None
+        self.deadline_ms = -1
+        self.deadline_set: float | None = None
         self.flush_scheduled = False
         # The transport's buffer is over _HIGH_WATER (pause_writing).
         self.write_paused = False
@@ -1732,6 +1809,7 @@ class _Plugin(asyncio.BufferedProtocol):
         # queued while reading go out when the read is handled (`process`).
         self.outbuf.append(frame)
         self.outbytes += len(frame)
+        self.tail = None
         if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -1742,6 +1820,7 @@ class _Plugin(asyncio.BufferedProtocol):
         reading."""
         self.outbuf.append(frame)
         self.request_bytes += len(frame)
+        self.tail = None
         if not self.flush_scheduled and not self.reading:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
@@ -1776,6 +1855,8 @@ class _Plugin(asyncio.BufferedProtocol):
             # May call pause_writing.
             t.write(memoryview(data) if len(data) > _VIEW_WRITE else data)
         out.clear()
+        # The transport may hold on to what it was given: never appended to again.
+        self.tail = None
         self.outbytes = 0
         self.request_bytes = 0
 
@@ -1911,8 +1992,18 @@ class _Plugin(asyncio.BufferedProtocol):
         welcomed = self.welcomed
         self.reading = True
         self.at_once = True
+        self.read_time = 0.0
         try:
             while True:
+                if self.at_once and welcomed:
+                    pos = self.answer_run(pos, fill)
+                    if self.spawned != spawned_before:
+                        self.at_once = False
+                    if self.ended:
+                        return
+                    if self.outbytes > _HIGH_WATER:
+                        self.stop_reading()
+                        break
                 left = fill - pos
                 if left < HEADER_LEN:
                     # A bad length is seen as soon as its 4 bytes are.
@@ -1926,6 +2017,7 @@ class _Plugin(asyncio.BufferedProtocol):
                 if end > fill:
                     break
                 if kind == KIND_REQUEST and welcomed:
+                    self.end_deadline()
                     if length > _LONG_FRAME:
                         # Decoded in place: the only copies are the values.
                         r: Reader = _ViewReader(cast(bytes, view[pos + HEADER_LEN:end]))
@@ -1936,6 +2028,7 @@ class _Plugin(asyncio.BufferedProtocol):
                     if self.spawned != spawned_before:
                         self.at_once = False
                 else:
+                    self.end_deadline()
                     body = view[pos + HEADER_LEN:end]
                     pos = end
                     self.at_once = False
@@ -1954,6 +2047,7 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             self.reading = False
             self.at_once = False
+            self.end_deadline()
         if pos == fill:
             self.start = self.fill = 0
             if len(buf) > _READ_BUFFER:
@@ -2236,6 +2330,140 @@ class _Plugin(asyncio.BufferedProtocol):
         finally:
             if token is not None:
                 _DEADLINE.reset(token)
+
+    def answer_run(self, pos: int, fill: int) -> int:
+        """Answers at once the requests from inbuf[pos:fill] on, one after
+        the other, as long as each can be: its method is a route (see
+        _routes), its head the usual one, its arguments decode. The handler
+        runs now (as `run_at_once` runs it) and its answer goes into the
+        read's output buffer. Returns where it stopped; the frame there is
+        for `process` (an error to report, a head or an id to check, a task
+        to start, or not a request)."""
+        if self.draining:
+            return pos
+        buf = self.inbuf
+        routes = self.routes
+        tasks = self.tasks
+        # A head of three varints at least; a long body goes through a Reader.
+        shortest = MIN_LENGTH + 3
+        longest = min(self.max_frame, _LONG_FRAME)
+        # Past the mark, process stops reading.
+        while fill - pos >= HEADER_LEN and self.outbytes <= _HIGH_WATER:
+            length, kind, call_id = _HEADER.unpack_from(buf, pos)
+            end = pos + 4 + length
+            if kind != KIND_REQUEST or not shortest <= length <= longest or end > fill:
+                break
+            p = pos + HEADER_LEN
+            route = routes.get(buf[p] << 8 | buf[p + 1])
+            if route is None or call_id in tasks:
+                break
+            deadline_ms = buf[p + 2]
+            if deadline_ms < 251:
+                q = p + 3
+            elif deadline_ms == 0xFB and end - p >= 5:
+                deadline_ms = buf[p + 3] | buf[p + 4] << 8
+                q = p + 5
+            else:
+                break
+            spec, handler, is_async, decode, encode, ok_tag = route
+            try:
+                if decode is None:
+                    r = Reader(buf, q, end)
+                    # The body's budget: its length, head included.
+                    r.items = end - p
+                    args = spec.decode_args(r)
+                    if r.pos != end:
+                        break
+                else:
+                    decoded = decode(buf, q, end)
+                    if decoded is None:
+                        break
+                    args = decoded
+            except (DecodeError, RecursionError, IndexError, UnicodeDecodeError):
+                break
+            pos = end
+            if deadline_ms != self.deadline_ms:
+                self.set_deadline(deadline_ms)
+            if is_async:
+                try:
+                    coro = handler(*args)
+                    yielded = coro.send(None)
+                except StopIteration as done:
+                    result = done.value
+                except asyncio.CancelledError as e:
+                    # Nobody cancels a call that runs at once: the handler's own.
+                    self.send(self.stray_cancel_frame(call_id, e))
+                    continue
+                except Exception as e:
+                    self.send(self.answer_failure(call_id, spec, e))
+                    continue
+                else:
+                    # It suspended after all: the rest runs in a task (see run_at_once).
+                    tasks[call_id] = self.loop.create_task(
+                        self.run(call_id, spec, _carry_on, (coro, yielded), self.deadline_set)
+                    )
+                    self.spawned += 1
+                    break
+            else:
+                try:
+                    result = handler(*args)
+                except Exception as e:
+                    self.send(self.answer_failure(call_id, spec, e))
+                    continue
+                if type(result) not in _PLAIN_VALUES and inspect.isawaitable(result):
+                    ready: Awaitable[Any] = result
+                    tasks[call_id] = self.loop.create_task(
+                        self.run(call_id, spec, lambda: ready, (), self.deadline_set)
+                    )
+                    self.spawned += 1
+                    break
+            # The answer goes straight after the read's other answers.
+            out = self.tail
+            if out is None:
+                out = self.tail = bytearray()
+                self.outbuf.append(out)
+            start = len(out)
+            out += _NO_HEADER
+            try:
+                if ok_tag:
+                    out.append(0)
+                encode(out, result)
+            except Exception as e:
+                del out[start:]
+                self.send(self.answer_failure(call_id, spec, e, "the handler's return value cannot be encoded: "))
+                continue
+            length = len(out) - start - 4
+            if length > self.max_frame:
+                del out[start:]
+                self.send(self.too_long(call_id, spec, length))
+                continue
+            _HEADER.pack_into(out, start, length, KIND_RESPONSE, call_id)
+            self.outbytes += length + 4
+        return pos
+
+    def set_deadline(self, deadline_ms: int) -> None:
+        """Sets _DEADLINE for the calls answered at once from here on, whose
+        deadline is `deadline_ms` after this read (0: none). Calls one after
+        the other with the same deadline share the setting; end_deadline
+        gives _DEADLINE back its value before them."""
+        when = None
+        if deadline_ms > 0:
+            if not self.read_time:
+                self.read_time = time.monotonic()
+            when = self.read_time + deadline_ms / 1000.0
+        token = _DEADLINE.set(when)
+        if self.deadline_token is None:
+            self.deadline_token = token
+        self.deadline_ms = deadline_ms
+        self.deadline_set = when
+
+    def end_deadline(self) -> None:
+        """Gives _DEADLINE back the value it had before the calls answered at once."""
+        token = self.deadline_token
+        if token is not None:
+            self.deadline_token = None
+            self.deadline_ms = -1
+            _DEADLINE.reset(token)
 
     def run_at_once(
         self, call_id: int, spec: MethodSpec, handler: Callable[..., Coroutine[Any, Any, Any]],

@@ -270,6 +270,17 @@ def _key_value_store_args_get(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+def _key_value_store_fast_get(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
+
+
 def _key_value_store_ok_get(out: bytearray, v: Entry | None) -> None:
     if v is None:
         out.append(0)
@@ -282,12 +293,27 @@ def _key_value_store_args_delete(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
 
 
+def _key_value_store_fast_delete(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
+
+
 def _key_value_store_args_batch(r: _rt.Reader) -> tuple[list[Op]]:
     return ([_dec_Op(r) for _ in range(r.count())],)
 
 
 def _key_value_store_args_tag_counts(r: _rt.Reader) -> tuple[()]:
     return ()
+
+
+def _key_value_store_fast_tag_counts(b: bytearray, p: int, e: int) -> tuple[()] | None:
+    return () if p == e else None
 
 
 def _key_value_store_ok_tag_counts(out: bytearray, v: dict[str, u64]) -> None:
@@ -299,6 +325,10 @@ def _key_value_store_ok_tag_counts(out: bytearray, v: dict[str, u64]) -> None:
 
 def _key_value_store_args_keys(r: _rt.Reader) -> tuple[()]:
     return ()
+
+
+def _key_value_store_fast_keys(b: bytearray, p: int, e: int) -> tuple[()] | None:
+    return () if p == e else None
 
 
 def _key_value_store_ok_keys(out: bytearray, v: list[str]) -> None:
@@ -419,11 +449,11 @@ KEY_VALUE_STORE_CONTRACT = _rt.Contract(
     fingerprint="4854cede45b282ff841e4ae092ee617a6fc54a8eec3fd4f3da8b0927bd7a1b9f",
     methods=(
         _rt.MethodSpec("put", _key_value_store_args_put, _rt.w_u64, StoreError, _enc_StoreError),
-        _rt.MethodSpec("get", _key_value_store_args_get, _key_value_store_ok_get),
-        _rt.MethodSpec("delete", _key_value_store_args_delete, _enc_Entry, StoreError, _enc_StoreError),
+        _rt.MethodSpec("get", _key_value_store_args_get, _key_value_store_ok_get, decode_fast=_key_value_store_fast_get),
+        _rt.MethodSpec("delete", _key_value_store_args_delete, _enc_Entry, StoreError, _enc_StoreError, decode_fast=_key_value_store_fast_delete),
         _rt.MethodSpec("batch", _key_value_store_args_batch, _enc_BatchReport, StoreError, _enc_StoreError),
-        _rt.MethodSpec("tag_counts", _key_value_store_args_tag_counts, _key_value_store_ok_tag_counts),
-        _rt.MethodSpec("keys", _key_value_store_args_keys, _key_value_store_ok_keys),
+        _rt.MethodSpec("tag_counts", _key_value_store_args_tag_counts, _key_value_store_ok_tag_counts, decode_fast=_key_value_store_fast_tag_counts),
+        _rt.MethodSpec("keys", _key_value_store_args_keys, _key_value_store_ok_keys, decode_fast=_key_value_store_fast_keys),
     ),
     schema=KEY_VALUE_STORE_SCHEMA,
     documented=KEY_VALUE_STORE_DOCUMENTED_SCHEMA,

@@ -30,8 +30,23 @@ def _transform_args_describe(r: _rt.Reader) -> tuple[()]:
     return ()
 
 
+def _transform_fast_describe(b: bytearray, p: int, e: int) -> tuple[()] | None:
+    return () if p == e else None
+
+
 def _transform_args_apply(r: _rt.Reader) -> tuple[str]:
     return (r.str_(),)
+
+
+def _transform_fast_apply(b: bytearray, p: int, e: int) -> tuple[str] | None:
+    n = b[p]
+    if n < 251:
+        p += 1
+    else:
+        n, p = _rt.varint_at(b, p, e, 0xFD)
+    v0 = b[p:p + n].decode()
+    p += n
+    return (v0,) if p == e else None
 
 
 TRANSFORM_SCHEMA = (
@@ -59,8 +74,8 @@ TRANSFORM_CONTRACT = _rt.Contract(
     name="Transform",
     fingerprint="1f527c4069b2bfe1cf13c59dff8418e4aea0029baac8469288e6104a84269902",
     methods=(
-        _rt.MethodSpec("describe", _transform_args_describe, _rt.w_str),
-        _rt.MethodSpec("apply", _transform_args_apply, _rt.w_str),
+        _rt.MethodSpec("describe", _transform_args_describe, _rt.w_str, decode_fast=_transform_fast_describe),
+        _rt.MethodSpec("apply", _transform_args_apply, _rt.w_str, decode_fast=_transform_fast_apply),
     ),
     schema=TRANSFORM_SCHEMA,
     documented=TRANSFORM_DOCUMENTED_SCHEMA,
