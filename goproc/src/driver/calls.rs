@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::outbox::Queued;
 use super::room::Room;
 use super::{lock, Connection};
-use crate::session::{Asked, Reply};
+use crate::session::{Asked, Reply, Settled};
 use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
@@ -165,9 +165,16 @@ impl Connection {
         } else {
             Asked::Ping
         };
-        let begun = lock(&self.session).begin_call(asked);
+        // The deadline goes in the call table, which the connection's one
+        // timer watches: no timer per call.
+        let begun = lock(&self.session).begin_call_until(asked, deadline);
         let id = match begun {
-            Ok(id) => id,
+            Ok((id, arm)) => {
+                if arm {
+                    self.expiry.rearm();
+                }
+                id
+            }
             Err(err) => return Err(CallFailure::not_sent(err, join(frame, rest))),
         };
         set_id(&mut frame, id);
@@ -193,21 +200,17 @@ impl Connection {
         if let Some(spin) = self.busy_poll() {
             self.spin_until_answered(id, spin).await;
         }
-        let answer = Answer { conn: self, id };
-        let answer = match (deadline, timeout) {
-            (Some(d), Some(limit)) => match tokio::time::timeout_at(d, answer).await {
-                Ok(answer) => answer,
-                // The guard removes the call and tells the peer to stop.
-                Err(_) => return Err(CallFailure::Timeout(limit)),
-            },
-            _ => answer.await,
-        };
+        let answer = Answer { conn: self, id }.await;
+        if let Settled::Expired = answer {
+            // The guard removes the call and tells the peer to stop.
+            return Err(CallFailure::Timeout(timeout.unwrap_or_default()));
+        }
         // The answer (or a failed connection) already removed the entry.
         guard.registered = false;
         match answer {
-            Some(Reply::Ok(body)) => Ok(body),
-            Some(Reply::Err(body)) => Err(CallFailure::Remote(body)),
-            None => Err(CallFailure::Connection(self.closed_error())),
+            Settled::Answered(Reply::Ok(body)) => Ok(body),
+            Settled::Answered(Reply::Err(body)) => Err(CallFailure::Remote(body)),
+            Settled::Failed | Settled::Expired => Err(CallFailure::Connection(self.closed_error())),
         }
     }
 
@@ -254,17 +257,17 @@ pub(super) enum WaitFailed {
     Stopped,
 }
 
-/// Waits for the answer to call `id`: `None` if the connection failed first.
+/// Waits for call `id` to be answered, expire or fail.
 struct Answer<'a> {
     conn: &'a Connection,
     id: u64,
 }
 
 impl Future for Answer<'_> {
-    type Output = Option<Reply>;
+    type Output = Settled;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
-        lock(&self.conn.session).poll_answer(self.id, cx.waker())
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Settled> {
+        lock(&self.conn.session).poll_call(self.id, cx.waker())
     }
 }
 

@@ -28,6 +28,11 @@ pub(crate) fn scope<F: Future>(call: CallScope, handler: F) -> impl Future<Outpu
     CALL.scope(call, handler)
 }
 
+/// Runs `f` (a handler's first step) with its call in scope.
+pub(crate) fn sync_scope<R>(call: CallScope, f: impl FnOnce() -> R) -> R {
+    CALL.sync_scope(call, f)
+}
+
 /// In a plugin process, its way to its host: what a task outside any
 /// handler calls the host through.
 enum HostLink {

@@ -9,6 +9,7 @@ pub(crate) mod bus_link;
 mod busy_poll;
 mod calls;
 pub(crate) mod context;
+mod expiry;
 mod io;
 mod outbox;
 mod panics;
@@ -84,6 +85,8 @@ pub(crate) struct Connection {
     outbox: Arc<outbox::Outbox>,
     /// The protocol state: calls in flight both ways, drain, closing.
     session: Mutex<Session<AbortHandle>>,
+    /// The timer of this side's calls' deadlines.
+    expiry: Arc<expiry::Expiry>,
     handlers_idle: Notify,
     dispatcher: Option<Arc<dyn Dispatch>>,
     /// Set once the connection ended or refuses new calls (one load for
@@ -129,6 +132,7 @@ impl Connection {
                 protocol,
                 dispatcher.is_some(),
             )),
+            expiry: Arc::default(),
             handlers_idle: Notify::new(),
             dispatcher,
             unusable: AtomicBool::new(false),
@@ -144,6 +148,10 @@ impl Connection {
             Arc::downgrade(&conn),
         ));
         *lock(&conn.writer) = Some(writer);
+        tokio::spawn(expiry::expiry_loop(
+            Arc::downgrade(&conn),
+            conn.expiry.clone(),
+        ));
         tokio::spawn(io::read_loop(stream.clone(), stream, conn.clone()));
         conn
     }
@@ -353,6 +361,7 @@ impl Drop for Connection {
     fn drop(&mut self) {
         // Nobody can send any more: the writer writes what is queued and stops.
         self.outbox.close(None);
+        self.expiry.stop();
     }
 }
 

@@ -146,6 +146,12 @@ impl ReadTurn {
         self.over_budget = false;
     }
 
+    /// When the turn's first handler started: every frame of the turn had
+    /// been read by then. (Set by [`ReadTurn::may_inline`].)
+    fn started_at(&mut self) -> Instant {
+        *self.started.get_or_insert_with(Instant::now)
+    }
+
     /// Whether the next handler may run its first step inline.
     fn may_inline(&mut self) -> bool {
         if self.handled % INLINE_CHECK_EVERY == 0 {
@@ -171,9 +177,6 @@ impl Connection {
             args_at,
         } = request;
         let max_frame = self.max_frame;
-        let refuse = |err: RemoteError| {
-            let _ = self.send_answer(err.into_frame(id, max_frame));
-        };
         // The session refuses requests when nothing is served.
         let Some(dispatcher) = &self.dispatcher else {
             return;
@@ -183,63 +186,40 @@ impl Connection {
             conn: self.clone(),
             id,
         });
-        let handler = match dispatcher.dispatch(head.contract, head.method, args) {
+        let mut handler = match dispatcher.dispatch(head.contract, head.method, args) {
             Ok(h) => h,
-            Err(e) => return refuse(e),
+            Err(e) => {
+                let _ = self.send_answer(e.into_frame(id, max_frame));
+                return;
+            }
         };
-        let call = super::context::CallScope {
-            deadline: deadline.map(|d| Instant::now() + d),
-            conn: self.clone(),
-        };
-        let handler = super::context::scope(call, handler);
-        let mut answer = Box::pin(async move {
-            let run = AssertUnwindSafe(handler).catch_unwind();
-            let outcome = match deadline {
-                Some(limit) => tokio::time::timeout(limit, run).await.ok(),
-                None => Some(run.await),
-            };
-            // The answer frame, and its large tail if it has one.
-            let frame = match outcome {
-                Some(Ok(Ok(frame))) => match frame.finish_parts(max_frame) {
-                    Ok((mut f, tail)) => {
-                        set_id(&mut f, id);
-                        return (f, tail);
-                    }
-                    Err(e) => RemoteError::new(
-                        RemoteCode::HandlerFailed,
-                        format!(
-                            "the answer is {} bytes, more than the maximum frame size {}",
-                            e.length, e.max
-                        ),
-                    )
-                    .into_frame(id, max_frame),
-                },
-                Some(Ok(Err(err))) => err.into_frame(id, max_frame),
-                Some(Err(panic)) => {
-                    let (message, detail) = super::panics::report(&*panic);
-                    RemoteError {
-                        code: RemoteCode::HandlerFailed,
-                        message,
-                        detail,
-                    }
-                    .into_frame(id, max_frame)
-                }
-                None => RemoteError::new(
-                    RemoteCode::DeadlineExceeded,
-                    "the handler did not finish before the call's deadline",
-                )
-                .into_frame(id, max_frame),
-            };
-            (frame, Vec::new())
-        });
 
         // Most handlers answer without waiting: run the first step here,
-        // and save a task, a wake-up and a hand-off to the writer per call.
-        // Polling with a no-op waker is sound: a handler still pending is
-        // polled again (with its task's waker) as soon as it is spawned.
-        if turn.may_inline() {
+        // and save a task, a wake-up and a hand-off to the writer per call,
+        // and the deadline's timer, which a handler that answers at once
+        // never needs (a timer, too, lets the handler finish a step it has
+        // begun). Polling with a no-op waker is sound: a handler still
+        // pending is polled again (with its task's waker) as soon as it is
+        // spawned.
+        let inline = turn.may_inline();
+        // Counted from when the turn started: its frames had all been read.
+        let deadline_at = deadline.map(|d| turn.started_at() + d);
+        if inline {
+            let call = super::context::CallScope {
+                deadline: deadline_at,
+                conn: self.clone(),
+            };
             let mut cx = Context::from_waker(Waker::noop());
-            if let Poll::Ready((frame, tail)) = answer.as_mut().poll(&mut cx) {
+            let first = super::context::sync_scope(call, || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut cx)))
+            });
+            let outcome = match first {
+                Ok(Poll::Pending) => None,
+                Ok(Poll::Ready(answer)) => Some(Some(Ok(answer))),
+                Err(panic) => Some(Some(Err(panic))),
+            };
+            if let Some(outcome) = outcome {
+                let (frame, tail) = answer_frame(id, outcome, max_frame);
                 if frame.len() + tail.len() >= super::outbox::LARGE_FRAME {
                     // Not worth a copy into the turn's answers: send it as it is.
                     self.send_turn(turn);
@@ -252,10 +232,24 @@ impl Connection {
             }
         }
 
+        // The handler waits: a timer on the runtime's clock (which tests
+        // may pause) enforces its deadline.
+        let expires = deadline_at
+            .map(|at| tokio::time::Instant::now() + at.saturating_duration_since(Instant::now()));
+        let call = super::context::CallScope {
+            deadline: deadline_at,
+            conn: self.clone(),
+        };
+        let handler = super::context::scope(call, handler);
         let conn = self.clone();
         let mut session = lock(&self.session);
         let task = tokio::spawn(async move {
-            let (frame, tail) = answer.await;
+            let run = AssertUnwindSafe(handler).catch_unwind();
+            let outcome = match expires {
+                Some(at) => tokio::time::timeout_at(at, run).await.ok(),
+                None => Some(run.await),
+            };
+            let (frame, tail) = answer_frame(id, outcome, max_frame);
             // Under the session's lock: a CANCEL arriving now finds nothing,
             // and a shutdown that waits for no handler to run (then closes
             // the outbox) cannot close it between the removal and the answer.
@@ -271,4 +265,44 @@ impl Connection {
         // the entry cannot outlive the task.
         session.serving(id, task.abort_handle());
     }
+}
+
+/// What a handler ended with: its answer, or its panic; `None` when its
+/// deadline passed first.
+type Outcome = Option<std::thread::Result<Result<FrameBuf, RemoteError>>>;
+
+/// The answer frame of call `id`, and its large tail if it has one.
+fn answer_frame(id: u64, outcome: Outcome, max_frame: u32) -> (Vec<u8>, Vec<u8>) {
+    let frame = match outcome {
+        Some(Ok(Ok(frame))) => match frame.finish_parts(max_frame) {
+            Ok((mut f, tail)) => {
+                set_id(&mut f, id);
+                return (f, tail);
+            }
+            Err(e) => RemoteError::new(
+                RemoteCode::HandlerFailed,
+                format!(
+                    "the answer is {} bytes, more than the maximum frame size {}",
+                    e.length, e.max
+                ),
+            )
+            .into_frame(id, max_frame),
+        },
+        Some(Ok(Err(err))) => err.into_frame(id, max_frame),
+        Some(Err(panic)) => {
+            let (message, detail) = super::panics::report(&*panic);
+            RemoteError {
+                code: RemoteCode::HandlerFailed,
+                message,
+                detail,
+            }
+            .into_frame(id, max_frame)
+        }
+        None => RemoteError::new(
+            RemoteCode::DeadlineExceeded,
+            "the handler did not finish before the call's deadline",
+        )
+        .into_frame(id, max_frame),
+    };
+    (frame, Vec::new())
 }

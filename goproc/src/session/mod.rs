@@ -14,6 +14,7 @@
 //! interleavings (`tests.rs`). The driver keeps it behind one lock, the
 //! way h2 and quinn keep their protocol state machines.
 
+mod deadlines;
 mod ids;
 mod streams;
 #[cfg(test)]
@@ -24,9 +25,11 @@ use std::hash::BuildHasherDefault;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use deadlines::Deadlines;
 use ids::IdHasher;
 use streams::Streams;
 pub(crate) use streams::{InEnd, Next, Whose};
+use tokio::time::Instant;
 
 use crate::error::RemoteCode;
 use crate::wire::codec;
@@ -72,6 +75,19 @@ struct Waiter {
     asked: Asked,
     reply: Option<Reply>,
     waker: Option<Waker>,
+    /// Its deadline passed: unless its answer came first, it timed out.
+    expired: bool,
+}
+
+/// How one of this side's calls ended, as its caller finds it.
+#[derive(Debug)]
+pub(crate) enum Settled {
+    /// Its answer came.
+    Answered(Reply),
+    /// Its deadline passed before its answer came.
+    Expired,
+    /// The connection failed first ([`Session::closed_error`] says how).
+    Failed,
 }
 
 /// What a frame from the peer asks of the driver.
@@ -145,6 +161,8 @@ pub(crate) struct Session<H> {
     /// or not). An entry that disappears before its answer arrived was
     /// failed by [`Session::fail_all`].
     calls: HashMap<u64, Waiter, BuildHasherDefault<IdHasher>>,
+    /// When those of them made with a deadline expire.
+    deadlines: Deadlines,
     /// The peer's calls whose handlers run, by call id.
     serving: HashMap<u64, H>,
     /// Set once the connection is unusable; later calls fail with it.
@@ -175,6 +193,7 @@ impl<H> Session<H> {
             serves,
             next_id: 0,
             calls: HashMap::default(),
+            deadlines: Deadlines::default(),
             serving: HashMap::new(),
             closed: None,
             refusing: None,
@@ -187,6 +206,17 @@ impl<H> Session<H> {
     /// Numbers a new call (a REQUEST or a PING) and starts waiting for its
     /// answer; fails when the connection no longer takes calls.
     pub(crate) fn begin_call(&mut self, asked: Asked) -> Result<u64, Error> {
+        self.begin_call_until(asked, None).map(|(id, _)| id)
+    }
+
+    /// [`Session::begin_call`] for a call that expires at `deadline`, if
+    /// given ([`Session::expire`] says when it did). Also says whether the
+    /// connection's timer must be armed anew, for this earlier deadline.
+    pub(crate) fn begin_call_until(
+        &mut self,
+        asked: Asked,
+        deadline: Option<Instant>,
+    ) -> Result<(u64, bool), Error> {
         if let Some(err) = self.closed.as_ref().or(self.refusing.as_ref()) {
             return Err(err.clone());
         }
@@ -195,27 +225,79 @@ impl<H> Session<H> {
             asked,
             reply: None,
             waker: None,
+            expired: false,
         };
         self.calls.insert(self.next_id, waiter);
-        Ok(self.next_id)
+        let arm = match deadline {
+            Some(at) => {
+                // Entries of ended calls stuck behind one that stays.
+                if self.deadlines.len() > 2 * self.calls.len() + 64 {
+                    let calls = &self.calls;
+                    self.deadlines.retain(|id| calls.contains_key(&id));
+                }
+                self.deadlines.push(self.next_id, at)
+            }
+            None => false,
+        };
+        Ok((self.next_id, arm))
     }
 
     /// The answer to call `id` if it came (the call is then forgotten);
     /// otherwise remembers `waker` to wake when it comes. `Ready(None)`:
     /// the connection failed first ([`Session::closed_error`] says how).
     pub(crate) fn poll_answer(&mut self, id: u64, waker: &Waker) -> Poll<Option<Reply>> {
+        self.poll_call(id, waker).map(|settled| match settled {
+            Settled::Answered(reply) => Some(reply),
+            Settled::Expired | Settled::Failed => None,
+        })
+    }
+
+    /// How call `id` ended, if it did: answered (the call is then
+    /// forgotten), expired (its caller forgets it with
+    /// [`Session::abandon`]) or failed; otherwise remembers `waker` to wake
+    /// when it ends. An answer that came before its caller looked wins
+    /// over the deadline, as it would over a timer of the caller's own.
+    pub(crate) fn poll_call(&mut self, id: u64, waker: &Waker) -> Poll<Settled> {
         let Some(waiter) = self.calls.get_mut(&id) else {
-            return Poll::Ready(None);
+            return Poll::Ready(Settled::Failed);
         };
         if let Some(reply) = waiter.reply.take() {
             self.calls.remove(&id);
-            return Poll::Ready(Some(reply));
+            self.deadline_gone(id);
+            return Poll::Ready(Settled::Answered(reply));
+        }
+        if waiter.expired {
+            return Poll::Ready(Settled::Expired);
         }
         match &waiter.waker {
             Some(w) if w.will_wake(waker) => {}
             _ => waiter.waker = Some(waker.clone()),
         }
         Poll::Pending
+    }
+
+    /// Call `id` was forgotten: so is its deadline, if it is next in line.
+    fn deadline_gone(&mut self, id: u64) {
+        let calls = &self.calls;
+        self.deadlines.ended(id, |id| calls.contains_key(&id));
+    }
+
+    /// Marks the calls whose deadline is past at `now` as expired, and
+    /// hands their wakers to `wakers`; returns the next deadline of a call
+    /// still under way, for the connection's timer.
+    pub(crate) fn expire(&mut self, now: Instant, wakers: &mut Vec<Waker>) -> Option<Instant> {
+        let calls = &mut self.calls;
+        self.deadlines
+            .expire(now, |id, due| match calls.get_mut(&id) {
+                Some(waiter) => {
+                    if due && waiter.reply.is_none() && !waiter.expired {
+                        waiter.expired = true;
+                        wakers.extend(waiter.waker.take());
+                    }
+                    true
+                }
+                None => false,
+            })
     }
 
     /// Whether call `id` still waits for its answer.
@@ -237,7 +319,9 @@ impl<H> Session<H> {
     pub(crate) fn abandon(&mut self, id: u64) -> bool {
         self.streams.close_inbound(Whose::Mine, id);
         self.streams.close_outbound(Whose::Mine, id);
-        self.calls.remove(&id).is_some_and(|w| w.reply.is_none())
+        let waiting = self.calls.remove(&id).is_some_and(|w| w.reply.is_none());
+        self.deadline_gone(id);
+        waiting
     }
 
     // ---- streams -------------------------------------------------------
@@ -588,6 +672,8 @@ impl<H> Session<H> {
             wakers.extend(waiter.waker.take());
             false
         });
+        let calls = &self.calls;
+        self.deadlines.retain(|id| calls.contains_key(&id));
         self.streams.fail_all(&mut wakers);
         Failed {
             wakers,

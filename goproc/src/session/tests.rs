@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
+use std::time::Duration;
 
 use proptest::prelude::*;
 
@@ -152,6 +153,89 @@ fn an_abandoned_call_is_forgotten_and_says_whether_the_peer_must_be_told() {
         receive(&mut s, frame(Kind::Response, waiting, vec![])),
         Ok(Incoming::Wake(None))
     ));
+}
+
+#[test]
+fn a_call_past_its_deadline_expires_unless_its_answer_came_first() {
+    let t0 = Instant::now();
+    let at = |ms| t0 + Duration::from_millis(ms);
+    let mut s = session();
+    let (late, arm) = s.begin_call_until(Asked::Request, Some(at(10))).unwrap();
+    assert!(arm, "the first deadline arms the connection's timer");
+    let (early, arm) = s.begin_call_until(Asked::Request, Some(at(10))).unwrap();
+    assert!(!arm, "the same deadline does not");
+    let (undated, _) = s.begin_call_until(Asked::Request, None).unwrap();
+    let (count, waker) = counter();
+    assert!(s.poll_call(late, &waker).is_pending());
+    let mut wakers = Vec::new();
+    assert_eq!(
+        s.expire(at(5), &mut wakers),
+        Some(at(10)),
+        "nothing due yet"
+    );
+    assert!(wakers.is_empty());
+
+    // `early`'s answer came before the deadline was seen: it wins.
+    receive(&mut s, frame(Kind::Response, early, vec![1])).unwrap();
+    assert_eq!(s.expire(at(10), &mut wakers), None);
+    wakers.into_iter().for_each(Waker::wake);
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "the expired caller is woken"
+    );
+    assert!(matches!(
+        s.poll_call(early, &waker),
+        Poll::Ready(Settled::Answered(Reply::Ok(_)))
+    ));
+    assert!(matches!(
+        s.poll_call(late, &waker),
+        Poll::Ready(Settled::Expired)
+    ));
+    // Its caller gives up: the peer is told, and a late answer is dropped.
+    assert!(s.abandon(late));
+    assert!(matches!(
+        receive(&mut s, frame(Kind::Response, late, vec![])),
+        Ok(Incoming::Wake(None))
+    ));
+    assert!(
+        s.poll_call(undated, &waker).is_pending(),
+        "no deadline, no expiry"
+    );
+    assert_eq!(s.calls_under_way(), 1);
+
+    // An expired call the connection then fails reads as failed.
+    let (expired, _) = s.begin_call_until(Asked::Request, Some(at(20))).unwrap();
+    s.expire(at(30), &mut Vec::new());
+    let _ = s.fail_all(Error::Closed {
+        peer: "calc".into(),
+        reason: "gone".into(),
+    });
+    assert!(matches!(
+        s.poll_call(expired, &waker),
+        Poll::Ready(Settled::Failed)
+    ));
+}
+
+#[test]
+fn deadline_entries_of_ended_calls_do_not_pile_up() {
+    let t0 = Instant::now();
+    let mut s = session();
+    let (_, waker) = counter();
+    // One call that stays, and many that end behind it.
+    let (stays, _) = s
+        .begin_call_until(Asked::Request, Some(t0 + Duration::from_secs(60)))
+        .unwrap();
+    for _ in 0..10_000 {
+        let (id, _) = s
+            .begin_call_until(Asked::Request, Some(t0 + Duration::from_secs(60)))
+            .unwrap();
+        receive(&mut s, frame(Kind::Response, id, vec![])).unwrap();
+        assert!(s.poll_call(id, &waker).is_ready());
+        assert!(s.deadlines.len() <= 2 * (s.calls.len() + 1) + 65);
+    }
+    assert!(s.abandon(stays));
+    assert_eq!(s.deadlines.len(), 0, "the last call's end clears the line");
 }
 
 #[test]
