@@ -1,5 +1,6 @@
 //! The reader and writer tasks of a connection.
 
+use std::io::IoSlice;
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 
@@ -125,25 +126,158 @@ async fn to_back_of_run_queue() {
     .await
 }
 
+/// The most buffers handed to one vectored write (Linux takes up to 1024).
+const MAX_SLICES: usize = 64;
+
+/// Writes a batch, large buffers and the small frames gathered around
+/// them, with as few writes as the stream allows: one `writev` for all of
+/// them on a Unix socket, so a large frame's head and its body leave
+/// together.
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
     batch: &mut WriteBatch,
     spare: &Spare,
 ) -> std::io::Result<()> {
-    while let Some(frames) = batch.ordered.pop_front() {
-        writer.write_all(&frames).await?;
-        // A large frame's buffer becomes the reader's next large body.
-        spare.put(frames);
-    }
-    if !batch.tail.is_empty() {
-        writer.write_all(&batch.tail).await?;
+    // Bytes of the first unwritten buffer (the front of `ordered`, then
+    // `tail`) already written.
+    let mut offset = 0;
+    loop {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        let mut skip = offset;
+        for buf in batch.ordered.iter().chain(std::iter::once(&batch.tail)) {
+            if count == MAX_SLICES {
+                break;
+            }
+            if buf.len() > skip {
+                slices[count] = IoSlice::new(&buf[skip..]);
+                count += 1;
+            }
+            skip = 0;
+        }
+        if count == 0 {
+            break;
+        }
+        let n = writer.write_vectored(&slices[..count]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        offset = advance(batch, offset + n, spare);
     }
     writer.flush().await
+}
+
+/// Drops the buffers of `batch` that `written` bytes (counted from the
+/// start of its first buffer) cover; returns how much of the next one they
+/// cover. A large frame's buffer becomes the reader's next large body.
+fn advance(batch: &mut WriteBatch, mut written: usize, spare: &Spare) -> usize {
+    while let Some(front) = batch.ordered.front() {
+        if written < front.len() {
+            return written;
+        }
+        written -= front.len();
+        if let Some(buf) = batch.ordered.pop_front() {
+            spare.put(buf);
+        }
+    }
+    written
 }
 
 fn failed(conn: &Weak<Connection>, e: std::io::Error) {
     if let Some(conn) = conn.upgrade() {
         let err = Error::transport(format!("writing to `{}`", conn.peer), e);
         conn.set_ended(Ended::Failed(err));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::Context;
+
+    use super::*;
+
+    /// Takes at most `limit` bytes per write, from as many buffers as it is
+    /// given (or only the first, if not `vectored`).
+    struct Trickle {
+        out: Vec<u8>,
+        limit: usize,
+        vectored: bool,
+        writes: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let this = &mut *self;
+            this.writes += 1;
+            let mut n = 0;
+            let bufs = if this.vectored { bufs } else { &bufs[..1] };
+            for buf in bufs {
+                let take = buf.len().min(this.limit - n);
+                this.out.extend_from_slice(&buf[..take]);
+                n += take;
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.vectored
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_written_whole_however_little_each_write_takes() {
+        let large = vec![7u8; 100_000];
+        let mut buffers = vec![vec![1, 2, 3], large, vec![4; 9], Vec::new()];
+        buffers.extend((0..100).map(|i| vec![i as u8; i % 5 + 1]));
+        let tail = vec![5u8; 1000];
+        let expected: Vec<u8> = buffers.iter().flatten().chain(&tail).copied().collect();
+        for (limit, vectored) in [
+            (1, true),
+            (7, true),
+            (4096, true),
+            (1 << 20, true),
+            (13, false),
+        ] {
+            let mut batch = WriteBatch::default();
+            batch.ordered = buffers.clone().into();
+            batch.tail = tail.clone();
+            let spare = Spare::default();
+            let mut w = Trickle {
+                out: Vec::new(),
+                limit,
+                vectored,
+                writes: 0,
+            };
+            write_batch(&mut w, &mut batch, &spare)
+                .await
+                .expect("written");
+            assert_eq!(w.out, expected, "limit {limit}");
+            assert!(batch.ordered.is_empty());
+            if limit == 1 << 20 {
+                // A hundred and five buffers: two writes of at most 64.
+                assert_eq!(w.writes, 2);
+            }
+        }
     }
 }

@@ -141,6 +141,30 @@ impl AsyncWrite for SharedStream {
         Pin::new(&mut &*self.0).poll_write(cx, buf)
     }
 
+    // `interprocess`'s stream enum writes only the first buffer of a
+    // vectored write; its Unix socket writes them all with one `writev`.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &*self.0 {
+            #[cfg(unix)]
+            Stream::UdSocket(s) => Pin::new(&mut &*s).poll_write_vectored(cx, bufs),
+            #[allow(unreachable_patterns)]
+            _ => Pin::new(&mut &*self.0).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &*self.0 {
+            #[cfg(unix)]
+            Stream::UdSocket(s) => AsyncWrite::is_write_vectored(&s),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut &*self.0).poll_flush(cx)
     }
