@@ -194,7 +194,12 @@ impl Shared {
                 return Some((index, ready.clone()));
             }
         }
-        self.release(index);
+        // Its process exited and its task has not noticed yet: give the
+        // permit back without waking a waiting call. That call could not use
+        // this instance either, and a call woken by its own failed pick
+        // would find the same instance again and spin, starving the task
+        // that replaces it.
+        slot.release();
         None
     }
 
@@ -277,8 +282,12 @@ impl Shared {
             };
             self.release(index);
             match result {
-                // It exited before the request left: try another.
-                Err(CallFailure::NotSent(not_sent)) => unsent = Some(not_sent.frame),
+                // It exited before the request left: try another (after
+                // letting other tasks run, so that a retry cannot spin).
+                Err(CallFailure::NotSent(not_sent)) => {
+                    unsent = Some(not_sent.frame);
+                    tokio::task::coop::consume_budget().await;
+                }
                 result => return result,
             }
         }
@@ -343,6 +352,11 @@ impl Shared {
             if let Some(settled) = self.pick().settled() {
                 return settled;
             }
+            // A `Notify` wakes without spending the task's budget: without
+            // this a call woken again and again (instances exiting, permits
+            // coming and going) could keep its worker from the tasks that
+            // change the instances' states.
+            tokio::task::coop::consume_budget().await;
             match deadline {
                 Some(d) => {
                     if tokio::time::timeout_at(d.into(), changed).await.is_err() {
