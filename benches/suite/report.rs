@@ -1191,77 +1191,12 @@ fn number(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Where the time goes in the figures that miss their targets (from
-/// `perf record -g` of the suite on the machine above); kept with the code
-/// so that every run's report carries it.
+/// The section a report starts with when no earlier one has it: the
+/// analysis is written by hand, from profiles, in BENCHMARKS.md itself.
 const GAPS: &str = "
 ## Where the time goes
 
-Measured with `perf record -g` and `perf stat` on the suite's own runs
-(`target/release/deps/suite-* --bench --quick <benchmark id>`).
-
-- **128 in flight vs the raw pipelined echo.** System calls and wake-ups
-  are already at the raw echo's level: per batch of 128 calls both make
-  about two sends, four receives and four context switches. What differs
-  is CPU per call: about 1.35 µs for goproc's two processes together
-  against 0.36 µs for the raw echo, which copies bytes and never parses
-  them. goproc pays per call for the request frame and its encode, a
-  call-table entry and a waker, the answer's body and its decode on the
-  host; the head and argument decode, a boxed handler future, the
-  deadline scope and the answer encode in the plugin; and the harness's
-  own `join_all` (a fifth of the host's time). 0.7× of raw means about
-  0.5 µs per call for both sides together. What would close most of it:
-  encoding requests straight into the write buffer and decoding answers
-  from the read buffer (no per-call buffers), and an unboxed path for
-  handlers that answer without waiting.
-- **1 MiB echo.** A trailing `Vec<u8>` argument or answer is no longer
-  copied into its frame: the frame's first bytes and the vector are
-  queued side by side and written one after the other, and the written
-  vector becomes the connection's spare buffer, which the reader fills
-  with the next large body. A megabyte echoed back and forth lives in the
-  same pages call after call (about 3 page faults per call, from 317),
-  whichever runtime the plugin runs. Beyond the four copies through the
-  socket that the raw echo also makes, what is left is one in-place move
-  on decode on each side (the byte string's length prefix is stripped
-  from the read buffer) and one more write per frame (the head, then the
-  vector).
-- **Pool, 1,000 caller tasks.** Frames from many callers now leave in
-  one write per burst, but each call still costs a `tokio::spawn` in the
-  harness and cross-thread wake-ups among the host's two workers and ten
-  plugin processes (each with its own two tokio workers) sharing two
-  cores; the same pool with 1,000 calls in flight from one task is about
-  twice as fast.
-- **Busy polling on one core.** Spinning only pays when the peer runs on
-  another core (`split`); sharing a core it costs about 10 µs per call, so
-  the mode is opt-in.
-- **Python.** Start-up is the interpreter and `import asyncio` (ssl,
-  concurrent.futures, logging); the runtime's own imports take 3–5 ms.
-  Per call, a task cost about 2.8 µs to create and schedule on Python
-  3.11 (`create_task`, its `call_soon` handle, the weak set of all
-  tasks, one more turn of the loop), more than the rest of the call. An
-  `async def` handler whose code has no `await`, `async with` or `async
-  for` cannot suspend, so it now runs to its end in the read's turn, as
-  a plain `def` handler does, and its answer leaves in the read's write:
-  3× the calls at 128 in flight and one turn of the loop less per
-  sequential call. It does so only while every frame before it in the
-  read was answered that way, so handlers still start in the order of
-  their frames and a CANCEL still reaches its handler before a later
-  call runs. Handlers that await keep their task (`asyncio.timeout`,
-  `TaskGroup` and `asyncio.current_task()` depend on it). What is left
-  is Python itself: the head and argument decode, the answer's encode
-  and the read loop. Eager tasks (3.12's `eager_task_factory`, 3.13
-  alike) would give awaiting handlers most of the same, at the price of
-  a cancelled-before-start call starting its handler.
-- **Streams of small items.** Each item is its own frame: encoded, its
-  credit taken under the session's lock, copied into the outbox, read
-  into a buffer of its own, queued, decoded and handed over (about 200 ns
-  a 16-byte item, where the raw producer copies 29 bytes). Frames that
-  carry many items, and a consumer that takes a batch per lock, are the
-  way past it.
-- **Byte streams.** `perf record` of the 256 KiB rows: a third of the
-  time is page faults on fresh chunk buffers (the producer's new chunk,
-  the reader's new frame body), then the copies the raw copy does not
-  make (the reader strips each chunk's length prefix with one move). The
-  sending side already queues chunks without a copy; a buffer pool (or
-  `bytes::Bytes` chunks) on the reading side would take the rest.
+Not written yet: profile the rows that miss their targets (`perf record -g`,
+`perf stat` on `target/release/deps/suite-* --bench --quick <group>`) and
+say here where their time goes. Later runs keep this section as written.
 ";
