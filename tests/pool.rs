@@ -20,8 +20,36 @@ fn plugin() -> goproc::PluginBuilder {
         .start_timeout(Duration::from_secs(20))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_correctly_or_typed() {
+/// The chaos run on a runtime of its own thread, watched from outside it: a
+/// pool that spins (as one did, when a call kept picking an instance that
+/// had just exited) starves every worker, so a timer inside the runtime
+/// could never report the hang. This test then fails instead of hanging.
+#[test]
+fn chaos_twenty_thousand_calls_while_instances_are_sigkilled_all_end_correctly_or_typed() {
+    const LIMIT: Duration = Duration::from_secs(180);
+    let (done, finished) = std::sync::mpsc::channel();
+    let run = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(chaos());
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(LIMIT) {
+        Ok(()) => run.join().expect("the chaos run"),
+        // The thread panicked: its panic is the failure to report.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(run.join().expect_err("the chaos run panicked"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the chaos run did not end within {LIMIT:?}: a call or the pool's runtime hangs")
+        }
+    }
+}
+
+async fn chaos() {
     let pool = Pool::builder(plugin())
         .size(4)
         .max_in_flight(64)
