@@ -13,7 +13,7 @@ use super::outbox::Queued;
 use super::room::Room;
 use super::{lock, Connection};
 use crate::session::{Asked, Reply, Settled};
-use crate::wire::frame::{control_frame, set_id, FrameBuf, HEADER_LEN};
+use crate::wire::frame::{control_frame, set_id, FrameBuf, FrameTooLarge, HEADER_LEN};
 use crate::wire::messages::{ErrorBody, RequestHead};
 use crate::wire::{codec, Kind};
 use crate::Error;
@@ -58,15 +58,9 @@ impl Connection {
         args_size: usize,
     ) -> Result<Vec<u8>, CallFailure> {
         // Room for the request head and small arguments, and for large ones.
-        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48 + args_size);
-        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
-        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
-        frame.finish(self.max_frame).map_err(|e| {
-            CallFailure::Encode(format!(
-                "the request is {} bytes, more than the maximum frame size {}",
-                e.length, e.max
-            ))
-        })
+        request_start(head, encode_args, 48 + args_size)?
+            .finish(self.max_frame)
+            .map_err(request_too_large)
     }
 
     /// `frame` (a request some connection did not send) with a new head:
@@ -109,18 +103,13 @@ impl Connection {
         tail: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, CallFailure> {
-        let mut frame = FrameBuf::with_capacity(Kind::Request, 0, 48);
-        codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
-        encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
+        let mut frame = request_start(head, encode_args, 48)?;
         // A byte string: its length, then the bytes.
         codec::encode_into(&(tail.len() as u64), frame.body_mut()).map_err(CallFailure::Encode)?;
         frame.set_tail(tail);
-        let (frame, tail) = frame.finish_parts(self.max_frame).map_err(|e| {
-            CallFailure::Encode(format!(
-                "the request is {} bytes, more than the maximum frame size {}",
-                e.length, e.max
-            ))
-        })?;
+        let (frame, tail) = frame
+            .finish_parts(self.max_frame)
+            .map_err(request_too_large)?;
         self.round_trip_parts(frame, tail, timeout).await
     }
 
@@ -201,17 +190,16 @@ impl Connection {
             self.spin_until_answered(id, spin).await;
         }
         let answer = Answer { conn: self, id }.await;
-        if let Settled::Expired = answer {
+        let result = match answer {
             // The guard removes the call and tells the peer to stop.
-            return Err(CallFailure::Timeout(timeout.unwrap_or_default()));
-        }
-        // The answer (or a failed connection) already removed the entry.
-        guard.registered = false;
-        match answer {
+            Settled::Expired => return Err(CallFailure::Timeout(timeout.unwrap_or_default())),
             Settled::Answered(Reply::Ok(body)) => Ok(body),
             Settled::Answered(Reply::Err(body)) => Err(CallFailure::Remote(body)),
-            Settled::Failed | Settled::Expired => Err(CallFailure::Connection(self.closed_error())),
-        }
+            Settled::Failed => Err(CallFailure::Connection(self.closed_error())),
+        };
+        // The answer (or a failed connection) already removed the entry.
+        guard.registered = false;
+        result
     }
 
     /// Waits for room to send a request of `len` bytes, until `deadline`.
@@ -243,6 +231,26 @@ impl Connection {
             super::busy_poll::spin_pause().await;
         }
     }
+}
+
+/// A request frame (`capacity` bytes reserved for its body) holding its head,
+/// then the arguments `encode_args` writes.
+fn request_start(
+    head: RequestHead,
+    encode_args: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    capacity: usize,
+) -> Result<FrameBuf, CallFailure> {
+    let mut frame = FrameBuf::with_capacity(Kind::Request, 0, capacity);
+    codec::encode_into(&head, frame.body_mut()).map_err(CallFailure::Encode)?;
+    encode_args(frame.body_mut()).map_err(CallFailure::Encode)?;
+    Ok(frame)
+}
+
+fn request_too_large(e: FrameTooLarge) -> CallFailure {
+    CallFailure::Encode(format!(
+        "the request is {} bytes, more than the maximum frame size {}",
+        e.length, e.max
+    ))
 }
 
 /// A frame given as its first bytes and the rest, in one buffer.
