@@ -22,9 +22,9 @@ const BUDGET_EVERY: u32 = 32;
 const BATCH_BYTES: usize = 64 * 1024;
 
 /// Reads frames until the stream ends or breaks a rule.
-pub(super) async fn read_loop<S: AsyncRead + AsyncWrite + Unpin + Send>(
-    mut reader: S,
-    mut writer: S,
+pub(super) async fn read_loop<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send>(
+    mut reader: R,
+    mut writer: W,
     conn: Arc<Connection>,
 ) {
     let mut frames = FrameReader::with_spare(conn.max_frame, conn.outbox.spare.clone());

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 
@@ -35,6 +34,7 @@ pub(crate) use streams::{ItemSource, OpenCall, StreamCall};
 
 pub(crate) use crate::session::Side;
 use crate::session::{End, Incoming, Session};
+use crate::transport::Split;
 use crate::wire::frame::control_frame;
 use crate::wire::messages::ContractRef;
 use crate::wire::{FrameHeader, Kind};
@@ -103,10 +103,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Starts the reader and writer tasks on an already shaken-hands stream.
-    pub(crate) fn start<S>(stream: S, setup: Setup) -> Arc<Connection>
-    where
-        S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
-    {
+    pub(crate) fn start(stream: impl Split, setup: Setup) -> Arc<Connection> {
         let Setup {
             side,
             peer,
@@ -142,17 +139,18 @@ impl Connection {
             writer: Mutex::new(None),
             bus_member: std::sync::OnceLock::new(),
         });
-        let writer = tokio::spawn(io::write_loop(
-            stream.clone(),
+        let (reader, writer) = stream.split();
+        let writer_task = tokio::spawn(io::write_loop(
+            writer.clone(),
             outbox,
             Arc::downgrade(&conn),
         ));
-        *lock(&conn.writer) = Some(writer);
+        *lock(&conn.writer) = Some(writer_task);
         tokio::spawn(expiry::expiry_loop(
             Arc::downgrade(&conn),
             conn.expiry.clone(),
         ));
-        tokio::spawn(io::read_loop(stream.clone(), stream, conn.clone()));
+        tokio::spawn(io::read_loop(reader, writer, conn.clone()));
         conn
     }
 

@@ -10,6 +10,7 @@ use crate::client::{peer_contract, Client};
 use crate::driver::{Connection, Ended, Setup, Side, DEFAULT_OUTBOX_LIMIT};
 use crate::env::{ENV_ADDR, ENV_BUSY_POLL, ENV_TOKEN};
 use crate::service::{Service, Services};
+use crate::transport::Split;
 use crate::wire::frame::MIN_MAX_FRAME;
 use crate::wire::messages::{Hello, Refuse, Welcome};
 use crate::wire::stream::{read_frame, write_body};
@@ -186,10 +187,7 @@ impl Server {
     }
 
     /// Starts serving on a stream whose handshake is done.
-    pub(crate) fn start_connection<S>(self, stream: S, welcome: Welcome) -> Arc<Connection>
-    where
-        S: AsyncRead + AsyncWrite + Clone + Send + Unpin + 'static,
-    {
+    pub(crate) fn start_connection(self, stream: impl Split, welcome: Welcome) -> Arc<Connection> {
         Connection::start(
             stream,
             Setup {

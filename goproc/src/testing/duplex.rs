@@ -60,3 +60,12 @@ impl AsyncWrite for MemoryStream {
         Pin::new(&mut *self.lock()).poll_shutdown(cx)
     }
 }
+
+impl crate::transport::Split for MemoryStream {
+    type Reader = MemoryStream;
+    type Writer = MemoryStream;
+
+    fn split(self) -> (MemoryStream, MemoryStream) {
+        (self.clone(), self)
+    }
+}
