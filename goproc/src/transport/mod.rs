@@ -131,18 +131,20 @@ impl Split for SharedStream {
     type Reader = StreamReader;
     type Writer = StreamWriter;
 
-    /// On Unix the socket is split into tokio's halves: a read that fills
-    /// less than the buffer then marks the socket drained, so the next
-    /// read waits for it to be readable instead of first failing with
-    /// `EWOULDBLOCK` (`interprocess`'s shared stream makes that extra
-    /// system call after every read).
+    /// On Unix the socket is taken from `interprocess`, whose stream is
+    /// registered for writing too and makes a failing read after every
+    /// read: see `unix_halves`.
     fn split(self) -> (StreamReader, StreamWriter) {
         #[cfg(unix)]
         let this = match Arc::try_unwrap(self.0) {
-            Ok(Stream::UdSocket(socket)) => {
-                let (reader, writer) = unix_halves::split(socket);
-                return (StreamReader::Unix(reader), StreamWriter::Unix(writer));
-            }
+            Ok(Stream::UdSocket(socket)) => match unix_halves::split(socket) {
+                Ok((reader, writer)) => {
+                    return (StreamReader::Unix(reader), StreamWriter::Unix(writer))
+                }
+                // The socket could not be registered: reading it fails at
+                // once, and the connection ends with that error.
+                Err(e) => return (StreamReader::Failed(Some(e)), StreamWriter::Closed),
+            },
             #[allow(unreachable_patterns)]
             Ok(other) => SharedStream::new(other),
             // Still shared (it never is here): read it the shared way.
@@ -160,8 +162,11 @@ impl Split for SharedStream {
 /// The reader task's end of a connection's stream.
 pub(crate) enum StreamReader {
     #[cfg(unix)]
-    Unix(tokio::net::unix::OwnedReadHalf),
+    Unix(unix_halves::Reader),
     Shared(SharedStream),
+    /// The stream could not be set up; the error is the first read's.
+    #[cfg(unix)]
+    Failed(Option<io::Error>),
 }
 
 /// The writers' end of a connection's stream.
@@ -170,6 +175,9 @@ pub(crate) enum StreamWriter {
     #[cfg(unix)]
     Unix(unix_halves::Writer),
     Shared(SharedStream),
+    /// The stream could not be set up: nothing can be written.
+    #[cfg(unix)]
+    Closed,
 }
 
 impl AsyncRead for StreamReader {
@@ -182,6 +190,10 @@ impl AsyncRead for StreamReader {
             #[cfg(unix)]
             StreamReader::Unix(r) => Pin::new(r).poll_read(cx, buf),
             StreamReader::Shared(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            StreamReader::Failed(e) => Poll::Ready(Err(e
+                .take()
+                .unwrap_or_else(|| io::ErrorKind::NotConnected.into()))),
         }
     }
 }
@@ -196,6 +208,8 @@ impl AsyncWrite for StreamWriter {
             #[cfg(unix)]
             StreamWriter::Unix(w) => w.poll_write(cx, buf),
             StreamWriter::Shared(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            StreamWriter::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
 
@@ -208,6 +222,8 @@ impl AsyncWrite for StreamWriter {
             #[cfg(unix)]
             StreamWriter::Unix(w) => w.poll_write_vectored(cx, bufs),
             StreamWriter::Shared(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
+            StreamWriter::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
 
@@ -216,13 +232,15 @@ impl AsyncWrite for StreamWriter {
             #[cfg(unix)]
             StreamWriter::Unix(_) => true,
             StreamWriter::Shared(s) => s.is_write_vectored(),
+            #[cfg(unix)]
+            StreamWriter::Closed => false,
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             #[cfg(unix)]
-            StreamWriter::Unix(_) => Poll::Ready(Ok(())),
+            StreamWriter::Unix(_) | StreamWriter::Closed => Poll::Ready(Ok(())),
             StreamWriter::Shared(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -232,7 +250,7 @@ impl AsyncWrite for StreamWriter {
             // As `interprocess`'s stream: the socket closes when both ends
             // are dropped.
             #[cfg(unix)]
-            StreamWriter::Unix(_) => Poll::Ready(Ok(())),
+            StreamWriter::Unix(_) | StreamWriter::Closed => Poll::Ready(Ok(())),
             StreamWriter::Shared(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
