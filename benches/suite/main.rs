@@ -22,6 +22,7 @@ mod alloc;
 #[path = "../../examples/calculator/contract.rs"]
 mod calculator;
 mod contract;
+mod floor_socket;
 mod peers;
 mod plain_rpc;
 mod registry;

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tarpc::server::Channel;
 use tarpc::tokio_serde::formats::Bincode;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+
+use crate::floor_socket::FloorStream;
 
 /// The environment variable that selects a child role.
 pub const ROLE: &str = "GOPROC_BENCH_ROLE";
@@ -80,9 +81,10 @@ const LARGE_BODY: usize = 64 * 1024;
 /// An RPC server minus the framework: parses every frame, answers each
 /// with its call id and its bytes, all answers to one read in one write.
 async fn raw_echo_serve() {
-    let mut stream = UnixStream::connect(addr())
+    let stream = UnixStream::connect(addr())
         .await
         .expect("connecting to the bench host");
+    let stream = FloorStream::new(stream).expect("registering the raw socket");
     let mut buf = vec![0u8; 64 * 1024];
     let mut have = 0;
     let mut out = Vec::with_capacity(64 * 1024);
@@ -207,6 +209,7 @@ pub fn socket_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 /// [`RawClient`].
 pub async fn raw_peer(command: Command, path: &Path) -> (RawClient, ChildGuard) {
     let (stream, guard) = raw_connection(command, path).await;
+    let stream = FloorStream::new(stream).expect("registering the raw socket");
     (RawClient::new(stream), guard)
 }
 
@@ -245,7 +248,7 @@ pub fn raw_role_for(plugin_role: &str) -> &'static str {
 /// Drives a raw server with [`HEAD`]-framed calls: encodes each round's
 /// frames with fresh call ids, and parses every answer, checking its id.
 pub struct RawClient {
-    stream: UnixStream,
+    stream: FloorStream,
     payload: Vec<u8>,
     count: usize,
     next_id: u64,
@@ -254,7 +257,7 @@ pub struct RawClient {
 }
 
 impl RawClient {
-    fn new(stream: UnixStream) -> Self {
+    fn new(stream: FloorStream) -> Self {
         RawClient {
             stream,
             payload: Vec::new(),
@@ -303,17 +306,17 @@ impl RawClient {
             }
         }
         let start = Instant::now();
-        let (mut r, mut w) = self.stream.split();
+        let stream = &self.stream;
         let (out, payload) = (&self.out, &self.payload);
         let write = async move {
-            w.write_all(out).await?;
+            stream.write_all(out).await?;
             if large {
-                w.write_all(payload).await?;
+                stream.write_all(payload).await?;
             }
             std::io::Result::Ok(())
         };
         let read = read_answers(
-            &mut r,
+            stream,
             &mut self.back,
             first,
             self.count,
@@ -329,7 +332,7 @@ impl RawClient {
 /// Reads `count` answers of `size`-byte bodies, the first with call id
 /// `first`, parsing each one (into `buf`, which holds a whole frame).
 async fn read_answers(
-    r: &mut (impl AsyncReadExt + Unpin),
+    r: &FloorStream,
     buf: &mut [u8],
     first: u64,
     count: usize,

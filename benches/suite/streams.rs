@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use futures::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use crate::contract::{BenchStreamsClient, BenchTicksEvents};
+use crate::floor_socket::FloorStream;
 use crate::peers::{self, ChildGuard, RawClient};
 use crate::rounds::Rounds;
 use crate::{c_wants, rust_plugin, scratch_dir, Flavor, Placement};
@@ -32,9 +32,10 @@ pub const SUBSCRIBERS: usize = 10;
 /// either `count` frames of goproc's layout with `size`-byte bodies
 /// (mode 0), or `count` bytes in writes of `size` (mode 1).
 pub async fn raw_stream_serve(addr: String) {
-    let mut stream = UnixStream::connect(addr)
+    let stream = UnixStream::connect(addr)
         .await
         .expect("connecting to the bench host");
+    let stream = FloorStream::new(stream).expect("registering the raw socket");
     let mut command = [0u8; 13];
     let mut out = Vec::with_capacity(256 * 1024);
     while stream.read_exact(&mut command).await.is_ok() {
@@ -69,7 +70,7 @@ pub async fn raw_stream_serve(addr: String) {
 
 /// Drives the raw producer.
 struct RawStream {
-    stream: UnixStream,
+    stream: FloorStream,
     buf: Vec<u8>,
 }
 
@@ -138,7 +139,7 @@ async fn raw_stream_peer(dir: &tempfile::TempDir) -> (RawStream, ChildGuard) {
         .expect("accepting the raw producer");
     (
         RawStream {
-            stream,
+            stream: FloorStream::new(stream).expect("registering the raw socket"),
             buf: vec![0u8; 1 << 20],
         },
         guard,
