@@ -189,7 +189,8 @@ impl Writer {
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    use crate::transport::{connect, Endpoint, Split, StreamReader, StreamWriter};
+    use crate::transport::split::{Split, StreamReader, StreamWriter};
+    use crate::transport::{connect, Endpoint};
 
     #[tokio::test]
     async fn a_connection_is_read_and_written_through_the_split_ends() {
