@@ -1,9 +1,13 @@
-//! The raw server's and raw client's socket: a Unix stream registered with
-//! the runtime for reading only, as goproc's own is. A stream registered
-//! for writing too (tokio's `UnixStream`) is woken each time the peer
-//! reads what it was sent; a floor must not pay for a wake-up goproc does
-//! not. Writes go straight to the socket and wait for room on a duplicate
-//! registered for writing, only while the socket is full.
+//! The raw server's and raw client's socket, registered with the runtime
+//! the way goproc's own is. Registered for writing, a socket is woken each
+//! time the peer reads what it was sent: a wake-up that costs two context
+//! switches a call when the processes share a CPU, and across CPUs starts
+//! the wake-up before the peer's answer comes. goproc turns it on when its
+//! reads wait long and off when they do not; the floor, which knows its
+//! placement, has it off when the processes share a CPU (`pinned`) and on
+//! elsewhere, so that it is the faster of the two each time. Writes go
+//! straight to the socket and wait for room on a duplicate registered for
+//! writing, only while the socket is full.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -18,11 +22,17 @@ pub struct FloorStream {
 }
 
 impl FloorStream {
-    pub fn new(stream: UnixStream) -> io::Result<Self> {
+    /// `stream`, registered for writing too when it is to `wake_early`.
+    pub fn new(stream: UnixStream, wake_early: bool) -> io::Result<Self> {
         let stream = stream.into_std()?;
         stream.set_nonblocking(true)?;
+        let interest = if wake_early {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
         // SAFETY: the `AsyncFd` owns the descriptor until it is dropped.
-        let readable = unsafe { AsyncFd::register_with_interest(stream, Interest::READABLE)? };
+        let readable = unsafe { AsyncFd::register_with_interest(stream, interest)? };
         Ok(FloorStream { readable })
     }
 

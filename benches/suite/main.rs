@@ -110,14 +110,19 @@ fn main() {
         .filter(|p| !p.is_empty())
     {
         match placement {
-            "default" => peers::set_child_cpu(None),
+            "default" => {
+                peers::set_child_cpu(None);
+                peers::set_floor_wakes_early(true);
+            }
             "split" => {
                 pin_to_cpu0();
                 peers::set_child_cpu(Some(1));
+                peers::set_floor_wakes_early(true);
             }
             "pinned" => {
                 pin_to_cpu0();
                 peers::set_child_cpu(None);
+                peers::set_floor_wakes_early(false);
             }
             other => panic!("unknown placement `{other}` (default, split, pinned)"),
         }

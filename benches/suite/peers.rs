@@ -20,6 +20,34 @@ use crate::floor_socket::FloorStream;
 pub const ROLE: &str = "GOPROC_BENCH_ROLE";
 /// The socket path a raw or tarpc child uses.
 pub const ADDR: &str = "GOPROC_BENCH_ADDR";
+/// Set to `1` for a raw child whose socket wakes early (see
+/// `floor_socket`).
+pub const WAKE_EARLY: &str = "GOPROC_BENCH_WAKE_EARLY";
+
+/// Whether the floors' sockets wake early: not when the processes share a
+/// CPU, where it costs more than it gives.
+static FLOOR_WAKES_EARLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Sets whether the floors started from now on wake early.
+pub fn set_floor_wakes_early(on: bool) {
+    FLOOR_WAKES_EARLY.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the floors wake early on this placement.
+pub fn floor_wakes_early() -> bool {
+    FLOOR_WAKES_EARLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A floor's socket, in this process or a raw child (which learns from
+/// [`WAKE_EARLY`]).
+pub fn floor_stream(stream: UnixStream, in_child: bool) -> FloorStream {
+    let wake_early = if in_child {
+        std::env::var(WAKE_EARLY).is_ok_and(|v| v == "1")
+    } else {
+        floor_wakes_early()
+    };
+    FloorStream::new(stream, wake_early).expect("registering the raw socket")
+}
 
 /// The tarpc service: the same echo of bytes as the goproc contract.
 #[tarpc::service]
@@ -84,7 +112,7 @@ async fn raw_echo_serve() {
     let stream = UnixStream::connect(addr())
         .await
         .expect("connecting to the bench host");
-    let stream = FloorStream::new(stream).expect("registering the raw socket");
+    let stream = floor_stream(stream, true);
     let mut buf = vec![0u8; 64 * 1024];
     let mut have = 0;
     let mut out = Vec::with_capacity(64 * 1024);
@@ -209,8 +237,7 @@ pub fn socket_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 /// [`RawClient`].
 pub async fn raw_peer(command: Command, path: &Path) -> (RawClient, ChildGuard) {
     let (stream, guard) = raw_connection(command, path).await;
-    let stream = FloorStream::new(stream).expect("registering the raw socket");
-    (RawClient::new(stream), guard)
+    (RawClient::new(floor_stream(stream, false)), guard)
 }
 
 /// Starts `command` (which connects to `path`) and accepts its connection.
@@ -233,7 +260,9 @@ pub async fn raw_connection(mut command: Command, path: &Path) -> (UnixStream, C
 /// `raw-echo-ct` (current-thread), this binary.
 pub fn raw_rust_command(role: &str, path: &Path) -> Command {
     let mut c = command(std::env::current_exe().expect("current exe"));
-    c.env(ROLE, role).env(ADDR, path);
+    c.env(ROLE, role)
+        .env(ADDR, path)
+        .env(WAKE_EARLY, if floor_wakes_early() { "1" } else { "0" });
     c
 }
 

@@ -890,9 +890,11 @@ pub fn write(
          process on the runtime flavour of the plugin beside it. It parses every \
          frame (`u32` length, `u64` call id, the bytes) and answers each with its id \
          and bytes, all answers to one read in one write; its client encodes each \
-         call's frame and parses every answer, checking its id. Both register \
-         their sockets with the runtime for reading only, as goproc does, so \
-         neither is woken when its peer reads. The plain RPC \
+         call's frame and parses every answer, checking its id. Registered for \
+         writing, a socket is woken each time its peer reads: goproc turns that \
+         on when its reads wait long and off when they do not; the raw server and \
+         client have it off when the processes share a CPU (`pinned`) and on \
+         elsewhere, whichever is faster there. The plain RPC \
          client is the plain design: a oneshot per call, a `HashMap` of waiters \
          behind a `Mutex`, one writer task fed by an mpsc channel and one reader \
          task, the same frames, driven like goproc (`join_all` of 128 calls) against \

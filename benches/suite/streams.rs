@@ -35,7 +35,7 @@ pub async fn raw_stream_serve(addr: String) {
     let stream = UnixStream::connect(addr)
         .await
         .expect("connecting to the bench host");
-    let stream = FloorStream::new(stream).expect("registering the raw socket");
+    let stream = peers::floor_stream(stream, true);
     let mut command = [0u8; 13];
     let mut out = Vec::with_capacity(256 * 1024);
     while stream.read_exact(&mut command).await.is_ok() {
@@ -129,6 +129,10 @@ async fn raw_stream_peer(dir: &tempfile::TempDir) -> (RawStream, ChildGuard) {
     let child = peers::command(crate::exe())
         .env(peers::ROLE, "raw-stream")
         .env(peers::ADDR, &path)
+        .env(
+            peers::WAKE_EARLY,
+            if peers::floor_wakes_early() { "1" } else { "0" },
+        )
         .stdin(std::process::Stdio::null())
         .spawn()
         .expect("starting the raw producer");
@@ -139,7 +143,7 @@ async fn raw_stream_peer(dir: &tempfile::TempDir) -> (RawStream, ChildGuard) {
         .expect("accepting the raw producer");
     (
         RawStream {
-            stream: FloorStream::new(stream).expect("registering the raw socket"),
+            stream: peers::floor_stream(stream, false),
             buf: vec![0u8; 1 << 20],
         },
         guard,
