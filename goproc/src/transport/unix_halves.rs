@@ -134,7 +134,7 @@ pub(crate) struct Reader {
 /// How long the reader's reads wait for the peer.
 #[derive(Default)]
 struct Waits {
-    /// When the read now waiting started to.
+    /// When the read that waits now began to wait.
     since: Option<Instant>,
     /// The mean of recent waits, in ns (each new one weighs an eighth).
     mean_ns: u64,
