@@ -377,6 +377,57 @@ async fn rust_peers(small_frames: usize) -> RustPeers {
     }
 }
 
+/// A benchmark's state that drives a raw server beside goproc.
+trait WithRaw: Send + 'static {
+    fn raw(&mut self) -> &mut RawClient;
+}
+
+impl WithRaw for RustPeers {
+    fn raw(&mut self) -> &mut RawClient {
+        &mut self.raw
+    }
+}
+
+impl WithRaw for LargePeers {
+    fn raw(&mut self) -> &mut RawClient {
+        &mut self.raw
+    }
+}
+
+impl WithRaw for ScriptPeers {
+    fn raw(&mut self) -> &mut RawClient {
+        &mut self.raw
+    }
+}
+
+/// Measures the group's raw server: one prepared round per iteration, and
+/// `PASSES` rounds in each pass that times its calls.
+fn measure_raw<'a, S: WithRaw, const PASSES: usize>(
+    g: &mut Rounds<'_, 'a>,
+    rt: &'a Runtime,
+    state: &'a Arc<tokio::sync::Mutex<S>>,
+) {
+    g.measure_calls(
+        "raw",
+        rt,
+        state,
+        |s, n| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    s.raw().round_trip().await;
+                }
+            })
+        },
+        |s, t| {
+            Box::pin(async move {
+                for _ in 0..PASSES {
+                    s.raw().round_trip_timed(t).await;
+                }
+            })
+        },
+    );
+}
+
 /// Sequential round trips timed in each call pass.
 const SEQ_CALLS: usize = 2000;
 /// Batches of [`IN_FLIGHT`] calls timed in each call pass.
@@ -395,25 +446,7 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     {
         let mut g = Rounds::new(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        g.measure_calls(
-            "raw",
-            &rt,
-            &seq,
-            |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        s.raw.round_trip().await;
-                    }
-                })
-            },
-            |s, t| {
-                Box::pin(async move {
-                    for _ in 0..SEQ_CALLS {
-                        s.raw.round_trip_timed(t).await;
-                    }
-                })
-            },
-        );
+        measure_raw::<_, SEQ_CALLS>(&mut g, &rt, &seq);
         g.measure_calls(
             "goproc",
             &rt,
@@ -519,25 +552,7 @@ fn bench_rust_peers(c: &mut Criterion, p: &Placement, flavor: Flavor) {
     }
     let mut g = Rounds::new(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    g.measure_calls(
-        "raw",
-        &rt,
-        &seq,
-        |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.raw.round_trip().await;
-                }
-            })
-        },
-        |s, t| {
-            Box::pin(async move {
-                for _ in 0..BATCHES {
-                    s.raw.round_trip_timed(t).await;
-                }
-            })
-        },
-    );
+    measure_raw::<_, BATCHES>(&mut g, &rt, &seq);
     g.measure_calls(
         "goproc",
         &rt,
@@ -806,25 +821,7 @@ fn bench_large_with(c: &mut Criterion, name: &str, role: &str) {
     let state = Arc::new(tokio::sync::Mutex::new(state));
     let mut g = Rounds::new(c, name);
     g.throughput(Throughput::Bytes(LARGE as u64));
-    g.measure_calls(
-        "raw",
-        &rt,
-        &state,
-        |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.raw.round_trip().await;
-                }
-            })
-        },
-        |s, t| {
-            Box::pin(async move {
-                for _ in 0..LARGE_CALLS {
-                    s.raw.round_trip_timed(t).await;
-                }
-            })
-        },
-    );
+    measure_raw::<_, LARGE_CALLS>(&mut g, &rt, &state);
     g.measure_calls(
         "goproc",
         &rt,
@@ -913,25 +910,7 @@ fn bench_script(
     {
         let mut g = Rounds::new(c, &seq_name);
         g.throughput(Throughput::Elements(1));
-        g.measure_calls(
-            "raw",
-            &rt,
-            &state,
-            |s, n| {
-                Box::pin(async move {
-                    for _ in 0..n {
-                        s.raw.round_trip().await;
-                    }
-                })
-            },
-            |s, t| {
-                Box::pin(async move {
-                    for _ in 0..SEQ_CALLS {
-                        s.raw.round_trip_timed(t).await;
-                    }
-                })
-            },
-        );
+        measure_raw::<_, SEQ_CALLS>(&mut g, &rt, &state);
         g.measure_calls(
             "goproc",
             &rt,
@@ -961,25 +940,7 @@ fn bench_script(
         .prepare(IN_FLIGHT, SMALL);
     let mut g = Rounds::new(c, &pipe_name);
     g.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    g.measure_calls(
-        "raw",
-        &rt,
-        &state,
-        |s, n| {
-            Box::pin(async move {
-                for _ in 0..n {
-                    s.raw.round_trip().await;
-                }
-            })
-        },
-        |s, t| {
-            Box::pin(async move {
-                for _ in 0..BATCHES {
-                    s.raw.round_trip_timed(t).await;
-                }
-            })
-        },
-    );
+    measure_raw::<_, BATCHES>(&mut g, &rt, &state);
     g.measure_calls(
         "goproc",
         &rt,
